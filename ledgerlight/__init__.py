@@ -1,0 +1,1 @@
+"""The ``ledgerlight`` command: the composition root that gathers each area's sub-commands."""

@@ -1,0 +1,3 @@
+from ledgerlight.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""``ledgerlight``: one console script; each area registers its own sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from bankdata import ArtifactError, DataValidationError
+from bankdata import cli as bankdata_cli
+from dashapp import cli as dashapp_cli
+from recsys import cli as recsys_cli
+from risk import cli as risk_cli
+from segmentation import cli as segmentation_cli
+
+AREAS = (bankdata_cli, risk_cli, segmentation_cli, recsys_cli, dashapp_cli)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every area's sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="ledgerlight",
+        description="Ledgerlight: default risk, customer segments and product recommendations for a bank.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for area in AREAS:
+        area.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code.
+
+    Sub-commands set ``func`` (a callable taking the parsed namespace and returning an exit code).
+    Expected failures (bad files, missing artifacts) print one clear line to stderr and exit 2.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except (DataValidationError, ArtifactError, FileNotFoundError, ValueError) as exc:
+        print(f"ledgerlight: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ledgerlight: interrupted", file=sys.stderr)
+        return 130
