@@ -1,0 +1,57 @@
+# Ledgerlight: `make run` serves the app on the demo bank; `make test` runs the whole suite (browser tests included).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_CUSTOMERS ?= 50000
+HOST ?= 127.0.0.1
+PORT ?= 8050
+PYTEST_ARGS ?=
+
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install install-test system-test-deps setup run test lint bench clean
+
+help:
+	@echo "make run    set up, build the demo bank, train what is missing, serve http://$(HOST):$(PORT)"
+	@echo "make test   set up and run the whole test suite (browser tests in headless Chromium)"
+	@echo "make bench  run the benchmarks, write bench/results/*.json"
+	@echo "make lint   ruff"
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Debian's Chromium and ChromeDriver for the browser tests (root or sudo; skipped when already there).
+system-test-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then echo "chromium: present"; \
+	else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo "sudo" ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+setup: install
+	$(BIN)/ledgerlight setup --customers $(DEMO_CUSTOMERS)
+
+run: setup
+	$(BIN)/ledgerlight serve --host $(HOST) --port $(PORT)
+
+test: install system-test-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

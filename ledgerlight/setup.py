@@ -1,0 +1,101 @@
+"""``ledgerlight setup`` and ``ledgerlight train``: build the demo bank if the database is empty, train what is missing."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+import recsys
+import risk
+import segmentation
+from bankdata import ArtifactStore, Bank, generate_bank, get_settings, read_bank, write_bank
+
+log = logging.getLogger("ledgerlight.setup")
+
+#: model name in the artifact store -> the function that trains it on a Bank
+TRAINERS: dict[str, Callable[..., Any]] = {
+    "risk": risk.train_from_bank,
+    "segments": segmentation.train_from_bank,
+    "recsys": recsys.train_from_bank,
+}
+DEMO_CUSTOMERS = 50_000
+DEMO_SEED = 42
+
+
+def database_has_bank(url: str | None = None) -> bool:
+    """True when the database holds a customers table with at least one row."""
+    engine = sa.create_engine(url or get_settings().database_url)
+    try:
+        if not sa.inspect(engine).has_table("customers"):
+            return False
+        with engine.connect() as conn:
+            return bool(conn.execute(sa.text("SELECT COUNT(*) FROM customers")).scalar())
+    finally:
+        engine.dispose()
+
+
+def ensure_demo_bank(n_customers: int = DEMO_CUSTOMERS, seed: int = DEMO_SEED) -> bool:
+    """Generate and store the demo bank unless the database already holds a bank; True when it generated one."""
+    settings = get_settings()
+    if settings.database_url.startswith("sqlite:///"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if database_has_bank(settings.database_url):
+        log.info("database already holds a bank: %s", _safe_url(settings.database_url))
+        return False
+    started = time.perf_counter()
+    log.info("generating the demo bank: %s customers, seed %s", f"{n_customers:,}", seed)
+    bank = generate_bank(n_customers=n_customers, seed=seed)
+    write_bank(bank, settings.database_url)
+    log.info("demo bank stored in %.1f s", time.perf_counter() - started)
+    return True
+
+
+def train_models(models: list[str], *, only_missing: bool, quick: bool = False, bank: Bank | None = None) -> list[str]:
+    """Train the named models on the bank in the database; return the names that were trained."""
+    store = ArtifactStore()
+    todo = [m for m in models if not (only_missing and store.latest(m))]
+    if not todo:
+        log.info("every model is trained: %s", ", ".join(f"{m}@{store.latest(m)}" for m in models))
+        return []
+    bank = bank if bank is not None else read_bank(with_truth=True)
+    for name in todo:
+        started = time.perf_counter()
+        log.info("training %s on %s customers", name, f"{bank.n_customers:,}")
+        artifact = TRAINERS[name](bank, store, quick=quick)
+        log.info("trained %s version %s in %.1f s", name, artifact.version, time.perf_counter() - started)
+    return todo
+
+
+def _safe_url(url: str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def _run_setup(args: argparse.Namespace) -> int:
+    ensure_demo_bank(args.customers, args.seed)
+    train_models(list(TRAINERS), only_missing=True)
+    return 0
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    models = list(TRAINERS) if args.model == "all" else [args.model]
+    train_models(models, only_missing=args.missing, quick=args.quick)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``setup`` and ``train`` to the ``ledgerlight`` command."""
+    setup = subparsers.add_parser("setup", help="generate the demo bank if the database is empty, then train what is missing")
+    setup.add_argument("--customers", type=int, default=DEMO_CUSTOMERS, help="demo bank size (default %(default)s)")
+    setup.add_argument("--seed", type=int, default=DEMO_SEED, help="demo bank seed (default %(default)s)")
+    setup.set_defaults(func=_run_setup)
+
+    train = subparsers.add_parser("train", help="train models on the bank in the database")
+    train.add_argument("model", nargs="?", default="all", choices=["all", *TRAINERS], help="which model (default all)")
+    train.add_argument("--missing", action="store_true", help="only models with no artifact yet")
+    train.add_argument("--quick", action="store_true", help="small models, for smoke tests")
+    train.set_defaults(func=_run_train)
