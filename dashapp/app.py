@@ -1,0 +1,61 @@
+"""The Dash app: shell (navbar, page container, footer), Dash Pages, vendored assets and ``/healthz``.
+
+``gunicorn dashapp.app:server`` serves it. Building the app loads no data: pages call services, which read the
+database and artifacts lazily, once per worker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+import flask
+from dash import html
+
+from dashapp.components import footer, nav_pages, navbar
+
+ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
+
+
+def shell(app: dash.Dash) -> html.Div:
+    """The layout around every page: navbar from ``dash.page_registry`` (by ``order``), page container, footer."""
+    return html.Div([
+        navbar(nav_pages(dash.page_registry.values()), app.get_asset_url("logo.svg")),
+        html.Main(html.Div(dash.page_container, className="container-xxl"), className="ll-main"),
+        footer(),
+    ])
+
+
+def healthz() -> flask.Response:
+    """``/healthz``: JSON with status, database reachable, latest artifact version per model."""
+    from dashapp.services.health import health_report  # imports bankdata's store only when asked
+
+    body, status = health_report()
+    return flask.make_response(flask.jsonify(body), status)
+
+
+def create_app() -> dash.Dash:
+    """Build the Dash app (no CDN: Bootstrap and every script are served locally).
+
+    Dash Pages keeps a process-wide page and callback registry, so build one app per process
+    (this module's ``app``; tests use it too).
+    """
+    app = dash.Dash(
+        "dashapp",
+        use_pages=True,
+        pages_folder="pages",
+        assets_folder=str(ASSETS_DIR),
+        serve_locally=True,
+        external_stylesheets=[],
+        external_scripts=[],
+        suppress_callback_exceptions=True,
+        title="Ledgerlight",
+        update_title=None,
+    )
+    app.layout = shell(app)
+    app.server.add_url_rule("/healthz", "healthz", healthz)
+    return app
+
+
+app = create_app()
+server = app.server

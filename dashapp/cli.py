@@ -1,0 +1,66 @@
+"""``ledgerlight serve``: run the web app under gunicorn (or Flask's dev server with ``--dev``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+
+APP_TARGET = "dashapp.app:server"
+SINGLE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def _positive_int(name: str, value: str | int, lowest: int = 1, highest: int = 10_000) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"serve: {name} must be a whole number, got {value!r}") from None
+    if not lowest <= number <= highest:
+        raise ValueError(f"serve: {name} must be between {lowest} and {highest}, got {number}")
+    return number
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``serve`` sub-command to the ``ledgerlight`` parser."""
+    env = os.environ
+    parser = subparsers.add_parser("serve", help="serve the web app (gunicorn; --dev for Flask's dev server)",
+                                   description="Serve Ledgerlight's web app. Data and models load lazily in each worker.")
+    parser.add_argument("--host", default=env.get("HOST", "127.0.0.1"), help="address to bind (default 127.0.0.1, or $HOST)")
+    parser.add_argument("--port", default=env.get("PORT", "8050"), help="port (default 8050, or $PORT)")
+    parser.add_argument("--workers", default=env.get("WEB_CONCURRENCY", "2"),
+                        help="gunicorn worker processes (default 2, or $WEB_CONCURRENCY)")
+    parser.add_argument("--threads", default=env.get("GUNICORN_THREADS", "4"),
+                        help="threads per worker (default 4, or $GUNICORN_THREADS)")
+    parser.add_argument("--dev", action="store_true", help="run Flask's development server instead (one process, no debug)")
+    parser.set_defaults(func=serve)
+
+
+def gunicorn_argv(host: str, port: int, workers: int, threads: int) -> list[str]:
+    """The gunicorn command line (no ``--preload``: each worker imports the app and loads models itself)."""
+    return [sys.executable, "-m", "gunicorn", APP_TARGET, "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--threads", str(threads), "--timeout", "120", "--access-logfile", "-"]
+
+
+def server_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of the server: ``base`` (default ``os.environ``) with BLAS/OpenMP pinned to one thread."""
+    return {**(os.environ if base is None else base), **SINGLE_THREAD_ENV}
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Validate the options, print the URL and replace this process with the server."""
+    port = _positive_int("--port", args.port, 1, 65_535)
+    workers = _positive_int("--workers", args.workers, 1, 64)
+    threads = _positive_int("--threads", args.threads, 1, 64)
+    url = f"http://{args.host}:{port}"
+    if args.dev:
+        os.environ.update(SINGLE_THREAD_ENV)
+        print(f"Ledgerlight (development server) on {url}", flush=True)
+        from dashapp.app import app  # only the dev server needs the app here
+
+        app.run(host=args.host, port=port, debug=False)
+        return 0
+    print(f"Ledgerlight on {url} ({workers} workers x {threads} threads)", flush=True)
+    argv = gunicorn_argv(args.host, port, workers, threads)
+    os.execve(argv[0], argv, server_env())
+    return 0  # not reached: execve replaces the process

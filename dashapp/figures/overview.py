@@ -1,0 +1,84 @@
+"""Overview charts: pure functions from the Overview aggregates (small DataFrames) to Plotly figures."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashapp.figures.theme import NAVY, ROSE, SKY, TEAL, empty_figure, themed
+
+DIRECTION_COLOURS = {"debit": NAVY, "credit": TEAL}
+DIRECTION_NAMES = {"debit": "Spending (debit)", "credit": "Income (credit)"}
+
+
+def monthly_volume_figure(monthly: pd.DataFrame) -> go.Figure:
+    """Monthly transaction amount, one line per direction (shows the seasonality of spending)."""
+    if monthly.empty:
+        return empty_figure("No transactions")
+    fig = go.Figure()
+    for direction, part in monthly.groupby("direction", sort=True):
+        fig.add_trace(go.Scatter(
+            x=part["month"], y=part["amount"], name=DIRECTION_NAMES.get(direction, str(direction)),
+            mode="lines+markers", line={"color": DIRECTION_COLOURS.get(direction), "width": 2.5},
+            customdata=part["transactions"],
+            hovertemplate="%{x|%b %Y}<br>%{y:,.0f}<br>%{customdata:,} transactions<extra>%{fullData.name}</extra>",
+        ))
+    fig.update_yaxes(title_text="Amount", tickformat="~s", rangemode="tozero")
+    fig.update_xaxes(dtick="M1", tickformat="%b\n%Y")
+    return themed(fig)
+
+
+def income_figure(income: pd.DataFrame) -> go.Figure:
+    """Histogram of annual income from precomputed bins (``left``, ``right``, ``customers``)."""
+    if income.empty:
+        return empty_figure("No customers")
+    centre = (income["left"] + income["right"]) / 2
+    fig = go.Figure(go.Bar(
+        x=centre, y=income["customers"], width=(income["right"] - income["left"]) * 0.92,
+        marker_color=SKY, customdata=income[["left", "right"]],
+        hovertemplate="%{customdata[0]:,.0f} to %{customdata[1]:,.0f}<br>%{y:,} customers<extra></extra>",
+    ))
+    fig.update_xaxes(title_text="Annual income", tickformat="~s")
+    fig.update_yaxes(title_text="Customers")
+    return themed(fig)
+
+
+def default_rate_figure(rates: pd.DataFrame, label: str) -> go.Figure:
+    """Default rate per group (horizontal bars, labelled), e.g. by loan purpose or credit-score band."""
+    if rates.empty:
+        return empty_figure("No loans")
+    fig = go.Figure(go.Bar(
+        x=rates["default_rate"], y=rates["group"], orientation="h", marker_color=ROSE,
+        text=[f"{r:.1%}" for r in rates["default_rate"]], textposition="outside", cliponaxis=False,
+        customdata=rates[["loans", "defaults"]],
+        hovertemplate="%{y}<br>%{x:.1%} default rate<br>%{customdata[1]:,} of %{customdata[0]:,} loans<extra></extra>",
+    ))
+    fig.update_xaxes(title_text="Default rate", tickformat=".0%", rangemode="tozero")
+    fig.update_yaxes(title_text=label, autorange="reversed")
+    return themed(fig)
+
+
+def uptake_figure(uptake: pd.DataFrame) -> go.Figure:
+    """Share of customers holding at least one product of each family."""
+    if uptake.empty:
+        return empty_figure("No products")
+    fig = go.Figure(go.Bar(
+        x=uptake["family"].str.capitalize(), y=uptake["share"], marker_color=TEAL,
+        text=[f"{s:.0%}" for s in uptake["share"]], textposition="outside", cliponaxis=False,
+        customdata=uptake["customers"],
+        hovertemplate="%{x}<br>%{y:.1%} of customers (%{customdata:,})<extra></extra>",
+    ))
+    fig.update_yaxes(title_text="Customers holding", tickformat=".0%", rangemode="tozero")
+    return themed(fig)
+
+
+def regions_figure(regions: pd.DataFrame) -> go.Figure:
+    """Customers per region, largest first, with each region's total balance on hover."""
+    if regions.empty:
+        return empty_figure("No customers")
+    fig = go.Figure(go.Bar(
+        x=regions["region"], y=regions["customers"], marker_color=NAVY, customdata=regions["balance"],
+        hovertemplate="%{x}<br>%{y:,} customers<br>%{customdata:,.0f} in balances<extra></extra>",
+    ))
+    fig.update_yaxes(title_text="Customers")
+    return themed(fig)

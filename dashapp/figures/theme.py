@@ -1,0 +1,65 @@
+"""The shared Plotly look: palette, template and an empty-state figure that every area uses."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+NAVY = "#1f3a5f"
+TEAL = "#2a9d8f"
+SKY = "#7fb8d8"
+SAND = "#f4c95d"
+ROSE = "#c8553d"
+SLATE = "#8a99ad"
+INK = "#1d2733"
+MUTED = "#5f6b7a"
+GRID = "#e9edf2"
+
+#: Categorical colours, in the order traces and categories use them.
+PALETTE: tuple[str, ...] = (NAVY, TEAL, SKY, SAND, ROSE, SLATE, "#6a4c93", "#4d908e")
+#: Sequential scale (light to dark) for heat maps and continuous colour.
+SEQUENTIAL: tuple[tuple[float, str], ...] = ((0.0, "#eef4f8"), (0.5, SKY), (1.0, NAVY))
+#: Diverging scale (negative rose, positive teal), e.g. for SHAP values.
+DIVERGING: tuple[tuple[float, str], ...] = ((0.0, ROSE), (0.5, "#f5f5f5"), (1.0, TEAL))
+
+FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+
+TEMPLATE = go.layout.Template(
+    layout=go.Layout(
+        font={"family": FONT_FAMILY, "size": 12, "color": INK},
+        colorway=list(PALETTE),
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        margin={"l": 48, "r": 16, "t": 24, "b": 40},
+        hoverlabel={"font": {"family": FONT_FAMILY}, "bgcolor": "white"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+        xaxis={"gridcolor": GRID, "linecolor": GRID, "zeroline": False, "ticks": "", "automargin": True},
+        yaxis={"gridcolor": GRID, "linecolor": GRID, "zeroline": False, "ticks": "", "automargin": True},
+        colorscale={"sequential": [list(s) for s in SEQUENTIAL], "diverging": [list(s) for s in DIVERGING]},
+        bargap=0.25,
+    )
+)
+
+
+def themed(fig: go.Figure, *, height: int | None = None) -> go.Figure:
+    """Apply the Ledgerlight template (and optionally a height) to a figure and return it.
+
+    Parameters
+    ----------
+    fig : Figure
+        Any Plotly figure.
+    height : int, optional
+        Height in pixels; the card's default when omitted.
+    """
+    fig.update_layout(template=TEMPLATE)
+    if height is not None:
+        fig.update_layout(height=height)
+    return fig
+
+
+def empty_figure(message: str) -> go.Figure:
+    """A blank figure carrying a centred message (for "no data" states of a chart)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font={"color": MUTED, "size": 13}, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return themed(fig)

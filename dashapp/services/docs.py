@@ -1,0 +1,36 @@
+"""The project's Markdown docs (``docs/*.md``) for the Help page, read once per worker."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One document: its slug (file name without ``.md``), its title (first heading) and its Markdown text."""
+
+    slug: str
+    title: str
+    text: str
+
+
+@functools.cache
+def list_docs(folder: Path = DOCS_DIR) -> tuple[Doc, ...]:
+    """Every ``*.md`` in the docs folder, sorted by slug (empty when the folder is missing)."""
+    if not folder.is_dir():
+        return ()
+    docs = []
+    for path in sorted(folder.glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        heading = next((line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")), path.stem)
+        docs.append(Doc(slug=path.stem, title=heading, text=text))
+    return tuple(docs)
+
+
+def get_doc(slug: str, folder: Path = DOCS_DIR) -> Doc | None:
+    """The document with this slug, or None (slugs come from the folder listing, so no path is ever built from input)."""
+    return next((doc for doc in list_docs(folder) if doc.slug == slug), None)

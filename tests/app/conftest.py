@@ -1,0 +1,148 @@
+"""The app's test harness: headless Chromium for ``dash_duo``, a demo-bank database and trained models in temp folders.
+
+``pytest tests/app`` needs no flags: Chromium runs headless via ``pytest_setup_options`` below. Browser tests carry
+``@pytest.mark.browser`` (deselect them with ``-m "not browser"``).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.chrome.options import Options
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROME_ARGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--window-size=1440,1100",
+)
+DEMO_CUSTOMERS = 2_000
+DEMO_SEED = 11
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run dash's browser fixtures headless without ``--headless`` on the command line."""
+    if hasattr(config.option, "headless"):
+        config.option.headless = True
+
+
+def pytest_setup_options() -> Options:
+    """Chrome options for ``dash_duo`` (a dash.testing hook): Debian's Chromium, headless, no background traffic."""
+    options = Options()
+    if CHROMIUM.exists():
+        options.binary_location = str(CHROMIUM)
+    for arg in CHROME_ARGS:
+        options.add_argument(arg)
+    return options
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (so parallel test runs do not collide on dash's fixed ports)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class BankEnv:
+    """Where the test bank lives: the generated bank, its database URL and the temp folders the app reads."""
+
+    bank: Any
+    database_url: str
+    checkpoints: Path
+    data_dir: Path
+
+
+@dataclass(frozen=True)
+class TrainedEnv:
+    """The test bank plus one trained artifact per model (``risk``, ``segments``, ``recsys``)."""
+
+    bank_env: BankEnv
+    store: Any
+    artifacts: dict[str, Any]
+
+
+def _clear_service_caches() -> None:
+    from dashapp.services import clear_caches
+
+    clear_caches()
+
+
+@pytest.fixture(scope="session")
+def bank_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BankEnv]:
+    """A 2,000-customer demo bank in a temp SQLite database; DATABASE_URL and the data folders point at temp folders."""
+    from bankdata import generate_bank, write_bank
+
+    root = tmp_path_factory.mktemp("ledgerlight-app")
+    env = BankEnv(bank=generate_bank(DEMO_CUSTOMERS, seed=DEMO_SEED), database_url=f"sqlite:///{root / 'bank.db'}",
+                  checkpoints=root / "checkpoints", data_dir=root / "data")
+    env.checkpoints.mkdir()
+    env.data_dir.mkdir()
+    write_bank(env.bank, url=env.database_url)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATABASE_URL", env.database_url)
+        mp.setenv("LEDGERLIGHT_CHECKPOINTS", str(env.checkpoints))
+        mp.setenv("LEDGERLIGHT_DATA_DIR", str(env.data_dir))
+        _clear_service_caches()
+        yield env
+    _clear_service_caches()
+
+
+@pytest.fixture(scope="session")
+def trained_env(bank_env: BankEnv) -> TrainedEnv:
+    """``bank_env`` plus quick-trained risk, segments and recsys artifacts in its checkpoints folder."""
+    import recsys
+    import risk
+    import segmentation
+    from bankdata import ArtifactStore
+
+    store = ArtifactStore(bank_env.checkpoints)
+    artifacts = {
+        "risk": risk.train_from_bank(bank_env.bank, store, quick=True),
+        "segments": segmentation.train_from_bank(bank_env.bank, store, quick=True),
+        "recsys": recsys.train_from_bank(bank_env.bank, store, quick=True),
+    }
+    _clear_service_caches()
+    return TrainedEnv(bank_env=bank_env, store=store, artifacts=artifacts)
+
+
+@pytest.fixture(scope="session")
+def dash_app():
+    """The app gunicorn serves (``dashapp.app.app``): Dash Pages allows one app per process."""
+    from dashapp.app import app
+
+    return app
+
+
+@pytest.fixture()
+def client(dash_app):
+    """A Flask test client of the app (no browser)."""
+    return dash_app.server.test_client()
+
+
+@pytest.fixture()
+def empty_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """Point DATABASE_URL at a database file that does not exist (restored after the test)."""
+    url = f"sqlite:///{tmp_path / 'missing.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    _clear_service_caches()
+    yield url
+    _clear_service_caches()
+
+
+@pytest.fixture()
+def served(dash_duo, dash_app, bank_env: BankEnv):
+    """``dash_duo`` with the app running on a free port against the test bank."""
+    dash_duo.start_server(dash_app, port=free_port())
+    return dash_duo

@@ -1,0 +1,206 @@
+"""The app shell without a browser: /healthz, page registry, routing, no CDN, the "no data" state, services, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import dash
+import pytest
+
+from dashapp import cli
+from dashapp.components import nav_pages
+from dashapp.services import clear_caches, docs
+from dashapp.services.bank import DataUnavailable, database_reachable, get_bank
+
+# ---------------------------------------------------------------- helpers
+
+
+def render_path(client, path: str) -> dict[str, Any]:
+    """What the Dash Pages router returns for ``path`` (the page's component tree as JSON)."""
+    client.get("/")  # the first request registers the router callback
+    deps = client.get("/_dash-dependencies").get_json()
+    router = next(d for d in deps if "_pages_content.children" in d["output"])
+    payload = {
+        "output": router["output"],
+        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
+                   {"id": "_pages_location", "property": "search", "value": ""}],
+        "changedPropIds": ["_pages_location.pathname"],
+        "state": [],
+    }
+    response = client.post("/_dash-update-component", json=payload)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return response.get_json()["response"]["_pages_content"]["children"]
+
+
+def find_ids(tree: Any) -> dict[str, dict]:
+    """Every component with an ``id`` in a serialised layout, by id."""
+    found: dict[str, dict] = {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            props = node.get("props")
+            if isinstance(props, dict) and isinstance(props.get("id"), str):
+                found[props["id"]] = node
+            stack.extend(v for v in (props or node).values() if isinstance(v, dict | list))
+    return found
+
+
+# ---------------------------------------------------------------- /healthz
+
+
+def test_healthz_reports_database_and_artifact_versions(client, bank_env) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["database"] == {"reachable": True, "backend": "sqlite"}
+    assert set(body["artifacts"]) == {"risk", "segments", "recsys"}
+    assert all(v is None for v in body["artifacts"].values())  # nothing trained in bank_env's store
+
+
+def test_healthz_is_degraded_and_creates_nothing_when_the_database_is_missing(client, empty_database) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"]["reachable"] is False
+    assert not Path(empty_database.removeprefix("sqlite:///")).exists()
+
+
+def test_database_reachable_is_false_for_a_bad_url() -> None:
+    assert database_reachable("nonsense://") is False
+
+
+# ---------------------------------------------------------------- registry, routing, HTML
+
+
+def test_navbar_pages_follow_order_and_hide_the_404(dash_app) -> None:
+    pages = nav_pages(dash.page_registry.values())
+    paths = [p["path"] for p in pages]
+    assert paths[0] == "/" and paths[-1] == "/help"
+    assert "/404" not in paths
+    orders = [p["order"] for p in pages if p.get("order") is not None]
+    assert orders == sorted(orders)
+
+
+def test_nav_pages_sorts_unordered_last_and_respects_nav_false() -> None:
+    registry = [
+        {"module": "x.b", "name": "B", "order": None},
+        {"module": "x.a", "name": "A", "order": 5},
+        {"module": "x.hidden", "name": "H", "order": 1, "nav": False},
+        {"module": "x.z", "name": "Z", "order": 0},
+        {"module": "x.not_found_404", "name": "404", "order": 2},
+    ]
+    assert [p["name"] for p in nav_pages(registry)] == ["Z", "A", "B"]
+
+
+def test_served_html_uses_no_cdn_and_loads_the_vendored_bootstrap(client) -> None:
+    html = client.get("/").get_data(as_text=True)
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert urls, "no scripts or stylesheets found in the page"
+    assert not [u for u in urls if u.startswith(("http:", "https:", "//"))]
+    assert any("bootstrap.min.css" in u for u in urls) and any("ledgerlight.css" in u for u in urls)
+    css = client.get("/assets/bootstrap.min.css")
+    assert css.status_code == 200 and b"Licensed under MIT" in css.data[:400]
+
+
+def test_unknown_path_renders_the_not_found_page(client, bank_env) -> None:
+    assert "not-found" in find_ids(render_path(client, "/no/such/page"))
+
+
+def test_help_lists_the_docs_and_rejects_unknown_slugs(client) -> None:
+    ids = find_ids(render_path(client, "/help"))
+    assert "help-docs" in ids
+    assert docs.list_docs(), "docs/*.md should exist"
+    assert docs.get_doc("../pyproject") is None
+    assert docs.get_doc(docs.list_docs()[0].slug) is not None
+
+
+# ---------------------------------------------------------------- data states
+
+
+def test_overview_shows_the_no_data_card_when_the_database_is_missing(client, empty_database) -> None:
+    ids = find_ids(render_path(client, "/"))
+    assert "no-data-card" in ids
+    assert "ledgerlight demo generate" in json.dumps(ids["no-data-card"])
+    assert "overview-monthly" not in ids
+
+
+def test_overview_renders_tiles_and_charts_with_data(client, bank_env) -> None:
+    ids = find_ids(render_path(client, "/"))
+    assert "no-data-card" not in ids
+    assert "2,000" in json.dumps(ids["kpi-customers"])
+    for graph in ("overview-monthly", "overview-uptake", "overview-defaults", "overview-income", "overview-regions"):
+        figure = ids[graph]["props"]["figure"]
+        assert figure["data"], f"{graph} has no traces"
+
+
+def test_get_bank_names_the_missing_file_and_does_not_create_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nothing.db"
+    with pytest.raises(DataUnavailable, match="nothing.db"):
+        get_bank(f"sqlite:///{missing}")
+    assert not missing.exists()
+
+
+def test_get_bank_reports_an_empty_database(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    path = tmp_path / "empty.db"
+    with sa.create_engine(f"sqlite:///{path}").connect() as conn:
+        conn.execute(sa.text("CREATE TABLE unrelated (x INTEGER)"))
+        conn.commit()
+    with pytest.raises(DataUnavailable, match="empty.db"):
+        get_bank(f"sqlite:///{path}")
+
+
+def test_get_bank_is_cached_per_worker_until_cleared(bank_env) -> None:
+    assert get_bank() is get_bank()
+    first = get_bank()
+    assert clear_caches() >= 1
+    assert get_bank() is not first
+
+
+# ---------------------------------------------------------------- ledgerlight serve
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+def test_serve_execs_gunicorn_without_preload_and_with_single_threaded_blas(monkeypatch, capsys) -> None:
+    calls = []
+    monkeypatch.setattr(cli.os, "execve", lambda path, argv, env: calls.append((path, argv, env)))
+    args = _parse(["serve", "--host", "0.0.0.0", "--port", "9001", "--workers", "3", "--threads", "2"])
+    assert args.func is cli.serve
+    args.func(args)
+    (_, argv, env), = calls
+    assert argv[1:4] == ["-m", "gunicorn", "dashapp.app:server"]
+    assert "--preload" not in argv
+    joined = " ".join(argv)
+    assert "--bind 0.0.0.0:9001" in joined and "--workers 3" in joined and "--threads 2" in joined
+    assert "--timeout 120" in joined
+    assert env["OPENBLAS_NUM_THREADS"] == "1" and env["OMP_NUM_THREADS"] == "1"
+    assert "http://0.0.0.0:9001" in capsys.readouterr().out
+
+
+def test_serve_defaults_come_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("PORT", "9100")
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+    args = _parse(["serve"])
+    assert (args.host, int(args.port), int(args.workers)) == ("127.0.0.1", 9100, 5)
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--port", "http"), ("--port", "70000"), ("--workers", "0")])
+def test_serve_rejects_bad_options_with_a_clear_message(monkeypatch, flag: str, value: str) -> None:
+    monkeypatch.setattr(cli.os, "execve", lambda *a: pytest.fail("must not start a server"))
+    args = _parse(["serve", flag, value])
+    with pytest.raises(ValueError, match=re.escape(flag)):
+        args.func(args)
