@@ -1,0 +1,113 @@
+"""Generate true product affinities and the view -> click -> apply -> purchase funnel drawn from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bankdata._catalogue import PRODUCT_LOADINGS, PRODUCTS
+from bankdata._gen_calendar import SECONDS_PER_DAY, Window
+from bankdata._gen_common import sigmoid, text_column
+from bankdata._gen_customers import Population
+from bankdata._personas import persona_param
+
+EVENTS: tuple[str, ...] = ("view", "click", "apply", "purchase")
+TRAIT_SCALE = 0.7  # weight of the low-rank latent tastes in the affinity log-odds
+PAIR_NOISE = 0.35  # sd of idiosyncratic customer x product noise
+
+
+def products_table() -> pd.DataFrame:
+    """The product catalogue: product_id, name, family."""
+    names, families = zip(*PRODUCTS, strict=True)
+    return pd.DataFrame(
+        {
+            "product_id": np.arange(1, len(PRODUCTS) + 1, dtype=np.int64),
+            "name": pd.Series(names, dtype="str"),
+            "family": pd.Series(families, dtype="str"),
+        }
+    )
+
+
+def true_affinity(rng: np.random.Generator, pop: Population) -> np.ndarray:
+    """Probability that each customer buys each product within the window, shape (n_customers, n_products)."""
+    base = persona_param("products")
+    logit = np.log(base / (1.0 - base))[pop.persona]
+    age = pop.customers["age"].to_numpy()[:, None]
+    log_income = np.log(pop.customers["income"].to_numpy() / 40_000.0)[:, None]
+    col = {name: j for j, (name, _) in enumerate(PRODUCTS)}
+    logit[:, col["Mortgage"]] += np.where((age >= 28) & (age <= 50), 0.6, -0.6)[:, 0]
+    logit[:, col["Pension plan"]] += np.where((age >= 30) & (age <= 60), 0.5, -0.5)[:, 0]
+    logit[:, col["Life insurance"]] += np.where((age >= 30) & (age <= 55), 0.4, -0.3)[:, 0]
+    logit[:, col["Investment fund"]] += 0.6 * log_income[:, 0]
+    logit[:, col["Premium travel card"]] += 0.4 * log_income[:, 0]
+    logit[:, col["Savings account"]] += 0.3 * log_income[:, 0]
+    logit[:, col["Personal loan"]] -= 0.3 * log_income[:, 0]
+    logit += TRAIT_SCALE * pop.traits @ PRODUCT_LOADINGS.T
+    logit += PAIR_NOISE * rng.standard_normal(logit.shape)
+    return sigmoid(logit)
+
+
+@dataclass(frozen=True)
+class _Funnel:
+    """Per (customer, product) pair: which funnel steps happen and how many extra views."""
+
+    click: np.ndarray
+    apply: np.ndarray
+    purchase: np.ndarray
+    extra_views: np.ndarray
+
+
+def _draw_funnel(rng: np.random.Generator, affinity: np.ndarray) -> _Funnel:
+    purchase = rng.random(affinity.shape) < affinity
+    apply = purchase | (rng.random(affinity.shape) < 0.25 * affinity)
+    click = apply | (rng.random(affinity.shape) < 0.5 * affinity + 0.03)
+    extra_views = rng.poisson(0.1 + 0.6 * affinity).astype(np.int8)
+    return _Funnel(click, apply, purchase, extra_views)
+
+
+def generate_interactions(rng: np.random.Generator, pop: Population, window: Window, affinity: np.ndarray) -> pd.DataFrame:
+    """Events of every customer x product pair, sorted by customer and time.
+
+    A pair that clicks starts a journey at a uniform time (after signup): a view, then a click minutes later, then
+    an application and a purchase days later where they happen. Extra views fall anywhere in the window.
+    """
+    funnel = _draw_funnel(rng, affinity)
+    n_products = affinity.shape[1]
+    horizon = window.n_seconds - 1
+
+    journey = np.flatnonzero(funnel.click.ravel())  # flat pair index = customer * n_products + product
+    j_cust = journey // n_products
+    start = window.sample_seconds(rng, np.ones(window.n_days), pop.first_day[j_cust])
+    t_click = start + rng.exponential(1800.0, len(journey)).astype(np.int64) + 30
+    t_apply = t_click + rng.exponential(2.0 * SECONDS_PER_DAY, len(journey)).astype(np.int64) + 60
+    t_buy = t_apply + rng.exponential(4.0 * SECONDS_PER_DAY, len(journey)).astype(np.int64) + 60
+    applied = funnel.apply.ravel()[journey]
+    bought = funnel.purchase.ravel()[journey]
+
+    extra = np.repeat(np.arange(affinity.size, dtype=np.int64), funnel.extra_views.ravel())
+    t_extra = window.sample_seconds(rng, np.ones(window.n_days), pop.first_day[extra // n_products])
+
+    pair = np.concatenate([journey, journey, journey[applied], journey[bought], extra])
+    seconds = np.minimum(np.concatenate([start, t_click, t_apply[applied], t_buy[bought], t_extra]), horizon)
+    event = np.concatenate(
+        [
+            np.zeros(len(journey), np.int8),
+            np.ones(len(journey), np.int8),
+            np.full(int(applied.sum()), 2, np.int8),
+            np.full(int(bought.sum()), 3, np.int8),
+            np.zeros(len(extra), np.int8),
+        ]
+    )
+    cust = pair // n_products
+    order = np.lexsort((event, seconds, cust))
+    return pd.DataFrame(
+        {
+            "customer_id": cust[order] + 1,
+            "product_id": pair[order] % n_products + 1,
+            "ts": window.to_datetime(seconds[order]),
+            "event": text_column(event[order], EVENTS),
+        }
+    )
+

@@ -1,0 +1,264 @@
+"""The seeded demo bank: determinism, schema, marginals and the documented ground truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from bankdata import TABLES, Bank, generate_bank
+from bankdata._catalogue import CREDIT_FAMILIES
+from bankdata._gen_loans import PD_SCORE
+
+SCHEMA: dict[str, dict[str, str]] = {
+    "customers": {
+        "customer_id": "int64", "age": "int64", "gender": "str", "region": "str", "income": "float64",
+        "employment": "str", "tenure_months": "int64", "credit_score": "int64", "balance": "float64",
+        "signup_date": "datetime64[ns]",
+    },
+    "transactions": {
+        "customer_id": "int64", "ts": "datetime64[ns]", "amount": "float64", "category": "str", "channel": "str",
+        "direction": "str",
+    },
+    "loans": {
+        "loan_id": "int64", "customer_id": "int64", "issued_at": "datetime64[ns]", "amount": "float64",
+        "term_months": "int64", "interest_rate": "float64", "purpose": "str", "dti": "float64",
+        "prior_delinquencies": "int64", "defaulted": "int64",
+    },
+    "products": {"product_id": "int64", "name": "str", "family": "str"},
+    "interactions": {"customer_id": "int64", "product_id": "int64", "ts": "datetime64[ns]", "event": "str"},
+}
+WINDOW_START, WINDOW_END = pd.Timestamp("2025-01-01"), pd.Timestamp("2026-01-01")
+
+
+@pytest.fixture(scope="module")
+def bank() -> Bank:
+    return generate_bank(n_customers=6_000, seed=11)
+
+
+def _all_frames(b: Bank) -> list[pd.DataFrame]:
+    return [b.table(t) for t in TABLES] + [b.truth.personas, b.truth.loan_pd, b.truth.affinity]
+
+
+def test_same_seed_gives_identical_bank() -> None:
+    first, second = generate_bank(400, seed=5), generate_bank(400, seed=5)
+    for a, b in zip(_all_frames(first), _all_frames(second), strict=True):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_different_seed_gives_different_bank() -> None:
+    first, second = generate_bank(400, seed=5), generate_bank(400, seed=6)
+    assert not first.customers["income"].equals(second.customers["income"])
+    assert len(first.transactions) != len(second.transactions) or not first.transactions.equals(second.transactions)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_schema_and_dtypes(bank: Bank, table: str) -> None:
+    df = bank.table(table)
+    assert list(df.columns) == list(SCHEMA[table])
+    assert {c: str(t) for c, t in df.dtypes.items()} == SCHEMA[table]
+    assert not df.isna().any().any(), f"{table} has missing values"
+
+
+def test_ids_start_at_one_and_reference_existing_rows(bank: Bank) -> None:
+    assert bank.customers["customer_id"].tolist() == list(range(1, 6_001))
+    assert bank.loans["loan_id"].tolist() == list(range(1, len(bank.loans) + 1))
+    assert bank.products["product_id"].tolist() == list(range(1, 13))
+    for table in ("transactions", "loans", "interactions"):
+        assert bank.table(table)["customer_id"].between(1, 6_000).all()
+    assert bank.interactions["product_id"].between(1, 12).all()
+
+
+def test_vocabularies(bank: Bank) -> None:
+    c, t = bank.customers, bank.transactions
+    assert set(c["gender"]) == {"F", "M"}
+    assert 6 <= c["region"].nunique() <= 8
+    assert set(t["direction"]) == {"debit", "credit"}
+    assert set(t["channel"]) == {"mobile", "online", "branch", "atm", "pos"}
+    assert set(t["category"]) == {
+        "groceries", "dining", "travel", "shopping", "utilities", "entertainment", "health", "transport", "salary",
+        "transfer",
+    }
+    assert set(bank.loans["purpose"]) == {
+        "car", "home_improvement", "debt_consolidation", "education", "business", "personal",
+    }
+    assert set(bank.loans["term_months"]) == {12, 24, 36, 48, 60}
+    assert set(bank.interactions["event"]) == {"view", "click", "apply", "purchase"}
+
+
+def test_timestamps_inside_window_and_after_signup(bank: Bank) -> None:
+    signup = bank.customers.set_index("customer_id")["signup_date"]
+    for table, col in (("transactions", "ts"), ("loans", "issued_at"), ("interactions", "ts")):
+        df = bank.table(table)
+        assert df[col].min() >= WINDOW_START and df[col].max() < WINDOW_END, table
+        assert (df[col].to_numpy() >= signup.loc[df["customer_id"]].to_numpy()).all(), f"{table} before signup"
+
+
+def test_signup_date_matches_tenure(bank: Bank) -> None:
+    days = (WINDOW_END - bank.customers["signup_date"]).dt.days
+    assert (np.floor(days / 30.4375).astype("int64") == bank.customers["tenure_months"]).all()
+    assert (bank.customers["signup_date"] <= WINDOW_END - pd.Timedelta(days=1)).all()
+    assert (bank.customers["tenure_months"] <= (bank.customers["age"] - 18) * 12 + 1).all()
+
+
+def test_customer_marginals(bank: Bank) -> None:
+    c = bank.customers
+    assert c["credit_score"].between(300, 850).all()
+    assert 650 <= c["credit_score"].mean() <= 710
+    assert 30_000 <= c["income"].median() <= 50_000
+    assert c["income"].skew() > 0.5
+    assert (c["income"] > 0).all()
+    assert c["age"].between(18, 95).all()
+
+
+def test_transaction_marginals(bank: Bank) -> None:
+    t = bank.transactions
+    assert 25 <= len(t) / bank.n_customers <= 35
+    assert (t["amount"] > 0).all()
+    assert (t.loc[t["category"] == "salary", "direction"] == "credit").all()
+    assert (t.loc[~t["category"].isin(["salary", "transfer"]), "direction"] == "debit").all()
+    transfers = t.loc[t["category"] == "transfer", "direction"]
+    assert 0.2 < (transfers == "credit").mean() < 0.5
+
+
+def test_december_peak_and_weekend_pattern(bank: Bank) -> None:
+    spend = bank.transactions.loc[bank.transactions["category"] != "salary", "ts"]
+    per_month = spend.dt.month.value_counts()
+    assert per_month[12] > per_month.median() * 1.15
+    assert per_month.idxmax() == 12
+    per_weekday = spend.dt.dayofweek.value_counts()
+    assert per_weekday[5] > per_weekday[6]  # Saturday busier than Sunday
+
+
+def test_salary_credits_are_monthly(bank: Bank) -> None:
+    salary = bank.transactions.loc[bank.transactions["category"] == "salary"]
+    per_customer_month = salary.groupby(["customer_id", salary["ts"].dt.month]).size()
+    assert per_customer_month.max() == 1
+    assert salary["customer_id"].value_counts().max() == 12
+
+
+def test_loan_marginals(bank: Bank) -> None:
+    loans = bank.loans
+    assert 0.6 <= len(loans) / bank.n_customers <= 1.0
+    assert 0.05 <= loans["defaulted"].mean() <= 0.15
+    assert set(loans["defaulted"]) == {0, 1}
+    assert (loans["amount"] > 0).all() and (loans["dti"] >= 0).all() and (loans["prior_delinquencies"] >= 0).all()
+    per_customer = loans["customer_id"].value_counts()
+    assert (per_customer >= 2).any()
+    assert loans["customer_id"].nunique() < bank.n_customers  # some customers have no loan
+    low = loans["interest_rate"][bank.customers.set_index("customer_id").loc[loans["customer_id"], "credit_score"].to_numpy() < 600]
+    high = loans["interest_rate"][bank.customers.set_index("customer_id").loc[loans["customer_id"], "credit_score"].to_numpy() > 750]
+    assert low.mean() > high.mean() + 3
+
+
+def test_products_catalogue(bank: Bank) -> None:
+    p = bank.products
+    assert len(p) == 12
+    assert set(p["family"]) == {"deposit", "card", "loan", "investment", "insurance"}
+    credit = set(p.loc[p["family"].isin(CREDIT_FAMILIES), "name"])
+    assert {"Credit card", "Personal loan", "Car loan", "Mortgage"} <= credit
+    assert "Savings account" not in credit
+
+
+def test_funnel_shape_and_order(bank: Bank) -> None:
+    i = bank.interactions
+    counts = i["event"].value_counts()
+    assert counts["view"] > counts["click"] > counts["apply"] >= counts["purchase"]
+    first = i.pivot_table(index=["customer_id", "product_id"], columns="event", values="ts", aggfunc="min")
+    bought = first.dropna(subset=["purchase"])
+    assert bought[["view", "click", "apply"]].notna().all().all()
+    assert (bought["view"] <= bought["click"]).all()
+    assert (bought["click"] <= bought["apply"]).all()
+    assert (bought["apply"] <= bought["purchase"]).all()
+    assert 2.0 <= len(bank.held_products()) / bank.n_customers <= 4.0
+
+
+def test_oracle_auc_and_default_rate() -> None:
+    b = generate_bank(20_000, seed=3)
+    auc = roc_auc_score(b.loans["defaulted"], b.truth.loan_pd["true_pd"])
+    assert 0.80 <= auc <= 0.88
+    assert 0.05 <= b.truth.loan_pd["true_pd"].mean() <= 0.15
+
+
+def test_true_pd_falls_with_credit_score(bank: Bank) -> None:
+    score = bank.customers.set_index("customer_id").loc[bank.loans["customer_id"], "credit_score"].to_numpy()
+    by_band = pd.Series(bank.truth.loan_pd["true_pd"].to_numpy()).groupby(pd.qcut(score, 4, labels=False)).mean()
+    assert by_band.is_monotonic_decreasing
+    assert by_band.iloc[0] > 2 * by_band.iloc[-1]
+
+
+def test_age_and_gender_have_no_direct_effect_on_true_pd() -> None:
+    b = generate_bank(8_000, seed=4)
+    df = b.loans.merge(b.customers, on="customer_id", suffixes=("", "_c")).merge(b.truth.personas, on="customer_id")
+    logit = np.log(b.truth.loan_pd["true_pd"] / (1 - b.truth.loan_pd["true_pd"])).to_numpy()
+    observed = pd.DataFrame(
+        {
+            "score": df["credit_score"], "dti": df["dti"], "delinq": df["prior_delinquencies"],
+            "rate": df["interest_rate"], "log_income": np.log(df["income"]), "term": df["term_months"],
+            "age": df["age"], "female": (df["gender"] == "F").astype(float),
+        }
+    )
+    dummies = pd.get_dummies(df[["employment", "purpose", "persona"]], drop_first=True, dtype=float)
+    x = np.column_stack([np.ones(len(df)), observed.to_numpy(float), dummies.to_numpy()])
+    coef, *_ = np.linalg.lstsq(x, logit, rcond=None)
+    names = ["const", *observed.columns, *dummies.columns]
+    fitted = dict(zip(names, coef, strict=True))
+    assert fitted["score"] == pytest.approx(PD_SCORE, rel=0.15)
+    assert abs(fitted["age"]) < 0.003  # per year; the noise term alone leaves about +-0.002
+    assert abs(fitted["female"]) < 0.05
+
+
+def test_held_products_have_higher_true_affinity(bank: Bank) -> None:
+    aff = bank.truth.affinity.merge(bank.held_products().assign(held=True), how="left", on=["customer_id", "product_id"])
+    held = aff["held"].fillna(False).astype(bool)
+    assert aff.loc[held, "affinity"].mean() > aff.loc[~held, "affinity"].mean() + 0.3
+    assert len(aff) == bank.n_customers * 12
+    assert aff["affinity"].between(0, 1).all()
+
+
+def test_personas_are_hidden_and_truth_never_leaks(bank: Bank) -> None:
+    personas = bank.truth.personas
+    assert 5 <= personas["persona"].nunique() <= 6
+    assert personas["persona"].value_counts(normalize=True).max() < 0.4
+    hidden = {"persona", "true_pd", "affinity"}
+    persona_names = set(personas["persona"])
+    for table in TABLES:
+        df = bank.table(table)
+        assert hidden.isdisjoint(df.columns), table
+        for col in df.select_dtypes(include="str").columns:
+            assert persona_names.isdisjoint(df[col].unique()), f"{table}.{col} carries persona names"
+    assert len(bank.truth.loan_pd) == len(bank.loans)
+
+
+def test_personas_drive_behaviour(bank: Bank) -> None:
+    df = bank.customers.merge(bank.truth.personas, on="customer_id")
+    income = df.groupby("persona")["income"].median()
+    assert income["affluent_investor"] > 2 * income["struggling_borrower"]
+    age = df.groupby("persona")["age"].mean()
+    assert age["retired_saver"] > age["young_digital"] + 30
+    mobile = bank.transactions.merge(bank.truth.personas, on="customer_id").groupby("persona")["channel"]
+    share = mobile.apply(lambda s: (s == "mobile").mean())
+    assert share["young_digital"] > 3 * share["retired_saver"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_customers": 0}, "n_customers"),
+        ({"n_customers": "10"}, "n_customers"),
+        ({"months": 0}, "months"),
+        ({"seed": -1}, "seed"),
+        ({"start": "not a date"}, "start"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs: dict, message: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=message):
+        generate_bank(**kwargs)
+
+
+def test_short_window_and_other_start() -> None:
+    b = generate_bank(300, seed=1, months=3, start="2024-10-01")
+    assert b.transactions["ts"].min() >= pd.Timestamp("2024-10-01")
+    assert b.transactions["ts"].max() < pd.Timestamp("2025-01-01")
+    assert 5 <= len(b.transactions) / 300 <= 12
