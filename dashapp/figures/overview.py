@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from dashapp.figures.theme import NAVY, ROSE, SKY, TEAL, empty_figure, themed
 
@@ -12,18 +13,23 @@ DIRECTION_NAMES = {"debit": "Spending (debit)", "credit": "Income (credit)"}
 
 
 def monthly_volume_figure(monthly: pd.DataFrame) -> go.Figure:
-    """Monthly transaction amount, one line per direction (shows the seasonality of spending)."""
+    """Monthly spending (bars, left axis) and income (line, right axis): two scales, so spending's seasonality shows."""
     if monthly.empty:
         return empty_figure("No transactions")
-    fig = go.Figure()
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
     for direction, part in monthly.groupby("direction", sort=True):
-        fig.add_trace(go.Scatter(
-            x=part["month"], y=part["amount"], name=DIRECTION_NAMES.get(direction, str(direction)),
-            mode="lines+markers", line={"color": DIRECTION_COLOURS.get(direction), "width": 2.5},
-            customdata=part["transactions"],
-            hovertemplate="%{x|%b %Y}<br>%{y:,.0f}<br>%{customdata:,} transactions<extra>%{fullData.name}</extra>",
-        ))
-    fig.update_yaxes(title_text="Amount", tickformat="~s", rangemode="tozero")
+        name = DIRECTION_NAMES.get(direction, str(direction))
+        hover = "%{x|%b %Y}<br>%{y:,.0f}<br>%{customdata:,} transactions<extra>" + name + "</extra>"
+        if direction == "credit":
+            trace = go.Scatter(x=part["month"], y=part["amount"], name=name, mode="lines+markers",
+                               line={"color": DIRECTION_COLOURS["credit"], "width": 2.5})
+        else:
+            trace = go.Bar(x=part["month"], y=part["amount"], name=name, marker_color=DIRECTION_COLOURS.get(direction, NAVY))
+        fig.add_trace(trace.update(customdata=part["transactions"], hovertemplate=hover),
+                      secondary_y=direction == "credit")
+    fig.update_yaxes(title_text="Spending", tickformat=".3~s", rangemode="tozero", secondary_y=False)
+    fig.update_yaxes(title_text="Income", tickformat=".3~s", rangemode="tozero", showgrid=False, tickmode="auto",
+                     nticks=6, secondary_y=True)
     fig.update_xaxes(dtick="M1", tickformat="%b\n%Y")
     return themed(fig)
 
@@ -33,10 +39,11 @@ def income_figure(income: pd.DataFrame) -> go.Figure:
     if income.empty:
         return empty_figure("No customers")
     centre = (income["left"] + income["right"]) / 2
+    ranges = [f"{lo:,.0f} to {hi:,.0f}" for lo, hi in zip(income["left"], income["right"], strict=True)]
+    ranges[-1] = f"{income['left'].iloc[-1]:,.0f} and above"  # the last bin holds the folded-in tail
     fig = go.Figure(go.Bar(
         x=centre, y=income["customers"], width=(income["right"] - income["left"]) * 0.92,
-        marker_color=SKY, customdata=income[["left", "right"]],
-        hovertemplate="%{customdata[0]:,.0f} to %{customdata[1]:,.0f}<br>%{y:,} customers<extra></extra>",
+        marker_color=SKY, customdata=ranges, hovertemplate="%{customdata}<br>%{y:,} customers<extra></extra>",
     ))
     fig.update_xaxes(title_text="Annual income", tickformat="~s")
     fig.update_yaxes(title_text="Customers")
@@ -47,14 +54,15 @@ def default_rate_figure(rates: pd.DataFrame, label: str) -> go.Figure:
     """Default rate per group (horizontal bars, labelled), e.g. by loan purpose or credit-score band."""
     if rates.empty:
         return empty_figure("No loans")
+    labels = rates["group"].astype(str).str.replace("_", " ").str.capitalize()
     fig = go.Figure(go.Bar(
-        x=rates["default_rate"], y=rates["group"], orientation="h", marker_color=ROSE,
+        x=rates["default_rate"], y=labels, orientation="h", marker_color=ROSE,
         text=[f"{r:.1%}" for r in rates["default_rate"]], textposition="outside", cliponaxis=False,
         customdata=rates[["loans", "defaults"]],
-        hovertemplate="%{y}<br>%{x:.1%} default rate<br>%{customdata[1]:,} of %{customdata[0]:,} loans<extra></extra>",
+        hovertemplate=label + ": %{y}<br>%{x:.1%} default rate<br>%{customdata[1]:,} of %{customdata[0]:,} loans<extra></extra>",
     ))
-    fig.update_xaxes(title_text="Default rate", tickformat=".0%", rangemode="tozero")
-    fig.update_yaxes(title_text=label, autorange="reversed")
+    fig.update_xaxes(title_text="Default rate", tickformat=".0%", range=[0, float(rates["default_rate"].max()) * 1.25 or 1])
+    fig.update_yaxes(autorange="reversed", title_text=None)
     return themed(fig)
 
 
