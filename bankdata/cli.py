@@ -1,0 +1,171 @@
+"""``ledgerlight demo generate|status`` and ``ledgerlight load TABLE FILE``: the data commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bankdata._bank import TABLES, TRUTH_TABLES, Bank
+from bankdata._config import get_settings
+from bankdata._db import DatabaseError, append_load, describe_url, table_counts, write_bank
+from bankdata._generator import generate_bank
+from bankdata._loaders import DEFAULT_MAX_BYTES, load_table, parse_column_map
+from bankdata._schema import SCHEMAS, TRUTH_PREFIX
+
+log = logging.getLogger("ledgerlight.bankdata")
+
+
+def _fail(message: str) -> int:
+    print(f"ledgerlight: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _demo_frames(bank: Bank) -> dict[str, object]:
+    frames: dict[str, object] = {name: bank.table(name) for name in TABLES}
+    if bank.truth is not None:
+        frames |= {TRUTH_PREFIX + name: getattr(bank.truth, name) for name in TRUTH_TABLES}
+    return frames
+
+
+def write_parquet_copies(bank: Bank, folder: Path) -> list[Path]:
+    """Write every table to ``folder/<table>.parquet`` (truth tables as ``truth_<name>.parquet``), replacing the folder
+    as a whole: the files are written next to it first, so a failure leaves the old copies in place."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        for name, df in _demo_frames(bank).items():
+            df.to_parquet(tmp / f"{name}.parquet", index=False)  # type: ignore[attr-defined]
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return sorted(folder.glob("*.parquet"))
+
+
+def _held_rows(url: str) -> dict[str, int]:
+    return {t: n for t, n in table_counts(url).items() if t in SCHEMAS and n}
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    url, folder = settings.database_url, settings.data_dir / "demo"
+    try:
+        held = {} if args.no_db else _held_rows(url)
+    except DatabaseError as exc:
+        return _fail(str(exc))
+    if held and not args.force:
+        counts = ", ".join(f"{t}: {n:,}" for t, n in held.items())
+        return _fail(f"the {describe_url(url)} already holds a bank ({counts}); pass --force to replace it")
+    if args.no_db and folder.exists() and any(folder.glob("*.parquet")) and not args.force:
+        return _fail(f"{folder} already holds demo files; pass --force to replace them")
+    steps = ["generate", "parquet"] + ([] if args.no_db else ["database"])
+    started = time.perf_counter()
+    with tqdm(total=len(steps), desc="demo bank", unit="step", disable=args.quiet) as bar:
+        bar.set_postfix_str(f"generating {args.customers:,} customers")
+        bank = generate_bank(n_customers=args.customers, seed=args.seed, months=args.months)
+        log.info(
+            "generated %s customers, %s transactions, %s loans",
+            f"{bank.n_customers:,}",
+            f"{len(bank.transactions):,}",
+            f"{len(bank.loans):,}",
+        )
+        bar.update()
+        bar.set_postfix_str(f"writing {folder}")
+        write_parquet_copies(bank, folder)
+        bar.update()
+        if not args.no_db:
+            bar.set_postfix_str("loading the database")
+            try:
+                write_bank(bank, url, replace=True)
+            except DatabaseError as exc:
+                return _fail(str(exc))
+            bar.update()
+    where = folder if args.no_db else f"{folder} and the {describe_url(url)}"
+    print(
+        f"demo bank: {bank.n_customers:,} customers (seed {args.seed}) written to {where} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    url = get_settings().database_url
+    try:
+        counts = table_counts(url)
+    except DatabaseError as exc:
+        return _fail(str(exc))
+    print(describe_url(url))
+    if not any(counts.get(t) for t in TABLES):
+        print(
+            "no bank yet: run `ledgerlight demo generate` or load your files with `ledgerlight load TABLE FILE`"
+        )
+        return 1
+    width = max(len(t) for t in counts)
+    for table, n in counts.items():
+        print(f"  {table:<{width}}  {n:>12,} rows")
+    has_truth = any(counts.get(TRUTH_PREFIX + t) for t in TRUTH_TABLES)
+    print("ground truth: " + ("present (demo bank)" if has_truth else "none (your own data)"))
+    return 0
+
+
+def _run_load(args: argparse.Namespace) -> int:
+    url = get_settings().database_url
+    mapping = parse_column_map(args.map)
+    df = load_table(args.file, args.table, mapping, max_bytes=int(args.max_mb * 1e6))
+    try:
+        stored = append_load(args.table, df, url, source=Path(args.file).name)
+    except DatabaseError as exc:
+        return _fail(str(exc))
+    print(f"stored {stored:,} rows from {Path(args.file).name} in {args.table} ({describe_url(url)})")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``demo generate``, ``demo status`` and ``load`` to the ``ledgerlight`` command."""
+    demo = subparsers.add_parser("demo", help="the generated demo bank")
+    demo_sub = demo.add_subparsers(dest="demo_command", metavar="ACTION", required=True)
+
+    gen = demo_sub.add_parser(
+        "generate", help="generate the demo bank, write parquet copies and load the database"
+    )
+    gen.add_argument(
+        "--customers", type=int, default=50_000, help="number of customers (default %(default)s)"
+    )
+    gen.add_argument("--seed", type=int, default=42, help="random seed (default %(default)s)")
+    gen.add_argument("--months", type=int, default=12, help="months of activity (default %(default)s)")
+    gen.add_argument("--no-db", action="store_true", help="only write the parquet copies")
+    gen.add_argument(
+        "--force", action="store_true", help="replace a bank the database (or folder) already holds"
+    )
+    gen.add_argument("--quiet", action="store_true", help="no progress bar")
+    gen.set_defaults(func=_run_generate)
+
+    status = demo_sub.add_parser("status", help="what the database holds (exit 1 when it holds no bank)")
+    status.set_defaults(func=_run_status)
+
+    load = subparsers.add_parser("load", help="validate your CSV/Parquet file and append it to a table")
+    load.add_argument("table", choices=list(SCHEMAS), help="the table the rows belong to")
+    load.add_argument("file", help="a .csv, .tsv, .txt or .parquet file")
+    load.add_argument(
+        "--map",
+        action="append",
+        metavar="SRC=DST",
+        help="rename a column of the file to a table column (repeatable)",
+    )
+    load.add_argument(
+        "--max-mb",
+        type=float,
+        default=DEFAULT_MAX_BYTES / 1e6,
+        help="refuse larger files (default %(default).0f MB)",
+    )
+    load.set_defaults(func=_run_load)
