@@ -1,0 +1,84 @@
+"""Reason codes: the factors that raised one applicant's risk most, in plain words.
+
+A protected attribute (age, gender, ...) is never a feature, and is filtered here again so that no reason can name one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from risk.features import FeatureSpec, is_protected
+
+#: plain names of the demo bank's features; other columns are spelled out from their names
+PLAIN_NAMES: dict[str, str] = {
+    "amount": "loan amount",
+    "term_months": "loan term (months)",
+    "interest_rate": "interest rate",
+    "purpose": "loan purpose",
+    "dti": "debt-to-income ratio",
+    "prior_delinquencies": "past delinquencies",
+    "income": "income",
+    "employment": "employment",
+    "tenure_months": "months as a customer",
+    "credit_score": "credit score",
+    "balance": "account balance",
+    "region": "region",
+}
+
+
+def plain_name(column: str) -> str:
+    """A readable name for a feature column."""
+    return PLAIN_NAMES.get(column, column.replace("_", " ").strip().lower())
+
+
+def _format(value: float) -> str:
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+def describe(spec: FeatureSpec, column: str, code: float) -> str:
+    """A feature's value in words, compared with the typical (median) applicant for numbers."""
+    name = plain_name(column)
+    if column in spec.categorical:
+        return f"{name} is {spec.decode_category(column, code)}"
+    typical = spec.fill[column]
+    direction = "higher" if code > typical else "lower" if code < typical else "about"
+    if direction == "about":
+        return f"{name} of {_format(code)} (typical)"
+    return f"{name} of {_format(code)} is {direction} than typical ({_format(typical)})"
+
+
+def reason_codes(
+    spec: FeatureSpec, x_row: np.ndarray, shap_row: np.ndarray, *, top: int = 4, min_effect: float = 1e-3
+) -> list[str]:
+    """Plain-word reasons for the features that raised this applicant's risk the most.
+
+    Parameters
+    ----------
+    spec : FeatureSpec
+    x_row : ndarray
+        The applicant's encoded features.
+    shap_row : ndarray
+        The applicant's SHAP values (log-odds).
+    top : int
+        At most this many reasons.
+    min_effect : float
+        Ignore pushes smaller than this (log-odds).
+
+    Returns
+    -------
+    list of str
+        Strongest first; empty when nothing raised the risk.
+    """
+    order = np.argsort(-np.asarray(shap_row), kind="mergesort")
+    reasons = []
+    for j in order:
+        column = spec.features[j]
+        if shap_row[j] <= min_effect or len(reasons) >= top:
+            break
+        if is_protected(column, tuple(spec.protected)):
+            continue
+        text = describe(spec, column, x_row[j])
+        reasons.append(text[:1].upper() + text[1:])
+    return reasons

@@ -1,0 +1,146 @@
+"""Score and explain applicants with a trained risk artifact (LightGBM text model + JSON; nothing unpickled)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import json
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from bankdata import Artifact, ArtifactError, Bank
+from risk.bands import risk_band
+from risk.bankbook import latest_loans
+from risk.calibration import ScoreCalibrator
+from risk.explain import contributions, to_probability
+from risk.features import FeatureSpec
+from risk.reasons import reason_codes
+
+MODEL_FILE = "model.txt"
+SPEC_FILE = "spec.json"
+CALIBRATION_FILE = "calibration.json"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One applicant's score and why.
+
+    Attributes
+    ----------
+    pd : float
+        Calibrated probability of default.
+    band : str
+        Risk band of ``pd``.
+    base_pd : float
+        Calibrated probability of the average applicant (the waterfall's start).
+    features : list of str
+    values : list of str
+        The applicant's feature values, as text.
+    shap_logit, shap_pd : ndarray
+        Each feature's push on the log-odds and on the probability of default.
+    reasons : list of str
+        The factors that raised the risk, strongest first, in plain words.
+    """
+
+    pd: float
+    band: str
+    base_pd: float
+    base_logit: float
+    features: list[str]
+    values: list[str]
+    shap_logit: np.ndarray
+    shap_pd: np.ndarray
+    reasons: list[str]
+
+
+class RiskModel:
+    """The champion model ready to score: feature spec, LightGBM booster and calibrator.
+
+    Parameters
+    ----------
+    spec : FeatureSpec
+    booster : lightgbm.Booster
+    calibrator : ScoreCalibrator
+    """
+
+    def __init__(self, spec: FeatureSpec, booster: lgb.Booster, calibrator: ScoreCalibrator) -> None:
+        self.spec = spec
+        self.booster = booster
+        self.calibrator = calibrator
+        if booster.num_feature() != len(spec.features):
+            raise ArtifactError(
+                f"risk model expects {booster.num_feature()} features but the spec lists {len(spec.features)}"
+            )
+
+    @classmethod
+    def load(cls, artifact: Artifact) -> RiskModel:
+        """Rebuild from a verified artifact (the store has checked every file's sha256)."""
+        try:
+            booster = lgb.Booster(model_file=str(artifact.file(MODEL_FILE)))
+            spec = FeatureSpec.from_dict(artifact.load_json(SPEC_FILE))
+            calibrator = ScoreCalibrator.from_dict(artifact.load_json(CALIBRATION_FILE))
+        except (KeyError, ValueError, lgb.basic.LightGBMError) as exc:
+            raise ArtifactError(f"{artifact.model}/{artifact.version}: not a valid risk model: {exc}") from None
+        return cls(spec, booster, calibrator)
+
+    def save(self, folder: Path) -> None:
+        """Write the three files into ``folder``."""
+        self.booster.save_model(str(folder / MODEL_FILE))
+        (folder / SPEC_FILE).write_text(json.dumps(self.spec.to_dict(), indent=2), encoding="utf-8")
+        (folder / CALIBRATION_FILE).write_text(json.dumps(self.calibrator.to_dict()), encoding="utf-8")
+
+    def encode(self, frame: pd.DataFrame, source: str = "applicants") -> np.ndarray:
+        """Encoded features of ``frame`` (see :meth:`FeatureSpec.encode`)."""
+        return self.spec.encode(frame, source=source)
+
+    def predict_encoded(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of default for encoded rows."""
+        return self.calibrator.predict(self.booster.predict(x))
+
+    def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probabilities of default for the rows of ``frame``."""
+        return self.predict_encoded(self.encode(frame))
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``pd`` and ``band`` for each row (same index as ``frame``)."""
+        p = self.predict_pd(frame)
+        return pd.DataFrame({"pd": p, "band": risk_band(p)}, index=frame.index)
+
+    def base_pd(self, base_logit: float) -> float:
+        """Calibrated probability at the model's expected log-odds."""
+        return float(self.calibrator.predict(np.array([1.0 / (1.0 + np.exp(-base_logit))]))[0])
+
+    def explain(self, row: pd.DataFrame | dict[str, Any], *, top: int = 4) -> Explanation:
+        """Score one applicant and explain the score (SHAP in log-odds and probability, reason codes)."""
+        frame = pd.DataFrame([row]) if isinstance(row, dict) else row
+        if len(frame) != 1:
+            raise ValueError(f"explain takes one applicant, got {len(frame)} rows")
+        x = self.encode(frame, source="applicant")
+        contrib = contributions(self.booster, x)
+        p = float(self.predict_encoded(x)[0])
+        base_pd = self.base_pd(contrib.base)
+        values = [
+            self.spec.decode_category(c, x[0, j]) if c in self.spec.categorical else f"{x[0, j]:g}"
+            for j, c in enumerate(self.spec.features)
+        ]
+        return Explanation(
+            pd=p,
+            band=str(risk_band(p)),
+            base_pd=base_pd,
+            base_logit=contrib.base,
+            features=self.spec.features,
+            values=values,
+            shap_logit=contrib.values[0],
+            shap_pd=to_probability(contrib.values, base_pd, np.array([p]))[0],
+            reasons=reason_codes(self.spec, x[0], contrib.values[0], top=top),
+        )
+
+
+def score_customers(bank: Bank, artifact: Artifact) -> pd.DataFrame:
+    """customer_id, pd, band of each customer's most recent loan (customers without a loan are left out)."""
+    loans = latest_loans(bank)
+    scored = RiskModel.load(artifact).score(loans)
+    return pd.DataFrame({"customer_id": loans["customer_id"].to_numpy(), "pd": scored["pd"].to_numpy(), "band": scored["band"]})
