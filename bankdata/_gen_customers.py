@@ -86,7 +86,8 @@ def generate_customers(rng: np.random.Generator, n: int, window: Window, shift: 
             "credit_score": np.clip(np.rint(score), 300, 850).astype(np.int64),
             "balance": np.round(balance, 2),
             "signup_date": signup,
-        }
+        },
+        copy=False,
     )
     return Population(
         customers=customers,

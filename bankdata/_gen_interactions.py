@@ -101,13 +101,14 @@ def generate_interactions(rng: np.random.Generator, pop: Population, window: Win
         ]
     )
     cust = pair // n_products
-    order = np.lexsort((event, seconds, cust))
+    order = np.argsort((cust * (horizon + 1) + seconds) * len(EVENTS) + event)
     return pd.DataFrame(
         {
             "customer_id": cust[order] + 1,
             "product_id": pair[order] % n_products + 1,
             "ts": window.to_datetime(seconds[order]),
             "event": text_column(event[order], EVENTS),
-        }
+        },
+        copy=False,
     )
 

@@ -99,7 +99,8 @@ def generate_loans(
             "dti": dti[order],
             "prior_delinquencies": delinquencies[order].astype(np.int64),
             "defaulted": (rng.random(m) < true_pd[order]).astype(np.int64),
-        }
+        },
+        copy=False,
     )
     return LoanBook(loans=loans, true_pd=true_pd[order])
 

@@ -55,7 +55,8 @@ def generate_transactions(rng: np.random.Generator, pop: Population, window: Win
             "category": text_column(category, CATEGORIES),
             "channel": text_column(channel, CHANNELS),
             "direction": text_column(credit.astype(np.int8), DIRECTIONS),
-        }
+        },
+        copy=False,
     )
 
 

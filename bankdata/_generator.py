@@ -72,7 +72,8 @@ def _affinity_frame(affinity: np.ndarray) -> pd.DataFrame:
             "customer_id": np.repeat(np.arange(1, n + 1, dtype=np.int64), k),
             "product_id": np.tile(np.arange(1, k + 1, dtype=np.int64), n),
             "affinity": affinity.ravel(),
-        }
+        },
+        copy=False,
     )
 
 
