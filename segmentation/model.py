@@ -1,0 +1,209 @@
+"""The segmentation estimator: signed log of skewed columns, robust scaling (median and interquartile range,
+clipped at +-``CLIP``), (MiniBatch)K-Means and a 2D PCA.
+
+After ``fit`` every learned quantity is a plain array, so the model saves to and loads from ``.npz`` with
+``allow_pickle=False`` and predicts with numpy alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import RobustScaler
+from threadpoolctl import threadpool_limits
+
+from segmentation.features import LOG_FEATURES
+from segmentation.selection import KSelection, make_kmeans, select_k
+
+MINIBATCH_ABOVE = 100_000
+"""Customer count above which ``minibatch="auto"`` uses MiniBatchKMeans."""
+CLIP = 3.0
+"""Scaled values are clipped to +-CLIP robust units, so a handful of extreme customers cannot form a segment."""
+
+
+def signed_log1p(values: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``: compresses long tails on both sides of zero."""
+    return np.sign(values) * np.log1p(np.abs(values))
+
+
+class SegmentModel(BaseEstimator):
+    """Customer segments by K-Means on robustly scaled behavioural features, with a 2D PCA view.
+
+    Parameters
+    ----------
+    n_clusters : int or None
+        Number of segments; ``None`` chooses it with :func:`segmentation.selection.select_k`.
+    k_range : sequence of int
+        Candidate k when ``n_clusters`` is None.
+    minibatch : bool or "auto"
+        MiniBatchKMeans; ``"auto"`` above ``MINIBATCH_ABOVE`` customers.
+    n_bootstrap : int
+        Bootstrap resamples per candidate k for the stability evidence.
+    selection_sample : int
+        Rows sampled for the k-selection scores.
+    n_init : int
+        K-Means restarts for the final fit.
+    random_state : int
+        Seed: the same data and seed give the same segments.
+    n_threads : int
+        BLAS/OpenMP threads while fitting (1 or 2; one is fastest on a busy shared machine).
+    """
+
+    def __init__(
+        self,
+        *,
+        n_clusters: int | None = None,
+        k_range: Sequence[int] = range(2, 11),
+        minibatch: bool | str = "auto",
+        n_bootstrap: int = 5,
+        selection_sample: int = 5_000,
+        n_init: int = 4,
+        random_state: int = 0,
+        n_threads: int = 1,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.k_range = k_range
+        self.minibatch = minibatch
+        self.n_bootstrap = n_bootstrap
+        self.selection_sample = selection_sample
+        self.n_init = n_init
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    def _check_frame(self, X: pd.DataFrame, fitting: bool) -> np.ndarray:
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError("X must be a DataFrame of features (see segmentation.features)")
+        if fitting:
+            cols = list(X.columns)
+        else:
+            missing = [c for c in self.feature_names_ if c not in X.columns]
+            if missing:
+                raise ValueError(f"features: missing column(s) {', '.join(missing)} that the segments were trained on")
+            cols = self.feature_names_
+        values = X[cols].to_numpy(dtype=np.float64, copy=True)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise ValueError(
+                f"features: {int(bad.any(axis=1).sum())} row(s) have missing or infinite values, "
+                f"first customer {X.index[row]!r} in column {cols[col]}"
+            )
+        logged = np.isin(cols, LOG_FEATURES)
+        values[:, logged] = signed_log1p(values[:, logged])
+        return values
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> SegmentModel:
+        """Learn the scaler, choose k (unless given), fit K-Means and the PCA; returns self."""
+        if self.n_threads not in (1, 2):
+            raise ValueError(f"n_threads must be 1 or 2; got {self.n_threads}")
+        with threadpool_limits(limits=self.n_threads):
+            return self._fit(X)
+
+    def _fit(self, X: pd.DataFrame) -> SegmentModel:
+        if len(X) < 3:
+            raise ValueError(f"features: segmentation needs at least 3 customers; got {len(X)}")
+        self.feature_names_ = [str(c) for c in X.columns]
+        values = self._check_frame(X, fitting=True)
+        scaler = RobustScaler().fit(values)
+        self.center_ = scaler.center_.astype(np.float64)
+        self.scale_ = scaler.scale_.astype(np.float64)
+        scaled = np.clip((values - self.center_) / self.scale_, -CLIP, CLIP)
+        minibatch = len(X) > MINIBATCH_ABOVE if self.minibatch == "auto" else bool(self.minibatch)
+        self.minibatch_ = minibatch
+        if self.n_clusters is None:
+            ks = [k for k in self.k_range if k < len(X)]
+            self.selection_: KSelection | None = select_k(
+                scaled,
+                ks,
+                n_bootstrap=self.n_bootstrap,
+                sample_size=self.selection_sample,
+                minibatch=minibatch,
+                random_state=self.random_state,
+                n_threads=self.n_threads,
+            )
+            k = self.selection_.k
+        else:
+            self.selection_ = None
+            k = int(self.n_clusters)
+            if not 1 <= k < len(X):
+                raise ValueError(f"n_clusters must be between 1 and {len(X) - 1}; got {k}")
+        km = make_kmeans(k, minibatch=minibatch, random_state=self.random_state, n_init=self.n_init).fit(scaled)
+        self.n_clusters_ = k
+        self.cluster_centers_ = km.cluster_centers_.astype(np.float64)
+        sizes = np.bincount(self._nearest(scaled), minlength=k)
+        self.cluster_centers_ = self.cluster_centers_[np.argsort(-sizes, kind="stable")]  # segment 0 = largest
+        self.labels_ = self._nearest(scaled)
+        pca_rows = scaled if len(scaled) <= 200_000 else scaled[:: max(1, len(scaled) // 200_000)]
+        pca = PCA(n_components=min(2, scaled.shape[1]), random_state=self.random_state).fit(pca_rows)
+        self.pca_mean_ = pca.mean_.astype(np.float64)
+        self.pca_components_ = pca.components_.astype(np.float64)
+        self.explained_variance_ratio_ = pca.explained_variance_ratio_.astype(np.float64)
+        return self
+
+    def _nearest(self, scaled: np.ndarray) -> np.ndarray:
+        d = (
+            np.einsum("ij,ij->i", scaled, scaled)[:, None]
+            - 2.0 * scaled @ self.cluster_centers_.T
+            + np.einsum("ij,ij->i", self.cluster_centers_, self.cluster_centers_)[None, :]
+        )
+        return np.argmin(d, axis=1).astype(np.int64)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "cluster_centers_"):
+            raise ValueError("SegmentModel is not fitted; call fit() or load() first")
+
+    def scale(self, X: pd.DataFrame) -> np.ndarray:
+        """Features as the model sees them: signed log of skewed columns, robust scaling, clipping."""
+        self._check_fitted()
+        return np.clip((self._check_frame(X, fitting=False) - self.center_) / self.scale_, -CLIP, CLIP)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Segment (0..k-1) of each row: the nearest centroid."""
+        return self._nearest(self.scale(X))
+
+    def project(self, X: pd.DataFrame) -> np.ndarray:
+        """2D PCA coordinates of each row, shape (n, 2)."""
+        scaled = self.scale(X)
+        return (scaled - self.pca_mean_) @ self.pca_components_.T
+
+    def save(self, path: Path) -> None:
+        """Write the learned arrays to one ``.npz`` file (no pickles)."""
+        self._check_fitted()
+        np.savez(
+            path,
+            feature_names=np.asarray(self.feature_names_, dtype=np.str_),
+            center=self.center_,
+            scale=self.scale_,
+            cluster_centers=self.cluster_centers_,
+            pca_mean=self.pca_mean_,
+            pca_components=self.pca_components_,
+            explained_variance_ratio=self.explained_variance_ratio_,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> SegmentModel:
+        """Read a model written by :meth:`save` (``allow_pickle=False``)."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {key: data[key] for key in data.files}
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: not a readable segments model ({exc})") from exc
+        needed = {"feature_names", "center", "scale", "cluster_centers", "pca_mean", "pca_components"}
+        if not needed <= arrays.keys():
+            raise ValueError(f"{path}: segments model lacks {', '.join(sorted(needed - arrays.keys()))}")
+        model = cls(n_clusters=int(arrays["cluster_centers"].shape[0]))
+        model.feature_names_ = [str(n) for n in arrays["feature_names"]]
+        model.center_ = arrays["center"]
+        model.scale_ = arrays["scale"]
+        model.cluster_centers_ = arrays["cluster_centers"]
+        model.n_clusters_ = int(arrays["cluster_centers"].shape[0])
+        model.pca_mean_ = arrays["pca_mean"]
+        model.pca_components_ = arrays["pca_components"]
+        model.explained_variance_ratio_ = arrays.get("explained_variance_ratio", np.full(2, np.nan))
+        model.selection_ = None
+        return model

@@ -1,0 +1,66 @@
+"""The segmentation estimator: determinism by seed, save/load without pickles, assignment of new rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+
+from segmentation.model import CLIP, SegmentModel
+
+
+@pytest.fixture(scope="module")
+def blobs() -> pd.DataFrame:
+    X, _ = make_blobs(n_samples=800, centers=4, n_features=3, cluster_std=0.5, center_box=(0, 20), random_state=2)
+    return pd.DataFrame(np.abs(X), columns=["monetary", "age", "frequency"], index=pd.RangeIndex(800, name="customer_id"))
+
+
+def test_same_seed_same_segments(blobs: pd.DataFrame) -> None:
+    a = SegmentModel(k_range=range(2, 6), n_bootstrap=2, random_state=4).fit(blobs)
+    b = SegmentModel(k_range=range(2, 6), n_bootstrap=2, random_state=4).fit(blobs)
+    assert a.n_clusters_ == b.n_clusters_ == 4
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_)
+
+
+def test_segment_zero_is_the_largest(blobs: pd.DataFrame) -> None:
+    m = SegmentModel(n_clusters=3, random_state=0).fit(blobs)
+    sizes = np.bincount(m.labels_)
+    assert list(sizes) == sorted(sizes, reverse=True)
+
+
+def test_predict_reproduces_training_labels_and_scaling_is_clipped(blobs: pd.DataFrame) -> None:
+    m = SegmentModel(n_clusters=4, random_state=0).fit(blobs)
+    np.testing.assert_array_equal(m.predict(blobs), m.labels_)
+    extreme = blobs.head(1).assign(age=1e9)
+    assert m.scale(extreme).max() == CLIP
+    assert m.project(blobs).shape == (800, 2)
+    assert 0 < m.explained_variance_ratio_.sum() <= 1
+
+
+def test_save_and_load_round_trip_without_pickle(blobs: pd.DataFrame, tmp_path: Path) -> None:
+    m = SegmentModel(n_clusters=4, random_state=0).fit(blobs)
+    m.save(tmp_path / "model.npz")
+    loaded = SegmentModel.load(tmp_path / "model.npz")
+    np.testing.assert_array_equal(loaded.predict(blobs), m.labels_)
+    np.testing.assert_allclose(loaded.project(blobs), m.project(blobs))
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as data:
+        assert all(data[k].dtype != object for k in data.files)
+
+
+def test_new_customers_need_the_trained_columns(blobs: pd.DataFrame) -> None:
+    m = SegmentModel(n_clusters=2, random_state=0).fit(blobs)
+    with pytest.raises(ValueError, match="missing column.*frequency"):
+        m.predict(blobs.drop(columns="frequency"))
+    with pytest.raises(ValueError, match="missing or infinite values.*customer 5"):
+        m.predict(blobs.assign(age=np.where(blobs.index == 5, np.nan, blobs["age"])))
+
+
+def test_fit_rejects_too_few_customers_and_bad_threads(blobs: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="at least 3 customers"):
+        SegmentModel().fit(blobs.head(2))
+    with pytest.raises(ValueError, match="n_threads"):
+        SegmentModel(n_threads=8).fit(blobs)
