@@ -13,7 +13,15 @@ EMPLOYMENTS: tuple[str, ...] = ("employed", "self_employed", "student", "retired
 
 # Spending categories of generated transactions; salary is generated separately (monthly credits).
 SPEND_CATEGORIES: tuple[str, ...] = (
-    "groceries", "dining", "travel", "shopping", "utilities", "entertainment", "health", "transport", "transfer",
+    "groceries",
+    "dining",
+    "travel",
+    "shopping",
+    "utilities",
+    "entertainment",
+    "health",
+    "transport",
+    "transfer",
 )
 CATEGORIES: tuple[str, ...] = (*SPEND_CATEGORIES, "salary")
 SALARY = CATEGORIES.index("salary")
@@ -53,7 +61,14 @@ CATEGORY_CHANNEL = np.array(
 
 DIRECTIONS: tuple[str, ...] = ("debit", "credit")
 
-PURPOSES: tuple[str, ...] = ("car", "home_improvement", "debt_consolidation", "education", "business", "personal")
+PURPOSES: tuple[str, ...] = (
+    "car",
+    "home_improvement",
+    "debt_consolidation",
+    "education",
+    "business",
+    "personal",
+)
 # Median amount of each purpose at an income of 40k; amounts scale with sqrt(income / 40k).
 PURPOSE_AMOUNT = np.array([18_000.0, 15_000.0, 12_000.0, 10_000.0, 30_000.0, 6_000.0])
 TERMS = np.array([12, 24, 36, 48, 60])

@@ -15,7 +15,32 @@ _TRAVEL_MONTH = np.array([0.8, 0.8, 0.9, 1.0, 1.0, 1.3, 1.6, 1.6, 1.0, 0.9, 0.8,
 _WEEKDAY_FACTOR = np.array([0.93, 0.95, 0.96, 0.98, 1.12, 1.18, 0.82])
 # Hour-of-day weights for card spending and transfers.
 _HOUR_WEIGHT = np.array(
-    [0.3, 0.15, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 1.6, 1.9, 2.0, 2.2, 2.8, 2.5, 2.1, 2.0, 2.3, 2.8, 3.0, 2.6, 2.0, 1.5, 1.0, 0.6]
+    [
+        0.3,
+        0.15,
+        0.1,
+        0.1,
+        0.1,
+        0.2,
+        0.5,
+        1.0,
+        1.6,
+        1.9,
+        2.0,
+        2.2,
+        2.8,
+        2.5,
+        2.1,
+        2.0,
+        2.3,
+        2.8,
+        3.0,
+        2.6,
+        2.0,
+        1.5,
+        1.0,
+        0.6,
+    ]
 )
 
 
@@ -66,7 +91,11 @@ class Window:
         return w * _WEEKDAY_FACTOR[weekday]
 
     def _holiday_boost(self) -> np.ndarray:
-        month, day, weekday = self.days.month.to_numpy(), self.days.day.to_numpy(), self.days.dayofweek.to_numpy()
+        month, day, weekday = (
+            self.days.month.to_numpy(),
+            self.days.day.to_numpy(),
+            self.days.dayofweek.to_numpy(),
+        )
         boost = np.ones(self.n_days)
         boost[(month == 11) & (weekday == 4) & (day >= 22) & (day <= 28)] = 2.0  # Black Friday
         boost[(month == 12) & (day >= 12) & (day <= 23)] = 1.4
@@ -75,7 +104,9 @@ class Window:
         boost[(month == 12) & (day == 26)] = 1.3
         return boost
 
-    def sample_seconds(self, rng: np.random.Generator, weights: np.ndarray, first_day: np.ndarray) -> np.ndarray:
+    def sample_seconds(
+        self, rng: np.random.Generator, weights: np.ndarray, first_day: np.ndarray
+    ) -> np.ndarray:
         """Draw a timestamp per row from the day ``weights``, on or after each row's ``first_day``.
 
         Returns whole seconds from the window start (int64); times of day follow a daily spending profile.

@@ -45,7 +45,9 @@ def sample_by_group(rng: np.random.Generator, probs: np.ndarray, group: np.ndarr
 
 def text_column(codes: np.ndarray, labels: tuple[str, ...]) -> pd.Series:
     """Turn integer codes into a pandas ``str`` column (Arrow-backed, fast at tens of millions of rows)."""
-    dictionary = pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes)), pa.array(list(labels), pa.string()))
+    dictionary = pa.DictionaryArray.from_arrays(
+        pa.array(np.asarray(codes)), pa.array(list(labels), pa.string())
+    )
     return pd.Series(dictionary.cast(pa.large_string()), dtype=_STR_DTYPE)
 
 

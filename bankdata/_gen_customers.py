@@ -51,7 +51,8 @@ def generate_customers(rng: np.random.Generator, n: int, window: Window, shift: 
     age_mean, age_sd = persona_param("age").T
     age = np.clip(np.rint(rng.normal(age_mean[persona], age_sd[persona])), 18, 95).astype(np.int64)
     income = np.round(
-        persona_param("income_median")[persona] * np.exp(rng.normal(0.0, 1.0, n) * persona_param("income_sigma")[persona]),
+        persona_param("income_median")[persona]
+        * np.exp(rng.normal(0.0, 1.0, n) * persona_param("income_sigma")[persona]),
         -1,
     )
     employment = sample_by_group(rng, persona_param("employment"), persona)

@@ -67,7 +67,9 @@ def _draw_funnel(rng: np.random.Generator, affinity: np.ndarray) -> _Funnel:
     return _Funnel(click, apply, purchase, extra_views)
 
 
-def generate_interactions(rng: np.random.Generator, pop: Population, window: Window, affinity: np.ndarray) -> pd.DataFrame:
+def generate_interactions(
+    rng: np.random.Generator, pop: Population, window: Window, affinity: np.ndarray
+) -> pd.DataFrame:
     """Events of every customer x product pair, sorted by customer and time.
 
     A pair that clicks starts a journey at a uniform time (after signup): a view, then a click minutes later, then
@@ -111,4 +113,3 @@ def generate_interactions(rng: np.random.Generator, pop: Population, window: Win
         },
         copy=False,
     )
-

@@ -23,7 +23,9 @@ PD_INCOME = -0.20  # per log-unit of income over 40k
 PD_TERM = 0.012  # per month of term above 36
 PD_NOISE = 0.70  # sd of the unobserved per-customer creditworthiness
 PD_EMPLOYMENT = dict(employed=0.0, self_employed=0.25, student=0.30, retired=-0.10, unemployed=0.70)
-PD_PURPOSE = dict(car=-0.25, home_improvement=-0.20, debt_consolidation=0.25, education=0.10, business=0.35, personal=0.10)
+PD_PURPOSE = dict(
+    car=-0.25, home_improvement=-0.20, debt_consolidation=0.25, education=0.10, business=0.35, personal=0.10
+)
 
 
 @dataclass(frozen=True)

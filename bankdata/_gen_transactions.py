@@ -26,7 +26,9 @@ from bankdata._personas import persona_param
 _EARNERS = (EMPLOYMENTS.index("employed"), EMPLOYMENTS.index("self_employed"), EMPLOYMENTS.index("retired"))
 
 
-def generate_transactions(rng: np.random.Generator, pop: Population, window: Window, months: int) -> pd.DataFrame:
+def generate_transactions(
+    rng: np.random.Generator, pop: Population, window: Window, months: int
+) -> pd.DataFrame:
     """Draw every customer's transactions over the window, sorted by customer and time."""
     income = pop.customers["income"].to_numpy()
     cust_s, cat_s, sec_s, amount_s = _spending(rng, pop, window, months, income)
@@ -42,10 +44,14 @@ def generate_transactions(rng: np.random.Generator, pop: Population, window: Win
     cust, category, seconds, amount = cust[order], category[order], seconds[order], amount[order]
     del order
 
-    credit = (category == SALARY) | ((category == TRANSFER) & (rng.random(len(cust)) < INCOMING_TRANSFER_SHARE))
+    credit = (category == SALARY) | (
+        (category == TRANSFER) & (rng.random(len(cust)) < INCOMING_TRANSFER_SHARE)
+    )
     channel_probs = persona_param("channels")[:, None, :] * CATEGORY_CHANNEL[None, :, :]
     channel = sample_by_group(
-        rng, channel_probs.reshape(-1, len(CHANNELS)), pop.persona[cust].astype(np.int16) * len(CATEGORIES) + category
+        rng,
+        channel_probs.reshape(-1, len(CHANNELS)),
+        pop.persona[cust].astype(np.int16) * len(CATEGORIES) + category,
     )
     return pd.DataFrame(
         {
@@ -82,7 +88,9 @@ def _spending(
         profile = "travel" if name == "travel" else "discretionary" if name in DISCRETIONARY else "essential"
         seconds[rows] = window.sample_seconds(rng, window.day_weights(profile), pop.first_day[cust[rows]])
         median, sigma = CATEGORY_AMOUNT[name]
-        log_amount[rows] = np.log(median) + income_scale[cust[rows]] + sigma * rng.standard_normal(len(seconds[rows]))
+        log_amount[rows] = (
+            np.log(median) + income_scale[cust[rows]] + sigma * rng.standard_normal(len(seconds[rows]))
+        )
     amount = np.maximum(np.round(np.exp(log_amount), 2), 0.01)
     return cust, category, seconds, amount
 
@@ -113,4 +121,3 @@ def _salaries(
     amount = np.round(net * np.exp(noise * rng.standard_normal(len(cust))), 2)
     seconds = day[idx, m].astype(np.int64) * SECONDS_PER_DAY + 6 * 3600 + rng.integers(0, 3600, len(cust))
     return cust, seconds, np.maximum(amount, 0.01)
-

@@ -22,7 +22,9 @@ from bankdata._personas import PERSONA_NAMES
 MAX_MONTHS = 120
 
 
-def generate_bank(n_customers: int = 50_000, seed: int = 42, months: int = 12, start: str = "2025-01-01") -> Bank:
+def generate_bank(
+    n_customers: int = 50_000, seed: int = 42, months: int = 12, start: str = "2025-01-01"
+) -> Bank:
     """Generate a demo bank with a known ground truth.
 
     Parameters

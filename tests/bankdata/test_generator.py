@@ -13,18 +13,36 @@ from bankdata._gen_loans import PD_SCORE
 
 SCHEMA: dict[str, dict[str, str]] = {
     "customers": {
-        "customer_id": "int64", "age": "int64", "gender": "str", "region": "str", "income": "float64",
-        "employment": "str", "tenure_months": "int64", "credit_score": "int64", "balance": "float64",
+        "customer_id": "int64",
+        "age": "int64",
+        "gender": "str",
+        "region": "str",
+        "income": "float64",
+        "employment": "str",
+        "tenure_months": "int64",
+        "credit_score": "int64",
+        "balance": "float64",
         "signup_date": "datetime64[ns]",
     },
     "transactions": {
-        "customer_id": "int64", "ts": "datetime64[ns]", "amount": "float64", "category": "str", "channel": "str",
+        "customer_id": "int64",
+        "ts": "datetime64[ns]",
+        "amount": "float64",
+        "category": "str",
+        "channel": "str",
         "direction": "str",
     },
     "loans": {
-        "loan_id": "int64", "customer_id": "int64", "issued_at": "datetime64[ns]", "amount": "float64",
-        "term_months": "int64", "interest_rate": "float64", "purpose": "str", "dti": "float64",
-        "prior_delinquencies": "int64", "defaulted": "int64",
+        "loan_id": "int64",
+        "customer_id": "int64",
+        "issued_at": "datetime64[ns]",
+        "amount": "float64",
+        "term_months": "int64",
+        "interest_rate": "float64",
+        "purpose": "str",
+        "dti": "float64",
+        "prior_delinquencies": "int64",
+        "defaulted": "int64",
     },
     "products": {"product_id": "int64", "name": "str", "family": "str"},
     "interactions": {"customer_id": "int64", "product_id": "int64", "ts": "datetime64[ns]", "event": "str"},
@@ -50,7 +68,9 @@ def test_same_seed_gives_identical_bank() -> None:
 def test_different_seed_gives_different_bank() -> None:
     first, second = generate_bank(400, seed=5), generate_bank(400, seed=6)
     assert not first.customers["income"].equals(second.customers["income"])
-    assert len(first.transactions) != len(second.transactions) or not first.transactions.equals(second.transactions)
+    assert len(first.transactions) != len(second.transactions) or not first.transactions.equals(
+        second.transactions
+    )
 
 
 @pytest.mark.parametrize("table", TABLES)
@@ -77,11 +97,24 @@ def test_vocabularies(bank: Bank) -> None:
     assert set(t["direction"]) == {"debit", "credit"}
     assert set(t["channel"]) == {"mobile", "online", "branch", "atm", "pos"}
     assert set(t["category"]) == {
-        "groceries", "dining", "travel", "shopping", "utilities", "entertainment", "health", "transport", "salary",
+        "groceries",
+        "dining",
+        "travel",
+        "shopping",
+        "utilities",
+        "entertainment",
+        "health",
+        "transport",
+        "salary",
         "transfer",
     }
     assert set(bank.loans["purpose"]) == {
-        "car", "home_improvement", "debt_consolidation", "education", "business", "personal",
+        "car",
+        "home_improvement",
+        "debt_consolidation",
+        "education",
+        "business",
+        "personal",
     }
     assert set(bank.loans["term_months"]) == {12, 24, 36, 48, 60}
     assert set(bank.interactions["event"]) == {"view", "click", "apply", "purchase"}
@@ -92,7 +125,9 @@ def test_timestamps_inside_window_and_after_signup(bank: Bank) -> None:
     for table, col in (("transactions", "ts"), ("loans", "issued_at"), ("interactions", "ts")):
         df = bank.table(table)
         assert df[col].min() >= WINDOW_START and df[col].max() < WINDOW_END, table
-        assert (df[col].to_numpy() >= signup.loc[df["customer_id"]].to_numpy()).all(), f"{table} before signup"
+        assert (df[col].to_numpy() >= signup.loc[df["customer_id"]].to_numpy()).all(), (
+            f"{table} before signup"
+        )
 
 
 def test_signup_date_matches_tenure(bank: Bank) -> None:
@@ -143,12 +178,20 @@ def test_loan_marginals(bank: Bank) -> None:
     assert 0.6 <= len(loans) / bank.n_customers <= 1.0
     assert 0.05 <= loans["defaulted"].mean() <= 0.15
     assert set(loans["defaulted"]) == {0, 1}
-    assert (loans["amount"] > 0).all() and (loans["dti"] >= 0).all() and (loans["prior_delinquencies"] >= 0).all()
+    assert (
+        (loans["amount"] > 0).all()
+        and (loans["dti"] >= 0).all()
+        and (loans["prior_delinquencies"] >= 0).all()
+    )
     per_customer = loans["customer_id"].value_counts()
     assert (per_customer >= 2).any()
     assert loans["customer_id"].nunique() < bank.n_customers  # some customers have no loan
-    low = loans["interest_rate"][bank.customers.set_index("customer_id").loc[loans["customer_id"], "credit_score"].to_numpy() < 600]
-    high = loans["interest_rate"][bank.customers.set_index("customer_id").loc[loans["customer_id"], "credit_score"].to_numpy() > 750]
+    low = loans["interest_rate"][
+        bank.customers.set_index("customer_id").loc[loans["customer_id"], "credit_score"].to_numpy() < 600
+    ]
+    high = loans["interest_rate"][
+        bank.customers.set_index("customer_id").loc[loans["customer_id"], "credit_score"].to_numpy() > 750
+    ]
     assert low.mean() > high.mean() + 3
 
 
@@ -183,20 +226,29 @@ def test_oracle_auc_and_default_rate() -> None:
 
 def test_true_pd_falls_with_credit_score(bank: Bank) -> None:
     score = bank.customers.set_index("customer_id").loc[bank.loans["customer_id"], "credit_score"].to_numpy()
-    by_band = pd.Series(bank.truth.loan_pd["true_pd"].to_numpy()).groupby(pd.qcut(score, 4, labels=False)).mean()
+    by_band = (
+        pd.Series(bank.truth.loan_pd["true_pd"].to_numpy()).groupby(pd.qcut(score, 4, labels=False)).mean()
+    )
     assert by_band.is_monotonic_decreasing
     assert by_band.iloc[0] > 2 * by_band.iloc[-1]
 
 
 def test_age_and_gender_have_no_direct_effect_on_true_pd() -> None:
     b = generate_bank(8_000, seed=4)
-    df = b.loans.merge(b.customers, on="customer_id", suffixes=("", "_c")).merge(b.truth.personas, on="customer_id")
+    df = b.loans.merge(b.customers, on="customer_id", suffixes=("", "_c")).merge(
+        b.truth.personas, on="customer_id"
+    )
     logit = np.log(b.truth.loan_pd["true_pd"] / (1 - b.truth.loan_pd["true_pd"])).to_numpy()
     observed = pd.DataFrame(
         {
-            "score": df["credit_score"], "dti": df["dti"], "delinq": df["prior_delinquencies"],
-            "rate": df["interest_rate"], "log_income": np.log(df["income"]), "term": df["term_months"],
-            "age": df["age"], "female": (df["gender"] == "F").astype(float),
+            "score": df["credit_score"],
+            "dti": df["dti"],
+            "delinq": df["prior_delinquencies"],
+            "rate": df["interest_rate"],
+            "log_income": np.log(df["income"]),
+            "term": df["term_months"],
+            "age": df["age"],
+            "female": (df["gender"] == "F").astype(float),
         }
     )
     dummies = pd.get_dummies(df[["employment", "purpose", "persona"]], drop_first=True, dtype=float)
@@ -210,7 +262,9 @@ def test_age_and_gender_have_no_direct_effect_on_true_pd() -> None:
 
 
 def test_held_products_have_higher_true_affinity(bank: Bank) -> None:
-    aff = bank.truth.affinity.merge(bank.held_products().assign(held=True), how="left", on=["customer_id", "product_id"])
+    aff = bank.truth.affinity.merge(
+        bank.held_products().assign(held=True), how="left", on=["customer_id", "product_id"]
+    )
     held = aff["held"].fillna(False).astype(bool)
     assert aff.loc[held, "affinity"].mean() > aff.loc[~held, "affinity"].mean() + 0.3
     assert len(aff) == bank.n_customers * 12
