@@ -42,7 +42,7 @@ class Population:
 
 
 def generate_customers(rng: np.random.Generator, n: int, window: Window, shift: float = 0.0) -> Population:
-    """Draw ``n`` customers; ``shift`` (0 = none) tilts the population towards struggling borrowers."""
+    """Draw ``n`` customers; ``shift`` (0 = none) tilts the persona mix towards the riskier personas."""
     shares = persona_param("share")
     if shift:
         shares = shares * np.exp(shift * persona_param("pd_effect") * 3.0)

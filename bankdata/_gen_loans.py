@@ -41,7 +41,7 @@ def generate_loans(
 ) -> LoanBook:
     """Draw about 0.8 loans per customer over 12 months with outcomes from the true PD.
 
-    ``shift`` adds to every loan's log-odds of default (a population drift for monitoring tests).
+    ``shift`` adds to every loan's log-odds of default (concept drift, for monitoring tests).
     """
     c = pop.customers
     rate = persona_param("loans_rate")[pop.persona] * months / 12.0 * window.active_share(pop.first_day)

@@ -43,10 +43,66 @@ def generate_bank(
     Bank
         The five tables plus ``truth`` (personas, loan_pd, affinity).
     """
+    return _build(n_customers, seed, months, start)
+
+
+def generate_later_batch(
+    bank: Bank,
+    n_customers: int | None = None,
+    seed: int = 1,
+    months: int = 1,
+    shift: float = 0.0,
+    pd_shift: float = 0.0,
+) -> Bank:
+    """Generate a later cohort of new customers, optionally drifted, to monitor a model trained on ``bank``.
+
+    Parameters
+    ----------
+    bank : Bank
+        The earlier bank; the batch starts on the first day of the month after its last activity, and its
+        customer and loan ids continue after the bank's.
+    n_customers : int, optional
+        Customers in the batch (default: a tenth of the bank's, at least 1).
+    seed : int
+        Seed of the batch (use one different from the bank's).
+    months : int
+        Length of the batch's window.
+    shift : float
+        Population drift: 0 keeps the bank's persona mix; 1 makes struggling borrowers about 3.9 times as common
+        and affluent investors 0.4 times; negative values tilt the other way. Features and true PD follow the mix.
+    pd_shift : float
+        Concept drift: added to every loan's log-odds of default (the same features default more often).
+
+    Returns
+    -------
+    Bank
+        The batch's tables and ground truth, with ids after the bank's.
+    """
+    if bank.loans.empty and bank.transactions.empty:
+        raise ValueError(
+            "generate_later_batch: the bank has no loans or transactions to date the batch after"
+        )
+    last = max(
+        frame[col].max()
+        for frame, col in ((bank.transactions, "ts"), (bank.loans, "issued_at"))
+        if len(frame)
+    )
+    start = (pd.Timestamp(last).normalize() + pd.offsets.MonthBegin(1)).strftime("%Y-%m-%d")
+    n = max(bank.n_customers // 10, 1) if n_customers is None else n_customers
+    batch = _build(n, seed, months, start, shift=float(shift), pd_shift=float(pd_shift))
+    customer_offset = int(bank.customers["customer_id"].max()) if len(bank.customers) else 0
+    loan_offset = int(bank.loans["loan_id"].max()) if len(bank.loans) else 0
+    return _offset_ids(batch, customer_offset, loan_offset)
+
+
+def _build(
+    n_customers: int, seed: int, months: int, start: str, shift: float = 0.0, pd_shift: float = 0.0
+) -> Bank:
+    """Draw every table and the ground truth from one generator seeded with ``seed``."""
     window = _validate(n_customers, seed, months, start)
     rng = np.random.default_rng(seed)
-    pop = generate_customers(rng, n_customers, window)
-    book = generate_loans(rng, pop, window, months)
+    pop = generate_customers(rng, n_customers, window, shift=shift)
+    book = generate_loans(rng, pop, window, months, shift=pd_shift)
     affinity = true_affinity(rng, pop)
     interactions = generate_interactions(rng, pop, window, affinity)
     transactions = generate_transactions(rng, pop, window, months)
@@ -64,6 +120,24 @@ def generate_bank(
         products=products_table(),
         interactions=interactions,
         truth=truth,
+    )
+
+
+def _offset_ids(bank: Bank, customer_offset: int, loan_offset: int) -> Bank:
+    """Move every customer id up by ``customer_offset`` and every loan id by ``loan_offset``."""
+
+    def moved(df: pd.DataFrame) -> pd.DataFrame:
+        out = df.assign(customer_id=df["customer_id"] + customer_offset) if "customer_id" in df else df
+        return out.assign(loan_id=out["loan_id"] + loan_offset) if "loan_id" in out else out
+
+    truth = bank.truth
+    return Bank(
+        customers=moved(bank.customers),
+        transactions=moved(bank.transactions),
+        loans=moved(bank.loans),
+        products=bank.products,
+        interactions=moved(bank.interactions),
+        truth=GroundTruth(moved(truth.personas), moved(truth.loan_pd), moved(truth.affinity)),
     )
 
 

@@ -10,6 +10,7 @@ from sklearn.metrics import roc_auc_score
 from bankdata import TABLES, Bank, generate_bank
 from bankdata._catalogue import CREDIT_FAMILIES
 from bankdata._gen_loans import PD_SCORE
+from bankdata._generator import generate_later_batch
 
 SCHEMA: dict[str, dict[str, str]] = {
     "customers": {
@@ -316,3 +317,28 @@ def test_short_window_and_other_start() -> None:
     assert b.transactions["ts"].min() >= pd.Timestamp("2024-10-01")
     assert b.transactions["ts"].max() < pd.Timestamp("2025-01-01")
     assert 5 <= len(b.transactions) / 300 <= 12
+
+
+def test_later_batch_continues_ids_and_dates(bank: Bank) -> None:
+    batch = generate_later_batch(bank, n_customers=500, seed=99)
+    assert batch.customers["customer_id"].min() == bank.customers["customer_id"].max() + 1
+    assert batch.loans["loan_id"].min() == bank.loans["loan_id"].max() + 1
+    assert set(batch.loans["customer_id"]) <= set(batch.customers["customer_id"])
+    assert set(batch.truth.loan_pd["loan_id"]) == set(batch.loans["loan_id"])
+    assert batch.transactions["ts"].min() >= WINDOW_END
+    assert batch.transactions["ts"].max() < WINDOW_END + pd.DateOffset(months=1)
+
+
+def test_later_batch_shift_drifts_population_and_outcomes(bank: Bank) -> None:
+    same = generate_later_batch(bank, n_customers=4_000, seed=21, months=12)
+    drifted = generate_later_batch(bank, n_customers=4_000, seed=21, months=12, shift=1.0)
+    concept = generate_later_batch(bank, n_customers=4_000, seed=21, months=12, pd_shift=1.0)
+    share = {
+        name: (b.truth.personas["persona"] == "struggling_borrower").mean()
+        for name, b in (("same", same), ("drifted", drifted))
+    }
+    assert share["drifted"] > 2 * share["same"]
+    assert drifted.customers["credit_score"].mean() < same.customers["credit_score"].mean() - 10
+    assert drifted.loans["defaulted"].mean() > same.loans["defaulted"].mean() + 0.03
+    pd.testing.assert_frame_equal(concept.customers, same.customers)
+    assert concept.truth.loan_pd["true_pd"].mean() > 1.5 * same.truth.loan_pd["true_pd"].mean()
