@@ -68,8 +68,15 @@ def _sa_column(col: Column, table: str) -> sa.Column:
     )
 
 
+ROW_NO = "row_no"  # insertion order, so that every database reads rows back in the order they were written
+
+
 def _sa_table(schema: TableSchema, metadata: sa.MetaData, name: str) -> sa.Table:
-    return sa.Table(name, metadata, *(_sa_column(c, name) for c in schema.columns))
+    # A keyless table gets row_no as its primary key (on SQLite the rowid itself: ordering by it costs nothing).
+    row_no = sa.Column(
+        ROW_NO, sa.BigInteger, primary_key=schema.key is None, autoincrement=False, nullable=False
+    )
+    return sa.Table(name, metadata, row_no, *(_sa_column(c, name) for c in schema.columns))
 
 
 metadata = sa.MetaData()
@@ -142,7 +149,7 @@ def _engine(url: str) -> Engine:
     except ModuleNotFoundError as exc:
         raise DatabaseError(
             f"cannot open the {describe_url(u)}: its driver is not installed ({exc.name}); "
-            "for PostgreSQL install psycopg2-binary"
+            "for PostgreSQL: pip install 'psycopg[binary]'"
         ) from None
     if u.get_backend_name() == "sqlite":
         _sqlite_transactional(engine)
@@ -206,16 +213,23 @@ def _column_values(s: pd.Series, col: Column, *, dates_as_text: bool) -> list:
     return values.tolist()
 
 
-def _insert_frame(conn: Connection, table: sa.Table, df: pd.DataFrame, schema: TableSchema) -> int:
-    """Bulk insert in chunks. SQLite: the driver's executemany on ready-made tuples (5x faster than Core's
-    per-row processing); other databases: Core executemany, which batches (insertmanyvalues)."""
+def _insert_frame(
+    conn: Connection, table: sa.Table, df: pd.DataFrame, schema: TableSchema, first_row: int = 0
+) -> int:
+    """Bulk insert in chunks, numbering rows from ``first_row``. SQLite: the driver's executemany on ready-made
+    tuples (5x faster than Core's per-row processing); other databases: Core executemany (batched)."""
     sqlite = conn.dialect.name == "sqlite"
-    columns = [c.name for c in schema.columns]
+    columns = [ROW_NO, *schema.column_names]
+    if [c.name for c in table.columns] != columns:
+        raise RuntimeError(
+            f"table {table.name}: columns {list(table.columns.keys())} do not match the schema"
+        )
     stmt = table.insert()
     sql = str(stmt.compile(dialect=conn.dialect)) if sqlite else ""
     for start in range(0, len(df), CHUNK_ROWS):
         chunk = df.iloc[start : start + CHUNK_ROWS]
-        arrays = [_column_values(chunk[c.name], c, dates_as_text=sqlite) for c in schema.columns]
+        row_no = range(first_row + start, first_row + start + len(chunk))
+        arrays = [row_no, *(_column_values(chunk[c.name], c, dates_as_text=sqlite) for c in schema.columns)]
         if sqlite:
             conn.exec_driver_sql(sql, list(zip(*arrays, strict=True)))
         else:
@@ -323,7 +337,8 @@ def append_load(table: str, df: pd.DataFrame, url: str | None = None, *, source:
                 raise DataValidationError(
                     source, "ids already in the database", column=schema.key, rows=rows, n_rows=n
                 )
-        return _insert_frame(conn, sa_table, df, schema)
+        first_row = conn.execute(sa.select(sa.func.max(sa_table.c[ROW_NO]))).scalar()
+        return _insert_frame(conn, sa_table, df, schema, first_row=0 if first_row is None else first_row + 1)
 
 
 # --- reading --------------------------------------------------------------------------------------------------------
@@ -341,7 +356,8 @@ _EMPTY_DTYPES = {
 
 def _read_table(conn: Connection, name: str, schema: TableSchema) -> pd.DataFrame:
     # Untyped columns: the driver's raw values, parsed vectorised by validate_frame (fast on SQLite's text dates).
-    query = sa.select(*[sa.column(c) for c in schema.column_names]).select_from(sa.table(name))
+    columns = [sa.column(c) for c in schema.column_names]
+    query = sa.select(*columns).select_from(sa.table(name)).order_by(sa.column(ROW_NO))
     df = pd.read_sql_query(query, conn)
     if len(df) == 0:
         return pd.DataFrame({c.name: pd.Series(dtype=_EMPTY_DTYPES[c.kind]) for c in schema.columns})
