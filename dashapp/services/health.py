@@ -16,10 +16,9 @@ def artifact_versions(store: ArtifactStore | None = None) -> dict[str, str | Non
     versions: dict[str, str | None] = {}
     for model in MODELS:
         try:
-            latest = store.latest(model)
+            versions[model] = store.latest(model)
         except Exception:  # a health check reports, it never raises
-            latest = None
-        versions[model] = getattr(latest, "version", latest) if latest is not None else None
+            versions[model] = None
     return versions
 
 

@@ -66,6 +66,16 @@ def test_healthz_reports_database_and_artifact_versions(client, bank_env) -> Non
     assert all(v is None for v in body["artifacts"].values())  # nothing trained in bank_env's store
 
 
+def test_healthz_names_the_latest_version_of_each_trained_model(client, bank_env, monkeypatch, tmp_path) -> None:
+    from bankdata import ArtifactStore
+
+    monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(tmp_path))
+    saved = ArtifactStore(tmp_path).save("segments", write=lambda d: (d / "centroids.txt").write_text("0 0"),
+                                         params={}, metrics={}, features={}, data_fingerprint="x", row_count=1)
+    artifacts = client.get("/healthz").get_json()["artifacts"]
+    assert artifacts == {"risk": None, "segments": saved.version, "recsys": None}
+
+
 def test_healthz_is_degraded_and_creates_nothing_when_the_database_is_missing(client, empty_database) -> None:
     response = client.get("/healthz")
     assert response.status_code == 503
