@@ -1,0 +1,139 @@
+"""Segments charts: pure functions from the segments service's small frames to Plotly figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashapp.figures.theme import DIVERGING, MUTED, NAVY, PALETTE, ROSE, SAND, TEAL, empty_figure, themed
+
+NO_MATCH = "No customers match these filters"
+
+
+def segment_colour(segment: int) -> str:
+    """The colour of a segment, the same in every chart."""
+    return PALETTE[int(segment) % len(PALETTE)]
+
+
+def pca_scatter_figure(sample: pd.DataFrame, names: dict[int, str], explained: list[float], n_matching: int) -> go.Figure:
+    """PCA map of the (sampled) filtered customers, one WebGL trace per segment; axis titles give explained variance."""
+    if sample.empty:
+        return empty_figure(NO_MATCH)
+    fig = go.Figure()
+    for seg, part in sample.groupby("segment", sort=True):
+        fig.add_trace(go.Scattergl(
+            x=part["pc1"], y=part["pc2"], mode="markers", name=names.get(int(seg), f"Segment {seg}"),
+            marker={"size": 5, "opacity": 0.6, "color": segment_colour(int(seg))}, customdata=part["customer_id"],
+            hovertemplate="customer %{customdata}<extra>%{fullData.name}</extra>",
+        ))
+    ev = list(explained) + [float("nan")] * (2 - len(explained))
+    fig.update_xaxes(title_text=f"PC1 ({ev[0]:.0%} of variance)")
+    fig.update_yaxes(title_text=f"PC2 ({ev[1]:.0%} of variance)")
+    if n_matching > len(sample):
+        fig.add_annotation(text=f"showing a sample of {len(sample):,} of {n_matching:,}", showarrow=False,
+                           xref="paper", yref="paper", x=1, y=0, xanchor="right", yanchor="bottom",
+                           font={"color": MUTED, "size": 11})
+    return themed(fig)
+
+
+def sizes_figure(sizes: pd.DataFrame) -> go.Figure:
+    """Customers per segment matching the filters (bars), against each segment's full size (outline)."""
+    if sizes.empty or sizes["customers"].sum() == 0:
+        return empty_figure(NO_MATCH)
+    colours = [segment_colour(s) for s in sizes["segment"]]
+    fig = go.Figure([
+        go.Bar(y=sizes["name"], x=sizes["total"], orientation="h", name="All customers",
+               marker={"color": "rgba(0,0,0,0)", "line": {"color": colours, "width": 1.5}},
+               hovertemplate="%{y}<br>%{x:,} customers in all<extra></extra>"),
+        go.Bar(y=sizes["name"], x=sizes["customers"], orientation="h", name="Matching the filters",
+               marker_color=colours, text=[f"{c:,}" for c in sizes["customers"]], textposition="outside",
+               cliponaxis=False, hovertemplate="%{y}<br>%{x:,} matching<extra></extra>"),
+    ])
+    fig.update_layout(barmode="overlay")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="Customers", rangemode="tozero")
+    return themed(fig)
+
+
+def means_heatmap_figure(z_means: pd.DataFrame) -> go.Figure:
+    """Segment means of every feature in standard deviations from the whole base (rows: segments)."""
+    if z_means.empty:
+        return empty_figure(NO_MATCH)
+    z = z_means.clip(-2.5, 2.5)
+    fig = go.Figure(go.Heatmap(
+        z=z.to_numpy(), x=[c.replace("_", " ") for c in z.columns], y=list(z.index), zmin=-2.5, zmax=2.5, zmid=0,
+        colorscale=[list(s) for s in DIVERGING], customdata=z_means.to_numpy(),
+        colorbar={"title": {"text": "z"}, "thickness": 10},
+        hovertemplate="%{y}<br>%{x}: %{customdata:+.2f} sd from the base<extra></extra>",
+    ))
+    fig.update_xaxes(tickangle=-40)
+    fig.update_yaxes(autorange="reversed")
+    return themed(fig)
+
+
+def boxplot_figure(boxes: pd.DataFrame, feature: str) -> go.Figure:
+    """Distribution of one feature by segment, from precomputed quartiles and whiskers."""
+    if boxes.empty:
+        return empty_figure(NO_MATCH)
+    fig = go.Figure()
+    for row in boxes.itertuples(index=False):
+        fig.add_trace(go.Box(
+            name=row.name, q1=[row.q1], median=[row.median], q3=[row.q3], lowerfence=[row.lower],
+            upperfence=[row.upper], mean=[row.mean], marker_color=segment_colour(row.segment), showlegend=False,
+        ))
+    fig.update_yaxes(title_text=feature.replace("_", " "))
+    return themed(fig)
+
+
+def k_evidence_figure(table: pd.DataFrame, chosen: int) -> go.Figure:
+    """The evidence for k: silhouette and bootstrap stability (left), Davies-Bouldin (right), chosen k marked."""
+    if table.empty:
+        return empty_figure(f"k was fixed at {chosen}")
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Scatter(x=table["k"], y=table["silhouette"], name="Silhouette (higher is better)",
+                             mode="lines+markers", line={"color": NAVY}), secondary_y=False)
+    fig.add_trace(go.Scatter(x=table["k"], y=table["stability"], name="Stability, bootstrap ARI (higher is better)",
+                             mode="lines+markers", line={"color": TEAL, "dash": "dot"}), secondary_y=False)
+    fig.add_trace(go.Scatter(x=table["k"], y=table["davies_bouldin"], name="Davies-Bouldin (lower is better)",
+                             mode="lines+markers", line={"color": ROSE}), secondary_y=True)
+    fig.add_vline(x=chosen, line={"color": SAND, "width": 3}, annotation_text=f"chosen k = {chosen}")
+    fig.update_xaxes(title_text="k (number of segments)", dtick=1)
+    fig.update_yaxes(title_text="Silhouette / stability", secondary_y=False)
+    fig.update_yaxes(title_text="Davies-Bouldin", showgrid=False, secondary_y=True)
+    return themed(fig)
+
+
+def elbow_figure(table: pd.DataFrame, elbow_k: int | None) -> go.Figure:
+    """Inertia against k, the elbow marked."""
+    if table.empty:
+        return empty_figure("k was fixed by the user")
+    fig = go.Figure(go.Scatter(x=table["k"], y=table["inertia"], mode="lines+markers", line={"color": NAVY},
+                               hovertemplate="k=%{x}<br>inertia %{y:,.0f}<extra></extra>"))
+    if elbow_k is not None:
+        fig.add_vline(x=elbow_k, line={"color": SAND, "width": 2, "dash": "dash"}, annotation_text=f"elbow k = {elbow_k}")
+    fig.update_xaxes(title_text="k", dtick=1)
+    fig.update_yaxes(title_text="Inertia (within-segment sum of squares)", tickformat="~s")
+    return themed(fig)
+
+
+@dataclass(frozen=True)
+class SegmentFigures:
+    """The four charts that follow the filters."""
+
+    scatter: go.Figure
+    sizes: go.Figure
+    heatmap: go.Figure
+    boxes: go.Figure
+
+
+def view_figures(view: object) -> SegmentFigures:
+    """All filter-driven charts of a ``SegmentView`` (from ``dashapp.services.segments``)."""
+    return SegmentFigures(
+        scatter=pca_scatter_figure(view.sample, view.names, view.explained, view.n_customers),
+        sizes=sizes_figure(view.sizes),
+        heatmap=means_heatmap_figure(view.z_means),
+        boxes=boxplot_figure(view.boxes, view.box_feature),
+    )

@@ -1,0 +1,207 @@
+"""Segments: customer segments to filter, understand, rename and export, path ``/segments``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import flask
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from dashapp.components import figure_card, kpi_tile, not_ready_card, page_header
+from dashapp.figures import segments as figs
+from dashapp.figures.theme import empty_figure
+from dashapp.services import segments as svc
+
+dash.register_page(__name__, path="/segments", name="Segments", title="Ledgerlight · segments", order=20,
+                   description="Customer segments: filter, compare, rename and export.")
+
+TITLE = "Customer segments"
+SUBTITLE = "Behavioural segments from transactions and profiles: filter them, compare them, name them, export them."
+TRAIN = "ledgerlight segments train"
+FILTERS = ("segments-filter-segment", "segments-filter-age", "segments-filter-income", "segments-filter-region",
+           "segments-filter-product", "segments-filter-risk")
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+
+
+def _kpis(seg: svc.Segmentation) -> dbc.Row:
+    m, ev = seg.metrics, seg.model.explained_variance_ratio_
+    tiles = [
+        kpi_tile("Segments", str(m.get("k", len(seg.segments))), "k chosen from the evidence below", tile_id="segments-kpi-k"),
+        kpi_tile("Customers", f"{len(seg.customers):,}", f"model version {seg.version}", tile_id="segments-kpi-customers"),
+        kpi_tile("Silhouette", _fmt(m.get("silhouette")), "-1 to 1, higher is better", tile_id="segments-kpi-silhouette"),
+        kpi_tile("Davies-Bouldin", _fmt(m.get("davies_bouldin")), "lower is better", tile_id="segments-kpi-dbi"),
+        kpi_tile("PCA view", f"{sum(ev):.0%}", "of the variance shown by the 2D map", tile_id="segments-kpi-pca"),
+    ]
+    if "ari_personas" in m:
+        tiles.append(kpi_tile("Agreement with true personas", _fmt(m["ari_personas"]), "adjusted Rand index (demo bank)",
+                              tile_id="segments-kpi-ari"))
+    return dbc.Row([dbc.Col(t) for t in tiles], className="g-3 mb-3 row-cols-1 row-cols-sm-3 row-cols-xl-6")
+
+
+def _range(label: str, input_id: str, bounds: tuple[float, float] | None, step: float) -> html.Div:
+    if bounds is None:
+        return html.Div(dcc.RangeSlider(id=input_id, min=0, max=1, value=None, disabled=True), hidden=True)
+    lo, hi = bounds
+    return html.Div([
+        dbc.Label(label, className="small mb-0"),
+        dcc.RangeSlider(id=input_id, min=lo, max=hi, step=step, value=[lo, hi], marks=None,
+                        tooltip={"placement": "bottom", "always_visible": False}, allowCross=False),
+    ], className="mb-2")
+
+
+def _dropdown(label: str, input_id: str, options: list[Any], *, hidden: bool = False, hint: str | None = None) -> html.Div:
+    body: list[Any] = [dbc.Label(label, className="small mb-0"),
+                       dcc.Dropdown(id=input_id, options=options, multi=True, placeholder="all")]
+    if hint:
+        body.append(html.Small(hint, className="text-muted"))
+    return html.Div(body, className="mb-2", hidden=hidden, id=f"{input_id}-wrap")
+
+
+def _filters(opts: svc.FilterOptions) -> dbc.Card:
+    risk_hint = None if opts.risk_bands is not None else "train the risk model to filter by risk band"
+    return dbc.Card([
+        dbc.CardHeader("Filters"),
+        dbc.CardBody([
+            _dropdown("Segment", "segments-filter-segment", opts.segments),
+            _range("Age", "segments-filter-age", opts.age, 1),
+            _range("Income", "segments-filter-income", opts.income, 1000),
+            _dropdown("Region", "segments-filter-region", opts.regions, hidden=not opts.regions),
+            _dropdown("Product held (any of)", "segments-filter-product", opts.products, hidden=not opts.products),
+            _dropdown("Risk band", "segments-filter-risk", opts.risk_bands or [], hidden=opts.risk_bands is None),
+            html.Small(risk_hint, className="text-muted d-block mb-2") if risk_hint else None,
+            html.Div(id="segments-count", className="fw-semibold my-2"),
+            dbc.Button("Export filtered customers (CSV)", id="segments-export", color="primary", size="sm"),
+            dcc.Download(id="segments-download"),
+        ]),
+    ], className="ll-card h-100")
+
+
+def _rename_card(opts: svc.FilterOptions) -> dbc.Card:
+    return dbc.Card([
+        dbc.CardHeader("Rename a segment"),
+        dbc.CardBody([
+            dcc.Dropdown(id="segments-rename-segment", options=opts.segments, placeholder="segment", className="mb-2"),
+            dbc.Input(id="segments-rename-name", placeholder="new name", maxLength=60, className="mb-2"),
+            dbc.Button("Save name", id="segments-rename-button", size="sm", color="secondary"),
+            html.Div(id="segments-rename-feedback", className="small mt-2"),
+        ]),
+    ], className="ll-card h-100")
+
+
+def _evidence(seg: svc.Segmentation) -> dbc.Row:
+    table = pd.DataFrame(seg.selection.get("table", []))
+    chosen, elbow_k = int(seg.selection.get("k", len(seg.segments))), seg.selection.get("elbow_k")
+    return dbc.Row([
+        dbc.Col(figure_card("Choosing k", "segments-k-evidence", figs.k_evidence_figure(table, chosen),
+                            subtitle=f"Rule: {seg.selection.get('rule', '')}"), lg=7),
+        dbc.Col(figure_card("Elbow", "segments-elbow", figs.elbow_figure(table, elbow_k),
+                            subtitle="Within-segment spread falls as k grows; the bend is the elbow"), lg=5),
+    ], className="g-3 mb-3")
+
+
+def layout(**_query: str) -> html.Div:
+    """Filters, PCA map, sizes, profile cards, means heat map, boxplots, k evidence; or the "not trained" card."""
+    header = page_header(TITLE, SUBTITLE)
+    try:
+        seg = svc.get_segmentation()
+        opts = svc.filter_options()
+    except svc.SegmentsNotTrained as exc:
+        return html.Div([header, not_ready_card("Customer segments", TRAIN, str(exc))])
+    box_control = dcc.Dropdown(id="segments-box-feature", options=opts.box_features, value=svc.DEFAULT_BOX_FEATURE
+                               if svc.DEFAULT_BOX_FEATURE in opts.box_features else opts.box_features[0],
+                               clearable=False, className="mb-2")
+    return html.Div([
+        header,
+        dcc.Store(id="segments-names-changed", data=0),
+        _kpis(seg),
+        dbc.Row([
+            dbc.Col(_filters(opts), lg=3),
+            dbc.Col(figure_card("Segment map", "segments-scatter", subtitle="Customers on the first two principal "
+                                "components (WebGL; sampled when large)", height=420), lg=5),
+            dbc.Col(figure_card("Segment sizes", "segments-sizes", subtitle="Matching the filters, against all",
+                                height=420), lg=4),
+        ], className="g-3 mb-3"),
+        html.Div(id="segments-cards", className="row g-3 mb-3 row-cols-1 row-cols-md-2 row-cols-xl-3"),
+        dbc.Row([
+            dbc.Col(figure_card("Segment means", "segments-heatmap", subtitle="Standard deviations from the whole base",
+                                height=380), lg=7),
+            dbc.Col(figure_card("Distribution by segment", "segments-boxes", controls=box_control, height=330), lg=5),
+        ], className="g-3 mb-3"),
+        _evidence(seg),
+        dbc.Row(dbc.Col(_rename_card(opts), lg=4), className="g-3"),
+    ])
+
+
+def _profile_card(row: pd.Series) -> html.Div:
+    facts = [f"{row['customers']:,} customers ({row['share']:.0%} of the selection)",
+             f"{row['revenue_share']:.0%} of the selection's spending"]
+    for col, label, fmt in (("age", "median age", "{:.0f}"), ("income", "median income", "{:,.0f}"),
+                            ("monetary", "median spending", "{:,.0f}"), ("n_products", "median products", "{:.0f}")):
+        if col in row and not pd.isna(row[col]):
+            facts.append(f"{label} {fmt.format(row[col])}")
+    colour = figs.segment_colour(int(row["segment"]))
+    return html.Div(dbc.Card(dbc.CardBody([
+        html.H6(row["name"], className="mb-1", style={"color": colour}),
+        html.Ul([html.Li(f) for f in facts], className="small mb-1 ps-3"),
+        html.Small(f"Stands out: {row['distinctive']}", className="text-muted"),
+    ]), className="ll-card h-100", style={"borderTop": f"4px solid {colour}"}), className="col segments-card")
+
+
+@callback(
+    Output("segments-scatter", "figure"), Output("segments-sizes", "figure"), Output("segments-heatmap", "figure"),
+    Output("segments-boxes", "figure"), Output("segments-cards", "children"), Output("segments-count", "children"),
+    *[Input(i, "value") for i in FILTERS], Input("segments-box-feature", "value"), Input("segments-names-changed", "data"),
+)
+def update_view(segment, age, income, region, product, risk, box_feature, _names_changed):
+    """Redraw every filter-driven chart and card."""
+    try:
+        view = svc.segment_view(svc.SegmentFilter.from_inputs(segment, age, income, region, product, risk), box_feature)
+    except (svc.SegmentsNotTrained, ValueError) as exc:
+        blank = empty_figure(str(exc))
+        return blank, blank, blank, blank, [], str(exc)
+    f = figs.view_figures(view)
+    cards = [_profile_card(row) for _, row in view.cards.iterrows()]
+    return f.scatter, f.sizes, f.heatmap, f.boxes, cards, f"{view.n_customers:,} of {view.n_total:,} customers match"
+
+
+@callback(
+    Output("segments-download", "data"), Input("segments-export", "n_clicks"), *[State(i, "value") for i in FILTERS],
+    prevent_initial_call=True,
+)
+def export_csv(_clicks, segment, age, income, region, product, risk):
+    """Send the full filtered customer list (computed on the server) as CSV."""
+    frame = svc.export_frame(svc.SegmentFilter.from_inputs(segment, age, income, region, product, risk))
+    return dcc.send_data_frame(frame.to_csv, "ledgerlight-segments.csv", index=False)
+
+
+def _user() -> str:
+    login = getattr(flask.current_app, "login_manager", None)
+    if login is None:
+        return "anonymous"
+    from flask_login import current_user
+
+    return str(getattr(current_user, "id", None) or "anonymous")
+
+
+@callback(
+    Output("segments-rename-feedback", "children"), Output("segments-names-changed", "data"),
+    Output("segments-filter-segment", "options"), Output("segments-rename-segment", "options"),
+    Input("segments-rename-button", "n_clicks"), State("segments-rename-segment", "value"),
+    State("segments-rename-name", "value"), State("segments-names-changed", "data"), prevent_initial_call=True,
+)
+def rename(_clicks, segment, name, changed):
+    """Store the new name in the database and refresh the names everywhere on the page."""
+    if segment is None:
+        return "Pick a segment first.", no_update, no_update, no_update
+    try:
+        names = svc.rename_segment(segment, name or "", _user())
+    except ValueError as exc:
+        return str(exc), no_update, no_update, no_update
+    options = [{"label": f"{s}: {n}", "value": s} for s, n in names.items()]
+    return f"Segment {segment} is now \u201c{names[int(segment)]}\u201d.", (changed or 0) + 1, options, options

@@ -1,0 +1,174 @@
+"""The Segments page: its service (filtering, view, export, renaming) and figures, then the page in Chromium."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashapp.figures import segments as figs
+from dashapp.services import clear_caches
+from dashapp.services import segments as svc
+
+
+@pytest.fixture(scope="module")
+def segments_env(bank_env):
+    """``bank_env`` with a quick-trained ``segments`` artifact in its checkpoints folder."""
+    import segmentation
+    from bankdata import ArtifactStore
+
+    artifact = segmentation.train_from_bank(bank_env.bank, ArtifactStore(bank_env.checkpoints), quick=True)
+    clear_caches()
+    return bank_env, artifact
+
+
+def test_without_an_artifact_the_service_says_not_trained(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(tmp_path / "none"))
+    with pytest.raises(svc.SegmentsNotTrained, match="no segments"):
+        svc.get_segmentation()
+
+
+def test_filter_options_describe_the_bank(segments_env) -> None:
+    bank_env, _ = segments_env
+    opts = svc.filter_options()
+    assert len(opts.segments) >= 2
+    assert opts.age[0] <= bank_env.bank.customers["age"].min() and opts.age[1] >= bank_env.bank.customers["age"].max()
+    assert set(opts.regions) == set(bank_env.bank.customers["region"].astype(str))
+    assert set(opts.products) == set(bank_env.bank.products["name"])
+
+
+def test_export_equals_the_filter(segments_env) -> None:
+    bank_env, _ = segments_env
+    bank = bank_env.bank
+    flt = svc.SegmentFilter.from_inputs([0], [30, 55], None, ["Capital", "North"], ["Credit card"], None)
+    out = svc.export_frame(flt)
+    cust = bank.customers.set_index("customer_id")
+    held = bank.held_products().merge(bank.products, on="product_id")
+    card_holders = set(held.loc[held["name"] == "Credit card", "customer_id"])
+    seg = svc.get_segmentation().customers.set_index("customer_id")["segment"]
+    expected = {
+        c for c in cust.index
+        if seg[c] == 0 and 30 <= cust.at[c, "age"] <= 55 and cust.at[c, "region"] in {"Capital", "North"} and c in card_holders
+    }
+    assert 0 < len(expected) < len(cust)
+    assert set(out["customer_id"]) == expected and len(out) == len(expected)
+    assert (out["segment_name"] == svc.segment_names()[0]).all()
+    view = svc.segment_view(flt)
+    assert view.n_customers == len(expected)
+    assert view.sizes.set_index("segment").at[0, "customers"] == len(expected)
+    assert set(view.sample["customer_id"]) <= expected
+
+
+def test_view_without_filters_covers_everyone_and_samples_the_scatter(segments_env, monkeypatch) -> None:
+    bank_env, _ = segments_env
+    monkeypatch.setattr(svc, "SCATTER_POINTS", 500)
+    view = svc.segment_view(svc.SegmentFilter(), "income")
+    assert view.n_customers == view.n_total == len(bank_env.bank.customers)
+    assert view.sizes["customers"].sum() == view.n_total
+    assert len(view.sample) == 500
+    assert (view.boxes["q1"] <= view.boxes["median"]).all() and (view.boxes["median"] <= view.boxes["q3"]).all()
+    assert view.cards["share"].sum() == pytest.approx(1.0)
+    assert list(view.z_means.index) == [view.names[s] for s in view.boxes["segment"]]
+
+
+def test_bad_filters_give_clear_errors(segments_env) -> None:
+    with pytest.raises(ValueError, match="age filter must be"):
+        svc.SegmentFilter.from_inputs(age=[60, 20])
+    with pytest.raises(ValueError, match="unknown product"):
+        svc.filtered_customers(svc.SegmentFilter(products=("Gold bars",)))
+    with pytest.raises(ValueError, match="unknown feature"):
+        svc.segment_view(svc.SegmentFilter(), "shoe_size")
+
+
+def test_an_empty_selection_draws_a_message(segments_env) -> None:
+    view = svc.segment_view(svc.SegmentFilter(age=(500.0, 600.0)))
+    assert view.n_customers == 0
+    f = figs.view_figures(view)
+    assert f.scatter.layout.annotations[0].text == figs.NO_MATCH
+
+
+def test_figures_carry_the_data(segments_env) -> None:
+    view = svc.segment_view(svc.SegmentFilter())
+    f = figs.view_figures(view)
+    assert all(t.type == "scattergl" for t in f.scatter.data)
+    assert sum(len(t.x) for t in f.scatter.data) == len(view.sample)
+    assert list(f.sizes.data[1].x) == view.sizes["customers"].tolist()
+    assert np.asarray(f.heatmap.data[0].z).shape == view.z_means.shape
+    assert len(f.boxes.data) == len(view.boxes)
+    assert "PC1 (" in f.scatter.layout.xaxis.title.text
+
+
+def test_formula_injection_is_neutralised() -> None:
+    df = pd.DataFrame({"name": ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\ry", "ok", None], "n": [-1, 2, 3, 4, 5, 6, 7, 8]})
+    out = svc.neutralise_formulas(df)
+    assert out["name"].tolist()[:7] == ["'=1+1", "'+cmd", "'-2", "'@SUM(A1)", "'\tx", "'\ry", "ok"]
+    assert pd.isna(out["name"].iloc[7])
+    assert out["n"].tolist() == df["n"].tolist()  # numbers are left alone
+
+
+def test_renaming_is_stored_in_the_database(segments_env) -> None:
+    names = svc.rename_segment(1, "  Weekend travellers ", "tester")
+    assert names[1] == "Weekend travellers"
+    clear_caches()
+    assert svc.segment_names()[1] == "Weekend travellers"
+    assert svc.export_frame(svc.SegmentFilter(segments=(1,)))["segment_name"].eq("Weekend travellers").all()
+    with pytest.raises(ValueError, match="unknown segment 99"):
+        svc.rename_segment(99, "x", "tester")
+    with pytest.raises(ValueError, match="1 to 60 characters"):
+        svc.rename_segment(1, "   ", "tester")
+
+
+def test_risk_filter_falls_back_when_no_risk_bands(segments_env, monkeypatch) -> None:
+    monkeypatch.setattr(svc, "risk_bands", lambda: None)
+    assert svc.filter_options().risk_bands is None
+    with pytest.raises(ValueError, match="needs a trained risk model"):
+        svc.filtered_customers(svc.SegmentFilter(risk_bands=("high",)))
+
+
+def test_risk_band_filter_keeps_only_those_bands(segments_env, monkeypatch) -> None:
+    ids = svc.get_segmentation().customers["customer_id"]
+    bands = pd.DataFrame({"customer_id": ids, "pd": 0.1, "band": np.where(ids % 2 == 0, "low", "high")})
+    monkeypatch.setattr(svc, "risk_bands", lambda: bands)
+    assert svc.filter_options().risk_bands == ["high", "low"]
+    out = svc.filtered_customers(svc.SegmentFilter(risk_bands=("low",)))
+    assert len(out) > 0 and (out["customer_id"] % 2 == 0).all()
+
+
+# ---------------------------------------------------------------- in the browser
+
+
+def _wait_for_file(folder: Path, timeout: float = 20) -> Path:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        done = [p for p in folder.glob("*.csv")]
+        if done:
+            return done[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no CSV downloaded into {folder}")
+
+
+@pytest.mark.browser
+def test_filter_and_export_in_the_browser(segments_env, dash_duo, dash_app) -> None:
+    from tests.app.conftest import free_port
+
+    duo = dash_duo
+    duo.start_server(dash_app, port=free_port())
+    duo.wait_for_page(duo.server_url + "/segments")
+    duo.wait_for_contains_text("#segments-count", "of 2,000 customers match", timeout=30)
+    duo.wait_for_element("#segments-scatter .js-plotly-plot .main-svg", timeout=20)
+    assert "2,000 of 2,000" in duo.find_element("#segments-count").text
+
+    duo.select_dcc_dropdown("#segments-filter-segment", index=0)  # keep only the first segment
+    expected = len(svc.export_frame(svc.SegmentFilter(segments=(0,))))
+    duo.wait_for_text_to_equal("#segments-count", f"{expected:,} of 2,000 customers match", timeout=20)
+    assert len(duo.find_elements(".segments-card")) == 1
+
+    duo.find_element("#segments-export").click()
+    csv = pd.read_csv(io.StringIO(_wait_for_file(Path(duo.download_path)).read_text()))
+    assert len(csv) == expected
+    assert (csv["segment"] == 0).all()
+    assert duo.get_logs() == [], "severe errors in the browser console"
