@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from bankdata import Bank, DataValidationError, get_settings, read_bank
+
+# Serialises the first read in a worker: gunicorn threads arriving together must not each read the whole bank.
+_READ_LOCK = threading.Lock()
 
 
 class DataUnavailable(RuntimeError):
@@ -70,7 +74,9 @@ def get_bank(url: str | None = None) -> Bank:
     DataUnavailable
         When the database file is missing, has no tables, has no customers or cannot be reached.
     """
-    return _read_bank(url or get_settings().database_url)
+    url = url or get_settings().database_url
+    with _READ_LOCK:
+        return _read_bank(url)
 
 
 @functools.cache

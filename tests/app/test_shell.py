@@ -176,6 +176,31 @@ def test_get_bank_is_cached_per_worker_until_cleared(bank_env) -> None:
     assert get_bank() is not first
 
 
+def test_threads_arriving_together_read_the_bank_once(bank_env, monkeypatch) -> None:
+    import threading
+    import time
+
+    from dashapp.services import bank as bank_service
+
+    calls = []
+
+    def slow_read(url):
+        calls.append(url)
+        time.sleep(0.2)
+        return bank_env.bank
+
+    monkeypatch.setattr(bank_service, "read_bank", slow_read)
+    url = bank_env.database_url
+    clear_caches()
+    threads = [threading.Thread(target=get_bank, args=(url,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [url]
+    clear_caches()
+
+
 # ---------------------------------------------------------------- ledgerlight serve
 
 
