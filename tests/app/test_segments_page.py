@@ -16,14 +16,19 @@ from dashapp.services import segments as svc
 
 
 @pytest.fixture(scope="module")
-def segments_env(bank_env):
-    """``bank_env`` with a quick-trained ``segments`` artifact in its checkpoints folder."""
+def segments_env(bank_env, tmp_path_factory):
+    """``bank_env`` plus a quick-trained ``segments`` artifact in a checkpoints folder of this module's own
+    (``bank_env``'s store stays empty for the other tests)."""
     import segmentation
     from bankdata import ArtifactStore
 
-    artifact = segmentation.train_from_bank(bank_env.bank, ArtifactStore(bank_env.checkpoints), quick=True)
+    checkpoints = tmp_path_factory.mktemp("segments-checkpoints")
+    artifact = segmentation.train_from_bank(bank_env.bank, ArtifactStore(checkpoints), quick=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LEDGERLIGHT_CHECKPOINTS", str(checkpoints))
+        clear_caches()
+        yield bank_env, artifact
     clear_caches()
-    return bank_env, artifact
 
 
 def test_without_an_artifact_the_service_says_not_trained(monkeypatch, tmp_path) -> None:
