@@ -10,9 +10,10 @@ from pathlib import Path
 
 import dash
 import flask
-from dash import html
+from dash import dcc, html
 
 from dashapp.components import footer, nav_pages, navbar
+from dashapp.figures.theme import TEAL
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 
@@ -21,9 +22,15 @@ def shell(app: dash.Dash) -> html.Div:
     """The layout around every page: navbar from ``dash.page_registry`` (by ``order``), page container, footer."""
     return html.Div([
         navbar(nav_pages(dash.page_registry.values()), app.get_asset_url("logo.svg")),
-        html.Main(html.Div(dash.page_container, className="container-xxl"), className="ll-main"),
+        html.Main(html.Div(page_loading(), className="container-xxl"), className="ll-main"),
         footer(),
     ])
+
+
+def page_loading() -> dcc.Loading:
+    """``dash.page_container`` with a spinner while a page's layout is built (the first one reads the bank)."""
+    return dcc.Loading(dash.page_container, target_components={"_pages_content": "children"}, delay_show=300,
+                       type="dot", color=TEAL, overlay_style={"visibility": "visible", "opacity": 0.5})
 
 
 def healthz() -> flask.Response:

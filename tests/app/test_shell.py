@@ -56,14 +56,15 @@ def find_ids(tree: Any) -> dict[str, dict]:
 # ---------------------------------------------------------------- /healthz
 
 
-def test_healthz_reports_database_and_artifact_versions(client, bank_env) -> None:
+def test_healthz_reports_database_and_artifact_versions(client, bank_env, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(tmp_path / "empty-store"))
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ok"
     assert body["database"] == {"reachable": True, "backend": "sqlite"}
     assert set(body["artifacts"]) == {"risk", "segments", "recsys"}
-    assert all(v is None for v in body["artifacts"].values())  # nothing trained in bank_env's store
+    assert all(v is None for v in body["artifacts"].values())  # nothing trained in this store
 
 
 def test_healthz_names_the_latest_version_of_each_trained_model(client, bank_env, monkeypatch, tmp_path) -> None:
