@@ -10,14 +10,26 @@ from bankdata import Bank, DataValidationError
 TARGET = "defaulted"
 POSITIVE = "1"
 #: customer columns that describe the applicant at application time (age and gender stay for fairness checks)
-CUSTOMER_COLUMNS = ("customer_id", "age", "gender", "region", "income", "employment", "tenure_months", "credit_score", "balance")
+CUSTOMER_COLUMNS = (
+    "customer_id",
+    "age",
+    "gender",
+    "region",
+    "income",
+    "employment",
+    "tenure_months",
+    "credit_score",
+    "balance",
+)
 
 
 def loan_frame(bank: Bank) -> pd.DataFrame:
     """Every loan with its customer's attributes (one row per loan, ``defaulted`` kept)."""
     missing = [c for c in CUSTOMER_COLUMNS if c not in bank.customers.columns]
     if missing:
-        raise DataValidationError("customers", f"missing column(s) {', '.join(missing)} needed by the risk model")
+        raise DataValidationError(
+            "customers", f"missing column(s) {', '.join(missing)} needed by the risk model"
+        )
     if bank.loans.empty:
         raise DataValidationError("loans", "no loans to train or score the risk model on")
     customers = bank.customers.loc[:, list(CUSTOMER_COLUMNS)]
@@ -25,7 +37,9 @@ def loan_frame(bank: Bank) -> pd.DataFrame:
     orphans = frame["income"].isna() & frame["credit_score"].isna()
     if orphans.any():
         rows = [int(i) + 1 for i in np.flatnonzero(orphans.to_numpy())[:5]]
-        raise DataValidationError("loans", "loan of an unknown customer", column="customer_id", rows=rows, n_rows=int(orphans.sum()))
+        raise DataValidationError(
+            "loans", "loan of an unknown customer", column="customer_id", rows=rows, n_rows=int(orphans.sum())
+        )
     return frame
 
 

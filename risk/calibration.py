@@ -51,7 +51,9 @@ class ScoreCalibrator:
     def fit(self, scores: np.ndarray, y: np.ndarray) -> ScoreCalibrator:
         """Learn the mapping from held-out ``scores`` (probabilities from an uncalibrated model) and 0/1 labels."""
         if self.method not in METHODS:
-            raise ValueError(f"unknown calibration method {self.method!r}; expected one of {', '.join(METHODS)}")
+            raise ValueError(
+                f"unknown calibration method {self.method!r}; expected one of {', '.join(METHODS)}"
+            )
         scores = np.asarray(scores, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         if scores.size != y.size or scores.size < 10 or y.min() == y.max():

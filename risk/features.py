@@ -18,10 +18,25 @@ from bankdata import DataValidationError
 
 #: Name tokens of attributes a credit decision must not use (kept aside for fairness checks).
 PROTECTED_TOKENS: frozenset[str] = frozenset(
-    {"age", "gender", "sex", "marital", "race", "religion", "ethnicity", "ethnic", "nationality", "foreign", "birth", "dob"}
+    {
+        "age",
+        "gender",
+        "sex",
+        "marital",
+        "race",
+        "religion",
+        "ethnicity",
+        "ethnic",
+        "nationality",
+        "foreign",
+        "birth",
+        "dob",
+    }
 )
 MISSING_CATEGORY = "(missing)"
-_DATE_PATTERN = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4})([ T]\d{1,2}:\d{2}(:\d{2})?)?")
+_DATE_PATTERN = re.compile(
+    r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4})([ T]\d{1,2}:\d{2}(:\d{2})?)?"
+)
 _MAX_ROWS_QUOTED = 5
 
 
@@ -131,7 +146,9 @@ def numeric_column(series: pd.Series, column: str, *, source: str = "data") -> p
     bad = series.notna() & converted.isna()
     if bad.any():
         examples = ", ".join(repr(v) for v in series[bad].unique()[:3])
-        raise DataValidationError(source, f"numeric column holds text ({examples})", column=column, **row_numbers(bad))
+        raise DataValidationError(
+            source, f"numeric column holds text ({examples})", column=column, **row_numbers(bad)
+        )
     return converted.astype("float64")
 
 
@@ -151,12 +168,14 @@ def _looks_like_dates(series: pd.Series) -> bool:
 
 def _looks_like_id(series: pd.Series, column: str) -> bool:
     tokens = name_tokens(column)
-    named = "id" in tokens or str(column).lower().endswith("id") or bool(tokens & {"uuid", "key", "number", "no"})
+    named = (
+        "id" in tokens or str(column).lower().endswith("id") or bool(tokens & {"uuid", "key", "number", "no"})
+    )
     unique_share = series.nunique(dropna=True) / max(len(series), 1)
     if named and unique_share > 0.5:
         return True
     is_text = not pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-    return is_text and len(series) >= 50 and unique_share > 0.95
+    return is_text and len(series) >= 50 and unique_share > 0.95 and not _looks_numeric(series)
 
 
 def infer_spec(
@@ -201,7 +220,9 @@ def infer_spec(
             dropped[col] = "dropped on request"
             continue
         if series.isna().all():
-            raise DataValidationError(source, f"empty in all {len(series)} rows; drop it or fill it", column=col)
+            raise DataValidationError(
+                source, f"empty in all {len(series)} rows; drop it or fill it", column=col
+            )
         if is_protected(col, protected):
             found_protected.append(col)
             dropped[col] = "protected attribute (kept for fairness checks only)"
@@ -234,5 +255,9 @@ def infer_spec(
         categorical[col] = sorted(counts.index.tolist())
         fill[col] = float(categorical[col].index(counts.index[0]))
     if not numeric and not categorical:
-        raise DataValidationError(source, f"no usable feature column (all were {', '.join(sorted(set(dropped.values())))})")
-    return FeatureSpec(numeric=numeric, categorical=categorical, fill=fill, protected=found_protected, dropped=dropped)
+        raise DataValidationError(
+            source, f"no usable feature column (all were {', '.join(sorted(set(dropped.values())))})"
+        )
+    return FeatureSpec(
+        numeric=numeric, categorical=categorical, fill=fill, protected=found_protected, dropped=dropped
+    )

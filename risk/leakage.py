@@ -33,7 +33,9 @@ def single_column_auc(values: np.ndarray, y: np.ndarray, *, categorical: bool, s
     return max(auc, 1.0 - auc)
 
 
-def check_leakage(x: np.ndarray, y: np.ndarray, spec: FeatureSpec, *, target: str, source: str = "data") -> None:
+def check_leakage(
+    x: np.ndarray, y: np.ndarray, spec: FeatureSpec, *, target: str, source: str = "data"
+) -> None:
     """Raise :class:`DataValidationError` naming every column that predicts ``target`` almost perfectly."""
     cats = set(spec.categorical_indices)
     suspects = []

@@ -55,18 +55,26 @@ def read_table(path: str | Path) -> pd.DataFrame:
     try:
         if path.suffix.lower() in {".parquet", ".pq"}:
             return pd.read_parquet(path)
-        return pd.read_csv(path, sep=None, engine="python") if path.suffix.lower() == ".txt" else pd.read_csv(path)
+        return (
+            pd.read_csv(path, sep=None, engine="python")
+            if path.suffix.lower() == ".txt"
+            else pd.read_csv(path)
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
         raise DataValidationError(path.name, f"cannot read as a table ({exc})") from exc
 
 
-def target_vector(frame: pd.DataFrame, target: str, positive: str | int | None, *, source: str = "data") -> np.ndarray:
+def target_vector(
+    frame: pd.DataFrame, target: str, positive: str | int | None, *, source: str = "data"
+) -> np.ndarray:
     """0/1 default labels from ``frame[target]``; the value equal to ``positive`` means default.
 
     ``positive`` may be omitted when the target is 0/1 or boolean (1/True = default).
     """
     if target not in frame.columns:
-        raise DataValidationError(source, f"no target column {target!r}; columns are {', '.join(map(str, frame.columns))}")
+        raise DataValidationError(
+            source, f"no target column {target!r}; columns are {', '.join(map(str, frame.columns))}"
+        )
     col = frame[target]
     empty = col.isna()
     if empty.any():
@@ -80,21 +88,29 @@ def target_vector(frame: pd.DataFrame, target: str, positive: str | int | None, 
         )
     if len(values) > 2:
         shown = ", ".join(repr(v) for v in values[:6])
-        raise DataValidationError(source, f"target must have two values, found {len(values)} ({shown}, ...)", column=target)
+        raise DataValidationError(
+            source, f"target must have two values, found {len(values)} ({shown}, ...)", column=target
+        )
     if positive is None:
         if set(map(str, values)) <= {"0", "1", "True", "False", "0.0", "1.0"}:
             positive = "1"
         else:
             raise DataValidationError(
-                source, f"say which value means default with --positive (values: {', '.join(map(repr, values))})", column=target
+                source,
+                f"say which value means default with --positive (values: {', '.join(map(repr, values))})",
+                column=target,
             )
     wanted = str(positive)
-    y = (_as_number(col) == _as_number(pd.Series([wanted]))[0]).to_numpy() if _is_numeric(col, wanted) else (
-        col.astype("str") == wanted
-    ).to_numpy()
+    y = (
+        (_as_number(col) == _as_number(pd.Series([wanted]))[0]).to_numpy()
+        if _is_numeric(col, wanted)
+        else (col.astype("str") == wanted).to_numpy()
+    )
     if not y.any():
         raise DataValidationError(
-            source, f"positive value {wanted!r} never occurs (values: {', '.join(map(repr, values))})", column=target
+            source,
+            f"positive value {wanted!r} never occurs (values: {', '.join(map(repr, values))})",
+            column=target,
         )
     return y.astype(np.int64)
 
@@ -146,4 +162,6 @@ def read_loan_book(
     protected: tuple[str, ...] = (),
 ) -> LoanBook:
     """Read a loan-book file and prepare it (see :func:`prepare_loan_book`)."""
-    return prepare_loan_book(read_table(path), target, positive, source=str(path), drop=drop, protected=protected)
+    return prepare_loan_book(
+        read_table(path), target, positive, source=str(path), drop=drop, protected=protected
+    )

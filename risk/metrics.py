@@ -92,7 +92,9 @@ def all_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, flo
     return {k: out[k] for k in ALL_METRICS}
 
 
-def roc_curve_points(y: np.ndarray, score: np.ndarray, max_points: int = 400) -> tuple[np.ndarray, np.ndarray]:
+def roc_curve_points(
+    y: np.ndarray, score: np.ndarray, max_points: int = 400
+) -> tuple[np.ndarray, np.ndarray]:
     """False- and true-positive rates of the ROC curve, thinned to at most ``max_points``."""
     y, score = _check(y, score)
     order = np.argsort(-score, kind="mergesort")
@@ -116,7 +118,9 @@ def pr_curve_points(y: np.ndarray, score: np.ndarray, max_points: int = 400) -> 
     return recall[keep], precision[keep]
 
 
-def calibration_bins(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def calibration_bins(
+    y: np.ndarray, p: np.ndarray, n_bins: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean predicted and observed default rate in equal-count bins of ``p`` (and each bin's size)."""
     y, p = _check(y, p)
     order = np.argsort(p, kind="mergesort")

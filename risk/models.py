@@ -42,7 +42,9 @@ class Candidate:
         """Inverse of :attr:`name`."""
         model, _, imbalance = name.partition("+")
         if model not in MODELS or imbalance not in IMBALANCE:
-            raise ValueError(f"unknown candidate {name!r}; expected MODEL+IMBALANCE from {MODELS} x {IMBALANCE}")
+            raise ValueError(
+                f"unknown candidate {name!r}; expected MODEL+IMBALANCE from {MODELS} x {IMBALANCE}"
+            )
         return cls(model, imbalance)
 
 
@@ -118,7 +120,9 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         return self.model_.predict(x)
 
 
-def _sampler(categorical: list[int], n_features: int, k_neighbors: int, seed: int) -> SMOTE | SMOTENC | SMOTEN:
+def _sampler(
+    categorical: list[int], n_features: int, k_neighbors: int, seed: int
+) -> SMOTE | SMOTENC | SMOTEN:
     if not categorical:
         return SMOTE(k_neighbors=k_neighbors, random_state=seed)
     if len(categorical) == n_features:
@@ -155,7 +159,10 @@ def make_pipeline(
     weight = "balanced" if candidate.imbalance == "class_weight" else None
     if candidate.model == "lightgbm":
         model = CategoricalLGBM(
-            categorical=tuple(categorical), n_estimators=60 if quick else 300, class_weight=weight, random_state=seed
+            categorical=tuple(categorical),
+            n_estimators=60 if quick else 300,
+            class_weight=weight,
+            random_state=seed,
         )
         steps: list[tuple[str, object]] = []
     else:
@@ -165,7 +172,11 @@ def make_pipeline(
                 ColumnTransformer(
                     [
                         ("num", StandardScaler(), numeric),
-                        ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=5, sparse_output=False), categorical),
+                        (
+                            "cat",
+                            OneHotEncoder(handle_unknown="ignore", min_frequency=5, sparse_output=False),
+                            categorical,
+                        ),
                     ]
                 ),
             )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +83,9 @@ class RiskModel:
             spec = FeatureSpec.from_dict(artifact.load_json(SPEC_FILE))
             calibrator = ScoreCalibrator.from_dict(artifact.load_json(CALIBRATION_FILE))
         except (KeyError, ValueError, lgb.basic.LightGBMError) as exc:
-            raise ArtifactError(f"{artifact.model}/{artifact.version}: not a valid risk model: {exc}") from None
+            raise ArtifactError(
+                f"{artifact.model}/{artifact.version}: not a valid risk model: {exc}"
+            ) from None
         return cls(spec, booster, calibrator)
 
     def save(self, folder: Path) -> None:
@@ -143,4 +145,10 @@ def score_customers(bank: Bank, artifact: Artifact) -> pd.DataFrame:
     """customer_id, pd, band of each customer's most recent loan (customers without a loan are left out)."""
     loans = latest_loans(bank)
     scored = RiskModel.load(artifact).score(loans)
-    return pd.DataFrame({"customer_id": loans["customer_id"].to_numpy(), "pd": scored["pd"].to_numpy(), "band": scored["band"]})
+    return pd.DataFrame(
+        {
+            "customer_id": loans["customer_id"].to_numpy(),
+            "pd": scored["pd"].to_numpy(),
+            "band": scored["band"],
+        }
+    )

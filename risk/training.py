@@ -167,12 +167,23 @@ def save_trained(trained: TrainedRisk, store: ArtifactStore, name: str = MODEL_N
     return store.save(
         name,
         write,
-        params={"champion": trained.champion, "folds": trained.report["folds"], "calibration": trained.report["calibration"]},
+        params={
+            "champion": trained.champion,
+            "folds": trained.report["folds"],
+            "calibration": trained.report["calibration"],
+        },
         metrics=champion_metrics,
-        features={c: ("category" if c in trained.model.spec.categorical else "float64") for c in trained.model.spec.features},
+        features={
+            c: ("category" if c in trained.model.spec.categorical else "float64")
+            for c in trained.model.spec.features
+        },
         data_fingerprint=fingerprint(frame),
         row_count=len(frame),
-        extra={"source": trained.book.source, "target": trained.book.target, "positive": trained.book.positive},
+        extra={
+            "source": trained.book.source,
+            "target": trained.book.target,
+            "positive": trained.book.positive,
+        },
     )
 
 

@@ -48,7 +48,10 @@ class CVResult:
         out: dict[str, dict[str, dict[str, float]]] = {}
         for name, rows in self.per_fold.items():
             out[name] = {
-                m: {"mean": float(np.mean([r[m] for r in rows])), "std": float(np.std([r[m] for r in rows], ddof=1))}
+                m: {
+                    "mean": float(np.mean([r[m] for r in rows])),
+                    "std": float(np.std([r[m] for r in rows], ddof=1)),
+                }
                 for m in rows[0]
             }
         return out
@@ -60,7 +63,9 @@ def assign_folds(y: np.ndarray, n_folds: int, seed: int = 0) -> np.ndarray:
     if n_folds < 2:
         raise ValueError(f"need at least 2 folds (got {n_folds})")
     if min(n_pos, n_neg) < n_folds:
-        raise ValueError(f"{n_folds}-fold validation needs at least {n_folds} rows of each class ({n_pos} vs {n_neg})")
+        raise ValueError(
+            f"{n_folds}-fold validation needs at least {n_folds} rows of each class ({n_pos} vs {n_neg})"
+        )
     folds = np.empty(len(y), dtype=np.int64)
     splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     for k, (_, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
@@ -91,14 +96,19 @@ def cross_validate(
         raw = np.empty(len(y))
         for k in range(n_folds):
             train, test = folds != k, folds == k
-            pipe = make_pipeline(cand, categorical, x.shape[1], quick=quick, n_minority=int(y[train].sum()), seed=seed)
+            pipe = make_pipeline(
+                cand, categorical, x.shape[1], quick=quick, n_minority=int(y[train].sum()), seed=seed
+            )
             pipe.fit(x[train], y[train])
             raw[test] = pipe.predict_proba(x[test])[:, 1]
         cal = cross_fitted_calibration(raw, y, folds, method=calibration)
         result.raw[cand.name] = raw
         result.calibrated[cand.name] = cal
         result.per_fold[cand.name] = [
-            {**all_metrics(y[folds == k], cal[folds == k], result.threshold), "brier_raw": brier(y[folds == k], raw[folds == k])}
+            {
+                **all_metrics(y[folds == k], cal[folds == k], result.threshold),
+                "brier_raw": brier(y[folds == k], raw[folds == k]),
+            }
             for k in range(n_folds)
         ]
         mean_auc = np.mean([r["roc_auc"] for r in result.per_fold[cand.name]])

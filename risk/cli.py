@@ -1,0 +1,178 @@
+"""``ledgerlight risk train`` and ``ledgerlight risk evaluate``: the risk model's commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from bankdata import ArtifactStore, Bank, generate_bank, read_bank
+from risk.bankbook import POSITIVE, TARGET, loan_frame, true_pd
+from risk.loanbook import LoanBook, prepare_loan_book, read_loan_book
+from risk.models import IMBALANCE, MODELS, candidates
+from risk.training import MODEL_NAME, oracle_report, save_trained, train_loan_book
+from risk.validation import cross_validate
+
+log = logging.getLogger("ledgerlight.risk")
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", type=Path, help="a loan book (CSV or Parquet); default: the bank in the database"
+    )
+    parser.add_argument("--target", help="the outcome column of --data")
+    parser.add_argument(
+        "--positive", help="the value of --target that means default (optional for 0/1 targets)"
+    )
+    parser.add_argument("--drop", type=_csv, default=(), metavar="COL,COL", help="columns to leave out")
+    parser.add_argument(
+        "--protected", type=_csv, default=(), metavar="COL,COL",
+        help="more protected attributes to keep out of the features (age, gender, sex, marital status... always are)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--demo-customers",
+        type=int,
+        metavar="N",
+        help="use a freshly generated demo bank of N customers instead",
+    )
+    parser.add_argument(
+        "--models", type=_csv, default=MODELS, metavar="M,M", help=f"from {', '.join(MODELS)}"
+    )
+    parser.add_argument(
+        "--imbalance", type=_csv, default=IMBALANCE, metavar="I,I", help=f"from {', '.join(IMBALANCE)}"
+    )
+    parser.add_argument(
+        "--cost-missed-default", type=float, default=5.0, help="cost of approving a loan that defaults"
+    )
+    parser.add_argument(
+        "--cost-rejected-good", type=float, default=1.0, help="cost of declining a loan that repays"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``risk train`` and ``risk evaluate`` to the root parser."""
+    risk = subparsers.add_parser("risk", help="loan-default model: train, evaluate")
+    sub = risk.add_subparsers(dest="risk_command", metavar="ACTION", required=True)
+
+    train = sub.add_parser(
+        "train", help="train the calibrated LightGBM champion and save it to the artifact store"
+    )
+    _add_data_arguments(train)
+    train.add_argument("--quick", action="store_true", help="3 folds and small models")
+    train.add_argument(
+        "--name", help=f"model name in the store (default {MODEL_NAME!r}, or 'risk-FILE' for --data)"
+    )
+    train.set_defaults(func=run_train)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="stratified k-fold evaluation of every model and imbalance treatment"
+    )
+    _add_data_arguments(evaluate)
+    evaluate.add_argument("--folds", type=int, default=5)
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(func=run_evaluate)
+
+
+def _load_book(args: argparse.Namespace) -> tuple[LoanBook, Any]:
+    """The loan book named by the arguments, and the ground-truth PD where the demo bank provides it."""
+    if args.data is not None:
+        if not args.target:
+            raise ValueError("--data needs --target COLUMN (the outcome column)")
+        return read_loan_book(
+            args.data, args.target, args.positive, drop=args.drop, protected=args.protected
+        ), None
+    if args.target or args.positive:
+        raise ValueError("--target/--positive apply to --data FILE only")
+    bank: Bank = (
+        generate_bank(n_customers=args.demo_customers, seed=args.seed)
+        if args.demo_customers
+        else read_bank(with_truth=True)
+    )
+    if bank.loans.empty:
+        raise ValueError(
+            "the database holds no loans: run `ledgerlight demo generate` first, or pass --data FILE"
+        )
+    frame = loan_frame(bank)
+    book = prepare_loan_book(
+        frame, TARGET, POSITIVE, source="bank loans", drop=args.drop, protected=args.protected
+    )
+    return book, true_pd(bank, frame["loan_id"])
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train, save, print where the artifact went and the champion's cross-validated figures."""
+    book, truth = _load_book(args)
+    trained = train_loan_book(
+        book, quick=args.quick, models=args.models, imbalance=args.imbalance, truth=truth, seed=args.seed,
+        cost_missed_default=args.cost_missed_default, cost_rejected_good=args.cost_rejected_good,
+    )  # fmt: skip
+    name = args.name or (MODEL_NAME if args.data is None else f"risk-{args.data.stem}")
+    artifact = save_trained(trained, ArtifactStore(), name)
+    champ = trained.report["candidates"][trained.champion]
+    print(
+        f"saved {artifact.model}/{artifact.version}: {trained.champion}, calibrated ({trained.report['calibration']}), "
+        f"out-of-fold ROC-AUC {champ['roc_auc']['mean']:.3f} +- {champ['roc_auc']['std']:.3f}, "
+        f"PR-AUC {champ['pr_auc']['mean']:.3f}, Brier {champ['brier']['mean']:.4f}"
+    )
+    if "oracle" in trained.report:
+        o = trained.report["oracle"]
+        print(f"oracle ROC-AUC {o['oracle_roc_auc']:.3f}; the model reaches {o['ratio']:.1%} of it")
+    return 0
+
+
+def evaluate_book(book: LoanBook, args: argparse.Namespace, truth: Any = None) -> dict[str, Any]:
+    """The evaluation report: per candidate mean and std of each metric over stratified folds."""
+    cv = cross_validate(
+        book.x, book.y, book.spec.categorical_indices, candidates(args.models, args.imbalance), n_folds=args.folds,
+        seed=args.seed, cost_missed_default=args.cost_missed_default, cost_rejected_good=args.cost_rejected_good,
+    )  # fmt: skip
+    summary = cv.summary()
+    report: dict[str, Any] = {
+        "data": book.source,
+        "target": book.target,
+        "positive": book.positive,
+        "rows": int(len(book.y)),
+        "default_rate": round(float(book.y.mean()), 4),
+        "folds": args.folds,
+        "threshold": cv.threshold,
+        "features": book.spec.features,
+        "protected_excluded": book.spec.protected,
+        "dropped": book.spec.dropped,
+        "models": summary,
+    }
+    if truth is not None:
+        report["oracle"] = {
+            name: oracle_report(book.y, truth, s["roc_auc"]["mean"]) for name, s in summary.items()
+        }
+    return report
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Print the evaluation (JSON with --json, a table otherwise)."""
+    book, truth = _load_book(args)
+    report = evaluate_book(book, args, truth)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print(
+        f"{report['data']}: {report['rows']:,} rows, default rate {report['default_rate']:.1%}, {args.folds} folds"
+    )
+    print(f"{'model':28s} {'ROC-AUC':>15s} {'PR-AUC':>15s} {'KS':>7s} {'Brier':>7s} {'recall':>7s}")
+    for name, m in report["models"].items():
+        print(
+            f"{name:28s} {m['roc_auc']['mean']:.3f} +- {m['roc_auc']['std']:.3f}  {m['pr_auc']['mean']:.3f} +- "
+            f"{m['pr_auc']['std']:.3f} {m['ks']['mean']:7.3f} {m['brier']['mean']:7.4f} {m['recall']['mean']:7.3f}"
+        )
+    if truth is not None:
+        best = max(report["oracle"].values(), key=lambda o: o["ratio"])
+        print(f"oracle ROC-AUC {best['oracle_roc_auc']:.3f}; best model reaches {best['ratio']:.1%} of it")
+    return 0
