@@ -49,12 +49,12 @@ def sizes_figure(sizes: pd.DataFrame) -> go.Figure:
                marker={"color": "rgba(0,0,0,0)", "line": {"color": colours, "width": 1.5}},
                hovertemplate="%{y}<br>%{x:,} customers in all<extra></extra>"),
         go.Bar(y=sizes["name"], x=sizes["customers"], orientation="h", name="Matching the filters",
-               marker_color=colours, text=[f"{c:,}" for c in sizes["customers"]], textposition="outside",
-               cliponaxis=False, hovertemplate="%{y}<br>%{x:,} matching<extra></extra>"),
+               marker_color=colours, text=[f"{c:,}" for c in sizes["customers"]], textposition="inside",
+               insidetextanchor="end", hovertemplate="%{y}<br>%{x:,} matching<extra></extra>"),
     ])
     fig.update_layout(barmode="overlay")
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text="Customers", rangemode="tozero")
+    fig.update_xaxes(title_text="Customers", rangemode="tozero", range=[0, float(sizes["total"].max()) * 1.05])
     return themed(fig)
 
 
@@ -62,15 +62,15 @@ def means_heatmap_figure(z_means: pd.DataFrame) -> go.Figure:
     """Segment means of every feature in standard deviations from the whole base (rows: segments)."""
     if z_means.empty:
         return empty_figure(NO_MATCH)
-    z = z_means.clip(-2.5, 2.5)
+    z = z_means.T.clip(-2.5, 2.5)  # features down, segments across
     fig = go.Figure(go.Heatmap(
-        z=z.to_numpy(), x=[c.replace("_", " ") for c in z.columns], y=list(z.index), zmin=-2.5, zmax=2.5, zmid=0,
-        colorscale=[list(s) for s in DIVERGING], customdata=z_means.to_numpy(),
-        colorbar={"title": {"text": "z"}, "thickness": 10},
-        hovertemplate="%{y}<br>%{x}: %{customdata:+.2f} sd from the base<extra></extra>",
+        z=z.to_numpy(), x=list(z.columns), y=[c.replace("_", " ") for c in z.index], zmin=-2.5, zmax=2.5, zmid=0,
+        colorscale=[list(s) for s in DIVERGING], customdata=z_means.T.to_numpy(), xgap=2, ygap=1,
+        colorbar={"title": {"text": "sd"}, "thickness": 10},
+        hovertemplate="%{x}<br>%{y}: %{customdata:+.2f} sd from the base<extra></extra>",
     ))
-    fig.update_xaxes(tickangle=-40)
-    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(side="top", showgrid=False)
+    fig.update_yaxes(autorange="reversed", showgrid=False, tickfont={"size": 10})
     return themed(fig)
 
 
@@ -81,7 +81,7 @@ def boxplot_figure(boxes: pd.DataFrame, feature: str) -> go.Figure:
     fig = go.Figure()
     for row in boxes.itertuples(index=False):
         fig.add_trace(go.Box(
-            name=row.name, q1=[row.q1], median=[row.median], q3=[row.q3], lowerfence=[row.lower],
+            name=row.name, x=[row.name], q1=[row.q1], median=[row.median], q3=[row.q3], lowerfence=[row.lower],
             upperfence=[row.upper], mean=[row.mean], marker_color=segment_colour(row.segment), showlegend=False,
         ))
     fig.update_yaxes(title_text=feature.replace("_", " "))

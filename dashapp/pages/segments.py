@@ -130,8 +130,8 @@ def layout(**_query: str) -> html.Div:
         html.Div(id="segments-cards", className="row g-3 mb-3 row-cols-1 row-cols-md-2 row-cols-xl-3"),
         dbc.Row([
             dbc.Col(figure_card("Segment means", "segments-heatmap", subtitle="Standard deviations from the whole base",
-                                height=380), lg=7),
-            dbc.Col(figure_card("Distribution by segment", "segments-boxes", controls=box_control, height=330), lg=5),
+                                height=620), lg=7),
+            dbc.Col(figure_card("Distribution by segment", "segments-boxes", controls=box_control, height=560), lg=5),
         ], className="g-3 mb-3"),
         _evidence(seg),
         dbc.Row(dbc.Col(_rename_card(opts), lg=4), className="g-3"),

@@ -102,7 +102,8 @@ def test_figures_carry_the_data(segments_env) -> None:
     assert all(t.type == "scattergl" for t in f.scatter.data)
     assert sum(len(t.x) for t in f.scatter.data) == len(view.sample)
     assert list(f.sizes.data[1].x) == view.sizes["customers"].tolist()
-    assert np.asarray(f.heatmap.data[0].z).shape == view.z_means.shape
+    assert np.asarray(f.heatmap.data[0].z).shape == view.z_means.T.shape
+    assert [b.x[0] for b in f.boxes.data] == view.boxes["name"].tolist()
     assert len(f.boxes.data) == len(view.boxes)
     assert "PC1 (" in f.scatter.layout.xaxis.title.text
 
