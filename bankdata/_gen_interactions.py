@@ -9,7 +9,7 @@ import pandas as pd
 
 from bankdata._catalogue import PRODUCT_LOADINGS, PRODUCTS
 from bankdata._gen_calendar import SECONDS_PER_DAY, Window
-from bankdata._gen_common import sigmoid, text_column
+from bankdata._gen_common import pack_keys, sigmoid, text_column, unpack_keys
 from bankdata._gen_customers import Population
 from bankdata._personas import persona_param
 
@@ -75,9 +75,10 @@ def generate_interactions(
     A pair that clicks starts a journey at a uniform time (after signup): a view, then a click minutes later, then
     an application and a purchase days later where they happen. Extra views fall anywhere in the window.
     """
-    funnel = _draw_funnel(rng, affinity)
     n_products = affinity.shape[1]
-    horizon = window.n_seconds - 1
+    if n_products > _MAX_PRODUCTS:
+        raise ValueError(f"the demo catalogue may hold at most {_MAX_PRODUCTS} products, got {n_products}")
+    funnel = _draw_funnel(rng, affinity)
 
     journey = np.flatnonzero(funnel.click.ravel())  # flat pair index = customer * n_products + product
     j_cust = journey // n_products
@@ -91,25 +92,38 @@ def generate_interactions(
     extra = np.repeat(np.arange(affinity.size, dtype=np.int64), funnel.extra_views.ravel())
     t_extra = window.sample_seconds(rng, np.ones(window.n_days), pop.first_day[extra // n_products])
 
-    pair = np.concatenate([journey, journey, journey[applied], journey[bought], extra])
-    seconds = np.minimum(np.concatenate([start, t_click, t_apply[applied], t_buy[bought], t_extra]), horizon)
-    event = np.concatenate(
+    key = np.concatenate(
         [
-            np.zeros(len(journey), np.int8),
-            np.ones(len(journey), np.int8),
-            np.full(int(applied.sum()), 2, np.int8),
-            np.full(int(bought.sum()), 3, np.int8),
-            np.zeros(len(extra), np.int8),
+            _pack(window, n_products, journey, start, 0),
+            _pack(window, n_products, journey, t_click, 1),
+            _pack(window, n_products, journey[applied], t_apply[applied], 2),
+            _pack(window, n_products, journey[bought], t_buy[bought], 3),
+            _pack(window, n_products, extra, t_extra, 0),
         ]
     )
-    cust = pair // n_products
-    order = np.argsort((cust * (horizon + 1) + seconds) * len(EVENTS) + event)
+    key.sort()  # by customer, time, funnel step, product
+    cust, seconds, event, product = unpack_keys(key, _bits(window))
     return pd.DataFrame(
         {
-            "customer_id": cust[order] + 1,
-            "product_id": pair[order] % n_products + 1,
-            "ts": window.to_datetime(seconds[order]),
-            "event": text_column(event[order], EVENTS),
+            "customer_id": cust + 1,
+            "product_id": product + 1,
+            "ts": window.to_datetime(seconds),
+            "event": text_column(event, EVENTS),
         },
         copy=False,
     )
+
+
+_PRODUCT_BITS, _EVENT_BITS = 4, 2
+_MAX_PRODUCTS = 1 << _PRODUCT_BITS
+
+
+def _bits(window: Window) -> tuple[int, ...]:
+    return (0, window.second_bits, _EVENT_BITS, _PRODUCT_BITS)
+
+
+def _pack(window: Window, n_products: int, pair: np.ndarray, seconds: np.ndarray, event: int) -> np.ndarray:
+    """One sortable int64 per event: customer, second (clipped to the window), funnel step, product."""
+    cust, product = np.divmod(pair, n_products)
+    when = np.minimum(seconds, window.n_seconds - 1)
+    return pack_keys((cust, when, np.full(len(pair), event, dtype=np.int64), product), _bits(window))

@@ -19,10 +19,11 @@ from bankdata._catalogue import (
     TRANSFER,
 )
 from bankdata._gen_calendar import SECONDS_PER_DAY, Window
-from bankdata._gen_common import expand, sample_by_group, text_column
+from bankdata._gen_common import pack_keys, sample_by_group, text_column, unpack_keys
 from bankdata._gen_customers import Population
 from bankdata._personas import persona_param
 
+_CATEGORY_BITS = 4
 _EARNERS = (EMPLOYMENTS.index("employed"), EMPLOYMENTS.index("self_employed"), EMPLOYMENTS.index("retired"))
 
 
@@ -31,19 +32,11 @@ def generate_transactions(
 ) -> pd.DataFrame:
     """Draw every customer's transactions over the window, sorted by customer and time."""
     income = pop.customers["income"].to_numpy()
-    cust_s, cat_s, sec_s, amount_s = _spending(rng, pop, window, months, income)
-    cust_p, sec_p, amount_p = _salaries(rng, pop, window, income)
-
-    cust = np.concatenate([cust_s, cust_p])
-    category = np.concatenate([cat_s, np.full(len(cust_p), SALARY, dtype=np.int8)])
-    seconds = np.concatenate([sec_s, sec_p])
-    amount = np.concatenate([amount_s, amount_p])
-    del cust_s, cat_s, sec_s, amount_s, cust_p, sec_p, amount_p
-
-    order = np.argsort(cust * window.n_seconds + seconds)
-    cust, category, seconds, amount = cust[order], category[order], seconds[order], amount[order]
-    del order
-
+    earner = _salary_earners(rng, pop)
+    cust, seconds, category = _sorted_rows(
+        window, _spending(rng, pop, window, months), _salaries(rng, pop, window, earner)
+    )
+    amount = _amounts(rng, cust, category, income, pop.customers["employment"].to_numpy())
     credit = (category == SALARY) | (
         (category == TRANSFER) & (rng.random(len(cust)) < INCOMING_TRANSFER_SHARE)
     )
@@ -66,46 +59,53 @@ def generate_transactions(
     )
 
 
-def _spending(
-    rng: np.random.Generator, pop: Population, window: Window, months: int, income: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+_Rows = tuple[np.ndarray, np.ndarray, np.ndarray]  # customer index, seconds from window start, category
+
+
+def _sorted_rows(window: Window, *parts: _Rows) -> _Rows:
+    """Concatenate row parts and order them by customer, time and category (one packed in-place sort)."""
+    bits = (0, window.second_bits, _CATEGORY_BITS)
+    key = np.concatenate([pack_keys(part, bits) for part in parts])
+    key.sort()
+    cust, seconds, category = unpack_keys(key, bits)
+    return cust, seconds, category.astype(np.int8)
+
+
+def _spending(rng: np.random.Generator, pop: Population, window: Window, months: int) -> _Rows:
     """Card spending and transfers: Poisson counts per customer and category, seasonal timestamps."""
-    n = len(income)
+    n = len(pop.persona)
     mix = persona_param("categories")
     mix = mix / mix.sum(axis=1, keepdims=True)
     rate = persona_param("spend_rate")[pop.persona] * months * window.active_share(pop.first_day)
     counts = rng.poisson(rate[None, :] * mix[pop.persona].T)  # (category, customer)
-    owner = expand(counts.ravel())
-    cust, category = owner % n, (owner // n).astype(np.int8)
-    del owner
-    bounds = np.concatenate([[0], np.cumsum(counts.sum(axis=1))])
+    per_category = counts.sum(axis=1)
+    cust = np.repeat(np.tile(np.arange(n, dtype=np.int64), len(SPEND_CATEGORIES)), counts.ravel())
+    category = np.repeat(np.arange(len(SPEND_CATEGORIES), dtype=np.int64), per_category)
+    bounds = np.concatenate([[0], np.cumsum(per_category)])
 
     seconds = np.empty(len(cust), dtype=np.int64)
-    log_amount = np.empty(len(cust), dtype=np.float64)
-    income_scale = 0.3 * np.log(income / 40_000.0)
     for c, name in enumerate(SPEND_CATEGORIES):  # loops over nine categories, never over rows
         rows = slice(bounds[c], bounds[c + 1])
         profile = "travel" if name == "travel" else "discretionary" if name in DISCRETIONARY else "essential"
         seconds[rows] = window.sample_seconds(rng, window.day_weights(profile), pop.first_day[cust[rows]])
-        median, sigma = CATEGORY_AMOUNT[name]
-        log_amount[rows] = (
-            np.log(median) + income_scale[cust[rows]] + sigma * rng.standard_normal(len(seconds[rows]))
-        )
-    amount = np.maximum(np.round(np.exp(log_amount), 2), 0.01)
-    return cust, category, seconds, amount
+    return cust, seconds, category
 
 
-def _salaries(
-    rng: np.random.Generator, pop: Population, window: Window, income: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Monthly salary (25th, or the Friday before) and pension (1st) credits of the customers paid here."""
+def _salary_earners(rng: np.random.Generator, pop: Population) -> np.ndarray:
+    """Indices of the customers whose salary or pension is paid into the bank."""
     employment = pop.customers["employment"].to_numpy()
     paid_here = np.isin(employment, [EMPLOYMENTS[e] for e in _EARNERS])
-    paid_here &= rng.random(len(income)) < persona_param("salary_share")[pop.persona]
-    earner = np.flatnonzero(paid_here)
-    retired = employment[earner] == "retired"
-    self_employed = employment[earner] == "self_employed"
-    payday = np.where(retired, 1, np.where(self_employed, rng.integers(1, 29, len(earner)), 25))
+    paid_here &= rng.random(len(employment)) < persona_param("salary_share")[pop.persona]
+    return np.flatnonzero(paid_here)
+
+
+def _salaries(rng: np.random.Generator, pop: Population, window: Window, earner: np.ndarray) -> _Rows:
+    """Monthly salary (25th, or the Friday before), self-employed (own fixed day) and pension (1st) credits."""
+    employment = pop.customers["employment"].to_numpy()[earner]
+    retired = employment == "retired"
+    payday = np.where(
+        retired, 1, np.where(employment == "self_employed", rng.integers(1, 29, len(earner)), 25)
+    )
 
     month_start = np.flatnonzero(window.days.day.to_numpy() == 1)
     day = month_start[None, :] + payday[:, None] - 1  # (earner, month)
@@ -115,9 +115,26 @@ def _salaries(
     paid = (day >= pop.first_day[earner][:, None]) & (day < window.n_days)
 
     idx, m = np.nonzero(paid)
-    cust = earner[idx]
-    net = income[cust] / 12.0 * np.where(retired[idx], 0.9, 0.72)
-    noise = np.where(self_employed[idx], 0.35, 0.01)
-    amount = np.round(net * np.exp(noise * rng.standard_normal(len(cust))), 2)
-    seconds = day[idx, m].astype(np.int64) * SECONDS_PER_DAY + 6 * 3600 + rng.integers(0, 3600, len(cust))
-    return cust, seconds, np.maximum(amount, 0.01)
+    seconds = day[idx, m].astype(np.int64) * SECONDS_PER_DAY + 6 * 3600 + rng.integers(0, 3600, len(idx))
+    return earner[idx].astype(np.int64), seconds, np.full(len(idx), SALARY, dtype=np.int64)
+
+
+def _amounts(
+    rng: np.random.Generator,
+    cust: np.ndarray,
+    category: np.ndarray,
+    income: np.ndarray,
+    employment: np.ndarray,
+) -> np.ndarray:
+    """Lognormal amounts: by category scaled by income for spending; net monthly pay for salary credits."""
+    median, sigma = np.array([CATEGORY_AMOUNT.get(c, (1.0, 0.0)) for c in CATEGORIES]).T
+    loc = np.log(median)[category] + 0.3 * np.log(income / 40_000.0)[cust]
+    scale = sigma[category]
+    salary = np.flatnonzero(category == SALARY)
+    loc[salary] = np.log(income / 12.0 * np.where(employment == "retired", 0.9, 0.72))[cust[salary]]
+    scale[salary] = np.where(employment == "self_employed", 0.35, 0.01)[cust[salary]]
+    out = rng.standard_normal(len(cust))
+    out *= scale
+    out += loc
+    np.exp(out, out=out)
+    return np.maximum(np.round(out, 2), 0.01)

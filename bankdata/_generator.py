@@ -165,6 +165,13 @@ def _validate(n_customers: int, seed: int, months: int, start: str) -> Window:
     if not 1 <= months <= MAX_MONTHS:
         raise ValueError(f"generate_bank: months must be between 1 and {MAX_MONTHS}, got {months}")
     try:
-        return Window.from_months(start, int(months))
+        window = Window.from_months(start, int(months))
     except (ValueError, TypeError) as exc:
         raise ValueError(f"generate_bank: start must be a date like '2025-01-01', got {start!r}") from exc
+    if (
+        int(n_customers).bit_length() + window.second_bits > 56
+    ):  # sort keys pack customer, second, codes in int64
+        raise ValueError(
+            f"generate_bank: {n_customers:,} customers over {months} months is too large to generate"
+        )
+    return window

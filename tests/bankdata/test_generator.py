@@ -9,6 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from bankdata import TABLES, Bank, generate_bank
 from bankdata._catalogue import CREDIT_FAMILIES
+from bankdata._gen_common import pack_keys, unpack_keys
 from bankdata._gen_loans import PD_SCORE
 from bankdata._generator import generate_later_batch
 
@@ -342,3 +343,24 @@ def test_later_batch_shift_drifts_population_and_outcomes(bank: Bank) -> None:
     assert drifted.loans["defaulted"].mean() > same.loans["defaulted"].mean() + 0.03
     pd.testing.assert_frame_equal(concept.customers, same.customers)
     assert concept.truth.loan_pd["true_pd"].mean() > 1.5 * same.truth.loan_pd["true_pd"].mean()
+
+
+def test_pack_keys_sorts_by_fields_and_round_trips() -> None:
+    rng = np.random.default_rng(0)
+    fields = (rng.integers(0, 1_000, 500), rng.integers(0, 2**25, 500), rng.integers(0, 16, 500))
+    bits = (0, 25, 4)
+    key = pack_keys(fields, bits)
+    key.sort()
+    back = unpack_keys(key, bits)
+    expected = pd.DataFrame(dict(enumerate(fields))).sort_values([0, 1, 2]).to_numpy().T
+    np.testing.assert_array_equal(np.vstack(back), expected)
+
+
+def test_time_of_day_follows_spending_profile(bank: Bank) -> None:
+    spend = bank.transactions.loc[bank.transactions["category"] != "salary", "ts"].dt.hour.value_counts()
+    assert spend.get(18, 0) > 5 * spend.get(3, 0)
+
+
+def test_too_large_a_bank_is_refused() -> None:
+    with pytest.raises(ValueError, match="too large"):
+        generate_bank(n_customers=2**40, months=120)
