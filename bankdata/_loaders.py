@@ -42,6 +42,17 @@ def file_format(path: Path) -> str:
     )
 
 
+def human_size(n_bytes: float) -> str:
+    """``1536`` -> ``"1.5 kB"`` (decimal units)."""
+    if n_bytes < 1000:
+        return f"{n_bytes:,.0f} bytes"
+    for unit in ("kB", "MB"):
+        n_bytes /= 1000
+        if n_bytes < 1000:
+            return f"{n_bytes:,.1f} {unit}"
+    return f"{n_bytes / 1000:,.1f} GB"
+
+
 def _check_file(path: Path, max_bytes: int) -> None:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
@@ -52,7 +63,7 @@ def _check_file(path: Path, max_bytes: int) -> None:
         raise DataValidationError(path.name, "the file is empty")
     if size > max_bytes:
         raise DataValidationError(
-            path.name, f"the file is too large ({size / 1e6:,.1f} MB; the limit is {max_bytes / 1e6:,.1f} MB)"
+            path.name, f"the file is too large ({human_size(size)}; the limit is {human_size(max_bytes)})"
         )
 
 
@@ -92,7 +103,8 @@ def _read_delimited(path: Path, fmt: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataValidationError(path.name, "the file is empty (no header and no rows)") from None
     except (pd.errors.ParserError, csv.Error) as exc:
-        raise DataValidationError(path.name, f"cannot parse the file as {fmt.upper()}: {exc}") from None
+        reason = " ".join(str(exc).split())
+        raise DataValidationError(path.name, f"cannot parse the file as {fmt.upper()}: {reason}") from None
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from bankdata._schema import Column, TableSchema
 
 MAX_ROWS_SHOWN = 5
 MAX_COLUMNS = 1000
+FLAG_WORDS = {"true": "1", "yes": "1", "y": "1", "t": "1", "false": "0", "no": "0", "n": "0", "f": "0"}
 
 
 class DataValidationError(ValueError):
@@ -76,6 +77,8 @@ def _as_numbers(s: pd.Series, col: Column, file: str) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s):
         return s.astype("float64")
     text = s.astype("str").str.strip()
+    if col.allowed == (0, 1):  # a flag: also accept yes/no, true/false
+        text = text.str.lower().replace(FLAG_WORDS)
     numbers = pd.to_numeric(text.where(text != "", None), errors="coerce")
     not_number = numbers.isna() & s.notna() & (text != "")
     _fail(file, col.name, f"text in a numeric column ({_examples(text[not_number])})", not_number)

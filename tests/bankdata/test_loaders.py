@@ -188,7 +188,9 @@ def test_too_many_columns(tmp_path: Path) -> None:
 
 def test_too_large_file(tmp_path: Path) -> None:
     path = write(tmp_path, "loans.csv", [LOANS_HEADER, *LOAN_ROWS])
-    with pytest.raises(DataValidationError, match="the file is too large"):
+    with pytest.raises(
+        DataValidationError, match=r"the file is too large \(\d+ bytes; the limit is 100 bytes\)"
+    ):
         load_table(path, "loans", max_bytes=100)
 
 
@@ -234,3 +236,16 @@ def test_every_schema_column_kind_is_known() -> None:
     kinds = {c.kind for s in [*SCHEMAS.values(), *TRUTH_SCHEMAS.values()] for c in s.columns}
     assert kinds <= {"id", "int", "float", "str", "datetime", "category"}
     assert all(s.key is None or s.column(s.key).kind == "id" for s in SCHEMAS.values())
+
+
+def test_flag_column_accepts_yes_no_and_true_false(tmp_path: Path) -> None:
+    rows = [
+        r.rsplit(",", 1)[0] + "," + flag
+        for r, flag in zip(LOAN_ROWS, ["yes", "No", "TRUE", "false"], strict=True)
+    ]
+    df = load_table(write(tmp_path, "loans.csv", [LOANS_HEADER, *rows]), "loans")
+    assert df["defaulted"].tolist() == [1, 0, 1, 0]
+    with pytest.raises(
+        DataValidationError, match=r"column 'defaulted': text in a numeric column \('maybe'\) in row 2"
+    ):
+        load_table(loans_with(tmp_path, 2, "defaulted", "maybe"), "loans")
