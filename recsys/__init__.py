@@ -1,0 +1,71 @@
+"""Product recommendations: interactions, splits, popularity, implicit ALS, PyTorch MF, shared metrics, serving.
+
+Imports ``bankdata`` and third-party libraries only (never Dash, never ``risk``). See ``docs/recsys.md``.
+"""
+
+from recsys.als import ALSRecommender
+from recsys.base import NotFittedError, Recommender, top_n
+from recsys.evaluate import default_models, evaluate_models, evaluate_recommender, oracle_metrics
+from recsys.explain import also_took, cooccurrence, explain
+from recsys.features import customer_side_features
+from recsys.interactions import (
+    EVENT_WEIGHTS,
+    InteractionMatrix,
+    bank_interactions,
+    read_interactions,
+    validate_interactions,
+)
+from recsys.metrics import (
+    catalogue_coverage,
+    hit_rate_at_k,
+    map_at_k,
+    ndcg_at_k,
+    precision_at_k,
+    ranking_metrics,
+    recall_at_k,
+)
+from recsys.mf import MFRecommender
+from recsys.popularity import PopularityRecommender
+from recsys.rules import CREDIT_FAMILIES, blocked_mask, customers_in_bands
+from recsys.serving import RecsysModels
+from recsys.split import per_user_random_split, temporal_split
+from recsys.train import MODEL_NAME, evaluate_bank, fit_bank_models, train_from_bank
+
+__all__ = [
+    "CREDIT_FAMILIES",
+    "EVENT_WEIGHTS",
+    "MODEL_NAME",
+    "ALSRecommender",
+    "InteractionMatrix",
+    "MFRecommender",
+    "NotFittedError",
+    "PopularityRecommender",
+    "Recommender",
+    "RecsysModels",
+    "also_took",
+    "bank_interactions",
+    "blocked_mask",
+    "catalogue_coverage",
+    "cooccurrence",
+    "customer_side_features",
+    "customers_in_bands",
+    "default_models",
+    "evaluate_bank",
+    "evaluate_models",
+    "evaluate_recommender",
+    "explain",
+    "fit_bank_models",
+    "hit_rate_at_k",
+    "map_at_k",
+    "ndcg_at_k",
+    "oracle_metrics",
+    "per_user_random_split",
+    "precision_at_k",
+    "ranking_metrics",
+    "read_interactions",
+    "recall_at_k",
+    "temporal_split",
+    "top_n",
+    "train_from_bank",
+    "validate_interactions",
+]

@@ -1,0 +1,120 @@
+"""``ledgerlight recsys train`` and ``ledgerlight recsys evaluate``: the recommender's commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+from bankdata import ArtifactStore, Bank, generate_bank, read_bank
+from recsys.evaluate import SPLITS, default_models, evaluate_models
+from recsys.interactions import read_interactions
+from recsys.train import BANK_K, evaluate_bank, train_from_bank
+
+log = logging.getLogger("ledgerlight.recsys")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``recsys train`` and ``recsys evaluate`` to the root parser."""
+    recsys = subparsers.add_parser("recsys", help="product recommender: train, evaluate")
+    sub = recsys.add_subparsers(dest="recsys_command", metavar="ACTION", required=True)
+
+    train = sub.add_parser("train", help="evaluate and fit popularity, ALS and MF on the bank; save 'recsys'")
+    _bank_arguments(train)
+    train.add_argument("--quick", action="store_true", help="fewer iterations and epochs")
+    train.set_defaults(func=run_train)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="hold out interactions and compare every model (JSON with --json)"
+    )
+    _bank_arguments(evaluate)
+    evaluate.add_argument("--interactions", type=Path, help="an interaction log (CSV or Parquet)")
+    evaluate.add_argument("--user", help="user id column of --interactions")
+    evaluate.add_argument("--item", help="item id column of --interactions")
+    evaluate.add_argument("--weight", help="confidence column (>= 0); default: every row weighs 1")
+    evaluate.add_argument("--time", help="time column (needed for --split temporal)")
+    evaluate.add_argument("--split", choices=sorted(SPLITS), default="random")
+    evaluate.add_argument("--test-fraction", type=float, default=0.25)
+    evaluate.add_argument(
+        "--k", type=int, default=None, help=f"list length (default 10; {BANK_K} on the bank)"
+    )
+    evaluate.add_argument("--quick", action="store_true", help="fewer iterations and epochs")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(func=run_evaluate)
+
+
+def _bank_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--demo-customers", type=int, metavar="N", help="use a fresh demo bank of N customers"
+    )
+    parser.add_argument("--seed", type=int, default=42)
+
+
+def _bank(args: argparse.Namespace) -> Bank:
+    if args.demo_customers is not None:
+        if args.demo_customers < 10:
+            raise ValueError("--demo-customers must be at least 10")
+        return generate_bank(n_customers=args.demo_customers, seed=args.seed)
+    return read_bank(with_truth=True)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train on the bank and print where the artifact went."""
+    art = train_from_bank(_bank(args), ArtifactStore(), quick=args.quick)
+    metrics = art.metadata["metrics"]["models"]
+    k = art.metadata["metrics"]["k"]
+    for name, m in metrics.items():
+        print(f"{name:>10}: nDCG@{k} {m[f'ndcg@{k}']:.3f}  P@{k} {m[f'precision@{k}']:.3f}")
+    print(f"saved recsys version {art.version} to {art.path}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate every model on a file or on the bank and print the metrics."""
+    if args.interactions is not None:
+        if not args.user or not args.item:
+            raise ValueError("--interactions needs --user COL and --item COL")
+        frame = read_interactions(
+            args.interactions, user=args.user, item=args.item, weight=args.weight, time=args.time
+        )
+        k = args.k or 10
+        n_items = frame["item_id"].nunique()
+        report: dict[str, Any] = evaluate_models(
+            frame,
+            default_models(n_items, quick=args.quick),
+            k=k,
+            split=args.split,
+            test_fraction=args.test_fraction,
+            seed=args.seed,
+        )
+        report["data"] = str(args.interactions)
+    else:
+        report = evaluate_bank(_bank(args), quick=args.quick, k=args.k or BANK_K, seed=args.seed)
+        report["data"] = "bank"
+    if args.json:
+        print(json.dumps(_finite(report)))
+    else:
+        _print_table(report)
+    return 0
+
+
+def _finite(obj: Any) -> Any:
+    """JSON-safe copy: NaN and infinities become null."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _print_table(report: dict[str, Any]) -> None:
+    rows = dict(report["models"])
+    if report.get("oracle"):
+        rows["oracle"] = report["oracle"]
+    keys = [key for key in next(iter(rows.values())) if "@" in key or key == "coverage"]
+    print(f"{'model':>10} " + " ".join(f"{key:>12}" for key in keys))
+    for name, m in rows.items():
+        print(f"{name:>10} " + " ".join(f"{m[key]:>12.4f}" for key in keys))

@@ -1,0 +1,97 @@
+"""Train every recommender on a bank, evaluate them on a holdout, and save one ``recsys`` artifact."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bankdata import Artifact, ArtifactStore, Bank, fingerprint
+from recsys.base import Recommender
+from recsys.evaluate import default_models, evaluate_models
+from recsys.features import customer_side_features
+from recsys.interactions import InteractionMatrix, bank_interactions
+from recsys.mf import MFRecommender
+
+log = logging.getLogger("ledgerlight.recsys")
+
+MODEL_NAME = "recsys"
+BANK_K = 5  # 12 products: a top-5 list is what a banker can act on
+CATALOGUE_FILE = "catalogue.json"
+
+
+def held_matrix(bank: Bank, matrix: InteractionMatrix) -> InteractionMatrix:
+    """Purchases (the products each customer holds) on the rows and columns of ``matrix``."""
+    held = bank.held_products().rename(columns={"customer_id": "user_id", "product_id": "item_id"})
+    held = held[np.isin(held["user_id"].to_numpy(), matrix.user_ids)].assign(weight=1.0)
+    return InteractionMatrix.from_frame(held, user_ids=matrix.user_ids, item_ids=matrix.item_ids)
+
+
+def fit_bank_models(bank: Bank, *, quick: bool = False) -> dict[str, Recommender]:
+    """Fit the three models on all of the bank's interactions; held products are the purchases."""
+    frame = bank_interactions(bank)
+    matrix = InteractionMatrix.from_frame(frame, item_ids=bank.products["product_id"].to_numpy())
+    held = held_matrix(bank, matrix).matrix
+    side = customer_side_features(bank.customers)
+    models = default_models(len(matrix.item_ids), quick=quick)
+    for name, model in models.items():
+        log.info("fitting %s on %d customers x %d products", name, *matrix.shape)
+        model.fit(matrix, held=held, user_features=side)
+    return models
+
+
+def evaluate_bank(bank: Bank, *, quick: bool = False, k: int = BANK_K, seed: int = 42) -> dict[str, object]:
+    """Per-user 75/25 holdout of the bank's interactions; every model plus the oracle (true affinities)."""
+    frame = bank_interactions(bank)
+    affinity = None
+    if bank.truth is not None:
+        affinity = bank.truth.affinity.rename(columns={"customer_id": "user_id", "product_id": "item_id"})
+    models = default_models(len(bank.products), quick=quick)
+    return evaluate_models(
+        frame,
+        models,
+        k=k,
+        seed=seed,
+        user_features=customer_side_features(bank.customers),
+        affinity=affinity,
+    )
+
+
+def train_from_bank(bank: Bank, store: ArtifactStore, *, quick: bool = False) -> Artifact:
+    """Evaluate, fit on everything and save the ``recsys`` artifact (factors as ``.npz``, MF ``state_dict``)."""
+    report = evaluate_bank(bank, quick=quick)
+    models = fit_bank_models(bank, quick=quick)
+    catalogue = bank.products[["product_id", "name", "family"]]
+
+    def write(folder: Path) -> None:
+        for name, model in models.items():
+            model.save(folder / f"{name}.npz")
+        mf = models["mf"]
+        if isinstance(mf, MFRecommender):
+            mf.save_torch(folder / "mf.pt")
+        rows = catalogue.astype({"name": "str", "family": "str"}).to_dict(orient="records")
+        (folder / CATALOGUE_FILE).write_text(json.dumps(rows, default=int), encoding="utf-8")
+
+    side = customer_side_features(bank.customers)
+    return store.save(
+        MODEL_NAME,
+        write,
+        params={name: model.get_params() for name, model in models.items()},
+        metrics={"k": BANK_K, **report},
+        features={col: "category" for col in side.columns},
+        data_fingerprint=fingerprint(bank.interactions),
+        row_count=len(bank.interactions),
+        extra={"models": list(models), "n_customers": int(bank.n_customers), "n_products": len(catalogue)},
+    )
+
+
+def catalogue_frame(rows: list[dict]) -> pd.DataFrame:
+    """The product catalogue saved with the artifact, as a DataFrame."""
+    frame = pd.DataFrame(rows)
+    missing = {"product_id", "name", "family"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{CATALOGUE_FILE}: missing field(s) {sorted(missing)}")
+    return frame.astype({"product_id": "int64", "name": "str", "family": "str"})
