@@ -14,6 +14,7 @@ from dash import dcc, html
 
 from dashapp.components import footer, nav_pages, navbar
 from dashapp.figures.theme import TEAL
+from dashapp.services.docs import IMAGE_ROUTE, IMAGES_DIR
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 
@@ -41,6 +42,11 @@ def healthz() -> flask.Response:
     return flask.make_response(flask.jsonify(body), status)
 
 
+def docs_image(name: str) -> flask.Response:
+    """An image of ``docs/img`` for the Help page (``send_from_directory`` refuses paths outside the folder)."""
+    return flask.send_from_directory(IMAGES_DIR, name)
+
+
 def create_app() -> dash.Dash:
     """Build the Dash app (no CDN: Bootstrap and every script are served locally).
 
@@ -61,6 +67,7 @@ def create_app() -> dash.Dash:
     )
     app.layout = shell(app)
     app.server.add_url_rule("/healthz", "healthz", healthz)
+    app.server.add_url_rule(f"{IMAGE_ROUTE}/<path:name>", "docs_image", docs_image)
     return app
 
 

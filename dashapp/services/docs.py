@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
+IMAGES_DIR = DOCS_DIR / "img"
+#: Where the app serves ``docs/img`` (so the Markdown's ``img/...`` links work in the Help page).
+IMAGE_ROUTE = "/help/img"
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,8 @@ def list_docs(folder: Path = DOCS_DIR) -> tuple[Doc, ...]:
     for path in sorted(folder.glob("*.md")):
         text = path.read_text(encoding="utf-8")
         heading = next((line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")), path.stem)
-        docs.append(Doc(slug=path.stem, title=heading, text=text))
+        text = re.sub(r"\]\(img/", f"]({IMAGE_ROUTE}/", text)  # images are served by the app (see app.py)
+        docs.append(Doc(slug=path.stem, title=heading.replace("`", ""), text=text))
     return tuple(docs)
 
 

@@ -131,6 +131,16 @@ def test_help_lists_the_docs_and_rejects_unknown_slugs(client) -> None:
     assert docs.list_docs(), "docs/*.md should exist"
     assert docs.get_doc("../pyproject") is None
     assert docs.get_doc(docs.list_docs()[0].slug) is not None
+    assert all("`" not in d.title for d in docs.list_docs())
+
+
+def test_doc_images_are_served_and_nothing_outside_docs_img(client) -> None:
+    app_doc = docs.get_doc("app")
+    assert app_doc is not None and f"]({docs.IMAGE_ROUTE}/overview.png)" in app_doc.text
+    image = client.get(f"{docs.IMAGE_ROUTE}/overview.png")
+    assert image.status_code == 200 and image.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get(f"{docs.IMAGE_ROUTE}/../app.md").status_code == 404
+    assert client.get(f"{docs.IMAGE_ROUTE}/%2e%2e/app.md").status_code == 404
 
 
 # ---------------------------------------------------------------- data states
