@@ -364,3 +364,11 @@ def test_time_of_day_follows_spending_profile(bank: Bank) -> None:
 def test_too_large_a_bank_is_refused() -> None:
     with pytest.raises(ValueError, match="too large"):
         generate_bank(n_customers=2**40, months=120)
+
+
+def test_tiny_bank_keeps_the_schema_even_without_loans() -> None:
+    tiny = generate_bank(2, seed=0)  # this seed draws no loan
+    assert tiny.loans.empty
+    for table in TABLES:
+        assert {c: str(t) for c, t in tiny.table(table).dtypes.items()} == SCHEMA[table]
+    assert tiny.truth.loan_pd.empty and len(tiny.truth.affinity) == 24
