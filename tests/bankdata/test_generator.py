@@ -8,10 +8,12 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from bankdata import TABLES, Bank, generate_bank
+from bankdata import _gen_loans as L
 from bankdata._catalogue import CREDIT_FAMILIES
 from bankdata._gen_common import pack_keys, unpack_keys
 from bankdata._gen_loans import PD_SCORE
 from bankdata._generator import generate_later_batch
+from bankdata._personas import PERSONAS
 
 SCHEMA: dict[str, dict[str, str]] = {
     "customers": {
@@ -372,3 +374,28 @@ def test_tiny_bank_keeps_the_schema_even_without_loans() -> None:
     for table in TABLES:
         assert {c: str(t) for c, t in tiny.table(table).dtypes.items()} == SCHEMA[table]
     assert tiny.truth.loan_pd.empty and len(tiny.truth.affinity) == 24
+
+
+def test_true_pd_is_the_documented_formula_plus_one_noise_per_customer(bank: Bank) -> None:
+    """logit(PD) minus the documented terms leaves only the intercept and the customer's hidden noise."""
+    df = bank.loans.merge(bank.customers, on="customer_id", suffixes=("", "_c")).merge(
+        bank.truth.personas, on="customer_id"
+    )
+    true_pd = bank.truth.loan_pd["true_pd"].to_numpy()
+    persona_effect = {p.name: p.pd_effect for p in PERSONAS}
+    explained = (
+        L.PD_SCORE * (df["credit_score"] - 680)
+        + L.PD_DTI * (df["dti"] - 0.3)
+        + L.PD_DELINQUENCY * df["prior_delinquencies"]
+        + L.PD_RATE * (df["interest_rate"] - 10)
+        + L.PD_INCOME * np.log(df["income"] / 40_000)
+        + df["employment"].map(L.PD_EMPLOYMENT).astype(float)
+        + L.PD_TERM * (df["term_months"] - 36)
+        + df["purpose"].map(L.PD_PURPOSE).astype(float)
+        + df["persona"].map(persona_effect).astype(float)
+    )
+    residual = pd.Series(np.log(true_pd / (1 - true_pd)) - explained.to_numpy() - L.PD_INTERCEPT)
+    per_customer = residual.groupby(df["customer_id"].to_numpy())
+    # dti and interest_rate are published rounded, so a loan's residual is exact only to ~1e-3
+    assert per_customer.std().dropna().max() < 0.01
+    assert residual.std() == pytest.approx(L.PD_NOISE, rel=0.1)
