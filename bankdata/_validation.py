@@ -112,11 +112,12 @@ def _coerce_numeric(s: pd.Series, col: Column, file: str) -> pd.Series:
     return x.astype("int64")
 
 
-def _coerce_datetime(s: pd.Series, col: Column, file: str) -> pd.Series:
+def _as_datetimes(s: pd.Series, col: Column, file: str) -> pd.Series:
+    """Naive UTC datetimes in any resolution; text is parsed."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return s.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+        return s.dt.tz_convert("UTC").dt.tz_localize(None)
     if pd.api.types.is_datetime64_any_dtype(s):
-        return s.astype("datetime64[ns]")
+        return s
     if pd.api.types.is_numeric_dtype(s):
         raise DataValidationError(
             file, "numbers where dates are expected (write dates like 2024-03-31)", column=col.name
@@ -129,7 +130,15 @@ def _coerce_datetime(s: pd.Series, col: Column, file: str) -> pd.Series:
         parsed[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed", utc=True)
     bad = parsed.isna() & text.notna()
     _fail(file, col.name, f"unparsable dates ({_examples(text[bad])}; write e.g. 2024-03-31 14:05:00)", bad)
-    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
+    return parsed.dt.tz_localize(None)
+
+
+def _coerce_datetime(s: pd.Series, col: Column, file: str) -> pd.Series:
+    parsed = _as_datetimes(s, col, file)
+    lo, hi = pd.Timestamp.min.ceil("s"), pd.Timestamp.max.floor("s")
+    out_of_range = (parsed < lo) | (parsed > hi)
+    _fail(file, col.name, f"dates outside {lo:%Y-%m-%d}..{hi:%Y-%m-%d}", out_of_range)
+    return parsed.astype("datetime64[ns]")
 
 
 def _coerce_text(s: pd.Series, col: Column, file: str) -> pd.Series:

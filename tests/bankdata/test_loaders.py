@@ -55,6 +55,8 @@ def test_good_file_loads_with_public_dtypes(tmp_path: Path) -> None:
         (2, "prior_delinquencies", "-1", "negative values"),
         (2, "interest_rate", "abc", "text in a numeric column ('abc')"),
         (4, "issued_at", "2025-13-45", "unparsable dates ('2025-13-45'"),
+        (2, "issued_at", "1500-01-01", "dates outside 1677-09-21..2262-04-11"),
+        (3, "issued_at", "31 Mar 2025 to be sure", "unparsable dates"),
         (3, "loan_id", "2", "duplicate ids"),
         (1, "defaulted", "2", "values other than 0, 1"),
         (2, "term_months", "36.5", "not whole numbers"),
@@ -249,3 +251,10 @@ def test_flag_column_accepts_yes_no_and_true_false(tmp_path: Path) -> None:
         DataValidationError, match=r"column 'defaulted': text in a numeric column \('maybe'\) in row 2"
     ):
         load_table(loans_with(tmp_path, 2, "defaulted", "maybe"), "loans")
+
+
+def test_other_date_spellings_are_parsed_row_by_row(tmp_path: Path) -> None:
+    df = load_table(loans_with(tmp_path, 2, "issued_at", "31 Mar 2025"), "loans")
+    assert df.loc[1, "issued_at"] == pd.Timestamp("2025-03-31") and df.loc[0, "issued_at"] == pd.Timestamp(
+        "2025-01-05"
+    )
