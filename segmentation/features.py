@@ -99,7 +99,7 @@ def _codes(ids: pd.Index, values: np.ndarray, name: str) -> np.ndarray:
 
 def _shares(codes: np.ndarray, labels: pd.Series, weights: np.ndarray | None, n: int, prefix: str) -> pd.DataFrame:
     """Per-customer share of ``weights`` (or of row counts) over the levels of ``labels``."""
-    level_codes, levels = pd.factorize(labels.astype("str"), sort=True)
+    level_codes, levels = pd.factorize(labels, sort=True, use_na_sentinel=False)
     k = len(levels)
     flat = np.bincount(codes * k + level_codes, weights=weights, minlength=n * k).reshape(n, k).astype(np.float64)
     total = flat.sum(axis=1, keepdims=True)
@@ -162,11 +162,11 @@ def customer_features(
     ts = tx["ts"].to_numpy().astype("datetime64[ns]")
     amount = tx["amount"].to_numpy(dtype=np.float64)
     if "direction" in tx.columns:
-        direction = tx["direction"].astype("str").str.lower().to_numpy()
-        unknown = ~np.isin(direction, ["debit", "credit"])
-        if unknown.any():
-            _fail(name, "values other than debit, credit", unknown, "direction")
-        debit = direction == "debit"
+        dir_codes, levels = pd.factorize(tx["direction"], use_na_sentinel=True)
+        lowered = np.array([str(v).strip().lower() for v in levels] + [""])  # the last entry stands for missing
+        known = np.isin(lowered, ["debit", "credit"])
+        _fail(name, "values other than debit, credit", ~known[dir_codes], "direction")
+        debit = (lowered == "debit")[dir_codes]
     else:
         debit = np.ones(len(tx), dtype=bool)
     start = ts.min()
