@@ -86,6 +86,15 @@ class Window:
         """Length of the window in seconds."""
         return self.n_days * SECONDS_PER_DAY
 
+    def month_starts(self) -> np.ndarray:
+        """Day offsets (from the window start) of the first day of every month the window touches.
+
+        The first is negative when the window starts mid-month.
+        """
+        first = self.start.to_period("M").to_timestamp()
+        starts = pd.date_range(first, self.days[-1], freq="MS")
+        return ((starts - self.start) // pd.Timedelta(days=1)).to_numpy().astype(np.int64)
+
     def day_weights(self, profile: str) -> np.ndarray:
         """Relative activity of each day for a spending ``profile``: 'essential', 'discretionary' or 'travel'."""
         month = self.days.month.to_numpy() - 1

@@ -107,9 +107,9 @@ def _salaries(rng: np.random.Generator, pop: Population, window: Window, earner:
         retired, 1, np.where(employment == "self_employed", rng.integers(1, 29, len(earner)), 25)
     )
 
-    month_start = np.flatnonzero(window.days.day.to_numpy() == 1)
-    day = month_start[None, :] + payday[:, None] - 1  # (earner, month)
-    weekday = window.days.dayofweek.to_numpy()[np.minimum(day, window.n_days - 1)]
+    month_start = window.month_starts()
+    day = month_start[None, :] + payday[:, None] - 1  # (earner, month), days from the window start
+    weekday = (window.start.dayofweek + day) % 7
     day = day - np.where(weekday == 5, 1, 0) - np.where(weekday == 6, 2, 0)
     day = np.where(day < month_start[None, :], day + 3, day)  # a 1st that falls on a weekend moves to Monday
     paid = (day >= pop.first_day[earner][:, None]) & (day < window.n_days)

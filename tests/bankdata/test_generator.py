@@ -399,3 +399,12 @@ def test_true_pd_is_the_documented_formula_plus_one_noise_per_customer(bank: Ban
     # dti and interest_rate are published rounded, so a loan's residual is exact only to ~1e-3
     assert per_customer.std().dropna().max() < 0.01
     assert residual.std() == pytest.approx(L.PD_NOISE, rel=0.1)
+
+
+def test_window_starting_mid_month_still_pays_that_months_salary() -> None:
+    b = generate_bank(3_000, seed=2, months=2, start="2025-01-15")
+    salary = b.transactions.loc[b.transactions["category"] == "salary", "ts"]
+    assert salary.min() >= pd.Timestamp("2025-01-15")
+    assert salary.max() < pd.Timestamp("2025-03-15")
+    assert (salary.dt.month == 1).sum() > 500  # 24 January (the 25th is a Saturday)
+    assert salary.dt.dayofweek.max() <= 4  # never paid at a weekend
