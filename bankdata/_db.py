@@ -72,10 +72,10 @@ ROW_NO = "row_no"  # insertion order, so that every database reads rows back in 
 
 
 def _sa_table(schema: TableSchema, metadata: sa.MetaData, name: str) -> sa.Table:
-    # A keyless table gets row_no as its primary key (on SQLite the rowid itself: ordering by it costs nothing).
-    row_no = sa.Column(
-        ROW_NO, sa.BigInteger, primary_key=schema.key is None, autoincrement=False, nullable=False
-    )
+    # A keyless table gets row_no as its primary key; on SQLite an INTEGER primary key is the rowid itself
+    # (no extra index, and ordering by it costs nothing).
+    kind = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    row_no = sa.Column(ROW_NO, kind, primary_key=schema.key is None, autoincrement=False, nullable=False)
     return sa.Table(name, metadata, row_no, *(_sa_column(c, name) for c in schema.columns))
 
 
