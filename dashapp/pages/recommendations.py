@@ -1,0 +1,159 @@
+"""Recommendations: one customer's products from every model, campaign lists per product, model comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
+from dashapp.figures import recsys as figs
+from dashapp.services import recsys as svc
+from dashapp.services.bank import DataUnavailable
+
+dash.register_page(__name__, path="/recommendations", name="Recommendations", title="Ledgerlight · recommendations",
+                   order=30, description="Next products for a customer, campaign lists per product, model comparison.")
+
+TITLE = "Product recommendations"
+SUBTITLE = ("What to offer each customer next, from three models side by side; who to target for a product; "
+            "how the models compare on held-out interactions.")
+
+
+def _customer_panel() -> dbc.Card:
+    return dbc.Card([
+        dbc.CardHeader("Customer"),
+        dbc.CardBody([
+            dbc.Label("Search by customer id", className="small mb-0"),
+            dcc.Dropdown(id="recs-customer", options=svc.customer_options(), placeholder="type a customer id",
+                         clearable=False),
+            dbc.Label("How many products", className="small mb-0 mt-2"),
+            dcc.Slider(id="recs-n", min=1, max=8, step=1, value=5, marks=None,
+                       tooltip={"placement": "bottom", "always_visible": True}),
+            html.Div(id="recs-profile", className="small mt-3"),
+        ]),
+    ], className="ll-card h-100")
+
+
+def _campaign_panel() -> dbc.Card:
+    models = [{"label": label, "value": key} for key, label in svc.MODEL_LABELS.items()]
+    return dbc.Card([
+        dbc.CardHeader("Campaign list: who is most likely to take a product"),
+        dbc.CardBody([
+            dbc.Row([
+                dbc.Col(dcc.Dropdown(id="recs-product", options=svc.product_options(), placeholder="product",
+                                     clearable=False), md=5),
+                dbc.Col(dcc.Dropdown(id="recs-campaign-model", options=models, value="mf", clearable=False), md=3),
+                dbc.Col(dbc.Input(id="recs-campaign-n", type="number", min=1, max=svc.MAX_CAMPAIGN, value=200), md=2),
+                dbc.Col(dbc.Button("Export CSV", id="recs-export", color="primary", size="sm"), md=2),
+            ], className="g-2 mb-2"),
+            html.Div(id="recs-campaign-note", className="small text-muted mb-2"),
+            dag.AgGrid(id="recs-campaign-grid", columnDefs=[{"field": c} for c in svc.CAMPAIGN_COLUMNS],
+                       rowData=[], defaultColDef={"sortable": True, "filter": True, "resizable": True},
+                       dashGridOptions={"pagination": True, "paginationPageSize": 20}, style={"height": "420px"}),
+            dcc.Download(id="recs-download"),
+        ]),
+    ], className="ll-card")
+
+
+def layout(**_query: str) -> html.Div:
+    """Customer panel and side-by-side lists, campaign list with export, model comparison."""
+    header = page_header(TITLE, SUBTITLE)
+    try:
+        svc.get_models()
+        customer_panel, campaign_panel = _customer_panel(), _campaign_panel()
+        metrics, k = svc.comparison(), svc.metrics_k()
+    except svc.RecsysNotTrained as exc:
+        return html.Div([header, not_ready_card("Product recommendations", svc.TRAIN_COMMAND, str(exc))])
+    except DataUnavailable as exc:
+        return html.Div([header, no_data_card(str(exc))])
+    table = metrics.drop(columns=[c for c in metrics.columns if c.endswith("_seconds")]).round(3)
+    return html.Div([
+        header,
+        dbc.Row([
+            dbc.Col(customer_panel, lg=3),
+            dbc.Col(html.Div(id="recs-lists", children=html.P("Pick a customer to see their next products.",
+                                                               className="text-muted")), lg=9),
+        ], className="g-3 mb-3"),
+        dbc.Row(dbc.Col(campaign_panel), className="g-3 mb-3"),
+        dbc.Row([
+            dbc.Col(figure_card("Model comparison", "recs-comparison", figs.comparison_figure(metrics, k),
+                                subtitle=f"Held-out interactions (per-user 75/25 split), top {k}"), lg=7),
+            dbc.Col(dbc.Card([dbc.CardHeader("Metrics"), dbc.CardBody(
+                dbc.Table.from_dataframe(table, striped=True, size="sm", class_name="small", id="recs-metrics"))],
+                className="ll-card h-100"), lg=5),
+        ], className="g-3"),
+    ])
+
+
+def _list_card(model: str, frame: pd.DataFrame) -> dbc.Col:
+    rows = [html.Tr([html.Td(int(r.rank)), html.Td(r.name), html.Td(f"{r.score:.3f}"),
+                     html.Td(r.reason, className="text-muted")]) for r in frame.itertuples(index=False)]
+    body = dbc.Table([html.Thead(html.Tr([html.Th("#"), html.Th("Product"), html.Th("Score"), html.Th("Why")])),
+                      html.Tbody(rows)], size="sm", class_name="small mb-0", id=f"recs-list-{model}")
+    if frame.empty:
+        body = html.P("Nothing left to offer.", className="text-muted small", id=f"recs-list-{model}")
+    return dbc.Col(dbc.Card([dbc.CardHeader(svc.MODEL_LABELS.get(model, model)), dbc.CardBody(body)],
+                            className="ll-card h-100"), lg=4)
+
+
+def _profile(view: svc.CustomerView) -> list[Any]:
+    facts = [f"{k}: {v:,.0f}" if isinstance(v, float) else f"{k}: {v}" for k, v in view.profile.items()]
+    held = ", ".join(view.held["name"]) or "nothing yet (cold start)"
+    out: list[Any] = [html.Div(f) for f in facts] + [html.Div([html.B("Holds: "), held], id="recs-held")]
+    if view.credit_blocked:
+        out.append(dbc.Badge("credit products held back: highest risk band", color="warning", className="mt-2"))
+    return out
+
+
+@callback(Output("recs-customer", "options"), Input("recs-customer", "search_value"), State("recs-customer", "value"))
+def search_customers(search, value):
+    """Offer the customer ids that start with what was typed (keeping the current choice)."""
+    if not search:
+        return no_update
+    options = svc.customer_options(search)
+    if value is not None and all(o["value"] != value for o in options):
+        options.insert(0, {"label": f"Customer {value}", "value": value})
+    return options
+
+
+@callback(Output("recs-lists", "children"), Output("recs-profile", "children"),
+          Input("recs-customer", "value"), Input("recs-n", "value"), prevent_initial_call=True)
+def show_customer(customer_id, n):
+    """Every model's top-n for the chosen customer, with reasons."""
+    if customer_id is None:
+        return no_update, no_update
+    try:
+        view = svc.customer_view(int(customer_id), int(n or 5))
+    except (ValueError, svc.RecsysNotTrained) as exc:
+        return error_card(str(exc)), []
+    cards = [_list_card(model, frame) for model, frame in view.recommendations.items()]
+    return dbc.Row(cards, className="g-3"), _profile(view)
+
+
+@callback(Output("recs-campaign-grid", "rowData"), Output("recs-campaign-note", "children"),
+          Input("recs-product", "value"), Input("recs-campaign-model", "value"), Input("recs-campaign-n", "value"),
+          prevent_initial_call=True)
+def show_campaign(product_id, model, n):
+    """The campaign list for a product."""
+    if product_id is None or not n:
+        return [], "Pick a product."
+    try:
+        frame = svc.campaign(int(product_id), int(n), model or "mf")
+    except (ValueError, KeyError) as exc:
+        return [], str(exc)
+    return frame.round({"score": 4, "income": 0}).to_dict("records"), f"{len(frame):,} customers, best first"
+
+
+@callback(Output("recs-download", "data"), Input("recs-export", "n_clicks"), State("recs-product", "value"),
+          State("recs-campaign-model", "value"), State("recs-campaign-n", "value"), prevent_initial_call=True)
+def export_campaign(_clicks, product_id, model, n):
+    """Download the campaign list (formula-safe CSV)."""
+    if product_id is None or not n:
+        return no_update
+    frame = svc.campaign_export(int(product_id), int(n), model or "mf")
+    return dcc.send_data_frame(frame.to_csv, f"ledgerlight-campaign-product-{int(product_id)}.csv", index=False)
+
