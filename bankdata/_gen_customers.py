@@ -14,6 +14,8 @@ from bankdata._personas import PERSONA_INDEX, PERSONAS, persona_param
 
 DAYS_PER_MONTH = 30.4375
 N_TRAITS = 3
+# Income multiplier by employment (order of EMPLOYMENTS): students and the unemployed earn far less.
+EMPLOYMENT_INCOME = np.array([1.0, 1.0, 0.4, 1.0, 0.5])
 
 
 @dataclass(frozen=True)
@@ -50,13 +52,13 @@ def generate_customers(rng: np.random.Generator, n: int, window: Window, shift: 
 
     age_mean, age_sd = persona_param("age").T
     age = np.clip(np.rint(rng.normal(age_mean[persona], age_sd[persona])), 18, 95).astype(np.int64)
+    employment = _fit_employment_to_age(sample_by_group(rng, persona_param("employment"), persona), age)
     income = np.round(
         persona_param("income_median")[persona]
+        * EMPLOYMENT_INCOME[employment]
         * np.exp(rng.normal(0.0, 1.0, n) * persona_param("income_sigma")[persona]),
         -1,
     )
-    employment = sample_by_group(rng, persona_param("employment"), persona)
-    employment = _fit_employment_to_age(employment, age)
 
     tenure_mean = persona_param("tenure_mean")[persona]
     tenure = np.minimum(np.floor(rng.gamma(2.0, tenure_mean / 2.0)), (age - 18) * 12).astype(np.int64)

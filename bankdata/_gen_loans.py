@@ -14,7 +14,7 @@ from bankdata._gen_customers import Population
 from bankdata._personas import persona_param
 
 # Log-odds of default: the documented ground truth (docs/demo-bank.md). Age and gender have no term here.
-PD_INTERCEPT = -3.5
+PD_INTERCEPT = -3.57
 PD_SCORE = -0.0065  # per credit-score point above 680
 PD_DTI = 1.0  # per unit of debt-to-income above 0.3
 PD_DELINQUENCY = 0.15  # per prior delinquency
