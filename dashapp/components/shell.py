@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import Input, Output, State, clientside_callback, html
 
 
 def page_header(title: str, subtitle: str | None = None) -> html.Div:
@@ -40,11 +40,27 @@ def navbar(pages: Iterable[Mapping[str, Any]], logo_src: str) -> dbc.Navbar:
     ]
     brand = html.A([html.Img(src=logo_src, alt=""), html.Span("Ledgerlight")], href="/", className="navbar-brand")
     return dbc.Navbar(
-        dbc.Container([brand, dbc.Nav(links, className="ll-nav ms-auto", navbar=True)], fluid="xxl"),
+        dbc.Container([
+            brand,
+            dbc.NavbarToggler(id="navbar-toggler", n_clicks=0),
+            dbc.Collapse(dbc.Nav(links, className="ll-nav ms-auto", navbar=True), id="navbar-collapse",
+                         is_open=False, navbar=True),
+        ], fluid="xxl"),
         className="ll-navbar",
         dark=True,
+        expand="lg",
         id="navbar",
     )
+
+
+# Narrow screens: the toggler opens and closes the links, in the browser (no request, no server state).
+clientside_callback(
+    "function (n, isOpen) { return n ? !isOpen : isOpen; }",
+    Output("navbar-collapse", "is_open"),
+    Input("navbar-toggler", "n_clicks"),
+    State("navbar-collapse", "is_open"),
+    prevent_initial_call=True,
+)
 
 
 def footer() -> html.Footer:

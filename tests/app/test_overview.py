@@ -112,4 +112,13 @@ def test_overview_in_the_browser(served) -> None:
     duo.wait_for_element("#not-found", timeout=15)
     assert duo.driver.find_element(By.ID, "navbar").is_displayed()
 
+    # on a narrow screen the links fold behind the toggler
+    duo.driver.set_window_size(600, 900)
+    duo.wait_for_element("#navbar-toggler", timeout=10)
+    assert not duo.find_element("#nav-help").is_displayed()
+    duo.find_element("#navbar-toggler").click()
+    duo.wait_for_style_to_equal("#navbar-collapse", "display", "block", timeout=10)
+    duo.wait_for_element("#nav-help").click()
+    duo.wait_for_element("#help-docs", timeout=15)
+
     assert duo.get_logs() == [], "severe errors in the browser console"
