@@ -22,6 +22,7 @@ PD_RATE = 0.04  # per interest-rate point above 10%
 PD_INCOME = -0.20  # per log-unit of income over 40k
 PD_TERM = 0.012  # per month of term above 36
 PD_NOISE = 0.70  # sd of the unobserved per-customer creditworthiness
+BORROWING_TRAIT, BORROWING_EFFECT = 2, 0.5  # column of Population.traits; log-rate of loans per sd
 PD_EMPLOYMENT = dict(employed=0.0, self_employed=0.25, student=0.30, retired=-0.10, unemployed=0.70)
 PD_PURPOSE = dict(
     car=-0.25, home_improvement=-0.20, debt_consolidation=0.25, education=0.10, business=0.35, personal=0.10
@@ -45,6 +46,8 @@ def generate_loans(
     """
     c = pop.customers
     rate = persona_param("loans_rate")[pop.persona] * months / 12.0 * window.active_share(pop.first_day)
+    # The hidden borrowing taste that raises credit-product affinity also raises the number of loans (mean kept).
+    rate = rate * np.exp(BORROWING_EFFECT * pop.traits[:, BORROWING_TRAIT] - BORROWING_EFFECT**2 / 2)
     owner = expand(rng.poisson(rate))
     m = len(owner)
     persona = pop.persona[owner]

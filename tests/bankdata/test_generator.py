@@ -408,3 +408,11 @@ def test_window_starting_mid_month_still_pays_that_months_salary() -> None:
     assert salary.max() < pd.Timestamp("2025-03-15")
     assert (salary.dt.month == 1).sum() > 500  # 24 January (the 25th is a Saturday)
     assert salary.dt.dayofweek.max() <= 4  # never paid at a weekend
+
+
+def test_borrowers_hold_more_credit_products(bank: Bank) -> None:
+    loans = bank.loans["customer_id"].value_counts().reindex(bank.customers["customer_id"], fill_value=0)
+    held = bank.held_products().merge(bank.products, on="product_id")
+    credit = held.loc[held["family"].isin(CREDIT_FAMILIES), "customer_id"].value_counts()
+    credit = credit.reindex(bank.customers["customer_id"], fill_value=0)
+    assert credit[loans.to_numpy() >= 2].mean() > credit[loans.to_numpy() == 0].mean() + 0.2
