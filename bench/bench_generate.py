@@ -47,6 +47,7 @@ def run_one(n: int) -> dict:
     measured = json.loads(done.stdout.strip().splitlines()[-1])
     return {
         "benchmark": "generate",
+        "figure": "seconds",
         "size": n,
         "unit": "customers",
         **measured,
