@@ -22,6 +22,8 @@ from segmentation.selection import KSelection, make_kmeans, select_k
 
 MINIBATCH_ABOVE = 100_000
 """Customer count above which ``minibatch="auto"`` uses MiniBatchKMeans."""
+SCALER_ROWS = 200_000
+"""The scaler and the PCA are fitted on at most about this many rows (a regular subsample)."""
 CLIP = 3.0
 """Scaled values are clipped to +-CLIP robust units, so a handful of extreme customers cannot form a segment."""
 
@@ -109,7 +111,8 @@ class SegmentModel(BaseEstimator):
             raise ValueError(f"features: segmentation needs at least 3 customers; got {len(X)}")
         self.feature_names_ = [str(c) for c in X.columns]
         values = self._check_frame(X, fitting=True)
-        scaler = RobustScaler().fit(values)
+        step = max(1, len(values) // SCALER_ROWS)  # quantiles of a regular subsample: same scale, far cheaper
+        scaler = RobustScaler().fit(values[::step])
         self.center_ = scaler.center_.astype(np.float64)
         self.scale_ = scaler.scale_.astype(np.float64)
         scaled = np.clip((values - self.center_) / self.scale_, -CLIP, CLIP)
@@ -135,10 +138,11 @@ class SegmentModel(BaseEstimator):
         km = make_kmeans(k, minibatch=minibatch, random_state=self.random_state, n_init=self.n_init).fit(scaled)
         self.n_clusters_ = k
         self.cluster_centers_ = km.cluster_centers_.astype(np.float64)
-        sizes = np.bincount(self._nearest(scaled), minlength=k)
-        self.cluster_centers_ = self.cluster_centers_[np.argsort(-sizes, kind="stable")]  # segment 0 = largest
-        self.labels_ = self._nearest(scaled)
-        pca_rows = scaled if len(scaled) <= 200_000 else scaled[:: max(1, len(scaled) // 200_000)]
+        labels = self._nearest(scaled)
+        order = np.argsort(-np.bincount(labels, minlength=k), kind="stable")  # segment 0 = the largest
+        self.cluster_centers_ = self.cluster_centers_[order]
+        self.labels_ = np.argsort(order)[labels]
+        pca_rows = scaled[:: max(1, len(scaled) // SCALER_ROWS)]
         pca = PCA(n_components=min(2, scaled.shape[1]), random_state=self.random_state).fit(pca_rows)
         self.pca_mean_ = pca.mean_.astype(np.float64)
         self.pca_components_ = pca.components_.astype(np.float64)

@@ -107,3 +107,12 @@ def test_bad_input_gives_clear_errors(log, profile, change, message) -> None:
 def test_negative_amount_error_names_the_rows(log) -> None:
     with pytest.raises(ValueError, match=r"mylog.csv: column 'amount': negative amounts.*rows 2, 6"):
         customer_features(log.assign(amount=[10.0, -3.0, 1.0, 1.0, 1.0, -1.0]), name="mylog.csv")
+
+
+def test_text_customer_ids_work_and_unknown_ones_are_named(log, profile) -> None:
+    ids = {1: "c-1", 2: "c-2", 3: "c-3", 4: "c-4"}
+    f = customer_features(log.assign(customer_id=log["customer_id"].map(ids)), profile.assign(customer_id=list(ids.values())))
+    assert f.loc["c-2", "monetary"] == 105.0
+    bad = log.assign(customer_id=["c-1", "c-1", "zz", "c-2", "c-2", "c-3"])
+    with pytest.raises(ValueError, match=r"customer ids not in the profile \(e.g. zz\).* row 3 "):
+        customer_features(bad, profile.assign(customer_id=list(ids.values())))
