@@ -250,3 +250,16 @@ def test_serve_rejects_bad_options_with_a_clear_message(monkeypatch, flag: str, 
     args = _parse(["serve", flag, value])
     with pytest.raises(ValueError, match=re.escape(flag)):
         args.func(args)
+
+
+def test_serve_dev_runs_flask_without_debug(monkeypatch, dash_app, capsys) -> None:
+    runs = []
+    monkeypatch.setattr(dash_app, "run", lambda **kw: runs.append(kw))
+    monkeypatch.setattr(cli.os, "execve", lambda *a: pytest.fail("--dev must not exec gunicorn"))
+    for var in cli.SINGLE_THREAD_ENV:
+        monkeypatch.delenv(var, raising=False)
+    args = _parse(["serve", "--dev", "--port", "8123"])
+    assert args.func(args) == 0
+    assert runs == [{"host": "127.0.0.1", "port": 8123, "debug": False}]
+    assert cli.os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert "http://127.0.0.1:8123" in capsys.readouterr().out
