@@ -3,11 +3,25 @@
 Imports nothing else of Ledgerlight. The contract is in ``docs/contracts.md``.
 """
 
-from bankdata._artifacts import Artifact, ArtifactError, ArtifactStore, fingerprint
+from bankdata._artifacts import Artifact, ArtifactError, ArtifactStore, fingerprint, save_json, save_npz
 from bankdata._bank import TABLES, Bank, GroundTruth
 from bankdata._config import Settings, get_settings
-from bankdata._db import read_bank, write_bank
-from bankdata._generator import generate_bank
+from bankdata._db import (
+    DatabaseError,
+    add_user,
+    append_audit,
+    append_load,
+    engine_for,
+    get_user,
+    read_audit,
+    read_bank,
+    segment_names,
+    set_segment_name,
+    table_counts,
+    write_bank,
+)
+from bankdata._generator import generate_bank, generate_later_batch
+from bankdata._loaders import load_table, parse_column_map, read_tabular
 from bankdata._validation import DataValidationError
 
 __all__ = [
@@ -17,11 +31,27 @@ __all__ = [
     "ArtifactStore",
     "Bank",
     "DataValidationError",
+    "DatabaseError",
     "GroundTruth",
     "Settings",
+    "add_user",
+    "append_audit",
+    "append_load",
+    "engine_for",
     "fingerprint",
     "generate_bank",
+    "generate_later_batch",
     "get_settings",
+    "get_user",
+    "load_table",
+    "parse_column_map",
+    "read_audit",
     "read_bank",
+    "read_tabular",
+    "save_json",
+    "save_npz",
+    "segment_names",
+    "set_segment_name",
+    "table_counts",
     "write_bank",
 ]

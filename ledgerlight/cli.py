@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bankdata import ArtifactError, DataValidationError
+from bankdata import ArtifactError, DatabaseError, DataValidationError
 from bankdata import cli as bankdata_cli
 from dashapp import cli as dashapp_cli
 from ledgerlight import setup as setup_cli
@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
-    except (DataValidationError, ArtifactError, FileNotFoundError, ValueError) as exc:
+    except (DataValidationError, ArtifactError, DatabaseError, FileNotFoundError, ValueError) as exc:
         print(f"ledgerlight: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

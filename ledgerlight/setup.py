@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import recsys
 import risk
 import segmentation
-from bankdata import ArtifactStore, Bank, generate_bank, get_settings, read_bank, write_bank
+from bankdata import ArtifactStore, Bank, generate_bank, get_settings, read_bank, table_counts, write_bank
 
 log = logging.getLogger("ledgerlight.setup")
 
@@ -28,15 +28,8 @@ DEMO_SEED = 42
 
 
 def database_has_bank(url: str | None = None) -> bool:
-    """True when the database holds a customers table with at least one row."""
-    engine = sa.create_engine(url or get_settings().database_url)
-    try:
-        if not sa.inspect(engine).has_table("customers"):
-            return False
-        with engine.connect() as conn:
-            return bool(conn.execute(sa.text("SELECT COUNT(*) FROM customers")).scalar())
-    finally:
-        engine.dispose()
+    """True when the database holds at least one customer."""
+    return table_counts(url).get("customers", 0) > 0
 
 
 def ensure_demo_bank(n_customers: int = DEMO_CUSTOMERS, seed: int = DEMO_SEED) -> bool:
