@@ -23,6 +23,8 @@ MODELS = ("lightgbm", "logistic", "random_forest")
 IMBALANCE = ("none", "class_weight", "smote")
 CHAMPION_MODEL = "lightgbm"
 N_JOBS = 2
+#: LightGBM's OpenMP threads spin while they wait: on a shared 2-core machine two threads can be 100x slower than one
+LGBM_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
             min_data_per_group=50,
             class_weight=self.class_weight,
             random_state=self.random_state,
-            n_jobs=N_JOBS,
+            n_jobs=LGBM_THREADS,
             verbose=-1,
         )
         self.model_.fit(x, y, categorical_feature=list(self.categorical) or "auto")

@@ -1,0 +1,134 @@
+"""Risk figures: pure functions from plain data to Plotly figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+import risk
+from dashapp.figures.theme import DIVERGING, MUTED, NAVY, PALETTE, ROSE, SEQUENTIAL, TEAL, themed
+from risk.metrics import calibration_bins, pr_curve_points, roc_curve_points
+from risk.reasons import plain_name
+
+
+def roc_figure(y: np.ndarray, scores: dict[str, np.ndarray]) -> go.Figure:
+    """ROC curves of several candidates, with their AUC in the legend."""
+    fig = go.Figure()
+    for i, (name, p) in enumerate(scores.items()):
+        fpr, tpr = roc_curve_points(y, p)
+        fig.add_scatter(x=fpr, y=tpr, name=f"{name} ({risk.roc_auc(y, p):.3f})", line={"color": PALETTE[i % 8]})
+    fig.add_scatter(x=[0, 1], y=[0, 1], name="chance", line={"dash": "dot", "color": MUTED})
+    fig.update_layout(xaxis_title="False-positive rate", yaxis_title="True-positive rate")
+    return themed(fig)
+
+
+def pr_figure(y: np.ndarray, scores: dict[str, np.ndarray]) -> go.Figure:
+    """Precision-recall curves, with PR-AUC in the legend and the default rate as the chance line."""
+    fig = go.Figure()
+    for i, (name, p) in enumerate(scores.items()):
+        recall, precision = pr_curve_points(y, p)
+        fig.add_scatter(x=recall, y=precision, name=f"{name} ({risk.pr_auc(y, p):.3f})", line={"color": PALETTE[i % 8]})
+    fig.add_hline(y=float(np.mean(y)), line={"dash": "dot", "color": MUTED})
+    fig.update_layout(xaxis_title="Recall (defaults caught)", yaxis_title="Precision")
+    return themed(fig)
+
+
+def calibration_figure(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> go.Figure:
+    """Predicted vs observed default rate in deciles of the predicted probability."""
+    pred, obs, size = calibration_bins(y, p, n_bins)
+    top = float(max(pred.max(), obs.max()) * 1.05)
+    fig = go.Figure()
+    fig.add_scatter(x=[0, top], y=[0, top], name="perfect", line={"dash": "dot", "color": MUTED})
+    fig.add_scatter(x=pred, y=obs, mode="lines+markers", name="champion", customdata=size,
+                    hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}<br>%{customdata} loans", line={"color": NAVY})
+    fig.update_layout(xaxis_title="Predicted default rate", yaxis_title="Observed default rate",
+                      xaxis_tickformat=".0%", yaxis_tickformat=".0%")
+    return themed(fig)
+
+
+def ks_figure(y: np.ndarray, p: np.ndarray) -> go.Figure:
+    """Cumulative score distributions of defaults and good loans; the KS is their largest gap."""
+    grid = np.linspace(0, 1, 201)
+    cdf_bad = np.searchsorted(np.sort(p[y == 1]), grid, side="right") / max((y == 1).sum(), 1)
+    cdf_good = np.searchsorted(np.sort(p[y == 0]), grid, side="right") / max((y == 0).sum(), 1)
+    at = int(np.argmax(np.abs(cdf_good - cdf_bad)))
+    fig = go.Figure()
+    fig.add_scatter(x=grid, y=cdf_good, name="good loans", line={"color": TEAL})
+    fig.add_scatter(x=grid, y=cdf_bad, name="defaults", line={"color": ROSE})
+    fig.add_scatter(x=[grid[at], grid[at]], y=[cdf_bad[at], cdf_good[at]], mode="lines",
+                    name=f"KS {abs(cdf_good[at] - cdf_bad[at]):.3f}", line={"color": NAVY, "dash": "dash"})
+    fig.update_layout(xaxis_title="Predicted probability of default", yaxis_title="Cumulative share")
+    return themed(fig)
+
+
+def confusion_figure(summary: risk.CutoffSummary) -> go.Figure:
+    """The 2x2 confusion matrix at a cut-off, as an annotated heat map."""
+    z = [[summary.tn, summary.fp], [summary.fn, summary.tp]]
+    text = [[f"approved, repaid<br>{summary.tn:,}", f"declined, would repay<br>{summary.fp:,}"],
+            [f"approved, defaulted<br>{summary.fn:,}", f"declined, would default<br>{summary.tp:,}"]]
+    fig = go.Figure(go.Heatmap(z=z, x=["approve", "decline"], y=["repaid", "defaulted"], text=text,
+                               texttemplate="%{text}", showscale=False, colorscale=[list(s) for s in SEQUENTIAL]))
+    fig.update_layout(xaxis_title="Decision", yaxis_title="Outcome", yaxis_autorange="reversed")
+    return themed(fig)
+
+
+def importance_figure(spec: risk.FeatureSpec, importance: np.ndarray, top: int = 15) -> go.Figure:
+    """Mean |SHAP| per feature (log-odds), largest on top."""
+    order = np.argsort(importance)[-top:]
+    fig = go.Figure(go.Bar(x=importance[order], y=[plain_name(spec.features[j]) for j in order], orientation="h",
+                           marker_color=NAVY))
+    fig.update_layout(xaxis_title="Mean |SHAP| (log-odds of default)")
+    return themed(fig)
+
+
+def dependence_figure(spec: risk.FeatureSpec, x: np.ndarray, shap: np.ndarray, feature: str) -> go.Figure:
+    """SHAP value against the feature's value for a sample of loans (categories as labels)."""
+    j = spec.features.index(feature)
+    values = x[:, j]
+    if feature in spec.categorical:
+        values = np.array([spec.decode_category(feature, v) for v in values])
+    fig = go.Figure(go.Scattergl(x=values, y=shap[:, j], mode="markers", marker={"size": 5, "color": TEAL, "opacity": 0.5}))
+    fig.add_hline(y=0, line={"color": MUTED, "dash": "dot"})
+    fig.update_layout(xaxis_title=plain_name(feature), yaxis_title="SHAP (log-odds of default)")
+    return themed(fig)
+
+
+def correlation_figure(spec: risk.FeatureSpec, x: np.ndarray) -> go.Figure:
+    """Correlation heat map of the numeric features."""
+    n = len(spec.numeric)
+    corr = np.corrcoef(x[:, :n], rowvar=False) if n > 1 else np.ones((n, n))
+    names = [plain_name(c) for c in spec.numeric]
+    fig = go.Figure(go.Heatmap(z=np.round(corr, 2), x=names, y=names, zmin=-1, zmax=1, colorscale=[list(s) for s in DIVERGING],
+                               texttemplate="%{z}"))
+    fig.update_layout(yaxis_autorange="reversed")
+    return themed(fig)
+
+
+def boxplot_figure(spec: risk.FeatureSpec, x: np.ndarray, y: np.ndarray, feature: str) -> go.Figure:
+    """A numeric feature's distribution for repaid loans and defaults."""
+    j = spec.features.index(feature)
+    fig = go.Figure()
+    fig.add_box(y=x[y == 0, j], name="repaid", marker_color=TEAL, boxpoints=False)
+    fig.add_box(y=x[y == 1, j], name="defaulted", marker_color=ROSE, boxpoints=False)
+    fig.update_layout(yaxis_title=plain_name(feature), showlegend=False)
+    return themed(fig)
+
+
+def waterfall_figure(e: risk.Explanation, top: int = 10) -> go.Figure:
+    """One applicant's SHAP waterfall in probability terms: from the average applicant to this applicant's PD."""
+    order = np.argsort(-np.abs(e.shap_pd))
+    shown, rest = order[:top], order[top:]
+    labels = [f"{plain_name(e.features[j])} = {e.values[j]}" for j in shown]
+    deltas = [float(e.shap_pd[j]) for j in shown]
+    if len(rest):
+        labels.append(f"{len(rest)} other features")
+        deltas.append(float(e.shap_pd[rest].sum()))
+    fig = go.Figure(go.Waterfall(
+        orientation="h", y=["average applicant", *labels, "this applicant"],
+        x=[e.base_pd, *deltas, e.pd], measure=["absolute", *["relative"] * len(deltas), "total"],
+        increasing={"marker": {"color": ROSE}}, decreasing={"marker": {"color": TEAL}}, totals={"marker": {"color": NAVY}},
+        texttemplate="%{x:+.1%}", textposition="outside",
+    ))
+    fig.update_layout(xaxis_tickformat=".0%", xaxis_title="Probability of default", yaxis_autorange="reversed",
+                      margin={"l": 220})
+    return themed(fig)

@@ -1,0 +1,117 @@
+"""Risk applicant: pick a borrower, see the score, the decision at a cut-off, the SHAP waterfall, reason codes and a
+what-if panel that re-scores edited values. Path ``/risk/applicant``.
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, dcc, html
+
+import risk
+from bankdata import ArtifactError, DataValidationError
+from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
+from dashapp.figures import risk as figs
+from dashapp.figures.theme import empty_figure
+from dashapp.services import risk as svc
+from dashapp.services.bank import DataUnavailable
+from risk.reasons import plain_name
+
+dash.register_page(__name__, path="/risk/applicant", name="Applicant", title="Ledgerlight · applicant", order=11,
+                   description="One applicant's default risk, decision, SHAP waterfall, reasons and what-if.")
+
+
+def _what_if_inputs(spec: risk.FeatureSpec) -> list:
+    fields = []
+    for col in spec.features:
+        control_id = {"type": "risk-whatif", "feature": col}
+        if col in spec.categorical:
+            control = dcc.Dropdown(id=control_id, options=spec.categorical[col], clearable=False)
+        else:
+            control = dbc.Input(id=control_id, type="number", debounce=True, size="sm")
+        fields.append(dbc.Col([dbc.Label(plain_name(col), className="small mb-0"), control], md=6, className="mb-2"))
+    return [dbc.Row(fields, className="g-2")]
+
+
+def layout(customer_id: str | None = None, **_query: str) -> html.Div:
+    """The applicant grid, the score panel and the what-if panel."""
+    header = page_header("Default risk: applicant", "Pick a borrower; edit the values on the right to see what changes.")
+    try:
+        p = svc.get_portfolio()
+        rows = svc.grid_rows()
+    except ArtifactError as exc:
+        return html.Div([header, not_ready_card("Default risk model", svc.TRAIN_COMMAND, str(exc))])
+    except DataUnavailable as exc:
+        return html.Div([header, no_data_card(str(exc))])
+    selected = int(customer_id) if customer_id and customer_id.isdigit() else rows[0]["customer_id"]
+    grid = dag.AgGrid(
+        id="risk-grid", rowData=rows,
+        columnDefs=[{"field": c, "filter": True, "sortable": True} for c in svc.GRID_COLUMNS],
+        defaultColDef={"resizable": True, "flex": 1, "minWidth": 90, "floatingFilter": True},
+        dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True}, "pagination": True, "paginationPageSize": 20},
+        getRowId="params.data.customer_id", style={"height": "420px"},
+    )
+    return html.Div([
+        header,
+        dcc.Store(id="risk-applicant", data=selected),
+        dbc.Row([
+            dbc.Col(dbc.Card([dbc.CardHeader("Borrowers (latest loan)"), dbc.CardBody([
+                dbc.InputGroup([dbc.InputGroupText("customer id"),
+                                dbc.Input(id="risk-search", type="number", debounce=True, placeholder="search")],
+                               size="sm", className="mb-2"),
+                grid])], className="ll-card h-100"), lg=7),
+            dbc.Col(dbc.Card([dbc.CardHeader("Decision"), dbc.CardBody([
+                dbc.Label("Decline when PD ≥", html_for="risk-app-threshold"),
+                dcc.Slider(id="risk-app-threshold", min=0, max=1, step=0.005, value=round(p.report["threshold"], 3),
+                           marks={v: f"{v:.0%}" for v in (0, 0.1, 0.2, 0.3, 0.5, 1)},
+                           tooltip={"placement": "bottom", "always_visible": True}),
+                html.Div(id="risk-decision", className="mt-3"),
+                html.Ul(id="risk-reasons", className="mt-2 small")])], className="ll-card h-100"), lg=5),
+        ], className="g-3 mb-3"),
+        dbc.Row([
+            dbc.Col(figure_card("Why this score (SHAP, probability terms)", "risk-waterfall", height=460), lg=7),
+            dbc.Col(dbc.Card([dbc.CardHeader("What if"), dbc.CardBody(_what_if_inputs(p.spec))], className="ll-card h-100"),
+                    lg=5),
+        ], className="g-3"),
+    ])
+
+
+@callback(Output("risk-applicant", "data"), Input("risk-grid", "selectedRows"), Input("risk-search", "value"),
+          prevent_initial_call=True)
+def pick_applicant(selected: list[dict] | None, searched: int | None):
+    """The borrower picked in the grid or typed in the search box."""
+    if dash.ctx.triggered_id == "risk-search":
+        return int(searched) if searched is not None else dash.no_update
+    return selected[0]["customer_id"] if selected else dash.no_update
+
+
+@callback(Output({"type": "risk-whatif", "feature": ALL}, "value"), Input("risk-applicant", "data"),
+          State({"type": "risk-whatif", "feature": ALL}, "id"))
+def fill_what_if(customer_id: int, ids: list[dict]):
+    """Load the borrower's values into the what-if panel."""
+    try:
+        values = svc.applicant_features(customer_id)
+    except ValueError:
+        return [dash.no_update] * len(ids)
+    return [values[i["feature"]] for i in ids]
+
+
+@callback(Output("risk-waterfall", "figure"), Output("risk-decision", "children"), Output("risk-reasons", "children"),
+          Input({"type": "risk-whatif", "feature": ALL}, "value"), Input("risk-app-threshold", "value"),
+          State({"type": "risk-whatif", "feature": ALL}, "id"))
+def score_applicant(values: list, threshold: float, ids: list[dict]):
+    """Score the (possibly edited) applicant: waterfall, decision at the cut-off and reason codes."""
+    if not ids or any(v is None for v in values):
+        return empty_figure("Pick a borrower"), "", []
+    try:
+        e = svc.explain({i["feature"]: v for i, v in zip(ids, values, strict=True)})
+    except (DataValidationError, ValueError) as exc:
+        return empty_figure("Cannot score these values"), error_card(str(exc)), []
+    declined = e.pd >= threshold
+    decision = html.Div([
+        html.Span(f"PD {e.pd:.1%}", id="risk-pd", className="fs-4 fw-semibold me-3"),
+        dbc.Badge(f"band {e.band} ({risk.BAND_NAMES[e.band]})", color="secondary", className="me-2"),
+        dbc.Badge("DECLINE" if declined else "APPROVE", id="risk-decision-badge", color="danger" if declined else "success"),
+    ])
+    return figs.waterfall_figure(e), decision, [html.Li(r) for r in e.reasons] or [html.Li("Nothing raised the risk")]

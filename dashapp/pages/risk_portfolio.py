@@ -1,0 +1,126 @@
+"""Risk portfolio: how good and how calibrated the default model is, and what a cut-off costs. Path ``/risk``."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+
+from bankdata import ArtifactError
+from dashapp.components import figure_card, kpi_tile, not_ready_card, page_header
+from dashapp.figures import risk as figs
+from dashapp.services import risk as svc
+
+dash.register_page(__name__, path="/risk", name="Risk", title="Ledgerlight · risk portfolio", order=10,
+                   description="Default model: metrics of every candidate, ROC/PR/calibration/KS, cut-off and SHAP.")
+
+METRICS = ("roc_auc", "pr_auc", "ks", "brier", "brier_raw", "recall", "precision", "f1")
+
+
+def _metrics_table(report: dict) -> dbc.Table:
+    head = html.Thead(html.Tr([html.Th("model + imbalance"), *[html.Th(m) for m in METRICS]]))
+    rows = []
+    for name, m in report["candidates"].items():
+        cells = [html.Td(html.B(name) if name == report["champion"] else name)]
+        cells += [html.Td(f"{m[k]['mean']:.3f} ± {m[k]['std']:.3f}") for k in METRICS]
+        rows.append(html.Tr(cells))
+    return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, hover=True, responsive=True, id="risk-metrics")
+
+
+def _cost_controls(threshold: float) -> html.Div:
+    return html.Div([
+        dbc.Row([
+            dbc.Col([dbc.Label("Cost of a missed default", html_for="risk-cost-default"),
+                     dbc.Input(id="risk-cost-default", type="number", min=0, value=5, step=0.5)]),
+            dbc.Col([dbc.Label("Cost of a rejected good loan", html_for="risk-cost-good"),
+                     dbc.Input(id="risk-cost-good", type="number", min=0, value=1, step=0.5)]),
+        ], className="g-2 mb-2"),
+        dbc.Label("Decline when PD ≥", html_for="risk-threshold"),
+        dcc.Slider(id="risk-threshold", min=0, max=1, step=0.005, value=round(threshold, 3),
+                   marks={v: f"{v:.0%}" for v in (0, 0.1, 0.2, 0.3, 0.5, 0.75, 1)},
+                   tooltip={"placement": "bottom", "always_visible": True}),
+        dbc.Button("Use the cost-optimal cut-off", id="risk-best-threshold", size="sm", color="secondary",
+                   className="mt-2"),
+    ])
+
+
+def layout(**_query: str) -> html.Div:
+    """Metrics, curves, cut-off and SHAP of the trained model, or the "not trained yet" card."""
+    header = page_header("Default risk: portfolio", "How well the model ranks and prices risk, and what a cut-off means.")
+    try:
+        p = svc.get_portfolio()
+    except ArtifactError as exc:
+        return html.Div([header, not_ready_card("Default risk model", svc.TRAIN_COMMAND, str(exc))])
+    r, champ = p.report, p.calibrated[p.champion]
+    treatment = p.champion.partition("+")[2]
+    best = {n: v for n, v in p.calibrated.items() if n.endswith(f"+{treatment}")}  # each family, champion's treatment
+    top = p.spec.features[int(p.sample["importance"].argmax())]
+    numeric = p.spec.numeric or p.spec.features
+    tiles = [
+        kpi_tile("Champion", p.champion, f"calibrated ({r['calibration']})", tile_id="risk-kpi-champion"),
+        kpi_tile("ROC-AUC", f"{r['candidates'][p.champion]['roc_auc']['mean']:.3f}", f"{r['folds']}-fold out-of-fold"),
+        kpi_tile("Loans", f"{r['rows']:,}", f"{r['default_rate']:.1%} defaulted"),
+    ]
+    if "oracle" in r:
+        tiles.append(kpi_tile("Share of the oracle AUC", f"{r['oracle']['ratio']:.1%}",
+                              f"oracle AUC {r['oracle']['oracle_roc_auc']:.3f} from ground truth"))
+    return html.Div([
+        header,
+        dbc.Row([dbc.Col(t) for t in tiles], className="g-3 mb-3"),
+        dbc.Card([dbc.CardHeader("Every model and imbalance treatment (mean ± std over folds)"),
+                  dbc.CardBody(_metrics_table(r))], className="ll-card mb-3"),
+        dbc.Row([
+            dbc.Col(figure_card("ROC", "risk-roc", figs.roc_figure(p.y, best)), lg=4),
+            dbc.Col(figure_card("Precision-recall", "risk-pr", figs.pr_figure(p.y, best)), lg=4),
+            dbc.Col(figure_card("Calibration", "risk-calibration", figs.calibration_figure(p.y, champ)), lg=4),
+        ], className="g-3 mb-3"),
+        dbc.Row([
+            dbc.Col(dbc.Card([dbc.CardHeader("Cut-off"), dbc.CardBody([
+                _cost_controls(r["threshold"]), html.Div(id="risk-cutoff-text", className="mt-3")])],
+                className="ll-card h-100"), lg=4),
+            dbc.Col(figure_card("Confusion matrix at the cut-off", "risk-confusion"), lg=4),
+            dbc.Col(figure_card("KS", "risk-ks", figs.ks_figure(p.y, champ)), lg=4),
+        ], className="g-3 mb-3"),
+        dbc.Row([
+            dbc.Col(figure_card("SHAP importance", "risk-importance",
+                                figs.importance_figure(p.spec, p.sample["importance"])), lg=4),
+            dbc.Col(figure_card("SHAP dependence", "risk-dependence", controls=dcc.Dropdown(
+                id="risk-dependence-feature", options=p.spec.features, value=top, clearable=False)), lg=4),
+            dbc.Col(figure_card("Feature by outcome", "risk-boxplot", controls=dcc.Dropdown(
+                id="risk-box-feature", options=numeric, value=numeric[0], clearable=False)), lg=4),
+        ], className="g-3 mb-3"),
+        figure_card("Correlation of numeric features", "risk-correlation",
+                    figs.correlation_figure(p.spec, p.sample["x"]), height=420),
+    ])
+
+
+@callback(Output("risk-threshold", "value"), Input("risk-best-threshold", "n_clicks"),
+          Input("risk-cost-default", "value"), Input("risk-cost-good", "value"), prevent_initial_call=True)
+def use_best_threshold(_clicks: int | None, cost_default: float | None, cost_good: float | None) -> float:
+    """Move the slider to the cost-optimal cut-off for the entered costs."""
+    return round(svc.best_threshold(float(cost_default or 0), float(cost_good or 0) or 1e-9), 3)
+
+
+@callback(Output("risk-confusion", "figure"), Output("risk-cutoff-text", "children"), Input("risk-threshold", "value"),
+          Input("risk-cost-default", "value"), Input("risk-cost-good", "value"))
+def update_cutoff(threshold: float, cost_default: float | None, cost_good: float | None):
+    """Confusion matrix, approval rate and expected loss at the chosen cut-off."""
+    s = svc.cutoff_summary(float(threshold), float(cost_default or 0), float(cost_good or 0) or 1e-9)
+    text = [html.Div(f"Approval rate {s.approval_rate:.1%}", id="risk-approval-rate", className="fw-semibold"),
+            html.Div(f"Default rate among approved {s.default_rate_approved:.1%}"),
+            html.Div(f"Expected cost {s.expected_loss:,.0f} ({s.cost_per_applicant:.3f} per applicant)")]
+    return figs.confusion_figure(s), text
+
+
+@callback(Output("risk-dependence", "figure"), Input("risk-dependence-feature", "value"))
+def update_dependence(feature: str):
+    """SHAP dependence plot of the chosen feature."""
+    p = svc.get_portfolio()
+    return figs.dependence_figure(p.spec, p.sample["x"], p.sample["shap"], feature)
+
+
+@callback(Output("risk-boxplot", "figure"), Input("risk-box-feature", "value"))
+def update_boxplot(feature: str):
+    """Distribution of the chosen feature for repaid and defaulted loans."""
+    p = svc.get_portfolio()
+    return figs.boxplot_figure(p.spec, p.sample["x"], p.sample["y"], feature)

@@ -1,0 +1,117 @@
+"""The risk model's data for the Risk pages and for other areas: loaded once per worker, returned as plain data."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import risk
+from bankdata import ArtifactError, ArtifactStore, get_settings
+from dashapp.services.bank import DataUnavailable, get_bank
+
+TRAIN_COMMAND = "ledgerlight risk train"
+GRID_COLUMNS = ("customer_id", "loan_id", "pd", "band", "amount", "purpose", "credit_score", "income", "dti")
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """What the Portfolio page shows: the training report and out-of-fold predictions of every candidate."""
+
+    version: str
+    report: dict[str, Any]
+    y: np.ndarray
+    calibrated: dict[str, np.ndarray]  # candidate -> calibrated out-of-fold probabilities
+    sample: dict[str, np.ndarray]  # x, shap, y, pd of a sample; global importance
+    spec: risk.FeatureSpec
+
+    @property
+    def champion(self) -> str:
+        """Candidate name of the champion."""
+        return self.report["champion"]
+
+
+def _checkpoints() -> str:
+    return str(get_settings().checkpoints_dir)
+
+
+@functools.cache
+def _artifact(root: str) -> Any:
+    return ArtifactStore(root).load(risk.MODEL_NAME)
+
+
+@functools.cache
+def _model(root: str) -> risk.RiskModel:
+    return risk.RiskModel.load(_artifact(root))
+
+
+def get_portfolio() -> Portfolio:
+    """The trained model's evaluation. Raises ``ArtifactError`` when the model is not trained."""
+    return _portfolio(_checkpoints())
+
+
+@functools.cache
+def _portfolio(root: str) -> Portfolio:
+    art = _artifact(root)
+    evaluation = art.load_npz("evaluation.npz")
+    calibrated = {k.removeprefix("cal__"): v for k, v in evaluation.items() if k.startswith("cal__")}
+    spec = risk.FeatureSpec.from_dict(art.load_json("spec.json"))
+    return Portfolio(art.version, art.load_json("report.json"), evaluation["y"], calibrated, art.load_npz("explain.npz"), spec)
+
+
+def cutoff_summary(threshold: float, cost_missed_default: float, cost_rejected_good: float) -> risk.CutoffSummary:
+    """Confusion matrix, approval rate and expected loss of the champion's out-of-fold scores at ``threshold``."""
+    p = get_portfolio()
+    return risk.summarize_cutoff(p.y, p.calibrated[p.champion], threshold, cost_missed_default, cost_rejected_good)
+
+
+def best_threshold(cost_missed_default: float, cost_rejected_good: float) -> float:
+    """The cost-minimising threshold on the champion's out-of-fold scores."""
+    p = get_portfolio()
+    return risk.optimal_threshold(p.y, p.calibrated[p.champion], cost_missed_default, cost_rejected_good)
+
+
+@functools.cache
+def _applicants(root: str, url: str) -> pd.DataFrame:
+    model = _model(root)
+    loans = risk.latest_loans(get_bank(url))
+    scored = model.score(loans)
+    return loans.assign(pd=scored["pd"].to_numpy(), band=scored["band"].astype("str").to_numpy())
+
+
+def applicants() -> pd.DataFrame:
+    """Each borrower's latest loan with the customer's attributes, ``pd`` and ``band`` (the Applicant grid)."""
+    return _applicants(_checkpoints(), get_settings().database_url)
+
+
+def grid_rows() -> list[dict[str, Any]]:
+    """The applicant grid's rows (a few columns, rounded)."""
+    frame = applicants().loc[:, list(GRID_COLUMNS)].round({"pd": 4, "income": 0, "dti": 3})
+    return frame.to_dict("records")
+
+
+def applicant_features(customer_id: int) -> dict[str, Any]:
+    """The model's feature values of one borrower's latest loan (the what-if panel's starting point)."""
+    frame = applicants()
+    row = frame.loc[frame["customer_id"] == int(customer_id)]
+    if row.empty:
+        raise ValueError(f"no borrower with customer_id {customer_id}")
+    spec = get_portfolio().spec
+    return {c: (row.iloc[0][c].item() if hasattr(row.iloc[0][c], "item") else row.iloc[0][c]) for c in spec.features}
+
+
+def explain(features: dict[str, Any]) -> risk.Explanation:
+    """Score and explain one applicant from feature values (as edited in the what-if panel)."""
+    return _model(_checkpoints()).explain(features)
+
+
+def customer_risk_bands() -> pd.DataFrame | None:
+    """customer_id, pd, band of every borrower, or None when the risk model is not trained (or there is no bank)."""
+    try:
+        frame = applicants()
+    except (ArtifactError, DataUnavailable):
+        return None
+    return frame.loc[:, ["customer_id", "pd", "band"]].reset_index(drop=True)
