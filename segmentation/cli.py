@@ -1,4 +1,5 @@
-"""``ledgerlight segments train``: segment the bank in the database, or the user's own transaction log."""
+"""``ledgerlight segments train|assign``: segment the bank in the database or the user's own transaction log, and
+assign the customers of a new log to the trained segments."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pandas as pd
 
 from bankdata import ArtifactStore, DataValidationError, read_bank
 from bankdata._loaders import read_tabular  # not yet exported by bankdata (asked the lead)
+from segmentation.artifact import assign
+from segmentation.features import customer_features
 from segmentation.train import train_from_bank, train_from_log
 
 log = logging.getLogger("ledgerlight.segments")
@@ -60,32 +63,37 @@ def read_profile(path: Path, customer: str) -> pd.DataFrame:
     return raw.drop(columns=[customer]).assign(customer_id=ids.to_numpy())
 
 
-def _run_train(args: argparse.Namespace) -> int:
-    store = ArtifactStore()
-    started = time.perf_counter()
+def _check_log_options(args: argparse.Namespace) -> None:
     given = [o for o in LOG_OPTIONS if getattr(args, o) is not None]
     if args.transactions is None:
         if given or args.profile:
             raise ValueError("--customer, --date, --amount and --profile need --transactions FILE")
-        bank = read_bank(with_truth=True)
-        artifact = train_from_bank(bank, store, quick=args.quick, n_clusters=args.k, random_state=args.seed)
+        return
+    missing = [f"--{o} COL" for o in LOG_OPTIONS if getattr(args, o) is None]
+    if missing:
+        raise ValueError(f"--transactions {args.transactions} also needs {' '.join(missing)}")
+
+
+def _read_user_data(args: argparse.Namespace) -> dict:
+    """The user's log (and profile) as keyword arguments for ``train_from_log`` / ``customer_features``."""
+    path = Path(args.transactions)
+    return {
+        "transactions": read_transaction_log(path, args.customer, args.date, args.amount),
+        "profile": read_profile(Path(args.profile), args.customer) if args.profile else None,
+        "name": path.name,
+        "profile_name": Path(args.profile).name if args.profile else "profile",
+    }
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    _check_log_options(args)
+    store = ArtifactStore()
+    started = time.perf_counter()
+    options = {"quick": args.quick, "n_clusters": args.k, "random_state": args.seed}
+    if args.transactions is None:
+        artifact = train_from_bank(read_bank(with_truth=True), store, **options)
     else:
-        missing = [f"--{o} COL" for o in LOG_OPTIONS if getattr(args, o) is None]
-        if missing:
-            raise ValueError(f"--transactions {args.transactions} also needs {' '.join(missing)}")
-        path = Path(args.transactions)
-        transactions = read_transaction_log(path, args.customer, args.date, args.amount)
-        profile = read_profile(Path(args.profile), args.customer) if args.profile else None
-        artifact = train_from_log(
-            transactions,
-            store,
-            profile=profile,
-            name=path.name,
-            profile_name=Path(args.profile).name if args.profile else "profile",
-            quick=args.quick,
-            n_clusters=args.k,
-            random_state=args.seed,
-        )
+        artifact = train_from_log(store=store, **_read_user_data(args), **options)
     m = artifact.metadata["metrics"]
     summary = f"segments {artifact.version}: k={m['k']}, {m['n_customers']:,} customers"
     if m.get("silhouette") is not None:
@@ -96,20 +104,47 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_assign(args: argparse.Namespace) -> int:
+    _check_log_options(args)
+    if args.transactions is None:
+        raise ValueError("segments assign needs --transactions FILE --customer COL --date COL --amount COL")
+    artifact = ArtifactStore().load("segments", version=args.version)
+    data = _read_user_data(args)
+    features = customer_features(data["transactions"], data["profile"], name=data["name"],
+                                 profile_name=data["profile_name"])
+    out = assign(features, artifact)
+    names = {int(r["segment"]): r["name"] for r in artifact.load_json("segments.json")}
+    out.insert(2, "segment_name", out["segment"].map(names))
+    out.to_csv(args.out, index=False)
+    counts = out["segment_name"].value_counts()
+    print(f"assigned {len(out):,} customers with segments {artifact.version} -> {args.out}: "
+          + ", ".join(f"{n} {c:,}" for n, c in counts.items()))
+    return 0
+
+
+def _add_log_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--transactions", metavar="FILE", help="your transaction log (.csv, .tsv, .txt, .parquet)")
+    parser.add_argument("--customer", metavar="COL", help="customer id column (also in --profile)")
+    parser.add_argument("--date", metavar="COL", help="transaction date column")
+    parser.add_argument("--amount", metavar="COL", help="amount column (>= 0)")
+    parser.add_argument("--profile", metavar="FILE", help="optional customer profile (age, income, tenure_months, ...)")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``segments train`` to the ``ledgerlight`` command."""
+    """Add ``segments train`` and ``segments assign`` to the ``ledgerlight`` command."""
     segments = subparsers.add_parser("segments", help="customer segments: train on the bank or your own transactions")
     sub = segments.add_subparsers(dest="segments_command", metavar="ACTION", required=True)
     train = sub.add_parser(
         "train",
         help="segment the bank in the database, or a transaction file (--transactions FILE --customer --date --amount)",
     )
-    train.add_argument("--transactions", metavar="FILE", help="your transaction log (.csv, .tsv, .txt, .parquet)")
-    train.add_argument("--customer", metavar="COL", help="customer id column (also in --profile)")
-    train.add_argument("--date", metavar="COL", help="transaction date column")
-    train.add_argument("--amount", metavar="COL", help="amount column (>= 0)")
-    train.add_argument("--profile", metavar="FILE", help="optional customer profile (age, income, tenure_months, ...)")
+    _add_log_arguments(train)
     train.add_argument("--k", type=int, default=None, help="number of segments (default: chosen from the evidence)")
     train.add_argument("--quick", action="store_true", help="smaller search, for smoke tests")
     train.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
     train.set_defaults(func=_run_train)
+    assign_cmd = sub.add_parser("assign", help="assign the customers of a transaction file to the trained segments")
+    _add_log_arguments(assign_cmd)
+    assign_cmd.add_argument("--out", metavar="FILE", required=True, help="CSV to write: customer_id, segment, name, pc1, pc2")
+    assign_cmd.add_argument("--version", default=None, help="segments version (default: the latest)")
+    assign_cmd.set_defaults(func=_run_assign)

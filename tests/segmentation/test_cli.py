@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from bankdata import ArtifactStore, DataValidationError
+from bankdata import ArtifactError, ArtifactStore, DataValidationError
 from segmentation import cli
 
 CDNOW_LIKE = """ customer_id  date number_of_cds  dollar_value
@@ -72,3 +73,23 @@ def test_bad_dates_and_negative_amounts_name_the_rows(cdnow: Path) -> None:
     cdnow.write_text(text.replace("19971399", "19970118"))
     with pytest.raises(DataValidationError, match=r"cdnow.txt: column 'amount': negative amounts.* in row 11 "):
         run(argv)
+
+
+def test_assign_new_customers_from_a_file(cdnow: Path, tmp_path: Path, capsys) -> None:
+    log = ["--transactions", str(cdnow), "--customer", "customer_id", "--date", "date", "--amount", "dollar_value"]
+    assert run(["segments", "train", *log, "--k", "2", "--quick"]) == 0
+    new = tmp_path / "new.csv"
+    new.write_text("cid,day,value\n42,1997-05-01,15.0\n42,1997-06-01,20.0\n43,1997-02-01,300.0\n")
+    out = tmp_path / "assigned.csv"
+    assert run(["segments", "assign", "--transactions", str(new), "--customer", "cid", "--date", "day",
+                "--amount", "value", "--out", str(out)]) == 0
+    assigned = pd.read_csv(out)
+    assert assigned["customer_id"].tolist() == [42, 43]
+    assert set(assigned["segment"]) <= {0, 1} and assigned["segment_name"].notna().all()
+    assert "assigned 2 customers" in capsys.readouterr().out
+
+
+def test_assign_needs_a_trained_model(cdnow: Path, tmp_path: Path) -> None:
+    log = ["--transactions", str(cdnow), "--customer", "customer_id", "--date", "date", "--amount", "dollar_value"]
+    with pytest.raises(ArtifactError):
+        run(["segments", "assign", *log, "--out", str(tmp_path / "x.csv")])
