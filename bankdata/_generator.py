@@ -78,6 +78,11 @@ def generate_later_batch(
     Bank
         The batch's tables and ground truth, with ids after the bank's.
     """
+    if not isinstance(bank, Bank):
+        raise TypeError(f"generate_later_batch: bank must be a Bank, got {type(bank).__name__}")
+    for name, value in (("shift", shift), ("pd_shift", pd_shift)):
+        if not np.isfinite(value):
+            raise ValueError(f"generate_later_batch: {name} must be a finite number, got {value!r}")
     if bank.loans.empty and bank.transactions.empty:
         raise ValueError(
             "generate_later_batch: the bank has no loans or transactions to date the batch after"

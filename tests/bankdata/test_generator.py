@@ -416,3 +416,21 @@ def test_borrowers_hold_more_credit_products(bank: Bank) -> None:
     credit = held.loc[held["family"].isin(CREDIT_FAMILIES), "customer_id"].value_counts()
     credit = credit.reindex(bank.customers["customer_id"], fill_value=0)
     assert credit[loans.to_numpy() >= 2].mean() > credit[loans.to_numpy() == 0].mean() + 0.25
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"shift": float("nan")}, "shift"),
+        ({"pd_shift": float("inf")}, "pd_shift"),
+        ({"n_customers": 0}, "n_customers"),
+    ],
+)
+def test_later_batch_bad_arguments_are_named(bank: Bank, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        generate_later_batch(bank, **kwargs)
+
+
+def test_later_batch_needs_a_bank() -> None:
+    with pytest.raises(TypeError, match="Bank"):
+        generate_later_batch({"customers": None})  # type: ignore[arg-type]
