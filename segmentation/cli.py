@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bankdata import ArtifactStore, DataValidationError, read_bank
-from bankdata._loaders import read_tabular  # not yet exported by bankdata (asked the lead)
+from bankdata import ArtifactStore, DataValidationError, read_bank, read_tabular
 from segmentation.artifact import assign
 from segmentation.features import customer_features
 from segmentation.train import train_from_bank, train_from_log

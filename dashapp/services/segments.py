@@ -16,11 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bankdata import ArtifactError, ArtifactStore, get_settings
-
-# not yet exported by bankdata's __init__ (asked the lead)
-from bankdata._db import segment_names as stored_segment_names
-from bankdata._db import set_segment_name
+from bankdata import ArtifactError, ArtifactStore, append_audit, get_settings, set_segment_name
+from bankdata import segment_names as stored_segment_names
 from segmentation import MODEL_NAME, Segmentation, load_segmentation
 
 SCATTER_POINTS = 4_000
@@ -167,6 +164,7 @@ def rename_segment(segment: int, name: str, user: str) -> dict[int, str]:
     if not name or len(name) > 60:
         raise ValueError("a segment name needs 1 to 60 characters")
     set_segment_name(int(segment), name, user)
+    append_audit(user, "rename_segment", f"segments/{get_segmentation().version}/{int(segment)}", name)
     return segment_names()
 
 
