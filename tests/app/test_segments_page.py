@@ -158,11 +158,8 @@ def _wait_for_file(folder: Path, timeout: float = 20) -> Path:
 
 
 @pytest.mark.browser
-def test_filter_and_export_in_the_browser(segments_env, dash_duo, dash_app) -> None:
-    from tests.app.conftest import free_port
-
-    duo = dash_duo
-    duo.start_server(dash_app, port=free_port())
+def test_filter_and_export_in_the_browser(segments_env, served) -> None:
+    duo = served
     duo.wait_for_page(duo.server_url + "/segments")
     duo.wait_for_contains_text("#segments-count", "of 2,000 customers match", timeout=30)
     duo.wait_for_element("#segments-scatter .js-plotly-plot .main-svg", timeout=20)
