@@ -21,11 +21,15 @@ class Settings:
         Root of the artifact store (``LEDGERLIGHT_CHECKPOINTS``); default ``./checkpoints``.
     data_dir : Path
         Generated and uploaded data (``LEDGERLIGHT_DATA_DIR``); default ``./data``.
+    credit_blocked_bands : tuple of str
+        Risk bands whose customers are never offered credit products (``LEDGERLIGHT_CREDIT_BLOCKED_BANDS``,
+        comma separated; default ``E``, the worst band; empty to switch the rule off).
     """
 
     database_url: str
     checkpoints_dir: Path
     data_dir: Path
+    credit_blocked_bands: tuple[str, ...] = ("E",)
 
 
 def get_settings() -> Settings:
@@ -35,4 +39,6 @@ def get_settings() -> Settings:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'ledgerlight.db'}"
     if url.startswith("postgres://"):  # the spelling many PaaS use; SQLAlchemy 2 wants postgresql://
         url = "postgresql://" + url[len("postgres://") :]
-    return Settings(database_url=url, checkpoints_dir=checkpoints, data_dir=data_dir)
+    bands = os.environ.get("LEDGERLIGHT_CREDIT_BLOCKED_BANDS", "E")
+    blocked = tuple(b.strip().upper() for b in bands.split(",") if b.strip())
+    return Settings(database_url=url, checkpoints_dir=checkpoints, data_dir=data_dir, credit_blocked_bands=blocked)

@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from bankdata import Bank, DataValidationError
-from bankdata._loaders import read_tabular  # not exported by bankdata yet (asked the lead)
+from bankdata import Bank, DataValidationError, read_tabular
 
 #: Confidence of one bank event: a view says little, a purchase says most (view < click < apply < purchase).
 EVENT_WEIGHTS: dict[str, float] = {"view": 1.0, "click": 2.0, "apply": 4.0, "purchase": 8.0}

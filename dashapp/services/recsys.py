@@ -1,7 +1,8 @@
 """Recommendations page data: the saved recommenders (loaded once per worker), per-customer lists, campaigns.
 
 Nothing here trains: it serves the ``recsys`` artifact. Credit products are held back from customers in the risk
-model's highest band(s) when a risk model exists (``CREDIT_BLOCKED_BANDS``).
+model's highest band(s) when a risk model exists (``Settings.credit_blocked_bands``, from
+``LEDGERLIGHT_CREDIT_BLOCKED_BANDS``).
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ import pandas as pd
 
 import recsys
 from bankdata import ArtifactError, ArtifactStore, get_settings
+from dashapp.services import risk as risk_service
 from dashapp.services.bank import get_bank
 from dashapp.services.segments import neutralise_formulas
 
 TRAIN_COMMAND = "ledgerlight recsys train"
 MODEL_LABELS = {"popularity": "Popularity", "als": "Implicit ALS", "mf": "PyTorch MF"}
-#: risk bands whose customers are not offered credit products (cards, loans); the risk master scale's worst band
-CREDIT_BLOCKED_BANDS: tuple[str, ...] = ("E",)
 CAMPAIGN_COLUMNS = ("rank", "customer_id", "score", "age", "income", "region", "employment")
 MAX_LIST = 12
 MAX_CAMPAIGN = 100_000
@@ -76,14 +76,11 @@ def side_features() -> pd.DataFrame:
     return _side_features(get_settings().database_url)
 
 
-def credit_blocked_customers(bands: tuple[str, ...] = CREDIT_BLOCKED_BANDS) -> np.ndarray:
-    """Customers not to be offered credit products; empty when no risk model is trained."""
-    try:
-        from dashapp.services.risk import customer_risk_bands
-    except ImportError:
-        return np.zeros(0, dtype=np.int64)
-    frame = customer_risk_bands()
-    if frame is None:
+def credit_blocked_customers(bands: tuple[str, ...] | None = None) -> np.ndarray:
+    """Customers not to be offered credit products (default bands from the settings); empty without a risk model."""
+    bands = get_settings().credit_blocked_bands if bands is None else bands
+    frame = risk_service.customer_risk_bands()
+    if frame is None or not bands:
         return np.zeros(0, dtype=np.int64)
     return recsys.customers_in_bands(frame, bands)
 
