@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bankdata import DataValidationError
+from bankdata import DataValidationError, read_tabular
 from risk.features import FeatureSpec, infer_spec, row_numbers
 from risk.leakage import check_leakage
 
@@ -42,26 +42,11 @@ class LoanBook:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file, with a clear message for a missing, empty or unreadable file."""
+    """Read a CSV, Parquet or whitespace-separated file with bankdata's loader (clear errors for bad files)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    try:
-        from bankdata import read_tabular  # the shared loader, when bankdata offers it
-    except ImportError:
-        read_tabular = None
-    if read_tabular is not None:
-        return read_tabular(path)
-    try:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            return pd.read_parquet(path)
-        return (
-            pd.read_csv(path, sep=None, engine="python")
-            if path.suffix.lower() == ".txt"
-            else pd.read_csv(path)
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise DataValidationError(path.name, f"cannot read as a table ({exc})") from exc
+    return read_tabular(path)
 
 
 def target_vector(
