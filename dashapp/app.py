@@ -1,4 +1,4 @@
-"""The Dash app: shell (navbar, page container, footer), Dash Pages, vendored assets and ``/healthz``.
+"""The Dash app: shell (navbar, page container, footer), Dash Pages, vendored assets, sign-in and ``/healthz``.
 
 ``gunicorn dashapp.app:server`` serves it. Building the app loads no data: pages call services, which read the
 database and artifacts lazily, once per worker.
@@ -6,12 +6,14 @@ database and artifacts lazily, once per worker.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import dash
 import flask
 from dash import dcc, html
 
+from dashapp.auth import csrf_token, init_auth, signed_in, visible_pages
 from dashapp.components import footer, nav_pages, navbar
 from dashapp.figures.theme import TEAL
 from dashapp.services.docs import IMAGE_ROUTE, IMAGES_DIR
@@ -20,9 +22,12 @@ ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 
 
 def shell(app: dash.Dash) -> html.Div:
-    """The layout around every page: navbar from ``dash.page_registry`` (by ``order``), page container, footer."""
+    """The layout around every page: navbar (the pages the signed-in user may open, by ``order``; the user and
+    sign-out), page container, footer. Built per request, since the navbar depends on who asks."""
+    user = signed_in()
+    pages = visible_pages(user.role if user else None, nav_pages(dash.page_registry.values()))
     return html.Div([
-        navbar(nav_pages(dash.page_registry.values()), app.get_asset_url("logo.svg")),
+        navbar(pages, app.get_asset_url("logo.svg"), (user.id, user.role, csrf_token()) if user else None),
         html.Main(html.Div(page_loading(), className="container-xxl"), className="ll-main"),
         footer(),
     ])
@@ -65,7 +70,8 @@ def create_app() -> dash.Dash:
         title="Ledgerlight",
         update_title=None,
     )
-    app.layout = shell(app)
+    app.layout = functools.partial(shell, app)
+    init_auth(app)
     app.server.add_url_rule("/healthz", "healthz", healthz)
     app.server.add_url_rule(f"{IMAGE_ROUTE}/<path:name>", "docs_image", docs_image)
     return app

@@ -8,6 +8,9 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, clientside_callback, html
 
+#: the signed-in user as the navbar shows them: (name, role, csrf token for the sign-out form)
+NavUser = tuple[str, str, str]
+
 
 def page_header(title: str, subtitle: str | None = None) -> html.Div:
     """The title block at the top of every page."""
@@ -32,12 +35,24 @@ def nav_id(page: Mapping[str, Any]) -> str:
     return "nav-" + (str(page["path"]).strip("/").replace("/", "-") or "home")
 
 
-def navbar(pages: Iterable[Mapping[str, Any]], logo_src: str) -> dbc.Navbar:
-    """The top navigation bar: logo and name, then one link per page (``pages`` already ordered)."""
-    links = [
+def user_menu(user: NavUser) -> html.Form:
+    """The user's name and role, and a sign-out button (a POST form with the session's CSRF token)."""
+    name, role, token = user
+    return html.Form([
+        html.Span([name, html.Small(f" · {role}", className="opacity-75")], id="nav-user", className="ll-nav-user"),
+        dbc.Input(type="hidden", name="csrf_token", value=token),
+        html.Button("Sign out", type="submit", id="nav-logout", className="btn btn-sm btn-outline-light"),
+    ], method="post", action="/logout", className="d-flex align-items-center gap-2 ms-lg-3 my-2 my-lg-0")
+
+
+def navbar(pages: Iterable[Mapping[str, Any]], logo_src: str, user: NavUser | None = None) -> dbc.Navbar:
+    """The top navigation bar: logo and name, one link per page (``pages`` already ordered), then the user."""
+    links: list[Any] = [
         dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact", id=nav_id(p)))
         for p in pages
     ]
+    if user is not None:
+        links.append(user_menu(user))
     brand = html.A([html.Img(src=logo_src, alt=""), html.Span("Ledgerlight")], href="/", className="navbar-brand")
     return dbc.Navbar(
         dbc.Container([

@@ -28,6 +28,8 @@ CHROME_ARGS = (
 )
 DEMO_CUSTOMERS = 2_000
 DEMO_SEED = 11
+#: one signed-in user per role in the test bank's database (``app_users``); the password is for tests only
+TEST_PASSWORD = "test-only-password-42"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -124,10 +126,47 @@ def dash_app():
     return app
 
 
+@pytest.fixture(scope="session")
+def app_users(bank_env: BankEnv) -> dict[str, str]:
+    """Users ``admin``, ``risk`` and ``marketing`` (role = name) in the test bank's database: ``{name: password}``."""
+    from dashapp.auth import ROLES, create_user
+    from dashapp.auth.users import load_user
+
+    for role in ROLES:
+        if load_user(role) is None:
+            create_user(role, TEST_PASSWORD, role)
+    return dict.fromkeys(ROLES, TEST_PASSWORD)
+
+
+def signed_in_client(dash_app, monkeypatch: pytest.MonkeyPatch, role: str = "admin"):
+    """A Flask test client whose session belongs to a user called ``role`` with that role (no database needed:
+    the user loader is replaced for the test; the real sign-in is tested in ``test_auth.py``)."""
+    from dashapp.auth import ROLES, User
+
+    manager = dash_app.server.login_manager
+    monkeypatch.setattr(manager, "_user_callback", lambda uid: User(id=uid, role=uid) if uid in ROLES else None)
+    test_client = dash_app.server.test_client()
+    with test_client.session_transaction() as session:
+        session["_user_id"] = role
+        session["_fresh"] = True
+    return test_client
+
+
 @pytest.fixture()
-def client(dash_app):
-    """A Flask test client of the app (no browser)."""
-    return dash_app.server.test_client()
+def client(dash_app, monkeypatch: pytest.MonkeyPatch):
+    """A Flask test client of the app (no browser), signed in as an ``admin``."""
+    return signed_in_client(dash_app, monkeypatch, "admin")
+
+
+def sign_in(duo, username: str, password: str = TEST_PASSWORD) -> None:
+    """Sign the browser in through the real ``/login`` form, then open the Overview (as ``start_server`` would)."""
+    duo.driver.delete_all_cookies()
+    duo.driver.get(f"{duo.server.url}/login")
+    duo.wait_for_element("#login-username", timeout=15).send_keys(username)
+    duo.find_element("#login-password").send_keys(password)
+    duo.find_element("#login-submit").click()
+    duo.wait_for_element("#nav-user", timeout=30)
+    duo.server_url = duo.server.url  # dash.testing: remembers the URL and waits for the app to load
 
 
 @pytest.fixture()
@@ -142,7 +181,8 @@ def empty_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
 
 
 @pytest.fixture()
-def served(dash_duo, dash_app, bank_env: BankEnv):
-    """``dash_duo`` with the app running on a free port against the test bank."""
-    dash_duo.start_server(dash_app, port=free_port())
+def served(dash_duo, dash_app, bank_env: BankEnv, app_users: dict[str, str]):
+    """``dash_duo`` with the app running on a free port against the test bank, signed in as ``admin``."""
+    dash_duo.start_server(dash_app, navigate=False, port=free_port())  # "/" redirects to the sign-in form
+    sign_in(dash_duo, "admin", app_users["admin"])
     return dash_duo

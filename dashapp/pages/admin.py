@@ -1,0 +1,78 @@
+"""Admin: the users (list, add) and the audit trail. Path ``/admin``; only the ``admin`` role may open it or call
+its callbacks (``dashapp.auth.rules``)."""
+
+from __future__ import annotations
+
+import dash
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, html
+
+from bankdata import DatabaseError
+from dashapp.auth import ROLES, create_user, list_users, signed_in
+from dashapp.components import error_card, page_header
+from dashapp.services import audit
+
+dash.register_page(__name__, path="/admin", name="Admin", title="Ledgerlight · admin", order=90,
+                   allowed_roles=["admin"], description="Users and the audit trail.")
+
+AUDIT_ROWS = 500
+
+
+def _grid(grid_id: str, rows: list[dict], columns: list[str], height: int) -> dag.AgGrid:
+    return dag.AgGrid(id=grid_id, rowData=rows, columnDefs=[{"field": c, "filter": True, "sortable": True} for c in columns],
+                      defaultColDef={"resizable": True, "flex": 1, "minWidth": 100}, style={"height": f"{height}px"},
+                      dashGridOptions={"pagination": True, "paginationPageSize": 20})
+
+
+def _user_rows() -> list[dict]:
+    users = list_users()
+    return users.assign(created_at=users["created_at"].astype("str")).to_dict("records")
+
+
+def _audit_rows() -> list[dict]:
+    log = audit.recent(AUDIT_ROWS)
+    return log.assign(ts=log["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")).to_dict("records")
+
+
+def _add_user_form() -> dbc.Card:
+    return dbc.Card([dbc.CardHeader("Add a user"), dbc.CardBody([
+        dbc.Input(id="admin-new-name", placeholder="user name", maxLength=60, className="mb-2", autocomplete="off"),
+        dbc.Select(id="admin-new-role", options=[{"label": r, "value": r} for r in ROLES], value="marketing",
+                   className="mb-2"),
+        dbc.Input(id="admin-new-password", type="password", placeholder="password (10+ characters)", maxLength=200,
+                  className="mb-2", autocomplete="new-password"),
+        dbc.Button("Add user", id="admin-add", color="primary", size="sm"),
+        html.Div(id="admin-add-feedback", className="small mt-2"),
+    ])], className="ll-card h-100")
+
+
+def layout(**_query: str) -> html.Div:
+    """The users grid with the add form, and the newest audit rows."""
+    header = page_header("Admin", "Who may sign in, and what they did.")
+    try:
+        users, log = _user_rows(), _audit_rows()
+    except DatabaseError as exc:
+        return html.Div([header, error_card(str(exc))])
+    return html.Div([
+        header,
+        dbc.Row([
+            dbc.Col(dbc.Card([dbc.CardHeader("Users"), dbc.CardBody(
+                _grid("admin-users", users, ["username", "role", "created_at"], 300))], className="ll-card h-100"), lg=8),
+            dbc.Col(_add_user_form(), lg=4),
+        ], className="g-3 mb-3"),
+        dbc.Card([dbc.CardHeader(f"Audit trail (newest {AUDIT_ROWS})"), dbc.CardBody(
+            _grid("admin-audit", log, ["ts", "user", "action", "target", "detail"], 520))], className="ll-card"),
+    ])
+
+
+@callback(Output("admin-add-feedback", "children"), Output("admin-users", "rowData"), Output("admin-new-password", "value"),
+          Input("admin-add", "n_clicks"), State("admin-new-name", "value"), State("admin-new-role", "value"),
+          State("admin-new-password", "value"), prevent_initial_call=True)
+def add_user(_clicks, name, role, password):
+    """Create the user (recorded in the audit log) and refresh the grid; the password field is cleared."""
+    try:
+        user = create_user(name or "", password or "", role or "", by=getattr(signed_in(), "id", "unknown"))
+    except (ValueError, DatabaseError) as exc:
+        return html.Span(str(exc), className="text-danger"), dash.no_update, ""
+    return html.Span(f"Added {user.id} ({user.role}).", className="text-success"), _user_rows(), ""
