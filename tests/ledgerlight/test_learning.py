@@ -1,0 +1,82 @@
+"""``ledgerlight learn / retrain / promote``: new events change recommendations; the app serves the promoted version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import recsys
+from bankdata import ArtifactStore, Bank, write_bank
+from dashapp.services import recsys as recsys_service
+from ledgerlight.cli import main
+
+
+@pytest.fixture()
+def env(small_bank: Bank, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    url = f"sqlite:///{tmp_path / 'bank.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    monkeypatch.setenv("LEDGERLIGHT_DATA_DIR", str(tmp_path / "data"))
+    write_bank(small_bank, url)
+    store = ArtifactStore()
+    recsys.train_from_bank(small_bank, store, quick=True)
+    return {"tmp": tmp_path, "store": store, "bank": small_bank}
+
+
+def _least_likely(models: recsys.RecsysModels, customer: int, n: int = 2) -> list[int]:
+    ranked = models.recommend(customer, 12, model="als")["product_id"].tolist()
+    return ranked[-n:]
+
+
+def test_learn_changes_the_customers_als_list_and_the_app_serves_it(env: dict, capsys: pytest.CaptureFixture) -> None:
+    store: ArtifactStore = env["store"]
+    base = store.latest("recsys")
+    served = recsys_service.get_models()
+    assert served.version == base
+    customer = int(env["bank"].interactions["customer_id"].iloc[0])
+    before = served.recommend(customer, 5, model="als")
+    bought = _least_likely(served, customer)
+    new = pd.DataFrame({"customer_id": customer, "product_id": bought, "ts": "2030-01-02", "event": "purchase"})
+    path = env["tmp"] / "new_events.csv"
+    new.to_csv(path, index=False)
+
+    assert main(["learn", "--interactions", str(path)]) == 0
+    assert "ALS refreshed for 1 customer" in capsys.readouterr().out
+    latest = store.latest("recsys")
+    assert latest != base
+    assert store.load("recsys").metadata["extra"]["incremental"]["base_version"] == base
+
+    now = recsys_service.get_models()  # same worker, no restart, no cache clearing
+    assert now.version == latest
+    after = now.recommend(customer, 5, model="als")
+    assert not set(bought) & set(after["product_id"])  # bought: now held, never recommended
+    assert not np.allclose(before["score"].to_numpy()[:2], after["score"].to_numpy()[:2])
+    assert set(bought) <= set(now.held(customer)["product_id"])
+    other = int(env["bank"].interactions["customer_id"].iloc[-1])
+    pd.testing.assert_frame_equal(served.recommend(other, 5, model="als"), now.recommend(other, 5, model="als"))
+
+
+def test_learn_refuses_a_bad_file_and_stores_nothing(env: dict, capsys: pytest.CaptureFixture) -> None:
+    path = env["tmp"] / "bad.csv"
+    pd.DataFrame({"customer_id": [1], "product_id": [1], "ts": ["2030-01-02"], "event": ["liked"]}).to_csv(path, index=False)
+    base = env["store"].latest("recsys")
+    assert main(["learn", "--interactions", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.csv" in err and "event" in err
+    assert env["store"].latest("recsys") == base
+
+
+def test_retrain_without_promotion_then_promote(env: dict, capsys: pytest.CaptureFixture) -> None:
+    store: ArtifactStore = env["store"]
+    base = store.latest("recsys")
+    assert main(["retrain", "recsys", "--quick", "--no-promote"]) == 0
+    new = store.versions("recsys")[-1]
+    assert new != base and store.latest("recsys") == base
+    assert main(["promote", "recsys", new]) == 0
+    assert store.latest("recsys") == new
+    assert recsys_service.get_models().version == new
+    assert main(["promote", "recsys", "20000101T000000Z"]) == 2
+    assert "no such version" in capsys.readouterr().err

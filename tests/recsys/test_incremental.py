@@ -1,0 +1,90 @@
+"""Incremental ALS: new purchases change the affected customer's recommendations, nobody else's, without a refit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bankdata import Bank, DataValidationError
+from recsys import ALSRecommender, InteractionMatrix, bank_interactions
+from recsys.incremental import affected_history, partial_fit_users, with_held
+
+
+@pytest.fixture(scope="module")
+def fitted(small_bank: Bank) -> tuple[ALSRecommender, pd.DataFrame]:
+    log = bank_interactions(small_bank)[["user_id", "item_id", "weight"]]
+    matrix = InteractionMatrix.from_frame(log, item_ids=small_bank.products["product_id"].to_numpy())
+    model = ALSRecommender(factors=3, regularization=30.0, alpha=1.0, iterations=5, num_threads=1)
+    return model.fit(matrix), log
+
+
+def _purchase(customer: int, items: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"user_id": customer, "item_id": items, "weight": 8.0})
+
+
+def test_new_purchases_change_the_customers_recommendations(fitted: tuple[ALSRecommender, pd.DataFrame]) -> None:
+    model, log = fitted
+    customer = int(log["user_id"].iloc[0])
+    ranked = model.recommend([customer], 12)[0][0]
+    bought = ranked[ranked >= 0][-2:]  # the two products the model thought least likely
+    before, before_scores = model.recommend([customer], 5)
+    updated = partial_fit_users(model, affected_history(log, _purchase(customer, bought)))
+    # the held rows are unchanged here, so any change comes from the refreshed factors alone
+    after, after_scores = updated.recommend([customer], 5)
+    assert not np.allclose(before_scores, after_scores)
+    assert not np.array_equal(before, after)
+    assert set(bought) & set(after[0])  # what they just bought now ranks among their top 5
+    row = updated.user_ids_.searchsorted(customer)
+    assert not np.allclose(updated.user_factors_[row], model.user_factors_[row])
+
+
+def test_only_the_affected_customers_move(fitted: tuple[ALSRecommender, pd.DataFrame]) -> None:
+    model, log = fitted
+    customer = int(log["user_id"].iloc[0])
+    updated = partial_fit_users(model, affected_history(log, _purchase(customer, model.item_ids_[:1])))
+    changed = np.flatnonzero(np.abs(updated.user_factors_ - model.user_factors_).sum(axis=1) > 0)
+    assert updated.user_ids_[changed].tolist() == [customer]
+    np.testing.assert_array_equal(updated.item_factors_, model.item_factors_)
+    assert model.user_factors_ is not updated.user_factors_  # the served model is not touched
+
+
+def test_held_products_are_no_longer_recommended(fitted: tuple[ALSRecommender, pd.DataFrame]) -> None:
+    model, log = fitted
+    customer = int(log["user_id"].iloc[1])
+    top = model.recommend([customer], 3)[0][0]
+    new = _purchase(customer, top[:1])
+    updated = partial_fit_users(model, affected_history(log, new), held=new[["user_id", "item_id"]])
+    assert top[0] not in updated.recommend([customer], 5)[0][0]
+
+
+def test_a_new_customer_gets_personal_factors(fitted: tuple[ALSRecommender, pd.DataFrame]) -> None:
+    model, log = fitted
+    newcomer = int(log["user_id"].max()) + 1000
+    updated = partial_fit_users(model, _purchase(newcomer, model.item_ids_[:2]))
+    assert len(updated.user_ids_) == len(model.user_ids_) + 1
+    assert np.all(np.diff(updated.user_ids_) > 0)
+    cold = model.recommend([newcomer], 5)[1]
+    warm = updated.recommend([newcomer], 5)[1]
+    assert not np.allclose(cold, warm)  # popularity scores before, ALS scores after
+
+
+def test_with_held_updates_any_model_and_skips_unknown_users(fitted: tuple[ALSRecommender, pd.DataFrame]) -> None:
+    model, log = fitted
+    customer = int(log["user_id"].iloc[2])
+    copy = partial_fit_users(model, log[log["user_id"] == customer])  # a copy to mutate
+    item = int(copy.item_ids_[-1])
+    held = pd.DataFrame({"user_id": [customer, 10**9], "item_id": [item, item]})
+    with_held(copy, held)
+    assert copy.held_mask([customer])[0][-1]
+    assert 10**9 not in copy.user_ids_
+
+
+def test_bad_input_is_named(fitted: tuple[ALSRecommender, pd.DataFrame]) -> None:
+    model, _ = fitted
+    with pytest.raises(DataValidationError, match="item_id"):
+        partial_fit_users(model, _purchase(1, np.array([999_999])), source="new.csv")
+    with pytest.raises(DataValidationError, match="weight"):
+        partial_fit_users(model, pd.DataFrame({"user_id": [1], "item_id": [1]}))
+    with pytest.raises(TypeError, match="ALSRecommender"):
+        partial_fit_users(object(), _purchase(1, model.item_ids_[:1]))  # type: ignore[arg-type]
