@@ -73,7 +73,7 @@ def _filters(opts: svc.FilterOptions) -> dbc.Card:
             _range("Income", "segments-filter-income", opts.income, 1000),
             _dropdown("Region", "segments-filter-region", opts.regions, hidden=not opts.regions),
             _dropdown("Product held (any of)", "segments-filter-product", opts.products, hidden=not opts.products),
-            _dropdown("Risk band", "segments-filter-risk", opts.risk_bands or [], hidden=opts.risk_bands is None),
+            _dropdown("Risk band (borrowers)", "segments-filter-risk", opts.risk_bands or [], hidden=opts.risk_bands is None),
             html.Small(risk_hint, className="text-muted d-block mb-2") if risk_hint else None,
             html.Div(id="segments-count", className="fw-semibold my-2"),
             dbc.Button("Export filtered customers (CSV)", id="segments-export", color="primary", size="sm"),

@@ -135,6 +135,23 @@ def test_risk_filter_falls_back_when_no_risk_bands(segments_env, monkeypatch) ->
         svc.filtered_customers(svc.SegmentFilter(risk_bands=("high",)))
 
 
+def test_risk_band_filter_with_the_real_risk_model(segments_env) -> None:
+    import risk
+    from bankdata import ArtifactStore, get_settings
+
+    bank_env, _ = segments_env
+    risk.train_from_bank(bank_env.bank, ArtifactStore(get_settings().checkpoints_dir), quick=True)
+    clear_caches()
+    bands = svc.risk_bands()
+    assert bands is not None and {"customer_id", "pd", "band"} <= set(bands.columns)
+    options = svc.filter_options().risk_bands
+    assert options and set(options) == set(bands["band"].astype(str))
+    chosen = options[0]
+    out = svc.filtered_customers(svc.SegmentFilter(risk_bands=(chosen,)))
+    expected = set(bands.loc[bands["band"].astype(str) == chosen, "customer_id"])
+    assert len(out) > 0 and set(out["customer_id"]) == expected
+
+
 def test_risk_band_filter_keeps_only_those_bands(segments_env, monkeypatch) -> None:
     ids = svc.get_segmentation().customers["customer_id"]
     bands = pd.DataFrame({"customer_id": ids, "pd": 0.1, "band": np.where(ids % 2 == 0, "low", "high")})
