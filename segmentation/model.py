@@ -125,7 +125,8 @@ class SegmentModel(BaseEstimator):
                 ks,
                 n_bootstrap=self.n_bootstrap,
                 sample_size=self.selection_sample,
-                minibatch=minibatch,
+                # the evidence is computed on a sample: MiniBatch only when the sample itself is large
+                minibatch=minibatch and min(len(X), self.selection_sample) > MINIBATCH_ABOVE,
                 random_state=self.random_state,
                 n_threads=self.n_threads,
             )
