@@ -11,6 +11,7 @@ from typing import Any
 
 from bankdata import ArtifactStore, Bank, generate_bank, read_bank
 from risk.bankbook import POSITIVE, TARGET, loan_frame, true_pd
+from risk.cli_governance import register as register_governance
 from risk.loanbook import LoanBook, prepare_loan_book, read_loan_book
 from risk.models import IMBALANCE, MODELS, candidates
 from risk.training import MODEL_NAME, oracle_report, save_trained, train_loan_book
@@ -79,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--folds", type=int, default=5)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(func=run_evaluate)
+    register_governance(sub)  # risk fairness, risk monitor
 
 
 def _load_book(args: argparse.Namespace) -> tuple[LoanBook, Any]:

@@ -16,7 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bankdata import Artifact, fingerprint
 from risk.features import is_protected, name_tokens
+from risk.loanbook import target_vector
+from risk.scoring import RiskModel
 
 #: lower edges of the age bands (the last band is open)
 AGE_EDGES: tuple[int, ...] = (18, 25, 35, 50, 65)
@@ -149,3 +152,48 @@ def fairness_report(
             "flagged": table.loc[table["flag"], "group"].tolist(),
         }
     return {"threshold": float(threshold), "di_flag": DI_FLAG, "attributes": attributes}
+
+
+def scored_book(artifact: Artifact, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
+    """Labels and PDs of a risk artifact's loan book: the stored out-of-fold PDs when ``frame`` is the training data
+    (same fingerprint), else the model's PDs on ``frame`` (in-sample when it overlaps the training data).
+
+    Returns
+    -------
+    (y, p, source)
+        ``source`` is ``"out-of-fold"`` or ``"model scores"``.
+    """
+    frame = frame.reset_index(drop=True)
+    target = artifact.metadata.get("extra", {}).get("target", "defaulted")
+    positive = artifact.metadata.get("extra", {}).get("positive")
+    if fingerprint(frame) == artifact.metadata.get("data_fingerprint"):
+        evaluation = artifact.load_npz("evaluation.npz")
+        champion = artifact.load_json("report.json")["champion"]
+        return evaluation["y"].astype(int), evaluation[f"cal__{champion}"], "out-of-fold"
+    y = target_vector(frame, target, positive, source="loan book")
+    return y, RiskModel.load(artifact).predict_pd(frame), "model scores"
+
+
+def model_fairness(artifact: Artifact, frame: pd.DataFrame, threshold: float | None = None) -> dict[str, Any]:
+    """:func:`fairness_report` of a risk artifact on a loan book with its protected columns.
+
+    Parameters
+    ----------
+    artifact : Artifact
+        A saved risk model (``risk.save_trained``).
+    frame : DataFrame
+        The loan book: target, features and the protected columns the model's spec names.
+    threshold : float, optional
+        The cut-off; default the one chosen at training (cost-based, in ``report.json``).
+    """
+    report = artifact.load_json("report.json")
+    protected = [c for c in report.get("protected", []) if c in frame.columns]
+    if not protected:
+        raise ValueError(f"{artifact.model}/{artifact.version}: the data holds none of the protected columns "
+                         f"({', '.join(report.get('protected', [])) or 'none recorded'}) to check fairness on")
+    check_protected_excluded(report["features"], report.get("protected", []))
+    y, p, source = scored_book(artifact, frame)
+    cut = float(report["threshold"] if threshold is None else threshold)
+    out = fairness_report(y, p, protected_groups(frame.reset_index(drop=True), protected), cut)
+    return {"model": artifact.model, "version": artifact.version, "scores": source, "rows": int(len(y)),
+            "protected_excluded_from_features": True, **out}
