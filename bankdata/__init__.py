@@ -22,6 +22,7 @@ from bankdata._db import (
 )
 from bankdata._generator import generate_bank, generate_later_batch
 from bankdata._loaders import load_table, parse_column_map, read_tabular
+from bankdata._modelcard import model_card_html, model_card_sections
 from bankdata._validation import DataValidationError
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
     "get_settings",
     "get_user",
     "load_table",
+    "model_card_html",
+    "model_card_sections",
     "parse_column_map",
     "read_audit",
     "read_bank",
