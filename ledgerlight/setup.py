@@ -14,6 +14,9 @@ import recsys
 import risk
 import segmentation
 from bankdata import ArtifactStore, Bank, generate_bank, get_settings, read_bank, table_counts, write_bank
+from dashapp.auth.cli import print_demo_users
+from dashapp.auth.config import is_production
+from dashapp.auth.users import demo_users
 
 log = logging.getLogger("ledgerlight.setup")
 
@@ -71,6 +74,8 @@ def _safe_url(url: str) -> str:
 def _run_setup(args: argparse.Namespace) -> int:
     ensure_demo_bank(args.customers, args.seed)
     train_models(list(TRAINERS), only_missing=True)
+    if not is_production():  # production: an operator adds users with `ledgerlight users add`
+        print_demo_users(demo_users())
     return 0
 
 
