@@ -1,8 +1,8 @@
 """The candidate models and imbalance treatments, as imbalanced-learn pipelines on the encoded feature matrix.
 
 Every pipeline takes the float matrix of :meth:`FeatureSpec.encode` (numeric columns, then categorical codes).
-SMOTE lives *inside* the pipeline, so it only ever resamples the rows a pipeline is fitted on, never a
-validation fold.
+SMOTE lives *inside* the pipeline (for LightGBM inside the booster, which also early-stops on held-out rows of its
+own training rows), so it only ever resamples the rows a pipeline is fitted on, never a validation fold.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
 from imblearn.pipeline import Pipeline
-from lightgbm import LGBMClassifier
-from sklearn.base import BaseEstimator, ClassifierMixin
+from lightgbm import LGBMClassifier, early_stopping
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 MODELS = ("lightgbm", "logistic", "random_forest")
@@ -25,6 +26,8 @@ CHAMPION_MODEL = "lightgbm"
 N_JOBS = 2
 #: LightGBM's OpenMP threads spin while they wait: on a shared 2-core machine two threads can be 100x slower than one
 LGBM_THREADS = 1
+#: Share of a training fold held out to decide when LightGBM stops boosting
+VALIDATION_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
@@ -61,26 +64,84 @@ def candidates(models: tuple[str, ...] = MODELS, imbalance: tuple[str, ...] = IM
     return [Candidate(m, i) for m in models for i in imbalance]
 
 
+#: Categoricals with more levels than this are split as ordered codes, not as LightGBM category sets (see below)
+MAX_CAT_LEVELS = 16
+
+
+def scaled(n_rows: int, share: float, low: int, high: int) -> int:
+    """``share`` of ``n_rows``, clipped to ``[low, high]`` (leaf and category-group sizes that grow with the data)."""
+    return int(np.clip(round(share * n_rows), low, high))
+
+
+def inner_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Stratified positions ``(fit, stop)`` of rows a model is fitted on: ``stop`` decides when boosting ends.
+
+    Returns None when either class has fewer than 10 rows (too few to judge an iteration count on).
+    """
+    y = np.asarray(y)
+    if fraction <= 0 or min(int(y.sum()), int(len(y) - y.sum())) < 10:
+        return None
+    fit, stop = train_test_split(np.arange(len(y)), test_size=fraction, stratify=y, random_state=seed)
+    return np.sort(fit), np.sort(stop)
+
+
 class CategoricalLGBM(ClassifierMixin, BaseEstimator):
-    """LightGBM on the encoded matrix, told which columns hold category codes.
+    """LightGBM on the encoded matrix with early stopping inside the rows it is fitted on.
+
+    ``fit`` holds out a stratified ``validation_fraction`` of *its own* rows, boosts on the rest (SMOTE-resampled
+    when a ``sampler`` is given: the held-out rows stay real) until ``early_stopping_rounds`` rounds bring no gain,
+    then refits on all its rows (resampled again) for ``refit_factor`` times the best number of rounds. Called
+    inside a cross-validation fold it therefore never sees the fold's validation rows.
+
+    Categoricals with at most ``max_cat_levels`` levels are LightGBM category sets (smoothed by ``cat_smooth``,
+    ``min_data_per_group`` scaled to the data); columns with more levels (state, grade, job title) are split as
+    ordered codes: category sets over dozens of rare levels are where boosting overfits.
 
     Parameters
     ----------
-    categorical : list of int
+    categorical : tuple of int
         Column positions of categorical codes.
-    n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM hyperparameters.
+    n_estimators : int
+        Most boosting rounds (early stopping usually ends far sooner).
+    learning_rate, num_leaves, reg_lambda, feature_fraction, bagging_fraction : LightGBM hyperparameters.
+    min_child_samples : int, optional
+        Default: 1 % of the rows, between 20 and 200.
+    min_data_per_group : int, optional
+        Default: 2 % of the rows, between 20 and 200.
+    cat_smooth, max_cat_threshold : LightGBM categorical hyperparameters.
+    max_cat_levels : int
+        Wider categoricals are passed as ordered codes.
+    early_stopping_rounds : int
+        Patience; 0 turns early stopping off (then ``n_estimators`` rounds are fitted).
+    validation_fraction : float
+        Share of the fitted rows held out to stop on.
+    refit_factor : float
+        Rounds of the final refit per best early-stopped round (more rows support a few more rounds).
     class_weight : None or "balanced"
+    sampler : imbalanced-learn sampler, optional
+        Resamples the boosting rows only (never the held-out stopping rows).
     random_state : int
     """
 
     def __init__(
         self,
         categorical: tuple[int, ...] = (),
-        n_estimators: int = 300,
-        learning_rate: float = 0.04,
-        num_leaves: int = 15,
-        min_child_samples: int = 30,
+        n_estimators: int = 2_000,
+        learning_rate: float = 0.03,
+        num_leaves: int = 7,
+        min_child_samples: int | None = None,
+        reg_lambda: float = 5.0,
+        feature_fraction: float = 0.7,
+        bagging_fraction: float = 0.8,
+        cat_smooth: float = 50.0,
+        min_data_per_group: int | None = None,
+        max_cat_threshold: int = 8,
+        max_cat_levels: int = MAX_CAT_LEVELS,
+        early_stopping_rounds: int = 100,
+        validation_fraction: float = 0.2,
+        refit_factor: float = 1.1,
         class_weight: str | None = None,
+        sampler: BaseEstimator | None = None,
         random_state: int = 0,
     ) -> None:
         self.categorical = categorical
@@ -88,28 +149,75 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.reg_lambda = reg_lambda
+        self.feature_fraction = feature_fraction
+        self.bagging_fraction = bagging_fraction
+        self.cat_smooth = cat_smooth
+        self.min_data_per_group = min_data_per_group
+        self.max_cat_threshold = max_cat_threshold
+        self.max_cat_levels = max_cat_levels
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.refit_factor = refit_factor
         self.class_weight = class_weight
+        self.sampler = sampler
         self.random_state = random_state
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> CategoricalLGBM:
-        """Fit the booster; returns self."""
-        self.model_ = LGBMClassifier(
-            n_estimators=self.n_estimators,
+    def _booster(self, n_rows: int, n_estimators: int) -> LGBMClassifier:
+        return LGBMClassifier(
+            n_estimators=n_estimators,
             learning_rate=self.learning_rate,
             num_leaves=self.num_leaves,
-            min_child_samples=self.min_child_samples,
-            subsample=0.8,
+            min_child_samples=self.min_child_samples or scaled(n_rows, 0.01, 20, 200),
+            subsample=self.bagging_fraction,
             subsample_freq=1,
-            colsample_bytree=0.8,
-            reg_lambda=1.0,
-            cat_smooth=10.0,
-            min_data_per_group=50,
+            colsample_bytree=self.feature_fraction,
+            reg_lambda=self.reg_lambda,
+            cat_smooth=self.cat_smooth,
+            min_data_per_group=self.min_data_per_group or scaled(n_rows, 0.02, 20, 200),
+            max_cat_threshold=self.max_cat_threshold,
             class_weight=self.class_weight,
             random_state=self.random_state,
             n_jobs=LGBM_THREADS,
             verbose=-1,
         )
-        self.model_.fit(x, y, categorical_feature=list(self.categorical) or "auto")
+
+    def _resample(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.sampler is None:
+            return x, y
+        return clone(self.sampler).fit_resample(x, y)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> CategoricalLGBM:
+        """Early-stop on held-out rows of ``x``, then refit on all of ``x``; returns self."""
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y)
+        if x.ndim != 2 or len(x) != len(y):
+            raise ValueError(
+                f"expected a 2-d matrix with one row per label (got {x.shape} and {len(y)} labels)"
+            )
+        self.categorical_ = [j for j in self.categorical if len(np.unique(x[:, j])) <= self.max_cat_levels]
+        cats = self.categorical_ or "auto"
+        split = (
+            inner_split(y, self.validation_fraction, self.random_state)
+            if self.early_stopping_rounds
+            else None
+        )
+        rounds = self.n_estimators
+        self.best_iteration_ = None
+        if split is not None:
+            fit, stop = split
+            xs, ys = self._resample(x[fit], y[fit])
+            weighted = self.class_weight is not None or self.sampler is not None
+            probe = self._booster(len(fit), self.n_estimators)
+            probe.fit(
+                xs, ys, eval_X=(x[stop],), eval_y=(y[stop],), categorical_feature=cats,
+                eval_class_weight=["balanced"] if weighted else None,
+                callbacks=[early_stopping(self.early_stopping_rounds, verbose=False)],
+            )  # fmt: skip
+            self.best_iteration_ = max(1, int(probe.best_iteration_ or self.n_estimators))
+            rounds = max(1, round(self.best_iteration_ * self.refit_factor))
+        xs, ys = self._resample(x, y)
+        self.model_ = self._booster(len(y), rounds).fit(xs, ys, categorical_feature=cats)
+        self.n_estimators_ = rounds
         self.classes_ = self.model_.classes_
         return self
 
@@ -159,42 +267,45 @@ def make_pipeline(
     """
     numeric = [j for j in range(n_features) if j not in set(categorical)]
     weight = "balanced" if candidate.imbalance == "class_weight" else None
+    smote = candidate.imbalance == "smote"
     if candidate.model == "lightgbm":
+        # SMOTE goes inside the booster: it must resample the early-stopping fit rows only, not the stopping rows
+        fit_share = 1 - VALIDATION_FRACTION
+        k = max(1, min(5, int(n_minority * fit_share) - 1))
         model = CategoricalLGBM(
             categorical=tuple(categorical),
-            n_estimators=60 if quick else 300,
+            n_estimators=150 if quick else 2_000,
+            learning_rate=0.1 if quick else 0.03,
+            early_stopping_rounds=20 if quick else 100,
+            validation_fraction=VALIDATION_FRACTION,
             class_weight=weight,
+            sampler=_sampler(categorical, n_features, k, seed) if smote else None,
             random_state=seed,
         )
-        steps: list[tuple[str, object]] = []
-    else:
-        steps = [
+        return Pipeline([("model", model)])
+    encode = ColumnTransformer(
+        [
+            ("num", StandardScaler(), numeric),
             (
-                "encode",
-                ColumnTransformer(
-                    [
-                        ("num", StandardScaler(), numeric),
-                        (
-                            "cat",
-                            OneHotEncoder(handle_unknown="ignore", min_frequency=5, sparse_output=False),
-                            categorical,
-                        ),
-                    ]
-                ),
-            )
+                "cat",
+                OneHotEncoder(handle_unknown="ignore", min_frequency=5, sparse_output=False),
+                categorical,
+            ),
         ]
-        if candidate.model == "logistic":
-            model = LogisticRegression(C=0.5, max_iter=2_000, class_weight=weight)
-        else:
-            model = RandomForestClassifier(
-                n_estimators=60 if quick else 300,
-                min_samples_leaf=5,
-                max_features="sqrt",
-                class_weight="balanced_subsample" if weight else None,
-                n_jobs=N_JOBS,
-                random_state=seed,
-            )
-    if candidate.imbalance == "smote":
+    )
+    steps: list[tuple[str, object]] = [("encode", encode)]
+    if smote:
         k = max(1, min(5, n_minority - 1))
         steps.insert(0, ("smote", _sampler(categorical, n_features, k, seed)))
+    if candidate.model == "logistic":
+        model = LogisticRegression(C=0.5, max_iter=2_000, class_weight=weight)
+    else:
+        model = RandomForestClassifier(
+            n_estimators=60 if quick else 300,
+            min_samples_leaf=5,
+            max_features="sqrt",
+            class_weight="balanced_subsample" if weight else None,
+            n_jobs=N_JOBS,
+            random_state=seed,
+        )
     return Pipeline([*steps, ("model", model)])
