@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import resource
+import secrets
 import sys
 import tempfile
 import time
@@ -125,9 +126,14 @@ def page_latency(n: int, repeats: int) -> list[dict]:
     }
 
     from dashapp.app import app
+    from dashapp.auth import create_user
     from dashapp.services import segments as svc
 
+    create_user("bench-marketing", "Bench-" + secrets.token_urlsafe(18), "marketing")  # a real, signed-in user
     client = app.server.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "bench-marketing"
+        session["_fresh"] = True
     assert client.get("/segments").status_code == 200
     opts = svc.filter_options()
     rng = np.random.default_rng(0)

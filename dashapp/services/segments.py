@@ -10,16 +10,18 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bankdata import ArtifactError, ArtifactStore, append_audit, get_settings, set_segment_name
+from bankdata import ArtifactError, ArtifactStore, DatabaseError, append_audit, get_settings, set_segment_name
 from bankdata import segment_names as stored_segment_names
 from segmentation import MODEL_NAME, Segmentation, load_segmentation
 
+log = logging.getLogger(__name__)
 SCATTER_POINTS = 4_000
 """Most points the PCA scatter draws (a stable random sample of the filtered customers)."""
 DEFAULT_BOX_FEATURE = "monetary"
@@ -151,7 +153,11 @@ def segment_names() -> dict[int, str]:
     """Segment names: the names users gave (database) over the automatic ones."""
     seg = get_segmentation()
     names = {int(s): str(n) for s, n in zip(seg.segments["segment"], seg.segments["name"], strict=True)}
-    stored = stored_segment_names()
+    try:
+        stored = stored_segment_names()
+    except DatabaseError as exc:  # the page still works with the automatic names
+        log.warning("segment names: database unavailable, using automatic names (%s)", exc)
+        stored = {}
     return {s: stored.get(s, n) for s, n in names.items()}
 
 
@@ -163,7 +169,10 @@ def rename_segment(segment: int, name: str, user: str) -> dict[int, str]:
     name = (name or "").strip()
     if not name or len(name) > 60:
         raise ValueError("a segment name needs 1 to 60 characters")
-    set_segment_name(int(segment), name, user)
+    try:
+        set_segment_name(int(segment), name, user)
+    except DatabaseError as exc:
+        raise ValueError(f"the name was not saved: the database does not answer ({exc})") from exc
     append_audit(user, "rename_segment", f"segments/{get_segmentation().version}/{int(segment)}", name)
     return segment_names()
 
@@ -242,8 +251,8 @@ def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> 
     mask = _mask(loaded, flt)
     table = loaded.table
     part = table[mask]
-    seg = part["segment"].to_numpy()
-    order = [s for s in names if s in set(seg.tolist())]
+    present = set(np.unique(part["segment"].to_numpy()).tolist())
+    order = [s for s in names if s in present]
     pick = np.flatnonzero(mask)
     pick = pick[np.argsort(loaded.sample_rank[pick])[:SCATTER_POINTS]]
     sample = table.iloc[np.sort(pick)][["customer_id", "segment", "pc1", "pc2"]]

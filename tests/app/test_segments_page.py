@@ -128,6 +128,17 @@ def test_renaming_is_stored_in_the_database(segments_env) -> None:
         svc.rename_segment(1, "   ", "tester")
 
 
+def test_names_fall_back_to_automatic_ones_when_the_database_is_down(segments_env, monkeypatch) -> None:
+    from bankdata import DatabaseError
+
+    def down() -> dict:
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr(svc, "stored_segment_names", down)
+    seg = svc.get_segmentation()
+    assert svc.segment_names() == dict(zip(seg.segments["segment"], seg.segments["name"], strict=True))
+
+
 def test_risk_filter_falls_back_when_no_risk_bands(segments_env, monkeypatch) -> None:
     monkeypatch.setattr(svc, "risk_bands", lambda: None)
     assert svc.filter_options().risk_bands is None
