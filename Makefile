@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:
 	@echo "make run    set up, build the demo bank, train what is missing, serve http://$(HOST):$(PORT)"
 	@echo "make test   set up and run the whole test suite (browser tests in headless Chromium)"
-	@echo "make bench  run the benchmarks, write bench/results/*.json"
+	@echo "make bench  run the benchmarks, write bench/results/*.json and bench/REPORT.md"
 	@echo "make lint   ruff"
 
 $(VENV)/.installed: pyproject.toml
@@ -52,6 +52,7 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
