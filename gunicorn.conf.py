@@ -1,10 +1,14 @@
 """gunicorn settings, read from the environment (gunicorn loads this file from the working directory).
 
 Never ``preload_app``: LightGBM, shap, torch and implicit hang in forked workers once used in the master, so each
-worker imports the app and loads its artifacts lazily on first use.
+worker imports the app and loads its artifacts lazily on first use; ``post_worker_init`` starts that loading in a
+background thread as soon as a worker boots, so the first user rarely waits.
 """
 
 import os
+import secrets
+import sys
+import threading
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8050')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -12,10 +16,35 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 preload_app = False
-accesslog = "-"
+accesslog = None  # the app writes one JSON line per request (dashapp.auth.logs)
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 raw_env = [
     f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '1')}",
     f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '1')}",
 ]
+
+# One session key for every worker: outside production, make one here in the master (workers inherit it);
+# in production (LEDGERLIGHT_ENV=production) the app refuses to start without SECRET_KEY.
+if not os.environ.get("SECRET_KEY") and os.environ.get("LEDGERLIGHT_ENV", "").lower() != "production":
+    os.environ["SECRET_KEY"] = secrets.token_hex(32)
+    print("gunicorn.conf: SECRET_KEY is not set; made a random one for this server run (sessions end on restart)",
+          file=sys.stderr)
+
+
+def post_worker_init(worker):
+    """Warm this worker's caches (the bank, the Overview's aggregates) in a daemon thread."""
+    if os.environ.get("LEDGERLIGHT_WARMUP", "1") == "0":
+        return
+
+    def warm():
+        try:
+            from dashapp.services.warmup import warm_caches
+
+            seconds = warm_caches()
+            worker.log.info("worker %s warmed its caches in %.1f s", worker.pid, seconds)
+        except Exception as exc:  # a cold cache is slower, not broken: pages still load on demand
+            worker.log.warning("worker %s could not warm its caches: %s", worker.pid, exc)
+
+    threading.Thread(target=warm, name="ledgerlight-warmup", daemon=True).start()
