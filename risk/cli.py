@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bankdata import ArtifactStore, Bank, generate_bank, read_bank
+from risk import cli_score
 from risk.bankbook import POSITIVE, TARGET, loan_frame, true_pd
 from risk.cli_governance import register as register_governance
 from risk.loanbook import LoanBook, prepare_loan_book, read_loan_book
@@ -80,6 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--folds", type=int, default=5)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(func=run_evaluate)
+    cli_score.register(sub)
     register_governance(sub)  # risk fairness, risk monitor
 
 
