@@ -12,6 +12,8 @@ from dash import ALL, Input, Output, State, callback, dcc, html
 import risk
 from bankdata import ArtifactError, DataValidationError
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
+from dashapp.components.customer_link import customer_link, register_customer_link
+from dashapp.components.recourse import recourse_block
 from dashapp.figures import risk as figs
 from dashapp.figures.theme import empty_figure
 from dashapp.services import risk as svc
@@ -55,6 +57,7 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
     return html.Div([
         header,
         dcc.Store(id="risk-applicant", data=selected),
+        customer_link("risk-grid"),
         dbc.Row([
             dbc.Col(dbc.Card([dbc.CardHeader("Borrowers (latest loan)"), dbc.CardBody([
                 dbc.InputGroup([dbc.InputGroupText("customer id"),
@@ -67,7 +70,8 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
                            marks={v: f"{v:.0%}" for v in (0, 0.1, 0.2, 0.3, 0.5, 1)},
                            tooltip={"placement": "bottom", "always_visible": True}),
                 html.Div(id="risk-decision", className="mt-3"),
-                html.Ul(id="risk-reasons", className="mt-2 small")])], className="ll-card h-100"), lg=5),
+                html.Ul(id="risk-reasons", className="mt-2 small"),
+                html.Div(id="risk-recourse")])], className="ll-card h-100"), lg=5),
         ], className="g-3 mb-3"),
         dbc.Row([
             dbc.Col(figure_card("Why this score (SHAP, probability terms)", "risk-waterfall", height=460), lg=7),
@@ -115,3 +119,19 @@ def score_applicant(values: list, threshold: float, ids: list[dict]):
         dbc.Badge("DECLINE" if declined else "APPROVE", id="risk-decision-badge", color="danger" if declined else "success"),
     ])
     return figs.waterfall_figure(e), decision, [html.Li(r) for r in e.reasons] or [html.Li("Nothing raised the risk")]
+
+
+register_customer_link("risk-grid")
+
+
+@callback(Output("risk-recourse", "children"), Input({"type": "risk-whatif", "feature": ALL}, "value"),
+          Input("risk-app-threshold", "value"), State({"type": "risk-whatif", "feature": ALL}, "id"))
+def show_recourse(values: list, threshold: float, ids: list[dict]):
+    """For a declined applicant: the smallest changes to amount, term, debt-to-income or balance that approve them."""
+    if not ids or any(v is None for v in values) or not threshold:
+        return ""
+    try:
+        rec = svc.recourse({i["feature"]: v for i, v in zip(ids, values, strict=True)}, threshold)
+    except (DataValidationError, ValueError):
+        return ""
+    return recourse_block(rec, "risk-recourse-text")

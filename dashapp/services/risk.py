@@ -12,6 +12,7 @@ import pandas as pd
 import risk
 from bankdata import ArtifactError, ArtifactStore, get_settings
 from dashapp.services.bank import DataUnavailable, get_bank
+from risk.recourse import Recourse, find_recourse
 
 TRAIN_COMMAND = "ledgerlight risk train"
 GRID_COLUMNS = ("customer_id", "loan_id", "pd", "band", "amount", "purpose", "credit_score", "income", "dti")
@@ -34,28 +35,41 @@ class Portfolio:
         return self.report["champion"]
 
 
-def _checkpoints() -> str:
-    return str(get_settings().checkpoints_dir)
+def _checkpoints() -> tuple[str, str | None]:
+    """The store's folder and the version LATEST names now (a cheap file read), the key of every cache below, so a
+    newly promoted or retrained version is picked up without a restart."""
+    root = str(get_settings().checkpoints_dir)
+    return root, ArtifactStore(root).latest(risk.MODEL_NAME)
 
 
 @functools.cache
-def _artifact(root: str) -> Any:
-    return ArtifactStore(root).load(risk.MODEL_NAME)
+def _artifact(root: str, version: str | None) -> Any:
+    return ArtifactStore(root).load(risk.MODEL_NAME, version)
 
 
 @functools.cache
-def _model(root: str) -> risk.RiskModel:
-    return risk.RiskModel.load(_artifact(root))
+def _model(root: str, version: str | None) -> risk.RiskModel:
+    return risk.RiskModel.load(_artifact(root, version))
+
+
+def get_artifact() -> Any:
+    """The latest risk artifact (verified). Raises ``ArtifactError`` when it is not trained."""
+    return _artifact(*_checkpoints())
+
+
+def get_model() -> risk.RiskModel:
+    """The latest risk model. Raises ``ArtifactError`` when it is not trained."""
+    return _model(*_checkpoints())
 
 
 def get_portfolio() -> Portfolio:
     """The trained model's evaluation. Raises ``ArtifactError`` when the model is not trained."""
-    return _portfolio(_checkpoints())
+    return _portfolio(*_checkpoints())
 
 
 @functools.cache
-def _portfolio(root: str) -> Portfolio:
-    art = _artifact(root)
+def _portfolio(root: str, version: str | None) -> Portfolio:
+    art = _artifact(root, version)
     evaluation = art.load_npz("evaluation.npz")
     calibrated = {k.removeprefix("cal__"): v for k, v in evaluation.items() if k.startswith("cal__")}
     spec = risk.FeatureSpec.from_dict(art.load_json("spec.json"))
@@ -75,8 +89,8 @@ def best_threshold(cost_missed_default: float, cost_rejected_good: float) -> flo
 
 
 @functools.cache
-def _applicants(root: str, url: str) -> pd.DataFrame:
-    model = _model(root)
+def _applicants(root: str, version: str | None, url: str) -> pd.DataFrame:
+    model = _model(root, version)
     loans = risk.latest_loans(get_bank(url))
     scored = model.score(loans)
     return loans.assign(pd=scored["pd"].to_numpy(), band=scored["band"].astype("str").to_numpy())
@@ -84,7 +98,7 @@ def _applicants(root: str, url: str) -> pd.DataFrame:
 
 def applicants() -> pd.DataFrame:
     """Each borrower's latest loan with the customer's attributes, ``pd`` and ``band`` (the Applicant grid)."""
-    return _applicants(_checkpoints(), get_settings().database_url)
+    return _applicants(*_checkpoints(), get_settings().database_url)
 
 
 def grid_rows() -> list[dict[str, Any]]:
@@ -105,7 +119,12 @@ def applicant_features(customer_id: int) -> dict[str, Any]:
 
 def explain(features: dict[str, Any]) -> risk.Explanation:
     """Score and explain one applicant from feature values (as edited in the what-if panel)."""
-    return _model(_checkpoints()).explain(features)
+    return get_model().explain(features)
+
+
+def recourse(features: dict[str, Any], threshold: float) -> Recourse:
+    """The cheapest actionable changes that bring this applicant under ``threshold`` (see ``risk.recourse``)."""
+    return find_recourse(get_model(), features, threshold)
 
 
 def customer_risk_bands() -> pd.DataFrame | None:

@@ -1,0 +1,137 @@
+"""Customer 360 (``/customer?id=...``): profile, transactions over time, risk score with reasons and recourse, segment
+and its profile, held and next-best products, in one view. Reached by clicking a customer id in any grid.
+
+Risk and admin users see the score, reasons and recourse; a marketing user sees the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import dash_table, html
+
+import risk
+from dashapp.auth import signed_in
+from dashapp.components import error_card, figure_card, kpi_tile, no_data_card, page_header
+from dashapp.components.recourse import recourse_block
+from dashapp.figures import customer as figs
+from dashapp.services import customer as svc
+from dashapp.services.bank import DataUnavailable
+from risk.reasons import plain_name
+
+dash.register_page(__name__, path="/customer", name="Customer", title="Ledgerlight · customer", nav=False,
+                   allowed_roles=["risk", "marketing", "admin"],
+                   description="One customer's profile, transactions, risk, segment and products.")
+
+RISK_ROLES = frozenset({"risk", "admin"})
+
+
+def _search(value: Any = "") -> html.Form:
+    return html.Form(dbc.InputGroup([dbc.InputGroupText("customer id"),
+                                     dbc.Input(name="id", id="customer-search", type="number", value=value, min=1),
+                                     dbc.Button("Open", type="submit", color="primary")], size="sm"),
+                     action="/customer", method="get", className="mb-3", style={"maxWidth": "360px"})
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _table(frame: pd.DataFrame, table_id: str) -> dash_table.DataTable | html.P:
+    if frame is None or frame.empty:
+        return html.P("None", className="text-muted small mb-0", id=table_id)
+    shown = frame.copy()
+    for col in shown.columns:
+        if pd.api.types.is_float_dtype(shown[col]):
+            shown[col] = shown[col].round(3)
+        elif pd.api.types.is_datetime64_any_dtype(shown[col]):
+            shown[col] = shown[col].dt.strftime("%Y-%m-%d")
+    return dash_table.DataTable(shown.astype(object).to_dict("records"), [{"name": c, "id": c} for c in shown.columns],
+                                id=table_id, style_table={"overflowX": "auto"}, style_cell={"fontSize": "0.85rem"},
+                                page_size=8)
+
+
+def _risk_card(view: svc.Customer360) -> dbc.Card:
+    part = view.risk
+    if part is None:
+        text = view.missing.get("risk", "This customer has no loan to score.")
+        return dbc.Card([dbc.CardHeader("Default risk"), dbc.CardBody(html.P(text, className="small mb-0"))],
+                        className="ll-card h-100", id="customer-risk")
+    e = part.explanation
+    declined = e.pd >= part.threshold
+    body: list[Any] = [
+        html.Div([html.Span(f"PD {e.pd:.1%}", id="customer-pd", className="fs-4 fw-semibold me-3"),
+                  dbc.Badge(f"band {e.band} ({risk.BAND_NAMES[e.band]})", id="customer-band", color="secondary",
+                            className="me-2"),
+                  dbc.Badge("DECLINE" if declined else "APPROVE", color="danger" if declined else "success")]),
+        html.Small(f"cut-off: decline when PD ≥ {part.threshold:.1%}; latest loan {part.loan.get('loan_id')}",
+                   className="text-muted"),
+        html.Ul([html.Li(r) for r in e.reasons] or [html.Li("Nothing raised the risk")], id="customer-reasons",
+                className="small mt-2"),
+    ]
+    if part.recourse is not None:
+        body.append(recourse_block(part.recourse, "customer-recourse"))
+    return dbc.Card([dbc.CardHeader("Default risk"), dbc.CardBody(body)], className="ll-card h-100", id="customer-risk")
+
+
+def _segment_card(view: svc.Customer360) -> dbc.Card:
+    seg = view.segment
+    if seg is None:
+        body: Any = html.P(view.missing.get("segment", "Not in the trained segmentation."), className="small mb-0")
+    else:
+        medians = [html.Li(f"{plain_name(k)}: {_fmt(seg[k])} (segment median)") for k in
+                   ("age", "income", "monetary", "frequency", "recency_days", "n_products") if k in seg]
+        share = f" · {seg['share']:.0%} of customers" if "share" in seg else ""
+        body = [html.H5(f"{seg['segment']}: {seg['name']}", id="customer-segment"),
+                html.P(f"{seg.get('distinctive', '')}{share}", className="small text-muted"), html.Ul(medians, className="small")]
+    return dbc.Card([dbc.CardHeader("Segment"), dbc.CardBody(body)], className="ll-card h-100")
+
+
+def _products_card(view: svc.Customer360) -> dbc.Card:
+    if view.held is None:
+        body: Any = html.P(view.missing.get("products", ""), className="small mb-0")
+    else:
+        nb = view.next_best.loc[:, [c for c in ("rank", "name", "family", "reason") if c in view.next_best.columns]]
+        note = " Credit products are held back (highest risk band)." if view.credit_blocked else ""
+        body = [html.H6("Held"), _table(view.held.loc[:, ["name", "family"]], "customer-held"),
+                html.H6("Next best", className="mt-3"), _table(nb, "customer-next-best"),
+                html.Small(note, className="text-muted")]
+    return dbc.Card([dbc.CardHeader("Products"), dbc.CardBody(body)], className="ll-card h-100")
+
+
+def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 - the URL's ?id=
+    """The customer's page, or the search box when no id is given."""
+    header = page_header("Customer 360", "One customer's whole picture.")
+    if id is None:
+        return html.Div([header, _search(), html.P("Enter a customer id, or click one in any grid.")])
+    try:
+        view = svc.customer_360(svc.parse_customer_id(id))
+    except DataUnavailable as exc:
+        return html.Div([header, no_data_card(str(exc))])
+    except ValueError as exc:
+        return html.Div([header, _search(id), error_card(str(exc))])
+    user = signed_in()
+    show_risk = user is None or user.role in RISK_ROLES
+    p = view.profile
+    tiles = [dbc.Col(kpi_tile(label, _fmt(p[key]), tile_id=f"customer-{key}"), xs=6, md=3, xl=True)
+             for label, key in (("Age", "age"), ("Region", "region"), ("Income", "income"), ("Employment", "employment"),
+                                ("Months as customer", "tenure_months"), ("Balance", "balance")) if key in p]
+    risk_col = dbc.Col(_risk_card(view), lg=4) if show_risk else None
+    return html.Div([
+        header, _search(view.customer_id),
+        html.H4(f"Customer {view.customer_id}", id="customer-title", className="mb-3"),
+        dbc.Row(tiles, className="g-3 mb-3"),
+        dbc.Row([c for c in (risk_col, dbc.Col(_segment_card(view), lg=4), dbc.Col(_products_card(view), lg=4)) if c],
+                className="g-3 mb-3"),
+        dbc.Row([dbc.Col(figure_card("Money in and out per month", "customer-monthly", figs.monthly_figure(view.monthly)),
+                         lg=8),
+                 dbc.Col(dbc.Card([dbc.CardHeader("Loans"), dbc.CardBody(_table(view.loans, "customer-loans"))],
+                                  className="ll-card h-100"), lg=4)], className="g-3"),
+    ])

@@ -1,0 +1,71 @@
+"""Customer 360: the service joins every area for one customer; the page shows it in headless Chromium."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from dashapp.components.customer_link import customer_href
+from dashapp.services import customer as svc
+from dashapp.services import risk as risk_service
+from dashapp.services import segments as seg_service
+
+
+def _declined_customer() -> int:
+    bands = risk_service.customer_risk_bands()
+    threshold = risk_service.get_portfolio().report["threshold"]
+    return int(bands.loc[bands["pd"] >= threshold, "customer_id"].iloc[0])
+
+
+def test_customer_360_joins_every_area(trained_env) -> None:
+    cid = _declined_customer()
+    view = svc.customer_360(cid)
+    bank = trained_env.bank_env.bank
+    assert view.profile["age"] == bank.customers.set_index("customer_id").loc[cid, "age"]
+    tx = bank.transactions[bank.transactions["customer_id"] == cid]
+    assert view.monthly["amount"].sum() == pytest.approx(tx["amount"].sum())
+    assert view.risk is not None and view.risk.explanation.pd >= view.risk.threshold
+    assert view.risk.recourse is not None and view.risk.recourse.pd_before == pytest.approx(view.risk.explanation.pd)
+    seg = seg_service.get_segmentation().customers.set_index("customer_id").loc[cid, "segment"]
+    assert view.segment["segment"] == seg
+    held_ids = set(view.held["product_id"])
+    assert held_ids.isdisjoint(set(view.next_best["product_id"]))  # never recommend what is held
+    assert view.missing == {}
+
+
+def test_bad_and_unknown_ids_are_named(trained_env) -> None:
+    with pytest.raises(ValueError, match="whole number"):
+        svc.parse_customer_id("12a")
+    with pytest.raises(ValueError, match="no customer with id 99999999"):
+        svc.customer_360(99_999_999)
+
+
+def test_grid_click_on_a_customer_id_links_to_the_page() -> None:
+    assert customer_href({"colId": "customer_id", "value": 42}) == "/customer?id=42"
+    assert customer_href({"colId": "pd", "value": 0.1}) is not None and customer_href({"colId": "pd"}) != "/customer?id="
+    assert customer_href(None) == customer_href({"colId": "customer_id", "value": "x"})  # both no_update
+
+
+@pytest.mark.browser
+def test_customer_page_shows_the_whole_picture(trained_env, served) -> None:
+    duo = served
+    cid = _declined_customer()
+    view = svc.customer_360(cid)
+    duo.wait_for_page(url=f"{duo.server_url}/customer?id={cid}")
+    duo.wait_for_text_to_equal("#customer-title", f"Customer {cid}", timeout=30)
+    duo.wait_for_text_to_equal("#customer-pd", f"PD {view.risk.explanation.pd:.1%}", timeout=20)
+    assert duo.find_element("#customer-band").text.startswith(f"band {view.risk.explanation.band}")
+    assert duo.find_elements("#customer-reasons li")
+    assert duo.find_element("#customer-recourse").text
+    assert duo.find_element("#customer-segment").text.startswith(f"{view.segment['segment']}:")
+    held = duo.find_element("#customer-held").text
+    assert all(name in held for name in view.held["name"])
+    duo.wait_for_element("#customer-monthly g.trace", timeout=20)
+    # from a grid: clicking a customer id on the Applicant page opens that customer's page
+    duo.wait_for_page(url=f"{duo.server_url}/risk/applicant")
+    duo.wait_for_element("#risk-grid .ag-row", timeout=30)
+    cell = duo.driver.find_elements(By.CSS_SELECTOR, "#risk-grid .ag-center-cols-container .ag-row [col-id='customer_id']")[1]
+    target = cell.text.strip()
+    cell.click()
+    duo.wait_for_text_to_equal("#customer-title", f"Customer {target}", timeout=30)
+    assert duo.get_logs() == []
