@@ -7,6 +7,7 @@ from dashapp.components.cards import (
     no_data_card,
     not_ready_card,
 )
+from dashapp.components.export import safe_csv
 from dashapp.components.shell import footer, nav_pages, navbar, page_header
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "no_data_card",
     "not_ready_card",
     "page_header",
+    "safe_csv",
 ]
