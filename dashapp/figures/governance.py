@@ -1,0 +1,64 @@
+"""Monitoring page charts: fairness by group, PSI per feature, score distribution and characteristic stability."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashapp.figures.theme import NAVY, ROSE, SAND, SKY, TEAL, empty_figure, themed
+
+STATUS_COLOURS = {"stable": TEAL, "watch": SAND, "alert": ROSE}
+
+
+def fairness_figure(attribute: dict[str, Any], flag: float = 0.8) -> go.Figure:
+    """Approval rate, TPR and FPR per group of one attribute, with the disparate-impact ratio in the hover."""
+    groups = attribute.get("groups", [])
+    if not groups:
+        return empty_figure("No groups")
+    names = [g["group"] for g in groups]
+    fig = go.Figure()
+    for key, label, colour in (("approval_rate", "approval rate", NAVY), ("tpr", "TPR", TEAL), ("fpr", "FPR", SKY)):
+        fig.add_bar(x=names, y=[g[key] for g in groups], name=label, marker_color=colour,
+                    customdata=[[g["di_ratio"], g["n"]] for g in groups],
+                    hovertemplate="%{x}: %{y:.1%} (DI %{customdata[0]:.2f}, n %{customdata[1]:,})<extra>" + label + "</extra>")
+    flagged = [g["group"] for g in groups if g.get("flag")]
+    title = f"reference {attribute.get('reference')}" + (f"; DI < {flag}: {', '.join(flagged)}" if flagged else "")
+    fig.update_layout(barmode="group", yaxis_tickformat=".0%", title=title, legend_orientation="h")
+    return themed(fig)
+
+
+def psi_figure(features: pd.DataFrame, alert: float = 0.25) -> go.Figure:
+    """Horizontal bars of each feature's PSI, coloured stable / watch / alert, with the alert line."""
+    if features.empty:
+        return empty_figure("No features")
+    part = features.iloc[::-1]
+    fig = go.Figure(go.Bar(x=part["psi"], y=part["feature"], orientation="h",
+                           marker_color=[STATUS_COLOURS[s] for s in part["status"]],
+                           hovertemplate="%{y}: PSI %{x:.3f}<extra></extra>"))
+    fig.add_vline(x=alert, line_dash="dash", line_color=ROSE)
+    fig.update_layout(xaxis_title="PSI", yaxis_title=None)
+    return themed(fig)
+
+
+def score_bins_figure(bins: pd.DataFrame) -> go.Figure:
+    """Share of training and new rows in each PD decile of the training data."""
+    fig = go.Figure()
+    fig.add_bar(x=bins["bin"], y=bins["expected"], name="training", marker_color=NAVY)
+    fig.add_bar(x=bins["bin"], y=bins["actual"], name="new batch", marker_color=SAND)
+    fig.update_layout(barmode="group", yaxis_tickformat=".0%", xaxis_title="PD bin", legend_orientation="h")
+    return themed(fig)
+
+
+def stability_figure(stability: pd.DataFrame, feature: str) -> go.Figure:
+    """One feature's characteristic stability: each bin's ``(new - training share) * points`` contribution."""
+    part = stability.loc[stability["feature"] == feature]
+    if part.empty:
+        return empty_figure(f"No bins for {feature}")
+    fig = go.Figure(go.Bar(x=part["bin"], y=part["contribution"], marker_color=[ROSE if v > 0 else TEAL for v in part["contribution"]],
+                           customdata=part[["expected", "actual", "points"]].to_numpy(),
+                           hovertemplate="%{x}: %{y:+.4f}<br>training %{customdata[0]:.1%}, new %{customdata[1]:.1%}, "
+                                         "points %{customdata[2]:+.3f}<extra></extra>"))
+    fig.update_layout(xaxis_title=f"{feature} bin", yaxis_title="score shift (log-odds)")
+    return themed(fig)

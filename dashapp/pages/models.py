@@ -1,0 +1,154 @@
+"""Models (``/models``): every saved version per model with LATEST marked, its model card (downloadable as HTML),
+and, for admins, promote a version and retrain in the background with a progress bar (the page stays usable).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import dash
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import diskcache
+from dash import DiskcacheManager, Input, Output, State, callback, dcc, html, no_update
+
+from bankdata import ArtifactError, get_settings
+from dashapp.auth import signed_in
+from dashapp.components import error_card, page_header
+from dashapp.services import models as svc
+
+dash.register_page(__name__, path="/models", name="Models", title="Ledgerlight · models", order=50,
+                   allowed_roles=["risk", "admin"],
+                   description="Saved model versions, model cards, promotion and background retraining.")
+
+# Background jobs and their progress live on disk under the data folder, shared by every gunicorn worker.
+JOBS = diskcache.Cache(str(get_settings().data_dir / "cache" / "background"))
+MANAGER = DiskcacheManager(JOBS)
+TICKET_SECONDS = 60
+
+
+def _role() -> str | None:
+    user = signed_in()
+    return user.role if user is not None else None
+
+
+def _rows() -> list[dict]:
+    table = svc.versions()
+    return table.assign(latest=table["latest"].map({True: "LATEST", False: ""})).to_dict("records")
+
+
+def _card_body(sections: list[dict]) -> list:
+    out = []
+    for sec in sections:
+        out.append(html.H6(sec["title"], className="mt-3"))
+        if sec["rows"]:
+            out.append(dbc.Table([html.Thead(html.Tr([html.Th(c) for c in sec["columns"]])),
+                                  html.Tbody([html.Tr([html.Td(c) for c in row]) for row in sec["rows"]])],
+                                 size="sm", bordered=True, className="small"))
+        if sec["note"]:
+            out.append(html.P(sec["note"], className="small text-muted"))
+    return out
+
+
+def layout(**_query: str) -> html.Div:
+    """Versions grid, admin actions and the selected version's card."""
+    header = page_header("Models", "Saved versions, model cards, promotion and retraining.")
+    rows = _rows()
+    if not rows:
+        return html.Div([header, dbc.Alert(["No model is trained yet: run ", html.Code("ledgerlight train all"), "."],
+                                           color="info", id="models-none")])
+    admin = _role() == svc.ADMIN
+    actions = dbc.Card([dbc.CardHeader("Admin"), dbc.CardBody([
+        dbc.Button("Promote selected version", id="models-promote", color="primary", size="sm", className="me-2"),
+        html.Span(id="models-promote-result", className="small"),
+        html.Hr(),
+        dbc.InputGroup([dbc.Select(id="models-retrain-model", options=list(svc.TRAINERS), value="segments"),
+                        dbc.Button("Retrain", id="models-retrain", color="secondary")], size="sm", className="mb-2"),
+        dbc.Progress(id="models-progress", value=0, max=3, striped=True, animated=True, className="mb-1"),
+        html.Div(id="models-retrain-result", className="small"),
+        dcc.Store(id="models-ticket"),
+    ])], className="ll-card h-100") if admin else html.Div()
+    first = rows[0]
+    return html.Div([
+        header,
+        dbc.Row([
+            dbc.Col(dag.AgGrid(id="models-grid", rowData=rows, columnDefs=[{"field": c} for c in rows[0]],
+                               defaultColDef={"resizable": True, "sortable": True, "filter": True, "flex": 1},
+                               dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True}},
+                               getRowId="params.data.model + '/' + params.data.version",
+                               selectedRows=[first], style={"height": "320px"}), lg=8),
+            dbc.Col(actions, lg=4),
+        ], className="g-3 mb-3"),
+        dbc.Card([dbc.CardHeader(["Model card ", dbc.Button("Download HTML", id="models-download-button", size="sm",
+                                                             color="link")]),
+                  dbc.CardBody(id="models-card")], className="ll-card"),
+        dcc.Download(id="models-download"),
+    ])
+
+
+def _selected(rows: list[dict] | None) -> tuple[str, str] | None:
+    return (rows[0]["model"], rows[0]["version"]) if rows else None
+
+
+@callback(Output("models-card", "children"), Input("models-grid", "selectedRows"))
+def show_card(rows: list[dict] | None):
+    """The selected version's card."""
+    picked = _selected(rows)
+    if picked is None:
+        return html.P("Pick a version.")
+    try:
+        sections, _ = svc.card(*picked)
+    except (ArtifactError, ValueError) as exc:
+        return error_card(str(exc))
+    return html.Div(_card_body(sections), id="models-card-body")
+
+
+@callback(Output("models-download", "data"), Input("models-download-button", "n_clicks"),
+          State("models-grid", "selectedRows"), prevent_initial_call=True)
+def download_card(_n: int, rows: list[dict] | None):
+    """The selected version's card as one HTML file."""
+    picked = _selected(rows)
+    if picked is None:
+        return no_update
+    _, page = svc.card(*picked)
+    return {"content": page, "filename": f"model-card-{picked[0]}-{picked[1]}.html", "type": "text/html"}
+
+
+@callback(Output("models-promote-result", "children"), Output("models-grid", "rowData"),
+          Input("models-promote", "n_clicks"), State("models-grid", "selectedRows"), prevent_initial_call=True)
+def promote(_n: int, rows: list[dict] | None):
+    """Make the selected version LATEST (admins only; the services pick it up on their next request)."""
+    picked = _selected(rows)
+    if picked is None:
+        return "Pick a version first.", no_update
+    user = signed_in()
+    try:
+        svc.promote(*picked, role=_role(), user=user.id if user else "unknown")
+    except (PermissionError, ArtifactError, ValueError) as exc:
+        return str(exc), no_update
+    return f"{picked[0]}/{picked[1]} is LATEST", _rows()
+
+
+@callback(Output("models-ticket", "data"), Output("models-retrain-result", "children", allow_duplicate=True),
+          Input("models-retrain", "n_clicks"), State("models-retrain-model", "value"), prevent_initial_call=True)
+def request_retrain(_n: int, model: str):
+    """Check the role in the request, then hand the background job a one-time ticket."""
+    if _role() != svc.ADMIN:
+        return no_update, "Only an admin may retrain."
+    ticket = uuid.uuid4().hex
+    JOBS.set(f"retrain:{ticket}", model, expire=TICKET_SECONDS)
+    return {"ticket": ticket, "model": model}, f"Retraining {model}…"
+
+
+@callback(Output("models-retrain-result", "children"), Input("models-ticket", "data"), background=True, manager=MANAGER,
+          progress=[Output("models-progress", "value"), Output("models-progress", "label")],
+          running=[(Output("models-retrain", "disabled"), True, False)], prevent_initial_call=True)
+def run_retrain(set_progress, ticket: dict | None):
+    """The retrain job (a separate process): refuses a ticket it did not issue, reports each step."""
+    if not ticket or JOBS.pop(f"retrain:{ticket.get('ticket')}") != ticket.get("model"):
+        return "Refused: no valid retrain request."
+    try:
+        version = svc.retrain(ticket["model"], lambda step, steps, label: set_progress((step, label)))
+    except (ArtifactError, ValueError, RuntimeError) as exc:
+        return f"Retraining failed: {exc}"
+    return f"Saved and promoted {ticket['model']}/{version}; reload to see it."

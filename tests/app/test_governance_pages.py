@@ -1,0 +1,72 @@
+"""Monitoring and Models: services on trained models, promotion picked up without a restart, retrain job progress,
+and both pages in headless Chromium."""
+
+from __future__ import annotations
+
+import pytest
+
+import risk
+from bankdata import ArtifactStore
+from dashapp.services import governance, models
+from dashapp.services import risk as risk_service
+
+
+def test_fairness_service_reports_both_attributes(trained_env) -> None:
+    fair = governance.fairness()
+    assert set(fair["attributes"]) == {"age_band", "gender"} and fair["scores"] == "out-of-fold"
+    strict = governance.fairness(0.0)  # decline everyone: approval 0 in every group
+    assert all(g["approval_rate"] == 0 for a in strict["attributes"].values() for g in a["groups"])
+    with pytest.raises(ValueError, match="threshold"):
+        governance.fairness(2.0)
+
+
+def test_drift_service_alerts_only_when_shifted(trained_env) -> None:
+    assert governance.drift(2.0).alerts and governance.drift(2.0).score_psi > 0.25
+    assert governance.drift(0.0).score_psi < governance.drift(2.0).score_psi
+    with pytest.raises(ValueError, match="shift"):
+        governance.drift(9.0)
+
+
+def test_versions_card_and_promotion_are_picked_up_without_restart(trained_env) -> None:
+    store: ArtifactStore = trained_env.store
+    old = trained_env.artifacts["risk"].version
+    pd_before = risk_service.applicants()["pd"].to_numpy()
+    new = risk.train_from_bank(trained_env.bank_env.bank, store, quick=True).version  # a second version, now LATEST
+    table = models.versions()
+    risk_rows = table[table["model"] == "risk"]
+    assert {old, new} <= set(risk_rows["version"]) and risk_rows.set_index("version").loc[new, "latest"]
+    with pytest.raises(PermissionError):
+        models.promote("risk", old, role="risk")
+    models.promote("risk", old, role="admin", user="tester")
+    assert store.latest("risk") == old and risk_service.get_portfolio().version == old  # no cache clearing needed
+    assert (risk_service.applicants()["pd"].to_numpy() == pd_before).all()
+    sections, page = models.card("risk", old)
+    titles = [s["title"] for s in sections]
+    assert "Metrics" in titles and "Calibration" in titles and "Fairness: gender" in titles and "Limits" in titles
+    assert "bootstrap" in next(s for s in sections if s["title"] == "Metrics")["note"]
+    assert page.startswith("<!doctype html>") and old in page
+    with pytest.raises(ValueError, match="unknown model"):
+        models.card("nope", old)
+
+
+def test_retrain_job_reports_progress_and_promotes(trained_env) -> None:
+    steps: list[tuple[int, int, str]] = []
+    version = models.retrain("segments", lambda *a: steps.append(a), quick=True)
+    assert [s[0] for s in steps] == [0, 1, 3] and steps[-1][2].endswith(version)
+    assert trained_env.store.latest("segments") == version
+    trained_env.store.promote("segments", trained_env.artifacts["segments"].version)  # leave the session's as it was
+
+
+@pytest.mark.browser
+def test_monitoring_and_models_pages_render(trained_env, served) -> None:
+    duo = served
+    duo.wait_for_page(url=f"{duo.server_url}/monitoring")
+    duo.wait_for_element("#monitoring-fair-gender g.trace", timeout=40)
+    duo.wait_for_element("#monitoring-alert", timeout=60)
+    duo.wait_for_element("#monitoring-psi g.trace", timeout=20)
+    duo.wait_for_page(url=f"{duo.server_url}/models")
+    duo.wait_for_element("#models-card-body", timeout=60)
+    duo.wait_for_element("#models-grid .ag-row", timeout=20)
+    assert "LATEST" in duo.find_element("#models-grid").text
+    assert duo.find_element("#models-promote")  # admin sees the actions
+    assert duo.get_logs() == []
