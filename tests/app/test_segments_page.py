@@ -37,6 +37,16 @@ def test_without_an_artifact_the_service_says_not_trained(monkeypatch, tmp_path)
         svc.get_segmentation()
 
 
+def test_page_without_an_artifact_says_how_to_train(monkeypatch, tmp_path, dash_app) -> None:
+    import dash
+
+    monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(tmp_path / "none"))
+    page = next(p for p in dash.page_registry.values() if p["path"] == "/segments")
+    assert page["order"] == 20
+    html = str(page["layout"]())
+    assert "ledgerlight segments train" in html and "not ready yet" in html
+
+
 def test_filter_options_describe_the_bank(segments_env) -> None:
     bank_env, _ = segments_env
     opts = svc.filter_options()
