@@ -11,6 +11,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
+from dashapp.components.customer_link import customer_link, register_customer_link
 from dashapp.figures import recsys as figs
 from dashapp.services import recsys as svc
 from dashapp.services.bank import DataUnavailable
@@ -55,6 +56,7 @@ def _campaign_panel() -> dbc.Card:
                        rowData=[], defaultColDef={"sortable": True, "filter": True, "resizable": True},
                        dashGridOptions={"pagination": True, "paginationPageSize": 20}, style={"height": "420px"}),
             dcc.Download(id="recs-download"),
+            customer_link("recs-campaign-grid"),
         ]),
     ], className="ll-card")
 
@@ -157,3 +159,5 @@ def export_campaign(_clicks, product_id, model, n):
     frame = svc.campaign_export(int(product_id), int(n), model or "mf")
     return dcc.send_data_frame(frame.to_csv, f"ledgerlight-campaign-product-{int(product_id)}.csv", index=False)
 
+
+register_customer_link("recs-campaign-grid")  # a customer id in the campaign list opens the Customer page
