@@ -45,7 +45,8 @@ class TrainedRisk:
     champion : str
         Candidate name of the champion (``lightgbm+...``).
     report : dict
-        JSON-ready summary: per-candidate metrics, champion, threshold, oracle (demo bank), calibration method.
+        JSON-ready summary: per-candidate metrics, champion, threshold, oracle (demo bank), calibration method,
+        boosting rounds of the final LightGBM (best early-stopped round, rounds of the refit on all rows).
     sample : dict of ndarray
         Explanations of a sample of rows (``x``, ``shap``, ``y``, ``pd``) and global ``importance``.
     """
@@ -107,8 +108,8 @@ def train_loan_book(
         Candidate.parse(champion), book.spec.categorical_indices, book.x.shape[1], quick=quick,
         n_minority=int(book.y.sum()), seed=seed,
     )  # fmt: skip
-    pipe.fit(book.x, book.y)
-    booster = pipe.named_steps["model"].model_.booster_
+    lgbm = pipe.fit(book.x, book.y).named_steps["model"]
+    booster = lgbm.model_.booster_
     calibrator = ScoreCalibrator("auto", random_state=seed).fit(cv.raw[champion], book.y)
     model = RiskModel(book.spec, booster, calibrator)
     report: dict[str, Any] = {
@@ -123,6 +124,7 @@ def train_loan_book(
         "cost_rejected_good": cost_rejected_good,
         "champion": champion,
         "calibration": calibrator.method_,
+        "boosting_rounds": {"early_stopped": lgbm.best_iteration_, "final": lgbm.n_estimators_},
         "candidates": summary,
         "features": book.spec.features,
         "protected": book.spec.protected,

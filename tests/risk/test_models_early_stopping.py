@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from imblearn.over_sampling import SMOTE
 from lightgbm import LGBMClassifier
 
 import risk.models
+from risk.loanbook import prepare_loan_book
 from risk.models import Candidate, CategoricalLGBM, inner_split, make_pipeline
+from risk.training import train_loan_book
 from risk.validation import cross_validate
 
 
@@ -126,3 +129,16 @@ def test_wide_categoricals_are_split_as_ordered_codes() -> None:
 def test_fit_names_a_shape_mismatch() -> None:
     with pytest.raises(ValueError, match="one row per label"):
         CategoricalLGBM().fit(np.zeros((10, 2)), np.zeros(9))
+
+
+def test_the_training_report_names_the_rounds_of_the_saved_booster() -> None:
+    rng = np.random.default_rng(6)
+    n = 1_200
+    frame = pd.DataFrame({"score": rng.standard_normal(n), "grade": rng.choice(list("ABCD"), n)})
+    logit = -1.2 + 1.3 * frame["score"] + 0.6 * (frame["grade"] == "D")
+    frame["bad"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    book = prepare_loan_book(frame, "bad", 1)
+    trained = train_loan_book(book, quick=True, models=("lightgbm",), imbalance=("none",))
+    rounds = trained.report["boosting_rounds"]
+    assert 1 <= rounds["early_stopped"] < 150
+    assert rounds["final"] == trained.model.booster.num_trees()
