@@ -7,7 +7,8 @@ Segments page's filter latency as a worker answers it.
    random filter combinations, and of the CSV export callback.
 3. CDNOW (``../shared/data/cdnow_master.txt``): k, silhouette, Davies-Bouldin, segment names and revenue shares.
 
-Writes ``bench/results/segments.json``. Usage: ``python bench/bench_segments.py [--customers N] [--filter-customers N]``.
+Writes ``bench/results/segments.json``. Usage:
+``python bench/bench_segments.py [--customers N] [--filter-customers N] [--parts cdnow page end_to_end]``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULT = ROOT / "bench" / "results" / "segments.json"
 CDNOW = ROOT.parent / "shared" / "data" / "cdnow_master.txt"
+PARTS = ("cdnow", "page", "end_to_end")
 
 
 def machine() -> dict:
@@ -219,16 +221,22 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=1_000_000, help="end-to-end size (default %(default)s)")
     parser.add_argument("--filter-customers", type=int, default=50_000, help="page latency size (default %(default)s)")
     parser.add_argument("--repeats", type=int, default=40, help="timed filter requests (default %(default)s)")
+    parser.add_argument("--parts", nargs="*", choices=PARTS, default=list(PARTS),
+                        help="run only these parts; the others keep their last results in the JSON")
     args = parser.parse_args()
-    results = []
-    if CDNOW.exists():
-        results.append(cdnow())
-        print(json.dumps(results[-1]), flush=True)
-    for row in page_latency(args.filter_customers, args.repeats):
-        results.append(row)
-        print(json.dumps(row), flush=True)
-    results.append(end_to_end(args.customers))
-    print(json.dumps(results[-1]), flush=True)
+    runners = {
+        "cdnow": lambda: [cdnow()] if CDNOW.exists() else [],
+        "page": lambda: page_latency(args.filter_customers, args.repeats),
+        "end_to_end": lambda: [end_to_end(args.customers)],
+    }
+    fresh = []
+    for part in args.parts:
+        for row in runners[part]():
+            fresh.append(row)
+            print(json.dumps(row), flush=True)
+    previous = json.loads(RESULT.read_text(encoding="utf-8")) if RESULT.exists() else []
+    replaced = {row["benchmark"] for row in fresh}
+    results = [row for row in previous if row.get("benchmark") not in replaced] + fresh
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0

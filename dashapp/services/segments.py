@@ -108,6 +108,8 @@ class SegmentView:
 class _Loaded:
     seg: Segmentation
     table: pd.DataFrame  # customers of the artifact, one row each
+    numeric: pd.DataFrame  # the same rows, numbers only (customer_id, segment, pc1, pc2, features): cheap to filter
+    totals: pd.Series  # customers per segment
     products: np.ndarray  # bool (customers x product names)
     product_names: list[str]
     base_mean: pd.Series
@@ -145,7 +147,8 @@ def _load(root: str, version: str) -> _Loaded:
     dummies = held.str.get_dummies(sep=";").drop(columns=[""], errors="ignore")
     features = table[seg.feature_names]
     rank = np.random.default_rng(0).permutation(len(table))
-    return _Loaded(seg=seg, table=table, products=dummies.to_numpy(dtype=bool), product_names=list(dummies.columns),
+    numeric = table[["customer_id", "segment", "pc1", "pc2", *seg.feature_names]]
+    return _Loaded(seg=seg, table=table, numeric=numeric, totals=table.groupby("segment").size(), products=dummies.to_numpy(dtype=bool), product_names=list(dummies.columns),
                    base_mean=features.mean(), base_std=features.std(ddof=0).replace(0.0, np.nan), sample_rank=rank)
 
 
@@ -249,22 +252,19 @@ def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> 
         raise ValueError(f"unknown feature {box_feature!r} for the boxplots")
     names = segment_names()
     mask = _mask(loaded, flt)
-    table = loaded.table
-    part = table[mask]
+    part = loaded.numeric[mask]
     present = set(np.unique(part["segment"].to_numpy()).tolist())
     order = [s for s in names if s in present]
     pick = np.flatnonzero(mask)
     pick = pick[np.argsort(loaded.sample_rank[pick])[:SCATTER_POINTS]]
-    sample = table.iloc[np.sort(pick)][["customer_id", "segment", "pc1", "pc2"]]
+    sample = loaded.numeric.iloc[np.sort(pick)][["customer_id", "segment", "pc1", "pc2"]]
 
-    total = table.groupby("segment").size()
-    revenue_col = "monetary" if "monetary" in part.columns else None
     grouped = part.groupby("segment")
     sizes = pd.DataFrame({"segment": list(names)})
     sizes["name"] = sizes["segment"].map(names)
     sizes["customers"] = sizes["segment"].map(grouped.size()).fillna(0).astype(int)
-    sizes["total"] = sizes["segment"].map(total).fillna(0).astype(int)
-    revenue = grouped[revenue_col].sum() if revenue_col else pd.Series(dtype=float)
+    sizes["total"] = sizes["segment"].map(loaded.totals).fillna(0).astype(int)
+    revenue = grouped["monetary"].sum() if "monetary" in part.columns else pd.Series(dtype=float)
     sizes["revenue"] = sizes["segment"].map(revenue).fillna(0.0)
 
     features = loaded.seg.feature_names
@@ -272,14 +272,15 @@ def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> 
     z_means = ((means - loaded.base_mean) / loaded.base_std).fillna(0.0)
     z_means.index = [names[s] for s in z_means.index]
 
-    box = grouped[box_feature].describe(percentiles=[0.25, 0.5, 0.75]).reindex(order)
-    iqr = box["75%"] - box["25%"]
-    lo = grouped[box_feature].min().reindex(order)
-    hi = grouped[box_feature].max().reindex(order)
+    levels = [0.25, 0.5, 0.75]
+    quart = (grouped[box_feature].quantile(levels).unstack() if len(part) else pd.DataFrame(columns=levels))
+    quart = quart.reindex(index=order, columns=levels)
+    stats = grouped[box_feature].agg(["mean", "min", "max"]).reindex(order)
+    q1, q3 = quart[0.25].to_numpy(), quart[0.75].to_numpy()
     boxes = pd.DataFrame({
-        "segment": order, "name": [names[s] for s in order], "q1": box["25%"].to_numpy(), "median": box["50%"].to_numpy(),
-        "q3": box["75%"].to_numpy(), "mean": box["mean"].to_numpy(),
-        "lower": np.maximum(lo, box["25%"] - 1.5 * iqr).to_numpy(), "upper": np.minimum(hi, box["75%"] + 1.5 * iqr).to_numpy(),
+        "segment": order, "name": [names[s] for s in order], "q1": q1, "median": quart[0.5].to_numpy(), "q3": q3,
+        "mean": stats["mean"].to_numpy(), "lower": np.maximum(stats["min"].to_numpy(), q1 - 1.5 * (q3 - q1)),
+        "upper": np.minimum(stats["max"].to_numpy(), q3 + 1.5 * (q3 - q1)),
     })
 
     cards = sizes[sizes["customers"] > 0][["segment", "name", "customers"]].copy()
@@ -289,7 +290,7 @@ def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> 
     cards["distinctive"] = cards["segment"].map(loaded.seg.segments.set_index("segment")["distinctive"])
     medians = grouped[[c for c in PROFILE_FEATURES if c in part.columns]].median()
     cards = cards.merge(medians, left_on="segment", right_index=True, how="left")
-    return SegmentView(n_customers=int(mask.sum()), n_total=len(table), sample=sample, sizes=sizes, z_means=z_means,
+    return SegmentView(n_customers=int(mask.sum()), n_total=len(mask), sample=sample, sizes=sizes, z_means=z_means,
                        boxes=boxes, box_feature=box_feature, cards=cards.reset_index(drop=True), names=names,
                        explained=[float(v) for v in loaded.seg.model.explained_variance_ratio_])
 
