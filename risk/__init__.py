@@ -6,11 +6,24 @@ Imports ``bankdata`` and third-party libraries only (never Dash). See ``docs/ris
 from risk.bands import BAND_EDGES, BAND_NAMES, BANDS, HIGHEST_BAND, risk_band
 from risk.bankbook import latest_loans, loan_frame
 from risk.calibration import ScoreCalibrator
+from risk.card import card_evidence
 from risk.cutoff import CutoffSummary, bayes_threshold, cost_curve, optimal_threshold, summarize_cutoff
+from risk.fairness import age_band, check_protected_excluded, fairness_report, group_table, model_fairness
 from risk.features import FeatureSpec, infer_spec, is_protected
 from risk.loanbook import LoanBook, prepare_loan_book, read_loan_book
-from risk.metrics import all_metrics, brier, ks_statistic, pr_auc, roc_auc
-from risk.reasons import reason_codes
+from risk.metrics import (
+    all_metrics,
+    brier,
+    calibration_bins,
+    ks_statistic,
+    pr_auc,
+    pr_curve_points,
+    roc_auc,
+    roc_curve_points,
+)
+from risk.monitoring import MonitorReport, characteristic_stability, monitor, psi, psi_bins
+from risk.reasons import plain_name, reason_codes
+from risk.recourse import Recourse, find_recourse
 from risk.scoring import Explanation, RiskModel, score_customers
 from risk.training import MODEL_NAME, TrainedRisk, save_trained, train_from_bank, train_loan_book
 
@@ -18,31 +31,48 @@ __all__ = [
     "BANDS",
     "BAND_EDGES",
     "BAND_NAMES",
-    "HIGHEST_BAND",
-    "MODEL_NAME",
     "CutoffSummary",
     "Explanation",
     "FeatureSpec",
+    "HIGHEST_BAND",
     "LoanBook",
+    "MODEL_NAME",
+    "MonitorReport",
+    "Recourse",
     "RiskModel",
     "ScoreCalibrator",
     "TrainedRisk",
+    "age_band",
     "all_metrics",
     "bayes_threshold",
     "brier",
+    "calibration_bins",
+    "card_evidence",
+    "characteristic_stability",
+    "check_protected_excluded",
     "cost_curve",
+    "fairness_report",
+    "find_recourse",
+    "group_table",
     "infer_spec",
     "is_protected",
     "ks_statistic",
     "latest_loans",
     "loan_frame",
+    "model_fairness",
+    "monitor",
     "optimal_threshold",
+    "plain_name",
     "pr_auc",
+    "pr_curve_points",
     "prepare_loan_book",
+    "psi",
+    "psi_bins",
     "read_loan_book",
     "reason_codes",
     "risk_band",
     "roc_auc",
+    "roc_curve_points",
     "save_trained",
     "score_customers",
     "summarize_cutoff",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dash import html
 
-from risk.reasons import plain_name
-from risk.recourse import Recourse
+from risk import Recourse, plain_name
 
 
 def recourse_block(rec: Recourse, block_id: str) -> html.Div:

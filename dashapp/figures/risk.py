@@ -7,8 +7,7 @@ import plotly.graph_objects as go
 
 import risk
 from dashapp.figures.theme import DIVERGING, MUTED, NAVY, PALETTE, ROSE, SEQUENTIAL, TEAL, themed
-from risk.metrics import calibration_bins, pr_curve_points, roc_curve_points
-from risk.reasons import plain_name
+from risk import calibration_bins, plain_name, pr_curve_points, roc_curve_points
 
 
 def roc_figure(y: np.ndarray, scores: dict[str, np.ndarray]) -> go.Figure:

@@ -20,7 +20,7 @@ from dashapp.components.recourse import recourse_block
 from dashapp.figures import customer as figs
 from dashapp.services import customer as svc
 from dashapp.services.bank import DataUnavailable
-from risk.reasons import plain_name
+from risk import plain_name
 
 dash.register_page(__name__, path="/customer", name="Customer", title="Ledgerlight · customer", nav=False,
                    allowed_roles=["risk", "marketing", "admin"],

@@ -18,7 +18,7 @@ from dashapp.figures import risk as figs
 from dashapp.figures.theme import empty_figure
 from dashapp.services import risk as svc
 from dashapp.services.bank import DataUnavailable
-from risk.reasons import plain_name
+from risk import plain_name
 
 dash.register_page(__name__, path="/risk/applicant", name="Applicant", title="Ledgerlight · applicant", order=11,
                    description="One applicant's default risk, decision, SHAP waterfall, reasons and what-if.")

@@ -17,7 +17,7 @@ from dashapp.services import recsys as recsys_service
 from dashapp.services import risk as risk_service
 from dashapp.services import segments as segments_service
 from dashapp.services.bank import get_bank
-from risk.recourse import Recourse, find_recourse
+from risk import Recourse, find_recourse
 
 PROFILE_COLUMNS = ("age", "gender", "region", "income", "employment", "tenure_months", "credit_score", "balance",
                    "signup_date")

@@ -13,8 +13,7 @@ import risk
 from bankdata import ArtifactStore, generate_later_batch, get_settings
 from dashapp.services import risk as risk_service
 from dashapp.services.bank import get_bank
-from risk.fairness import model_fairness
-from risk.monitoring import MonitorReport, monitor
+from risk import MonitorReport, model_fairness, monitor
 
 SHIFT_RANGE = (-1.0, 2.0)
 BATCH_SEED = 101

@@ -27,7 +27,7 @@ from bankdata import (
     read_bank,
 )
 from dashapp.services.bank import DataUnavailable, get_bank
-from risk.card import card_evidence
+from risk import card_evidence
 
 TRAINERS: dict[str, Callable[..., Any]] = {
     risk.MODEL_NAME: risk.train_from_bank,

@@ -12,7 +12,7 @@ import pandas as pd
 import risk
 from bankdata import ArtifactError, ArtifactStore, get_settings
 from dashapp.services.bank import DataUnavailable, get_bank
-from risk.recourse import Recourse, find_recourse
+from risk import Recourse, find_recourse
 
 TRAIN_COMMAND = "ledgerlight risk train"
 GRID_COLUMNS = ("customer_id", "loan_id", "pd", "band", "amount", "purpose", "credit_score", "income", "dti")
