@@ -98,6 +98,7 @@ def after_request(response: flask.Response) -> flask.Response:
             for event in events:
                 audit.record(name or "anonymous", event.action, event.target, event.detail)
         except DatabaseError as exc:  # nothing is shown that the audit log did not record
+            flask.current_app.logger.error("audit row not written, answer withheld: %s", exc)
             response = error_page(503, "Audit log unavailable", str(exc))
     if response.mimetype == "text/html":
         csp = content_security_policy(dash.get_app().csp_hashes())

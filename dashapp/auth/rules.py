@@ -12,6 +12,7 @@ from typing import Any
 
 ROLES: tuple[str, ...] = ("risk", "marketing", "admin")
 EVERYONE = frozenset(ROLES)
+ADMIN_ONLY = frozenset({"admin"})
 
 #: page path -> roles that may open it (and call its callbacks)
 PAGE_ROLES: dict[str, frozenset[str]] = {
@@ -22,9 +23,8 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/risk/applicant": frozenset({"risk", "admin"}),
     "/segments": frozenset({"marketing", "admin"}),
     "/recommendations": frozenset({"marketing", "admin"}),
-    "/admin": frozenset({"admin"}),
+    "/admin": ADMIN_ONLY,
 }
-ADMIN_ONLY = frozenset({"admin"})
 
 #: the Dash Pages router: its callback lays out the page named by this input
 ROUTER_MODULE = "dash.dash"

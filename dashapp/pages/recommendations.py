@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
+from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header, safe_csv
 from dashapp.components.customer_link import customer_link, register_customer_link
 from dashapp.figures import recsys as figs
 from dashapp.services import recsys as svc
@@ -157,7 +157,7 @@ def export_campaign(_clicks, product_id, model, n):
     if product_id is None or not n:
         return no_update
     frame = svc.campaign_export(int(product_id), int(n), model or "mf")
-    return dcc.send_data_frame(frame.to_csv, f"ledgerlight-campaign-product-{int(product_id)}.csv", index=False)
+    return safe_csv(frame, f"ledgerlight-campaign-product-{int(product_id)}.csv")
 
 
 register_customer_link("recs-campaign-grid")  # a customer id in the campaign list opens the Customer page

@@ -10,7 +10,7 @@ import flask
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from dashapp.components import figure_card, kpi_tile, not_ready_card, page_header
+from dashapp.components import figure_card, kpi_tile, not_ready_card, page_header, safe_csv
 from dashapp.figures import segments as figs
 from dashapp.figures.theme import empty_figure
 from dashapp.services import segments as svc
@@ -177,7 +177,7 @@ def update_view(segment, age, income, region, product, risk, box_feature, _names
 def export_csv(_clicks, segment, age, income, region, product, risk):
     """Send the full filtered customer list (computed on the server) as CSV."""
     frame = svc.export_frame(svc.SegmentFilter.from_inputs(segment, age, income, region, product, risk))
-    return dcc.send_data_frame(frame.to_csv, "ledgerlight-segments.csv", index=False)
+    return safe_csv(frame, "ledgerlight-segments.csv")
 
 
 def _user() -> str:

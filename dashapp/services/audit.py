@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +23,8 @@ from bankdata import DatabaseError, append_audit, read_audit
 log = logging.getLogger("ledgerlight.audit")
 
 MAX_DETAIL = 2_000
+#: SQLite refuses a second writer at once ("database is locked") when a read transaction upgrades; retry this long
+LOCKED_RETRY_SECONDS = 10.0
 WHATIF_OUTPUT = '{"feature":["ALL"],"type":"risk-whatif"}.value'
 
 
@@ -54,6 +59,11 @@ RULES: tuple[AuditRule, ...] = (
     AuditRule("rename_segment", "segments-rename-feedback.children", "segment", target="segments-rename-segment.value",
               detail=("segments-rename-name.value",)),
 )
+
+
+ROUTER_OUTPUT = "_pages_content.children"
+#: pages whose mere opening shows one customer's risk: path -> (action, query parameter naming the customer)
+PAGE_VIEWS: dict[str, tuple[str, str]] = {"/customer": ("view_customer", "id")}
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,7 @@ def events_for(body: Mapping[str, Any]) -> list[AuditEvent]:
         return []
     outputs, values = output_props(output), prop_values(body)
     changed = set(body.get("changedPropIds") or [])
-    events = []
+    events = _page_view(values) if ROUTER_OUTPUT in outputs else []
     for rule in RULES:
         if rule.output not in outputs or (rule.changed and rule.changed not in changed):
             continue
@@ -102,13 +112,33 @@ def events_for(body: Mapping[str, Any]) -> list[AuditEvent]:
     return events
 
 
+def _page_view(values: Mapping[str, Any]) -> list[AuditEvent]:
+    path = "/" + str(values.get("_pages_location.pathname") or "").strip("/")
+    if path not in PAGE_VIEWS:
+        return []
+    action, param = PAGE_VIEWS[path]
+    query = parse_qs(str(values.get("_pages_location.search") or "").lstrip("?"))
+    return [AuditEvent(action, _clip(f"customer {query.get(param, ['?'])[0]}", 200), "")]
+
+
 def record(user: str, action: str, target: str, detail: str = "") -> None:
-    """Write one audit row now (raises ``DatabaseError`` when the database does not answer or refuses the row)."""
-    try:
-        append_audit(_clip(str(user), 120), _clip(action, 60), _clip(target, 200), _clip(detail, MAX_DETAIL))
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DatabaseError(f"cannot write the audit log: {reason}") from None
+    """Write one audit row now (raises ``DatabaseError`` when the database does not answer or refuses the row).
+
+    Several gunicorn workers write to one SQLite file: a write that meets another one ("database is locked") is
+    retried with a short random back-off for up to ``LOCKED_RETRY_SECONDS``.
+    """
+    values = (_clip(str(user), 120), _clip(action, 60), _clip(target, 200), _clip(detail, MAX_DETAIL))
+    deadline, pause = time.monotonic() + LOCKED_RETRY_SECONDS, 0.01
+    while True:
+        try:
+            append_audit(*values)
+            return
+        except (SQLAlchemyError, DatabaseError) as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            if "locked" not in reason or time.monotonic() > deadline:
+                raise DatabaseError(f"cannot write the audit log: {reason}") from None
+        time.sleep(pause * (1 + random.random()))
+        pause = min(pause * 2, 0.25)
 
 
 def record_safely(user: str, action: str, target: str, detail: str = "") -> bool:

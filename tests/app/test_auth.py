@@ -298,3 +298,22 @@ def test_users_cli_refuses_a_bad_role_and_an_empty_stdin(bank_env, monkeypatch) 
     args = _cli(["users", "add", "dan", "--role", "risk", "--password-stdin"])
     with pytest.raises(ValueError, match="standard input is empty"):
         args.func(args)
+
+
+def test_opening_a_customer_page_is_recorded(as_user) -> None:
+    body = router("/customer")
+    body["inputs"][1]["value"] = "?id=17"
+    (event,) = audit.events_for(body)
+    assert (event.action, event.target) == ("view_customer", "customer 17")
+    assert audit.events_for(router("/segments")) == []
+    assert as_user("risk").post("/_dash-update-component", json=body).status_code == 200
+    assert ("view_customer", "customer 17") in audit_rows("risk")
+
+
+def test_a_page_that_declares_allowed_roles_overrides_the_table() -> None:
+    from dashapp.auth.rules import may_open
+
+    registry = [{"path": "/risk/applicant", "allowed_roles": ["marketing"]}, {"path": "/new-page"}]
+    assert may_open("marketing", "/risk/applicant", registry)
+    assert not may_open("marketing", "/new-page", registry) and may_open("admin", "/new-page", registry)
+    assert not may_open("visitor", "/", registry)
