@@ -88,6 +88,7 @@ TRUTH_DB_TABLES: dict[str, sa.Table] = {
 segment_names_table = sa.Table(
     "segment_names",
     metadata,
+    sa.Column("model_version", sa.String(40), primary_key=True),
     sa.Column("segment_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
@@ -427,25 +428,30 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def set_segment_name(segment_id: int, name: str, user: str, url: str | None = None) -> None:
-    """Name a segment (insert or update), recording who did it and when."""
+def set_segment_name(version: str, segment_id: int, name: str, user: str, url: str | None = None) -> None:
+    """Name segment ``segment_id`` of segmentation model ``version`` (insert or update), recording who and when.
+
+    Names are keyed by the model version: a retrained model's segment 2 is another group of customers.
+    """
     name = name.strip()
     if not name:
         raise ValueError(f"segment {segment_id}: the name is empty")
     values = {"name": name, "updated_at": _now(), "updated_by": user}
     t = segment_names_table
+    key = (t.c.model_version == str(version)) & (t.c.segment_id == int(segment_id))
     with _connect(url, write=True) as conn:
         metadata.create_all(conn, tables=list(APP_TABLES))
-        done = conn.execute(sa.update(t).where(t.c.segment_id == int(segment_id)).values(**values)).rowcount
+        done = conn.execute(sa.update(t).where(key).values(**values)).rowcount
         if not done:
-            conn.execute(sa.insert(t).values(segment_id=int(segment_id), **values))
+            conn.execute(sa.insert(t).values(model_version=str(version), segment_id=int(segment_id), **values))
 
 
-def segment_names(url: str | None = None) -> dict[int, str]:
-    """The names users gave to segments, ``{segment_id: name}`` (empty when none)."""
+def segment_names(version: str, url: str | None = None) -> dict[int, str]:
+    """The names users gave to the segments of model ``version``, ``{segment_id: name}`` (empty when none)."""
+    t = segment_names_table
     with _connect(url, write=True) as conn:
         metadata.create_all(conn, tables=list(APP_TABLES))
-        rows = conn.execute(sa.select(segment_names_table.c.segment_id, segment_names_table.c.name))
+        rows = conn.execute(sa.select(t.c.segment_id, t.c.name).where(t.c.model_version == str(version)))
         return {int(sid): name for sid, name in rows}
 
 

@@ -157,7 +157,7 @@ def segment_names() -> dict[int, str]:
     seg = get_segmentation()
     names = {int(s): str(n) for s, n in zip(seg.segments["segment"], seg.segments["name"], strict=True)}
     try:
-        stored = stored_segment_names()
+        stored = stored_segment_names(seg.version)
     except DatabaseError as exc:  # the page still works with the automatic names
         log.warning("segment names: database unavailable, using automatic names (%s)", exc)
         stored = {}
@@ -173,7 +173,7 @@ def rename_segment(segment: int, name: str, user: str) -> dict[int, str]:
     if not name or len(name) > 60:
         raise ValueError("a segment name needs 1 to 60 characters")
     try:
-        set_segment_name(int(segment), name, user)
+        set_segment_name(get_segmentation().version, int(segment), name, user)
     except DatabaseError as exc:
         raise ValueError(f"the name was not saved: the database does not answer ({exc})") from exc
     append_audit(user, "rename_segment", f"segments/{get_segmentation().version}/{int(segment)}", name)

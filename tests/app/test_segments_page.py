@@ -141,7 +141,7 @@ def test_renaming_is_stored_in_the_database(segments_env) -> None:
 def test_names_fall_back_to_automatic_ones_when_the_database_is_down(segments_env, monkeypatch) -> None:
     from bankdata import DatabaseError
 
-    def down() -> dict:
+    def down(version: str) -> dict:
         raise DatabaseError("connection refused")
 
     monkeypatch.setattr(svc, "stored_segment_names", down)
@@ -213,3 +213,12 @@ def test_filter_and_export_in_the_browser(segments_env, served) -> None:
     assert len(csv) == expected
     assert (csv["segment"] == 0).all()
     assert duo.get_logs() == [], "severe errors in the browser console"
+
+
+def test_a_rename_belongs_to_the_model_version_it_was_made_for(segments_env) -> None:
+    from bankdata import segment_names as stored_names
+
+    version = svc.get_segmentation().version
+    svc.rename_segment(0, "Loyal savers", "ana")
+    assert stored_names(version)[0] == "Loyal savers"
+    assert stored_names("an-older-version") == {}

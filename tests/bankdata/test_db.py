@@ -159,13 +159,15 @@ def test_unreachable_database_is_a_clear_error_without_password(tmp_path: Path) 
 
 
 def test_segment_names_are_inserted_then_updated(url: str) -> None:
-    assert db.segment_names(url) == {}
-    db.set_segment_name(0, "Young savers", "ana", url)
-    db.set_segment_name(1, "Big spenders", "ana", url)
-    db.set_segment_name(0, " Thrifty ", "ben", url)
-    assert db.segment_names(url) == {0: "Thrifty", 1: "Big spenders"}
+    assert db.segment_names("v1", url) == {}
+    db.set_segment_name("v1", 0, "Young savers", "ana", url)
+    db.set_segment_name("v1", 1, "Big spenders", "ana", url)
+    db.set_segment_name("v1", 0, " Thrifty ", "ben", url)
+    db.set_segment_name("v2", 0, "Students", "ben", url)
+    assert db.segment_names("v1", url) == {0: "Thrifty", 1: "Big spenders"}
+    assert db.segment_names("v2", url) == {0: "Students"}
     with pytest.raises(ValueError, match="segment 2: the name is empty"):
-        db.set_segment_name(2, "  ", "ana", url)
+        db.set_segment_name("v1", 2, "  ", "ana", url)
 
 
 def test_audit_log_newest_first(url: str) -> None:
@@ -187,7 +189,7 @@ def test_users_are_unique(url: str) -> None:
 
 
 def test_write_bank_keeps_the_app_tables(tiny_bank: Bank, url: str) -> None:
-    db.set_segment_name(3, "Students", "ana", url)
+    db.set_segment_name("v1", 3, "Students", "ana", url)
     write_bank(tiny_bank, url)
     write_bank(tiny_bank, url)
-    assert db.segment_names(url) == {3: "Students"}
+    assert db.segment_names("v1", url) == {3: "Students"}
