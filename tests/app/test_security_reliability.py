@@ -75,8 +75,10 @@ def corrupt_checkpoints(trained_env, tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     copy = tmp_path / "checkpoints"
     shutil.copytree(trained_env.bank_env.checkpoints, copy)
-    art = trained_env.artifacts["risk"]
-    for file in (copy / "risk" / art.version).iterdir():
+    from bankdata import ArtifactStore
+
+    latest = ArtifactStore(copy).latest("risk")  # other tests may have trained or promoted newer versions
+    for file in (copy / "risk" / latest).iterdir():
         if file.name != "metadata.json":
             file.write_bytes(b"not a model")
     monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(copy))
