@@ -30,8 +30,7 @@ from bankdata import (
     read_bank,
 )
 from ledgerlight.setup import TRAINERS
-from recsys import EVENT_WEIGHTS, MODEL_NAME, ALSRecommender, Recommender
-from recsys.incremental import partial_fit_users, with_held
+from recsys import EVENT_WEIGHTS, MODEL_NAME, ALSRecommender, Recommender, partial_fit_users, with_held
 
 log = logging.getLogger("ledgerlight.learning")
 MODEL_FILES = ("popularity", "als", "mf")

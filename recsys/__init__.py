@@ -8,6 +8,7 @@ from recsys.base import NotFittedError, Recommender, top_n
 from recsys.evaluate import default_models, evaluate_models, evaluate_recommender, oracle_metrics
 from recsys.explain import also_took, cooccurrence, explain
 from recsys.features import customer_side_features
+from recsys.incremental import affected_history, partial_fit_users, with_held
 from recsys.interactions import (
     EVENT_WEIGHTS,
     InteractionMatrix,
@@ -32,6 +33,9 @@ from recsys.split import per_user_random_split, temporal_split
 from recsys.train import MODEL_NAME, evaluate_bank, fit_bank_models, train_from_bank
 
 __all__ = [
+    "affected_history",
+    "partial_fit_users",
+    "with_held",
     "CREDIT_FAMILIES",
     "EVENT_WEIGHTS",
     "MODEL_NAME",

@@ -44,3 +44,27 @@ def test_rule_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("import dash\nfrom risk.metrics import ks\nfrom . import local\n", encoding="utf-8")
     assert imported_top_levels(module) == {"dash", "risk"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Full dotted names of the modules one file imports from (absolute imports only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("package", ["dashapp", "ledgerlight"])
+def test_app_and_cli_use_only_public_apis(package: str) -> None:
+    libraries = {"bankdata", "risk", "segmentation", "recsys"}
+    offenders = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for name in imported_modules(path):
+            top, _, rest = name.partition(".")
+            if top in libraries and rest and rest != "cli":
+                offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert not offenders, "import the package, not its modules:\n" + "\n".join(offenders)
