@@ -112,11 +112,13 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
     max_cat_levels : int
         Wider categoricals are passed as ordered codes.
     early_stopping_rounds : int
-        Patience; 0 turns early stopping off (then ``n_estimators`` rounds are fitted).
+        Patience; 0 turns early stopping off (then ``fallback_rounds`` rounds are fitted).
     validation_fraction : float
         Share of the fitted rows held out to stop on.
     refit_factor : float
         Rounds of the final refit per best early-stopped round (more rows support a few more rounds).
+    fallback_rounds : int
+        Rounds fitted (at most ``n_estimators``) when early stopping is off or a class has fewer than 10 rows.
     class_weight : None or "balanced"
     sampler : imbalanced-learn sampler, optional
         Resamples the boosting rows only (never the held-out stopping rows).
@@ -140,6 +142,7 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         early_stopping_rounds: int = 100,
         validation_fraction: float = 0.2,
         refit_factor: float = 1.1,
+        fallback_rounds: int = 200,
         class_weight: str | None = None,
         sampler: BaseEstimator | None = None,
         random_state: int = 0,
@@ -159,6 +162,7 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.validation_fraction = validation_fraction
         self.refit_factor = refit_factor
+        self.fallback_rounds = fallback_rounds
         self.class_weight = class_weight
         self.sampler = sampler
         self.random_state = random_state
@@ -201,7 +205,7 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
             if self.early_stopping_rounds
             else None
         )
-        rounds = self.n_estimators
+        rounds = min(self.n_estimators, self.fallback_rounds)
         self.best_iteration_ = None
         if split is not None:
             fit, stop = split

@@ -111,7 +111,7 @@ def test_boosting_stops_early_on_noise_and_refits_on_every_row() -> None:
 def test_without_enough_defaults_it_fits_the_full_rounds() -> None:
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal((300, 2)), np.r_[np.ones(6, dtype=int), np.zeros(294, dtype=int)]
-    model = CategoricalLGBM(n_estimators=30, learning_rate=0.1).fit(x, y)
+    model = CategoricalLGBM(n_estimators=300, learning_rate=0.1, fallback_rounds=30).fit(x, y)
     assert model.best_iteration_ is None and model.model_.booster_.num_trees() == 30
 
 
