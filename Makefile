@@ -42,9 +42,15 @@ setup: install
 run: setup
 	$(BIN)/ledgerlight serve --host $(HOST) --port $(PORT)
 
+# The storage tests also run against a throwaway PostgreSQL on loopback when one can be installed and started.
 test: install system-test-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@pg=""; \
+	if out=$$(bash tests/postgres_server.sh start); then eval "$$out"; pg=$$POSTGRES_TEST_DIR; \
+	else echo "PostgreSQL is not available here: its storage tests will be skipped"; fi; \
+	rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ -n "$$pg" ]; then bash tests/postgres_server.sh stop "$$pg"; fi; \
+	exit $$rc
 
 lint: install
 	$(BIN)/ruff check .
