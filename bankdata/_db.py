@@ -132,7 +132,9 @@ def _sqlite_transactional(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A writer takes the write lock up front (IMMEDIATE): a read transaction that later upgrades to a write
+        # fails at once with "database is locked" when another worker writes, whatever busy_timeout says.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.pop("sqlite_immediate", False) else "BEGIN")
 
 
 @functools.lru_cache(maxsize=16)
@@ -182,6 +184,8 @@ def _connect(url: str | None, *, write: bool) -> Iterator[Connection]:
         raise DatabaseError(f"cannot reach the {describe_url(engine.url)}: {reason}") from None
     with conn:
         if write:
+            if engine.url.get_backend_name() == "sqlite":
+                conn.info["sqlite_immediate"] = True
             with conn.begin():
                 yield conn
         else:

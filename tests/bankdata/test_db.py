@@ -193,3 +193,22 @@ def test_write_bank_keeps_the_app_tables(tiny_bank: Bank, url: str) -> None:
     write_bank(tiny_bank, url)
     write_bank(tiny_bank, url)
     assert db.segment_names("v1", url) == {3: "Students"}
+
+
+def test_concurrent_sqlite_writers_wait_instead_of_failing(tmp_path) -> None:
+    """Several gunicorn workers append audit rows to one SQLite file at once: none may fail with 'locked'."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'bank.db'}"
+    db.append_audit("setup", "create", "tables", "", url)
+    writer = (
+        "import sys\nfrom bankdata import append_audit, read_audit\n"
+        "for i in range(40):\n"
+        "    read_audit(sys.argv[1], limit=5)\n"
+        "    append_audit(f'w{sys.argv[2]}', 'write', str(i), '', sys.argv[1])\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", writer, url, str(n)], stderr=subprocess.PIPE) for n in range(3)]
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    assert len(db.read_audit(url, limit=1000)) == 1 + 3 * 40
