@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +21,6 @@ from bankdata import DatabaseError, append_audit, read_audit
 log = logging.getLogger("ledgerlight.audit")
 
 MAX_DETAIL = 2_000
-#: SQLite refuses a second writer at once ("database is locked") when a read transaction upgrades; retry this long
-LOCKED_RETRY_SECONDS = 10.0
 WHATIF_OUTPUT = '{"feature":["ALL"],"type":"risk-whatif"}.value'
 
 
@@ -124,21 +120,14 @@ def _page_view(values: Mapping[str, Any]) -> list[AuditEvent]:
 def record(user: str, action: str, target: str, detail: str = "") -> None:
     """Write one audit row now (raises ``DatabaseError`` when the database does not answer or refuses the row).
 
-    Several gunicorn workers write to one SQLite file: a write that meets another one ("database is locked") is
-    retried with a short random back-off for up to ``LOCKED_RETRY_SECONDS``.
+    Concurrent workers on one SQLite file wait for each other inside bankdata (writers begin IMMEDIATE).
     """
     values = (_clip(str(user), 120), _clip(action, 60), _clip(target, 200), _clip(detail, MAX_DETAIL))
-    deadline, pause = time.monotonic() + LOCKED_RETRY_SECONDS, 0.01
-    while True:
-        try:
-            append_audit(*values)
-            return
-        except (SQLAlchemyError, DatabaseError) as exc:
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            if "locked" not in reason or time.monotonic() > deadline:
-                raise DatabaseError(f"cannot write the audit log: {reason}") from None
-        time.sleep(pause * (1 + random.random()))
-        pause = min(pause * 2, 0.25)
+    try:
+        append_audit(*values)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise DatabaseError(f"cannot write the audit log: {reason}") from None
 
 
 def record_safely(user: str, action: str, target: str, detail: str = "") -> bool:
