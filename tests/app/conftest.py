@@ -118,6 +118,22 @@ def trained_env(bank_env: BankEnv) -> TrainedEnv:
     return TrainedEnv(bank_env=bank_env, store=store, artifacts=artifacts)
 
 
+def own_checkpoints(bank_env: BankEnv, tmp_path_factory: pytest.TempPathFactory, train: Any, name: str) -> Iterator[Any]:
+    """Train one area quickly into a checkpoints folder of the calling module's own and point the app at it while the
+    module runs (``bank_env``'s store stays empty for the other tests). Use it in a module-scoped fixture:
+    ``yield from own_checkpoints(bank_env, tmp_path_factory, segmentation.train_from_bank, "segments")``.
+    """
+    from bankdata import ArtifactStore
+
+    checkpoints = tmp_path_factory.mktemp(f"{name}-checkpoints")
+    artifact = train(bank_env.bank, ArtifactStore(checkpoints), quick=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LEDGERLIGHT_CHECKPOINTS", str(checkpoints))
+        _clear_service_caches()
+        yield bank_env, artifact
+    _clear_service_caches()
+
+
 @pytest.fixture(scope="session")
 def dash_app():
     """The app gunicorn serves (``dashapp.app.app``): Dash Pages allows one app per process."""

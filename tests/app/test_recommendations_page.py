@@ -7,23 +7,16 @@ import pandas as pd
 import pytest
 
 from dashapp.figures import recsys as figs
-from dashapp.services import clear_caches
 from dashapp.services import recsys as svc
+from tests.app.conftest import own_checkpoints
 
 
 @pytest.fixture(scope="module")
 def recsys_env(bank_env, tmp_path_factory):
     """``bank_env`` plus a quick-trained ``recsys`` artifact in a checkpoints folder of this module's own."""
     import recsys
-    from bankdata import ArtifactStore
 
-    checkpoints = tmp_path_factory.mktemp("recsys-checkpoints")
-    artifact = recsys.train_from_bank(bank_env.bank, ArtifactStore(checkpoints), quick=True)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LEDGERLIGHT_CHECKPOINTS", str(checkpoints))
-        clear_caches()
-        yield bank_env, artifact
-    clear_caches()
+    yield from own_checkpoints(bank_env, tmp_path_factory, recsys.train_from_bank, "recsys")
 
 
 def test_without_an_artifact_the_service_says_not_trained(monkeypatch, tmp_path) -> None:

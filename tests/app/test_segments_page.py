@@ -13,22 +13,15 @@ import pytest
 from dashapp.figures import segments as figs
 from dashapp.services import clear_caches
 from dashapp.services import segments as svc
+from tests.app.conftest import own_checkpoints
 
 
 @pytest.fixture(scope="module")
 def segments_env(bank_env, tmp_path_factory):
-    """``bank_env`` plus a quick-trained ``segments`` artifact in a checkpoints folder of this module's own
-    (``bank_env``'s store stays empty for the other tests)."""
+    """``bank_env`` plus a quick-trained ``segments`` artifact in a checkpoints folder of this module's own."""
     import segmentation
-    from bankdata import ArtifactStore
 
-    checkpoints = tmp_path_factory.mktemp("segments-checkpoints")
-    artifact = segmentation.train_from_bank(bank_env.bank, ArtifactStore(checkpoints), quick=True)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LEDGERLIGHT_CHECKPOINTS", str(checkpoints))
-        clear_caches()
-        yield bank_env, artifact
-    clear_caches()
+    yield from own_checkpoints(bank_env, tmp_path_factory, segmentation.train_from_bank, "segments")
 
 
 def test_without_an_artifact_the_service_says_not_trained(monkeypatch, tmp_path) -> None:
