@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -14,7 +15,7 @@ STATUS_COLOURS = {"stable": TEAL, "watch": SAND, "alert": ROSE}
 
 def fairness_figure(attribute: dict[str, Any], flag: float = 0.8) -> go.Figure:
     """Approval rate, TPR and FPR per group of one attribute, with the disparate-impact ratio in the hover."""
-    groups = attribute.get("groups", [])
+    groups = sorted(attribute.get("groups", []), key=lambda g: _group_order(str(g["group"])))
     if not groups:
         return empty_figure("No groups")
     names = [g["group"] for g in groups]
@@ -25,8 +26,18 @@ def fairness_figure(attribute: dict[str, Any], flag: float = 0.8) -> go.Figure:
                     hovertemplate="%{x}: %{y:.1%} (DI %{customdata[0]:.2f}, n %{customdata[1]:,})<extra>" + label + "</extra>")
     flagged = [g["group"] for g in groups if g.get("flag")]
     title = f"reference {attribute.get('reference')}" + (f"; DI < {flag}: {', '.join(flagged)}" if flagged else "")
-    fig.update_layout(barmode="group", yaxis_tickformat=".0%", title=title, legend_orientation="h")
-    return themed(fig)
+    fig.update_layout(barmode="group", yaxis_tickformat=".0%", title=title)
+    fig = themed(fig)
+    fig.update_layout(legend={"orientation": "h", "y": -0.12, "x": 0})  # below the bars, clear of the title
+    return fig
+
+
+def _group_order(name: str) -> tuple[int, float, str]:
+    """Natural order of group labels: ``<25`` before ``25-34`` before ``65+``; other labels alphabetically after."""
+    digits = re.match(r"[<>]?(\d+)", name)
+    if digits is None:
+        return (1, 0.0, name)
+    return (0, float(digits.group(1)) - (0.5 if name.startswith("<") else 0.0), name)
 
 
 def psi_figure(features: pd.DataFrame, alert: float = 0.25) -> go.Figure:

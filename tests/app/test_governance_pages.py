@@ -70,3 +70,12 @@ def test_monitoring_and_models_pages_render(trained_env, served) -> None:
     assert "LATEST" in duo.find_element("#models-grid").text
     assert duo.find_element("#models-promote")  # admin sees the actions
     assert duo.get_logs() == []
+
+
+def test_fairness_groups_are_drawn_in_natural_order() -> None:
+    from dashapp.figures.governance import fairness_figure
+
+    names = ["35-49", "25-34", "50-64", "<25", "65+", "unknown"]
+    groups = [{"group": n, "approval_rate": 0.5, "tpr": 0.5, "fpr": 0.1, "di_ratio": 1.0, "n": 10} for n in names]
+    figure = fairness_figure({"groups": groups, "reference": "65+"})
+    assert list(figure.data[0].x) == ["<25", "25-34", "35-49", "50-64", "65+", "unknown"]
