@@ -56,9 +56,14 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check . || true
 
+# The database benchmark also measures PostgreSQL when a throwaway server can be started on loopback.
 bench: install
-	$(BIN)/python -m bench
-	$(BIN)/python bench/report.py
+	@pg=""; \
+	if out=$$(bash tests/postgres_server.sh start); then eval "$$out"; pg=$$POSTGRES_TEST_DIR; \
+	export DATABASE_URL_BENCH=$$DATABASE_URL_TEST; fi; \
+	rc=0; $(BIN)/python -m bench || rc=$$?; \
+	if [ -n "$$pg" ]; then bash tests/postgres_server.sh stop "$$pg"; fi; \
+	[ $$rc = 0 ] && $(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
