@@ -481,6 +481,15 @@ def read_audit(url: str | None = None, limit: int = 100) -> pd.DataFrame:
     return df
 
 
+def count_audit(user: str, action: str, since: datetime, url: str | None = None) -> int:
+    """How many audit rows of ``action`` by ``user`` since ``since`` (naive UTC), e.g. failed sign-ins."""
+    t = audit_log_table
+    query = sa.select(sa.func.count()).where((t.c.user == user) & (t.c.action == action) & (t.c.ts >= since))
+    with _connect(url, write=True) as conn:
+        metadata.create_all(conn, tables=list(APP_TABLES))
+        return int(conn.execute(query).scalar() or 0)
+
+
 def add_user(username: str, password_hash: str, role: str, url: str | None = None) -> int:
     """Create a user (the caller hashes the password); raise ``ValueError`` if the name is taken. Returns the id."""
     with _connect(url, write=True) as conn:

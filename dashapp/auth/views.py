@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
 import flask
@@ -15,6 +16,9 @@ from dashapp.services import audit
 
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
+#: failed sign-ins of one user name within ``LOCKOUT_MINUTES`` before further tries are refused (HTTP 429)
+MAX_FAILED_SIGN_INS = int(os.environ.get("SIGN_IN_MAX_FAILURES", "5"))
+LOCKOUT_MINUTES = float(os.environ.get("SIGN_IN_LOCKOUT_MINUTES", "15"))
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -65,6 +69,11 @@ def login() -> flask.Response:
     if not csrf_ok(form.get(FIELD)):
         return _render("The form expired; please sign in again.", username, next_path, status=400)
     try:
+        if audit.recent_count(username or "(blank)", "sign_in_failed", LOCKOUT_MINUTES) >= MAX_FAILED_SIGN_INS:
+            audit.record_safely(username or "(blank)", "sign_in_locked", "session", "")
+            minutes = f"{LOCKOUT_MINUTES:g}"
+            return _render(f"Too many failed sign-ins for this user name; try again in {minutes} minutes.",
+                           username, next_path, status=429)
         user = authenticate(username, form.get("password", ""))
     except DatabaseError as exc:
         return _render(f"Signing in is not possible right now: {exc}", username, next_path, status=503)

@@ -6,6 +6,7 @@ the callback has answered 200, so pages need no audit code. Rows live in the dat
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from urllib.parse import parse_qs
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
-from bankdata import DatabaseError, append_audit, read_audit
+from bankdata import DatabaseError, append_audit, count_audit, read_audit
 
 log = logging.getLogger("ledgerlight.audit")
 
@@ -143,3 +144,9 @@ def record_safely(user: str, action: str, target: str, detail: str = "") -> bool
 def recent(limit: int = 200) -> pd.DataFrame:
     """The newest ``limit`` rows (id, ts, user, action, target, detail), newest first."""
     return read_audit(limit=max(1, min(int(limit), 10_000)))
+
+
+def recent_count(user: str, action: str, minutes: float) -> int:
+    """How many ``action`` rows ``user`` has in the last ``minutes`` (every worker sees the same database)."""
+    since = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=minutes)
+    return count_audit(_clip(str(user), 120), action, since)

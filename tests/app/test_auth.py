@@ -317,3 +317,17 @@ def test_a_page_that_declares_allowed_roles_overrides_the_table() -> None:
     assert may_open("marketing", "/risk/applicant", registry)
     assert not may_open("marketing", "/new-page", registry) and may_open("admin", "/new-page", registry)
     assert not may_open("visitor", "/", registry)
+
+
+def test_repeated_wrong_passwords_lock_the_user_name_for_a_while(dash_app, bank_env) -> None:
+    from dashapp.auth import views
+    from dashapp.auth.users import create_user
+
+    create_user("lockme", "right-password-123456", "marketing", by="test")
+    client = dash_app.server.test_client()
+    for _ in range(views.MAX_FAILED_SIGN_INS):
+        assert sign_in(client, "lockme", "wrong-password-1").status_code == 401
+    locked = sign_in(client, "lockme", "right-password-123456")
+    assert locked.status_code == 429 and "Too many failed sign-ins" in locked.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # the right password does not get through while locked
+    assert ("sign_in_locked", "session") in audit_rows("lockme")
