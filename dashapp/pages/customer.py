@@ -54,8 +54,10 @@ def _table(frame: pd.DataFrame, table_id: str) -> dash_table.DataTable | html.P:
         elif pd.api.types.is_datetime64_any_dtype(shown[col]):
             shown[col] = shown[col].dt.strftime("%Y-%m-%d")
     return dash_table.DataTable(shown.astype(object).to_dict("records"), [{"name": c, "id": c} for c in shown.columns],
-                                id=table_id, style_table={"overflowX": "auto"}, style_cell={"fontSize": "0.85rem"},
-                                page_size=8)
+                                id=table_id, style_table={"overflowX": "auto"}, page_size=8,
+                                style_cell={"fontSize": "0.85rem", "fontFamily": "inherit", "textAlign": "left",
+                                            "whiteSpace": "normal", "height": "auto", "padding": "4px 6px"},
+                                style_header={"fontWeight": "600"})
 
 
 def _risk_card(view: svc.Customer360) -> dbc.Card:
