@@ -83,6 +83,9 @@ def login() -> flask.Response:
     flask.session.clear()  # a fresh session on sign-in (no fixation)
     flask.session.permanent = True
     flask_login.login_user(user)
+    # Make the session's form token now: created lazily, the first page's parallel requests could each make one
+    # and the navbar's sign-out form would carry a token the cookie no longer holds.
+    csrf_token()
     audit.record_safely(user.id, "sign_in", "session", f"role={user.role}")
     return flask.redirect(safe_next(next_path))
 

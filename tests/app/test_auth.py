@@ -332,3 +332,12 @@ def test_repeated_wrong_passwords_lock_the_user_name_for_a_while(dash_app, bank_
     assert locked.status_code == 429 and "Too many failed sign-ins" in locked.get_data(as_text=True)
     assert client.get("/").status_code == 302  # the right password does not get through while locked
     assert ("sign_in_locked", "session") in audit_rows("lockme")
+
+
+def test_signing_in_gives_the_session_its_form_token_at_once(dash_app, app_users) -> None:
+    client = dash_app.server.test_client()
+    assert sign_in(client, "admin", app_users["admin"]).status_code == 302
+    with client.session_transaction() as session:
+        token = session.get("csrf_token")
+    assert token  # present before any page is drawn, so parallel first requests cannot race to make it
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
