@@ -10,14 +10,13 @@ Writes ``bench/results/quality.json``. Usage: ``python bench/bench_quality.py [-
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _common import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -42,13 +41,6 @@ PUBLISHED_MOVIELENS = {
 }
 
 
-def machine() -> dict:
-    return {
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}",
-        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-
 
 def ledgerlight(*args: str) -> tuple[dict, float]:
     """Run the ``ledgerlight`` command in a fresh process; its JSON output and the wall seconds."""
@@ -71,7 +63,7 @@ def risk_book(name: str) -> dict:
         "command": "ledgerlight " + " ".join(command).replace(str(DATA) + "/", "../shared/data/"),
         "models": {m: {k: [round(v[k]["mean"], 4), round(v[k]["std"], 4)] for k in ("roc_auc", "pr_auc", "brier")}
                    for m, v in report["models"].items()},
-        "published_roc_auc": published, "wall_seconds": round(seconds, 1), **machine(),
+        "published_roc_auc": published, "wall_seconds": round(seconds, 1), **machine(None),
     }  # fmt: skip
 
 
@@ -85,7 +77,7 @@ def movielens() -> dict:
         "command": "ledgerlight " + " ".join(command).replace(str(DATA) + "/", "../shared/data/"),
         "models": {m: {k: round(v[k], 4) for k in ("ndcg@10", "precision@10", "recall@10", "map@10")}
                    for m, v in report["models"].items()},
-        "published": PUBLISHED_MOVIELENS, "wall_seconds": round(seconds, 1), **machine(),
+        "published": PUBLISHED_MOVIELENS, "wall_seconds": round(seconds, 1), **machine(None),
     }  # fmt: skip
 
 

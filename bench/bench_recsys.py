@@ -14,17 +14,14 @@ Writes ``bench/results/recsys.json`` (rows of benchmarks not rerun, e.g. with ``
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
-import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import machine, peak_rss_gib
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,17 +30,6 @@ MOVIELENS = ROOT.parent / "shared" / "data" / "movielens100k" / "data.parquet"
 PUBLISHED_BPR = {"ndcg@10": 0.442, "precision@10": 0.388}
 
 
-def machine() -> dict:
-    return {
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}",
-        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
-        "note": "shared machine: wall seconds include waiting for CPU",
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-
-
-def peak_rss_gib() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)
 
 
 def synthetic_log(n_customers: int, n_events: int, seed: int = 0) -> pd.DataFrame:
@@ -137,7 +123,7 @@ def main() -> int:
         print(f"-- {name}", flush=True)
         out = job()
         for row in out if isinstance(out, list) else [out]:
-            row.update(machine())
+            row.update(machine("shared machine: wall seconds include waiting for CPU"))
             print(json.dumps(row), flush=True)
             results.append(row)
     RESULT.parent.mkdir(parents=True, exist_ok=True)

@@ -7,15 +7,13 @@ Writes ``bench/results/risk.json``. Usage: ``python bench/bench_risk.py [--loans
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -24,14 +22,6 @@ DATA = ROOT.parent / "shared" / "data"
 REAL = (("german_credit.csv", "creditability", "bad"), ("credit_data.csv", "Status", "bad"),
         ("lending_club_2016q1.csv", "Class", "bad"))
 
-
-def machine() -> dict:
-    return {
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}",
-        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
-        "note": "shared machine: wall seconds include waiting for CPU; cpu_seconds is the process's own CPU time",
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
 
 
 def demo_book(n_loans: int):

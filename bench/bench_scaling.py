@@ -12,14 +12,13 @@ Writes ``bench/results/scaling.json``. Usage: ``python bench/bench_scaling.py [-
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _common import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -28,14 +27,6 @@ SIZES = (10_000, 100_000, 1_000_000)
 SHAP_MAX_ROWS = 20_000
 DASK_MAX_CUSTOMERS = 100_000
 
-
-def machine() -> dict:
-    return {
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}",
-        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
-        "note": "shared machine: wall seconds include waiting for CPU; cpu_seconds is the process's own CPU time",
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
 
 
 class Stages:

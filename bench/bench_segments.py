@@ -14,11 +14,8 @@ Writes ``bench/results/segments.json``. Usage:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
-import resource
 import secrets
 import sys
 import tempfile
@@ -26,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import machine, peak_rss_gib
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,17 +32,6 @@ CDNOW = ROOT.parent / "shared" / "data" / "cdnow_master.txt"
 PARTS = ("cdnow", "page", "end_to_end")
 
 
-def machine() -> dict:
-    return {
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}",
-        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
-        "note": "shared machine: wall seconds include waiting for CPU; cpu_seconds is the process's own CPU time",
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-
-
-def peak_rss_gib() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)
 
 
 def end_to_end(n: int) -> dict:
