@@ -169,6 +169,20 @@ def signed_in_client(dash_app, monkeypatch: pytest.MonkeyPatch, role: str = "adm
 
 
 @pytest.fixture()
+def as_user(dash_app, app_users):
+    """A fresh test client signed in through the real form (server-side session and all): ``as_user("marketing")``."""
+    from tests.app.helpers import sign_in as sign_in_form
+
+    def make(role: str):
+        client = dash_app.server.test_client()
+        response = sign_in_form(client, role, app_users[role])
+        assert response.status_code == 302, response.get_data(as_text=True)[:300]
+        client.get("/")  # the first request registers Dash's router callback
+        return client
+    return make
+
+
+@pytest.fixture()
 def client(dash_app, monkeypatch: pytest.MonkeyPatch):
     """A Flask test client of the app (no browser), signed in as an ``admin``."""
     return signed_in_client(dash_app, monkeypatch, "admin")
