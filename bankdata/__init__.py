@@ -3,6 +3,20 @@
 Imports nothing else of Ledgerlight. The contract is in ``docs/contracts.md``.
 """
 
+from bankdata._accounts import (
+    ThrottleKey,
+    clear_sign_in_throttle,
+    create_session,
+    delete_user,
+    find_session,
+    finish_sign_in,
+    open_sessions,
+    reserve_sign_in,
+    revoke_sessions,
+    set_password_hash,
+    set_role,
+    touch_session,
+)
 from bankdata._artifacts import Artifact, ArtifactError, ArtifactStore, fingerprint, save_json, save_npz
 from bankdata._bank import TABLES, Bank, GroundTruth
 from bankdata._config import Settings, get_settings
@@ -11,7 +25,6 @@ from bankdata._db import (
     add_user,
     append_audit,
     append_load,
-    count_audit,
     engine_for,
     get_user,
     read_audit,
@@ -28,6 +41,7 @@ from bankdata._validation import DataValidationError
 
 __all__ = [
     "TABLES",
+    "ThrottleKey",
     "Artifact",
     "ArtifactError",
     "ArtifactStore",
@@ -37,9 +51,19 @@ __all__ = [
     "GroundTruth",
     "Settings",
     "add_user",
+    "clear_sign_in_throttle",
+    "create_session",
+    "delete_user",
+    "find_session",
+    "finish_sign_in",
+    "open_sessions",
+    "reserve_sign_in",
+    "revoke_sessions",
+    "set_password_hash",
+    "set_role",
+    "touch_session",
     "append_audit",
     "append_load",
-    "count_audit",
     "engine_for",
     "fingerprint",
     "generate_bank",

@@ -113,7 +113,47 @@ users_table = sa.Table(
     sa.Column("role", sa.String(40), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
-APP_TABLES = (segment_names_table, audit_log_table, users_table)
+user_sessions_table = sa.Table(
+    "user_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # sha256 of the cookie's token, never the token
+    sa.Column("username", sa.String(120), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_seen_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+    sa.Column("revoked_why", sa.String(60), nullable=True),
+    sa.Column("address", sa.String(64), nullable=False),
+)
+sign_in_throttle_table = sa.Table(
+    "sign_in_throttle",
+    metadata,
+    sa.Column("key", sa.String(240), primary_key=True),  # "name\naddress" or "\naddress"
+    sa.Column("username", sa.String(120), nullable=True, index=True),
+    sa.Column("window_started_at", sa.DateTime, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("in_flight", sa.Integer, nullable=False),
+    sa.Column("next_allowed_at", sa.DateTime, nullable=False),
+)
+APP_TABLES = (segment_names_table, audit_log_table, users_table, user_sessions_table, sign_in_throttle_table)
+
+
+#: any constant: the PostgreSQL advisory lock that serialises creating the app's tables
+_CREATE_LOCK = 724_211
+
+
+def ensure_app_tables(conn: Connection) -> None:
+    """Create the app's tables that are missing, inside the caller's write transaction.
+
+    On PostgreSQL two workers creating the same table at once collide (a unique violation in ``pg_type``), so a
+    missing table is created under a transaction-scoped advisory lock; once the tables exist no lock is taken.
+    """
+    if conn.dialect.name == "postgresql":
+        inspector = sa.inspect(conn)
+        if all(inspector.has_table(t.name) for t in APP_TABLES):
+            return
+        conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_CREATE_LOCK})"))
+    metadata.create_all(conn, tables=list(APP_TABLES))
 
 
 # --- engine ---------------------------------------------------------------------------------------------------------
@@ -444,7 +484,7 @@ def set_segment_name(version: str, segment_id: int, name: str, user: str, url: s
     t = segment_names_table
     key = (t.c.model_version == str(version)) & (t.c.segment_id == int(segment_id))
     with _connect(url, write=True) as conn:
-        metadata.create_all(conn, tables=list(APP_TABLES))
+        ensure_app_tables(conn)
         done = conn.execute(sa.update(t).where(key).values(**values)).rowcount
         if not done:
             conn.execute(sa.insert(t).values(model_version=str(version), segment_id=int(segment_id), **values))
@@ -454,7 +494,7 @@ def segment_names(version: str, url: str | None = None) -> dict[int, str]:
     """The names users gave to the segments of model ``version``, ``{segment_id: name}`` (empty when none)."""
     t = segment_names_table
     with _connect(url, write=True) as conn:
-        metadata.create_all(conn, tables=list(APP_TABLES))
+        ensure_app_tables(conn)
         rows = conn.execute(sa.select(t.c.segment_id, t.c.name).where(t.c.model_version == str(version)))
         return {int(sid): name for sid, name in rows}
 
@@ -462,7 +502,7 @@ def segment_names(version: str, url: str | None = None) -> dict[int, str]:
 def append_audit(user: str, action: str, target: str, detail: str = "", url: str | None = None) -> None:
     """Record one action in the audit log."""
     with _connect(url, write=True) as conn:
-        metadata.create_all(conn, tables=list(APP_TABLES))
+        ensure_app_tables(conn)
         conn.execute(
             sa.insert(audit_log_table).values(
                 ts=_now(), user=user, action=action, target=target, detail=detail
@@ -474,26 +514,17 @@ def read_audit(url: str | None = None, limit: int = 100) -> pd.DataFrame:
     """The latest ``limit`` audit entries, newest first (columns id, ts, user, action, target, detail)."""
     t = audit_log_table
     with _connect(url, write=True) as conn:
-        metadata.create_all(conn, tables=list(APP_TABLES))
+        ensure_app_tables(conn)
         query = sa.select(t).order_by(t.c.id.desc()).limit(int(limit))
         df = pd.read_sql_query(query, conn)
     df["ts"] = pd.to_datetime(df["ts"]).astype("datetime64[ns]")
     return df
 
 
-def count_audit(user: str, action: str, since: datetime, url: str | None = None) -> int:
-    """How many audit rows of ``action`` by ``user`` since ``since`` (naive UTC), e.g. failed sign-ins."""
-    t = audit_log_table
-    query = sa.select(sa.func.count()).where((t.c.user == user) & (t.c.action == action) & (t.c.ts >= since))
-    with _connect(url, write=True) as conn:
-        metadata.create_all(conn, tables=list(APP_TABLES))
-        return int(conn.execute(query).scalar() or 0)
-
-
 def add_user(username: str, password_hash: str, role: str, url: str | None = None) -> int:
     """Create a user (the caller hashes the password); raise ``ValueError`` if the name is taken. Returns the id."""
     with _connect(url, write=True) as conn:
-        metadata.create_all(conn, tables=list(APP_TABLES))
+        ensure_app_tables(conn)
         taken = conn.execute(sa.select(users_table.c.id).where(users_table.c.username == username)).first()
         if taken:
             raise ValueError(f"user {username!r} already exists")
@@ -508,7 +539,7 @@ def add_user(username: str, password_hash: str, role: str, url: str | None = Non
 def get_user(username: str, url: str | None = None) -> dict | None:
     """The user's row as a dict (id, username, password_hash, role, created_at), or None."""
     with _connect(url, write=True) as conn:
-        metadata.create_all(conn, tables=list(APP_TABLES))
+        ensure_app_tables(conn)
         row = (
             conn.execute(sa.select(users_table).where(users_table.c.username == username)).mappings().first()
         )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,22 +16,6 @@ from bankdata import _db as db
 def tiny_bank() -> Bank:
     """300 customers: enough rows for the transaction tests, quick to write."""
     return generate_bank(n_customers=300, seed=11)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database: a SQLite file, or (``-m postgres``) the PostgreSQL server in ``DATABASE_URL_TEST``."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'bank.db'}"
-        return
-    pg_url = os.environ.get("DATABASE_URL_TEST")
-    if not pg_url:
-        pytest.skip("DATABASE_URL_TEST is not set")
-    with db.engine_for(pg_url).begin() as conn:
-        db.metadata.drop_all(conn)
-    yield pg_url
-    with db.engine_for(pg_url).begin() as conn:
-        db.metadata.drop_all(conn)
 
 
 def bank_tables(bank: Bank) -> dict[str, pd.DataFrame]:
