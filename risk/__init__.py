@@ -3,6 +3,7 @@
 Imports ``bankdata`` and third-party libraries only (never Dash). See ``docs/risk.md``.
 """
 
+from risk.applicant import InvalidApplicant, allowed_range, check_applicant
 from risk.bands import BAND_EDGES, BAND_NAMES, BANDS, HIGHEST_BAND, risk_band
 from risk.bankbook import latest_loans, loan_frame
 from risk.calibration import ScoreCalibrator
@@ -35,6 +36,7 @@ __all__ = [
     "Explanation",
     "FeatureSpec",
     "HIGHEST_BAND",
+    "InvalidApplicant",
     "LoanBook",
     "MODEL_NAME",
     "MonitorReport",
@@ -43,12 +45,14 @@ __all__ = [
     "ScoreCalibrator",
     "TrainedRisk",
     "age_band",
+    "allowed_range",
     "all_metrics",
     "bayes_threshold",
     "brier",
     "calibration_bins",
     "card_evidence",
     "characteristic_stability",
+    "check_applicant",
     "check_protected_excluded",
     "cost_curve",
     "fairness_report",

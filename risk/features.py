@@ -73,6 +73,9 @@ class FeatureSpec:
         Protected attributes found in the data: never features, kept for fairness checks.
     dropped : dict of str to str
         Columns that are not features and why (identifier, date, constant, protected, user request).
+    ranges : dict of str to dict
+        Per numeric column, what training saw: ``min``, ``max`` and ``integer`` (every value whole); what a new
+        applicant may have is checked against it (:func:`risk.check_applicant`). Empty in older artifacts.
     """
 
     numeric: list[str]
@@ -80,6 +83,7 @@ class FeatureSpec:
     fill: dict[str, float]
     protected: list[str] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)
+    ranges: dict[str, dict[str, float | bool]] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:
@@ -104,6 +108,7 @@ class FeatureSpec:
             fill={k: float(v) for k, v in data["fill"].items()},
             protected=list(data.get("protected", [])),
             dropped=dict(data.get("dropped", {})),
+            ranges={k: dict(v) for k, v in data.get("ranges", {}).items()},
         )
 
     def encode(self, frame: pd.DataFrame, *, source: str = "data") -> np.ndarray:
@@ -213,6 +218,7 @@ def infer_spec(
     categorical: dict[str, list[str]] = {}
     fill: dict[str, float] = {}
     dropped: dict[str, str] = {}
+    ranges: dict[str, dict[str, float | bool]] = {}
     found_protected: list[str] = []
     for col in frame.columns:
         series = frame[col]
@@ -243,6 +249,9 @@ def infer_spec(
             values = numeric_column(series, col, source=source)
             numeric.append(col)
             fill[col] = float(values.median())
+            present = values.dropna()
+            ranges[col] = {"min": float(present.min()), "max": float(present.max()),
+                           "integer": bool((present == np.round(present)).all())}
             continue
         text = categorical_text(series)
         counts = text.value_counts()
@@ -259,5 +268,6 @@ def infer_spec(
             source, f"no usable feature column (all were {', '.join(sorted(set(dropped.values())))})"
         )
     return FeatureSpec(
-        numeric=numeric, categorical=categorical, fill=fill, protected=found_protected, dropped=dropped
+        numeric=numeric, categorical=categorical, fill=fill, protected=found_protected, dropped=dropped,
+        ranges=ranges,
     )
