@@ -69,6 +69,8 @@ def create_app() -> dash.Dash:
         suppress_callback_exceptions=True,
         title="Ledgerlight",
         update_title=None,
+        enable_mcp=False,  # no second way into the callbacks: every call goes through the guard's checks
+        websocket_callbacks=False,
     )
     app.layout = functools.partial(shell, app)
     init_auth(app)

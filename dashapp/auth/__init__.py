@@ -1,7 +1,8 @@
-"""Sign-in, roles, the request guard and security headers for the Dash app's Flask server.
+"""Sign-in, server-side sessions, roles, the request guard and security headers for the Dash app's Flask server.
 
-``init_auth(app)`` is all ``dashapp.app.create_app`` calls. Users live in the database (``ledgerlight users``);
-rules are in :mod:`dashapp.auth.rules`; the audit trail in :mod:`dashapp.services.audit`.
+``init_auth(app)`` is all ``dashapp.app.create_app`` calls. Users and sessions live in the database (``ledgerlight
+users``); what each role may do is :mod:`dashapp.policy`; how a request is matched and authorised is
+:mod:`dashapp.auth.callbacks` and :mod:`dashapp.auth.rules`; the audit trail is :mod:`dashapp.services.audit`.
 """
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ from __future__ import annotations
 import dash
 import flask
 import flask_login
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashapp.auth import guard
 from dashapp.auth.config import ConfigError, flask_settings, is_production
 from dashapp.auth.csrf import csrf_token
-from dashapp.auth.rules import ROLES, may_open, visible_pages
-from dashapp.auth.users import User, authenticate, create_user, demo_users, list_users, load_user
+from dashapp.auth.rules import may_open, owned_by, visible_pages
+from dashapp.auth.sessions import load_session_user
+from dashapp.auth.throttle import policy_from_env, trusted_proxy_hops
+from dashapp.auth.users import User, authenticate, create_user, demo_users, list_users
 from dashapp.auth.views import LOGIN_PATH, LOGOUT_PATH, register_views
+from dashapp.policy import ROLES
 
 
 def init_auth(app: dash.Dash) -> flask_login.LoginManager:
@@ -28,11 +33,15 @@ def init_auth(app: dash.Dash) -> flask_login.LoginManager:
     """
     server = app.server
     server.config.update(flask_settings())
+    policy_from_env()  # a malformed throttle setting stops the start, not the first sign-in
     if is_production() and (server.debug or app.config.get("debug")):
         raise ConfigError("debug mode is on with LEDGERLIGHT_ENV=production: refusing to start")
+    hops = trusted_proxy_hops()
+    if hops:
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     manager = flask_login.LoginManager()
     manager.session_protection = "basic"  # "strong" would sign out users whose proxy IP changes
-    manager.user_loader(load_user)
+    manager.user_loader(load_session_user)  # the cookie holds a server-side session's token
     manager.init_app(server)
     register_views(server)
     guard.install(server)
@@ -60,6 +69,7 @@ __all__ = [
     "init_auth",
     "list_users",
     "may_open",
+    "owned_by",
     "signed_in",
     "visible_pages",
 ]

@@ -67,22 +67,40 @@ def _max_request_bytes(env: Mapping[str, str]) -> int:
     return value
 
 
+def _positive(env: Mapping[str, str], name: str, default: float, most: float, unit: str) -> float:
+    raw = env.get(name, "")
+    try:
+        value = float(raw) if raw.strip() else default
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a number of {unit}") from None
+    if not 0 < value <= most:
+        raise ConfigError(f"{name}={value:g}: expected more than 0 and at most {most:g}")
+    return value
+
+
+def absolute_timeout(env: Mapping[str, str] | None = None) -> timedelta:
+    """``SESSION_HOURS`` (default 8): a session ends this long after sign-in, used or not."""
+    return timedelta(hours=_positive(os.environ if env is None else env, "SESSION_HOURS", 8, 24 * 30, "hours"))
+
+
+def idle_timeout(env: Mapping[str, str] | None = None) -> timedelta:
+    """``SESSION_IDLE_MINUTES`` (default 30): a session unused this long has ended."""
+    return timedelta(minutes=_positive(os.environ if env is None else env, "SESSION_IDLE_MINUTES", 30, 24 * 60,
+                                       "minutes"))
+
+
 def flask_settings(env: Mapping[str, str] | None = None) -> dict[str, object]:
     """Flask config: key, cookie flags (HttpOnly, SameSite=Lax, Secure in production or with SESSION_COOKIE_SECURE)."""
     env = os.environ if env is None else env
-    try:
-        hours = float(env.get("SESSION_HOURS", "8"))
-    except ValueError:
-        raise ConfigError(f"SESSION_HOURS={env.get('SESSION_HOURS')!r}: expected a number of hours") from None
-    if not 0 < hours <= 24 * 30:
-        raise ConfigError(f"SESSION_HOURS={hours:g}: expected more than 0 and at most 720")
+    lifetime = absolute_timeout(env)
+    idle_timeout(env)  # a malformed value stops the start, not the first request
     return {
         "SECRET_KEY": secret_key(env),
         "SESSION_COOKIE_NAME": "ledgerlight_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag(env, "SESSION_COOKIE_SECURE", is_production(env)),
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=hours),
+        "PERMANENT_SESSION_LIFETIME": lifetime,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": _max_request_bytes(env),
         "DEBUG": False,
@@ -113,9 +131,12 @@ def content_security_policy(script_hashes: Iterable[str]) -> str:
     ])
 
 
-def security_headers(csp: str) -> dict[str, str]:
-    """The headers every response carries."""
-    return {
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def security_headers(csp: str, *, hsts: bool = False) -> dict[str, str]:
+    """The headers every response carries (``Strict-Transport-Security`` too when ``hsts``: in production)."""
+    headers = {
         "Content-Security-Policy": csp,
         "X-Frame-Options": "DENY",
         "X-Content-Type-Options": "nosniff",
@@ -123,3 +144,6 @@ def security_headers(csp: str) -> dict[str, str]:
         "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
         "Cross-Origin-Opener-Policy": "same-origin",
     }
+    if hsts:
+        headers["Strict-Transport-Security"] = HSTS
+    return headers

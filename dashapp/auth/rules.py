@@ -1,108 +1,139 @@
-"""Who may open which page and call which callback: one rule table, checked on the server for every request.
+"""Who may open which page and run which callback, decided on the server from what the server registered.
 
-A page may declare ``allowed_roles=[...]`` in its ``dash.register_page`` call (Dash keeps extra keys in
-``dash.page_registry``); otherwise :data:`PAGE_ROLES` decides by path. A page listed nowhere is admin-only, so a new
-page is closed until someone opens it. ``admin`` may open everything.
+A page's roles come from :data:`dashapp.policy.PAGE_ROLES` by its registered path. A callback belongs to the page
+whose module defined it, or to the page named by :func:`owned_by` (for callbacks that a shared component registers
+on a page's behalf); a callback that belongs to no page is refused. The Dash Pages router belongs to the page it
+would lay out, found with Dash's own path resolution from the path at the position Dash reads. Query parameters a
+page declares (``query_params={"name": parser}`` in ``dash.register_page``) are parsed before the page is built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import parse_qs
 
-ROLES: tuple[str, ...] = ("risk", "marketing", "admin")
-EVERYONE = frozenset(ROLES)
-ADMIN_ONLY = frozenset({"admin"})
+import dash
+from dash import _pages
+from dash.exceptions import UnsupportedRelativePath
 
-#: page path -> roles that may open it (and call its callbacks)
-PAGE_ROLES: dict[str, frozenset[str]] = {
-    "/": EVERYONE,
-    "/help": EVERYONE,
-    "/404": EVERYONE,
-    "/risk": EVERYONE,  # the aggregated portfolio: no applicant's score or SHAP
-    "/risk/applicant": frozenset({"risk", "admin"}),
-    "/segments": frozenset({"marketing", "admin"}),
-    "/recommendations": frozenset({"marketing", "admin"}),
-    "/admin": ADMIN_ONLY,
-}
+from dashapp.auth.callbacks import RegisteredCallback, RequestRefused, input_value
+from dashapp.policy import ROLES, may_open_page
+from dashapp.services.validation import InputError
 
-#: the Dash Pages router: its callback lays out the page named by this input
+#: the Dash Pages router: module of its function, and the input holding the requested path and query
 ROUTER_MODULE = "dash.dash"
+ROUTER_OUTPUT = ".._pages_content.children..._pages_store.data.."
 ROUTER_PATH_INPUT = ("_pages_location", "pathname")
+ROUTER_SEARCH_INPUT = ("_pages_location", "search")
+OWNER_ATTRIBUTE = "__ledgerlight_page__"
+MAX_PATH = 2_000
+MAX_QUERY = 8_000
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def normalise_path(path: str) -> str:
-    """``/risk/applicant/`` -> ``/risk/applicant``; ``""`` -> ``/``."""
-    path = "/" + str(path or "").strip().strip("/")
-    return path
+def owned_by(page_module: str) -> Callable[[F], F]:
+    """Mark a callback function as belonging to the page module ``page_module`` (its ``__name__``)."""
+    def mark(func: F) -> F:
+        setattr(func, OWNER_ATTRIBUTE, page_module)
+        return func
+    return mark
 
 
-def page_roles(page: Mapping[str, Any]) -> frozenset[str]:
-    """The roles that may open one ``dash.page_registry`` entry (``admin`` always may)."""
-    declared = page.get("allowed_roles")
-    roles = frozenset(declared) if declared else PAGE_ROLES.get(normalise_path(page.get("path", "")), ADMIN_ONLY)
-    return roles | ADMIN_ONLY
+def page_for_path(app: dash.Dash, pathname: Any) -> Mapping[str, Any] | None:
+    """The registered page Dash lays out for ``pathname`` (None: Dash shows the not-found page).
+
+    Raises
+    ------
+    RequestRefused
+        The path is not text, too long, or not under the app's prefix.
+    """
+    if pathname is None:
+        return None
+    if not isinstance(pathname, str) or len(pathname) > MAX_PATH:
+        raise RequestRefused(400, "the requested path must be text of at most 2,000 characters")
+    try:
+        stripped = app.strip_relative_path(pathname)
+    except UnsupportedRelativePath:
+        raise RequestRefused(400, "the requested path is not an address of this app") from None
+    page, _ = _pages._path_to_page(stripped)
+    return page or None
 
 
-def page_at(path: str, registry: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The registry entry whose path is ``path`` (after normalising), or None (Dash shows its 404 page then)."""
-    wanted = normalise_path(path)
-    for page in registry:
-        if normalise_path(page.get("path", "")) == wanted:
-            return page
-    return None
-
-
-def may_open(role: str | None, path: str, registry: Iterable[Mapping[str, Any]]) -> bool:
-    """Whether a user with ``role`` may open the page at ``path``; an unknown path is allowed (it shows the 404 page)."""
+def may_open(role: str | None, page: Mapping[str, Any] | None) -> bool:
+    """Whether ``role`` may open ``page`` (a registry entry; None, the not-found page, is open to every role)."""
     if role not in ROLES:
         return False
-    page = page_at(path, registry)
-    return page is None or role in page_roles(page)
+    return page is None or may_open_page(role, str(page.get("path", "")))
 
 
 def visible_pages(role: str | None, pages: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The pages (already ordered for the navbar) that ``role`` may open."""
-    return [p for p in pages if role in ROLES and role in page_roles(p)]
+    return [p for p in pages if may_open(role, p)]
 
 
-def callback_module(callback_map: Mapping[str, Any], output: str) -> str | None:
-    """The module that defined the callback Dash runs for ``output`` (its key in ``app.callback_map``), or None."""
-    entry = callback_map.get(output)
-    if entry is None:
-        return None
-    func = entry.get("callback")
-    return getattr(func, "__module__", None) if func is not None else "clientside"
+def check_query(page: Mapping[str, Any] | None, params: Mapping[str, list[str]]) -> dict[str, Any]:
+    """The page's declared query parameters parsed; :class:`RequestRefused` (400) naming a bad or repeated one."""
+    declared: Mapping[str, Callable[[str], Any]] = (page or {}).get("query_params") or {}
+    parsed: dict[str, Any] = {}
+    for name, parse in declared.items():
+        values = params.get(name, [])
+        if len(values) > 1:
+            raise RequestRefused(400, f"{name}: given {len(values)} times; give it once")
+        if values:
+            try:
+                parsed[name] = parse(values[0])
+            except InputError as exc:
+                raise RequestRefused(400, f"{name}: {exc.reason}") from None
+    return parsed
 
 
-def _input_value(body: Mapping[str, Any], component: str, prop: str) -> Any:
-    for item in body.get("inputs", []) or []:
-        if isinstance(item, Mapping) and item.get("id") == component and item.get("property") == prop:
-            return item.get("value")
-    return None
+def parse_search(search: Any) -> dict[str, list[str]]:
+    """A query string (``?a=1&b=2``, as the router receives it) as Dash parses it, every value kept."""
+    if search is None or search == "":
+        return {}
+    if not isinstance(search, str) or len(search) > MAX_QUERY:
+        raise RequestRefused(400, f"the query string must be text of at most {MAX_QUERY:,} characters")
+    return parse_qs(search[1:], keep_blank_values=True) if search.startswith("?") else {}
 
 
-def check_callback(role: str | None, body: Mapping[str, Any], callback_map: Mapping[str, Any],
-                   registry: Mapping[str, Mapping[str, Any]]) -> str | None:
-    """Why a callback POST (``/_dash-update-component`` body) is refused for ``role``, or None when it is allowed.
+def callback_page(callback: RegisteredCallback, registry: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The page a (non-router) callback belongs to, or None when it belongs to none."""
+    func = callback.function
+    module = getattr(func, OWNER_ATTRIBUTE, None) or getattr(func, "__module__", None)
+    return registry.get(module) if module else None
 
-    The callback Dash would run is found from ``body["output"]`` exactly as Dash finds it; the page that owns it is
-    the page module that defined it. The Dash Pages router is checked against the path it would lay out.
-    """
+
+def is_router(callback: RegisteredCallback) -> bool:
+    """Whether this is the Dash Pages router callback."""
+    return callback.key == ROUTER_OUTPUT and getattr(callback.function, "__module__", None) == ROUTER_MODULE
+
+
+def router_page(app: dash.Dash, callback: RegisteredCallback, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The page the router request would lay out, read from the input position Dash reads, its query checked."""
+    path_at = callback.input_position(*ROUTER_PATH_INPUT)
+    search_at = callback.input_position(*ROUTER_SEARCH_INPUT)
+    if path_at is None or search_at is None:
+        raise RequestRefused(400, "the page router is not registered as expected")
+    page = page_for_path(app, input_value(body, path_at))
+    check_query(page, parse_search(input_value(body, search_at)))
+    return page
+
+
+def refusal_for_callback(role: str | None, app: dash.Dash, callback: RegisteredCallback,
+                         body: Mapping[str, Any]) -> str | None:
+    """Why ``role`` may not run this (already matched) callback request, or None when it may."""
     if role not in ROLES:
         return f"unknown role {role!r}"
-    output = body.get("output")
-    if not isinstance(output, str):
-        return "the request names no callback output"
-    module = callback_module(callback_map, output)
-    if module is None:
-        return f"no callback has the output {output[:120]!r}"
-    if module == ROUTER_MODULE:
-        path = _input_value(body, *ROUTER_PATH_INPUT)
-        if path is not None and not may_open(role, str(path), registry.values()):
-            return f"role {role!r} may not open {normalise_path(str(path))}"
+    if is_router(callback):
+        page = router_page(app, callback, body)
+        if not may_open(role, page):
+            return f"role {role!r} may not open {page.get('path') if page else 'this page'}"
         return None
-    page = registry.get(module)
-    if page is not None and role not in page_roles(page):
+    page = callback_page(callback, dash.page_registry)
+    if page is None:
+        return f"the callback {callback.key[:80]!r} belongs to no page"
+    if not may_open(role, page):
         return f"role {role!r} may not use the {page.get('path')} page"
     return None

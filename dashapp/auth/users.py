@@ -5,14 +5,24 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pandas as pd
 import sqlalchemy as sa
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from bankdata import DatabaseError, add_user, append_audit, engine_for, get_user
-from dashapp.auth.rules import ROLES
+from bankdata import (
+    DatabaseError,
+    add_user,
+    append_audit,
+    delete_user,
+    engine_for,
+    get_user,
+    set_password_hash,
+    set_role,
+)
+from dashapp.policy import ROLES
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200
@@ -23,10 +33,16 @@ _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 
 @dataclass(frozen=True)
 class User(UserMixin):
-    """A signed-in user as Flask-Login sees it; ``id`` is the user name (what the audit log records)."""
+    """A signed-in user as Flask-Login sees it; ``id`` is the user name (what the audit log records) and
+    ``session_token`` the session it signed in with (``dashapp.auth.sessions``)."""
 
     id: str
     role: str
+    session_token: str = ""
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the cookie: the server-side session's token, not the user name."""
+        return self.session_token
 
     @property
     def is_admin(self) -> bool:
@@ -71,6 +87,41 @@ def create_user(username: str, password: str, role: str, url: str | None = None,
     if by is not None:
         append_audit(by, "add_user", f"user {name}", f"role={role}", url)
     return User(id=name, role=role)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _known(username: str, found: bool) -> None:
+    if not found:
+        raise ValueError(f"there is no user called {username[:60]!r} (ledgerlight users list)")
+
+
+def change_password(username: str, password: str, *, by: str, url: str | None = None) -> None:
+    """Set a new password (validated, hashed) and end every session of the user; audited as ``by``.
+
+    Raises
+    ------
+    ValueError
+        No such user, or the password breaks the rules.
+    """
+    validate_password(password)
+    _known(username, set_password_hash(username, generate_password_hash(password), _now(), url))
+    append_audit(by, "change_password", f"user {username}", "sessions ended", url)
+
+
+def change_role(username: str, role: str, *, by: str, url: str | None = None) -> None:
+    """Give the user another role and end every session of theirs (they sign in again with the new role)."""
+    validate_role(role)
+    _known(username, set_role(username, role, _now(), url))
+    append_audit(by, "change_role", f"user {username}", f"role={role}; sessions ended", url)
+
+
+def remove_user(username: str, *, by: str, url: str | None = None) -> None:
+    """Remove the user: they can no longer sign in, and their open sessions end at once."""
+    _known(username, delete_user(username, _now(), url))
+    append_audit(by, "remove_user", f"user {username}", "sessions ended", url)
 
 
 def load_user(username: str, url: str | None = None) -> User | None:
@@ -132,4 +183,5 @@ def demo_users(url: str | None = None) -> dict[str, str]:
     return created
 
 
-__all__ = ["User", "authenticate", "create_user", "demo_users", "has_users", "list_users", "load_user"]
+__all__ = ["User", "authenticate", "change_password", "change_role", "create_user", "demo_users", "has_users",
+           "list_users", "load_user", "remove_user"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import math
 from urllib.parse import urlsplit
 
 import flask
@@ -10,15 +10,15 @@ import flask_login
 from markupsafe import escape
 
 from bankdata import DatabaseError
+from dashapp.auth import throttle
 from dashapp.auth.csrf import FIELD, csrf_ok, csrf_token
+from dashapp.auth.sessions import end_session, start_session
 from dashapp.auth.users import authenticate
 from dashapp.services import audit
+from dashapp.services.messages import public_message
 
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
-#: failed sign-ins of one user name within ``LOCKOUT_MINUTES`` before further tries are refused (HTTP 429)
-MAX_FAILED_SIGN_INS = int(os.environ.get("SIGN_IN_MAX_FAILURES", "5"))
-LOCKOUT_MINUTES = float(os.environ.get("SIGN_IN_LOCKOUT_MINUTES", "15"))
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -58,8 +58,17 @@ def _render(message: str = "", username: str = "", next_path: str = "/", status:
     return response
 
 
+def _throttled(username: str, next_path: str, wait: float) -> flask.Response:
+    audit.record_safely(username or "(blank)", "sign_in_throttled", "session", f"address={throttle.client_address()}")
+    when = f"{math.ceil(wait / 60)} minutes" if wait >= 90 else f"{math.ceil(wait)} seconds"
+    response = _render(f"Too many failed sign-ins for this user name from your address; try again in {when}.",
+                       username, next_path, status=429)
+    response.headers["Retry-After"] = str(math.ceil(wait))
+    return response
+
+
 def login() -> flask.Response:
-    """GET: the sign-in form. POST: check the token and the password, start a fresh session, go to ``next``."""
+    """GET: the sign-in form. POST: check the token, the throttle and the password; start a server-side session."""
     if flask.request.method == "GET":
         if flask_login.current_user.is_authenticated:
             return flask.redirect(safe_next(flask.request.args.get("next")))
@@ -68,34 +77,44 @@ def login() -> flask.Response:
     username, next_path = form.get("username", "").strip()[:120], form.get("next", "/")
     if not csrf_ok(form.get(FIELD)):
         return _render("The form expired; please sign in again.", username, next_path, status=400)
+    address = throttle.client_address()
     try:
-        if audit.recent_count(username or "(blank)", "sign_in_failed", LOCKOUT_MINUTES) >= MAX_FAILED_SIGN_INS:
-            audit.record_safely(username or "(blank)", "sign_in_locked", "session", "")
-            minutes = f"{LOCKOUT_MINUTES:g}"
-            return _render(f"Too many failed sign-ins for this user name; try again in {minutes} minutes.",
-                           username, next_path, status=429)
-        user = authenticate(username, form.get("password", ""))
+        wait = throttle.reserve(username, address)
+        if wait is not None:
+            return _throttled(username, next_path, wait)
+        failed: bool | None = None
+        try:
+            user = authenticate(username, form.get("password", ""))
+            failed = user is None
+        finally:
+            throttle.finish(username, address, failed)
+        if user is not None:
+            user = start_session(user.id, user.role, address)
     except DatabaseError as exc:
-        return _render(f"Signing in is not possible right now: {exc}", username, next_path, status=503)
+        return _render(f"Signing in is not possible right now: {public_message(exc)}", username, next_path, status=503)
     if user is None:
-        audit.record_safely(username or "(blank)", "sign_in_failed", "session", "")
+        audit.record_safely(username or "(blank)", "sign_in_failed", "session", f"address={address}")
         return _render("Wrong user name or password.", username, next_path, status=401)
-    flask.session.clear()  # a fresh session on sign-in (no fixation)
+    flask.session.clear()  # a fresh cookie on sign-in (no fixation)
     flask.session.permanent = True
     flask_login.login_user(user)
     # Make the session's form token now: created lazily, the first page's parallel requests could each make one
     # and the navbar's sign-out form would carry a token the cookie no longer holds.
     csrf_token()
-    audit.record_safely(user.id, "sign_in", "session", f"role={user.role}")
+    audit.record_safely(user.id, "sign_in", "session", f"role={user.role}; address={address}")
     return flask.redirect(safe_next(next_path))
 
 
 def logout() -> flask.Response:
-    """POST with the session's token: end the session and show the sign-in form."""
+    """POST with the session's token: revoke the server-side session and show the sign-in form."""
     if not csrf_ok(flask.request.form.get(FIELD)):
         return flask.make_response("The sign-out form expired; reload the page.", 400)
     user = flask_login.current_user
     if user.is_authenticated:
+        try:
+            end_session(user.session_token)
+        except DatabaseError as exc:
+            return flask.make_response(f"Signing out is not possible right now: {public_message(exc)}", 503)
         audit.record_safely(user.id, "sign_out", "session", "")
     flask_login.logout_user()
     flask.session.clear()

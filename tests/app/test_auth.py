@@ -14,6 +14,7 @@ from dashapp.auth import cli as users_cli
 from dashapp.auth import create_user, list_users
 from dashapp.auth.users import authenticate, demo_users
 from dashapp.services import audit
+from tests.app.helpers import audit_rows, router, sign_in
 
 APPLICANT_PICK = {  # the Applicant page's "pick a borrower" callback: needs no model, so 200 means "allowed"
     "output": "risk-applicant.data",
@@ -23,46 +24,6 @@ APPLICANT_PICK = {  # the Applicant page's "pick a borrower" callback: needs no 
     "changedPropIds": ["risk-search.value"],
     "state": [],
 }
-
-
-def router(path: str) -> dict:
-    """The Dash Pages router callback that lays out ``path``."""
-    return {
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                   {"id": "_pages_location", "property": "search", "value": ""}],
-        "changedPropIds": ["_pages_location.pathname"],
-        "state": [],
-    }
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF field in the form"
-    return match.group(1)
-
-
-def sign_in(client, name: str, password: str, next_path: str = "/"):
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    return client.post("/login", data={"username": name, "password": password, "csrf_token": token, "next": next_path})
-
-
-@pytest.fixture()
-def as_user(dash_app, app_users):
-    """A fresh test client signed in through the real form: ``as_user("marketing")``."""
-    def make(role: str):
-        client = dash_app.server.test_client()
-        response = sign_in(client, role, app_users[role])
-        assert response.status_code == 302, response.get_data(as_text=True)[:300]
-        client.get("/")  # the first request registers Dash's router callback
-        return client
-    return make
-
-
-def audit_rows(user: str) -> list[tuple[str, str]]:
-    log = read_audit(limit=10_000)
-    return list(log.loc[log["user"] == user, ["action", "target"]].itertuples(index=False, name=None))
 
 
 # ------------------------------------------------------------------------------------------------ not signed in
@@ -177,10 +138,13 @@ def test_a_hand_made_applicant_callback_is_refused_for_marketing_and_allowed_for
 def test_risk_cannot_use_marketing_pages(as_user) -> None:
     client = as_user("risk")
     assert client.get("/segments").status_code == 403
+    filters = ("segment", "age", "income", "region", "product", "risk")
     export = {"output": "segments-download.data", "outputs": {"id": "segments-download", "property": "data"},
               "inputs": [{"id": "segments-export", "property": "n_clicks", "value": 1}], "changedPropIds": [],
-              "state": []}
-    assert client.post("/_dash-update-component", json=export).status_code == 403
+              "state": [{"id": f"segments-filter-{f}", "property": "value", "value": None} for f in filters]}
+    refused = client.post("/_dash-update-component", json=export)
+    assert refused.status_code == 403 and "response" not in refused.get_json()
+    assert audit_rows("risk")[-1] == ("denied", "segments-download.data")
 
 
 def test_callbacks_must_be_json_and_name_a_known_output(as_user) -> None:
@@ -188,7 +152,12 @@ def test_callbacks_must_be_json_and_name_a_known_output(as_user) -> None:
     assert client.post("/_dash-update-component", data="output=risk-applicant.data").status_code == 415
     assert client.post("/_dash-update-component", json=[1, 2]).status_code == 400
     unknown = {**APPLICANT_PICK, "output": "no-such.thing"}
-    assert client.post("/_dash-update-component", json=unknown).status_code == 403
+    assert client.post("/_dash-update-component", json=unknown).status_code == 400
+    browser_only = {"output": "navbar-collapse.is_open", "outputs": {"id": "navbar-collapse", "property": "is_open"},
+                    "inputs": [{"id": "navbar-toggler", "property": "n_clicks", "value": 1}],
+                    "state": [{"id": "navbar-collapse", "property": "is_open", "value": False}], "changedPropIds": []}
+    answer = client.post("/_dash-update-component", json=browser_only)
+    assert answer.status_code == 400 and "runs in the browser" in answer.get_json()["message"]
 
 
 def nav_ids(client) -> set[str]:
@@ -220,35 +189,48 @@ def test_an_applicant_view_is_recorded_with_its_customer(as_user, trained_env) -
     assert ("view_applicant", f"customer {customer}") in audit_rows("risk")
 
 
-def test_a_failed_callback_leaves_no_audit_row(as_user, trained_env) -> None:
+def test_a_refused_callback_leaves_a_refusal_row_and_no_action_row(as_user, trained_env) -> None:
     client = as_user("risk")
-    before = len(audit_rows("risk"))
+    before = audit_rows("risk")
     body = {**APPLICANT_PICK, "output": "..risk-confusion.figure...risk-cutoff-text.children..",
+            "outputs": [{"id": "risk-confusion", "property": "figure"},
+                        {"id": "risk-cutoff-text", "property": "children"}],
             "inputs": [{"id": "risk-threshold", "property": "value", "value": "not a number"},
                        {"id": "risk-cost-default", "property": "value", "value": 5},
                        {"id": "risk-cost-good", "property": "value", "value": 1}],
             "changedPropIds": ["risk-threshold.value"]}
     response = client.post("/_dash-update-component", json=body)
-    assert response.status_code != 200
+    assert response.status_code == 400 and "cut-off: must be a number" in response.get_json()["message"]
     assert "Traceback" not in response.get_data(as_text=True)
-    assert len(audit_rows("risk")) == before
+    added = audit_rows("risk")[len(before):]
+    assert [a for a, _ in added] == ["refused"]
 
 
-def test_audit_rules_name_what_was_done() -> None:
-    export = {"output": "segments-download.data",
+def test_exports_and_cutoff_changes_are_audited_from_what_was_served(as_user, trained_env) -> None:
+    client = as_user("admin")
+    filters = {"segment": [1], "age": None, "income": None, "region": None, "product": None, "risk": None}
+    export = {"output": "segments-download.data", "outputs": {"id": "segments-download", "property": "data"},
               "inputs": [{"id": "segments-export", "property": "n_clicks", "value": 3}],
-              "state": [{"id": "segments-filter-segment", "property": "value", "value": [2]},
-                        {"id": "segments-filter-region", "property": "value", "value": "North"}],
+              "state": [{"id": f"segments-filter-{f}", "property": "value", "value": v} for f, v in filters.items()],
               "changedPropIds": ["segments-export.n_clicks"]}
-    (event,) = audit.events_for(export)
-    assert event.action == "export_segments" and event.target == "segment list [2]"
-    assert json.loads(event.detail)["segments-filter-region"] == "North"
+    assert client.post("/_dash-update-component", json=export).status_code == 200
+    row = read_audit(limit=1).iloc[0]
+    assert (row["user"], row["action"], row["target"]) == ("admin", "export_segments", "segment list [1]")
+    detail = json.loads(row["detail"])
+    assert detail["segments"] == [1] and detail["rows"] > 0
+
     cutoff = {"output": "..risk-confusion.figure...risk-cutoff-text.children..",
-              "inputs": [{"id": "risk-threshold", "property": "value", "value": 0.3}]}
-    assert audit.events_for({**cutoff, "changedPropIds": []}) == []  # the page's first draw changes nothing
-    (changed,) = audit.events_for({**cutoff, "changedPropIds": ["risk-threshold.value"]})
-    assert changed.action == "change_cutoff" and json.loads(changed.detail)["risk-threshold"] == 0.3
-    assert audit.events_for({"output": "overview-defaults.figure", "inputs": []}) == []
+              "outputs": [{"id": "risk-confusion", "property": "figure"}, {"id": "risk-cutoff-text", "property": "children"}],
+              "inputs": [{"id": "risk-threshold", "property": "value", "value": 0.3},
+                         {"id": "risk-cost-default", "property": "value", "value": 5},
+                         {"id": "risk-cost-good", "property": "value", "value": 1}], "state": []}
+    before = audit_rows("admin")
+    assert client.post("/_dash-update-component", json={**cutoff, "changedPropIds": []}).status_code == 200
+    assert audit_rows("admin") == before  # the page's first draw changes nothing
+    assert client.post("/_dash-update-component",
+                       json={**cutoff, "changedPropIds": ["risk-threshold.value"]}).status_code == 200
+    row = read_audit(limit=1).iloc[0]
+    assert row["action"] == "change_cutoff" and json.loads(row["detail"])["risk-threshold"] == 0.3
 
 
 def test_users_are_validated(bank_env) -> None:
@@ -301,37 +283,24 @@ def test_users_cli_refuses_a_bad_role_and_an_empty_stdin(bank_env, monkeypatch) 
         args.func(args)
 
 
-def test_opening_a_customer_page_is_recorded(as_user) -> None:
+def test_opening_a_customer_page_is_recorded_with_the_customer_served(as_user, trained_env) -> None:
     body = router("/customer")
     body["inputs"][1]["value"] = "?id=17"
-    (event,) = audit.events_for(body)
-    assert (event.action, event.target) == ("view_customer", "customer 17")
-    assert audit.events_for(router("/segments")) == []
     assert as_user("risk").post("/_dash-update-component", json=body).status_code == 200
     assert ("view_customer", "customer 17") in audit_rows("risk")
+    before = len(audit_rows("risk"))
+    assert as_user("risk").post("/_dash-update-component", json=router("/risk")).status_code == 200
+    assert [a for a, _ in audit_rows("risk")[before:]] == ["sign_in"]  # nobody's data
 
 
-def test_a_page_that_declares_allowed_roles_overrides_the_table() -> None:
-    from dashapp.auth.rules import may_open
+def test_a_page_missing_from_the_policy_is_for_admins_only() -> None:
+    from dashapp.auth.rules import may_open, visible_pages
 
-    registry = [{"path": "/risk/applicant", "allowed_roles": ["marketing"]}, {"path": "/new-page"}]
-    assert may_open("marketing", "/risk/applicant", registry)
-    assert not may_open("marketing", "/new-page", registry) and may_open("admin", "/new-page", registry)
-    assert not may_open("visitor", "/", registry)
-
-
-def test_repeated_wrong_passwords_lock_the_user_name_for_a_while(dash_app, bank_env) -> None:
-    from dashapp.auth import views
-    from dashapp.auth.users import create_user
-
-    create_user("lockme", "right-password-123456", "marketing", by="test")
-    client = dash_app.server.test_client()
-    for _ in range(views.MAX_FAILED_SIGN_INS):
-        assert sign_in(client, "lockme", "wrong-password-1").status_code == 401
-    locked = sign_in(client, "lockme", "right-password-123456")
-    assert locked.status_code == 429 and "Too many failed sign-ins" in locked.get_data(as_text=True)
-    assert client.get("/").status_code == 302  # the right password does not get through while locked
-    assert ("sign_in_locked", "session") in audit_rows("lockme")
+    new_page = {"path": "/new-page"}
+    assert not may_open("marketing", new_page) and not may_open("risk", new_page) and may_open("admin", new_page)
+    assert may_open("marketing", None)  # the not-found page
+    assert not may_open("visitor", {"path": "/"})
+    assert visible_pages("risk", [{"path": "/"}, {"path": "/segments"}, new_page]) == [{"path": "/"}]
 
 
 def test_signing_in_gives_the_session_its_form_token_at_once(dash_app, app_users) -> None:

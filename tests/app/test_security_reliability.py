@@ -122,7 +122,7 @@ def test_an_unreachable_database_gives_healthz_503_without_the_password(dash_app
 def test_an_unreachable_database_gives_a_clear_page_to_a_signed_in_user(dash_app, monkeypatch) -> None:
     client = dash_app.server.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = "admin"
+        session["_user_id"] = "a-session-token-that-only-the-database-could-check"
     monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     page = client.get("/")
     assert page.status_code == 503
