@@ -164,7 +164,7 @@ REQUEST_KINDS: dict[str, tuple[str, str, Callable[[int], Any] | None]] = {
     "dash_layout": ("GET", "/_dash-layout", None),
     "overview_page": ("POST", "/_dash-update-component", lambda i: _router("/")),
     "risk_page": ("POST", "/_dash-update-component", lambda i: _router("/risk")),
-    "overview_callback": ("POST", "/_dash-update-component", lambda i: _defaults_body(("purpose", "region")[i % 2])),
+    "overview_callback": ("POST", "/_dash-update-component", lambda i: _defaults_body(("purpose", "score_band")[i % 2])),
     "cutoff_callback": ("POST", "/_dash-update-component", lambda i: cutoff_body(round(0.05 + (i % 50) / 100, 3))),
     "healthz": ("GET", "/healthz", None),
 }

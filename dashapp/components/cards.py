@@ -8,6 +8,8 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from dashapp.services.messages import public_message
+
 GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 
 
@@ -82,7 +84,7 @@ def not_ready_card(area: str, command: str, reason: str | None = None) -> dbc.Ca
         html.P(["Run ", html.Code(command), " and reload this page."], className="mb-1"),
     ]
     if reason:
-        body.append(html.P(reason, className="text-muted small mb-0 ll-reason"))
+        body.append(html.P(public_message(reason), className="text-muted small mb-0 ll-reason"))
     return dbc.Card(dbc.CardBody(body), className="ll-card ll-notice my-3")
 
 
@@ -94,12 +96,13 @@ def no_data_card(reason: str | None = None) -> dbc.Card:
                 " to create the demo bank, then reload this page."], className="mb-1"),
     ]
     if reason:
-        body.append(html.P(reason, className="text-muted small mb-0 ll-reason"))
+        body.append(html.P(public_message(reason), className="text-muted small mb-0 ll-reason"))
     return dbc.Card(dbc.CardBody(body), className="ll-card ll-notice my-3", id="no-data-card")
 
 
 def error_card(message: str) -> dbc.Card:
-    """A card for an expected failure (bad input, a corrupt artifact) with a one-line message; never a traceback."""
+    """A card for an expected failure (bad input, a corrupt artifact) with a one-line message; never a traceback
+    and never a server path."""
     return dbc.Card(dbc.CardBody([html.H5("Something went wrong", className="card-title"),
-                                  html.P(message, className="mb-0")]),
+                                  html.P(public_message(message), className="mb-0")]),
                     className="ll-card ll-error my-3")

@@ -6,15 +6,20 @@ from typing import Any
 
 from dash import Input, Output, callback, dcc, no_update
 
+from dashapp.auth.rules import owned_by
+from dashapp.services.validation import InputError, customer_id
+
 CUSTOMER_PATH = "/customer"
 
 
 def customer_href(event: dict[str, Any] | None) -> Any:
     """The Customer page's address for an AG Grid ``cellClicked`` event on a customer id, else ``no_update``."""
-    if not event or event.get("colId") != "customer_id":
+    if not isinstance(event, dict) or event.get("colId") != "customer_id":
         return no_update
-    value = str(event.get("value", "")).strip()
-    return f"{CUSTOMER_PATH}?id={value}" if value.isdigit() else no_update
+    try:
+        return f"{CUSTOMER_PATH}?id={customer_id(event.get('value'))}"
+    except InputError:
+        return no_update
 
 
 def customer_link(grid_id: str) -> dcc.Location:
@@ -22,7 +27,11 @@ def customer_link(grid_id: str) -> dcc.Location:
     return dcc.Location(id=f"{grid_id}-customer-link", refresh="callback-nav")
 
 
-def register_customer_link(grid_id: str) -> None:
-    """Register (once, at import of the page module) the callback grid click -> Customer page."""
+def register_customer_link(grid_id: str, page_module: str) -> None:
+    """Register (once, at import of the page module ``page_module``, whose roles it then has) the callback
+    grid click -> Customer page."""
+    def follow(event: dict[str, Any] | None) -> Any:
+        return customer_href(event)
+
     callback(Output(f"{grid_id}-customer-link", "href"), Input(grid_id, "cellClicked"),
-             prevent_initial_call=True)(customer_href)
+             prevent_initial_call=True)(owned_by(page_module)(follow))

@@ -1,5 +1,5 @@
 """Admin: the users (list, add) and the audit trail. Path ``/admin``; only the ``admin`` role may open it or call
-its callbacks (``dashapp.auth.rules``)."""
+its callbacks (``dashapp.policy``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html
 
 from bankdata import DatabaseError
+from dashapp import policy
 from dashapp.auth import ROLES, create_user, list_users, signed_in
 from dashapp.components import error_card, page_header
-from dashapp.services import audit
+from dashapp.policy import Capability
+from dashapp.services import audit, validation
 
 dash.register_page(__name__, path="/admin", name="Admin", title="Ledgerlight · admin", order=90,
-                   allowed_roles=["admin"], description="Users and the audit trail.")
+                   description="Users and the audit trail.")
 
 AUDIT_ROWS = 500
 
@@ -71,8 +73,13 @@ def layout(**_query: str) -> html.Div:
           State("admin-new-password", "value"), prevent_initial_call=True)
 def add_user(_clicks, name, role, password):
     """Create the user (recorded in the audit log) and refresh the grid; the password field is cleared."""
+    name = validation.text(name, "user name", max_len=60, default="")
+    role = validation.choice(role, "role", ROLES, default="")
+    password = validation.text(password, "password", max_len=200, default="")
+    admin = signed_in()
+    policy.require(admin.role if admin else None, Capability.MANAGE_USERS, "add users")
     try:
-        user = create_user(name or "", password or "", role or "", by=getattr(signed_in(), "id", "unknown"))
+        user = create_user(name, password, role, by=admin.id if admin else "unknown")
     except (ValueError, DatabaseError) as exc:
         return html.Span(str(exc), className="text-danger"), dash.no_update, ""
     return html.Span(f"Added {user.id} ({user.role}).", className="text-success"), _user_rows(), ""

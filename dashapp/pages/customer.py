@@ -14,19 +14,20 @@ import pandas as pd
 from dash import dash_table, html
 
 import risk
+from dashapp import policy
 from dashapp.auth import signed_in
 from dashapp.components import error_card, figure_card, kpi_tile, no_data_card, page_header
 from dashapp.components.recourse import recourse_block
 from dashapp.figures import customer as figs
+from dashapp.policy import Capability
 from dashapp.services import customer as svc
+from dashapp.services import validation
 from dashapp.services.bank import DataUnavailable
 from risk import plain_name
 
 dash.register_page(__name__, path="/customer", name="Customer", title="Ledgerlight · customer", nav=False,
-                   allowed_roles=["risk", "marketing", "admin"],
+                   query_params={"id": validation.customer_id},
                    description="One customer's profile, transactions, risk, segment and products.")
-
-RISK_ROLES = frozenset({"risk", "admin"})
 
 
 def _search(value: Any = "") -> html.Form:
@@ -101,7 +102,7 @@ def _products_card(view: svc.Customer360) -> dbc.Card:
         body: Any = html.P(view.missing.get("products", ""), className="small mb-0")
     else:
         nb = view.next_best.loc[:, [c for c in ("rank", "name", "family", "reason") if c in view.next_best.columns]]
-        note = " Credit products are held back (highest risk band)." if view.credit_blocked else ""
+        note = " Credit products are not offered to this customer (credit policy)." if view.credit_blocked else ""
         body = [html.H6("Held"), _table(view.held.loc[:, ["name", "family"]], "customer-held"),
                 html.H6("Next best", className="mt-3"), _table(nb, "customer-next-best"),
                 html.Small(note, className="text-muted")]
@@ -113,24 +114,27 @@ def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 - th
     header = page_header("Customer 360", "One customer's whole picture.")
     if id is None:
         return html.Div([header, _search(), html.P("Enter a customer id, or click one in any grid.")])
+    user = signed_in()
+    role = user.role if user is not None else None
     try:
-        view = svc.customer_360(svc.parse_customer_id(id))
+        view = svc.customer_360(svc.parse_customer_id(id), role)
     except DataUnavailable as exc:
         return html.Div([header, no_data_card(str(exc))])
     except ValueError as exc:
         return html.Div([header, _search(id), error_card(str(exc))])
-    user = signed_in()
-    show_risk = user is None or user.role in RISK_ROLES
+    show_risk = policy.may(role, Capability.SCORES)
     p = view.profile
     tiles = [dbc.Col(kpi_tile(label, _fmt(p[key]), tile_id=f"customer-{key}"), xs=6, md=3, xl=True)
              for label, key in (("Age", "age"), ("Region", "region"), ("Income", "income"), ("Employment", "employment"),
                                 ("Months as customer", "tenure_months"), ("Balance", "balance")) if key in p]
+    width = 4 if show_risk else 6  # without the risk card, segment and products share the row
     risk_col = dbc.Col(_risk_card(view), lg=4) if show_risk else None
     return html.Div([
         header, _search(view.customer_id),
         html.H4(f"Customer {view.customer_id}", id="customer-title", className="mb-3"),
         dbc.Row(tiles, className="g-3 mb-3"),
-        dbc.Row([c for c in (risk_col, dbc.Col(_segment_card(view), lg=4), dbc.Col(_products_card(view), lg=4)) if c],
+        dbc.Row([c for c in (risk_col, dbc.Col(_segment_card(view), lg=width), dbc.Col(_products_card(view), lg=width))
+                 if c],
                 className="g-3 mb-3"),
         dbc.Row([dbc.Col(figure_card("Money in and out per month", "customer-monthly", figs.monthly_figure(view.monthly)),
                          lg=8),

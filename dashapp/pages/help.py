@@ -7,9 +7,15 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashapp.components import page_header
-from dashapp.services import docs
+from dashapp.services import docs, validation
 
-dash.register_page(__name__, path="/help", name="Help", title="Ledgerlight · help", order=99)
+
+def _doc_param(value: str) -> str:
+    return validation.text(value, "doc", max_len=80)
+
+
+dash.register_page(__name__, path="/help", name="Help", title="Ledgerlight · help", order=99,
+                   query_params={"doc": _doc_param})
 
 INTRO = """
 Ledgerlight is a bank's analytics workbench on a synthetic demo bank: **default risk** with SHAP explanations,

@@ -13,12 +13,15 @@ import diskcache
 from dash import DiskcacheManager, Input, Output, State, callback, dcc, html, no_update
 
 from bankdata import ArtifactError, get_settings
+from dashapp import policy
 from dashapp.auth import signed_in
 from dashapp.components import error_card, page_header
+from dashapp.policy import Capability
 from dashapp.services import models as svc
+from dashapp.services import validation
+from dashapp.services.messages import public_message
 
 dash.register_page(__name__, path="/models", name="Models", title="Ledgerlight · models", order=50,
-                   allowed_roles=["risk", "admin"],
                    description="Saved model versions, model cards, promotion and background retraining.")
 
 # Background jobs and their progress live on disk under the data folder, shared by every gunicorn worker.
@@ -57,7 +60,7 @@ def layout(**_query: str) -> html.Div:
     if not rows:
         return html.Div([header, dbc.Alert(["No model is trained yet: run ", html.Code("ledgerlight train all"), "."],
                                            color="info", id="models-none")])
-    admin = _role() == svc.ADMIN
+    admin = policy.may(_role(), Capability.PROMOTE_MODELS)
     actions = dbc.Card([dbc.CardHeader("Admin"), dbc.CardBody([
         dbc.Button("Promote selected version", id="models-promote", color="primary", size="sm", className="me-2"),
         html.Span(id="models-promote-result", className="small"),
@@ -86,8 +89,13 @@ def layout(**_query: str) -> html.Div:
     ])
 
 
-def _selected(rows: list[dict] | None) -> tuple[str, str] | None:
-    return (rows[0]["model"], rows[0]["version"]) if rows else None
+def _selected(rows: object) -> tuple[str, str] | None:
+    """The grid's selected (model, version), checked against the saved versions; None when nothing is selected."""
+    picked = validation.items(rows, "selected rows", max_len=1)
+    if not picked:
+        return None
+    row = validation.record(picked[0], "selected row", ["model", "version"])
+    return svc.saved_version(row["model"], row["version"])
 
 
 @callback(Output("models-card", "children"), Input("models-grid", "selectedRows"))
@@ -98,7 +106,7 @@ def show_card(rows: list[dict] | None):
         return html.P("Pick a version.")
     try:
         sections, _ = svc.card(*picked)
-    except (ArtifactError, ValueError) as exc:
+    except ArtifactError as exc:
         return error_card(str(exc))
     return html.Div(_card_body(sections), id="models-card-body")
 
@@ -118,14 +126,15 @@ def download_card(_n: int, rows: list[dict] | None):
           Input("models-promote", "n_clicks"), State("models-grid", "selectedRows"), prevent_initial_call=True)
 def promote(_n: int, rows: list[dict] | None):
     """Make the selected version LATEST (admins only; the services pick it up on their next request)."""
+    policy.require(_role(), Capability.PROMOTE_MODELS, "promote a model version")
     picked = _selected(rows)
     if picked is None:
         return "Pick a version first.", no_update
     user = signed_in()
     try:
         svc.promote(*picked, role=_role(), user=user.id if user else "unknown")
-    except (PermissionError, ArtifactError, ValueError) as exc:
-        return str(exc), no_update
+    except ArtifactError as exc:
+        return public_message(exc), no_update
     return f"{picked[0]}/{picked[1]} is LATEST", _rows()
 
 
@@ -133,8 +142,8 @@ def promote(_n: int, rows: list[dict] | None):
           Input("models-retrain", "n_clicks"), State("models-retrain-model", "value"), prevent_initial_call=True)
 def request_retrain(_n: int, model: str):
     """Check the role in the request, then hand the background job a one-time ticket."""
-    if _role() != svc.ADMIN:
-        return no_update, "Only an admin may retrain."
+    policy.require(_role(), Capability.RETRAIN_MODELS, "retrain a model")
+    model = validation.choice(model, "model", list(svc.TRAINERS))
     ticket = uuid.uuid4().hex
     JOBS.set(f"retrain:{ticket}", model, expire=TICKET_SECONDS)
     return {"ticket": ticket, "model": model}, f"Retraining {model}…"
@@ -145,7 +154,8 @@ def request_retrain(_n: int, model: str):
           running=[(Output("models-retrain", "disabled"), True, False)], prevent_initial_call=True)
 def run_retrain(set_progress, ticket: dict | None):
     """The retrain job (a separate process): refuses a ticket it did not issue, reports each step."""
-    if not ticket or JOBS.pop(f"retrain:{ticket.get('ticket')}") != ticket.get("model"):
+    if not isinstance(ticket, dict) or not isinstance(ticket.get("ticket"), str) \
+            or JOBS.pop(f"retrain:{ticket['ticket']}") != ticket.get("model"):
         return "Refused: no valid retrain request."
     try:
         version = svc.retrain(ticket["model"], lambda step, steps, label: set_progress((step, label)))

@@ -14,10 +14,10 @@ from dashapp.figures import governance as figs
 from dashapp.figures.theme import empty_figure
 from dashapp.services import governance as svc
 from dashapp.services import risk as risk_service
+from dashapp.services import validation
 from dashapp.services.bank import DataUnavailable
 
 dash.register_page(__name__, path="/monitoring", name="Monitoring", title="Ledgerlight · monitoring", order=40,
-                   allowed_roles=["risk", "admin"],
                    description="Fairness by protected group, PSI drift and characteristic stability of the risk model.")
 
 ATTRIBUTES = ("age_band", "gender")  # the demo bank's protected attributes (gender, age in bands)
@@ -65,10 +65,17 @@ def layout(**_query: str) -> html.Div:
     ])
 
 
+def _shifts(shift: object, pd_shift: object) -> tuple[float, float]:
+    low, high = svc.SHIFT_RANGE
+    return (validation.number(shift, "population drift", lo=low, hi=high),
+            validation.number(pd_shift, "concept drift", lo=low, hi=high))
+
+
 @callback([Output(f"monitoring-fair-{a}", "figure") for a in ATTRIBUTES]
           + [Output("monitoring-fair-flags", "children")], Input("monitoring-threshold", "value"))
 def update_fairness(threshold: float):
     """Fairness tables at the chosen cut-off (the demo bank's attributes: age band and gender)."""
+    threshold = validation.number(threshold, "cut-off", lo=0, hi=1)
     try:
         fair = svc.fairness(threshold)
     except ValueError as exc:
@@ -87,6 +94,7 @@ def update_fairness(threshold: float):
           Input("monitoring-shift", "value"), Input("monitoring-pd-shift", "value"))
 def update_drift(shift: float, pd_shift: float):
     """PSI of a generated later month with the chosen drift."""
+    shift, pd_shift = _shifts(shift, pd_shift)
     try:
         rep = svc.drift(shift, pd_shift)
     except ValueError as exc:
@@ -103,6 +111,8 @@ def update_drift(shift: float, pd_shift: float):
           Input("monitoring-shift", "value"), Input("monitoring-pd-shift", "value"))
 def update_stability(feature: str, shift: float, pd_shift: float):
     """One feature's characteristic stability for the chosen drift."""
+    shift, pd_shift = _shifts(shift, pd_shift)
+    feature = validation.choice(feature, "feature", risk_service.get_portfolio().report["features"])
     try:
         return figs.stability_figure(svc.drift(shift, pd_shift).stability, feature)
     except ValueError as exc:

@@ -11,6 +11,7 @@ from dashapp.components import figure_card, kpi_tile, no_data_card, page_header
 from dashapp.figures import overview as figs
 from dashapp.figures.theme import empty_figure
 from dashapp.services import overview as svc
+from dashapp.services import validation
 from dashapp.services.bank import DataUnavailable
 
 dash.register_page(__name__, path="/", name="Overview", title="Ledgerlight · overview", order=0,
@@ -79,6 +80,7 @@ def layout(**_query: str) -> html.Div:
 @callback(Output("overview-defaults", "figure"), Input("overview-default-by", "value"), prevent_initial_call=True)
 def update_default_rates(by: str):
     """Redraw the default-rate chart for the chosen breakdown."""
+    by = validation.choice(by, "breakdown", svc.DEFAULT_BREAKDOWNS)
     try:
         rates = svc.default_rates_for(by)
     except (DataUnavailable, ValueError) as exc:

@@ -14,6 +14,7 @@ from dashapp.components import error_card, figure_card, no_data_card, not_ready_
 from dashapp.components.customer_link import customer_link, register_customer_link
 from dashapp.figures import recsys as figs
 from dashapp.services import recsys as svc
+from dashapp.services import validation
 from dashapp.services.bank import DataUnavailable
 
 dash.register_page(__name__, path="/recommendations", name="Recommendations", title="Ledgerlight · recommendations",
@@ -107,13 +108,15 @@ def _profile(view: svc.CustomerView) -> list[Any]:
     held = ", ".join(view.held["name"]) or "nothing yet (cold start)"
     out: list[Any] = [html.Div(f) for f in facts] + [html.Div([html.B("Holds: "), held], id="recs-held")]
     if view.credit_blocked:
-        out.append(dbc.Badge("credit products held back: highest risk band", color="warning", className="mt-2"))
+        out.append(dbc.Badge("not eligible for credit offers (credit policy)", color="warning", className="mt-2"))
     return out
 
 
 @callback(Output("recs-customer", "options"), Input("recs-customer", "search_value"), State("recs-customer", "value"))
 def search_customers(search, value):
     """Offer the customer ids that start with what was typed (keeping the current choice)."""
+    search = validation.text(search, "customer search", max_len=40, default="")
+    value = None if value is None else validation.customer_id(value)
     if not search:
         return no_update
     options = svc.customer_options(search)
@@ -128,8 +131,10 @@ def show_customer(customer_id, n):
     """Every model's top-n for the chosen customer, with reasons."""
     if customer_id is None:
         return no_update, no_update
+    customer_id = validation.customer_id(customer_id)
+    n = validation.whole_number(n, "how many products", lo=1, hi=svc.MAX_LIST, default=5)
     try:
-        view = svc.customer_view(int(customer_id), int(n or 5))
+        view = svc.customer_view(customer_id, n)
     except (ValueError, svc.RecsysNotTrained) as exc:
         return error_card(str(exc)), []
     cards = [_list_card(model, frame) for model, frame in view.recommendations.items()]
@@ -144,8 +149,8 @@ def show_campaign(product_id, model, n):
     if product_id is None or not n:
         return [], "Pick a product."
     try:
-        frame = svc.campaign(int(product_id), int(n), model or "mf")
-    except (ValueError, KeyError) as exc:
+        frame = svc.campaign(*svc.campaign_request(product_id, n, model))
+    except ValueError as exc:
         return [], str(exc)
     return frame.round({"score": 4, "income": 0}).to_dict("records"), f"{len(frame):,} customers, best first"
 
@@ -156,8 +161,9 @@ def export_campaign(_clicks, product_id, model, n):
     """Download the campaign list (formula-safe CSV)."""
     if product_id is None or not n:
         return no_update
-    frame = svc.campaign_export(int(product_id), int(n), model or "mf")
-    return safe_csv(frame, f"ledgerlight-campaign-product-{int(product_id)}.csv")
+    product_id, n, model = svc.campaign_request(product_id, n, model)
+    frame = svc.campaign_export(product_id, n, model)
+    return safe_csv(frame, f"ledgerlight-campaign-product-{product_id}.csv")
 
 
-register_customer_link("recs-campaign-grid")  # a customer id in the campaign list opens the Customer page
+register_customer_link("recs-campaign-grid", __name__)  # a customer id in the campaign list opens the Customer page

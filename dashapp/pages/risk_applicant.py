@@ -16,11 +16,13 @@ from dashapp.components.customer_link import customer_link, register_customer_li
 from dashapp.components.recourse import recourse_block
 from dashapp.figures import risk as figs
 from dashapp.figures.theme import empty_figure
+from dashapp.services import audit, validation
 from dashapp.services import risk as svc
 from dashapp.services.bank import DataUnavailable
 from risk import plain_name
 
 dash.register_page(__name__, path="/risk/applicant", name="Applicant", title="Ledgerlight · applicant", order=11,
+                   query_params={"customer_id": validation.customer_id},
                    description="One applicant's default risk, decision, SHAP waterfall, reasons and what-if.")
 
 
@@ -46,7 +48,7 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
         return html.Div([header, not_ready_card("Default risk model", svc.TRAIN_COMMAND, str(exc))])
     except DataUnavailable as exc:
         return html.Div([header, no_data_card(str(exc))])
-    selected = int(customer_id) if customer_id and customer_id.isdigit() else rows[0]["customer_id"]
+    selected = validation.customer_id(customer_id) if customer_id else rows[0]["customer_id"]
     grid = dag.AgGrid(
         id="risk-grid", rowData=rows,
         columnDefs=[{"field": c, "filter": True, "sortable": True} for c in svc.GRID_COLUMNS],
@@ -86,19 +88,27 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
 def pick_applicant(selected: list[dict] | None, searched: int | None):
     """The borrower picked in the grid or typed in the search box."""
     if dash.ctx.triggered_id == "risk-search":
-        return int(searched) if searched is not None else dash.no_update
-    return selected[0]["customer_id"] if selected else dash.no_update
+        return validation.customer_id(searched) if searched is not None else dash.no_update
+    rows = validation.items(selected, "selected rows", max_len=1)
+    if not rows:
+        return dash.no_update
+    return validation.customer_id(validation.record(rows[0], "selected row", ["customer_id"])["customer_id"])
+
+
+def _features(ids: list[dict]) -> list[str]:
+    known = svc.get_portfolio().spec.features
+    return [validation.choice(i["feature"], "what-if field", known) for i in ids]
 
 
 @callback(Output({"type": "risk-whatif", "feature": ALL}, "value"), Input("risk-applicant", "data"),
           State({"type": "risk-whatif", "feature": ALL}, "id"))
 def fill_what_if(customer_id: int, ids: list[dict]):
     """Load the borrower's values into the what-if panel."""
-    try:
-        values = svc.applicant_features(customer_id)
-    except ValueError:
+    features = _features(ids)
+    if customer_id is None:
         return [dash.no_update] * len(ids)
-    return [values[i["feature"]] for i in ids]
+    values = svc.applicant_features(validation.customer_id(customer_id))
+    return [values[f] for f in features]
 
 
 @callback(Output("risk-waterfall", "figure"), Output("risk-decision", "children"), Output("risk-reasons", "children"),
@@ -106,10 +116,13 @@ def fill_what_if(customer_id: int, ids: list[dict]):
           State({"type": "risk-whatif", "feature": ALL}, "id"))
 def score_applicant(values: list, threshold: float, ids: list[dict]):
     """Score the (possibly edited) applicant: waterfall, decision at the cut-off and reason codes."""
+    features, threshold = _features(ids), validation.number(threshold, "cut-off", lo=0, hi=1)
     if not ids or any(v is None for v in values):
         return empty_figure("Pick a borrower"), "", []
+    if dash.ctx.triggered_id == "risk-app-threshold":
+        audit.served("change_cutoff", "applicant cut-off", {"risk-app-threshold": threshold})
     try:
-        e = svc.explain({i["feature"]: v for i, v in zip(ids, values, strict=True)})
+        e = svc.explain(dict(zip(features, values, strict=True)))
     except (DataValidationError, ValueError) as exc:
         return empty_figure("Cannot score these values"), error_card(str(exc)), []
     declined = e.pd >= threshold
@@ -121,17 +134,18 @@ def score_applicant(values: list, threshold: float, ids: list[dict]):
     return figs.waterfall_figure(e), decision, [html.Li(r) for r in e.reasons] or [html.Li("Nothing raised the risk")]
 
 
-register_customer_link("risk-grid")
+register_customer_link("risk-grid", __name__)
 
 
 @callback(Output("risk-recourse", "children"), Input({"type": "risk-whatif", "feature": ALL}, "value"),
           Input("risk-app-threshold", "value"), State({"type": "risk-whatif", "feature": ALL}, "id"))
 def show_recourse(values: list, threshold: float, ids: list[dict]):
     """For a declined applicant: the smallest changes to amount, term, debt-to-income or balance that approve them."""
+    features, threshold = _features(ids), validation.number(threshold, "cut-off", lo=0, hi=1)
     if not ids or any(v is None for v in values) or not threshold:
         return ""
     try:
-        rec = svc.recourse({i["feature"]: v for i, v in zip(ids, values, strict=True)}, threshold)
+        rec = svc.recourse(dict(zip(features, values, strict=True)), threshold)
     except (DataValidationError, ValueError):
         return ""
     return recourse_block(rec, "risk-recourse-text")

@@ -9,11 +9,13 @@ from dash import Input, Output, callback, dcc, html
 from bankdata import ArtifactError
 from dashapp.components import figure_card, kpi_tile, not_ready_card, page_header
 from dashapp.figures import risk as figs
+from dashapp.services import audit, validation
 from dashapp.services import risk as svc
 
 dash.register_page(__name__, path="/risk", name="Risk", title="Ledgerlight · risk portfolio", order=10,
                    description="Default model: metrics of every candidate, ROC/PR/calibration/KS, cut-off and SHAP.")
 
+MAX_COST = 1e9
 METRICS = ("roc_auc", "pr_auc", "ks", "brier", "brier_raw", "recall", "precision", "f1")
 
 
@@ -98,14 +100,26 @@ def layout(**_query: str) -> html.Div:
           Input("risk-cost-default", "value"), Input("risk-cost-good", "value"), prevent_initial_call=True)
 def use_best_threshold(_clicks: int | None, cost_default: float | None, cost_good: float | None) -> float:
     """Move the slider to the cost-optimal cut-off for the entered costs."""
-    return round(svc.best_threshold(float(cost_default or 0), float(cost_good or 0) or 1e-9), 3)
+    missed, rejected = _costs(cost_default, cost_good)
+    return round(svc.best_threshold(missed, rejected), 3)
+
+
+def _costs(cost_default: object, cost_good: object) -> tuple[float, float]:
+    missed = validation.number(cost_default, "cost of a missed default", lo=0, hi=MAX_COST, default=0.0)
+    rejected = validation.number(cost_good, "cost of a rejected good loan", lo=0, hi=MAX_COST, default=0.0)
+    return missed, rejected or 1e-9
 
 
 @callback(Output("risk-confusion", "figure"), Output("risk-cutoff-text", "children"), Input("risk-threshold", "value"),
           Input("risk-cost-default", "value"), Input("risk-cost-good", "value"))
 def update_cutoff(threshold: float, cost_default: float | None, cost_good: float | None):
     """Confusion matrix, approval rate and expected loss at the chosen cut-off."""
-    s = svc.cutoff_summary(float(threshold), float(cost_default or 0), float(cost_good or 0) or 1e-9)
+    threshold = validation.number(threshold, "cut-off", lo=0, hi=1)
+    missed, rejected = _costs(cost_default, cost_good)
+    if dash.ctx.triggered_id == "risk-threshold":
+        audit.served("change_cutoff", "risk portfolio cut-off", {"risk-threshold": threshold,
+                                                                 "risk-cost-default": missed, "risk-cost-good": rejected})
+    s = svc.cutoff_summary(threshold, missed, rejected)
     text = [html.Div(f"Approval rate {s.approval_rate:.1%}", id="risk-approval-rate", className="fw-semibold"),
             html.Div(f"Default rate among approved {s.default_rate_approved:.1%}"),
             html.Div(f"Expected cost {s.expected_loss:,.0f} ({s.cost_per_applicant:.3f} per applicant)")]
@@ -116,6 +130,7 @@ def update_cutoff(threshold: float, cost_default: float | None, cost_good: float
 def update_dependence(feature: str):
     """SHAP dependence plot of the chosen feature."""
     p = svc.get_portfolio()
+    feature = validation.choice(feature, "feature", p.spec.features)
     return figs.dependence_figure(p.spec, p.sample["x"], p.sample["shap"], feature)
 
 
@@ -123,4 +138,5 @@ def update_dependence(feature: str):
 def update_boxplot(feature: str):
     """Distribution of the chosen feature for repaid and defaulted loans."""
     p = svc.get_portfolio()
+    feature = validation.choice(feature, "feature", p.spec.numeric or p.spec.features)
     return figs.boxplot_figure(p.spec, p.sample["x"], p.sample["y"], feature)

@@ -6,14 +6,18 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-import flask
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from dashapp import policy
+from dashapp.auth import signed_in
 from dashapp.components import figure_card, kpi_tile, not_ready_card, page_header, safe_csv
 from dashapp.figures import segments as figs
 from dashapp.figures.theme import empty_figure
+from dashapp.policy import Capability
 from dashapp.services import segments as svc
+from dashapp.services import validation
+from dashapp.services.messages import public_message
 
 dash.register_page(__name__, path="/segments", name="Segments", title="Ledgerlight · segments", order=20,
                    description="Customer segments: filter, compare, rename and export.")
@@ -21,6 +25,7 @@ dash.register_page(__name__, path="/segments", name="Segments", title="Ledgerlig
 TITLE = "Customer segments"
 SUBTITLE = "Behavioural segments from transactions and profiles: filter them, compare them, name them, export them."
 TRAIN = "ledgerlight segments train"
+RISK_FILTER = "segments-filter-risk"
 FILTERS = ("segments-filter-segment", "segments-filter-age", "segments-filter-income", "segments-filter-region",
            "segments-filter-product", "segments-filter-risk")
 
@@ -63,8 +68,17 @@ def _dropdown(label: str, input_id: str, options: list[Any], *, hidden: bool = F
     return html.Div(body, className="mb-2", hidden=hidden, id=f"{input_id}-wrap")
 
 
-def _filters(opts: svc.FilterOptions) -> dbc.Card:
-    risk_hint = None if opts.risk_bands is not None else "train the risk model to filter by risk band"
+def _risk_filter(opts: svc.FilterOptions, role: str | None) -> html.Div:
+    """Admins keep customers by risk band; other roles may only leave out those not eligible for credit offers."""
+    if policy.may(role, Capability.SELECT_BY_RISK_BAND):
+        return _dropdown("Risk band (borrowers)", RISK_FILTER, opts.risk_bands or [], hidden=opts.risk_bands is None)
+    option = {"label": " Leave out customers not eligible for credit offers", "value": svc.EXCLUDE_INELIGIBLE}
+    return html.Div(dcc.Checklist(id=RISK_FILTER, options=[option], value=[], className="small"),
+                    className="mb-2", hidden=opts.risk_bands is None, id=f"{RISK_FILTER}-wrap")
+
+
+def _filters(opts: svc.FilterOptions, role: str | None) -> dbc.Card:
+    risk_hint = None if opts.risk_bands is not None else "train the risk model to filter by credit eligibility"
     return dbc.Card([
         dbc.CardHeader("Filters"),
         dbc.CardBody([
@@ -73,7 +87,7 @@ def _filters(opts: svc.FilterOptions) -> dbc.Card:
             _range("Income", "segments-filter-income", opts.income, 1000),
             _dropdown("Region", "segments-filter-region", opts.regions, hidden=not opts.regions),
             _dropdown("Product held (any of)", "segments-filter-product", opts.products, hidden=not opts.products),
-            _dropdown("Risk band (borrowers)", "segments-filter-risk", opts.risk_bands or [], hidden=opts.risk_bands is None),
+            _risk_filter(opts, role),
             html.Small(risk_hint, className="text-muted d-block mb-2") if risk_hint else None,
             html.Div(id="segments-count", className="fw-semibold my-2"),
             dbc.Button("Export filtered customers (CSV)", id="segments-export", color="primary", size="sm"),
@@ -121,7 +135,7 @@ def layout(**_query: str) -> html.Div:
         dcc.Store(id="segments-names-changed", data=0),
         _kpis(seg),
         dbc.Row([
-            dbc.Col(_filters(opts), lg=3),
+            dbc.Col(_filters(opts, _role()), lg=3),
             dbc.Col(figure_card("Segment map", "segments-scatter", subtitle="Customers on the first two principal "
                                 "components (WebGL; sampled when large)", height=420), lg=5),
             dbc.Col(figure_card("Segment sizes", "segments-sizes", subtitle="Matching the filters, against all",
@@ -160,11 +174,13 @@ def _profile_card(row: pd.Series) -> html.Div:
 )
 def update_view(segment, age, income, region, product, risk, box_feature, _names_changed):
     """Redraw every filter-driven chart and card."""
+    flt = svc.SegmentFilter.from_inputs(segment, age, income, region, product, risk, role=_role())
+    box_feature = validation.text(box_feature, "boxplot feature", max_len=200, default=svc.DEFAULT_BOX_FEATURE)
     try:
-        view = svc.segment_view(svc.SegmentFilter.from_inputs(segment, age, income, region, product, risk), box_feature)
+        view = svc.segment_view(flt, box_feature)
     except (svc.SegmentsNotTrained, ValueError) as exc:
-        blank = empty_figure(str(exc))
-        return blank, blank, blank, blank, [], str(exc)
+        blank = empty_figure(public_message(exc))
+        return blank, blank, blank, blank, [], public_message(exc)
     f = figs.view_figures(view)
     cards = [_profile_card(row) for _, row in view.cards.iterrows()]
     return f.scatter, f.sizes, f.heatmap, f.boxes, cards, f"{view.n_customers:,} of {view.n_total:,} customers match"
@@ -176,17 +192,19 @@ def update_view(segment, age, income, region, product, risk, box_feature, _names
 )
 def export_csv(_clicks, segment, age, income, region, product, risk):
     """Send the full filtered customer list (computed on the server) as CSV."""
-    frame = svc.export_frame(svc.SegmentFilter.from_inputs(segment, age, income, region, product, risk))
+    role = _role()
+    frame = svc.export_frame(svc.SegmentFilter.from_inputs(segment, age, income, region, product, risk, role=role), role)
     return safe_csv(frame, "ledgerlight-segments.csv")
 
 
-def _user() -> str:
-    login = getattr(flask.current_app, "login_manager", None)
-    if login is None:
-        return "anonymous"
-    from flask_login import current_user
+def _role() -> str | None:
+    user = signed_in()
+    return user.role if user is not None else None
 
-    return str(getattr(current_user, "id", None) or "anonymous")
+
+def _user() -> str:
+    user = signed_in()
+    return user.id if user is not None else "anonymous"
 
 
 @callback(
@@ -197,11 +215,16 @@ def _user() -> str:
 )
 def rename(_clicks, segment, name, changed):
     """Store the new name in the database and refresh the names everywhere on the page."""
+    changed = validation.whole_number(changed, "names changed", lo=0, default=0)
     if segment is None:
         return "Pick a segment first.", no_update, no_update, no_update
+    segment = validation.whole_number(segment, "segment", lo=0, hi=10_000)
+    name = validation.text(name, "segment name", max_len=200, default="")
     try:
-        names = svc.rename_segment(segment, name or "", _user())
-    except ValueError as exc:
+        names = svc.rename_segment(segment, name, _user())
+    except validation.InputError as exc:
+        if exc.field != "segment name":
+            raise
         return str(exc), no_update, no_update, no_update
     options = [{"label": f"{s}: {n}", "value": s} for s, n in names.items()]
-    return f"Segment {segment} is now \u201c{names[int(segment)]}\u201d.", (changed or 0) + 1, options, options
+    return f"Segment {segment} is now \u201c{names[segment]}\u201d.", changed + 1, options, options

@@ -13,6 +13,9 @@ import pandas as pd
 
 import risk
 from bankdata import ArtifactError
+from dashapp import policy
+from dashapp.policy import Capability
+from dashapp.services import audit, validation
 from dashapp.services import recsys as recsys_service
 from dashapp.services import risk as risk_service
 from dashapp.services import segments as segments_service
@@ -51,11 +54,8 @@ class Customer360:
 
 
 def parse_customer_id(raw: Any) -> int:
-    """A customer id from the URL or an input; ``ValueError`` naming the bad value."""
-    text = str(raw if raw is not None else "").strip()
-    if not text.isdigit():
-        raise ValueError(f"customer id must be a whole number, got {text[:40]!r}")
-    return int(text)
+    """A customer id from the URL or an input; ``InputError`` (a ``ValueError``) naming the bad value."""
+    return validation.customer_id(raw)
 
 
 def _risk_part(customer_id: int) -> RiskPart | None:
@@ -84,8 +84,10 @@ def _segment_part(customer_id: int) -> dict[str, Any] | None:
     return card.iloc[0].to_dict() if not card.empty else {"segment": segment, "name": segments_service.segment_names()[segment]}
 
 
-def customer_360(customer_id: int) -> Customer360:
-    """Assemble the customer's whole picture.
+def customer_360(customer_id: int, role: str | None = None) -> Customer360:
+    """Assemble the customer's whole picture as ``role`` may see it (``dashapp.policy``): the risk part only with
+    ``Capability.SCORES``, credit history (credit score, DTI, rates, delinquencies, defaults) only with
+    ``Capability.CREDIT_HISTORY``. Audited as a view of the customer.
 
     Raises
     ------
@@ -99,16 +101,19 @@ def customer_360(customer_id: int) -> Customer360:
     row = customers.loc[customers["customer_id"] == int(customer_id)]
     if row.empty:
         raise ValueError(f"no customer with id {customer_id}")
-    profile = {c: row.iloc[0][c] for c in PROFILE_COLUMNS if c in row.columns}
+    columns = policy.visible_columns(role, [c for c in PROFILE_COLUMNS if c in row.columns])
+    profile = {c: row.iloc[0][c] for c in columns}
     tx = bank.transactions.loc[bank.transactions["customer_id"] == int(customer_id)]
     monthly = (tx.assign(month=tx["ts"].dt.to_period("M").dt.to_timestamp())
                .groupby(["month", "direction"], as_index=False)
                .agg(amount=("amount", "sum"), count=("amount", "size")))
-    loans = bank.loans.loc[bank.loans["customer_id"] == int(customer_id)].drop(columns="customer_id")
+    loans = policy.redact(bank.loans.loc[bank.loans["customer_id"] == int(customer_id)].drop(columns="customer_id"),
+                          role)
     missing: dict[str, str] = {}
     parts: dict[str, Any] = {}
     try:
-        parts["risk"] = _risk_part(int(customer_id))
+        if policy.may(role, Capability.SCORES):
+            parts["risk"] = _risk_part(int(customer_id))
     except ArtifactError as exc:
         missing["risk"] = f"{risk_service.TRAIN_COMMAND}: {exc}"
     try:
@@ -122,4 +127,5 @@ def customer_360(customer_id: int) -> Customer360:
         parts["credit_blocked"] = view.credit_blocked
     except recsys_service.RecsysNotTrained as exc:
         missing["products"] = f"{recsys_service.TRAIN_COMMAND}: {exc}"
+    audit.served("view_customer", f"customer {int(customer_id)}")
     return Customer360(int(customer_id), profile, monthly, loans.reset_index(drop=True), missing=missing, **parts)

@@ -26,7 +26,11 @@ from bankdata import (
     model_card_sections,
     read_bank,
 )
+from dashapp import policy
+from dashapp.policy import Capability
+from dashapp.services import validation
 from dashapp.services.bank import DataUnavailable, get_bank
+from dashapp.services.messages import public_message
 from risk import card_evidence
 
 TRAINERS: dict[str, Callable[..., Any]] = {
@@ -35,7 +39,6 @@ TRAINERS: dict[str, Callable[..., Any]] = {
     recsys.MODEL_NAME: recsys.train_from_bank,
 }
 HEADLINE = {risk.MODEL_NAME: "roc_auc", segmentation.MODEL_NAME: "silhouette", recsys.MODEL_NAME: "k"}
-ADMIN = "admin"
 
 
 def _store() -> ArtifactStore:
@@ -52,7 +55,7 @@ def versions() -> pd.DataFrame:
                 meta = store.load(model, version).metadata
             except ArtifactError as exc:
                 rows.append({"model": model, "version": version, "created_at": "", "rows": None, "headline": "error",
-                             "value": str(exc)[:120], "latest": version == latest})
+                             "value": public_message(exc)[:120], "latest": version == latest})
                 continue
             metric = HEADLINE[model]
             value = meta["metrics"].get(metric)
@@ -62,14 +65,23 @@ def versions() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "version", "created_at", "rows", "headline", "value", "latest"])
 
 
-def _check(model: str) -> None:
-    if model not in TRAINERS:
-        raise ValueError(f"unknown model {model!r}; models are {', '.join(TRAINERS)}")
+def _check(model: object) -> str:
+    return validation.choice(model, "model", list(TRAINERS))
+
+
+def saved_version(model: object, version: object) -> tuple[str, str]:
+    """``(model, version)`` when ``version`` is a saved version of ``model``; ``InputError`` otherwise (the value is
+    compared with the store's list, never used as a path)."""
+    name = _check(model)
+    saved = _store().versions(name)
+    if not isinstance(version, str) or version not in saved:
+        raise validation.InputError("version", f"not a saved version of {name} (newest: {', '.join(saved[-3:]) or 'none'})")
+    return name, version
 
 
 def card(model: str, version: str) -> tuple[list[dict[str, Any]], str]:
     """The card's sections and its HTML for one saved version (evidence computed once per version)."""
-    _check(model)
+    model, version = saved_version(model, version)
     return _card(str(get_settings().checkpoints_dir), get_settings().database_url, model, version)
 
 
@@ -88,9 +100,8 @@ def _card(root: str, url: str, model: str, version: str) -> tuple[list[dict[str,
 
 def promote(model: str, version: str, role: str | None, user: str = "unknown") -> str:
     """Make ``version`` the LATEST of ``model`` (admins only) and write an audit row; returns the version."""
-    _check(model)
-    if role != ADMIN:
-        raise PermissionError("only an admin may promote a model version")
+    policy.require(role, Capability.PROMOTE_MODELS, "promote a model version")
+    model, version = saved_version(model, version)
     _store().promote(model, version)
     append_audit(user, "promote_model", f"{model}/{version}", "")
     return version
@@ -101,7 +112,7 @@ def retrain(model: str, progress: Callable[[int, int, str], None], *, quick: boo
 
     ``progress(step, steps, label)`` is called before each of the 3 steps and at the end.
     """
-    _check(model)
+    model = _check(model)
     progress(0, 3, "reading the bank")
     bank = read_bank(with_truth=True)
     progress(1, 3, f"training {model}")

@@ -15,6 +15,7 @@ import pandas as pd
 
 import recsys
 from bankdata import ArtifactError, ArtifactStore, get_settings
+from dashapp.services import audit, validation
 from dashapp.services import risk as risk_service
 from dashapp.services.bank import get_bank
 from dashapp.services.segments import neutralise_formulas
@@ -128,6 +129,21 @@ def customer_view(customer_id: int, n: int = 5) -> CustomerView:
     )
 
 
+def campaign_request(product_id: object, n: object, model: object) -> tuple[int, int, str]:
+    """A campaign's product, size and model from a request, checked: a product of the catalogue, 1 to
+    :data:`MAX_CAMPAIGN` customers, one of :data:`MODEL_LABELS` (default ``mf``).
+
+    Raises
+    ------
+    InputError
+        Naming the field and why.
+    """
+    known = [int(p) for p in get_models().catalogue["product_id"]]
+    product = validation.choice(validation.whole_number(product_id, "product", lo=0), "product", known)
+    size = validation.whole_number(n, "campaign size", lo=1, hi=MAX_CAMPAIGN)
+    return product, size, validation.choice(model, "model", list(MODEL_LABELS), default="mf")
+
+
 def campaign(product_id: int, n: int = 100, model: str = "mf") -> pd.DataFrame:
     """The ``n`` customers most likely to take ``product_id`` (not holding it, not blocked from it), with attributes."""
     if not 1 <= int(n) <= MAX_CAMPAIGN:
@@ -148,8 +164,12 @@ def campaign(product_id: int, n: int = 100, model: str = "mf") -> pd.DataFrame:
 
 
 def campaign_export(product_id: int, n: int = 100, model: str = "mf") -> pd.DataFrame:
-    """:func:`campaign` made safe for spreadsheets (text cells that start a formula are neutralised)."""
-    return neutralise_formulas(campaign(product_id, n, model))
+    """:func:`campaign` made safe for spreadsheets (text cells that start a formula are neutralised); audited with
+    the product, model and the number of customers exported."""
+    frame = neutralise_formulas(campaign(product_id, n, model))
+    audit.served("export_campaign", f"campaign list for product {int(product_id)}",
+                 {"model": model, "n": int(n), "rows": len(frame)})
+    return frame
 
 
 def comparison() -> pd.DataFrame:

@@ -11,7 +11,9 @@ import pandas as pd
 
 import risk
 from bankdata import ArtifactError, ArtifactStore, get_settings
+from dashapp.services import audit
 from dashapp.services.bank import DataUnavailable, get_bank
+from dashapp.services.validation import InputError
 from risk import Recourse, find_recourse
 
 TRAIN_COMMAND = "ledgerlight risk train"
@@ -102,29 +104,51 @@ def applicants() -> pd.DataFrame:
 
 
 def grid_rows() -> list[dict[str, Any]]:
-    """The applicant grid's rows (a few columns, rounded)."""
+    """The applicant grid's rows (a few columns, rounded); audited as a view of the applicant list."""
     frame = applicants().loc[:, list(GRID_COLUMNS)].round({"pd": 4, "income": 0, "dti": 3})
+    audit.served("view_applicants", "applicant grid", {"rows": len(frame)})
     return frame.to_dict("records")
 
 
 def applicant_features(customer_id: int) -> dict[str, Any]:
-    """The model's feature values of one borrower's latest loan (the what-if panel's starting point)."""
+    """The model's feature values of one borrower's latest loan (the what-if panel's starting point); audited as
+    a view of that customer's application.
+
+    Raises
+    ------
+    InputError
+        No borrower with this id.
+    """
     frame = applicants()
     row = frame.loc[frame["customer_id"] == int(customer_id)]
     if row.empty:
-        raise ValueError(f"no borrower with customer_id {customer_id}")
+        raise InputError("customer id", f"no borrower with customer id {int(customer_id)}")
     spec = get_portfolio().spec
-    return {c: (row.iloc[0][c].item() if hasattr(row.iloc[0][c], "item") else row.iloc[0][c]) for c in spec.features}
+    values = {c: (row.iloc[0][c].item() if hasattr(row.iloc[0][c], "item") else row.iloc[0][c]) for c in spec.features}
+    audit.served("view_applicant", f"customer {int(customer_id)}")
+    return values
+
+
+def checked_features(features: dict[str, Any]) -> dict[str, Any]:
+    """``features`` checked against the model's spec (training ranges with a margin, known categories).
+
+    Raises
+    ------
+    InvalidApplicant
+        Naming every bad field and why (a ``ValueError``).
+    """
+    return risk.check_applicant(get_model().spec, features)
 
 
 def explain(features: dict[str, Any]) -> risk.Explanation:
-    """Score and explain one applicant from feature values (as edited in the what-if panel)."""
-    return get_model().explain(features)
+    """Score and explain one applicant from feature values (as edited in the what-if panel), once they are
+    checked with :func:`checked_features`."""
+    return get_model().explain(checked_features(features))
 
 
 def recourse(features: dict[str, Any], threshold: float) -> Recourse:
     """The cheapest actionable changes that bring this applicant under ``threshold`` (see ``risk.recourse``)."""
-    return find_recourse(get_model(), features, threshold)
+    return find_recourse(get_model(), checked_features(features), threshold)
 
 
 def customer_risk_bands() -> pd.DataFrame | None:

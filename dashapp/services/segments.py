@@ -19,6 +19,9 @@ import pandas as pd
 
 from bankdata import ArtifactError, ArtifactStore, DatabaseError, append_audit, get_settings, set_segment_name
 from bankdata import segment_names as stored_segment_names
+from dashapp import policy
+from dashapp.policy import Capability
+from dashapp.services import audit, validation
 from segmentation import MODEL_NAME, Segmentation, load_segmentation
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,8 @@ DEFAULT_BOX_FEATURE = "monetary"
 PROFILE_FEATURES = ("age", "income", "monetary", "frequency", "recency_days", "n_products")
 EXPORT_ID_COLUMNS = ("customer_id", "segment", "segment_name")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+EXCLUDE_INELIGIBLE = "exclude-ineligible"
+"""The risk filter's value that leaves out customers not eligible for credit offers (every role may use it)."""
 
 
 class SegmentsNotTrained(RuntimeError):
@@ -44,32 +49,50 @@ class SegmentFilter:
     regions: tuple[str, ...] = ()
     products: tuple[str, ...] = ()
     risk_bands: tuple[str, ...] = ()
+    exclude_ineligible: bool = False  # leave out customers not eligible for credit offers (the blocked bands)
 
     @classmethod
     def from_inputs(
         cls,
-        segments: list[Any] | None = None,
-        age: list[float] | None = None,
-        income: list[float] | None = None,
-        regions: list[str] | None = None,
-        products: list[str] | None = None,
-        risk_bands: list[str] | None = None,
+        segments: Any = None,
+        age: Any = None,
+        income: Any = None,
+        regions: Any = None,
+        products: Any = None,
+        risk: Any = None,
+        *,
+        role: str | None = None,
     ) -> SegmentFilter:
-        """Build a filter from the page's input values (dropdown lists and range-slider pairs)."""
+        """Build a filter from the page's input values (dropdown lists and range-slider pairs), as ``role`` may.
 
-        def pair(name: str, value: list[float] | None) -> tuple[float, float] | None:
-            if value is None:
-                return None
-            if len(value) != 2 or value[0] > value[1]:
-                raise ValueError(f"{name} filter must be [low, high] with low <= high; got {value!r}")
-            return float(value[0]), float(value[1])
+        ``risk`` lists risk bands to keep, or :data:`EXCLUDE_INELIGIBLE` to leave out the customers who may not be
+        offered credit. Keeping customers *by* band needs ``Capability.SELECT_BY_RISK_BAND``.
 
-        try:
-            segs = tuple(int(s) for s in segments or ())
-        except (TypeError, ValueError):
-            raise ValueError(f"segment filter must be segment numbers; got {segments!r}") from None
-        return cls(segs, pair("age", age), pair("income", income), tuple(regions or ()), tuple(products or ()),
-                   tuple(risk_bands or ()))
+        Raises
+        ------
+        InputError
+            A value of the wrong type or shape, naming the filter.
+        PermissionError
+            ``role`` may not select customers by risk band.
+        """
+        segs = tuple(validation.whole_number(s, "segment filter", lo=0, hi=10_000)
+                     for s in validation.items(segments, "segment filter"))
+        picked = [validation.text(r, "risk filter", max_len=40) for r in validation.items(risk, "risk filter")]
+        bands = tuple(b for b in picked if b != EXCLUDE_INELIGIBLE)
+        if bands and not policy.may(role, Capability.SELECT_BY_RISK_BAND):
+            raise PermissionError(f"role {role!r} may not select customers by risk band; it may only leave out "
+                                  "customers who are not eligible for credit offers")
+        return cls(segs, validation.number_range(age, "age filter"), validation.number_range(income, "income filter"),
+                   tuple(validation.text(r, "region filter", max_len=200) for r in validation.items(regions, "region filter")),
+                   tuple(validation.text(p, "product filter", max_len=200)
+                         for p in validation.items(products, "product filter")),
+                   bands, EXCLUDE_INELIGIBLE in picked)
+
+    def describe(self) -> dict[str, Any]:
+        """The filter as plain data (for the audit log)."""
+        return {"segments": list(self.segments), "age": self.age, "income": self.income, "regions": list(self.regions),
+                "products": list(self.products), "risk_bands": list(self.risk_bands),
+                "exclude_ineligible": self.exclude_ineligible}
 
 
 @dataclass(frozen=True)
@@ -165,13 +188,18 @@ def segment_names() -> dict[int, str]:
 
 
 def rename_segment(segment: int, name: str, user: str) -> dict[int, str]:
-    """Store a user's name for a segment; returns the names after the change."""
+    """Store a user's name for a segment; returns the names after the change.
+
+    Raises
+    ------
+    InputError
+        Not a segment of the served model, or a name that is empty or longer than 60 characters.
+    """
     known = get_segmentation().segments["segment"].astype(int).tolist()
-    if int(segment) not in known:
-        raise ValueError(f"unknown segment {segment!r}; segments are {', '.join(map(str, known))}")
-    name = (name or "").strip()
+    segment = validation.choice(validation.whole_number(segment, "segment", lo=0, hi=10_000), "segment", known)
+    name = validation.text(name, "segment name", max_len=200, default="").strip()
     if not name or len(name) > 60:
-        raise ValueError("a segment name needs 1 to 60 characters")
+        raise validation.InputError("segment name", "needs 1 to 60 characters")
     try:
         set_segment_name(get_segmentation().version, int(segment), name, user)
     except DatabaseError as exc:
@@ -230,12 +258,15 @@ def _mask(loaded: _Loaded, flt: SegmentFilter) -> np.ndarray:
             raise ValueError(f"unknown product(s) in the filter: {', '.join(unknown)}")
         cols = [loaded.product_names.index(p) for p in flt.products]
         mask &= loaded.products[:, cols].any(axis=1)
-    if flt.risk_bands:
+    if flt.risk_bands or flt.exclude_ineligible:
         bands = risk_bands()
         if bands is None:
-            raise ValueError("the risk-band filter needs a trained risk model (ledgerlight risk train)")
+            raise ValueError("the risk filter needs a trained risk model (ledgerlight risk train)")
         band = table["customer_id"].map(bands.set_index("customer_id")["band"].astype(str))
-        mask &= band.isin(flt.risk_bands).to_numpy()
+        if flt.risk_bands:
+            mask &= band.isin(flt.risk_bands).to_numpy()
+        if flt.exclude_ineligible:
+            mask &= ~band.isin(get_settings().credit_blocked_bands).to_numpy()
     return mask
 
 
@@ -309,10 +340,13 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def export_frame(flt: SegmentFilter) -> pd.DataFrame:
-    """The full filtered customer list for the CSV download: ids, segment and name, attributes and features."""
+def export_frame(flt: SegmentFilter, role: str | None = None) -> pd.DataFrame:
+    """The full filtered customer list for the CSV download: ids, segment and name, attributes and features, without
+    the columns ``role`` may not receive; audited with the filter and the number of rows."""
     loaded = _loaded()
     part = loaded.table[_mask(loaded, flt)].drop(columns=["pc1", "pc2"])
     names = segment_names()
     part.insert(2, "segment_name", part["segment"].map(names))
-    return neutralise_formulas(part.reset_index(drop=True))
+    out = neutralise_formulas(policy.redact(part.reset_index(drop=True), role))
+    audit.served("export_segments", f"segment list {list(flt.segments)}", {**flt.describe(), "rows": len(out)})
+    return out

@@ -19,7 +19,7 @@ def _declined_customer() -> int:
 
 def test_customer_360_joins_every_area(trained_env) -> None:
     cid = _declined_customer()
-    view = svc.customer_360(cid)
+    view = svc.customer_360(cid, "risk")
     bank = trained_env.bank_env.bank
     assert view.profile["age"] == bank.customers.set_index("customer_id").loc[cid, "age"]
     tx = bank.transactions[bank.transactions["customer_id"] == cid]
@@ -50,7 +50,7 @@ def test_grid_click_on_a_customer_id_links_to_the_page() -> None:
 def test_customer_page_shows_the_whole_picture(trained_env, served) -> None:
     duo = served
     cid = _declined_customer()
-    view = svc.customer_360(cid)
+    view = svc.customer_360(cid, "risk")
     duo.wait_for_page(url=f"{duo.server_url}/customer?id={cid}")
     duo.wait_for_text_to_equal("#customer-title", f"Customer {cid}", timeout=30)
     duo.wait_for_text_to_equal("#customer-pd", f"PD {view.risk.explanation.pd:.1%}", timeout=20)

@@ -45,8 +45,10 @@ def test_versions_card_and_promotion_are_picked_up_without_restart(trained_env) 
     assert "Metrics" in titles and "Calibration" in titles and "Fairness: gender" in titles and "Limits" in titles
     assert "bootstrap" in next(s for s in sections if s["title"] == "Metrics")["note"]
     assert page.startswith("<!doctype html>") and old in page
-    with pytest.raises(ValueError, match="unknown model"):
+    with pytest.raises(ValueError, match="model: 'nope' is not one of risk"):
         models.card("nope", old)
+    with pytest.raises(ValueError, match="version: not a saved version of risk"):
+        models.card("risk", "../../etc/passwd")
 
 
 def test_retrain_job_reports_progress_and_promotes(trained_env) -> None:
@@ -79,3 +81,21 @@ def test_fairness_groups_are_drawn_in_natural_order() -> None:
     groups = [{"group": n, "approval_rate": 0.5, "tpr": 0.5, "fpr": 0.1, "di_ratio": 1.0, "n": 10} for n in names]
     figure = fairness_figure({"groups": groups, "reference": "65+"})
     assert list(figure.data[0].x) == ["<25", "25-34", "35-49", "50-64", "65+", "unknown"]
+
+
+@pytest.mark.browser
+def test_an_admin_retrains_in_the_background_through_the_request_checks(trained_env, served) -> None:
+    """The one background callback: its start and its polling requests pass the checks, and the job runs."""
+    duo = served
+    before = trained_env.store.latest("segments")
+    duo.wait_for_page(url=f"{duo.server_url}/models")
+    duo.wait_for_element("#models-retrain", timeout=60)
+    from selenium.webdriver.support.ui import Select
+
+    Select(duo.find_element("#models-retrain-model")).select_by_value("segments")
+    duo.find_element("#models-retrain").click()
+    duo.wait_for_contains_text("#models-retrain-result", "Saved and promoted segments/", timeout=240)
+    after = trained_env.store.latest("segments")
+    assert after != before
+    trained_env.store.promote("segments", before)  # leave the session's model as it was
+    assert duo.get_logs() == []

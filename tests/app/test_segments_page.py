@@ -84,8 +84,13 @@ def test_view_without_filters_covers_everyone_and_samples_the_scatter(segments_e
 
 
 def test_bad_filters_give_clear_errors(segments_env) -> None:
-    with pytest.raises(ValueError, match="age filter must be"):
+    with pytest.raises(ValueError, match="age filter: low must not exceed high"):
         svc.SegmentFilter.from_inputs(age=[60, 20])
+    with pytest.raises(ValueError, match="segment filter: must be a number"):
+        svc.SegmentFilter.from_inputs(segments=["5 OR 1=1"])
+    with pytest.raises(PermissionError, match="may not select customers by risk band"):
+        svc.SegmentFilter.from_inputs(risk=["E"], role="marketing")
+    assert svc.SegmentFilter.from_inputs(risk=[svc.EXCLUDE_INELIGIBLE], role="marketing").exclude_ineligible
     with pytest.raises(ValueError, match="unknown product"):
         svc.filtered_customers(svc.SegmentFilter(products=("Gold bars",)))
     with pytest.raises(ValueError, match="unknown feature"):
@@ -125,7 +130,7 @@ def test_renaming_is_stored_in_the_database(segments_env) -> None:
     clear_caches()
     assert svc.segment_names()[1] == "Weekend travellers"
     assert svc.export_frame(svc.SegmentFilter(segments=(1,)))["segment_name"].eq("Weekend travellers").all()
-    with pytest.raises(ValueError, match="unknown segment 99"):
+    with pytest.raises(ValueError, match="segment: 99 is not one of"):
         svc.rename_segment(99, "x", "tester")
     with pytest.raises(ValueError, match="1 to 60 characters"):
         svc.rename_segment(1, "   ", "tester")
