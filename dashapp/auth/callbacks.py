@@ -266,11 +266,10 @@ def match_request(body: Any, callback_map: Mapping[str, Any]) -> RegisteredCallb
     if extra:
         raise RequestRefused(400, f"unexpected field(s) in the request: {', '.join(sorted(map(str, extra)))[:120]}")
     callback = registered_callback(body, callback_map)
-    resolved = [*_outputs(body, callback), *_section(body, "inputs", callback.inputs, with_value=True),
-                *_section(body, "state", callback.state, with_value=True)]
-    _check_patterns_agree(resolved)
-    input_props = {f"{stringify_id(i['id'])}.{i['property']}"
-                   for dep, items in _section(body, "inputs", callback.inputs, with_value=True) for i in items}
+    inputs = list(_section(body, "inputs", callback.inputs, with_value=True))
+    _check_patterns_agree([*_outputs(body, callback), *inputs,
+                           *_section(body, "state", callback.state, with_value=True)])
+    input_props = {f"{stringify_id(i['id'])}.{i['property']}" for _dep, items in inputs for i in items}
     changed = body.get("changedPropIds")
     if not isinstance(changed, list) or not all(isinstance(c, str) and c in input_props for c in changed):
         raise RequestRefused(400, "changedPropIds must list inputs of the registered callback")

@@ -129,26 +129,23 @@ def applicant_features(customer_id: int) -> dict[str, Any]:
     return values
 
 
-def checked_features(features: dict[str, Any]) -> dict[str, Any]:
-    """``features`` checked against the model's spec (training ranges with a margin, known categories).
+def explain(features: dict[str, Any]) -> risk.Explanation:
+    """Score and explain one applicant from feature values (as edited in the what-if panel), once they are
+    checked against the model's spec (``risk.check_applicant``: training ranges with a margin, known categories).
 
     Raises
     ------
     InvalidApplicant
         Naming every bad field and why (a ``ValueError``).
     """
-    return risk.check_applicant(get_model().spec, features)
-
-
-def explain(features: dict[str, Any]) -> risk.Explanation:
-    """Score and explain one applicant from feature values (as edited in the what-if panel), once they are
-    checked with :func:`checked_features`."""
-    return get_model().explain(checked_features(features))
+    model = get_model()
+    return model.explain(risk.check_applicant(model.spec, features))
 
 
 def recourse(features: dict[str, Any], threshold: float) -> Recourse:
     """The cheapest actionable changes that bring this applicant under ``threshold`` (see ``risk.recourse``)."""
-    return find_recourse(get_model(), checked_features(features), threshold)
+    model = get_model()
+    return find_recourse(model, risk.check_applicant(model.spec, features), threshold)
 
 
 def customer_risk_bands() -> pd.DataFrame | None:
