@@ -67,7 +67,8 @@ def _max_request_bytes(env: Mapping[str, str]) -> int:
     return value
 
 
-def _positive(env: Mapping[str, str], name: str, default: float, most: float, unit: str) -> float:
+def positive_setting(env: Mapping[str, str], name: str, default: float, most: float, unit: str) -> float:
+    """The number ``env[name]`` (``default`` when unset), more than 0 and at most ``most``; ``ConfigError`` else."""
     raw = env.get(name, "")
     try:
         value = float(raw) if raw.strip() else default
@@ -78,15 +79,27 @@ def _positive(env: Mapping[str, str], name: str, default: float, most: float, un
     return value
 
 
+def whole_setting(env: Mapping[str, str], name: str, default: int, lo: int = 1, hi: int = 10**6) -> int:
+    """The whole number ``env[name]`` (``default`` when unset) within ``[lo, hi]``; ``ConfigError`` else."""
+    raw = env.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={value}: expected {lo} to {hi}")
+    return value
+
+
 def absolute_timeout(env: Mapping[str, str] | None = None) -> timedelta:
     """``SESSION_HOURS`` (default 8): a session ends this long after sign-in, used or not."""
-    return timedelta(hours=_positive(os.environ if env is None else env, "SESSION_HOURS", 8, 24 * 30, "hours"))
+    return timedelta(hours=positive_setting(os.environ if env is None else env, "SESSION_HOURS", 8, 24 * 30, "hours"))
 
 
 def idle_timeout(env: Mapping[str, str] | None = None) -> timedelta:
     """``SESSION_IDLE_MINUTES`` (default 30): a session unused this long has ended."""
-    return timedelta(minutes=_positive(os.environ if env is None else env, "SESSION_IDLE_MINUTES", 30, 24 * 60,
-                                       "minutes"))
+    return timedelta(minutes=positive_setting(os.environ if env is None else env, "SESSION_IDLE_MINUTES", 30, 24 * 60,
+                                              "minutes"))
 
 
 def flask_settings(env: Mapping[str, str] | None = None) -> dict[str, object]:

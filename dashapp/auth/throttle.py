@@ -21,7 +21,7 @@ from datetime import timedelta
 import flask
 
 from bankdata import ThrottleKey, clear_sign_in_throttle, finish_sign_in, reserve_sign_in
-from dashapp.auth.config import ConfigError
+from dashapp.auth.config import positive_setting, whole_setting
 from dashapp.auth.sessions import now_utc
 
 
@@ -44,35 +44,18 @@ class ThrottlePolicy:
         return min(2.0 ** (failures - self.free_failures - 1), self.max_delay_seconds)
 
 
-def _whole(env: Mapping[str, str], name: str, default: int, lo: int = 1, hi: int = 10**6) -> int:
-    raw = env.get(name, "").strip()
-    try:
-        value = int(raw) if raw else default
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name}={value}: expected {lo} to {hi}")
-    return value
-
-
 def policy_from_env(env: Mapping[str, str] | None = None) -> ThrottlePolicy:
     """``SIGN_IN_MAX_FAILURES`` (5), ``SIGN_IN_MAX_FAILURES_PER_ADDRESS`` (50), ``SIGN_IN_LOCKOUT_MINUTES`` (15)."""
     env = os.environ if env is None else env
-    raw = env.get("SIGN_IN_LOCKOUT_MINUTES", "").strip()
-    try:
-        minutes = float(raw) if raw else 15.0
-    except ValueError:
-        raise ConfigError(f"SIGN_IN_LOCKOUT_MINUTES={raw!r}: expected a number of minutes") from None
-    if not 0 < minutes <= 24 * 60:
-        raise ConfigError(f"SIGN_IN_LOCKOUT_MINUTES={minutes:g}: expected more than 0 and at most 1440")
-    return ThrottlePolicy(max_failures=_whole(env, "SIGN_IN_MAX_FAILURES", 5),
-                          max_address_failures=_whole(env, "SIGN_IN_MAX_FAILURES_PER_ADDRESS", 50),
+    minutes = positive_setting(env, "SIGN_IN_LOCKOUT_MINUTES", 15, 24 * 60, "minutes")
+    return ThrottlePolicy(max_failures=whole_setting(env, "SIGN_IN_MAX_FAILURES", 5),
+                          max_address_failures=whole_setting(env, "SIGN_IN_MAX_FAILURES_PER_ADDRESS", 50),
                           window=timedelta(minutes=minutes))
 
 
 def trusted_proxy_hops(env: Mapping[str, str] | None = None) -> int:
     """``TRUSTED_PROXY_HOPS`` (default 0): how many proxies in front of the app may set ``X-Forwarded-For``."""
-    return _whole(os.environ if env is None else env, "TRUSTED_PROXY_HOPS", 0, lo=0, hi=5)
+    return whole_setting(os.environ if env is None else env, "TRUSTED_PROXY_HOPS", 0, lo=0, hi=5)
 
 
 def client_address() -> str:

@@ -146,3 +146,15 @@ def test_forty_simultaneous_sign_ins_check_at_most_five_wrong_passwords_across_w
         assert failed_rows == statuses.count(401) <= 5
     finally:
         load.stop(proc)
+
+
+def test_malformed_throttle_settings_stop_the_start_with_the_setting_named() -> None:
+    from dashapp.auth.config import ConfigError
+
+    for env, name in (({"SIGN_IN_LOCKOUT_MINUTES": "soon"}, "SIGN_IN_LOCKOUT_MINUTES"),
+                      ({"SIGN_IN_MAX_FAILURES": "0"}, "SIGN_IN_MAX_FAILURES")):
+        with pytest.raises(ConfigError, match=name):
+            throttle.policy_from_env(env)
+    with pytest.raises(ConfigError, match="TRUSTED_PROXY_HOPS"):
+        throttle.trusted_proxy_hops({"TRUSTED_PROXY_HOPS": "many"})
+    assert throttle.policy_from_env({}) == ThrottlePolicy()
