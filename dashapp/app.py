@@ -13,7 +13,7 @@ import dash
 import flask
 from dash import dcc, html
 
-from dashapp.auth import csrf_token, init_auth, signed_in, visible_pages
+from dashapp.auth import csrf_token, init_auth, signed_in, signed_in_role, visible_pages
 from dashapp.components import footer, nav_pages, navbar
 from dashapp.figures.theme import TEAL
 from dashapp.services.docs import IMAGE_ROUTE, IMAGES_DIR
@@ -25,7 +25,7 @@ def shell(app: dash.Dash) -> html.Div:
     """The layout around every page: navbar (the pages the signed-in user may open, by ``order``; the user and
     sign-out), page container, footer. Built per request, since the navbar depends on who asks."""
     user = signed_in()
-    pages = visible_pages(user.role if user else None, nav_pages(dash.page_registry.values()))
+    pages = visible_pages(signed_in_role(), nav_pages(dash.page_registry.values()))
     return html.Div([
         navbar(pages, app.get_asset_url("logo.svg"), (user.id, user.role, csrf_token()) if user else None),
         html.Main(html.Div(page_loading(), className="container-xxl"), className="ll-main"),

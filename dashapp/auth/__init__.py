@@ -56,6 +56,12 @@ def signed_in() -> User | None:
     return user if getattr(user, "is_authenticated", False) else None
 
 
+def signed_in_role() -> str | None:
+    """The role of the signed-in user of the current request, or None (which ``dashapp.policy`` allows nothing)."""
+    user = signed_in()
+    return user.role if user is not None else None
+
+
 __all__ = [
     "LOGIN_PATH",
     "LOGOUT_PATH",
@@ -71,5 +77,6 @@ __all__ = [
     "may_open",
     "owned_by",
     "signed_in",
+    "signed_in_role",
     "visible_pages",
 ]

@@ -15,7 +15,7 @@ from dash import dash_table, html
 
 import risk
 from dashapp import policy
-from dashapp.auth import signed_in
+from dashapp.auth import signed_in_role
 from dashapp.components import error_card, figure_card, kpi_tile, no_data_card, page_header
 from dashapp.components.recourse import recourse_block
 from dashapp.figures import customer as figs
@@ -114,8 +114,7 @@ def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 - th
     header = page_header("Customer 360", "One customer's whole picture.")
     if id is None:
         return html.Div([header, _search(), html.P("Enter a customer id, or click one in any grid.")])
-    user = signed_in()
-    role = user.role if user is not None else None
+    role = signed_in_role()
     try:
         view = svc.customer_360(svc.parse_customer_id(id), role)
     except DataUnavailable as exc:

@@ -14,7 +14,7 @@ from dash import DiskcacheManager, Input, Output, State, callback, dcc, html, no
 
 from bankdata import ArtifactError, get_settings
 from dashapp import policy
-from dashapp.auth import signed_in
+from dashapp.auth import signed_in, signed_in_role
 from dashapp.components import error_card, page_header
 from dashapp.policy import Capability
 from dashapp.services import models as svc
@@ -29,10 +29,6 @@ JOBS = diskcache.Cache(str(get_settings().data_dir / "cache" / "background"))
 MANAGER = DiskcacheManager(JOBS)
 TICKET_SECONDS = 60
 
-
-def _role() -> str | None:
-    user = signed_in()
-    return user.role if user is not None else None
 
 
 def _rows() -> list[dict]:
@@ -60,7 +56,7 @@ def layout(**_query: str) -> html.Div:
     if not rows:
         return html.Div([header, dbc.Alert(["No model is trained yet: run ", html.Code("ledgerlight train all"), "."],
                                            color="info", id="models-none")])
-    admin = policy.may(_role(), Capability.PROMOTE_MODELS)
+    admin = policy.may(signed_in_role(), Capability.PROMOTE_MODELS)
     actions = dbc.Card([dbc.CardHeader("Admin"), dbc.CardBody([
         dbc.Button("Promote selected version", id="models-promote", color="primary", size="sm", className="me-2"),
         html.Span(id="models-promote-result", className="small"),
@@ -126,13 +122,13 @@ def download_card(_n: int, rows: list[dict] | None):
           Input("models-promote", "n_clicks"), State("models-grid", "selectedRows"), prevent_initial_call=True)
 def promote(_n: int, rows: list[dict] | None):
     """Make the selected version LATEST (admins only; the services pick it up on their next request)."""
-    policy.require(_role(), Capability.PROMOTE_MODELS, "promote a model version")
+    policy.require(signed_in_role(), Capability.PROMOTE_MODELS, "promote a model version")
     picked = _selected(rows)
     if picked is None:
         return "Pick a version first.", no_update
     user = signed_in()
     try:
-        svc.promote(*picked, role=_role(), user=user.id if user else "unknown")
+        svc.promote(*picked, role=signed_in_role(), user=user.id if user else "unknown")
     except ArtifactError as exc:
         return public_message(exc), no_update
     return f"{picked[0]}/{picked[1]} is LATEST", _rows()
@@ -142,7 +138,7 @@ def promote(_n: int, rows: list[dict] | None):
           Input("models-retrain", "n_clicks"), State("models-retrain-model", "value"), prevent_initial_call=True)
 def request_retrain(_n: int, model: str):
     """Check the role in the request, then hand the background job a one-time ticket."""
-    policy.require(_role(), Capability.RETRAIN_MODELS, "retrain a model")
+    policy.require(signed_in_role(), Capability.RETRAIN_MODELS, "retrain a model")
     model = validation.choice(model, "model", list(svc.TRAINERS))
     ticket = uuid.uuid4().hex
     JOBS.set(f"retrain:{ticket}", model, expire=TICKET_SECONDS)

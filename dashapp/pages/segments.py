@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashapp import policy
-from dashapp.auth import signed_in
+from dashapp.auth import signed_in, signed_in_role
 from dashapp.components import figure_card, kpi_tile, not_ready_card, page_header, safe_csv
 from dashapp.figures import segments as figs
 from dashapp.figures.theme import empty_figure
@@ -135,7 +135,7 @@ def layout(**_query: str) -> html.Div:
         dcc.Store(id="segments-names-changed", data=0),
         _kpis(seg),
         dbc.Row([
-            dbc.Col(_filters(opts, _role()), lg=3),
+            dbc.Col(_filters(opts, signed_in_role()), lg=3),
             dbc.Col(figure_card("Segment map", "segments-scatter", subtitle="Customers on the first two principal "
                                 "components (WebGL; sampled when large)", height=420), lg=5),
             dbc.Col(figure_card("Segment sizes", "segments-sizes", subtitle="Matching the filters, against all",
@@ -174,7 +174,7 @@ def _profile_card(row: pd.Series) -> html.Div:
 )
 def update_view(segment, age, income, region, product, risk, box_feature, _names_changed):
     """Redraw every filter-driven chart and card."""
-    flt = svc.SegmentFilter.from_inputs(segment, age, income, region, product, risk, role=_role())
+    flt = svc.SegmentFilter.from_inputs(segment, age, income, region, product, risk, role=signed_in_role())
     box_feature = validation.text(box_feature, "boxplot feature", max_len=200, default=svc.DEFAULT_BOX_FEATURE)
     try:
         view = svc.segment_view(flt, box_feature)
@@ -192,14 +192,10 @@ def update_view(segment, age, income, region, product, risk, box_feature, _names
 )
 def export_csv(_clicks, segment, age, income, region, product, risk):
     """Send the full filtered customer list (computed on the server) as CSV."""
-    role = _role()
+    role = signed_in_role()
     frame = svc.export_frame(svc.SegmentFilter.from_inputs(segment, age, income, region, product, risk, role=role), role)
     return safe_csv(frame, "ledgerlight-segments.csv")
 
-
-def _role() -> str | None:
-    user = signed_in()
-    return user.role if user is not None else None
 
 
 def _user() -> str:
