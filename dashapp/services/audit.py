@@ -23,7 +23,6 @@ from bankdata import DatabaseError, append_audit, read_audit
 log = logging.getLogger("ledgerlight.audit")
 
 MAX_DETAIL = 2_000
-WHATIF_OUTPUT = '{"feature":["ALL"],"type":"risk-whatif"}.value'
 _PENDING = "audit_served"
 
 

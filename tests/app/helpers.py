@@ -10,6 +10,7 @@ from bankdata import read_audit
 
 CALLBACK = "/_dash-update-component"
 ROUTER_OUTPUT = ".._pages_content.children..._pages_store.data.."
+WHATIF_OUTPUT = '{"feature":["ALL"],"type":"risk-whatif"}.value'  # the Applicant page's what-if fill
 
 
 def csrf_from(html: str) -> str:

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.app.helpers import CALLBACK, audit_count, audit_rows, router, sign_in, single
+from tests.app.helpers import CALLBACK, WHATIF_OUTPUT, audit_count, audit_rows, router, sign_in, single
 
 SENSITIVE_PAGES = ("/admin", "/risk/applicant", "/models", "/monitoring")
 
@@ -77,8 +77,6 @@ def test_opening_a_customer_through_a_renamed_router_is_refused_and_the_genuine_
 
 
 def _fill_body(customer, ids, input_id: str = "risk-applicant") -> dict:
-    from dashapp.services.audit import WHATIF_OUTPUT
-
     return {"output": WHATIF_OUTPUT, "outputs": [{"id": i, "property": "value"} for i in ids],
             "inputs": [{"id": input_id, "property": "data", "value": customer}],
             "changedPropIds": [f"{input_id}.data"],

@@ -13,8 +13,7 @@ from bankdata import get_user, read_audit
 from dashapp.auth import cli as users_cli
 from dashapp.auth import create_user, list_users
 from dashapp.auth.users import authenticate, demo_users
-from dashapp.services import audit
-from tests.app.helpers import audit_rows, router, sign_in
+from tests.app.helpers import WHATIF_OUTPUT, audit_rows, router, sign_in
 
 APPLICANT_PICK = {  # the Applicant page's "pick a borrower" callback: needs no model, so 200 means "allowed"
     "output": "risk-applicant.data",
@@ -180,7 +179,7 @@ def test_an_applicant_view_is_recorded_with_its_customer(as_user, trained_env) -
 
     customer = int(trained_env.bank_env.bank.loans["customer_id"].iloc[0])
     ids = [{"type": "risk-whatif", "feature": f} for f in risk_service.applicant_features(customer)]
-    body = {"output": audit.WHATIF_OUTPUT, "outputs": [{"id": i, "property": "value"} for i in ids],
+    body = {"output": WHATIF_OUTPUT, "outputs": [{"id": i, "property": "value"} for i in ids],
             "inputs": [{"id": "risk-applicant", "property": "data", "value": customer}],
             "changedPropIds": ["risk-applicant.data"],
             "state": [[{"id": i, "property": "id", "value": i} for i in ids]]}
