@@ -21,11 +21,13 @@ from bankdata._artifacts import Artifact, ArtifactError, ArtifactStore, fingerpr
 from bankdata._bank import TABLES, Bank, GroundTruth
 from bankdata._config import Settings, get_settings
 from bankdata._db import (
+    BANK_TABLES,
     DatabaseError,
     add_user,
     append_audit,
     append_load,
     engine_for,
+    ensure_bank_indexes,
     get_user,
     read_audit,
     read_bank,
@@ -37,9 +39,19 @@ from bankdata._db import (
 from bankdata._generator import generate_bank, generate_later_batch
 from bankdata._loaders import load_table, parse_column_map, read_tabular
 from bankdata._modelcard import model_card_html, model_card_sections
+from bankdata._serving import (
+    published_rows,
+    query,
+    read_evidence,
+    served_table,
+    write_evidence,
+    write_served,
+)
+from bankdata._summary import SCORE_BANDS, read_summary, refresh_summary, summarise_bank
 from bankdata._validation import DataValidationError
 
 __all__ = [
+    "BANK_TABLES",
     "TABLES",
     "ThrottleKey",
     "Artifact",
@@ -65,6 +77,17 @@ __all__ = [
     "append_audit",
     "append_load",
     "engine_for",
+    "ensure_bank_indexes",
+    "SCORE_BANDS",
+    "published_rows",
+    "read_summary",
+    "refresh_summary",
+    "summarise_bank",
+    "query",
+    "read_evidence",
+    "served_table",
+    "write_evidence",
+    "write_served",
     "fingerprint",
     "generate_bank",
     "generate_later_batch",

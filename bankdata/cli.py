@@ -18,6 +18,7 @@ from bankdata._db import DatabaseError, append_load, describe_url, table_counts,
 from bankdata._generator import generate_bank
 from bankdata._loaders import DEFAULT_MAX_BYTES, load_table, parse_column_map
 from bankdata._schema import SCHEMAS, TRUTH_PREFIX
+from bankdata._summary import refresh_summary
 
 log = logging.getLogger("ledgerlight.bankdata")
 
@@ -127,6 +128,9 @@ def _run_load(args: argparse.Namespace) -> int:
     except DatabaseError as exc:
         return _fail(str(exc))
     print(f"stored {stored:,} rows from {Path(args.file).name} in {args.table} ({describe_url(url)})")
+    if all(table_counts(url).get(t) is not None for t in TABLES):
+        refresh_summary(url)  # the Overview's aggregates include the new rows
+        print("refreshed the bank's summary (the Overview)")
     return 0
 
 

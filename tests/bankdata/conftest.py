@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bankdata import _db as db
+from bankdata import _serving as serving
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -20,8 +21,12 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     pg_url = os.environ.get("DATABASE_URL_TEST")
     if not pg_url:
         pytest.skip("DATABASE_URL_TEST is not set")
-    with db.engine_for(pg_url).begin() as conn:
-        db.metadata.drop_all(conn)
+    _drop_everything(pg_url)
     yield pg_url
+    _drop_everything(pg_url)
+
+
+def _drop_everything(pg_url: str) -> None:
     with db.engine_for(pg_url).begin() as conn:
+        serving.served_metadata.drop_all(conn)
         db.metadata.drop_all(conn)

@@ -1,0 +1,220 @@
+"""What training writes and serving reads: tables keyed by model version, and JSON evidence per model version.
+
+An area declares its serving table with :func:`served_table` (``model_version`` first, then its columns and indexes)
+and publishes one version's rows with :func:`write_served`: one transaction that replaces that version's rows and
+drops the rows of versions older than the newest ``keep``. Pages then query these tables for exactly what they show,
+so no worker holds a table that grows with the bank. :func:`write_evidence` / :func:`read_evidence` keep small JSON
+documents (fairness, drift, card evidence, profiles) per model and version.
+
+Serving tables live in their own ``MetaData``: replacing the bank (``write_bank``) drops them, since their rows
+describe the old bank's customers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from bankdata._artifacts import ArtifactStore
+from bankdata._config import get_settings
+from bankdata._db import CHUNK_ROWS, DatabaseError, _connect, _copy_rows
+
+served_metadata = sa.MetaData()
+VERSION_COLUMN = "model_version"
+
+published_table = sa.Table(
+    "served_versions",
+    served_metadata,
+    sa.Column("table_name", sa.String(80), primary_key=True),
+    sa.Column(VERSION_COLUMN, sa.String(40), primary_key=True),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("written_at", sa.DateTime, nullable=False),
+)
+evidence_table = sa.Table(
+    "model_evidence",
+    served_metadata,
+    sa.Column("model", sa.String(40), primary_key=True),
+    sa.Column(VERSION_COLUMN, sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(80), primary_key=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("written_at", sa.DateTime, nullable=False),
+)
+
+
+def served_table(name: str, *columns: sa.Column, indexes: Sequence[Sequence[str]] = ()) -> sa.Table:
+    """Declare a serving table: ``model_version`` then ``columns``; each entry of ``indexes`` becomes an index on
+    ``(model_version, *entry)`` so every query of one version is an index range.
+
+    Declaring the same name twice returns the existing table (modules may be imported again in tests).
+    """
+    if name in served_metadata.tables:
+        return served_metadata.tables[name]
+    table = sa.Table(name, served_metadata, sa.Column(VERSION_COLUMN, sa.String(40), nullable=False), *columns)
+    for i, cols in enumerate(indexes):
+        sa.Index(f"ix_{name}_{i}", table.c[VERSION_COLUMN], *(table.c[c] for c in cols))
+    return table
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _python_values(series: pd.Series) -> list[Any]:
+    """Plain Python values for the driver (NaN and NaT become None)."""
+    if pd.api.types.is_integer_dtype(series.dtype) and not isinstance(series.dtype, pd.CategoricalDtype):
+        return series.to_numpy(dtype="int64").tolist()
+    if pd.api.types.is_float_dtype(series.dtype):
+        values = series.to_numpy(dtype="float64")
+        out = values.tolist()
+        if np.isnan(values).any():
+            out = [None if math.isnan(v) else v for v in out]
+        return out
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return [bool(v) for v in series.to_numpy()]
+    values = series.astype(object).to_numpy()
+    missing = pd.isna(series).to_numpy()
+    out = values.tolist()
+    if missing.any():
+        out = [None if m else v for v, m in zip(out, missing, strict=True)]
+    return [str(v) if v is not None and not isinstance(v, (int, float, str)) else v for v in out]
+
+
+def _insert(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+    columns = [c.name for c in table.columns]
+    sqlite = conn.dialect.name == "sqlite"
+    copy = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+    stmt = table.insert()
+    sql = str(stmt.compile(dialect=conn.dialect)) if sqlite else ""
+    for start in range(0, len(frame), CHUNK_ROWS):
+        chunk = frame.iloc[start : start + CHUNK_ROWS]
+        rows = list(zip(*(_python_values(chunk[c]) for c in columns), strict=True))
+        if sqlite:
+            conn.exec_driver_sql(sql, rows)
+        elif copy:
+            _copy_rows(conn, table, columns, rows)
+        else:
+            conn.execute(stmt, [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _served_versions() -> set[str]:
+    """The versions ``LATEST`` names in the artifact store, for every model (never dropped from a serving table)."""
+    root = Path(get_settings().checkpoints_dir)
+    if not root.is_dir():
+        return set()
+    store = ArtifactStore(root)
+    return {v for m in root.iterdir() if m.is_dir() and (v := store.latest(m.name)) is not None}
+
+
+def write_served(table: sa.Table, version: str, frame: pd.DataFrame, url: str | None = None, *, keep: int = 3) -> int:
+    """Publish ``frame`` as the rows of ``version`` in ``table``, in one transaction; returns the rows written.
+
+    The version's earlier rows are replaced; rows of versions older than the newest ``keep`` published ones are
+    deleted, so the table holds a few versions (the served one and those a promotion may go back to). A version
+    that is served now (``LATEST`` of a model in the artifact store) is never deleted.
+
+    Raises
+    ------
+    ValueError
+        ``frame`` lacks a column of the table, or has one the table does not declare.
+    DatabaseError
+        The database cannot be reached.
+    """
+    wanted = [c.name for c in table.columns if c.name != VERSION_COLUMN]
+    missing = [c for c in wanted if c not in frame.columns and not table.c[c].nullable]
+    extra = [c for c in frame.columns if c not in wanted]
+    if missing or extra:
+        raise ValueError(f"serving table {table.name}: missing column(s) {missing}, unknown column(s) {extra}")
+    out = frame.reindex(columns=wanted).assign(**{VERSION_COLUMN: str(version)})
+    served = _served_versions()
+    with _connect(url, write=True) as conn:
+        served_metadata.create_all(conn, tables=[published_table, table])
+        conn.execute(sa.delete(table).where(table.c[VERSION_COLUMN] == str(version)))
+        _insert(conn, table, out)
+        p = published_table
+        conn.execute(sa.delete(p).where((p.c.table_name == table.name) & (p.c[VERSION_COLUMN] == str(version))))
+        conn.execute(sa.insert(p).values(table_name=table.name, model_version=str(version), rows=len(out),
+                                         written_at=_now()))
+        newest = [r[0] for r in conn.execute(sa.select(p.c[VERSION_COLUMN]).where(p.c.table_name == table.name)
+                                             .order_by(p.c.written_at.desc(), p.c[VERSION_COLUMN].desc()))]
+        for old in [v for v in newest[max(keep, 1):] if v not in served]:
+            conn.execute(sa.delete(table).where(table.c[VERSION_COLUMN] == old))
+            conn.execute(sa.delete(p).where((p.c.table_name == table.name) & (p.c[VERSION_COLUMN] == old)))
+    return len(out)
+
+
+def published_rows(table: sa.Table | str, version: str, url: str | None = None) -> int | None:
+    """How many rows ``version`` has in the serving table, or None when it was never published there."""
+    name = table if isinstance(table, str) else table.name
+    p = published_table
+    with _connect(url, write=False) as conn:
+        if not sa.inspect(conn).has_table(p.name):
+            return None
+        row = conn.execute(sa.select(p.c.rows).where((p.c.table_name == name) & (p.c[VERSION_COLUMN] == str(version))))
+        value = row.scalar()
+    return None if value is None else int(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def write_evidence(model: str, version: str, documents: dict[str, Any], url: str | None = None) -> None:
+    """Store JSON documents (``kind -> payload``) for one model version, replacing those of the same kinds."""
+    e = evidence_table
+    with _connect(url, write=True) as conn:
+        served_metadata.create_all(conn, tables=[e])
+        for kind, payload in documents.items():
+            text = json.dumps(payload, default=_json_default, allow_nan=True)
+            key = (e.c.model == model) & (e.c[VERSION_COLUMN] == str(version)) & (e.c.kind == kind)
+            conn.execute(sa.delete(e).where(key))
+            conn.execute(sa.insert(e).values(model=model, model_version=str(version), kind=kind, payload=text,
+                                             written_at=_now()))
+
+
+def read_evidence(model: str, version: str, kind: str, url: str | None = None) -> Any | None:
+    """The JSON document ``kind`` of one model version, or None when it was never written."""
+    e = evidence_table
+    with _connect(url, write=False) as conn:
+        if not sa.inspect(conn).has_table(e.name):
+            return None
+        key = (e.c.model == model) & (e.c[VERSION_COLUMN] == str(version)) & (e.c.kind == kind)
+        text = conn.execute(sa.select(e.c.payload).where(key)).scalar()
+    return None if text is None else json.loads(text)
+
+
+def drop_served_tables(conn: Connection) -> None:
+    """Drop every serving table (their rows describe a bank that is being replaced)."""
+    served_metadata.drop_all(conn)
+
+
+def query(statement: sa.Executable, url: str | None = None) -> pd.DataFrame:
+    """Run a read-only query and return its rows as a DataFrame (column names from the statement).
+
+    Raises
+    ------
+    DatabaseError
+        The database cannot be reached, or a table the query needs does not exist yet.
+    """
+    with _connect(url, write=False) as conn:
+        try:
+            result = conn.execute(statement)
+        except sa.exc.OperationalError as exc:
+            raise DatabaseError(f"query failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+        except sa.exc.ProgrammingError as exc:
+            raise DatabaseError(f"query failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
