@@ -9,7 +9,14 @@ from risk.bankbook import latest_loans, loan_frame
 from risk.calibration import ScoreCalibrator
 from risk.card import card_evidence
 from risk.cutoff import CutoffSummary, bayes_threshold, cost_curve, optimal_threshold, summarize_cutoff
-from risk.fairness import age_band, check_protected_excluded, fairness_report, group_table, model_fairness
+from risk.fairness import (
+    age_band,
+    check_protected_excluded,
+    fairness_report,
+    group_table,
+    model_fairness,
+    model_fairness_grid,
+)
 from risk.features import FeatureSpec, infer_spec, is_protected
 from risk.loanbook import LoanBook, prepare_loan_book, read_loan_book
 from risk.metrics import (
@@ -22,8 +29,20 @@ from risk.metrics import (
     roc_auc,
     roc_curve_points,
 )
-from risk.monitoring import MonitorReport, characteristic_stability, monitor, psi, psi_bins
-from risk.reasons import plain_name, reason_codes
+from risk.monitoring import MonitorReport, characteristic_stability, monitor, monitor_grid, psi, psi_bins
+from risk.publishing import (
+    FAIRNESS_GRID,
+    GRID_COLUMNS,
+    PD_SHIFT_GRID,
+    SCORES_TABLE,
+    SHIFT_GRID,
+    SORTABLE,
+    drift_key,
+    publish,
+    score_borrowers,
+    threshold_key,
+)
+from risk.reasons import plain_name, reason_codes, reason_texts
 from risk.recourse import Recourse, find_recourse
 from risk.scoring import Explanation, RiskModel, score_customers
 from risk.training import MODEL_NAME, TrainedRisk, save_trained, train_from_bank, train_loan_book
@@ -42,6 +61,14 @@ __all__ = [
     "MonitorReport",
     "Recourse",
     "RiskModel",
+    "SCORES_TABLE",
+    "threshold_key",
+    "drift_key",
+    "SORTABLE",
+    "SHIFT_GRID",
+    "PD_SHIFT_GRID",
+    "GRID_COLUMNS",
+    "FAIRNESS_GRID",
     "ScoreCalibrator",
     "TrainedRisk",
     "age_band",
@@ -64,20 +91,25 @@ __all__ = [
     "latest_loans",
     "loan_frame",
     "model_fairness",
+    "model_fairness_grid",
     "monitor",
+    "monitor_grid",
     "optimal_threshold",
     "plain_name",
     "pr_auc",
     "pr_curve_points",
     "prepare_loan_book",
     "psi",
+    "publish",
     "psi_bins",
     "read_loan_book",
     "reason_codes",
+    "reason_texts",
     "risk_band",
     "roc_auc",
     "roc_curve_points",
     "save_trained",
+    "score_borrowers",
     "score_customers",
     "summarize_cutoff",
     "train_from_bank",

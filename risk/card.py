@@ -67,8 +67,11 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict
             for b, r in grouped.iterrows()]
 
 
-def card_evidence(artifact: Artifact, frame: pd.DataFrame | None = None) -> dict[str, Any]:
+def card_evidence(artifact: Artifact, frame: pd.DataFrame | None = None, *, bootstrap: bool = True) -> dict[str, Any]:
     """Intervals, calibration, fairness (when ``frame`` holds the protected columns) and limits of a risk artifact.
+
+    ``bootstrap=False`` skips the stored out-of-fold predictions (intervals from the cross-validation spread, no
+    calibration table): cheap enough to show before the evidence is published.
 
     Returns
     -------
@@ -79,9 +82,11 @@ def card_evidence(artifact: Artifact, frame: pd.DataFrame | None = None) -> dict
     report = artifact.load_json("report.json")
     champion = report["champion"]
     out: dict[str, Any] = {}
+    y = p = None
     try:
-        evaluation = artifact.load_npz("evaluation.npz")
-        y, p = evaluation["y"], evaluation[f"cal__{champion}"]
+        if bootstrap:
+            evaluation = artifact.load_npz("evaluation.npz")
+            y, p = evaluation["y"], evaluation[f"cal__{champion}"]
     except (ArtifactError, KeyError):
         y = p = None
     if y is not None:

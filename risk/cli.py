@@ -15,6 +15,7 @@ from risk.bankbook import POSITIVE, TARGET, loan_frame, true_pd
 from risk.cli_governance import register as register_governance
 from risk.loanbook import LoanBook, prepare_loan_book, read_loan_book
 from risk.models import IMBALANCE, MODELS, candidates
+from risk.publishing import publish
 from risk.training import MODEL_NAME, oracle_report, save_trained, train_loan_book
 from risk.validation import cross_validate
 
@@ -87,12 +88,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _load_book(args: argparse.Namespace) -> tuple[LoanBook, Any]:
     """The loan book named by the arguments, and the ground-truth PD where the demo bank provides it."""
+    book, truth, _bank = _load_book_and_bank(args)
+    return book, truth
+
+
+def _load_book_and_bank(args: argparse.Namespace) -> tuple[LoanBook, Any, Bank | None]:
+    """:func:`_load_book` and the bank it came from (None for ``--data``)."""
     if args.data is not None:
         if not args.target:
             raise ValueError("--data needs --target COLUMN (the outcome column)")
         return read_loan_book(
             args.data, args.target, args.positive, drop=args.drop, protected=args.protected
-        ), None
+        ), None, None
     if args.target or args.positive:
         raise ValueError("--target/--positive apply to --data FILE only")
     bank: Bank = (
@@ -108,18 +115,22 @@ def _load_book(args: argparse.Namespace) -> tuple[LoanBook, Any]:
     book = prepare_loan_book(
         frame, TARGET, POSITIVE, source="bank loans", drop=args.drop, protected=args.protected
     )
-    return book, true_pd(bank, frame["loan_id"])
+    return book, true_pd(bank, frame["loan_id"]), bank
 
 
 def run_train(args: argparse.Namespace) -> int:
     """Train, save, print where the artifact went and the champion's cross-validated figures."""
-    book, truth = _load_book(args)
+    book, truth, bank = _load_book_and_bank(args)
     trained = train_loan_book(
         book, quick=args.quick, models=args.models, imbalance=args.imbalance, truth=truth, seed=args.seed,
         cost_missed_default=args.cost_missed_default, cost_rejected_good=args.cost_rejected_good,
     )  # fmt: skip
     name = args.name or (MODEL_NAME if args.data is None else f"risk-{args.data.stem}")
     artifact = save_trained(trained, ArtifactStore(), name)
+    print(trained.report["cv_note"])
+    if name == MODEL_NAME and bank is not None and not args.demo_customers:
+        written = publish(artifact, bank)
+        print(f"published {', '.join(f'{t} ({n:,} rows)' for t, n in written.items())} and its evidence")
     champ = trained.report["candidates"][trained.champion]
     print(
         f"saved {artifact.model}/{artifact.version}: {trained.champion}, calibrated ({trained.report['calibration']}), "

@@ -154,14 +154,15 @@ def fairness_report(
     return {"threshold": float(threshold), "di_flag": DI_FLAG, "attributes": attributes}
 
 
-def scored_book(artifact: Artifact, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
+def scored_book(artifact: Artifact, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str, np.ndarray | None]:
     """Labels and PDs of a risk artifact's loan book: the stored out-of-fold PDs when ``frame`` is the training data
     (same fingerprint), else the model's PDs on ``frame`` (in-sample when it overlaps the training data).
 
     Returns
     -------
-    (y, p, source)
-        ``source`` is ``"out-of-fold"`` or ``"model scores"``.
+    (y, p, source, rows)
+        ``source`` is ``"out-of-fold"`` or ``"model scores"``; ``rows`` are the positions in ``frame`` that ``y``
+        and ``p`` describe (the cross-validation sample of a large book), None when they describe every row.
     """
     frame = frame.reset_index(drop=True)
     target = artifact.metadata.get("extra", {}).get("target", "defaulted")
@@ -169,9 +170,10 @@ def scored_book(artifact: Artifact, frame: pd.DataFrame) -> tuple[np.ndarray, np
     if fingerprint(frame) == artifact.metadata.get("data_fingerprint"):
         evaluation = artifact.load_npz("evaluation.npz")
         champion = artifact.load_json("report.json")["champion"]
-        return evaluation["y"].astype(int), evaluation[f"cal__{champion}"], "out-of-fold"
+        rows = evaluation.get("rows")
+        return evaluation["y"].astype(int), evaluation[f"cal__{champion}"], "out-of-fold", rows
     y = target_vector(frame, target, positive, source="loan book")
-    return y, RiskModel.load(artifact).predict_pd(frame), "model scores"
+    return y, RiskModel.load(artifact).predict_pd(frame), "model scores", None
 
 
 def model_fairness(artifact: Artifact, frame: pd.DataFrame, threshold: float | None = None) -> dict[str, Any]:
@@ -186,14 +188,23 @@ def model_fairness(artifact: Artifact, frame: pd.DataFrame, threshold: float | N
     threshold : float, optional
         The cut-off; default the one chosen at training (cost-based, in ``report.json``).
     """
+    return model_fairness_grid(artifact, frame, [threshold])[0]
+
+
+def model_fairness_grid(artifact: Artifact, frame: pd.DataFrame, thresholds: Sequence[float | None]) -> list[dict[str, Any]]:
+    """:func:`model_fairness` at each of ``thresholds`` (None: the training cut-off), scoring the book once."""
     report = artifact.load_json("report.json")
     protected = [c for c in report.get("protected", []) if c in frame.columns]
     if not protected:
         raise ValueError(f"{artifact.model}/{artifact.version}: the data holds none of the protected columns "
                          f"({', '.join(report.get('protected', [])) or 'none recorded'}) to check fairness on")
     check_protected_excluded(report["features"], report.get("protected", []))
-    y, p, source = scored_book(artifact, frame)
-    cut = float(report["threshold"] if threshold is None else threshold)
-    out = fairness_report(y, p, protected_groups(frame.reset_index(drop=True), protected), cut)
-    return {"model": artifact.model, "version": artifact.version, "scores": source, "rows": int(len(y)),
-            "protected_excluded_from_features": True, **out}
+    y, p, source, rows = scored_book(artifact, frame)
+    book = frame.reset_index(drop=True)
+    groups = protected_groups(book if rows is None else book.iloc[rows].reset_index(drop=True), protected)
+    out = []
+    for threshold in thresholds:
+        cut = float(report["threshold"] if threshold is None else threshold)
+        out.append({"model": artifact.model, "version": artifact.version, "scores": source, "rows": int(len(y)),
+                    "protected_excluded_from_features": True, **fairness_report(y, p, groups, cut)})
+    return out

@@ -12,7 +12,7 @@ the change in the mean score.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,7 +132,22 @@ class MonitorReport:
             "features": self.features.to_dict("records"),
             "alerts": self.alerts,
             "stability": self.stability.to_dict("records"),
+            "score_bins": self.score_bins.to_dict("records"),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MonitorReport:
+        """Rebuild a report written by :meth:`to_dict` (as published in the model's evidence)."""
+        return cls(
+            features=pd.DataFrame(data["features"], columns=["feature", "psi", "status", "score_shift"]),
+            score_psi=float(data["score"]["psi"]),
+            score_bins=pd.DataFrame(data["score_bins"], columns=["bin", "expected", "actual", "psi"]),
+            stability=pd.DataFrame(data["stability"],
+                                   columns=["feature", "bin", "expected", "actual", "points", "contribution"]),
+            mean_pd=(float(data["score"]["mean_pd"]["expected"]), float(data["score"]["mean_pd"]["actual"])),
+            rows=(int(data["rows"]["expected"]), int(data["rows"]["actual"])),
+            alerts=list(data.get("alerts", [])),
+        )
 
 
 def characteristic_stability(
@@ -168,11 +183,25 @@ def monitor(
     actual : DataFrame
         The new batch (same columns).
     """
+    return monitor_grid(model, expected, {0: actual}, bins=bins, features=features)[0]
+
+
+def monitor_grid(
+    model: RiskModel, expected: pd.DataFrame, actuals: Mapping[Any, pd.DataFrame], *, bins: int = BINS,
+    features: Sequence[str] | None = None,
+) -> dict[Any, MonitorReport]:
+    """:func:`monitor` of several batches against the same training rows (encoded and explained once)."""
     features = list(features or model.spec.features)
     x_e = model.encode(expected, source="training data")
-    x_a = model.encode(actual, source="new batch")
     shap_e = contributions(model.booster, x_e).values
-    p_e, p_a = model.predict_encoded(x_e), model.predict_encoded(x_a)
+    p_e = model.predict_encoded(x_e)
+    return {key: _report(model, x_e, shap_e, p_e, actual, bins, features) for key, actual in actuals.items()}
+
+
+def _report(model: RiskModel, x_e: np.ndarray, shap_e: np.ndarray, p_e: np.ndarray, actual: pd.DataFrame,
+            bins: int, features: list[str]) -> MonitorReport:
+    x_a = model.encode(actual, source="new batch")
+    p_a = model.predict_encoded(x_a)
     rows, parts = [], []
     for name in features:
         j = model.spec.features.index(name)
@@ -193,4 +222,4 @@ def monitor(
         alerts.insert(0, f"score: PSI {score_psi:.3f} > {ALERT}")
     stability = pd.concat(parts, ignore_index=True).loc[:, ["feature", "bin", "expected", "actual", "points", "contribution"]]
     return MonitorReport(features=table, score_psi=score_psi, score_bins=score_bins, stability=stability,
-                         mean_pd=(float(p_e.mean()), float(p_a.mean())), rows=(len(expected), len(actual)), alerts=alerts)
+                         mean_pd=(float(p_e.mean()), float(p_a.mean())), rows=(len(x_e), len(actual)), alerts=alerts)

@@ -29,6 +29,9 @@ EVALUATION_FILE = "evaluation.npz"
 EXPLAIN_FILE = "explain.npz"
 REPORT_FILE = "report.json"
 SHAP_SAMPLE = 2_000
+#: candidates are compared (cross-validated) on a stratified sample of at most this many loans; the champion is
+#: then fitted on every loan. Keeps training, the stored out-of-fold predictions and the Portfolio page bounded.
+CV_SAMPLE = 100_000
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,17 @@ class TrainedRisk:
         The calibrated champion, fitted on all rows.
     book : LoanBook
     cv : CVResult
-        Out-of-fold predictions of every candidate.
+        Out-of-fold predictions of every candidate, on the rows ``cv_rows`` of the book.
     champion : str
         Candidate name of the champion (``lightgbm+...``).
     report : dict
         JSON-ready summary: per-candidate metrics, champion, threshold, oracle (demo bank), calibration method,
-        boosting rounds of the final LightGBM (best early-stopped round, rounds of the refit on all rows).
+        boosting rounds of the final LightGBM (best early-stopped round, rounds of the refit on all rows),
+        ``cv_rows`` (loans the candidates were compared on) and ``cv_note``.
     sample : dict of ndarray
         Explanations of a sample of rows (``x``, ``shap``, ``y``, ``pd``) and global ``importance``.
+    cv_rows : ndarray, optional
+        Positions in the book of the cross-validation sample (None: every row).
     """
 
     model: RiskModel
@@ -57,6 +63,7 @@ class TrainedRisk:
     champion: str
     report: dict[str, Any]
     sample: dict[str, np.ndarray]
+    cv_rows: np.ndarray | None = None
 
 
 def oracle_report(y: np.ndarray, truth: np.ndarray, model_auc: float) -> dict[str, float]:
@@ -76,6 +83,7 @@ def train_loan_book(
     cost_rejected_good: float = 1.0,
     truth: np.ndarray | None = None,
     seed: int = 0,
+    cv_limit: int = CV_SAMPLE,
 ) -> TrainedRisk:
     """Cross-validate the candidates, then fit and calibrate the LightGBM champion on all rows.
 
@@ -93,12 +101,16 @@ def train_loan_book(
     truth : ndarray, optional
         Ground-truth PD of each row (demo bank): adds the oracle AUC to the report.
     seed : int
+    cv_limit : int
+        Compare the candidates on a stratified sample of at most this many rows (the champion is fitted on all).
     """
     folds = n_folds or (3 if quick else 5)
     models = (CHAMPION_MODEL, *[m for m in models if m != CHAMPION_MODEL])
     cands = candidates(models, imbalance)
+    rows = cv_sample(book.y, cv_limit, seed=seed)
+    x_cv, y_cv = (book.x, book.y) if rows is None else (book.x[rows], book.y[rows])
     cv = cross_validate(
-        book.x, book.y, book.spec.categorical_indices, cands, n_folds=folds, quick=quick, seed=seed,
+        x_cv, y_cv, book.spec.categorical_indices, cands, n_folds=folds, quick=quick, seed=seed,
         cost_missed_default=cost_missed_default, cost_rejected_good=cost_rejected_good,
     )  # fmt: skip
     summary = cv.summary()
@@ -110,13 +122,15 @@ def train_loan_book(
     )  # fmt: skip
     lgbm = pipe.fit(book.x, book.y).named_steps["model"]
     booster = lgbm.model_.booster_
-    calibrator = ScoreCalibrator("auto", random_state=seed).fit(cv.raw[champion], book.y)
+    calibrator = ScoreCalibrator("auto", random_state=seed).fit(cv.raw[champion], y_cv)
     model = RiskModel(book.spec, booster, calibrator)
     report: dict[str, Any] = {
         "source": book.source,
         "target": book.target,
         "positive": book.positive,
         "rows": int(len(book.y)),
+        "cv_rows": int(len(y_cv)),
+        "cv_note": cv_note(len(y_cv), len(book.y)),
         "default_rate": float(book.y.mean()),
         "folds": folds,
         "threshold": cv.threshold,
@@ -131,22 +145,49 @@ def train_loan_book(
         "dropped": book.spec.dropped,
     }
     if truth is not None:
-        report["oracle"] = oracle_report(book.y, truth, summary[champion]["roc_auc"]["mean"])
-    return TrainedRisk(model, book, cv, champion, report, explain_sample(model, book, seed=seed))
+        truth_cv = truth if rows is None else np.asarray(truth)[rows]
+        report["oracle"] = oracle_report(y_cv, truth_cv, summary[champion]["roc_auc"]["mean"])
+    return TrainedRisk(model, book, cv, champion, report, explain_sample(model, book, seed=seed, rows=rows), rows)
 
 
-def explain_sample(model: RiskModel, book: LoanBook, *, seed: int = 0) -> dict[str, np.ndarray]:
-    """Global SHAP importance over all rows and per-row SHAP values of a random sample (for dependence plots)."""
-    contrib = contributions(model.booster, book.x)
+def cv_sample(y: np.ndarray, limit: int = CV_SAMPLE, *, seed: int = 0) -> np.ndarray | None:
+    """Sorted positions of a stratified (by label) random sample of at most ``limit`` rows; None when every row fits."""
+    y = np.asarray(y)
+    if len(y) <= limit:
+        return None
     rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(book.y), size=min(SHAP_SAMPLE, len(book.y)), replace=False))
+    picked = []
+    for label in np.unique(y):
+        where = np.flatnonzero(y == label)
+        take = max(1, int(round(limit * len(where) / len(y))))
+        picked.append(rng.choice(where, size=min(take, len(where)), replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def cv_note(cv_rows: int, rows: int) -> str:
+    """How the candidates were compared, in words (the Portfolio page and the report show it)."""
+    if cv_rows >= rows:
+        return f"Candidates compared by cross-validation on all {rows:,} loans; the champion is fitted on all of them."
+    return (f"Candidates compared by cross-validation on a stratified sample of {cv_rows:,} of {rows:,} loans "
+            f"(out-of-fold figures and the calibration come from it); the champion is fitted on all {rows:,} loans.")
+
+
+def explain_sample(
+    model: RiskModel, book: LoanBook, *, seed: int = 0, rows: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Global SHAP importance over ``rows`` (default all rows) and per-row SHAP values of a random sample of them
+    (for dependence plots)."""
+    x, y = (book.x, book.y) if rows is None else (book.x[rows], book.y[rows])
+    contrib = contributions(model.booster, x)
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(y), size=min(SHAP_SAMPLE, len(y)), replace=False))
     return {
         "importance": global_importance(contrib.values),
         "base": np.array([contrib.base]),
-        "x": book.x[idx],
+        "x": x[idx],
         "shap": contrib.values[idx],
-        "y": book.y[idx],
-        "pd": model.predict_encoded(book.x[idx]),
+        "y": y[idx],
+        "pd": model.predict_encoded(x[idx]),
     }
 
 
@@ -157,6 +198,8 @@ def save_trained(trained: TrainedRisk, store: ArtifactStore, name: str = MODEL_N
     def write(folder: Path) -> None:
         trained.model.save(folder)
         arrays = {"y": cv.y, "folds": cv.folds, "raw_champion": cv.raw[trained.champion]}
+        if trained.cv_rows is not None:
+            arrays["rows"] = trained.cv_rows
         arrays |= {f"cal__{k}": v for k, v in cv.calibrated.items()}
         np.savez(folder / EVALUATION_FILE, **arrays)
         np.savez(folder / EXPLAIN_FILE, **trained.sample)
