@@ -2,17 +2,19 @@
 readable names, and assignment of new customers. Imports ``bankdata`` and third-party libraries only (never Dash).
 """
 
-from segmentation.artifact import MODEL_NAME, Segmentation, assign, load_segmentation
+from segmentation.artifact import MODEL_NAME, Segmentation, assign, load_segmentation, load_served_model
 from segmentation.features import FEATURE_PATTERNS, FEATURES, bank_features, customer_features
 from segmentation.model import SegmentModel
 from segmentation.naming import name_segments
 from segmentation.profiles import SegmentProfiles, segment_profiles
+from segmentation.publishing import MEMBERS_TABLE, mask_products, publish
 from segmentation.selection import KSelection, select_k
 from segmentation.train import fit_segments, train_from_bank, train_from_log
 
 __all__ = [
     "FEATURES",
     "FEATURE_PATTERNS",
+    "MEMBERS_TABLE",
     "MODEL_NAME",
     "KSelection",
     "SegmentModel",
@@ -23,7 +25,10 @@ __all__ = [
     "customer_features",
     "fit_segments",
     "load_segmentation",
+    "load_served_model",
+    "mask_products",
     "name_segments",
+    "publish",
     "segment_profiles",
     "select_k",
     "train_from_bank",

@@ -52,8 +52,9 @@ class Segmentation:
         segment, name, size, share, revenue_share, distinctive.
     profiles : DataFrame
         segment, feature, mean, median, base_mean, base_median, z.
-    customers : DataFrame
-        One row per customer: customer_id, segment, pc1, pc2, the features and the attributes.
+    customers : DataFrame or None
+        One row per customer: customer_id, segment, pc1, pc2, the features and the attributes; ``None`` when loaded
+        with ``customers=False`` (the app: it queries the published rows instead, see ``segmentation.publishing``).
     selection : dict
         The k-selection evidence: ``table`` (records), ``k``, ``elbow_k``, ``rule``.
     metrics : dict
@@ -66,13 +67,15 @@ class Segmentation:
     model: SegmentModel
     segments: pd.DataFrame
     profiles: pd.DataFrame
-    customers: pd.DataFrame
+    customers: pd.DataFrame | None
     selection: dict[str, Any]
     metrics: dict[str, Any]
     feature_names: list[str]
 
     def segment_of(self, customer_ids: list[int] | np.ndarray) -> pd.DataFrame:
         """customer_id, segment, name of the given customers; unknown ids raise a ``ValueError`` naming them."""
+        if self.customers is None:
+            raise ValueError(f"segments {self.version}: loaded without its customers (load_segmentation(customers=True))")
         ids = pd.Index(self.customers["customer_id"])
         pos = ids.get_indexer(np.asarray(customer_ids))
         if (pos < 0).any():
@@ -148,18 +151,28 @@ def _read(artifact: Artifact, name: str) -> Path:
     return path
 
 
-def load_segmentation(artifact: Artifact) -> Segmentation:
-    """Read everything the app needs from a ``segments`` artifact (loaded and verified by the store)."""
+def load_segmentation(artifact: Artifact, *, customers: bool = True) -> Segmentation:
+    """Read a ``segments`` artifact (loaded and verified by the store).
+
+    Parameters
+    ----------
+    artifact : Artifact
+    customers : bool
+        Also read the per-customer files (assignments, features, attributes: they grow with the bank). The app
+        passes ``False``: it reads only the model, the segment records, the profiles and the k evidence.
+    """
     try:
         model = SegmentModel.load(_read(artifact, "model.npz"))
         segments = pd.read_json(_read(artifact, "segments.json"), orient="records")
         selection = json.loads(_read(artifact, "selection.json").read_text(encoding="utf-8"))
         profiles = pd.read_parquet(_read(artifact, "profiles.parquet"))
-        customers = (
-            pd.read_parquet(_read(artifact, "assignments.parquet"))
-            .merge(pd.read_parquet(_read(artifact, "features.parquet")), on="customer_id", how="left")
-            .merge(pd.read_parquet(_read(artifact, "attributes.parquet")), on="customer_id", how="left")
-        )
+        table = None
+        if customers:
+            table = (
+                pd.read_parquet(_read(artifact, "assignments.parquet"))
+                .merge(pd.read_parquet(_read(artifact, "features.parquet")), on="customer_id", how="left")
+                .merge(pd.read_parquet(_read(artifact, "attributes.parquet")), on="customer_id", how="left")
+            )
     except (ValueError, OSError) as exc:
         raise ArtifactError(f"segments {artifact.version}: unreadable artifact ({exc})") from exc
     return Segmentation(
@@ -167,11 +180,17 @@ def load_segmentation(artifact: Artifact) -> Segmentation:
         model=model,
         segments=segments,
         profiles=profiles,
-        customers=customers,
+        customers=table,
         selection=selection,
         metrics=dict(artifact.metadata.get("metrics", {})),
         feature_names=model.feature_names_,
     )
+
+
+def load_served_model(artifact: Artifact) -> Segmentation:
+    """What a worker holds of a ``segments`` artifact: :func:`load_segmentation` without the customers (a
+    module-level function, so ``dashapp.services.served.load_served`` can cache it by version)."""
+    return load_segmentation(artifact, customers=False)
 
 
 def assign(features: pd.DataFrame, artifact: Artifact | SegmentModel) -> pd.DataFrame:
