@@ -1,6 +1,8 @@
 """Product recommendations: interactions, splits, popularity, implicit ALS, PyTorch MF, shared metrics, serving.
 
 Imports ``bankdata`` and third-party libraries only (never Dash, never ``risk``). See ``docs/recsys.md``.
+Importing the package imports neither torch nor implicit: they load when a model is fitted (or MF's ``state_dict``
+is saved or read), so a web worker that only reads published rows never pays for them.
 """
 
 from recsys.als import ALSRecommender
@@ -27,12 +29,28 @@ from recsys.metrics import (
 )
 from recsys.mf import MFRecommender
 from recsys.popularity import PopularityRecommender
+from recsys.publishing import (
+    CAMPAIGN_TABLE,
+    LIST_DEPTH,
+    MAX_CAMPAIGN,
+    RECOMMENDATIONS_TABLE,
+    publish,
+    publish_customers,
+    serving_evidence,
+)
 from recsys.rules import CREDIT_FAMILIES, blocked_mask, customers_in_bands
 from recsys.serving import RecsysModels
 from recsys.split import per_user_random_split, temporal_split
 from recsys.train import MODEL_NAME, evaluate_bank, fit_bank_models, train_from_bank
 
 __all__ = [
+    "CAMPAIGN_TABLE",
+    "LIST_DEPTH",
+    "MAX_CAMPAIGN",
+    "RECOMMENDATIONS_TABLE",
+    "publish",
+    "publish_customers",
+    "serving_evidence",
     "affected_history",
     "partial_fit_users",
     "with_held",

@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from implicit.cpu.als import AlternatingLeastSquares
-from threadpoolctl import threadpool_limits
 
 from recsys.base import Recommender
 
@@ -54,6 +52,9 @@ class ALSRecommender(Recommender):
     def _fit(self, matrix: sp.csr_matrix, user_features: pd.DataFrame | None) -> None:
         if not 1 <= self.num_threads <= 2:
             raise ValueError(f"num_threads must be 1 or 2 on this deployment, got {self.num_threads}")
+        from implicit.cpu.als import AlternatingLeastSquares  # imported to fit only
+        from threadpoolctl import threadpool_limits
+
         with threadpool_limits(limits=1, user_api="blas"):
             model = AlternatingLeastSquares(
                 factors=self.factors,

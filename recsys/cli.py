@@ -12,6 +12,7 @@ from typing import Any
 from bankdata import ArtifactStore, Bank, generate_bank, read_bank
 from recsys.evaluate import SPLITS, default_models, evaluate_models
 from recsys.interactions import read_interactions
+from recsys.publishing import publish
 from recsys.train import BANK_K, evaluate_bank, train_from_bank
 
 log = logging.getLogger("ledgerlight.recsys")
@@ -62,13 +63,17 @@ def _bank(args: argparse.Namespace) -> Bank:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train on the bank and print where the artifact went."""
-    art = train_from_bank(_bank(args), ArtifactStore(), quick=args.quick)
+    """Train on the bank, publish what the app serves (the bank in the database only) and print where it went."""
+    bank = _bank(args)
+    art = train_from_bank(bank, ArtifactStore(), quick=args.quick)
     metrics = art.metadata["metrics"]["models"]
     k = art.metadata["metrics"]["k"]
     for name, m in metrics.items():
         print(f"{name:>10}: nDCG@{k} {m[f'ndcg@{k}']:.3f}  P@{k} {m[f'precision@{k}']:.3f}")
     print(f"saved recsys version {art.version} to {art.path}")
+    if args.demo_customers is None:  # a fresh demo bank is not the database's: nothing to serve
+        written = publish(art, bank)
+        print(f"published {', '.join(f'{t} ({n:,} rows)' for t, n in written.items())} and its evidence")
     return 0
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from implicit.cpu.als import AlternatingLeastSquares
-from threadpoolctl import threadpool_limits
 
 from bankdata import DataValidationError
 from recsys.als import ALSRecommender
@@ -89,6 +87,9 @@ def partial_fit_users(
     grown = _with_users(model, users)
     rows = lookup_ids(grown.user_ids_, users)
     user_items = _rows_for(users, history, grown.item_ids_)
+    from implicit.cpu.als import AlternatingLeastSquares  # imported to fit only
+    from threadpoolctl import threadpool_limits
+
     with threadpool_limits(limits=1, user_api="blas"):
         solver = AlternatingLeastSquares(
             factors=grown.item_factors_.shape[1],

@@ -13,35 +13,18 @@ further training and is read back with ``weights_only=True``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import torch
-from torch import nn
 
 from recsys.base import Recommender
 
+if TYPE_CHECKING:
+    import torch
+
 UNKNOWN = "<unknown>"
-
-
-class _MFModule(nn.Module):
-    def __init__(self, n_users: int, n_items: int, n_tokens: int, n_features: int, dim: int) -> None:
-        super().__init__()
-        self.user = nn.Embedding(n_users, dim)
-        self.item = nn.Embedding(n_items, dim)
-        self.item_bias = nn.Embedding(n_items, 1)
-        self.token = nn.Embedding(max(n_tokens, 1), dim)
-        self.n_features = n_features
-        for emb in (self.user, self.item, self.token):
-            nn.init.normal_(emb.weight, std=0.05)
-        nn.init.zeros_(self.item_bias.weight)
-
-    def user_vector(self, users: torch.Tensor, tokens: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        vec = self.user(users) * keep.unsqueeze(1)
-        if self.n_features:
-            vec = vec + self.token(tokens).mean(dim=1)
-        return vec
 
 
 class MFRecommender(Recommender):
@@ -143,104 +126,17 @@ class MFRecommender(Recommender):
             np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if sizes else np.zeros(0, np.int64)
         )
 
-    # -- training -----------------------------------------------------------------------------------
+    # -- training (torch is imported here only: serving never needs it) -----------------------------------
     def _fit(self, matrix: sp.csr_matrix, user_features: pd.DataFrame | None) -> None:
         if self.loss not in ("softmax", "bpr"):
             raise ValueError(f"loss must be 'softmax' or 'bpr', got {self.loss!r}")
         if not 1 <= self.num_threads <= 2:
             raise ValueError(f"num_threads must be 1 or 2 on this deployment, got {self.num_threads}")
-        torch.set_num_threads(self.num_threads)
-        torch.manual_seed(self.random_state)
         if user_features is not None and not isinstance(user_features, pd.DataFrame):
             raise TypeError("user_features must be a DataFrame indexed by user id")
-        rng = np.random.default_rng(self.random_state)
-        self._build_vocab(user_features)
-        tokens = torch.from_numpy(self._encode(self.user_ids_, user_features))
-        n_users, n_items = matrix.shape
-        module = _MFModule(
-            n_users, n_items, int(sum(len(v) for v in self.vocab_)), len(self.vocab_), self.factors
-        )
-        optimiser = torch.optim.Adam(module.parameters(), lr=self.lr)
-        targets = matrix.tocsr().astype(np.float32)
-        if self.weighted:
-            targets.data = 1.0 + np.log(np.maximum(targets.data, 1.0))
-        else:
-            targets.data[:] = 1.0
-        step = self._softmax_step if self.loss == "softmax" else self._bpr_step
-        self.loss_history_: list[float] = []
-        for _ in range(self.epochs):
-            total = weight = 0.0
-            for batch in _batches(rng, n_users if self.loss == "softmax" else targets.nnz, self.batch_size):
-                loss, w = step(module, targets, tokens, batch, rng)
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                total += loss.item() * w
-                weight += w
-            self.loss_history_.append(total / max(weight, 1e-12))
-        self.module_ = module
-        self._export(module, tokens)
+        from recsys._mf_torch import fit_mf
 
-    def _user_vectors(self, module: _MFModule, users: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        keep = (torch.rand(len(users)) >= self.user_dropout).float()
-        return module.user_vector(users, tokens[users], keep)
-
-    def _softmax_step(
-        self,
-        module: _MFModule,
-        targets: sp.csr_matrix,
-        tokens: torch.Tensor,
-        rows: np.ndarray,
-        rng: np.random.Generator,
-    ) -> tuple[torch.Tensor, float]:
-        """Multinomial log-likelihood of each user's items: the softmax loss summed over the user's pairs."""
-        block = targets[rows]
-        n_items = targets.shape[1]
-        if n_items <= self.max_full_softmax:
-            cols = np.arange(n_items)
-        else:  # sampled softmax: the batch's positives plus uniform negatives
-            cols = np.union1d(block.indices, rng.integers(0, n_items, size=self.n_negatives))
-            block = block[:, cols]
-        users = torch.from_numpy(rows.astype(np.int64))
-        vec = self._user_vectors(module, users, tokens)
-        col_t = torch.from_numpy(cols.astype(np.int64))
-        logits = vec @ module.item(col_t).T + module.item_bias(col_t).squeeze(1)
-        target = torch.from_numpy(block.toarray())
-        w = float(target.sum())
-        nll = -(target * torch.log_softmax(logits, dim=1)).sum() / max(w, 1e-12)
-        penalty = vec.pow(2).sum(1).mean() + module.item(col_t).pow(2).sum(1).mean()
-        return nll + self.weight_decay * penalty, w
-
-    def _bpr_step(
-        self,
-        module: _MFModule,
-        targets: sp.csr_matrix,
-        tokens: torch.Tensor,
-        pairs: np.ndarray,
-        rng: np.random.Generator,
-    ) -> tuple[torch.Tensor, float]:
-        """Bayesian personalised ranking: each positive against ``n_negatives`` uniform items."""
-        coo_rows = np.repeat(np.arange(targets.shape[0]), np.diff(targets.indptr))[pairs]
-        users = torch.from_numpy(coo_rows.astype(np.int64))
-        pos = torch.from_numpy(targets.indices[pairs].astype(np.int64))
-        w = torch.from_numpy(targets.data[pairs])
-        neg = torch.from_numpy(rng.integers(0, targets.shape[1], size=(len(pairs), self.n_negatives)))
-        vec = self._user_vectors(module, users, tokens)
-        bias = module.item_bias.weight.squeeze(1)
-        pos_logit = (vec * module.item(pos)).sum(1) + bias[pos]
-        neg_logit = (vec.unsqueeze(1) * module.item(neg)).sum(2) + bias[neg]
-        per_pair = -nn.functional.logsigmoid(pos_logit.unsqueeze(1) - neg_logit).mean(1)
-        penalty = vec.pow(2).sum(1).mean() + module.item(pos).pow(2).sum(1).mean()
-        return (per_pair * w).sum() / w.sum() + self.weight_decay * penalty, float(w.sum())
-
-    @torch.no_grad()
-    def _export(self, module: _MFModule, tokens: torch.Tensor) -> None:
-        ones = torch.ones(len(tokens))
-        users = torch.arange(len(tokens))
-        self.user_vectors_ = module.user_vector(users, tokens, ones).numpy().astype(np.float32)
-        self.item_factors_ = module.item.weight.detach().numpy().astype(np.float32).copy()
-        self.item_bias_ = module.item_bias.weight.detach().squeeze(1).numpy().astype(np.float32).copy()
-        self.token_factors_ = module.token.weight.detach().numpy().astype(np.float32).copy()
+        fit_mf(self, matrix, user_features)
 
     # -- serving ------------------------------------------------------------------------------------
     def _cold_vectors(self, user_ids: np.ndarray, user_features: pd.DataFrame | None) -> np.ndarray:
@@ -302,18 +198,15 @@ class MFRecommender(Recommender):
         """Write the torch ``state_dict`` of the trained module (for further training)."""
         if not hasattr(self, "module_"):
             raise RuntimeError("no torch module: save_torch needs a model trained in this process")
+        from recsys._mf_torch import save_state_dict
+
         path = Path(path)
-        torch.save(self.module_.state_dict(), path)
+        save_state_dict(self.module_, path)
         return path
 
     @staticmethod
     def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         """Read a saved ``state_dict`` safely (``weights_only=True``: no code runs)."""
-        return torch.load(Path(path), weights_only=True, map_location="cpu")
+        from recsys._mf_torch import load_state_dict
 
-
-def _batches(rng: np.random.Generator, n: int, size: int):
-    """Shuffled index batches covering ``range(n)``."""
-    order = rng.permutation(n)
-    for start in range(0, n, size):
-        yield order[start : start + size]
+        return load_state_dict(Path(path))

@@ -9,14 +9,12 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from bankdata import Artifact, ArtifactError
+from bankdata import Artifact
 from recsys.base import Recommender, top_n
 from recsys.explain import also_took, cooccurrence, explain
 from recsys.mf import MFRecommender
+from recsys.publishing import artifact_catalogue, load_models
 from recsys.rules import CREDIT_FAMILIES, blocked_mask
-from recsys.train import CATALOGUE_FILE, catalogue_frame
-
-MODEL_FILES = ("popularity", "als", "mf")
 
 
 @dataclass(frozen=True)
@@ -42,22 +40,9 @@ class RecsysModels:
     @classmethod
     def from_artifact(cls, art: Artifact) -> RecsysModels:
         """Load from a verified artifact; a missing or malformed file raises ``ArtifactError`` naming it."""
-        models: dict[str, Recommender] = {}
-        for name in MODEL_FILES:
-            path = art.path / f"{name}.npz"
-            try:
-                models[name] = Recommender.load(path)
-            except (FileNotFoundError, ValueError, KeyError) as exc:
-                raise ArtifactError(f"recsys {art.version}: cannot load {path.name} ({exc})") from exc
-        try:
-            catalogue = catalogue_frame(art.load_json(CATALOGUE_FILE))
-        except (ValueError, KeyError) as exc:
-            raise ArtifactError(f"recsys {art.version}: bad {CATALOGUE_FILE} ({exc})") from exc
-        items = models["popularity"].item_ids_
-        catalogue = catalogue.set_index("product_id").reindex(items)
-        if catalogue["name"].isna().any():
-            raise ArtifactError(f"recsys {art.version}: {CATALOGUE_FILE} lacks products the models know")
-        return cls(models, catalogue.reset_index(), dict(art.metadata.get("metrics", {})), art.version)
+        models = load_models(art)
+        catalogue = artifact_catalogue(art, models["popularity"].item_ids_)
+        return cls(models, catalogue, dict(art.metadata.get("metrics", {})), art.version)
 
     # -- lookups ------------------------------------------------------------------------------------
     def _model(self, name: str) -> Recommender:
