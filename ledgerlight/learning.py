@@ -5,6 +5,8 @@ ALS factors of the customers they concern (``recsys.incremental``) and saves the
 those customers' recommendations change at once, with no full retrain. ``retrain`` runs a full retrain of one or
 every model on the bank in the database (new loan outcomes included) and saves new versions, promoted unless
 ``--no-promote``. ``promote`` moves ``LATEST``; the app serves the latest version on the next request, no restart.
+Every new version is published (its serving rows written, ``dashapp.services.publishing``) before the command
+returns, so the version the app serves always has its rows; ``promote`` publishes a version that lacks them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from bankdata import (
+    BANK_TABLES,
     Artifact,
     ArtifactError,
     ArtifactStore,
@@ -27,10 +30,20 @@ from bankdata import (
     fingerprint,
     load_table,
     parse_column_map,
+    query,
     read_bank,
 )
+from dashapp.services.publishing import publish_missing, publish_version
 from ledgerlight.setup import TRAINERS
-from recsys import EVENT_WEIGHTS, MODEL_NAME, ALSRecommender, Recommender, partial_fit_users, with_held
+from recsys import (
+    EVENT_WEIGHTS,
+    MODEL_NAME,
+    ALSRecommender,
+    Recommender,
+    partial_fit_users,
+    publish_customers,
+    with_held,
+)
 
 log = logging.getLogger("ledgerlight.learning")
 MODEL_FILES = ("popularity", "als", "mf")
@@ -129,7 +142,8 @@ def learn_interactions(
     path: Path, *, column_map: dict[str, str] | None = None, url: str | None = None,
     store: ArtifactStore | None = None, promote: bool = True,
 ) -> Artifact:  # fmt: skip
-    """Validate and store an interaction file, then update the recommenders of the customers it concerns."""
+    """Validate and store an interaction file, update the recommenders of the customers it concerns and publish the
+    new version (every customer's lists and the campaign candidates, from the customers table)."""
     store = store or ArtifactStore()
     store.load(MODEL_NAME)  # fail before storing anything when there is no model to update
     frame = load_table(path, "interactions", column_map)
@@ -137,7 +151,12 @@ def learn_interactions(
     log.info("stored %s interactions from %s", f"{stored:,}", Path(path).name)
     events = customer_events(frame["customer_id"].to_numpy(), url)
     history, held = events_to_history(events)
-    return update_recommenders(history, held, store, source=Path(path).name, promote=promote)
+    artifact = update_recommenders(history, held, store, source=Path(path).name, promote=promote)
+    started = time.perf_counter()
+    written = publish_customers(artifact, query(sa.select(BANK_TABLES["customers"]), url), url)
+    log.info("published %s %s in %.1f s: %s", MODEL_NAME, artifact.version, time.perf_counter() - started,
+             ", ".join(f"{t} {n:,}" for t, n in written.items()))
+    return artifact
 
 
 def retrain(models: list[str], *, quick: bool = False, promote: bool = True, url: str | None = None,
@@ -157,6 +176,7 @@ def retrain(models: list[str], *, quick: bool = False, promote: bool = True, url
         artifact = TRAINERS[name](bank, store, quick=quick)
         if not promote and before is not None:
             store.promote(name, before)
+        publish_version(name, artifact, bank, url)
         versions[name] = artifact.version
     return versions
 
@@ -185,6 +205,8 @@ def _run_retrain(args: argparse.Namespace) -> int:
 def _run_promote(args: argparse.Namespace) -> int:
     store = ArtifactStore()
     store.promote(args.model, args.version)
+    if args.model in TRAINERS:
+        publish_missing([args.model])  # the served version's rows (written at training; again if they were dropped)
     print(f"{args.model}: LATEST is now {args.version} (the app serves it on the next request)")
     return 0
 

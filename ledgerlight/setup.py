@@ -5,27 +5,33 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
 
 import sqlalchemy as sa
 
-import recsys
-import risk
-import segmentation
-from bankdata import ArtifactStore, Bank, generate_bank, get_settings, read_bank, table_counts, write_bank
+from bankdata import (
+    ArtifactStore,
+    Bank,
+    generate_bank,
+    get_settings,
+    read_bank,
+    read_summary,
+    refresh_summary,
+    table_counts,
+    write_bank,
+)
 from dashapp.auth.cli import print_demo_users
 from dashapp.auth.config import is_production
 from dashapp.auth.users import demo_users
+from dashapp.services.publishing import (
+    PUBLISHERS,
+    TRAINERS,
+    publish_missing,
+    publish_version,
+    train_and_publish,
+)
 
 log = logging.getLogger("ledgerlight.setup")
 
-#: model name in the artifact store -> the function that trains it on a Bank
-TRAINERS: dict[str, Callable[..., Any]] = {
-    "risk": risk.train_from_bank,
-    "segments": segmentation.train_from_bank,
-    "recsys": recsys.train_from_bank,
-}
 DEMO_CUSTOMERS = 50_000
 DEMO_SEED = 42
 
@@ -62,9 +68,23 @@ def train_models(models: list[str], *, only_missing: bool, quick: bool = False, 
     for name in todo:
         started = time.perf_counter()
         log.info("training %s on %s customers", name, f"{bank.n_customers:,}")
-        artifact = TRAINERS[name](bank, store, quick=quick)
-        log.info("trained %s version %s in %.1f s", name, artifact.version, time.perf_counter() - started)
+        artifact = train_and_publish(name, bank, quick=quick, store=store)
+        log.info("trained and published %s version %s in %.1f s", name, artifact.version,
+                 time.perf_counter() - started)
     return todo
+
+
+def prepare_serving(url: str | None = None) -> list[str]:
+    """Make a database written by an older release servable: the bank's summary and the served versions' rows
+    (both written at load and training time now); returns the models published."""
+    url = url or get_settings().database_url
+    if read_summary(url) is None:
+        log.info("writing the bank's summary (the Overview)")
+        refresh_summary(url)
+    missing = publish_missing(list(PUBLISHERS), url=url)
+    if missing:
+        log.info("published the served versions of: %s", ", ".join(missing))
+    return missing
 
 
 def _safe_url(url: str) -> str:
@@ -74,6 +94,7 @@ def _safe_url(url: str) -> str:
 def _run_setup(args: argparse.Namespace) -> int:
     ensure_demo_bank(args.customers, args.seed)
     train_models(list(TRAINERS), only_missing=True)
+    prepare_serving()
     if not is_production():  # production: an operator adds users with `ledgerlight users add`
         print_demo_users(demo_users())
     return 0
@@ -85,8 +106,32 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_publish(args: argparse.Namespace) -> int:
+    if args.version:
+        if args.model == "all":
+            raise ValueError("--version needs one model: ledgerlight publish risk --version V")
+        store = ArtifactStore()
+        if args.version not in store.versions(args.model):
+            raise ValueError(f"{args.version!r} is not a saved version of {args.model} "
+                             f"(saved: {', '.join(store.versions(args.model)[-3:]) or 'none'})")
+        publish_version(args.model, store.load(args.model, args.version), read_bank(with_truth=True))
+        print(f"published {args.model} {args.version}: promote it on the Models page or with `ledgerlight promote`")
+        return 0
+    models = list(PUBLISHERS) if args.model == "all" else [args.model]
+    done = publish_missing(models, force=args.force)
+    print(f"published: {', '.join(done)}" if done else "every served version is already published")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``setup`` and ``train`` to the ``ledgerlight`` command."""
+    """Add ``setup``, ``train`` and ``publish`` to the ``ledgerlight`` command."""
+    publish = subparsers.add_parser("publish", help="write the serving tables of the served model versions")
+    publish.add_argument("model", nargs="?", default="all", choices=["all", *PUBLISHERS],
+                         help="which model (default all)")
+    publish.add_argument("--force", action="store_true", help="publish again even when the rows are there")
+    publish.add_argument("--version", default=None, help="publish this saved version (e.g. before promoting it)")
+    publish.set_defaults(func=_run_publish)
+
     setup = subparsers.add_parser("setup", help="generate the demo bank if the database is empty, then train what is missing")
     setup.add_argument("--customers", type=int, default=DEMO_CUSTOMERS, help="demo bank size (default %(default)s)")
     setup.add_argument("--seed", type=int, default=DEMO_SEED, help="demo bank seed (default %(default)s)")

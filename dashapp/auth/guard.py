@@ -22,6 +22,7 @@ from dashapp.auth.throttle import client_address
 from dashapp.auth.views import LOGIN_PATH, LOGOUT_PATH
 from dashapp.services import audit
 from dashapp.services.messages import public_message
+from dashapp.services.served import NotTrained
 from dashapp.services.validation import InputError
 
 CALLBACK_PATH = "/_dash-update-component"
@@ -169,7 +170,8 @@ def after_request(response: flask.Response) -> flask.Response:
     response.headers[logs.REQUEST_ID_HEADER] = rid
     logs.log_request(logs.access_logger(), rid=rid, user=name, method=flask.request.method,
                      path=flask.request.path, status=response.status_code,
-                     started=flask.g.get("started", time.perf_counter()))
+                     started=flask.g.get("started", time.perf_counter()),
+                     bytes=response.calculate_content_length(), callback=flask.g.get("callback_output"))
     return response
 
 
@@ -192,6 +194,8 @@ def server_error(exc: Exception) -> flask.Response:
         return error_page(503, "Database unavailable", public_message(original))
     if isinstance(original, ArtifactError):
         return error_page(503, "Model unavailable", f"{public_message(original)} (run `ledgerlight train --missing`)")
+    if isinstance(original, NotTrained):  # not trained, not published, or failing verification: says what to run
+        return error_page(503, "Model unavailable", public_message(original))
     if flask.request.path.startswith(COMPONENT_SUITES):  # a made-up script address
         return error_page(404, "Not found", "There is no such script.")
     flask.current_app.logger.error("unhandled error in %s", flask.request.path, exc_info=original)
@@ -209,3 +213,4 @@ def install(server: flask.Flask) -> None:
     server.register_error_handler(500, server_error)
     server.register_error_handler(DatabaseError, server_error)
     server.register_error_handler(ArtifactError, server_error)
+    server.register_error_handler(NotTrained, server_error)

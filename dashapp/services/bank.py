@@ -1,18 +1,19 @@
-"""The bank's tables, read from the database once per worker, and whether the database answers."""
+"""The bank in the database: one customer's rows by indexed look-up, and whether the database answers.
+
+Nothing here reads a whole table: pages ask for one customer (primary key or the ``customer_id`` indexes) and the
+aggregates come from the stored summary and the serving tables.
+"""
 
 from __future__ import annotations
 
-import functools
-import threading
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from bankdata import Bank, DataValidationError, get_settings, read_bank
-
-# Serialises the first read in a worker: gunicorn threads arriving together must not each read the whole bank.
-_READ_LOCK = threading.Lock()
+from bankdata import BANK_TABLES, DatabaseError, get_settings, query
 
 
 class DataUnavailable(RuntimeError):
@@ -66,30 +67,55 @@ def database_reachable(url: str | None = None) -> bool:
         engine.dispose()
 
 
-def get_bank(url: str | None = None) -> Bank:
-    """The bank in the database at ``url`` (default ``DATABASE_URL``), read once per worker and cached.
-
-    Raises
-    ------
-    DataUnavailable
-        When the database file is missing, has no tables, has no customers or cannot be reached.
-    """
+def check_database(url: str | None = None) -> str:
+    """The URL when its database can be opened without creating it; ``DataUnavailable`` for a missing SQLite file."""
     url = url or get_settings().database_url
-    with _READ_LOCK:
-        return _read_bank(url)
-
-
-@functools.cache
-def _read_bank(url: str) -> Bank:
     missing = _missing_sqlite_file(url)
     if missing is not None:
         raise DataUnavailable(f"the database file {missing} does not exist")
+    return url
+
+
+def _columns(table: sa.Table, *leave_out: str) -> list[sa.Column]:
+    return [c for c in table.columns if c.name not in ("row_no", *leave_out)]
+
+
+def _rows(statement: sa.Executable, url: str | None) -> pd.DataFrame:
     try:
-        bank = read_bank(url)
-    # bankdata raises its DatabaseError (a RuntimeError, not exported) for an unreachable or empty database
-    except (SQLAlchemyError, DataValidationError, RuntimeError, KeyError, ValueError, OSError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataUnavailable(f"could not read the bank from {safe_url(url)}: {first_line}") from exc
-    if bank.customers.empty:
-        raise DataUnavailable(f"the database {safe_url(url)} has no customers")
-    return bank
+        return query(statement, check_database(url))
+    except DatabaseError as exc:
+        raise DataUnavailable(str(exc)) from exc
+
+
+def customer_profile(customer_id: int, url: str | None = None) -> dict[str, Any] | None:
+    """One customer's row (primary-key look-up), or None when there is no such customer."""
+    t = BANK_TABLES["customers"]
+    frame = _rows(sa.select(*_columns(t)).where(t.c.customer_id == int(customer_id)), url)
+    if frame.empty:
+        return None
+    row = frame.iloc[0].to_dict()
+    if row.get("signup_date") is not None:
+        row["signup_date"] = pd.Timestamp(row["signup_date"])
+    return row
+
+
+def customer_monthly(customer_id: int, url: str | None = None) -> pd.DataFrame:
+    """month, direction, amount, count of one customer's transactions (read through the customer_id index)."""
+    t = BANK_TABLES["transactions"]
+    frame = _rows(sa.select(t.c.ts, t.c.direction, t.c.amount).where(t.c.customer_id == int(customer_id)), url)
+    if frame.empty:
+        return pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"), "direction": pd.Series(dtype="str"),
+                             "amount": pd.Series(dtype="float64"), "count": pd.Series(dtype="int64")})
+    month = pd.to_datetime(frame["ts"], format="ISO8601").dt.to_period("M").dt.to_timestamp()
+    return (frame.assign(month=month, direction=frame["direction"].astype("str"))
+            .groupby(["month", "direction"], as_index=False)
+            .agg(amount=("amount", "sum"), count=("amount", "size")))
+
+
+def customer_loans(customer_id: int, url: str | None = None) -> pd.DataFrame:
+    """One customer's loans, oldest first (customer_id index), without the customer_id column."""
+    t = BANK_TABLES["loans"]
+    frame = _rows(sa.select(*_columns(t, "customer_id")).where(t.c.customer_id == int(customer_id))
+                  .order_by(t.c.issued_at, t.c.loan_id), url)
+    frame["issued_at"] = pd.to_datetime(frame["issued_at"], format="ISO8601")
+    return frame

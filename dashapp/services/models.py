@@ -19,25 +19,21 @@ import segmentation
 from bankdata import (
     ArtifactError,
     ArtifactStore,
-    DataValidationError,
+    DatabaseError,
     append_audit,
     get_settings,
     model_card_html,
     model_card_sections,
     read_bank,
+    read_evidence,
 )
 from dashapp import policy
 from dashapp.policy import Capability
 from dashapp.services import validation
-from dashapp.services.bank import DataUnavailable, get_bank
 from dashapp.services.messages import public_message
+from dashapp.services.publishing import TRAINERS, is_published, train_and_publish
 from risk import card_evidence
 
-TRAINERS: dict[str, Callable[..., Any]] = {
-    risk.MODEL_NAME: risk.train_from_bank,
-    segmentation.MODEL_NAME: segmentation.train_from_bank,
-    recsys.MODEL_NAME: recsys.train_from_bank,
-}
 HEADLINE = {risk.MODEL_NAME: "roc_auc", segmentation.MODEL_NAME: "silhouette", recsys.MODEL_NAME: "k"}
 
 
@@ -82,26 +78,54 @@ def saved_version(model: object, version: object) -> tuple[str, str]:
 def card(model: str, version: str) -> tuple[list[dict[str, Any]], str]:
     """The card's sections and its HTML for one saved version (evidence computed once per version)."""
     model, version = saved_version(model, version)
-    return _card(str(get_settings().checkpoints_dir), get_settings().database_url, model, version)
+    url = get_settings().database_url
+    published = model == risk.MODEL_NAME and _risk_card_evidence(version, url) is not None
+    return _card(str(get_settings().checkpoints_dir), url, model, version, published)
 
 
 @functools.lru_cache(maxsize=16)
-def _card(root: str, url: str, model: str, version: str) -> tuple[list[dict[str, Any]], str]:
+def _card(root: str, url: str, model: str, version: str, published: bool) -> tuple[list[dict[str, Any]], str]:
+    """The card; a risk card's evidence (intervals, calibration, fairness) is what publishing wrote for the version,
+    or, before it is published, the cross-validation intervals and a note naming the command."""
     art = ArtifactStore(root).load(model, version)
     evidence: dict[str, Any] = {}
     if model == risk.MODEL_NAME:
-        try:
-            frame = risk.loan_frame(get_bank(url))
-        except (DataUnavailable, DataValidationError):  # no bank: the card says fairness could not be checked
-            frame = None
-        evidence = card_evidence(art, frame)
+        evidence = _risk_card_evidence(version, url) if published else None
+        if evidence is None:
+            evidence = card_evidence(art, None, bootstrap=False)
+            evidence["fairness_note"] = (f"the evidence of {model}/{version} (bootstrap intervals, calibration, "
+                                         f"fairness) is not published yet: run `ledgerlight publish {model}`")
     return model_card_sections(art.metadata, evidence), model_card_html(art.metadata, evidence)
 
 
+def _risk_card_evidence(version: str, url: str) -> dict[str, Any] | None:
+    """The card evidence publishing wrote for this risk version (``risk.publish``), or None."""
+    try:
+        return read_evidence(risk.MODEL_NAME, version, "card", url)
+    except DatabaseError:
+        return None
+
+
 def promote(model: str, version: str, role: str | None, user: str = "unknown") -> str:
-    """Make ``version`` the LATEST of ``model`` (admins only) and write an audit row; returns the version."""
+    """Make ``version`` the LATEST of ``model`` (admins only) and write an audit row; returns the version.
+
+    Raises
+    ------
+    PermissionError
+        The role may not promote.
+    InputError
+        Not a saved version, or one whose serving rows are not published (the app could not serve it).
+    """
     policy.require(role, Capability.PROMOTE_MODELS, "promote a model version")
     model, version = saved_version(model, version)
+    try:
+        published = is_published(model, version, get_settings().database_url)
+    except DatabaseError:
+        published = False
+    if not published:
+        raise validation.InputError(
+            "version", f"{model}/{version} is not published (its serving rows are not in the database), so it cannot "
+                       f"be served: publish it with `ledgerlight publish {model} --version {version}` first")
     _store().promote(model, version)
     append_audit(user, "promote_model", f"{model}/{version}", "")
     return version
@@ -115,7 +139,7 @@ def retrain(model: str, progress: Callable[[int, int, str], None], *, quick: boo
     model = _check(model)
     progress(0, 3, "reading the bank")
     bank = read_bank(with_truth=True)
-    progress(1, 3, f"training {model}")
-    artifact = TRAINERS[model](bank, _store(), quick=quick)
-    progress(3, 3, f"saved {model}/{artifact.version}")
+    progress(1, 3, f"training and publishing {model}")
+    artifact = train_and_publish(model, bank, quick=quick, store=_store())
+    progress(3, 3, f"saved and published {model}/{artifact.version}")
     return artifact.version

@@ -107,6 +107,7 @@ def trained_env(bank_env: BankEnv) -> TrainedEnv:
     import risk
     import segmentation
     from bankdata import ArtifactStore
+    from dashapp.services.publishing import publish_version
 
     store = ArtifactStore(bank_env.checkpoints)
     artifacts = {
@@ -114,6 +115,8 @@ def trained_env(bank_env: BankEnv) -> TrainedEnv:
         "segments": segmentation.train_from_bank(bank_env.bank, store, quick=True),
         "recsys": recsys.train_from_bank(bank_env.bank, store, quick=True),
     }
+    for name, artifact in artifacts.items():
+        publish_version(name, artifact, bank_env.bank, bank_env.database_url)
     _clear_service_caches()
     return TrainedEnv(bank_env=bank_env, store=store, artifacts=artifacts)
 
@@ -124,9 +127,11 @@ def own_checkpoints(bank_env: BankEnv, tmp_path_factory: pytest.TempPathFactory,
     ``yield from own_checkpoints(bank_env, tmp_path_factory, segmentation.train_from_bank, "segments")``.
     """
     from bankdata import ArtifactStore
+    from dashapp.services.publishing import publish_version
 
     checkpoints = tmp_path_factory.mktemp(f"{name}-checkpoints")
     artifact = train(bank_env.bank, ArtifactStore(checkpoints), quick=True)
+    publish_version(name, artifact, bank_env.bank, bank_env.database_url)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LEDGERLIGHT_CHECKPOINTS", str(checkpoints))
         _clear_service_caches()

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from selenium.webdriver.common.by import By
 
+import risk
+import segmentation
+from bankdata import query
 from dashapp.components.customer_link import customer_href
 from dashapp.services import customer as svc
 from dashapp.services import risk as risk_service
-from dashapp.services import segments as seg_service
+from dashapp.services.served import served_version
 
 
 def _declined_customer() -> int:
-    bands = risk_service.customer_risk_bands()
+    """A borrower the served risk model declines at the training cut-off (from the published scores)."""
     threshold = risk_service.get_portfolio().report["threshold"]
-    return int(bands.loc[bands["pd"] >= threshold, "customer_id"].iloc[0])
+    t = risk.SCORES_TABLE
+    rows = query(sa.select(t.c.customer_id).where(t.c.model_version == served_version(risk.MODEL_NAME),
+                                                  t.c.pd >= threshold).order_by(t.c.customer_id).limit(1))
+    return int(rows["customer_id"].iloc[0])
 
 
 def test_customer_360_joins_every_area(trained_env) -> None:
@@ -26,7 +33,8 @@ def test_customer_360_joins_every_area(trained_env) -> None:
     assert view.monthly["amount"].sum() == pytest.approx(tx["amount"].sum())
     assert view.risk is not None and view.risk.explanation.pd >= view.risk.threshold
     assert view.risk.recourse is not None and view.risk.recourse.pd_before == pytest.approx(view.risk.explanation.pd)
-    seg = seg_service.get_segmentation().customers.set_index("customer_id").loc[cid, "segment"]
+    members = segmentation.load_segmentation(trained_env.artifacts["segments"]).customers
+    seg = members.set_index("customer_id").loc[cid, "segment"]
     assert view.segment["segment"] == seg
     held_ids = set(view.held["product_id"])
     assert held_ids.isdisjoint(set(view.next_best["product_id"]))  # never recommend what is held

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from selenium.webdriver.common.by import By
 
+from bankdata import _summary as summary
 from dashapp.figures import overview as figs
 from dashapp.services import overview as svc
 
@@ -45,7 +46,7 @@ def test_breakdowns_add_up(bank_env, overview) -> None:
 
 
 def test_score_bands_are_ordered_and_cover_the_range() -> None:
-    bands = svc.score_band(pd.Series([300, 579, 580, 669, 670, 799, 800, 850]))
+    bands = summary.score_band(pd.Series([300, 579, 580, 669, 670, 799, 800, 850]))
     assert list(bands.astype(str)) == ["Poor <580", "Poor <580", "Fair 580-669", "Fair 580-669",
                                        "Good 670-739", "Very good 740-799", "Exceptional 800+", "Exceptional 800+"]
     assert bands.cat.ordered
@@ -53,7 +54,7 @@ def test_score_bands_are_ordered_and_cover_the_range() -> None:
 
 def test_default_rates_reject_an_unknown_breakdown(bank_env) -> None:
     with pytest.raises(ValueError, match="region"):
-        svc.default_rates(bank_env.bank, "region")
+        summary.default_rates(bank_env.bank, "region")
 
 
 def test_figures_carry_the_data(overview) -> None:
@@ -122,3 +123,19 @@ def test_overview_in_the_browser(served) -> None:
     duo.wait_for_element("#help-docs", timeout=15)
 
     assert duo.get_logs() == [], "severe errors in the browser console"
+
+
+def test_the_overview_is_read_from_the_stored_summary_not_the_bank(bank_env, monkeypatch) -> None:
+    import bankdata
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the Overview read the whole bank")
+
+    monkeypatch.setattr(bankdata, "read_bank", refuse)
+    monkeypatch.setattr(bankdata, "summarise_bank", refuse)
+    stored = svc.get_overview(bank_env.database_url)
+    expected = svc.from_document(summary.summarise_bank(bank_env.bank))
+    assert stored.kpis == expected.kpis
+    pd.testing.assert_frame_equal(stored.monthly, expected.monthly)
+    for by in svc.DEFAULT_BREAKDOWNS:
+        pd.testing.assert_frame_equal(stored.defaults[by], expected.defaults[by])

@@ -13,8 +13,15 @@ import pytest
 
 from dashapp import cli
 from dashapp.components import nav_pages
-from dashapp.services import clear_caches, docs
-from dashapp.services.bank import DataUnavailable, database_reachable, get_bank
+from dashapp.services import docs
+from dashapp.services.bank import (
+    DataUnavailable,
+    customer_loans,
+    customer_monthly,
+    customer_profile,
+    database_reachable,
+)
+from dashapp.services.overview import get_overview
 
 # ---------------------------------------------------------------- helpers
 
@@ -162,54 +169,42 @@ def test_overview_renders_tiles_and_charts_with_data(client, bank_env) -> None:
         assert figure["data"], f"{graph} has no traces"
 
 
-def test_get_bank_names_the_missing_file_and_does_not_create_it(tmp_path: Path) -> None:
+def test_a_missing_database_file_is_named_and_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nothing.db"
     with pytest.raises(DataUnavailable, match="nothing.db"):
-        get_bank(f"sqlite:///{missing}")
+        customer_profile(1, f"sqlite:///{missing}")
+    with pytest.raises(DataUnavailable, match="nothing.db"):
+        get_overview(f"sqlite:///{missing}")
     assert not missing.exists()
 
 
-def test_get_bank_reports_an_empty_database(tmp_path: Path) -> None:
+def test_a_database_without_a_bank_is_reported(tmp_path: Path) -> None:
     import sqlalchemy as sa
 
     path = tmp_path / "empty.db"
     with sa.create_engine(f"sqlite:///{path}").connect() as conn:
         conn.execute(sa.text("CREATE TABLE unrelated (x INTEGER)"))
         conn.commit()
-    with pytest.raises(DataUnavailable, match="empty.db"):
-        get_bank(f"sqlite:///{path}")
+    with pytest.raises(DataUnavailable, match="no bank summary"):
+        get_overview(f"sqlite:///{path}")
+    with pytest.raises(DataUnavailable, match="customers"):
+        customer_profile(1, f"sqlite:///{path}")
 
 
-def test_get_bank_is_cached_per_worker_until_cleared(bank_env) -> None:
-    assert get_bank() is get_bank()
-    first = get_bank()
-    assert clear_caches() >= 1
-    assert get_bank() is not first
-
-
-def test_threads_arriving_together_read_the_bank_once(bank_env, monkeypatch) -> None:
-    import threading
-    import time
-
-    from dashapp.services import bank as bank_service
-
-    calls = []
-
-    def slow_read(url):
-        calls.append(url)
-        time.sleep(0.2)
-        return bank_env.bank
-
-    monkeypatch.setattr(bank_service, "read_bank", slow_read)
-    url = bank_env.database_url
-    clear_caches()
-    threads = [threading.Thread(target=get_bank, args=(url,)) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert calls == [url]
-    clear_caches()
+def test_one_customers_rows_are_read_by_look_up(bank_env) -> None:
+    bank = bank_env.bank
+    cid = int(bank.loans["customer_id"].iloc[0])
+    row = customer_profile(cid)
+    expected = bank.customers.set_index("customer_id").loc[cid]
+    assert row["age"] == expected["age"] and row["region"] == expected["region"]
+    assert row["signup_date"] == expected["signup_date"]
+    assert customer_profile(10**9) is None
+    loans = customer_loans(cid)
+    assert sorted(loans["loan_id"]) == sorted(bank.loans.loc[bank.loans["customer_id"] == cid, "loan_id"])
+    tx = bank.transactions[bank.transactions["customer_id"] == cid]
+    monthly = customer_monthly(cid)
+    assert monthly["count"].sum() == len(tx) and monthly["amount"].sum() == pytest.approx(tx["amount"].sum())
+    assert set(monthly["direction"]) <= {"debit", "credit"}
 
 
 # ---------------------------------------------------------------- ledgerlight serve

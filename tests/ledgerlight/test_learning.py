@@ -9,24 +9,36 @@ import pandas as pd
 import pytest
 
 import recsys
-from bankdata import ArtifactStore, Bank, write_bank
+from bankdata import ArtifactStore, Bank, published_rows, write_bank
+from dashapp.services import clear_caches
 from dashapp.services import recsys as recsys_service
 from ledgerlight.cli import main
 
 
 @pytest.fixture()
-def env(small_bank: Bank, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+def env(small_bank: Bank, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     url = f"sqlite:///{tmp_path / 'bank.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(tmp_path / "checkpoints"))
     monkeypatch.setenv("LEDGERLIGHT_DATA_DIR", str(tmp_path / "data"))
     write_bank(small_bank, url)
     store = ArtifactStore()
-    recsys.train_from_bank(small_bank, store, quick=True)
-    return {"tmp": tmp_path, "store": store, "bank": small_bank}
+    recsys.publish(recsys.train_from_bank(small_bank, store, quick=True), small_bank, url)
+    clear_caches()
+    yield {"tmp": tmp_path, "store": store, "bank": small_bank, "url": url}
+    clear_caches()
+
+
+def _models(store: ArtifactStore) -> recsys.RecsysModels:
+    return recsys.RecsysModels.from_artifact(store.load("recsys"))
+
+
+def _published(url: str, version: str) -> bool:
+    return published_rows(recsys.RECOMMENDATIONS_TABLE, version, url) is not None
 
 
 def _least_likely(models: recsys.RecsysModels, customer: int, n: int = 2) -> list[int]:
+    """The customer's ``n`` lowest-ranked products (buying them must change the ALS list)."""
     ranked = models.recommend(customer, 12, model="als")["product_id"].tolist()
     return ranked[-n:]
 
@@ -34,10 +46,12 @@ def _least_likely(models: recsys.RecsysModels, customer: int, n: int = 2) -> lis
 def test_learn_changes_the_customers_als_list_and_the_app_serves_it(env: dict, capsys: pytest.CaptureFixture) -> None:
     store: ArtifactStore = env["store"]
     base = store.latest("recsys")
-    served = recsys_service.get_models()
-    assert served.version == base
+    served = _models(store)
+    assert recsys_service.served().version == base
     customer = int(env["bank"].interactions["customer_id"].iloc[0])
     before = served.recommend(customer, 5, model="als")
+    shown_before = recsys_service.customer_view(customer, 5).recommendations["als"]
+    assert shown_before["product_id"].tolist() == before["product_id"].tolist()
     bought = _least_likely(served, customer)
     new = pd.DataFrame({"customer_id": customer, "product_id": bought, "ts": "2030-01-02", "event": "purchase"})
     path = env["tmp"] / "new_events.csv"
@@ -49,14 +63,21 @@ def test_learn_changes_the_customers_als_list_and_the_app_serves_it(env: dict, c
     assert latest != base
     assert store.load("recsys").metadata["extra"]["incremental"]["base_version"] == base
 
-    now = recsys_service.get_models()  # same worker, no restart, no cache clearing
-    assert now.version == latest
+    assert _published(env["url"], latest)  # the learn command published its new version
+    now = _models(store)
     after = now.recommend(customer, 5, model="als")
     assert not set(bought) & set(after["product_id"])  # bought: now held, never recommended
     assert not np.allclose(before["score"].to_numpy()[:2], after["score"].to_numpy()[:2])
     assert set(bought) <= set(now.held(customer)["product_id"])
+
+    assert recsys_service.served().version == latest  # same worker, no restart, no cache clearing
+    view = recsys_service.customer_view(customer, 5)
+    assert view.recommendations["als"]["product_id"].tolist() == after["product_id"].tolist()
+    assert set(bought) <= set(view.held["product_id"])
     other = int(env["bank"].interactions["customer_id"].iloc[-1])
     pd.testing.assert_frame_equal(served.recommend(other, 5, model="als"), now.recommend(other, 5, model="als"))
+    shown = recsys_service.customer_view(other, 5).recommendations["als"]
+    assert shown["product_id"].tolist() == now.recommend(other, 5, model="als")["product_id"].tolist()
 
 
 def test_learn_refuses_a_bad_file_and_stores_nothing(env: dict, capsys: pytest.CaptureFixture) -> None:
@@ -75,8 +96,11 @@ def test_retrain_without_promotion_then_promote(env: dict, capsys: pytest.Captur
     assert main(["retrain", "recsys", "--quick", "--no-promote"]) == 0
     new = store.versions("recsys")[-1]
     assert new != base and store.latest("recsys") == base
+    assert _published(env["url"], new)  # published although not served yet
+    assert recsys_service.served().version == base
     assert main(["promote", "recsys", new]) == 0
     assert store.latest("recsys") == new
-    assert recsys_service.get_models().version == new
+    assert recsys_service.served().version == new
+    assert len(recsys_service.customer_view(1, 3).recommendations["mf"]) == 3
     assert main(["promote", "recsys", "20000101T000000Z"]) == 2
     assert "no such version" in capsys.readouterr().err
