@@ -8,7 +8,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from bankdata import ArtifactError
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
 from dashapp.figures import governance as figs
 from dashapp.figures.theme import empty_figure
@@ -16,6 +15,7 @@ from dashapp.services import governance as svc
 from dashapp.services import risk as risk_service
 from dashapp.services import validation
 from dashapp.services.bank import DataUnavailable
+from dashapp.services.served import NotTrained
 
 dash.register_page(__name__, path="/monitoring", name="Monitoring", title="Ledgerlight · monitoring", order=40,
                    description="Fairness by protected group, PSI drift and characteristic stability of the risk model.")
@@ -23,38 +23,59 @@ dash.register_page(__name__, path="/monitoring", name="Monitoring", title="Ledge
 ATTRIBUTES = ("age_band", "gender")  # the demo bank's protected attributes (gender, age in bands)
 
 
-def _slider(slider_id: str, low: float, high: float, value: float, marks: dict) -> dcc.Slider:
-    return dcc.Slider(id=slider_id, min=low, max=high, step=0.05, value=value, marks=marks,
+def _slider(slider_id: str, low: float, high: float, value: float, marks: dict, step: float) -> dcc.Slider:
+    return dcc.Slider(id=slider_id, min=low, max=high, step=step, value=value, marks=marks,
                       tooltip={"placement": "bottom", "always_visible": True})
 
 
+def _step(grid: list[float]) -> float:
+    """The even spacing of a published grid (the slider snaps to its points)."""
+    gaps = sorted({round(b - a, 4) for a, b in zip(grid, grid[1:], strict=False)})
+    return gaps[0] if gaps else 1.0
+
+
 def layout(**_query: str) -> html.Div:
-    """Fairness controls and charts, then drift controls, the alert list and the PSI charts."""
+    """Fairness controls and charts, then drift controls, the alert list and the PSI charts, from published evidence."""
     header = page_header("Model monitoring", "Fairness at the cut-off and drift of a later month, for the risk model.")
     try:
-        report = risk_service.get_portfolio().report
+        report = risk_service.served().report
         fair = svc.fairness()
-    except ArtifactError as exc:
-        return html.Div([header, not_ready_card("Default risk model", risk_service.TRAIN_COMMAND, str(exc))])
+        cutoffs, drifts = svc.fairness_grid(), svc.drift_grid()
+    except NotTrained as exc:
+        return html.Div([header, not_ready_card("Default risk model", exc.command, str(exc))])
     except DataUnavailable as exc:
         return html.Div([header, no_data_card(str(exc))])
+    except ValueError as exc:  # published, but the data holds no protected attribute
+        return html.Div([header, error_card(str(exc))])
+    thresholds = cutoffs["thresholds"]
+    low, high = min(thresholds), max(thresholds)
+    shifts, pd_shifts = drifts["shift"], drifts["pd_shift"]
+    later = (f"The later month is generated for {drifts['later_customers']:,} new customers (drawn with the bank's "
+             f"persona mix, tilted by the population drift) and compared with a random sample of "
+             f"{drifts['expected_loans']:,} of the {drifts['training_loans']:,} training loans; every report was "
+             "computed when the model was published.")
     return html.Div([
         header,
         dbc.Card(dbc.CardBody(dbc.Row([
             dbc.Col([dbc.Label("Decline when PD ≥", html_for="monitoring-threshold"),
-                     _slider("monitoring-threshold", 0.0, 0.6, round(report["threshold"], 2),
-                             {v: f"{v:.0%}" for v in (0, 0.1, 0.2, 0.3, 0.4, 0.6)})], md=8),
+                     _slider("monitoring-threshold", low, high, cutoffs["trained"],
+                             {v: f"{v:.0%}" for v in (0, 0.1, 0.2, 0.3, 0.4, 0.6) if low <= v <= high},
+                             _step(thresholds))], md=8),
             dbc.Col(html.Small(f"Scores: {fair['scores']} PDs of {fair['rows']:,} loans. Protected attributes "
-                               "are never model features.", className="text-muted"), md=4)])), className="ll-card mb-3"),
+                               f"are never model features. Cut-offs in steps of {_step(thresholds) * 100:g} points (the "
+                               f"training cut-off, {cutoffs['trained']:.1%}, too).", className="text-muted"), md=4)])),
+            className="ll-card mb-3"),
         dbc.Row([dbc.Col(figure_card(f"Fairness by {a}", f"monitoring-fair-{a}", subtitle="approval, TPR, FPR"), lg=6)
                  for a in ATTRIBUTES], className="g-3 mb-2"),
         html.Div(id="monitoring-fair-flags", className="mb-4 small"),
-        dbc.Card(dbc.CardBody(dbc.Row([
+        dbc.Card(dbc.CardBody([dbc.Row([
             dbc.Col([dbc.Label("Population drift of the later month", html_for="monitoring-shift"),
-                     _slider("monitoring-shift", -1.0, 2.0, 0.0, {v: f"{v:g}" for v in (-1, 0, 1, 2)})], md=6),
+                     _slider("monitoring-shift", min(shifts), max(shifts), 0.0, {v: f"{v:g}" for v in shifts},
+                             _step(shifts))], md=6),
             dbc.Col([dbc.Label("Concept drift (log-odds)", html_for="monitoring-pd-shift"),
-                     _slider("monitoring-pd-shift", -1.0, 2.0, 0.0, {v: f"{v:g}" for v in (-1, 0, 1, 2)})], md=6),
-        ])), className="ll-card mb-3"),
+                     _slider("monitoring-pd-shift", min(pd_shifts), max(pd_shifts), 0.0,
+                             {v: f"{v:g}" for v in pd_shifts}, _step(pd_shifts))], md=6),
+        ]), html.Small(later, className="text-muted", id="monitoring-batch-note")]), className="ll-card mb-3"),
         dcc.Loading(html.Div(id="monitoring-alerts", className="mb-3")),
         dbc.Row([dbc.Col(figure_card("PSI per feature", "monitoring-psi", height=380), lg=6),
                  dbc.Col(figure_card("Score distribution (PD deciles of training)", "monitoring-score", height=380),
@@ -66,9 +87,8 @@ def layout(**_query: str) -> html.Div:
 
 
 def _shifts(shift: object, pd_shift: object) -> tuple[float, float]:
-    low, high = svc.SHIFT_RANGE
-    return (validation.number(shift, "population drift", lo=low, hi=high),
-            validation.number(pd_shift, "concept drift", lo=low, hi=high))
+    return (validation.number(shift, "population drift", lo=svc.SHIFT_RANGE[0], hi=svc.SHIFT_RANGE[1]),
+            validation.number(pd_shift, "concept drift", lo=svc.PD_SHIFT_RANGE[0], hi=svc.PD_SHIFT_RANGE[1]))
 
 
 @callback([Output(f"monitoring-fair-{a}", "figure") for a in ATTRIBUTES]
@@ -78,7 +98,7 @@ def update_fairness(threshold: float):
     threshold = validation.number(threshold, "cut-off", lo=0, hi=1)
     try:
         fair = svc.fairness(threshold)
-    except ValueError as exc:
+    except (ValueError, NotTrained) as exc:
         return empty_figure("Cannot compute"), empty_figure("Cannot compute"), error_card(str(exc))
     attrs = fair["attributes"]
     figures = [figs.fairness_figure(attrs[a]) if a in attrs else empty_figure(f"No {a} in the data")
@@ -97,10 +117,14 @@ def update_drift(shift: float, pd_shift: float):
     shift, pd_shift = _shifts(shift, pd_shift)
     try:
         rep = svc.drift(shift, pd_shift)
-    except ValueError as exc:
+    except (ValueError, NotTrained) as exc:
         return error_card(str(exc)), empty_figure("Cannot compute"), empty_figure("Cannot compute")
+    truth = svc.true_default_rate(shift, pd_shift)
     summary = (f"{rep.rows[1]:,} new loans vs {rep.rows[0]:,} training loans; score PSI {rep.score_psi:.3f}; "
                f"mean PD {rep.mean_pd[0]:.1%} → {rep.mean_pd[1]:.1%}")
+    if truth is not None:
+        summary += (f"; true default rate of the later month {truth:.1%} (concept drift moves it, not the PSI: "
+                    "only outcomes reveal it)")
     alerts = (dbc.Alert([html.Strong("PSI > 0.25: "), "; ".join(rep.alerts), html.Br(), summary], color="danger",
                         id="monitoring-alert")
               if rep.alerts else dbc.Alert(["Stable: no PSI above 0.25. ", summary], color="success", id="monitoring-alert"))
@@ -112,8 +136,8 @@ def update_drift(shift: float, pd_shift: float):
 def update_stability(feature: str, shift: float, pd_shift: float):
     """One feature's characteristic stability for the chosen drift."""
     shift, pd_shift = _shifts(shift, pd_shift)
-    feature = validation.choice(feature, "feature", risk_service.get_portfolio().report["features"])
+    feature = validation.choice(feature, "feature", risk_service.served().report["features"])
     try:
         return figs.stability_figure(svc.drift(shift, pd_shift).stability, feature)
-    except ValueError as exc:
+    except (ValueError, NotTrained) as exc:
         return empty_figure(str(exc))

@@ -1,4 +1,8 @@
-"""Recommendations: one customer's products from every model, campaign lists per product, model comparison."""
+"""Recommendations: one customer's products from every model, campaign lists per product, model comparison.
+
+Thin: every value comes from ``dashapp.services.recsys`` (published rows, queried per request); the campaign grid
+pages on the server (dash-ag-grid infinite row model: sorting and filtering done by the SQL query).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from dashapp.figures import recsys as figs
 from dashapp.services import recsys as svc
 from dashapp.services import validation
 from dashapp.services.bank import DataUnavailable
+from dashapp.services.served import NotTrained
 
 dash.register_page(__name__, path="/recommendations", name="Recommendations", title="Ledgerlight · recommendations",
                    order=30, description="Next products for a customer, campaign lists per product, model comparison.")
@@ -40,6 +45,18 @@ def _customer_panel() -> dbc.Card:
     ], className="ll-card h-100")
 
 
+def _campaign_grid(key: str) -> html.Div:
+    """The campaign grid; a new ``key`` mounts a fresh grid, whose first ``getRowsRequest`` loads the new list."""
+    grid = dag.AgGrid(id="recs-campaign-grid", rowModelType="infinite",
+                      columnDefs=[{"field": c, "filter": "agNumberColumnFilter" if kind == "number"
+                                   else "agTextColumnFilter"} for c, kind in svc.CAMPAIGN_FILTERS.items()],
+                      defaultColDef={"sortable": True, "resizable": True},
+                      dashGridOptions={"pagination": True, "paginationPageSize": 20, "cacheBlockSize": 100,
+                                       "maxBlocksInCache": 20},
+                      style={"height": "420px"})
+    return html.Div(grid, key=key)
+
+
 def _campaign_panel() -> dbc.Card:
     models = [{"label": label, "value": key} for key, label in svc.MODEL_LABELS.items()]
     return dbc.Card([
@@ -53,9 +70,7 @@ def _campaign_panel() -> dbc.Card:
                 dbc.Col(dbc.Button("Export CSV", id="recs-export", color="primary", size="sm"), md=2),
             ], className="g-2 mb-2"),
             html.Div(id="recs-campaign-note", className="small text-muted mb-2"),
-            dag.AgGrid(id="recs-campaign-grid", columnDefs=[{"field": c} for c in svc.CAMPAIGN_COLUMNS],
-                       rowData=[], defaultColDef={"sortable": True, "filter": True, "resizable": True},
-                       dashGridOptions={"pagination": True, "paginationPageSize": 20}, style={"height": "420px"}),
+            html.Div(_campaign_grid("none"), id="recs-campaign-holder"),
             dcc.Download(id="recs-download"),
             customer_link("recs-campaign-grid"),
         ]),
@@ -66,11 +81,11 @@ def layout(**_query: str) -> html.Div:
     """Customer panel and side-by-side lists, campaign list with export, model comparison."""
     header = page_header(TITLE, SUBTITLE)
     try:
-        svc.get_models()
+        svc.served()
         customer_panel, campaign_panel = _customer_panel(), _campaign_panel()
         metrics, k = svc.comparison(), svc.metrics_k()
-    except svc.RecsysNotTrained as exc:
-        return html.Div([header, not_ready_card("Product recommendations", svc.TRAIN_COMMAND, str(exc))])
+    except NotTrained as exc:
+        return html.Div([header, not_ready_card("Product recommendations", exc.command, str(exc))])
     except DataUnavailable as exc:
         return html.Div([header, no_data_card(str(exc))])
     table = metrics.drop(columns=[c for c in metrics.columns if c.endswith("_seconds")]).round(3)
@@ -135,24 +150,36 @@ def show_customer(customer_id, n):
     n = validation.whole_number(n, "how many products", lo=1, hi=svc.MAX_LIST, default=5)
     try:
         view = svc.customer_view(customer_id, n)
-    except (ValueError, svc.RecsysNotTrained) as exc:
+    except (ValueError, NotTrained) as exc:
         return error_card(str(exc)), []
     cards = [_list_card(model, frame) for model, frame in view.recommendations.items()]
     return dbc.Row(cards, className="g-3"), _profile(view)
 
 
-@callback(Output("recs-campaign-grid", "rowData"), Output("recs-campaign-note", "children"),
-          Input("recs-product", "value"), Input("recs-campaign-model", "value"), Input("recs-campaign-n", "value"),
-          prevent_initial_call=True)
-def show_campaign(product_id, model, n):
-    """The campaign list for a product."""
+@callback(Output("recs-campaign-holder", "children"), Input("recs-product", "value"),
+          Input("recs-campaign-model", "value"), Input("recs-campaign-n", "value"), prevent_initial_call=True)
+def reset_campaign(product_id, model, n):
+    """A fresh grid for a new product, model or size (it then asks for its first rows)."""
+    return _campaign_grid(f"{product_id!s:.20}-{model!s:.20}-{n!s:.20}")
+
+
+@callback(Output("recs-campaign-grid", "getRowsResponse"), Output("recs-campaign-note", "children"),
+          Input("recs-campaign-grid", "getRowsRequest"), State("recs-product", "value"),
+          State("recs-campaign-model", "value"), State("recs-campaign-n", "value"), prevent_initial_call=True)
+def campaign_rows(request, product_id, model, n):
+    """One block of the campaign list for a product (sorted and filtered by the query), and how many there are."""
+    if request is None:
+        return no_update, no_update
+    request = validation.record(request, "rows request", ["startRow", "endRow"])
     if product_id is None or not n:
-        return [], "Pick a product."
+        return {"rowData": [], "rowCount": 0}, "Pick a product."
     try:
-        frame = svc.campaign(*svc.campaign_request(product_id, n, model))
+        product_id, n, model = svc.campaign_request(product_id, n, model)
     except ValueError as exc:
-        return [], str(exc)
-    return frame.round({"score": 4, "income": 0}).to_dict("records"), f"{len(frame):,} customers, best first"
+        return {"rowData": [], "rowCount": 0}, str(exc)
+    rows, total = svc.campaign_page(product_id, n, model, request["startRow"], request["endRow"],
+                                    request.get("sortModel"), request.get("filterModel"))
+    return {"rowData": rows, "rowCount": total}, f"{total:,} customers, best first"
 
 
 @callback(Output("recs-download", "data"), Input("recs-export", "n_clicks"), State("recs-product", "value"),

@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, dcc, html
 
 import risk
-from bankdata import ArtifactError, DataValidationError
+from bankdata import DataValidationError
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
 from dashapp.components.customer_link import customer_link, register_customer_link
 from dashapp.components.recourse import recourse_block
@@ -19,11 +19,15 @@ from dashapp.figures.theme import empty_figure
 from dashapp.services import audit, validation
 from dashapp.services import risk as svc
 from dashapp.services.bank import DataUnavailable
-from risk import plain_name
+from dashapp.services.served import NotTrained
+from risk import GRID_COLUMNS, SORTABLE, plain_name
 
 dash.register_page(__name__, path="/risk/applicant", name="Applicant", title="Ledgerlight · applicant", order=11,
                    query_params={"customer_id": validation.customer_id},
                    description="One applicant's default risk, decision, SHAP waterfall, reasons and what-if.")
+
+PAGE_SIZE = 20
+BLOCK_SIZE = 100  # rows per server request (the service allows at most svc.MAX_PAGE)
 
 
 def _what_if_inputs(spec: risk.FeatureSpec) -> list:
@@ -38,22 +42,41 @@ def _what_if_inputs(spec: risk.FeatureSpec) -> list:
     return [dbc.Row(fields, className="g-2")]
 
 
+def _column(column: str) -> dict:
+    """A grid column: sortable and filtered on the server when the service allows it."""
+    kind = svc.FILTERS.get(column)
+    out: dict = {"field": column, "headerName": column.replace("_", " "), "sortable": column in SORTABLE}
+    if kind == "number":
+        out |= {"filter": "agNumberColumnFilter",
+                "filterParams": {"filterOptions": list(svc.NUMBER_TYPES), "maxNumConditions": 2, "debounceMs": 400}}
+    elif kind == "text":
+        out |= {"filter": "agTextColumnFilter",
+                "filterParams": {"filterOptions": list(svc.TEXT_TYPES), "maxNumConditions": 2, "debounceMs": 400}}
+    else:
+        out |= {"filter": False, "minWidth": 260, "tooltipField": column}
+    return out
+
+
 def layout(customer_id: str | None = None, **_query: str) -> html.Div:
-    """The applicant grid, the score panel and the what-if panel."""
+    """The applicant grid (rows paged by the server), the score panel and the what-if panel."""
     header = page_header("Default risk: applicant", "Pick a borrower; edit the values on the right to see what changes.")
     try:
-        p = svc.get_portfolio()
-        rows = svc.grid_rows()
-    except ArtifactError as exc:
-        return html.Div([header, not_ready_card("Default risk model", svc.TRAIN_COMMAND, str(exc))])
+        p = svc.served()
+        svc.published_version()
+        first = None if customer_id else svc.applicant_page(0, 1, [], {})[0]
+    except NotTrained as exc:
+        return html.Div([header, not_ready_card("Default risk model", exc.command, str(exc))])
     except DataUnavailable as exc:
         return html.Div([header, no_data_card(str(exc))])
-    selected = validation.customer_id(customer_id) if customer_id else rows[0]["customer_id"]
+    selected = validation.customer_id(customer_id) if customer_id else (first[0]["customer_id"] if first else None)
     grid = dag.AgGrid(
-        id="risk-grid", rowData=rows,
-        columnDefs=[{"field": c, "filter": True, "sortable": True} for c in svc.GRID_COLUMNS],
+        id="risk-grid", rowModelType="infinite",
+        columnDefs=[_column(c) for c in GRID_COLUMNS],
         defaultColDef={"resizable": True, "flex": 1, "minWidth": 90, "floatingFilter": True},
-        dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True}, "pagination": True, "paginationPageSize": 20},
+        dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True}, "pagination": True,
+                         "paginationPageSize": PAGE_SIZE, "cacheBlockSize": BLOCK_SIZE, "maxBlocksInCache": 10,
+                         "infiniteInitialRowCount": BLOCK_SIZE, "tooltipShowDelay": 300,
+                         "suppressMultiSort": True},
         getRowId="params.data.customer_id", style={"height": "420px"},
     )
     return html.Div([
@@ -61,14 +84,14 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
         dcc.Store(id="risk-applicant", data=selected),
         customer_link("risk-grid"),
         dbc.Row([
-            dbc.Col(dbc.Card([dbc.CardHeader("Borrowers (latest loan)"), dbc.CardBody([
+            dbc.Col(dbc.Card([dbc.CardHeader("Borrowers (latest loan; sorted and filtered by the server)"), dbc.CardBody([
                 dbc.InputGroup([dbc.InputGroupText("customer id"),
                                 dbc.Input(id="risk-search", type="number", debounce=True, placeholder="search")],
                                size="sm", className="mb-2"),
                 grid])], className="ll-card h-100"), lg=7),
             dbc.Col(dbc.Card([dbc.CardHeader("Decision"), dbc.CardBody([
                 dbc.Label("Decline when PD ≥", html_for="risk-app-threshold"),
-                dcc.Slider(id="risk-app-threshold", min=0, max=1, step=0.005, value=round(p.report["threshold"], 3),
+                dcc.Slider(id="risk-app-threshold", min=0, max=1, step=0.005, value=round(p.threshold, 3),
                            marks={v: f"{v:.0%}" for v in (0, 0.1, 0.2, 0.3, 0.5, 1)},
                            tooltip={"placement": "bottom", "always_visible": True}),
                 html.Div(id="risk-decision", className="mt-3"),
@@ -77,10 +100,25 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
         ], className="g-3 mb-3"),
         dbc.Row([
             dbc.Col(figure_card("Why this score (SHAP, probability terms)", "risk-waterfall", height=460), lg=7),
-            dbc.Col(dbc.Card([dbc.CardHeader("What if"), dbc.CardBody(_what_if_inputs(p.spec))], className="ll-card h-100"),
+            dbc.Col(dbc.Card([dbc.CardHeader("What if"), dbc.CardBody(_what_if_inputs(p.model.spec))],
+                             className="ll-card h-100"),
                     lg=5),
         ], className="g-3"),
     ])
+
+
+@callback(Output("risk-grid", "getRowsResponse"), Input("risk-grid", "getRowsRequest"))
+def grid_rows(request: dict | None):
+    """One block of the borrowers grid, sorted and filtered by the database (the grid never holds all of them)."""
+    if request is None:
+        return dash.no_update
+    request = validation.record(request, "rows request", ["startRow", "endRow"])
+    try:
+        rows, total = svc.applicant_page(request["startRow"], request["endRow"], request.get("sortModel") or [],
+                                         request.get("filterModel") or {})
+    except NotTrained:
+        return {"rowData": [], "rowCount": 0}
+    return {"rowData": rows, "rowCount": total}
 
 
 @callback(Output("risk-applicant", "data"), Input("risk-grid", "selectedRows"), Input("risk-search", "value"),
@@ -96,7 +134,7 @@ def pick_applicant(selected: list[dict] | None, searched: int | None):
 
 
 def _features(ids: list[dict]) -> list[str]:
-    known = svc.get_portfolio().spec.features
+    known = svc.get_model().spec.features
     return [validation.choice(i["feature"], "what-if field", known) for i in ids]
 
 

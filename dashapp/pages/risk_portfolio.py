@@ -6,11 +6,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from bankdata import ArtifactError
 from dashapp.components import figure_card, kpi_tile, not_ready_card, page_header
 from dashapp.figures import risk as figs
 from dashapp.services import audit, validation
 from dashapp.services import risk as svc
+from dashapp.services.served import NotTrained
 
 dash.register_page(__name__, path="/risk", name="Risk", title="Ledgerlight · risk portfolio", order=10,
                    description="Default model: metrics of every candidate, ROC/PR/calibration/KS, cut-off and SHAP.")
@@ -51,8 +51,8 @@ def layout(**_query: str) -> html.Div:
     header = page_header("Default risk: portfolio", "How well the model ranks and prices risk, and what a cut-off means.")
     try:
         p = svc.get_portfolio()
-    except ArtifactError as exc:
-        return html.Div([header, not_ready_card("Default risk model", svc.TRAIN_COMMAND, str(exc))])
+    except NotTrained as exc:
+        return html.Div([header, not_ready_card("Default risk model", exc.command, str(exc))])
     r, champ = p.report, p.calibrated[p.champion]
     treatment = p.champion.partition("+")[2]
     best = {n: v for n, v in p.calibrated.items() if n.endswith(f"+{treatment}")}  # each family, champion's treatment
@@ -62,6 +62,7 @@ def layout(**_query: str) -> html.Div:
         kpi_tile("Champion", p.champion, f"calibrated ({r['calibration']})", tile_id="risk-kpi-champion"),
         kpi_tile("ROC-AUC", f"{r['candidates'][p.champion]['roc_auc']['mean']:.3f}", f"{r['folds']}-fold out-of-fold"),
         kpi_tile("Loans", f"{r['rows']:,}", f"{r['default_rate']:.1%} defaulted"),
+        kpi_tile("Compared on", f"{r.get('cv_rows', r['rows']):,}", "loans, out-of-fold", tile_id="risk-kpi-cv"),
     ]
     if "oracle" in r:
         tiles.append(kpi_tile("Share of the oracle AUC", f"{r['oracle']['ratio']:.1%}",
@@ -69,6 +70,7 @@ def layout(**_query: str) -> html.Div:
     return html.Div([
         header,
         dbc.Row([dbc.Col(t) for t in tiles], className="g-3 mb-3"),
+        html.P(r.get("cv_note", ""), className="small text-muted", id="risk-cv-note"),
         dbc.Card([dbc.CardHeader("Every model and imbalance treatment (mean ± std over folds)"),
                   dbc.CardBody(_metrics_table(r))], className="ll-card mb-3"),
         dbc.Row([

@@ -18,6 +18,7 @@ from dashapp.policy import Capability
 from dashapp.services import segments as svc
 from dashapp.services import validation
 from dashapp.services.messages import public_message
+from dashapp.services.served import NotTrained
 
 dash.register_page(__name__, path="/segments", name="Segments", title="Ledgerlight · segments", order=20,
                    description="Customer segments: filter, compare, rename and export.")
@@ -34,11 +35,11 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return "n/a" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 
 
-def _kpis(seg: svc.Segmentation) -> dbc.Row:
-    m, ev = seg.metrics, seg.model.explained_variance_ratio_
+def _kpis(pub: svc.Published) -> dbc.Row:
+    m, ev = pub.metrics, pub.explained
     tiles = [
-        kpi_tile("Segments", str(m.get("k", len(seg.segments))), "k chosen from the evidence below", tile_id="segments-kpi-k"),
-        kpi_tile("Customers", f"{len(seg.customers):,}", f"model version {seg.version}", tile_id="segments-kpi-customers"),
+        kpi_tile("Segments", str(m.get("k", len(pub.segments))), "k chosen from the evidence below", tile_id="segments-kpi-k"),
+        kpi_tile("Customers", f"{pub.n_customers:,}", f"model version {pub.version}", tile_id="segments-kpi-customers"),
         kpi_tile("Silhouette", _fmt(m.get("silhouette")), "-1 to 1, higher is better", tile_id="segments-kpi-silhouette"),
         kpi_tile("Davies-Bouldin", _fmt(m.get("davies_bouldin")), "lower is better", tile_id="segments-kpi-dbi"),
         kpi_tile("PCA view", f"{sum(ev):.0%}", "of the variance shown by the 2D map", tile_id="segments-kpi-pca"),
@@ -91,6 +92,8 @@ def _filters(opts: svc.FilterOptions, role: str | None) -> dbc.Card:
             html.Small(risk_hint, className="text-muted d-block mb-2") if risk_hint else None,
             html.Div(id="segments-count", className="fw-semibold my-2"),
             dbc.Button("Export filtered customers (CSV)", id="segments-export", color="primary", size="sm"),
+            html.Small(f"A download holds up to {svc.EXPORT_MAX_ROWS:,} customers.", className="text-muted d-block"),
+            html.Div(id="segments-export-feedback", className="small text-danger mt-1"),
             dcc.Download(id="segments-download"),
         ]),
     ], className="ll-card h-100")
@@ -108,12 +111,12 @@ def _rename_card(opts: svc.FilterOptions) -> dbc.Card:
     ], className="ll-card h-100")
 
 
-def _evidence(seg: svc.Segmentation) -> dbc.Row:
-    table = pd.DataFrame(seg.selection.get("table", []))
-    chosen, elbow_k = int(seg.selection.get("k", len(seg.segments))), seg.selection.get("elbow_k")
+def _evidence(pub: svc.Published) -> dbc.Row:
+    table = pd.DataFrame(pub.selection.get("table", []))
+    chosen, elbow_k = int(pub.selection.get("k", len(pub.segments))), pub.selection.get("elbow_k")
     return dbc.Row([
         dbc.Col(figure_card("Choosing k", "segments-k-evidence", figs.k_evidence_figure(table, chosen),
-                            subtitle=f"Rule: {seg.selection.get('rule', '')}"), lg=7),
+                            subtitle=f"Rule: {pub.selection.get('rule', '')}"), lg=7),
         dbc.Col(figure_card("Elbow", "segments-elbow", figs.elbow_figure(table, elbow_k),
                             subtitle="Within-segment spread falls as k grows; the bend is the elbow"), lg=5),
     ], className="g-3 mb-3")
@@ -123,9 +126,9 @@ def layout(**_query: str) -> html.Div:
     """Filters, PCA map, sizes, profile cards, means heat map, boxplots, k evidence; or the "not trained" card."""
     header = page_header(TITLE, SUBTITLE)
     try:
-        seg = svc.get_segmentation()
+        pub = svc.published()
         opts = svc.filter_options()
-    except svc.SegmentsNotTrained as exc:
+    except NotTrained as exc:
         return html.Div([header, not_ready_card("Customer segments", TRAIN, str(exc))])
     box_control = dcc.Dropdown(id="segments-box-feature", options=opts.box_features, value=svc.DEFAULT_BOX_FEATURE
                                if svc.DEFAULT_BOX_FEATURE in opts.box_features else opts.box_features[0],
@@ -133,7 +136,7 @@ def layout(**_query: str) -> html.Div:
     return html.Div([
         header,
         dcc.Store(id="segments-names-changed", data=0),
-        _kpis(seg),
+        _kpis(pub),
         dbc.Row([
             dbc.Col(_filters(opts, signed_in_role()), lg=3),
             dbc.Col(figure_card("Segment map", "segments-scatter", subtitle="Customers on the first two principal "
@@ -147,7 +150,7 @@ def layout(**_query: str) -> html.Div:
                                 height=620), lg=7),
             dbc.Col(figure_card("Distribution by segment", "segments-boxes", controls=box_control, height=560), lg=5),
         ], className="g-3 mb-3"),
-        _evidence(seg),
+        _evidence(pub),
         dbc.Row(dbc.Col(_rename_card(opts), lg=4), className="g-3"),
     ])
 
@@ -178,12 +181,20 @@ def update_view(segment, age, income, region, product, risk, box_feature, _names
     box_feature = validation.text(box_feature, "boxplot feature", max_len=200, default=svc.DEFAULT_BOX_FEATURE)
     try:
         view = svc.segment_view(flt, box_feature)
-    except (svc.SegmentsNotTrained, ValueError) as exc:
+    except (NotTrained, ValueError) as exc:
         blank = empty_figure(public_message(exc))
         return blank, blank, blank, blank, [], public_message(exc)
     f = figs.view_figures(view)
     cards = [_profile_card(row) for _, row in view.cards.iterrows()]
-    return f.scatter, f.sizes, f.heatmap, f.boxes, cards, f"{view.n_customers:,} of {view.n_total:,} customers match"
+    return f.scatter, f.sizes, f.heatmap, f.boxes, cards, _count_text(view)
+
+
+def _count_text(view: svc.SegmentView) -> str:
+    """"N of M customers match", and where the medians and boxes come from when they are sampled."""
+    text = f"{view.n_customers:,} of {view.n_total:,} customers match"
+    if view.sampled:
+        text += f" · medians and boxes from a random sample of {view.sample_rows:,} customers"
+    return text
 
 
 @callback(
@@ -191,9 +202,15 @@ def update_view(segment, age, income, region, product, risk, box_feature, _names
     prevent_initial_call=True,
 )
 def export_csv(_clicks, segment, age, income, region, product, risk):
-    """Send the full filtered customer list (computed on the server) as CSV."""
+    """Send the filtered customer list (computed on the server) as CSV; too many customers: say so instead."""
     role = signed_in_role()
-    frame = svc.export_frame(svc.SegmentFilter.from_inputs(segment, age, income, region, product, risk, role=role), role)
+    flt = svc.SegmentFilter.from_inputs(segment, age, income, region, product, risk, role=role)
+    try:
+        frame = svc.export_frame(flt, role)
+    except svc.ExportTooLarge as exc:
+        dash.set_props("segments-export-feedback", {"children": str(exc)})
+        return no_update
+    dash.set_props("segments-export-feedback", {"children": ""})
     return safe_csv(frame, "ledgerlight-segments.csv")
 
 

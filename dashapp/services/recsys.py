@@ -1,34 +1,50 @@
-"""Recommendations page data: the saved recommenders (loaded once per worker), per-customer lists, campaigns.
+"""Recommendations page data, answered by queries of what publishing wrote for the served ``recsys`` version.
 
-Nothing here trains: it serves the ``recsys`` artifact. Credit products are held back from customers in the risk
-model's highest band(s) when a risk model exists (``Settings.credit_blocked_bands``, from
-``LEDGERLIGHT_CREDIT_BLOCKED_BANDS``).
+A worker holds only the served version's small ``serving`` evidence (catalogue, item popularity, co-occurrence counts,
+the MF side-feature factors behind the reasons, the evaluation: ``recsys.publishing``), never the models' customer
+factors and never a table that grows with the bank; torch is never imported. Per request:
+
+- one customer: the profile by primary key, held products from ``interactions`` (customer_id index), the three
+  ranked lists from ``recommendations`` (one indexed row per model), the reasons computed for that customer;
+- a campaign: the ranked ``campaign_candidates`` of one product and model (an index range), joined to ``customers``
+  for the attributes, paged, sorted and filtered by the SQL query for the grid.
+
+Credit products are held back from customers in the risk model's blocked band(s) (``Settings.credit_blocked_bands``,
+from ``LEDGERLIGHT_CREDIT_BLOCKED_BANDS``) when a risk model is served: the customer's band is one look-up
+(``risk.band_of``), a campaign excludes ``risk.customers_in_bands(...)`` as a ``NOT IN`` subquery.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
 import recsys
-from bankdata import ArtifactError, ArtifactStore, get_settings
-from dashapp.services import audit, validation
+from bankdata import BANK_TABLES, Artifact, DatabaseError, get_settings, query
+from dashapp.services import audit, grid, validation
+from dashapp.services import bank as bank_service
 from dashapp.services import risk as risk_service
-from dashapp.services.bank import get_bank
+from dashapp.services.bank import DataUnavailable
 from dashapp.services.segments import neutralise_formulas
+from dashapp.services.served import NotPublished, load_served
 
-TRAIN_COMMAND = "ledgerlight recsys train"
 MODEL_LABELS = {"popularity": "Popularity", "als": "Implicit ALS", "mf": "PyTorch MF"}
 CAMPAIGN_COLUMNS = ("rank", "customer_id", "score", "age", "income", "region", "employment")
-MAX_LIST = 12
-MAX_CAMPAIGN = 100_000
-
-
-class RecsysNotTrained(RuntimeError):
-    """No ``recsys`` artifact yet (run ``ledgerlight recsys train``) or it cannot be read."""
+PROFILE_COLUMNS = ("age", "gender", "region", "income", "employment")
+MAX_LIST = recsys.LIST_DEPTH
+MAX_CAMPAIGN = recsys.MAX_CAMPAIGN
+MAX_SEARCH_DIGITS = 15  # customer ids have at most 15 digits (validation.customer_id)
+_R = recsys.RECOMMENDATIONS_TABLE
+_C = recsys.CAMPAIGN_TABLE
+_CUSTOMERS = BANK_TABLES["customers"]
+_INTERACTIONS = BANK_TABLES["interactions"]
+#: what the campaign grid may filter by, and the ag-grid filter kind of each
+CAMPAIGN_FILTERS = {"rank": "number", "customer_id": "number", "score": "number", "age": "number",
+                    "income": "number", "region": "text", "employment": "text"}
 
 
 @dataclass(frozen=True)
@@ -42,91 +58,240 @@ class CustomerView:
     credit_blocked: bool
 
 
-def _root() -> str:
-    return str(get_settings().checkpoints_dir)
+@dataclass(frozen=True)
+class MFReasons:
+    """The MF side-feature factors: how much each of a customer's feature values adds to a product's score."""
+
+    feature_names: list[str]
+    vocab: list[list[str]]
+    offsets: np.ndarray
+    token_factors: np.ndarray
+    item_factors: np.ndarray
+
+    def contributions(self, codes: np.ndarray, col: int) -> pd.DataFrame:
+        """feature, value, contribution (largest first) of the tokens ``codes`` to catalogue column ``col``."""
+        contrib = self.token_factors[codes] @ self.item_factors[col] / len(codes)
+        values = [self.vocab[j][codes[j] - self.offsets[j]] for j in range(len(codes))]
+        out = pd.DataFrame({"feature": self.feature_names, "value": values, "contribution": contrib})
+        return out.sort_values("contribution", ascending=False, ignore_index=True)
 
 
-def get_models() -> recsys.RecsysModels:
-    """The latest trained recommenders. Raises ``RecsysNotTrained`` when there are none (or they fail to load)."""
-    root = _root()
-    version = ArtifactStore(root).latest(recsys.MODEL_NAME)
-    if version is None:
-        raise RecsysNotTrained("no recommender has been trained yet")
-    return _load(root, version)
+@dataclass(frozen=True)
+class Served:
+    """The served ``recsys`` version as a worker holds it (small, whatever the bank's size)."""
+
+    version: str
+    catalogue: pd.DataFrame  # product_id, name, family in the models' item order
+    popularity: dict[str, np.ndarray]  # model -> share of customers holding each product
+    cooc: np.ndarray  # product x product: customers holding both
+    mf: MFReasons | None
+    metrics: dict[str, Any]
+    credit_families: tuple[str, ...]
+
+    def column(self, product_id: int) -> int:
+        """The catalogue position of ``product_id`` (``ValueError`` when unknown)."""
+        hits = np.flatnonzero(self.catalogue["product_id"].to_numpy() == int(product_id))
+        if len(hits) == 0:
+            raise ValueError(f"unknown product id: {product_id}")
+        return int(hits[0])
+
+    def is_credit(self, product_id: int) -> bool:
+        """Whether the product belongs to a credit family (held back from blocked customers)."""
+        return str(self.catalogue["family"].iloc[self.column(product_id)]) in self.credit_families
 
 
-@functools.cache
-def _load(root: str, version: str) -> recsys.RecsysModels:
+# --- the served version ---------------------------------------------------------------------------------------------
+
+
+def _url() -> str:
+    return bank_service.check_database(get_settings().database_url)
+
+
+def _rows(statement: sa.Executable) -> pd.DataFrame:
     try:
-        return recsys.RecsysModels.from_artifact(ArtifactStore(root).load(recsys.MODEL_NAME, version=version))
-    except ArtifactError as exc:
-        raise RecsysNotTrained(str(exc)) from exc
+        return query(statement, _url())
+    except DatabaseError as exc:
+        raise DataUnavailable(str(exc)) from exc
 
 
-def _customers() -> pd.DataFrame:
-    return get_bank().customers
+def _load(artifact: Artifact) -> Served:
+    try:
+        doc = recsys.serving_evidence(artifact.version, _url())
+    except DatabaseError as exc:
+        raise DataUnavailable(str(exc)) from exc
+    if doc is None:
+        raise NotPublished(recsys.MODEL_NAME, artifact.version, "its recommendations")
+    mf = doc.get("mf")
+    reasons = None if not mf else MFReasons(
+        feature_names=[str(f) for f in mf["feature_names"]],
+        vocab=[[str(v) for v in vocab] for vocab in mf["vocab"]],
+        offsets=np.asarray(mf["offsets"], dtype=np.int64),
+        token_factors=np.asarray(mf["token_factors"], dtype=np.float32),
+        item_factors=np.asarray(mf["item_factors"], dtype=np.float32),
+    )
+    catalogue = pd.DataFrame(doc["catalogue"]).astype({"product_id": "int64", "name": "str", "family": "str"})
+    return Served(
+        version=artifact.version,
+        catalogue=catalogue,
+        popularity={m: np.asarray(p, dtype=np.float32) for m, p in doc["item_popularity"].items()},
+        cooc=np.asarray(doc["cooccurrence"], dtype=np.float64),
+        mf=reasons,
+        metrics=dict(doc.get("metrics") or {}),
+        credit_families=tuple(doc.get("credit_families") or recsys.CREDIT_FAMILIES),
+    )
 
 
-@functools.cache
-def _side_features(url: str) -> pd.DataFrame:
-    return recsys.customer_side_features(get_bank(url).customers)
+def served() -> Served:
+    """The served version's catalogue, reason factors and evaluation.
+
+    Raises
+    ------
+    NotTrained
+        No recommender is trained (``NotPublished``, a ``NotTrained``: trained but not published).
+    DataUnavailable
+        The database does not answer.
+    """
+    return load_served(recsys.MODEL_NAME, _load)
 
 
-def side_features() -> pd.DataFrame:
-    """Cold-start side features of every customer in the bank (age band, income band, region, employment)."""
-    return _side_features(get_settings().database_url)
+# --- customers ------------------------------------------------------------------------------------------------------
 
 
-def credit_blocked_customers(bands: tuple[str, ...] | None = None) -> np.ndarray:
-    """Customers not to be offered credit products (default bands from the settings); empty without a risk model."""
-    bands = get_settings().credit_blocked_bands if bands is None else bands
-    frame = risk_service.customer_risk_bands()
-    if frame is None or not bands:
-        return np.zeros(0, dtype=np.int64)
-    return recsys.customers_in_bands(frame, bands)
+def _prefix_ranges(digits: str) -> list[tuple[int, int]]:
+    """The id ranges whose decimal text starts with ``digits``: [d, d+1), [10d, 10d+10), ... up to 15 digits."""
+    if not digits or digits[0] == "0":
+        return []  # customer ids are positive: none is written with a leading zero
+    value, width, out = int(digits), 1, []
+    for _ in range(MAX_SEARCH_DIGITS - len(digits) + 1):
+        out.append((value, value + width))
+        value, width = value * 10, width * 10
+    return out
 
 
 def customer_options(search: str | None = None, limit: int = 30) -> list[dict[str, object]]:
-    """Dropdown options for the customer search: ids starting with the typed digits (the first ``limit``)."""
-    ids = _customers()["customer_id"].to_numpy()
+    """Dropdown options for the customer search: the ``limit`` smallest ids whose digits start with ``search``
+    (the first ``limit`` ids without one). Each length of id is one primary-key range ([1, 2), [10, 20), ...), so
+    the query reads at most ``limit`` rows per range, never the table."""
+    t = _CUSTOMERS
     text = (search or "").strip()
-    if text:
-        if not text.isdigit():
+    if not text:
+        statement: sa.Select = sa.select(t.c.customer_id).order_by(t.c.customer_id).limit(limit)
+    else:
+        if not (text.isascii() and text.isdigit()) or len(text) > MAX_SEARCH_DIGITS:
             return []
-        ids = ids[pd.Series(ids.astype(str)).str.startswith(text).to_numpy()]
-    return [{"label": f"Customer {i}", "value": int(i)} for i in ids[:limit]]
+        ranges = _prefix_ranges(text)
+        if not ranges:
+            return []
+        parts = [sa.select(t.c.customer_id).where(t.c.customer_id >= lo, t.c.customer_id < hi)
+                 .order_by(t.c.customer_id).limit(limit).subquery(f"r{i}") for i, (lo, hi) in enumerate(ranges)]
+        union = sa.union_all(*(sa.select(p.c.customer_id) for p in parts)).subquery("ids")
+        statement = sa.select(union.c.customer_id).order_by(union.c.customer_id).limit(limit)
+    ids = _rows(statement)["customer_id"].to_numpy(dtype=np.int64)
+    return [{"label": f"Customer {int(i)}", "value": int(i)} for i in ids]
 
 
 def product_options() -> list[dict[str, object]]:
     """Dropdown options for the product view."""
-    cat = get_models().catalogue
+    cat = served().catalogue
     return [
         {"label": f"{n} ({f})", "value": int(p)}
         for p, n, f in zip(cat["product_id"], cat["name"], cat["family"], strict=True)
     ]
 
 
+def _held_products(customer_id: int) -> set[int]:
+    """Products the customer bought (the customer_id index of ``interactions``)."""
+    i = _INTERACTIONS
+    frame = _rows(sa.select(i.c.product_id).distinct()
+                  .where(i.c.customer_id == int(customer_id), i.c.event == "purchase"))
+    return {int(p) for p in frame["product_id"]}
+
+
+def is_credit_blocked(customer_id: int) -> bool:
+    """Whether credit products are held back from the customer (their published risk band is a blocked one)."""
+    band = risk_service.band_of(int(customer_id))
+    return band is not None and band in get_settings().credit_blocked_bands
+
+
+def _ints(text: str | None) -> np.ndarray:
+    return np.array([int(v) for v in text.split(",")] if text else [], dtype=np.int64)
+
+
+def _floats(text: str | None) -> np.ndarray:
+    return np.array([float(v) for v in text.split(",")] if text else [], dtype=np.float64)
+
+
+def _reason(pub: Served, model: str, col: int, held_cols: np.ndarray, codes: np.ndarray | None) -> str:
+    names = pub.catalogue["name"].to_numpy()
+    link = recsys.also_took(pub.cooc, held_cols, col)
+    contributions = None
+    if model == "mf" and link is None and pub.mf is not None and codes is not None and len(codes):
+        contributions = pub.mf.contributions(codes, col)
+    return recsys.explain(
+        item_name=str(names[col]),
+        link=(str(names[link[0]]), link[1]) if link else None,
+        contributions=contributions,
+        popularity=float(pub.popularity[model][col]),
+    )
+
+
+def _ranked_list(pub: Served, model: str, row: pd.Series | None, n: int, held: set[int], blocked: bool,
+                 held_cols: np.ndarray) -> pd.DataFrame:
+    """The first ``n`` published products of one model that the customer does not hold (nor is blocked from)."""
+    products = _ints(None if row is None else row["products"])
+    scores = _floats(None if row is None else row["scores"])
+    cat = pub.catalogue
+    cols = np.array([pub.column(p) for p in products], dtype=np.int64)
+    keep = ~np.isin(products, list(held))
+    if blocked:
+        keep &= ~np.isin(cat["family"].to_numpy()[cols].astype(str), list(pub.credit_families))
+    products, scores, cols = products[keep][:n], scores[keep][:n], cols[keep][:n]
+    codes = None
+    if row is not None and isinstance(row.get("features"), str):
+        codes = _ints(row["features"])
+    return pd.DataFrame({
+        "rank": np.arange(1, len(products) + 1),
+        "product_id": products,
+        "name": cat["name"].to_numpy()[cols],
+        "family": cat["family"].to_numpy()[cols],
+        "score": scores,
+        "reason": [_reason(pub, model, int(c), held_cols, codes) for c in cols],
+    })
+
+
 def customer_view(customer_id: int, n: int = 5) -> CustomerView:
-    """Profile, held products and top-``n`` from every model for one customer.
+    """Profile, held products and top-``n`` from every model for one customer (indexed look-ups only).
 
     Raises
     ------
     ValueError
         Unknown customer id or ``n`` outside 1..12.
+    NotTrained
+        No recommender is served (or it is not published).
     """
     if not 1 <= int(n) <= MAX_LIST:
         raise ValueError(f"list length must be between 1 and {MAX_LIST}, got {n}")
-    customers = _customers()
-    row = customers.loc[customers["customer_id"] == int(customer_id)]
-    if row.empty:
+    customer_id = int(customer_id)
+    pub = served()
+    row = bank_service.customer_profile(customer_id)
+    if row is None:
         raise ValueError(f"no customer with id {customer_id}")
-    models = get_models()
-    blocked = credit_blocked_customers()
-    recs = models.compare(int(customer_id), int(n), user_features=side_features(), blocked_customers=blocked)
-    profile = {k: row.iloc[0][k] for k in ("age", "gender", "region", "income", "employment") if k in row.columns}
-    return CustomerView(
-        int(customer_id), profile, models.held(int(customer_id)), recs, bool(np.isin(customer_id, blocked))
-    )
+    held = _held_products(customer_id)
+    cat = pub.catalogue
+    held_mask = cat["product_id"].isin(held).to_numpy()
+    held_cols = np.flatnonzero(held_mask)
+    blocked = is_credit_blocked(customer_id)
+    lists = _rows(sa.select(_R.c.model, _R.c.products, _R.c.scores, _R.c.features)
+                  .where(_R.c.model_version == pub.version, _R.c.customer_id == customer_id))
+    by_model = {str(r["model"]): r for _, r in lists.iterrows()}
+    recs = {model: _ranked_list(pub, model, by_model.get(model), int(n), held, blocked, held_cols)
+            for model in MODEL_LABELS}
+    profile = {k: row[k] for k in PROFILE_COLUMNS if k in row}
+    return CustomerView(customer_id, profile, cat.loc[held_mask, ["product_id", "name", "family"]]
+                        .reset_index(drop=True), recs, blocked)
+
+
+# --- campaigns ------------------------------------------------------------------------------------------------------
 
 
 def campaign_request(product_id: object, n: object, model: object) -> tuple[int, int, str]:
@@ -138,29 +303,97 @@ def campaign_request(product_id: object, n: object, model: object) -> tuple[int,
     InputError
         Naming the field and why.
     """
-    known = [int(p) for p in get_models().catalogue["product_id"]]
+    known = [int(p) for p in served().catalogue["product_id"]]
     product = validation.choice(validation.whole_number(product_id, "product", lo=0), "product", known)
     size = validation.whole_number(n, "campaign size", lo=1, hi=MAX_CAMPAIGN)
     return product, size, validation.choice(model, "model", list(MODEL_LABELS), default="mf")
 
 
-def campaign(product_id: int, n: int = 100, model: str = "mf") -> pd.DataFrame:
-    """The ``n`` customers most likely to take ``product_id`` (not holding it, not blocked from it), with attributes."""
+def _candidates(pub: Served, product_id: int, n: int, model: str) -> sa.Select:
+    """The campaign's candidates in rank order (credit-blocked customers left out), at most ``n``: an index range
+    of ``campaign_candidates`` read in order until ``n`` are found."""
     if not 1 <= int(n) <= MAX_CAMPAIGN:
         raise ValueError(f"campaign size must be between 1 and {MAX_CAMPAIGN:,}, got {n}")
-    models = get_models()
-    customers = _customers()
-    frame = models.campaign(
-        int(product_id),
-        int(n),
-        model=model,
-        customer_ids=customers["customer_id"].to_numpy(),
-        user_features=side_features(),
-        blocked_customers=credit_blocked_customers(),
-    )
-    attrs = customers.drop(columns=[c for c in customers.columns if c in ("signup_date",)])
-    out = frame.merge(attrs, on="customer_id", how="left")
-    return out.loc[:, [c for c in CAMPAIGN_COLUMNS if c in out.columns]]
+    if model not in MODEL_LABELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_LABELS)}")
+    where = [_C.c.model_version == pub.version, _C.c.model == model, _C.c.product_id == int(product_id)]
+    bands = tuple(get_settings().credit_blocked_bands)
+    if pub.is_credit(product_id) and bands:
+        blocked = risk_service.customers_in_bands(bands)
+        if blocked is not None:
+            where.append(_C.c.customer_id.not_in(blocked))
+    return (sa.select(_C.c.rank.label("stored_rank"), _C.c.customer_id, _C.c.score).where(*where)
+            .order_by(_C.c.rank).limit(int(n)))
+
+
+def _with_attributes(top: sa.Subquery, rank: sa.ColumnElement[Any]) -> dict[str, sa.ColumnElement[Any]]:
+    """The grid's columns: ``rank``, the candidate's id and score, the customer's attributes (primary key)."""
+    cu = _CUSTOMERS
+    return {"rank": rank, "customer_id": top.c.customer_id, "score": top.c.score, "age": cu.c.age,
+            "income": cu.c.income, "region": cu.c.region, "employment": cu.c.employment}
+
+
+def _joined(top: sa.Subquery, columns: dict[str, sa.ColumnElement[Any]]) -> sa.Select:
+    return (sa.select(*(c.label(name) for name, c in columns.items()))
+            .select_from(top.outerjoin(_CUSTOMERS, _CUSTOMERS.c.customer_id == top.c.customer_id)))
+
+
+def campaign(product_id: int, n: int = 100, model: str = "mf") -> pd.DataFrame:
+    """The ``n`` customers most likely to take ``product_id`` (not holding it, not blocked from it), with attributes:
+    rank, customer_id, score, age, income, region, employment, best first."""
+    top = _candidates(served(), int(product_id), int(n), model).subquery("top")
+    frame = _rows(_joined(top, _with_attributes(top, top.c.stored_rank)).order_by(top.c.stored_rank))
+    return frame.assign(rank=np.arange(1, len(frame) + 1)).loc[:, list(CAMPAIGN_COLUMNS)]
+
+
+def _records(page: pd.DataFrame) -> list[dict[str, Any]]:
+    page = page.round({"score": 4, "income": 0})
+    return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+            for r in page.to_dict("records")]
+
+
+def _count(statement: sa.Select) -> int:
+    frame = _rows(sa.select(sa.func.count().label("n")).select_from(statement.subquery("counted")))
+    return int(frame["n"].iloc[0])
+
+
+def campaign_page(product_id: int, n: int, model: str, start_row: Any, end_row: Any, sort_model: Any = None,
+                  filter_model: Any = None) -> tuple[list[dict[str, Any]], int]:
+    """Rows ``start_row``..``end_row`` (exclusive) of the campaign list, sorted and filtered as the dash-ag-grid
+    infinite row model asks (``getRowsRequest``, checked against whitelists), and how many rows match.
+
+    In rank order (the list as published) a page is an index range of the candidates and only its rows are joined
+    to ``customers``; another order or a filter ranks the ``n`` candidates in the query (``ROW_NUMBER``) first.
+
+    Raises
+    ------
+    InputError
+        A bad row range, column, direction or filter.
+    """
+    rows = grid.row_range(start_row, end_row)
+    pub = served()
+    candidates = _candidates(pub, int(product_id), int(n), model)
+    sorts = validation.items(sort_model, "sort model", max_len=len(CAMPAIGN_FILTERS))
+    if not filter_model and all(isinstance(s, dict) and s.get("colId") == "rank" and s.get("sort") == "asc"
+                                for s in sorts):
+        total = _count(candidates)
+        if rows.start >= total:
+            return [], total
+        top = candidates.offset(rows.start).limit(min(rows.size, int(n) - rows.start)).subquery("top")
+        page = _rows(_joined(top, _with_attributes(top, top.c.stored_rank)).order_by(top.c.stored_rank))
+        return _records(page.assign(rank=np.arange(rows.start + 1, rows.start + 1 + len(page)))), total
+    top = candidates.subquery("top")
+    ranked = sa.select(sa.func.row_number().over(order_by=top.c.stored_rank).label("rank"), top.c.customer_id,
+                       top.c.score).subquery("ranked")
+    columns = _with_attributes(ranked, ranked.c.rank)
+    allowed = {name: grid.Column(columns[name], kind) for name, kind in CAMPAIGN_FILTERS.items()}
+    where = grid.filters(filter_model, allowed)
+    order = grid.order(grid.sorts(sorts, allowed), allowed, "rank")
+    matching = _joined(ranked, columns).where(*where)
+    page = _rows(matching.add_columns(sa.func.count().over().label("matching"))
+                 .order_by(*order).limit(rows.size).offset(rows.start))
+    total = int(page["matching"].iloc[0]) if len(page) else _count(matching)  # one pass unless past the end
+    return _records(page.drop(columns="matching")), total
 
 
 def campaign_export(product_id: int, n: int = 100, model: str = "mf") -> pd.DataFrame:
@@ -172,15 +405,20 @@ def campaign_export(product_id: int, n: int = 100, model: str = "mf") -> pd.Data
     return frame
 
 
+# --- evaluation -----------------------------------------------------------------------------------------------------
+
+
 def comparison() -> pd.DataFrame:
     """The stored evaluation: one row per model (and the oracle), metric columns, plus ``k``."""
-    models = get_models()
-    frame = models.comparison()
+    metrics = served().metrics
+    rows = {**metrics.get("models", {})}
+    if metrics.get("oracle"):
+        rows["oracle (true affinity)"] = metrics["oracle"]
+    frame = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model").reset_index()
     frame["model"] = frame["model"].map(lambda m: MODEL_LABELS.get(m, m))
     return frame
 
 
 def metrics_k() -> int:
     """The cut-off ``k`` of the stored evaluation."""
-    return int(get_models().metrics.get("k", 5))
-
+    return int(served().metrics.get("k", 5))

@@ -1,42 +1,64 @@
-"""Segments page data: the trained segmentation (loaded once per worker), filtering, the view and the export.
+"""Segments page data: filters, the view, the export and renaming, all answered by queries of the published rows.
 
-Everything here is computed from the ``segments`` artifact (assignments, PCA coordinates, features and attributes
-are stored there), so a request never trains or recomputes the clustering. Filters arrive as plain values from the
-page's inputs; per-user state lives in the browser.
+A worker holds the served segmentation's model (centroids, scaler, PCA: ``segmentation.load_served_model``) and
+its evidence (segment records, profiles, feature means, the k evidence: small JSON documents written at publish
+time, see ``segmentation.publishing``); never a table that grows with the bank. Every filtered figure is a query of
+``segment_members`` for the served version:
+
+- counts, revenue and means are exact (``GROUP BY segment``);
+- medians, quartiles, whiskers and the scatter come from a stable random sample: the :data:`SAMPLE_ROWS` filtered
+  rows of lowest ``sample_rank`` (all of them when fewer match; the page says when it sampled);
+- the whole base, or whole segments (a filter of segments only), come from the evidence (exact); only their scatter
+  sample is a query.
+
+Query results are cached per worker as small frames (per-segment numbers, a few thousand scatter points), keyed
+by the SQL of the query with its values (so by model version, and by the served risk version for risk filters).
+
+Filters arrive as plain values from the page's inputs (validated by :meth:`SegmentFilter.from_inputs`); per-user
+state lives in the browser.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
-import importlib.util
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
-from bankdata import ArtifactError, ArtifactStore, DatabaseError, append_audit, get_settings, set_segment_name
+import risk
+from bankdata import DatabaseError, append_audit, get_settings, query, read_evidence, set_segment_name
 from bankdata import segment_names as stored_segment_names
 from dashapp import policy
 from dashapp.policy import Capability
 from dashapp.services import audit, validation
-from segmentation import MODEL_NAME, Segmentation, load_segmentation
+from dashapp.services import risk as risk_service
+from dashapp.services.served import NotPublished, load_served, served_version
+from segmentation import MEMBERS_TABLE, MODEL_NAME, Segmentation, load_served_model, mask_products
 
 log = logging.getLogger(__name__)
 SCATTER_POINTS = 4_000
-"""Most points the PCA scatter draws (a stable random sample of the filtered customers)."""
+"""Most points the PCA scatter draws (the lowest sample ranks of the filtered customers)."""
+SAMPLE_ROWS = 20_000
+"""Filtered customers (lowest sample ranks) whose medians and quartiles the page shows."""
+EXPORT_MAX_ROWS = 50_000
+"""Most customers one CSV download holds (:func:`export_frame`); :func:`export_chunks` streams any number."""
+EXPORT_CHUNK_ROWS = 10_000
 DEFAULT_BOX_FEATURE = "monetary"
 PROFILE_FEATURES = ("age", "income", "monetary", "frequency", "recency_days", "n_products")
 EXPORT_ID_COLUMNS = ("customer_id", "segment", "segment_name")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXCLUDE_INELIGIBLE = "exclude-ineligible"
 """The risk filter's value that leaves out customers not eligible for credit offers (every role may use it)."""
+_M = MEMBERS_TABLE
 
 
-class SegmentsNotTrained(RuntimeError):
-    """No ``segments`` artifact yet (run ``ledgerlight segments train``) or it cannot be read."""
+class ExportTooLarge(ValueError):
+    """More customers match than one download may hold (:data:`EXPORT_MAX_ROWS`)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +116,11 @@ class SegmentFilter:
                 "products": list(self.products), "risk_bands": list(self.risk_bands),
                 "exclude_ineligible": self.exclude_ineligible}
 
+    @property
+    def is_empty(self) -> bool:
+        """No restriction at all (the whole base)."""
+        return self == SegmentFilter()
+
 
 @dataclass(frozen=True)
 class FilterOptions:
@@ -122,65 +149,98 @@ class SegmentView:
     cards: pd.DataFrame  # segment, name, customers, share, revenue_share, distinctive, medians of PROFILE_FEATURES
     names: dict[int, str] = field(default_factory=dict)
     explained: list[float] = field(default_factory=list)  # PCA explained variance ratio of PC1, PC2
+    sample_rows: int = 0  # customers the medians and quartiles come from (n_customers when not sampled)
 
-
-# --- loading (once per worker) ----------------------------------------------------------------------------------
+    @property
+    def sampled(self) -> bool:
+        """Medians and boxes come from a random sample of the matching customers, not all of them."""
+        return self.sample_rows < self.n_customers
 
 
 @dataclass(frozen=True)
-class _Loaded:
-    seg: Segmentation
-    table: pd.DataFrame  # customers of the artifact, one row each
-    numeric: pd.DataFrame  # the same rows, numbers only (customer_id, segment, pc1, pc2, features): cheap to filter
-    totals: pd.Series  # customers per segment
-    products: np.ndarray  # bool (customers x product names)
-    product_names: list[str]
-    base_mean: pd.Series
-    base_std: pd.Series
-    sample_rank: np.ndarray  # a fixed random rank per customer: the scatter draws the lowest ranks
+class Published:
+    """The served segmentation's evidence (small documents written at publish time)."""
+
+    version: str
+    segments: pd.DataFrame  # segment, name (automatic), size, share, revenue, revenue_share, distinctive
+    profiles: pd.DataFrame  # segment, feature, mean, median, base_mean, base_median, z
+    boxes: pd.DataFrame  # segment, feature, q1, median, q3, min, max, mean (all customers)
+    features: pd.DataFrame  # index feature name: column, base_mean, base_std
+    selection: dict[str, Any]
+    bounds: dict[str, Any]
+    products: list[str]
+    explained: list[float]
+    metrics: dict[str, Any]
+    n_customers: int
+    attributes: list[str]
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The features the page shows, in the model's order."""
+        return list(self.features.index)
+
+    def column(self, feature: str) -> sa.ColumnElement:
+        """The column of ``segment_members`` holding ``feature``."""
+        return _M.c[str(self.features.at[feature, "column"])]
+
+
+# --- the served version ------------------------------------------------------------------------------------------
 
 
 def get_segmentation() -> Segmentation:
-    """The latest trained segmentation.
+    """The served segmentation's model (no customers: see ``segmentation.load_served_model``), once per worker.
 
     Raises
     ------
-    SegmentsNotTrained
-        When there is no ``segments`` artifact or it fails verification.
+    NotTrained
+        No ``segments`` version, or its artifact fails verification.
     """
-    return _loaded().seg
+    return load_served(MODEL_NAME, load_served_model)
 
 
-def _loaded() -> _Loaded:
-    root = str(get_settings().checkpoints_dir)
-    version = ArtifactStore(root).latest(MODEL_NAME)
-    if version is None:
-        raise SegmentsNotTrained("no segments have been trained yet")
-    return _load(root, version)
+def _url() -> str:
+    return get_settings().database_url
 
 
-@functools.cache
-def _load(root: str, version: str) -> _Loaded:
-    try:
-        seg = load_segmentation(ArtifactStore(root).load(MODEL_NAME, version=version))
-    except ArtifactError as exc:
-        raise SegmentsNotTrained(str(exc)) from exc
-    table = seg.customers.reset_index(drop=True)
-    held = table["products"].fillna("") if "products" in table.columns else pd.Series("", index=table.index)
-    dummies = held.str.get_dummies(sep=";").drop(columns=[""], errors="ignore")
-    features = table[seg.feature_names]
-    rank = np.random.default_rng(0).permutation(len(table))
-    numeric = table[["customer_id", "segment", "pc1", "pc2", *seg.feature_names]]
-    return _Loaded(seg=seg, table=table, numeric=numeric, totals=table.groupby("segment").size(), products=dummies.to_numpy(dtype=bool), product_names=list(dummies.columns),
-                   base_mean=features.mean(), base_std=features.std(ddof=0).replace(0.0, np.nan), sample_rank=rank)
+@functools.lru_cache(maxsize=4)
+def _published(version: str, url: str) -> Published:
+    def doc(kind: str) -> Any:
+        return read_evidence(MODEL_NAME, version, kind, url)
+
+    model = doc("model")
+    if model is None:
+        raise NotPublished(MODEL_NAME, version, "its members")
+    features = pd.DataFrame(doc("features")).set_index("name")
+    features["base_std"] = pd.to_numeric(features["base_std"], errors="coerce")
+    return Published(
+        version=version, segments=pd.DataFrame(doc("segments")), profiles=pd.DataFrame(doc("profiles")),
+        boxes=pd.DataFrame(doc("boxes")), features=features, selection=doc("selection") or {},
+        bounds=doc("bounds") or {}, products=list(doc("products") or []),
+        explained=[float(v) for v in model["explained_variance_ratio"]], metrics=dict(model.get("metrics", {})),
+        n_customers=int(model["n_customers"]), attributes=list(model.get("attributes", [])),
+    )
+
+
+def published() -> Published:
+    """The served version's evidence (read once per worker and version).
+
+    Raises
+    ------
+    NotTrained
+        No served version, its artifact fails verification, or it was never published.
+    DatabaseError
+        The database does not answer.
+    """
+    get_segmentation()  # verifies the served artifact (cached)
+    return _published(served_version(MODEL_NAME), _url())
 
 
 def segment_names() -> dict[int, str]:
     """Segment names: the names users gave (database) over the automatic ones."""
-    seg = get_segmentation()
-    names = {int(s): str(n) for s, n in zip(seg.segments["segment"], seg.segments["name"], strict=True)}
+    pub = published()
+    names = {int(s): str(n) for s, n in zip(pub.segments["segment"], pub.segments["name"], strict=True)}
     try:
-        stored = stored_segment_names(seg.version)
+        stored = stored_segment_names(pub.version)
     except DatabaseError as exc:  # the page still works with the automatic names
         log.warning("segment names: database unavailable, using automatic names (%s)", exc)
         stored = {}
@@ -195,138 +255,290 @@ def rename_segment(segment: int, name: str, user: str) -> dict[int, str]:
     InputError
         Not a segment of the served model, or a name that is empty or longer than 60 characters.
     """
-    known = get_segmentation().segments["segment"].astype(int).tolist()
+    pub = published()
+    known = pub.segments["segment"].astype(int).tolist()
     segment = validation.choice(validation.whole_number(segment, "segment", lo=0, hi=10_000), "segment", known)
     name = validation.text(name, "segment name", max_len=200, default="").strip()
     if not name or len(name) > 60:
         raise validation.InputError("segment name", "needs 1 to 60 characters")
     try:
-        set_segment_name(get_segmentation().version, int(segment), name, user)
+        set_segment_name(pub.version, int(segment), name, user)
     except DatabaseError as exc:
         raise ValueError(f"the name was not saved: the database does not answer ({exc})") from exc
-    append_audit(user, "rename_segment", f"segments/{get_segmentation().version}/{int(segment)}", name)
+    append_audit(user, "rename_segment", f"segments/{pub.version}/{int(segment)}", name)
     return segment_names()
 
 
-def risk_bands() -> pd.DataFrame | None:
-    """customer_id, pd, band from the risk service, or None while no risk model (or no risk service) exists."""
-    if importlib.util.find_spec("dashapp.services.risk") is None:
-        return None
-    provider = getattr(importlib.import_module("dashapp.services.risk"), "customer_risk_bands", None)
-    return provider() if provider is not None else None
+def risk_band_options() -> list[str] | None:
+    """The risk bands the filter offers (the risk master scale), or None while no risk model is served."""
+    return None if risk_service.customers_in_bands(list(risk.BANDS)) is None else list(risk.BANDS)
 
 
 def filter_options() -> FilterOptions:
-    """The filter choices of the current segmentation (and risk bands when a risk model exists)."""
-    loaded = _loaded()
-    table, names = loaded.table, segment_names()
+    """The filter choices of the served segmentation (and risk bands when a risk model is served)."""
+    pub, names = published(), segment_names()
 
     def bounds(col: str) -> tuple[float, float] | None:
-        if col not in table.columns:
-            return None
-        return float(np.floor(table[col].min())), float(np.ceil(table[col].max()))
+        span = pub.bounds.get(col)
+        return None if span is None else (float(span[0]), float(span[1]))
 
-    bands = risk_bands()
     return FilterOptions(
         segments=[{"label": f"{s}: {n}", "value": s} for s, n in names.items()],
         age=bounds("age"),
         income=bounds("income"),
-        regions=sorted(table["region"].dropna().astype(str).unique()) if "region" in table.columns else [],
-        products=loaded.product_names,
-        risk_bands=None if bands is None else sorted(bands["band"].astype(str).unique()),
-        box_features=list(loaded.seg.feature_names),
+        regions=list(pub.bounds.get("regions", [])),
+        products=list(pub.products),
+        risk_bands=risk_band_options(),
+        box_features=pub.feature_names,
     )
 
 
-# --- filtering ------------------------------------------------------------------------------------------------
+# --- filtering ---------------------------------------------------------------------------------------------------
 
 
-def _mask(loaded: _Loaded, flt: SegmentFilter) -> np.ndarray:
-    table = loaded.table
-    mask = np.ones(len(table), dtype=bool)
+def _risk_subquery(bands: list[str]) -> sa.Select:
+    sub = risk_service.customers_in_bands(bands)
+    if sub is None:
+        raise ValueError("the risk filter needs a trained risk model (ledgerlight risk train)")
+    return sub
+
+
+def _where(pub: Published, flt: SegmentFilter) -> list[sa.ColumnElement]:
+    """The SQL conditions of ``flt`` on ``segment_members`` (values bound as parameters, checked against the
+    served version's choices)."""
+    conds: list[sa.ColumnElement] = [_M.c.model_version == pub.version]
     if flt.segments:
-        mask &= np.isin(table["segment"].to_numpy(), flt.segments)
+        conds.append(_M.c.segment.in_([int(s) for s in flt.segments]))
     for col, rng in (("age", flt.age), ("income", flt.income)):
-        if rng is not None and col in table.columns:
-            values = table[col].to_numpy()
-            mask &= (values >= rng[0]) & (values <= rng[1])
-    if flt.regions and "region" in table.columns:
-        mask &= table["region"].isin(flt.regions).to_numpy()
-    if flt.products:
-        unknown = [p for p in flt.products if p not in loaded.product_names]
+        if rng is not None and pub.bounds.get(col) is not None:
+            conds.append(_M.c[col].between(float(rng[0]), float(rng[1])))
+    if flt.regions and pub.bounds.get("regions"):
+        unknown = sorted(set(flt.regions) - set(pub.bounds["regions"]))
         if unknown:
-            raise ValueError(f"unknown product(s) in the filter: {', '.join(unknown)}")
-        cols = [loaded.product_names.index(p) for p in flt.products]
-        mask &= loaded.products[:, cols].any(axis=1)
-    if flt.risk_bands or flt.exclude_ineligible:
-        bands = risk_bands()
-        if bands is None:
-            raise ValueError("the risk filter needs a trained risk model (ledgerlight risk train)")
-        band = table["customer_id"].map(bands.set_index("customer_id")["band"].astype(str))
-        if flt.risk_bands:
-            mask &= band.isin(flt.risk_bands).to_numpy()
-        if flt.exclude_ineligible:
-            mask &= ~band.isin(get_settings().credit_blocked_bands).to_numpy()
-    return mask
+            raise validation.InputError("region filter", f"unknown region(s): {', '.join(unknown[:5])}")
+        conds.append(_M.c.region.in_(list(flt.regions)))
+    if flt.products:
+        unknown = [p for p in flt.products if p not in pub.products]
+        if unknown:
+            raise validation.InputError("product filter", f"unknown product(s) in the filter: {', '.join(unknown[:5])}")
+        mask = sum(1 << pub.products.index(p) for p in set(flt.products))
+        conds.append(_M.c.products_mask.op("&")(sa.literal(mask, sa.BigInteger)) != 0)
+    if flt.risk_bands:
+        unknown = sorted(set(flt.risk_bands) - set(risk.BANDS))
+        if unknown:
+            raise validation.InputError("risk filter", f"unknown band(s): {', '.join(unknown[:5])}")
+        conds.append(_M.c.customer_id.in_(_risk_subquery(list(flt.risk_bands))))
+    if flt.exclude_ineligible:
+        blocked = [b for b in get_settings().credit_blocked_bands if b in risk.BANDS]
+        sub = _risk_subquery(blocked or list(risk.BANDS))
+        if blocked:
+            conds.append(_M.c.customer_id.not_in(sub))
+    return conds
 
 
-def filtered_customers(flt: SegmentFilter) -> pd.DataFrame:
-    """The customers matching the filter (every column of the artifact's customer table)."""
-    loaded = _loaded()
-    return loaded.table[_mask(loaded, flt)]
+def _feature(pub: Published, feature: str) -> str:
+    if feature not in pub.features.index:
+        raise validation.InputError("boxplot feature", f"unknown feature {feature!r} for the boxplots")
+    return feature
+
+
+def _profile_features(pub: Published) -> list[str]:
+    return [c for c in PROFILE_FEATURES if c in pub.features.index]
+
+
+@dataclass(frozen=True)
+class _Stats:
+    """The numbers of one filter before names are applied."""
+
+    agg: pd.DataFrame  # index segment: customers, revenue, the mean of every feature (exact)
+    boxes: pd.DataFrame  # index segment: q1, median, q3, min, max of the box feature
+    medians: pd.DataFrame  # index segment: medians of PROFILE_FEATURES
+    scatter: pd.DataFrame  # customer_id, segment, pc1, pc2
+    sample_rows: int
+
+
+@dataclass(frozen=True)
+class _Query:
+    """A statement keyed by its SQL with the values written in (so equal queries share a cache entry; the
+    statement itself is run with bound parameters)."""
+
+    key: str
+    statement: Any = field(compare=False, hash=False)
+
+    @classmethod
+    def of(cls, statement: sa.Select) -> _Query:
+        return cls(str(statement.compile(compile_kwargs={"literal_binds": True})), statement)
+
+
+def _sample_statement(pub: Published, conds: list[sa.ColumnElement], features: list[str], limit: int) -> sa.Select:
+    cols = [_M.c.customer_id, _M.c.segment, _M.c.pc1, _M.c.pc2,
+            *(pub.column(f).label(f) for f in dict.fromkeys(features))]
+    return sa.select(*cols).where(*conds).order_by(_M.c.sample_rank).limit(int(limit))
+
+
+def _frame(statement: sa.Select, features: list[str] = ()) -> pd.DataFrame:
+    frame = query(statement, _url())
+    return frame.astype({"customer_id": np.int64, "segment": np.int64, "pc1": np.float64, "pc2": np.float64,
+                         **dict.fromkeys(features, np.float64)})
+
+
+@functools.lru_cache(maxsize=16)
+def _scatter(q: _Query, url: str) -> pd.DataFrame:
+    """The scatter sample of a filter the evidence answers (cached: a few thousand rows)."""
+    return _frame(q.statement)
+
+
+def _evidence_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _Stats:
+    """The whole base or whole segments (a filter of segments only), exact from the evidence; only the scatter
+    sample is a query (the lowest sample ranks: an early-stopping walk of the sample-rank index)."""
+    keep = list(flt.segments) if flt.segments else pub.segments["segment"].tolist()
+    seg = pub.segments.set_index("segment").reindex(keep).dropna(subset=["size"])
+    means = pub.profiles.pivot(index="segment", columns="feature", values="mean").reindex(columns=pub.feature_names)
+    box = pub.boxes[pub.boxes["feature"] == box_feature].set_index("segment").reindex(seg.index)
+    agg = pd.DataFrame({"customers": seg["size"].astype(np.int64),
+                        "revenue": seg["revenue"].astype(np.float64)}).join(means)
+    medians = pub.profiles.pivot(index="segment", columns="feature", values="median").reindex(seg.index)
+    stmt = _sample_statement(pub, _where(pub, flt), [], SCATTER_POINTS)
+    return _Stats(agg=agg, boxes=box[["q1", "median", "q3", "min", "max"]], medians=medians[_profile_features(pub)],
+                  scatter=_scatter(_Query.of(stmt), _url()), sample_rows=int(agg["customers"].sum()))
+
+
+@functools.lru_cache(maxsize=64)
+def _aggregates(q: _Query, url: str) -> pd.DataFrame:
+    """Exact customers, revenue and feature means per segment of one filter (a small frame, cached per worker)."""
+    raw = query(q.statement, url)
+    agg = pd.DataFrame({"customers": raw["customers"].astype(np.int64),
+                        "revenue": pd.to_numeric(raw["revenue"]).fillna(0.0).astype(np.float64)})
+    means = [c for c in raw.columns if c.startswith("mean_")]
+    for col in means:
+        agg[col] = pd.to_numeric(raw[col]).astype(np.float64)
+    agg.index = raw["segment"].astype(np.int64).to_numpy()
+    return agg
+
+
+@functools.lru_cache(maxsize=32)
+def _sample_stats(q: _Query, url: str, box_feature: str, n_sample: int, n_scatter: int,
+                  profile: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
+    """Box statistics, medians and the scatter from the lowest sample ranks of the matching rows (cached per
+    worker: small frames)."""
+    rows = _frame(q.statement, list(dict.fromkeys([box_feature, *profile])))  # in sample-rank order
+    sample = rows.head(n_sample)
+    grouped = sample.groupby("segment")
+    levels = [0.25, 0.5, 0.75]
+    quart = grouped[box_feature].quantile(levels).unstack() if len(sample) else pd.DataFrame(columns=levels)
+    boxes = quart.reindex(columns=levels).set_axis(["q1", "median", "q3"], axis=1)
+    boxes["min"] = grouped[box_feature].min()
+    boxes["max"] = grouped[box_feature].max()
+    scatter = rows.head(n_scatter)[["customer_id", "segment", "pc1", "pc2"]]
+    return boxes, grouped[list(profile)].median(), scatter, len(sample)
+
+
+def _query_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _Stats:
+    """Exact counts, revenue and means by ``GROUP BY segment``; quartiles, whiskers, medians and the scatter from
+    the :data:`SAMPLE_ROWS` matching rows of lowest sample rank."""
+    conds = _where(pub, flt)
+    features = pub.feature_names
+    revenue = sa.func.sum(pub.column("monetary")) if "monetary" in pub.features.index else sa.literal(0.0)
+    stmt = (sa.select(_M.c.segment, sa.func.count().label("customers"), revenue.label("revenue"),
+                      *(sa.func.avg(pub.column(f)).label(f"mean_{i}") for i, f in enumerate(features)))
+            .where(*conds).group_by(_M.c.segment))
+    agg = _aggregates(_Query.of(stmt), _url())
+    agg = agg.rename(columns={f"mean_{i}": f for i, f in enumerate(features)})
+    profile = tuple(_profile_features(pub))
+    sample = _sample_statement(pub, conds, [box_feature, *profile], max(SAMPLE_ROWS, SCATTER_POINTS))
+    boxes, medians, scatter, n_sample = _sample_stats(_Query.of(sample), _url(), box_feature, SAMPLE_ROWS,
+                                                      SCATTER_POINTS, profile)
+    return _Stats(agg=agg, boxes=boxes, medians=medians, scatter=scatter, sample_rows=n_sample)
 
 
 def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> SegmentView:
-    """Everything the page shows for a filter: scatter sample, sizes, mean heat map, boxes and cards."""
-    loaded = _loaded()
-    if box_feature not in loaded.seg.feature_names:
-        raise ValueError(f"unknown feature {box_feature!r} for the boxplots")
-    names = segment_names()
-    mask = _mask(loaded, flt)
-    part = loaded.numeric[mask]
-    present = set(np.unique(part["segment"].to_numpy()).tolist())
-    order = [s for s in names if s in present]
-    pick = np.flatnonzero(mask)
-    pick = pick[np.argsort(loaded.sample_rank[pick])[:SCATTER_POINTS]]
-    sample = loaded.numeric.iloc[np.sort(pick)][["customer_id", "segment", "pc1", "pc2"]]
+    """Everything the page shows for a filter: scatter sample, sizes, mean heat map, boxes and cards.
 
-    grouped = part.groupby("segment")
+    Raises
+    ------
+    InputError
+        An unknown box feature, product or region.
+    ValueError
+        A risk filter while no risk model is served.
+    NotTrained
+        No served, published segmentation.
+    """
+    pub = published()
+    box_feature = _feature(pub, box_feature)
+    names = segment_names()
+    by_evidence = flt == SegmentFilter(segments=flt.segments)  # the whole base, or whole segments
+    stats = (_evidence_stats if by_evidence else _query_stats)(pub, flt, box_feature)
+    agg = stats.agg[stats.agg["customers"] > 0]
+    n = int(agg["customers"].sum())
+    order = [s for s in names if s in agg.index]
+
+    totals = pub.segments.set_index("segment")["size"]
     sizes = pd.DataFrame({"segment": list(names)})
     sizes["name"] = sizes["segment"].map(names)
-    sizes["customers"] = sizes["segment"].map(grouped.size()).fillna(0).astype(int)
-    sizes["total"] = sizes["segment"].map(loaded.totals).fillna(0).astype(int)
-    revenue = grouped["monetary"].sum() if "monetary" in part.columns else pd.Series(dtype=float)
-    sizes["revenue"] = sizes["segment"].map(revenue).fillna(0.0)
+    sizes["customers"] = sizes["segment"].map(agg["customers"]).fillna(0).astype(int)
+    sizes["total"] = sizes["segment"].map(totals).fillna(0).astype(int)
+    sizes["revenue"] = sizes["segment"].map(agg["revenue"]).fillna(0.0)
 
-    features = loaded.seg.feature_names
-    means = grouped[features].mean().reindex(order)
-    z_means = ((means - loaded.base_mean) / loaded.base_std).fillna(0.0)
+    features = pub.feature_names
+    means = agg.reindex(order)[features]
+    z_means = ((means - pub.features["base_mean"]) / pub.features["base_std"]).fillna(0.0)
     z_means.index = [names[s] for s in z_means.index]
 
-    levels = [0.25, 0.5, 0.75]
-    quart = (grouped[box_feature].quantile(levels).unstack() if len(part) else pd.DataFrame(columns=levels))
-    quart = quart.reindex(index=order, columns=levels)
-    stats = grouped[box_feature].agg(["mean", "min", "max"]).reindex(order)
-    q1, q3 = quart[0.25].to_numpy(), quart[0.75].to_numpy()
+    quart = stats.boxes.reindex(order)
+    q1, q3 = quart["q1"].to_numpy(dtype=np.float64), quart["q3"].to_numpy(dtype=np.float64)
+    part = agg.reindex(order)
     boxes = pd.DataFrame({
-        "segment": order, "name": [names[s] for s in order], "q1": q1, "median": quart[0.5].to_numpy(), "q3": q3,
-        "mean": stats["mean"].to_numpy(), "lower": np.maximum(stats["min"].to_numpy(), q1 - 1.5 * (q3 - q1)),
-        "upper": np.minimum(stats["max"].to_numpy(), q3 + 1.5 * (q3 - q1)),
+        "segment": order, "name": [names[s] for s in order], "q1": q1,
+        "median": quart["median"].to_numpy(dtype=np.float64), "q3": q3,
+        "mean": part[box_feature].to_numpy(dtype=np.float64),
+        "lower": np.maximum(quart["min"].to_numpy(dtype=np.float64), q1 - 1.5 * (q3 - q1)),
+        "upper": np.minimum(quart["max"].to_numpy(dtype=np.float64), q3 + 1.5 * (q3 - q1)),
     })
 
     cards = sizes[sizes["customers"] > 0][["segment", "name", "customers"]].copy()
-    cards["share"] = cards["customers"] / max(len(part), 1)
+    cards["share"] = cards["customers"] / max(n, 1)
     total_revenue = float(sizes["revenue"].sum())
-    cards["revenue_share"] = cards["segment"].map(sizes.set_index("segment")["revenue"]) / total_revenue if total_revenue else 0.0
-    cards["distinctive"] = cards["segment"].map(loaded.seg.segments.set_index("segment")["distinctive"])
-    medians = grouped[[c for c in PROFILE_FEATURES if c in part.columns]].median()
-    cards = cards.merge(medians, left_on="segment", right_index=True, how="left")
-    return SegmentView(n_customers=int(mask.sum()), n_total=len(mask), sample=sample, sizes=sizes, z_means=z_means,
+    cards["revenue_share"] = (cards["segment"].map(sizes.set_index("segment")["revenue"]) / total_revenue
+                              if total_revenue else 0.0)
+    cards["distinctive"] = cards["segment"].map(pub.segments.set_index("segment")["distinctive"])
+    cards = cards.merge(stats.medians, left_on="segment", right_index=True, how="left")
+    scatter = stats.scatter.sort_values("customer_id").reset_index(drop=True)
+    return SegmentView(n_customers=n, n_total=pub.n_customers, sample=scatter, sizes=sizes, z_means=z_means,
                        boxes=boxes, box_feature=box_feature, cards=cards.reset_index(drop=True), names=names,
-                       explained=[float(v) for v in loaded.seg.model.explained_variance_ratio_])
+                       explained=list(pub.explained), sample_rows=min(stats.sample_rows, n))
 
 
-# --- export ----------------------------------------------------------------------------------------------------
+# --- one customer ------------------------------------------------------------------------------------------------
+
+
+def customer_segment(customer_id: int) -> dict[str, Any] | None:
+    """The segment card of one customer: segment, name, customers, share, revenue_share, distinctive and the segment's
+    medians of :data:`PROFILE_FEATURES` (evidence of the whole base); None when the customer is not in the served
+    segmentation. One indexed look-up.
+
+    Raises
+    ------
+    NotTrained
+        No served, published segmentation.
+    """
+    pub = published()
+    stmt = sa.select(_M.c.segment).where(_M.c.model_version == pub.version,
+                                         _M.c.customer_id == int(customer_id)).limit(1)
+    hit = query(stmt, _url())
+    if hit.empty:
+        return None
+    segment = int(hit["segment"].iloc[0])
+    rec = pub.segments.set_index("segment").loc[segment]
+    medians = pub.profiles[(pub.profiles["segment"] == segment) & pub.profiles["feature"].isin(PROFILE_FEATURES)]
+    out: dict[str, Any] = {"segment": segment, "name": segment_names().get(segment, str(rec["name"])),
+                           "customers": int(rec["size"]), "share": float(rec["share"]),
+                           "revenue_share": float(rec["revenue_share"]), "distinctive": str(rec["distinctive"])}
+    values = dict(zip(medians["feature"], medians["median"].astype(float), strict=True))
+    out.update({f: values[f] for f in PROFILE_FEATURES if f in values})
+    return out
+
+
+# --- export ------------------------------------------------------------------------------------------------------
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
@@ -340,13 +552,66 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def export_frame(flt: SegmentFilter, role: str | None = None) -> pd.DataFrame:
-    """The full filtered customer list for the CSV download: ids, segment and name, attributes and features, without
-    the columns ``role`` may not receive; audited with the filter and the number of rows."""
-    loaded = _loaded()
-    part = loaded.table[_mask(loaded, flt)].drop(columns=["pc1", "pc2"])
+def count_matching(flt: SegmentFilter) -> int:
+    """How many customers of the served segmentation match ``flt`` (one ``COUNT``)."""
+    pub = published()
+    if flt.is_empty:
+        return pub.n_customers
+    return int(query(sa.select(sa.func.count().label("n")).select_from(_M).where(*_where(pub, flt)), _url())["n"].iloc[0])
+
+
+def export_chunks(flt: SegmentFilter, role: str | None = None, *, chunk_rows: int = EXPORT_CHUNK_ROWS
+                  ) -> Iterator[pd.DataFrame]:
+    """The filtered customers for a CSV, ``chunk_rows`` at a time in customer_id order (keyset paging: one indexed
+    query per chunk, nothing bank-sized held): customer_id, segment, segment_name, the features, then the attributes
+    (region, gender, employment, products). Columns ``role`` may not receive are dropped; text is formula-neutralised.
+    Not audited (the caller audits what it sent).
+    """
+    pub = published()
+    conds = _where(pub, flt)
     names = segment_names()
-    part.insert(2, "segment_name", part["segment"].map(names))
-    out = neutralise_formulas(policy.redact(part.reset_index(drop=True), role))
+    attrs = [a for a in pub.attributes if a in ("region", "gender", "employment")]
+    cols = [_M.c.customer_id, _M.c.segment, *(pub.column(f).label(f) for f in pub.feature_names),
+            *(_M.c[a] for a in attrs)]
+    with_products = "products" in pub.attributes
+    if with_products:
+        cols.append(_M.c.products_mask)
+    last: int | None = None
+    while True:
+        page = conds if last is None else [*conds, _M.c.customer_id > last]
+        frame = query(sa.select(*cols).where(*page).order_by(_M.c.customer_id).limit(int(chunk_rows)), _url())
+        if frame.empty:
+            return
+        last = int(frame["customer_id"].iloc[-1])
+        frame.insert(2, "segment_name", frame["segment"].map(names))
+        if with_products:
+            frame["products"] = [mask_products(m, pub.products) for m in frame.pop("products_mask")]
+        yield neutralise_formulas(policy.redact(frame, role))
+        if len(frame) < chunk_rows:
+            return
+
+
+def export_frame(flt: SegmentFilter, role: str | None = None) -> pd.DataFrame:
+    """The filtered customer list for the CSV download (see :func:`export_chunks`), at most
+    :data:`EXPORT_MAX_ROWS` customers; audited with the filter and the number of rows.
+
+    Raises
+    ------
+    ExportTooLarge
+        More customers match than one download may hold (narrow the filters).
+    """
+    n = count_matching(flt)
+    if n > EXPORT_MAX_ROWS:
+        raise ExportTooLarge(f"{n:,} customers match; a download holds at most {EXPORT_MAX_ROWS:,}: narrow the filters "
+                             "(for example pick segments or regions)")
+    parts = list(export_chunks(flt, role))
+    out = pd.concat(parts, ignore_index=True) if parts else _empty_export(role)
     audit.served("export_segments", f"segment list {list(flt.segments)}", {**flt.describe(), "rows": len(out)})
     return out
+
+
+def _empty_export(role: str | None) -> pd.DataFrame:
+    pub = published()
+    columns = [*EXPORT_ID_COLUMNS, *pub.feature_names,
+               *(a for a in pub.attributes if a in ("region", "gender", "employment", "products"))]
+    return policy.redact(pd.DataFrame(columns=columns), role)

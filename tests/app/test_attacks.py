@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from bankdata import query
 from tests.app.helpers import CALLBACK, WHATIF_OUTPUT, audit_count, audit_rows, router, sign_in, single
 
 SENSITIVE_PAGES = ("/admin", "/risk/applicant", "/models", "/monitoring")
@@ -342,7 +343,6 @@ def test_marketing_may_leave_out_customers_not_eligible_for_credit(as_user, trai
     sent = response.get_json()["response"]["segments-download"]["data"]
     content = base64.b64decode(sent["content"]).decode() if sent.get("base64") else sent["content"]
     exported = pd.read_csv(io.StringIO(content))
-    bands = risk_service.customer_risk_bands()
-    blocked = set(bands.loc[bands["band"] == "E", "customer_id"])
+    blocked = set(query(risk_service.customers_in_bands(["E"]))["customer_id"])
     assert blocked and not blocked & set(exported["customer_id"])
     assert not {"pd", "band", "credit_score"} & set(exported.columns)

@@ -9,6 +9,8 @@ import risk
 from bankdata import ArtifactStore
 from dashapp.services import governance, models
 from dashapp.services import risk as risk_service
+from dashapp.services.served import NotPublished
+from dashapp.services.validation import InputError
 
 
 def test_fairness_service_reports_both_attributes(trained_env) -> None:
@@ -25,21 +27,32 @@ def test_drift_service_alerts_only_when_shifted(trained_env) -> None:
     assert governance.drift(0.0).score_psi < governance.drift(2.0).score_psi
     with pytest.raises(ValueError, match="shift"):
         governance.drift(9.0)
+    grid = governance.drift_grid()
+    assert grid["later_customers"] == min(trained_env.bank_env.bank.n_customers, 50_000)
+    assert (min(grid["shift"]), max(grid["shift"])) == governance.SHIFT_RANGE
 
 
 def test_versions_card_and_promotion_are_picked_up_without_restart(trained_env) -> None:
     store: ArtifactStore = trained_env.store
     old = trained_env.artifacts["risk"].version
-    pd_before = risk_service.applicants()["pd"].to_numpy()
+    page_before = risk_service.applicant_page(0, 50, [], {})
     new = risk.train_from_bank(trained_env.bank_env.bank, store, quick=True).version  # a second version, now LATEST
+    with pytest.raises(NotPublished, match="ledgerlight publish risk"):  # not published: not served
+        risk_service.applicant_page(0, 50, [], {})
     table = models.versions()
     risk_rows = table[table["model"] == "risk"]
     assert {old, new} <= set(risk_rows["version"]) and risk_rows.set_index("version").loc[new, "latest"]
     with pytest.raises(PermissionError):
         models.promote("risk", old, role="risk")
+    store.promote("risk", old)
+    with pytest.raises(InputError, match="ledgerlight publish"):  # an unpublished version is never promoted
+        models.promote("risk", new, role="admin", user="tester")
+    assert store.latest("risk") == old
     models.promote("risk", old, role="admin", user="tester")
     assert store.latest("risk") == old and risk_service.get_portfolio().version == old  # no cache clearing needed
-    assert (risk_service.applicants()["pd"].to_numpy() == pd_before).all()
+    assert risk_service.applicant_page(0, 50, [], {}) == page_before
+    unpublished, _ = models.card("risk", new)
+    assert "ledgerlight publish risk" in " ".join(str(s.get("note", "")) for s in unpublished)
     sections, page = models.card("risk", old)
     titles = [s["title"] for s in sections]
     assert "Metrics" in titles and "Calibration" in titles and "Fairness: gender" in titles and "Limits" in titles

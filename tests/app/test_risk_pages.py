@@ -2,41 +2,47 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
-import risk
-from bankdata import ArtifactStore
 from dashapp.figures import risk as figs
 from dashapp.services import clear_caches
 from dashapp.services import risk as svc
+from dashapp.services.served import NotTrained
 
 
 @pytest.fixture(scope="module")
-def risk_env(bank_env):
-    """bank_env with a quick-trained risk model in its checkpoints folder."""
-    risk.train_from_bank(bank_env.bank, ArtifactStore(bank_env.checkpoints), quick=True)
+def risk_env(trained_env):
+    """The test bank with its quick-trained, published risk model."""
     clear_caches()
-    yield bank_env
+    yield trained_env.bank_env
     clear_caches()
 
 
-def test_customer_risk_bands_is_none_without_a_model(empty_database) -> None:
-    assert svc.customer_risk_bands() is None
+def test_nothing_is_served_without_a_model(empty_database) -> None:
+    assert svc.customers_in_bands(["E"]) is None and svc.band_of(1) is None
+    with pytest.raises(NotTrained, match="ledgerlight risk train"):
+        svc.applicant_page(0, 10, [], {})
 
 
 def test_services_agree_with_the_model(risk_env) -> None:
-    bands = svc.customer_risk_bands()
-    assert list(bands.columns) == ["customer_id", "pd", "band"] and bands["customer_id"].is_unique
-    assert len(bands) == risk_env.bank.loans["customer_id"].nunique()
+    rows, total = svc.applicant_page(0, 20, [], {})
+    assert total == risk_env.bank.loans["customer_id"].nunique()
+    assert [r["customer_id"] for r in rows] == sorted(r["customer_id"] for r in rows)
     s_low, s_high = svc.cutoff_summary(0.05, 5, 1), svc.cutoff_summary(0.5, 5, 1)
     assert s_low.approval_rate < s_high.approval_rate
-    assert s_low.tp + s_low.fp + s_low.fn + s_low.tn == svc.get_portfolio().report["rows"]
-    cid = int(bands["customer_id"].iloc[0])
+    assert s_low.tp + s_low.fp + s_low.fn + s_low.tn == svc.get_portfolio().report["cv_rows"]
+    cid = int(rows[0]["customer_id"])
     e = svc.explain(svc.applicant_features(cid))
-    assert e.pd == pytest.approx(float(bands["pd"].iloc[0]))
+    assert e.pd == pytest.approx(float(rows[0]["pd"]), abs=5e-5)  # the grid rounds to 4 places
+    assert e.band == rows[0]["band"] == svc.band_of(cid)
+    assert " | ".join(e.reasons) == rows[0]["reasons"]
 
 
 def test_figures_draw_from_the_portfolio(risk_env) -> None:
@@ -47,9 +53,22 @@ def test_figures_draw_from_the_portfolio(risk_env) -> None:
     feature = p.spec.features[0]
     dep = figs.dependence_figure(p.spec, p.sample["x"], p.sample["shap"], feature)
     assert np.allclose(dep.data[0].y, p.sample["shap"][:, 0])
-    e = svc.explain(svc.applicant_features(int(svc.customer_risk_bands()["customer_id"].iloc[3])))
+    e = svc.explain(svc.applicant_features(int(svc.applicant_page(0, 5, [], {})[0][3]["customer_id"])))
     water = figs.waterfall_figure(e)
     assert water.data[0].x[0] == pytest.approx(e.base_pd) and water.data[0].x[-1] == pytest.approx(e.pd)
+
+
+def _click_row(duo, selector: str, index: int) -> str:
+    """Click the grid's ``index``-th loaded row and return its row id (retrying while the grid redraws it)."""
+    for _ in range(10):
+        try:
+            row = duo.driver.find_elements(By.CSS_SELECTOR, selector)[index]
+            picked = row.get_attribute("row-id")
+            row.click()
+            return picked
+        except StaleElementReferenceException:
+            time.sleep(0.3)
+    raise AssertionError("the grid kept redrawing its rows")
 
 
 def _decision(duo) -> str:
@@ -60,13 +79,13 @@ def _decision(duo) -> str:
 def test_pick_an_applicant_see_the_waterfall_move_the_threshold(risk_env, served) -> None:
     duo = served
     duo.wait_for_page(url=f"{duo.server_url}/risk/applicant")
-    duo.wait_for_element("#risk-grid .ag-row", timeout=30)
-    rows = duo.driver.find_elements(By.CSS_SELECTOR, "#risk-grid .ag-center-cols-container .ag-row")
-    rows[2].click()
-    picked = rows[2].get_attribute("row-id")
+    loaded = "#risk-grid .ag-center-cols-container .ag-row:not(.ag-row-loading)"
+    # the infinite row model draws loading rows first, then the block the server sent
+    WebDriverWait(duo.driver, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, loaded)) >= 3)
+    picked = _click_row(duo, loaded, 2)
     duo.wait_for_element("#risk-decision-badge", timeout=30)
     duo.wait_for_element("#risk-waterfall g.trace", timeout=30)
-    expected = svc.customer_risk_bands().set_index("customer_id").loc[int(picked), "pd"]
+    expected = svc.customer_risk(int(picked)).explanation.pd
     duo.wait_for_text_to_equal("#risk-pd", f"PD {expected:.1%}", timeout=20)
     handle = duo.find_element("[role='slider']")  # the page's only slider
     handle.send_keys(Keys.HOME)  # threshold 0: every applicant is declined

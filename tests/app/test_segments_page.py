@@ -13,6 +13,7 @@ import pytest
 from dashapp.figures import segments as figs
 from dashapp.services import clear_caches
 from dashapp.services import segments as svc
+from dashapp.services.served import NotTrained
 from tests.app.conftest import own_checkpoints
 
 
@@ -26,8 +27,11 @@ def segments_env(bank_env, tmp_path_factory):
 
 def test_without_an_artifact_the_service_says_not_trained(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(tmp_path / "none"))
-    with pytest.raises(svc.SegmentsNotTrained, match="no segments"):
+    with pytest.raises(NotTrained, match="no segments") as caught:
         svc.get_segmentation()
+    assert caught.value.command == "ledgerlight segments train"
+    with pytest.raises(NotTrained, match="no segments"):
+        svc.published()
 
 
 def test_page_without_an_artifact_says_how_to_train(monkeypatch, tmp_path, dash_app) -> None:
@@ -50,14 +54,16 @@ def test_filter_options_describe_the_bank(segments_env) -> None:
 
 
 def test_export_equals_the_filter(segments_env) -> None:
-    bank_env, _ = segments_env
+    import segmentation
+
+    bank_env, artifact = segments_env
     bank = bank_env.bank
     flt = svc.SegmentFilter.from_inputs([0], [30, 55], None, ["Capital", "North"], ["Credit card"], None)
     out = svc.export_frame(flt)
     cust = bank.customers.set_index("customer_id")
     held = bank.held_products().merge(bank.products, on="product_id")
     card_holders = set(held.loc[held["name"] == "Credit card", "customer_id"])
-    seg = svc.get_segmentation().customers.set_index("customer_id")["segment"]
+    seg = segmentation.load_segmentation(artifact).customers.set_index("customer_id")["segment"]
     expected = {
         c for c in cust.index
         if seg[c] == 0 and 30 <= cust.at[c, "age"] <= 55 and cust.at[c, "region"] in {"Capital", "North"} and c in card_holders
@@ -92,7 +98,7 @@ def test_bad_filters_give_clear_errors(segments_env) -> None:
         svc.SegmentFilter.from_inputs(risk=["E"], role="marketing")
     assert svc.SegmentFilter.from_inputs(risk=[svc.EXCLUDE_INELIGIBLE], role="marketing").exclude_ineligible
     with pytest.raises(ValueError, match="unknown product"):
-        svc.filtered_customers(svc.SegmentFilter(products=("Gold bars",)))
+        svc.export_frame(svc.SegmentFilter(products=("Gold bars",)))
     with pytest.raises(ValueError, match="unknown feature"):
         svc.segment_view(svc.SegmentFilter(), "shoe_size")
 
@@ -145,39 +151,65 @@ def test_names_fall_back_to_automatic_ones_when_the_database_is_down(segments_en
     monkeypatch.setattr(svc, "stored_segment_names", down)
     seg = svc.get_segmentation()
     assert svc.segment_names() == dict(zip(seg.segments["segment"], seg.segments["name"], strict=True))
+    assert svc.segment_view(svc.SegmentFilter(segments=(0,))).names == svc.segment_names()
 
 
-def test_risk_filter_falls_back_when_no_risk_bands(segments_env, monkeypatch) -> None:
-    monkeypatch.setattr(svc, "risk_bands", lambda: None)
+def test_risk_filter_falls_back_when_no_risk_model(segments_env, monkeypatch) -> None:
+    monkeypatch.setattr(svc.risk_service, "customers_in_bands", lambda bands: None, raising=False)
     assert svc.filter_options().risk_bands is None
     with pytest.raises(ValueError, match="needs a trained risk model"):
-        svc.filtered_customers(svc.SegmentFilter(risk_bands=("high",)))
+        svc.segment_view(svc.SegmentFilter(risk_bands=("E",)))
+    with pytest.raises(ValueError, match="needs a trained risk model"):
+        svc.export_frame(svc.SegmentFilter(exclude_ineligible=True))
 
 
-def test_risk_band_filter_with_the_real_risk_model(segments_env) -> None:
-    import risk
-    from bankdata import ArtifactStore, get_settings
-
-    bank_env, _ = segments_env
-    risk.train_from_bank(bank_env.bank, ArtifactStore(get_settings().checkpoints_dir), quick=True)
-    clear_caches()
-    bands = svc.risk_bands()
-    assert bands is not None and {"customer_id", "pd", "band"} <= set(bands.columns)
-    options = svc.filter_options().risk_bands
-    assert options and set(options) == set(bands["band"].astype(str))
-    chosen = options[0]
-    out = svc.filtered_customers(svc.SegmentFilter(risk_bands=(chosen,)))
-    expected = set(bands.loc[bands["band"].astype(str) == chosen, "customer_id"])
-    assert len(out) > 0 and set(out["customer_id"]) == expected
+def test_an_export_too_large_for_one_download_says_so(segments_env, monkeypatch) -> None:
+    monkeypatch.setattr(svc, "EXPORT_MAX_ROWS", 100)
+    with pytest.raises(svc.ExportTooLarge, match="2,000 customers match; a download holds at most 100"):
+        svc.export_frame(svc.SegmentFilter())
+    small = svc.SegmentFilter(age=(18.0, 20.0))
+    n = svc.count_matching(small)
+    assert 0 < n <= 100 and len(svc.export_frame(small)) == n
 
 
-def test_risk_band_filter_keeps_only_those_bands(segments_env, monkeypatch) -> None:
-    ids = svc.get_segmentation().customers["customer_id"]
-    bands = pd.DataFrame({"customer_id": ids, "pd": 0.1, "band": np.where(ids % 2 == 0, "low", "high")})
-    monkeypatch.setattr(svc, "risk_bands", lambda: bands)
-    assert svc.filter_options().risk_bands == ["high", "low"]
-    out = svc.filtered_customers(svc.SegmentFilter(risk_bands=("low",)))
-    assert len(out) > 0 and (out["customer_id"] % 2 == 0).all()
+def _export_request(age=None) -> dict:
+    from tests.app.helpers import single
+
+    return single("segments-download.data", [("segments-export", "n_clicks", 1)],
+                  [("segments-filter-segment", "value", None), ("segments-filter-age", "value", age),
+                   ("segments-filter-income", "value", None), ("segments-filter-region", "value", None),
+                   ("segments-filter-product", "value", None), ("segments-filter-risk", "value", None)])
+
+
+def test_the_export_button_says_when_a_download_would_be_too_large(segments_env, dash_app, monkeypatch) -> None:
+    import base64
+
+    from tests.app.conftest import signed_in_client
+    from tests.app.helpers import CALLBACK
+
+    monkeypatch.setattr(svc, "EXPORT_MAX_ROWS", 100)
+    client = signed_in_client(dash_app, monkeypatch, "marketing")
+    client.get("/")
+    body = client.post(CALLBACK, json=_export_request()).get_json()
+    assert "segments-download" not in body.get("response", {})
+    assert "at most 100" in str(body["sideUpdate"]["segments-export-feedback"]["children"])
+    body = client.post(CALLBACK, json=_export_request([18, 20])).get_json()
+    sent = body["response"]["segments-download"]["data"]
+    content = base64.b64decode(sent["content"]).decode() if sent.get("base64") else sent["content"]
+    exported = pd.read_csv(io.StringIO(content))
+    assert len(exported) == svc.count_matching(svc.SegmentFilter(age=(18.0, 20.0))) > 0
+    assert exported["age"].between(18, 20).all()
+    assert body["sideUpdate"]["segments-export-feedback"]["children"] == ""
+
+
+def test_the_count_says_when_medians_come_from_a_sample(segments_env, monkeypatch) -> None:
+    from dashapp.pages import segments as page
+
+    monkeypatch.setattr(svc, "SAMPLE_ROWS", 500)
+    sampled = svc.segment_view(svc.SegmentFilter(age=(18.0, 90.0)))
+    assert sampled.sampled and sampled.sample_rows == 500
+    assert page._count_text(sampled).endswith("medians and boxes from a random sample of 500 customers")
+    assert "sample" not in page._count_text(svc.segment_view(svc.SegmentFilter()))
 
 
 # ---------------------------------------------------------------- in the browser
@@ -216,7 +248,7 @@ def test_filter_and_export_in_the_browser(segments_env, served) -> None:
 def test_a_rename_belongs_to_the_model_version_it_was_made_for(segments_env) -> None:
     from bankdata import segment_names as stored_names
 
-    version = svc.get_segmentation().version
+    version = svc.published().version
     svc.rename_segment(0, "Loyal savers", "ana")
     assert stored_names(version)[0] == "Loyal savers"
     assert stored_names("an-older-version") == {}
