@@ -62,7 +62,9 @@ MEMBERS_TABLE = served_table(
     sa.Column("products_mask", sa.BigInteger, nullable=False),
     *(sa.Column(name, sa.Float, nullable=True) for name in FIXED_FEATURES),
     *(sa.Column(name, sa.Float, nullable=True) for name in PATTERN_COLUMNS),
-    indexes=[("customer_id",), ("segment",), ("sample_rank",)],
+    # the count-and-revenue aggregate of an age, income or region filter is a range of a covering index
+    indexes=[("customer_id",), ("segment",), ("sample_rank",), ("age", "segment", "monetary"),
+             ("income", "segment", "monetary"), ("region", "segment", "monetary")],
 )
 """One row per customer per published segmentation version (see the module docstring)."""
 

@@ -193,7 +193,7 @@ def _count_text(view: svc.SegmentView) -> str:
     """"N of M customers match", and where the medians and boxes come from when they are sampled."""
     text = f"{view.n_customers:,} of {view.n_total:,} customers match"
     if view.sampled:
-        text += f" · medians and boxes from a random sample of {view.sample_rows:,} customers"
+        text += f" · means, medians and boxes from a random sample of {view.sample_rows:,} customers"
     return text
 
 

@@ -153,7 +153,7 @@ class SegmentView:
 
     @property
     def sampled(self) -> bool:
-        """Medians and boxes come from a random sample of the matching customers, not all of them."""
+        """Means, medians and boxes come from a random sample of the matching customers, not all of them."""
         return self.sample_rows < self.n_customers
 
 
@@ -405,23 +405,20 @@ def _evidence_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _St
 
 @functools.lru_cache(maxsize=64)
 def _aggregates(q: _Query, url: str) -> pd.DataFrame:
-    """Exact customers, revenue and feature means per segment of one filter (a small frame, cached per worker)."""
+    """Exact customers and revenue per segment of one filter (a small frame, cached per worker)."""
     raw = query(q.statement, url)
     agg = pd.DataFrame({"customers": raw["customers"].astype(np.int64),
                         "revenue": pd.to_numeric(raw["revenue"]).fillna(0.0).astype(np.float64)})
-    means = [c for c in raw.columns if c.startswith("mean_")]
-    for col in means:
-        agg[col] = pd.to_numeric(raw[col]).astype(np.float64)
     agg.index = raw["segment"].astype(np.int64).to_numpy()
     return agg
 
 
 @functools.lru_cache(maxsize=32)
-def _sample_stats(q: _Query, url: str, box_feature: str, n_sample: int, n_scatter: int,
-                  profile: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
-    """Box statistics, medians and the scatter from the lowest sample ranks of the matching rows (cached per
-    worker: small frames)."""
-    rows = _frame(q.statement, list(dict.fromkeys([box_feature, *profile])))  # in sample-rank order
+def _sample_stats(q: _Query, url: str, box_feature: str, n_sample: int, n_scatter: int, profile: tuple[str, ...],
+                  features: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int, pd.DataFrame]:
+    """Box statistics, medians, feature means and the scatter from the lowest sample ranks of the matching rows
+    (cached per worker: small frames)."""
+    rows = _frame(q.statement, list(dict.fromkeys([box_feature, *profile, *features])))  # in sample-rank order
     sample = rows.head(n_sample)
     grouped = sample.groupby("segment")
     levels = [0.25, 0.5, 0.75]
@@ -430,25 +427,24 @@ def _sample_stats(q: _Query, url: str, box_feature: str, n_sample: int, n_scatte
     boxes["min"] = grouped[box_feature].min()
     boxes["max"] = grouped[box_feature].max()
     scatter = rows.head(n_scatter)[["customer_id", "segment", "pc1", "pc2"]]
-    return boxes, grouped[list(profile)].median(), scatter, len(sample)
+    return boxes, grouped[list(profile)].median(), scatter, len(sample), grouped[list(features)].mean()
 
 
 def _query_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _Stats:
-    """Exact counts, revenue and means by ``GROUP BY segment``; quartiles, whiskers, medians and the scatter from
-    the :data:`SAMPLE_ROWS` matching rows of lowest sample rank."""
+    """Exact counts and revenue by ``GROUP BY segment`` (a covering-index range for an age, income or region
+    filter); feature means, quartiles, whiskers, medians and the scatter from the :data:`SAMPLE_ROWS` matching rows
+    of lowest sample rank (at 1M customers, 29 exact averages over a filter cost seconds on SQLite)."""
     conds = _where(pub, flt)
     features = pub.feature_names
     revenue = sa.func.sum(pub.column("monetary")) if "monetary" in pub.features.index else sa.literal(0.0)
-    stmt = (sa.select(_M.c.segment, sa.func.count().label("customers"), revenue.label("revenue"),
-                      *(sa.func.avg(pub.column(f)).label(f"mean_{i}") for i, f in enumerate(features)))
+    stmt = (sa.select(_M.c.segment, sa.func.count().label("customers"), revenue.label("revenue"))
             .where(*conds).group_by(_M.c.segment))
     agg = _aggregates(_Query.of(stmt), _url())
-    agg = agg.rename(columns={f"mean_{i}": f for i, f in enumerate(features)})
     profile = tuple(_profile_features(pub))
-    sample = _sample_statement(pub, conds, [box_feature, *profile], max(SAMPLE_ROWS, SCATTER_POINTS))
-    boxes, medians, scatter, n_sample = _sample_stats(_Query.of(sample), _url(), box_feature, SAMPLE_ROWS,
-                                                      SCATTER_POINTS, profile)
-    return _Stats(agg=agg, boxes=boxes, medians=medians, scatter=scatter, sample_rows=n_sample)
+    sample = _sample_statement(pub, conds, [box_feature, *profile, *features], max(SAMPLE_ROWS, SCATTER_POINTS))
+    boxes, medians, scatter, n_sample, means = _sample_stats(_Query.of(sample), _url(), box_feature, SAMPLE_ROWS,
+                                                             SCATTER_POINTS, profile, tuple(features))
+    return _Stats(agg=agg.join(means), boxes=boxes, medians=medians, scatter=scatter, sample_rows=n_sample)
 
 
 def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> SegmentView:

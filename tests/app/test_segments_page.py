@@ -208,7 +208,7 @@ def test_the_count_says_when_medians_come_from_a_sample(segments_env, monkeypatc
     monkeypatch.setattr(svc, "SAMPLE_ROWS", 500)
     sampled = svc.segment_view(svc.SegmentFilter(age=(18.0, 90.0)))
     assert sampled.sampled and sampled.sample_rows == 500
-    assert page._count_text(sampled).endswith("medians and boxes from a random sample of 500 customers")
+    assert page._count_text(sampled).endswith("means, medians and boxes from a random sample of 500 customers")
     assert "sample" not in page._count_text(svc.segment_view(svc.SegmentFilter()))
 
 

@@ -124,13 +124,14 @@ def assert_view_equals_reference(env: dict[str, Any], flt: svc.SegmentFilter, bo
     np.testing.assert_allclose(sizes["revenue"], groups["monetary"].sum().reindex(sizes.index, fill_value=0.0),
                                rtol=1e-9)
     present = [s for s in view.names if s in groups.groups]
-    base = full[features]
-    z = ((groups[features].mean().reindex(present) - base.mean()) / base.std(ddof=0).replace(0, np.nan)).fillna(0)
-    z.index = [view.names[s] for s in present]
-    pd.testing.assert_frame_equal(view.z_means, z, rtol=1e-7, atol=1e-9)
-    # medians and quartiles: the same sampled rows (lowest sample ranks of the matching ones), in pandas
+    # means, medians and quartiles: the same sampled rows (lowest sample ranks of the matching ones), in pandas
     whole_segments = flt == svc.SegmentFilter(segments=flt.segments)  # answered from the evidence, exactly
     sample = ref if whole_segments else ref.nsmallest(sample_rows, "sample_rank")
+    base = full[features]
+    means = sample.groupby("segment")[features].mean().reindex(present)
+    z = ((means - base.mean()) / base.std(ddof=0).replace(0, np.nan)).fillna(0)
+    z.index = [view.names[s] for s in present]
+    pd.testing.assert_frame_equal(view.z_means, z, rtol=1e-7, atol=1e-9)
     assert view.sample_rows == len(sample) and view.sampled == (len(sample) < len(ref))
     q = sample.groupby("segment")[box_feature].quantile([0.25, 0.5, 0.75]).unstack().reindex(present)
     boxes = view.boxes.set_index("segment")
@@ -138,7 +139,7 @@ def assert_view_equals_reference(env: dict[str, Any], flt: svc.SegmentFilter, bo
     np.testing.assert_allclose(boxes["q1"], q[0.25], rtol=1e-9)
     np.testing.assert_allclose(boxes["median"], q[0.5], rtol=1e-9)
     np.testing.assert_allclose(boxes["q3"], q[0.75], rtol=1e-9)
-    np.testing.assert_allclose(boxes["mean"], groups[box_feature].mean().reindex(present), rtol=1e-9)
+    np.testing.assert_allclose(boxes["mean"], means[box_feature], rtol=1e-9)
     iqr = q[0.75] - q[0.25]
     sampled = sample.groupby("segment")[box_feature]
     np.testing.assert_allclose(boxes["lower"], np.maximum(sampled.min().reindex(present), q[0.25] - 1.5 * iqr))
