@@ -148,12 +148,14 @@ _CREATE_LOCK = 724_211
 
 
 def ensure_bank_indexes(url: str | None = None) -> list[str]:
-    """Create the bank tables' indexes that are missing (a database written before they were declared); returns
-    the names created. Building them takes a while on a large bank, so setup and publishing call this, never a page."""
+    """Create the indexes of the bank and serving tables that are missing (a database written before they were
+    declared); returns the names created. Building them takes a while on a large bank, so setup and publishing call this, never a page."""
+    from bankdata._serving import served_metadata  # serving tables declared after they were first written
+
     created = []
     with _connect(url, write=True) as conn:
         inspector = sa.inspect(conn)
-        for table in BANK_TABLES.values():
+        for table in [*BANK_TABLES.values(), *served_metadata.tables.values()]:
             if not inspector.has_table(table.name):
                 continue
             have = {ix["name"] for ix in inspector.get_indexes(table.name)}

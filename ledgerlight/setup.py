@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from bankdata import (
     ArtifactStore,
     Bank,
+    ensure_bank_indexes,
     generate_bank,
     get_settings,
     read_bank,
@@ -81,6 +82,9 @@ def prepare_serving(url: str | None = None) -> list[str]:
     if read_summary(url) is None:
         log.info("writing the bank's summary (the Overview)")
         refresh_summary(url)
+    created = ensure_bank_indexes(url)
+    if created:
+        log.info("created the missing indexes: %s", ", ".join(created))
     missing = publish_missing(list(PUBLISHERS), url=url)
     if missing:
         log.info("published the served versions of: %s", ", ".join(missing))
