@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -63,8 +62,10 @@ def prepare(root: Path, customers: int = 2_000, seed: int = 5, *, train_risk: bo
     write_bank(bank, env["DATABASE_URL"])
     if train_risk:
         import risk
+        from dashapp.services.publishing import publish_version
 
-        risk.train_from_bank(bank, ArtifactStore(Path(env["LEDGERLIGHT_CHECKPOINTS"])), quick=True)
+        artifact = risk.train_from_bank(bank, ArtifactStore(Path(env["LEDGERLIGHT_CHECKPOINTS"])), quick=True)
+        publish_version(risk.MODEL_NAME, artifact, bank, env["DATABASE_URL"])
     from dashapp.auth import ROLES, create_user
 
     passwords = {role: secrets.token_urlsafe(12) for role in ROLES}
@@ -134,11 +135,11 @@ def sign_in(base: str, username: str, password: str) -> requests.Session:
     return session
 
 
-def _router(path: str) -> dict[str, Any]:
+def _router(path: str, search: str = "") -> dict[str, Any]:
     return {"output": ".._pages_content.children..._pages_store.data..",
             "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
             "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                       {"id": "_pages_location", "property": "search", "value": ""}],
+                       {"id": "_pages_location", "property": "search", "value": search}],
             "changedPropIds": ["_pages_location.pathname"], "state": []}
 
 
@@ -158,6 +159,58 @@ def _defaults_body(by: str) -> dict[str, Any]:
             "changedPropIds": ["overview-default-by.value"], "state": []}
 
 
+def _body(outputs: list[tuple[str, str]], inputs: list[tuple[str, str, Any]],
+          state: list[tuple[str, str, Any]] = ()) -> dict[str, Any]:
+    """A callback request as the browser sends it (plain ids), the first input marked as changed."""
+    outs = [{"id": i, "property": p} for i, p in outputs]
+    key = f"{outputs[0][0]}.{outputs[0][1]}" if len(outputs) == 1 else ".." + "...".join(f"{i}.{p}" for i, p in outputs) + ".."
+    return {"output": key, "outputs": outs[0] if len(outs) == 1 else outs,
+            "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+            "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+            "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"]}
+
+
+def applicant_rows_body(i: int) -> dict[str, Any]:
+    """One block of the Applicant grid (infinite row model), sorted by PD or income, at a spread of offsets."""
+    start = (i % 40) * 100
+    sort = [{"colId": ("pd", "income", "credit_score")[i % 3], "sort": ("desc", "asc")[i % 2]}]
+    request = {"startRow": start, "endRow": start + 100, "sortModel": sort, "filterModel": {}}
+    return _body([("risk-grid", "getRowsResponse")], [("risk-grid", "getRowsRequest", request)])
+
+
+SEGMENT_VIEW_OUTPUTS = [("segments-scatter", "figure"), ("segments-sizes", "figure"), ("segments-heatmap", "figure"),
+                        ("segments-boxes", "figure"), ("segments-cards", "children"), ("segments-count", "children")]
+
+
+def segments_view_body(i: int) -> dict[str, Any]:
+    """The Segments view as the filters change: everything, one segment, an age band, an income band, a region."""
+    age = 18 + (i * 7) % 40
+    income = 10_000 + 1_000 * ((i * 7) % 50)
+    regions = ("Capital", "North", "South", "East", "West", "Midlands", "Coast")
+    # hundreds of distinct filters, so the per-worker caches of small results rarely answer for the database
+    picks = [(None, None, None, None), ([i % 4], None, None, None), (None, [age, age + 10 + (i * 13) % 30], None, None),
+             (None, None, [income, income + 20_000 + 1_000 * ((i * 11) % 60)], None),
+             (None, None, None, [regions[i % 7], regions[(i // 7) % 7]])]
+    segment, age, income, region = picks[i % len(picks)]
+    values = [segment, age, income, region, None, None]
+    inputs = [(f, "value", v) for f, v in zip(("segments-filter-segment", "segments-filter-age", "segments-filter-income",
+                                                "segments-filter-region", "segments-filter-product",
+                                                "segments-filter-risk"), values, strict=True)]
+    return _body(SEGMENT_VIEW_OUTPUTS, [*inputs, ("segments-box-feature", "value", "monetary"),
+                                        ("segments-names-changed", "data", 0)])
+
+
+def recs_customer_body(i: int) -> dict[str, Any]:
+    """One customer's recommendations from every model."""
+    return _body([("recs-lists", "children"), ("recs-profile", "children")],
+                 [("recs-customer", "value", _customer(i)), ("recs-n", "value", 5)])
+
+
+def _customer(i: int) -> int:
+    """A customer id every demo bank of at least 1,000 customers has (ids run from 1), spread over requests."""
+    return 1 + (i * 7919) % 1000
+
+
 #: name -> (method, path, JSON body maker); a page load is the HTML, the layout and the router's page content
 REQUEST_KINDS: dict[str, tuple[str, str, Callable[[int], Any] | None]] = {
     "page_html": ("GET", "/", None),
@@ -167,6 +220,16 @@ REQUEST_KINDS: dict[str, tuple[str, str, Callable[[int], Any] | None]] = {
     "overview_callback": ("POST", "/_dash-update-component", lambda i: _defaults_body(("purpose", "score_band")[i % 2])),
     "cutoff_callback": ("POST", "/_dash-update-component", lambda i: cutoff_body(round(0.05 + (i % 50) / 100, 3))),
     "healthz": ("GET", "/healthz", None),
+    "applicant_page": ("POST", "/_dash-update-component", lambda i: _router("/risk/applicant")),
+    "customer_page": ("POST", "/_dash-update-component", lambda i: _router("/customer", f"?id={_customer(i)}")),
+    "monitoring_page": ("POST", "/_dash-update-component", lambda i: _router("/monitoring")),
+    "segments_page": ("POST", "/_dash-update-component", lambda i: _router("/segments")),
+    "recommendations_page": ("POST", "/_dash-update-component", lambda i: _router("/recommendations")),
+    "models_page": ("POST", "/_dash-update-component", lambda i: _router("/models")),
+    "admin_page": ("POST", "/_dash-update-component", lambda i: _router("/admin")),
+    "applicant_rows": ("POST", "/_dash-update-component", applicant_rows_body),
+    "segments_view": ("POST", "/_dash-update-component", segments_view_body),
+    "recs_customer": ("POST", "/_dash-update-component", recs_customer_body),
 }
 
 
@@ -208,15 +271,16 @@ def one_request(session: requests.Session, base: str, kind: str, i: int) -> Samp
 
 
 def run_load(base: str, sessions: list[requests.Session], seconds: float,
-             kinds: tuple[str, ...] = tuple(REQUEST_KINDS)) -> LoadRun:
-    """One thread per session, each cycling through ``kinds`` until ``seconds`` have passed."""
+             kinds: tuple[str, ...] = tuple(REQUEST_KINDS), per_session: list[tuple[str, ...]] | None = None) -> LoadRun:
+    """One thread per session, each cycling through ``kinds`` (or its own ``per_session[n]``) until ``seconds``
+    have passed."""
     run, lock = LoadRun(), threading.Lock()
     deadline = time.perf_counter() + seconds
 
     def worker(n: int, session: requests.Session) -> None:
-        i = n
+        kinds_here, i = (per_session[n] if per_session else kinds), n
         while time.perf_counter() < deadline:
-            sample = one_request(session, base, kinds[i % len(kinds)], i)
+            sample = one_request(session, base, kinds_here[i % len(kinds_here)], i)
             with lock:
                 run.samples.append(sample)
             i += 1
@@ -284,57 +348,99 @@ def _machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0, help="measured time (default 60)")
-    parser.add_argument("--concurrency", type=int, default=8, help="simultaneous signed-in clients (default 8)")
-    parser.add_argument("--customers", type=int, default=2_000, help="demo bank size (default 2000)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
-    if not 1 <= args.seconds <= 3_600 or not 1 <= args.concurrency <= 64:
-        parser.error("--seconds must be 1-3600 and --concurrency 1-64")
-    with tempfile.TemporaryDirectory(prefix="ledgerlight-load-") as tmp:
-        started = time.perf_counter()
-        dep = prepare(Path(tmp), args.customers)
-        print(f"prepared {args.customers:,} customers + risk model in {time.perf_counter() - started:.1f} s", flush=True)
-        port = free_port()
-        proc = start_gunicorn(dep, port, args.workers, args.threads)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            roles = ("risk", "marketing")
-            sessions = [sign_in(base, roles[n % 2], dep.passwords[roles[n % 2]]) for n in range(args.concurrency)]
-            warm_s = warm_up(base, sessions, args.workers)
-            audit_before = audit_count(dep.database_url, "change_cutoff")
-            run = run_load(base, sessions, args.seconds)
-            audited = audit_count(dep.database_url, "change_cutoff") - audit_before
-        finally:
-            stop(proc)
-    result = {
+#: what each role's users do, in turn: page loads of the pages the role may open and their callbacks
+ROLE_KINDS: dict[str, tuple[str, ...]] = {
+    "risk": ("page_html", "dash_layout", "overview_page", "overview_callback", "risk_page", "cutoff_callback",
+             "applicant_page", "applicant_rows", "customer_page", "monitoring_page", "healthz"),
+    "marketing": ("page_html", "dash_layout", "overview_page", "overview_callback", "segments_page", "segments_view",
+                  "recommendations_page", "recs_customer", "customer_page", "healthz"),
+    "admin": ("page_html", "dash_layout", "overview_page", "models_page", "admin_page", "monitoring_page"),
+}
+#: 20 users: 8 risk officers, 8 marketers, 4 admins
+MIX = ("risk",) * 8 + ("marketing",) * 8 + ("admin",) * 4
+
+
+def run_mixed(base: str, sessions: list[tuple[str, requests.Session]], seconds: float) -> LoadRun:
+    """One thread per (role, session), each cycling through its role's request kinds until ``seconds`` pass."""
+    return run_load(base, [s for _, s in sessions], seconds, per_session=[ROLE_KINDS[role] for role, _ in sessions])
+
+
+def warm_mixed(base: str, sessions: list[tuple[str, requests.Session]], rounds: int = 2) -> float:
+    """Serve every kind of every role a few times (both workers load their models) before the clock starts."""
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for n, (role, session) in enumerate(sessions):
+            for kind in ROLE_KINDS[role]:
+                sample = one_request(session, base, kind, n)
+                if sample.status != 200:
+                    raise RuntimeError(f"warm-up: {role} {kind} answered HTTP {sample.status} {sample.error}")
+    return time.perf_counter() - started
+
+
+def run_deployment(dep: Any, size: int, database: str, seconds: float, workers: int, threads: int) -> dict[str, Any]:
+    """Start gunicorn on a deployment, sign in the 20 users of :data:`MIX`, warm up, measure ``seconds``."""
+    port = free_port()
+    proc = start_gunicorn(dep, port, workers, threads, timeout_s=300)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        sessions = [(role, sign_in(base, role, dep.passwords[role])) for role in MIX]
+        warm_s = warm_mixed(base, sessions)
+        run = run_mixed(base, sessions, seconds)
+    finally:
+        stop(proc)
+    summary = summarise(run)
+    return {
         "benchmark": "load",
-        "figure": "requests/s and latency of a mixed load (page HTML, layout, Overview and Risk page content, two "
-                  "callbacks, healthz) from signed-in users, steady state after warm-up",
-        "unit": "requests/s; ms",
-        "size": args.customers,
-        "size_unit": "customers",
-        "workers": args.workers,
-        "threads": args.threads,
-        "concurrency": args.concurrency,
+        "size": size,
+        "database": database,
+        "concurrency": len(MIX),
+        "roles": {role: MIX.count(role) for role in ROLE_KINDS},
+        "workers": workers,
+        "threads": threads,
         "seconds": round(run.seconds, 1),
         "warm_up_seconds": round(warm_s, 1),
-        **summarise(run),
-        "audited_cutoff_calls_ok": run.ok("cutoff_callback"),
-        "audit_rows_written": audited,
+        **{k: v for k, v in summary.items() if k != "status_5xx"},
+        "errors_5xx": summary["status_5xx"],
+        "figure": "20 signed-in users (8 risk, 8 marketing, 4 admin) each cycling through their pages and callbacks "
+                  "without think time; steady state after warm-up",
+        "unit": "requests/s; ms",
         "machine": _machine(),
         "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
-        "note": "gunicorn on 127.0.0.1, SQLite; client and server share the machine's CPUs",
+        "note": "gunicorn on 127.0.0.1; the load clients, the server and the database share the machine's 2 CPUs",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps([result], indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in result.items() if k != "per_kind"}, indent=2))
-    return 0 if result["status_5xx"] == 0 and result["no_answer"] == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    sys.path.insert(0, str(ROOT))  # run as a script: ``python bench/bench_load.py``
+    from bench.deployment import deployment
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured time (default 60)")
+    parser.add_argument("--sizes", nargs="*", type=int, default=[50_000, 1_000_000])
+    parser.add_argument("--databases", nargs="*", default=None,
+                        help="sqlite, postgresql (default: sqlite, and postgresql when DATABASE_URL_BENCH is set)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if not 1 <= args.seconds <= 3_600:
+        parser.error("--seconds must be 1-3600")
+    databases = args.databases or (["sqlite", "postgresql"] if os.environ.get("DATABASE_URL_BENCH") else ["sqlite"])
+    previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else []
+    results = [r for r in previous if "database" in r]
+    failed = False
+    for size in args.sizes:
+        for database in databases:
+            record = run_deployment(deployment(size, database), size, database, args.seconds, args.workers,
+                                    args.threads)
+            failed |= record["errors_5xx"] > 0 or record["no_answer"] > 0
+            results = [r for r in results if (r["size"], r["database"]) != (size, database)] + [record]
+            print(json.dumps({k: v for k, v in record.items() if k != "per_kind"}), flush=True)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(sorted(results, key=lambda r: (r["database"], r["size"])), indent=2)
+                                + "\n", encoding="utf-8")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -250,7 +250,7 @@ def _plot_memory(rows: list[dict], sizes: list[int]) -> None:
 
 def serving_section() -> list[str]:
     out = ["## Serving and data layer (from the area benchmarks)", "", "| figure | measured | target | size |", "|---|---|---|---|"]
-    risk_rows, recsys_rows, seg_rows, app_rows = load("risk"), load("recsys"), load("segments"), load("app")
+    risk_rows, recsys_rows, seg_rows = load("risk"), load("recsys"), load("segments")
     one = find(risk_rows, "risk_one_applicant")
     if one:
         out.append(f"| score + SHAP + reasons, one applicant | p95 {one['p95_ms']} ms | {one['target_p95_ms']} ms | one row |")
@@ -270,12 +270,75 @@ def serving_section() -> list[str]:
     r = find(seg_rows, "segments_filter_latency")
     if r:
         out.append(f"| Segments filter callback | p95 {r['p95_seconds']} s | {r['target_p95_seconds']} s | {r['size']:,} customers |")
-    for r in app_rows:
-        out.append(f"| app: first Overview (read bank + render) | {r['read_bank_seconds'] + r['first_overview_seconds']:.2f} s, "
-                   f"warm {r['warm_overview_seconds_median']} s, {r['peak_rss_gib']} GiB | | {r['size']:,} customers |")  # fmt: skip
     for r in load("generate"):
         out.append(f"| generate the demo bank | {r['seconds']} s, {r['peak_rss_gib']} GiB | | {r['size']:,} customers |")
     return out + [""]
+
+
+APP_TARGETS = {"peak_rss_gib": 0.6, "worker_ready_seconds": 10.0, "page_first_seconds": 2.0, "callback_p95_ms": 300.0}
+LOAD_TARGETS = {"requests_per_s": 60.0, "p95_ms": 500.0, "errors_5xx": 0}
+
+
+def app_section() -> list[str]:
+    """The served app against bank size and database (``app.json``, ``load.json``), before and after issue 12."""
+    app, load_rows = load("app"), load("load")
+    out = ["## The web app at bank scale", "",
+           "One gunicorn worker, every page opened as an admin in headless Chromium (`bench/bench_app.py`); then 20",
+           "signed-in users of mixed roles against 2 workers for 60 s (`bench/bench_load.py`). Targets (issue 12): worker",
+           f"peak RSS <= {APP_TARGETS['peak_rss_gib']} GiB, ready <= {APP_TARGETS['worker_ready_seconds']:.0f} s, every "
+           f"page's first view <= {APP_TARGETS['page_first_seconds']:.0f} s, callback p95 <= "
+           f"{APP_TARGETS['callback_p95_ms']:.0f} ms; load >= {LOAD_TARGETS['requests_per_s']:.0f} requests/s, p95 <= "
+           f"{LOAD_TARGETS['p95_ms']:.0f} ms, zero 5xx.", "",
+           "| customers | database | worker peak RSS | worker ready | slowest first page view | callback p95 | largest callback response |",
+           "|---|---|---|---|---|---|---|"]
+    for r in sorted((r for r in app if "database" in r), key=lambda r: (r["database"], r["size"])):
+        page, seconds = max(r["page_first_seconds"].items(), key=lambda kv: kv[1])
+        out.append(f"| {r['size']:,} | {r['database']} | {r['peak_rss_gib']:.2f} GiB | {r['worker_ready_seconds']:.1f} s | "
+                   f"{seconds:.2f} s (`{page}`) | {r['callback_p95_ms']:.0f} ms | {r['max_response_bytes'] / 1024:.0f} KiB |")  # fmt: skip
+    out += ["", "| customers | database | users | requests/s | p50 | p95 | p99 | 5xx |", "|---|---|---|---|---|---|---|---|"]
+    for r in sorted((r for r in load_rows if "database" in r), key=lambda r: (r["database"], r["size"])):
+        out.append(f"| {r['size']:,} | {r['database']} | {r['concurrency']} | {r['requests_per_s']} | {r['p50_ms']:.0f} ms | "
+                   f"{r['p95_ms']:.0f} ms | {r['p99_ms']:.0f} ms | {r['errors_5xx']} |")  # fmt: skip
+    before = load("load_before")
+    for r in before:
+        out.append(f"| {r['size']:,} (before) | {r['database']} | {r['concurrency']} | {r['requests_per_s']} | {r['p50_ms']} ms | "
+                   f"{r['p95_ms']} ms | {r['p99_ms']} ms | {r['errors_5xx']} |")  # fmt: skip
+    if app:
+        _plot_app(app, load("app_before"), load_rows, before)
+        out += ["", "![worker memory against bank size](img/app_memory.png) ![latency against bank size](img/app_latency.png)"]
+    return out + [""]
+
+
+def _plot_app(app: list[dict], app_before: list[dict], load_rows: list[dict], load_before: list[dict]) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    old = sorted(app_before, key=lambda r: r["size"])
+    ax.plot([r["size"] for r in old], [r["peak_rss_gib"] for r in old], marker="o", linestyle="--",
+            label="before: whole bank in each worker (1M extrapolated)")
+    for database in sorted({r["database"] for r in app if "database" in r}):
+        rows = sorted((r for r in app if r.get("database") == database), key=lambda r: r["size"])
+        ax.plot([r["size"] for r in rows], [r["peak_rss_gib"] for r in rows], marker="s", label=f"after: {database}")
+    _finish(ax, APP_TARGETS["peak_rss_gib"], "worker peak RSS (GiB)", "app_memory.png")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for r in load_before:
+        ax.scatter([r["size"]], [r["p95_ms"]], marker="x", color="C3", label=f"before: {r['database']}, load p95")
+    for database in sorted({r["database"] for r in load_rows if "database" in r}):
+        rows = sorted((r for r in load_rows if r.get("database") == database), key=lambda r: r["size"])
+        ax.plot([r["size"] for r in rows], [r["p95_ms"] for r in rows], marker="s", label=f"after: {database}, load p95")
+    for database in sorted({r["database"] for r in app if "database" in r}):
+        rows = sorted((r for r in app if r.get("database") == database), key=lambda r: r["size"])
+        ax.plot([r["size"] for r in rows], [r["callback_p95_ms"] for r in rows], marker="o", linestyle="--",
+                label=f"after: {database}, callback p95 (one worker)")
+    _finish(ax, LOAD_TARGETS["p95_ms"], "p95 latency (ms)", "app_latency.png")
+
+
+def _finish(ax: plt.Axes, target: float, ylabel: str, name: str) -> None:
+    ax.axhline(target, color="grey", linestyle=":", label="target")
+    ax.set_xscale("log")
+    ax.set_xlabel("customers")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    _save(ax.figure, name)
 
 
 def evidence_table() -> list[str]:
@@ -321,7 +384,7 @@ def main() -> int:
              "Generated by `python bench/report.py` from `bench/results/*.json` (`make bench` runs every benchmark, then",
              "this). Every figure below was measured on the machine named in its JSON row unless marked *extrapolated*.",
              ""]  # fmt: skip
-    lines += evidence_table() + quality_section() + cost_section() + serving_section()
+    lines += evidence_table() + app_section() + quality_section() + cost_section() + serving_section()
     REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {REPORT} and {len(list(IMG.glob('*.png')))} images in {IMG}")
     return 0
