@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import sqlalchemy as sa
 from selenium.webdriver.common.by import By
@@ -13,6 +15,26 @@ from dashapp.components.customer_link import customer_href
 from dashapp.services import customer as svc
 from dashapp.services import risk as risk_service
 from dashapp.services.served import served_version
+
+
+def _click_second_customer_cell(duo) -> str:
+    """Click the second row's customer id once the server's first block has replaced the grid's loading rows
+    (the infinite row model redraws its rows, so an element found too early goes stale); returns its text."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            cells = duo.driver.find_elements(
+                By.CSS_SELECTOR, "#risk-grid .ag-center-cols-container .ag-row [col-id='customer_id']")
+            if len(cells) > 1 and cells[1].text.strip().isdigit():
+                target = cells[1].text.strip()
+                cells[1].click()
+                return target
+        except StaleElementReferenceException:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the Applicant grid never showed its rows")
 
 
 def _declined_customer() -> int:
@@ -72,8 +94,6 @@ def test_customer_page_shows_the_whole_picture(trained_env, served) -> None:
     # from a grid: clicking a customer id on the Applicant page opens that customer's page
     duo.wait_for_page(url=f"{duo.server_url}/risk/applicant")
     duo.wait_for_element("#risk-grid .ag-row", timeout=30)
-    cell = duo.driver.find_elements(By.CSS_SELECTOR, "#risk-grid .ag-center-cols-container .ag-row [col-id='customer_id']")[1]
-    target = cell.text.strip()
-    cell.click()
+    target = _click_second_customer_cell(duo)
     duo.wait_for_text_to_equal("#customer-title", f"Customer {target}", timeout=30)
     assert duo.get_logs() == []
