@@ -329,13 +329,20 @@ def test_pick_a_customer_and_see_recommendations(recsys_env, served) -> None:
     held = set(svc.customer_view(first, 5).held["name"])
     shown = {cell.text for cell in served.find_elements("#recs-lists tbody tr td:nth-child(2)")}
     assert shown and not held & shown
+    _centre(served, "#recs-product")  # below the fold: a click at the window's edge can land on another element
     served.select_dcc_dropdown("#recs-product", index=1)
     served.wait_for_contains_text("#recs-campaign-note", "200 customers", timeout=30)
     expected = svc.campaign(2, 200, "mf")["customer_id"].astype(str).tolist()
     served.wait_for_contains_text("#recs-campaign-grid .ag-row[row-index='0'] [col-id='customer_id']", expected[0],
                                   timeout=30)
+    _centre(served, "#recs-campaign-model")
     served.select_dcc_dropdown("#recs-campaign-model", index=1)  # another model: a fresh list
     als = svc.campaign(2, 200, "als")["customer_id"].astype(str).tolist()
     served.wait_for_contains_text("#recs-campaign-grid .ag-row[row-index='0'] [col-id='customer_id']", als[0],
                                   timeout=30)
     assert served.get_logs() in ([], None)
+
+
+def _centre(duo, selector: str) -> None:
+    """Scroll an element to the middle of the window before it is clicked."""
+    duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", duo.find_element(selector))
