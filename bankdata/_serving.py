@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from bankdata._artifacts import ArtifactStore
 from bankdata._config import get_settings
-from bankdata._db import CHUNK_ROWS, DatabaseError, _connect, _copy_rows
+from bankdata._db import CHUNK_ROWS, DatabaseError, _connect, insert_rows
 
 served_metadata = sa.MetaData()
 VERSION_COLUMN = "model_version"
@@ -90,19 +90,9 @@ def _python_values(series: pd.Series) -> list[Any]:
 
 def _insert(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None:
     columns = [c.name for c in table.columns]
-    sqlite = conn.dialect.name == "sqlite"
-    copy = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
-    stmt = table.insert()
-    sql = str(stmt.compile(dialect=conn.dialect)) if sqlite else ""
     for start in range(0, len(frame), CHUNK_ROWS):
         chunk = frame.iloc[start : start + CHUNK_ROWS]
-        rows = list(zip(*(_python_values(chunk[c]) for c in columns), strict=True))
-        if sqlite:
-            conn.exec_driver_sql(sql, rows)
-        elif copy:
-            _copy_rows(conn, table, columns, rows)
-        else:
-            conn.execute(stmt, [dict(zip(columns, row, strict=True)) for row in rows])
+        insert_rows(conn, table, columns, list(zip(*(_python_values(chunk[c]) for c in columns), strict=True)))
 
 
 def _served_versions() -> set[str]:
