@@ -25,7 +25,7 @@ class MFModule(nn.Module):
 
     def __init__(self, n_users: int, n_items: int, n_tokens: int, n_features: int, dim: int) -> None:
         super().__init__()
-        self.user = nn.Embedding(n_users, dim)
+        self.user = nn.Embedding(n_users, dim, sparse=True)  # a batch touches its own users' rows only
         self.item = nn.Embedding(n_items, dim)
         self.item_bias = nn.Embedding(n_items, 1)
         self.token = nn.Embedding(max(n_tokens, 1), dim)
@@ -50,7 +50,7 @@ def fit_mf(model: MFRecommender, matrix: sp.csr_matrix, user_features: pd.DataFr
     tokens = torch.from_numpy(model._encode(model.user_ids_, user_features))
     n_users, n_items = matrix.shape
     module = MFModule(n_users, n_items, int(sum(len(v) for v in model.vocab_)), len(model.vocab_), model.factors)
-    optimiser = torch.optim.Adam(module.parameters(), lr=model.lr)
+    optimisers = _optimisers(module, model.lr, model.user_lr_scale)
     targets = matrix.tocsr().astype(np.float32)
     if model.weighted:
         targets.data = 1.0 + np.log(np.maximum(targets.data, 1.0))
@@ -62,14 +62,24 @@ def fit_mf(model: MFRecommender, matrix: sp.csr_matrix, user_features: pd.DataFr
         total = weight = 0.0
         for batch in _batches(rng, n_users if model.loss == "softmax" else targets.nnz, model.batch_size):
             loss, w = step(model, module, targets, tokens, batch, rng)
-            optimiser.zero_grad()
+            for optimiser in optimisers:
+                optimiser.zero_grad()
             loss.backward()
-            optimiser.step()
+            for optimiser in optimisers:
+                optimiser.step()
             total += loss.item() * w
             weight += w
         model.loss_history_.append(total / max(weight, 1e-12))
     model.module_ = module
     _export(model, module, tokens)
+
+
+def _optimisers(module: MFModule, lr: float, user_lr_scale: float) -> tuple[torch.optim.Optimizer, ...]:
+    """Lazy Adam for the user embedding (a step costs the batch, not the million customers) at ``lr *
+    user_lr_scale`` (a user's row moves only in its own batch, once an epoch), Adam for the rest at ``lr``."""
+    dense = [p for name, p in module.named_parameters() if not name.startswith("user.")]
+    return (torch.optim.SparseAdam(list(module.user.parameters()), lr=lr * user_lr_scale),
+            torch.optim.Adam(dense, lr=lr))
 
 
 def _user_vectors(model: MFRecommender, module: MFModule, users: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:

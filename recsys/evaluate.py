@@ -30,7 +30,7 @@ def default_models(n_items: int, *, quick: bool = False) -> dict[str, Recommende
     """The three models with settings suited to the catalogue size (``quick``: fewer epochs, for tests)."""
     if n_items <= 50:  # a bank's product shelf
         als = ALSRecommender(factors=3, regularization=30.0, alpha=1.0, iterations=5 if quick else 15)
-        mf = MFRecommender(factors=16, epochs=3 if quick else 20, batch_size=256, lr=0.01, weight_decay=0.1)
+        mf = MFRecommender(factors=16, epochs=3 if quick else 40, batch_size=256, lr=0.01, weight_decay=0.1)
     else:  # a large catalogue (tuned on MovieLens 100k, see docs/recsys.md)
         als = ALSRecommender(factors=32, regularization=20.0, alpha=2.0, iterations=5 if quick else 15)
         mf = MFRecommender(factors=64, epochs=5 if quick else 50, batch_size=128, lr=0.01, weight_decay=0.1)
