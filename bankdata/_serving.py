@@ -207,4 +207,13 @@ def query(statement: sa.Executable, url: str | None = None) -> pd.DataFrame:
             raise DatabaseError(f"query failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
         except sa.exc.ProgrammingError as exc:
             raise DatabaseError(f"query failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        return rows_frame(result.fetchall(), list(result.keys()))
+
+
+def rows_frame(rows: Sequence[Sequence[Any]], columns: list[str]) -> pd.DataFrame:
+    """A DataFrame of result rows, built column by column (handing pandas the ``Row`` objects costs a failed
+    attribute look-up per row and field: a third of a 20,000-row read)."""
+    if len(set(columns)) < len(columns):
+        return pd.DataFrame([tuple(row) for row in rows], columns=columns)
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    return pd.DataFrame(dict(zip(columns, values, strict=True)), columns=columns)
