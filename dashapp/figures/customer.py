@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashapp.figures.theme import NAVY, ROSE, TEAL, empty_figure, themed
+from dashapp.figures.theme import NAVY, ROSE, TEAL, empty_figure, figure
 
 COLOURS = {"credit": TEAL, "debit": ROSE}
 
@@ -14,10 +14,8 @@ def monthly_figure(monthly: pd.DataFrame) -> go.Figure:
     """Bars of the amount credited and debited each month (``month``, ``direction``, ``amount``)."""
     if monthly.empty:
         return empty_figure("No transactions")
-    fig = go.Figure()
-    for direction, part in monthly.groupby("direction", sort=True):
-        fig.add_bar(x=part["month"], y=part["amount"], name=str(direction),
-                    marker_color=COLOURS.get(str(direction), NAVY), customdata=part["count"],
-                    hovertemplate="%{x|%b %Y}: %{y:,.0f} (%{customdata} transactions)<extra>%{fullData.name}</extra>")
-    fig.update_layout(barmode="group", yaxis_title="amount", xaxis_title=None, legend_orientation="h")
-    return themed(fig)
+    traces = [{"type": "bar", "x": part["month"].to_numpy(), "y": part["amount"].to_numpy(), "name": str(direction),
+               "marker": {"color": COLOURS.get(str(direction), NAVY)}, "customdata": part["count"].to_numpy(),
+               "hovertemplate": "%{x|%b %Y}: %{y:,.0f} (%{customdata} transactions)<extra>%{fullData.name}</extra>"}
+              for direction, part in monthly.groupby("direction", sort=True)]
+    return figure(traces, barmode="group", yaxis={"title": {"text": "amount"}}, legend={"orientation": "h"})

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashapp.figures.theme import NAVY, ROSE, SKY, TEAL, empty_figure, themed
+from dashapp.figures.theme import NAVY, ROSE, SKY, TEAL, empty_figure, figure, themed
 
 DIRECTION_COLOURS = {"debit": NAVY, "credit": TEAL}
 DIRECTION_NAMES = {"debit": "Spending (debit)", "credit": "Income (credit)"}
@@ -54,16 +54,15 @@ def default_rate_figure(rates: pd.DataFrame, label: str) -> go.Figure:
     """Default rate per group (horizontal bars, labelled), e.g. by loan purpose or credit-score band."""
     if rates.empty:
         return empty_figure("No loans")
-    labels = rates["group"].astype(str).str.replace("_", " ").str.capitalize()
-    fig = go.Figure(go.Bar(
-        x=rates["default_rate"], y=labels, orientation="h", marker_color=ROSE,
-        text=[f"{r:.1%}" for r in rates["default_rate"]], textposition="outside", cliponaxis=False,
-        customdata=rates[["loans", "defaults"]],
-        hovertemplate=label + ": %{y}<br>%{x:.1%} default rate<br>%{customdata[1]:,} of %{customdata[0]:,} loans<extra></extra>",
-    ))
-    fig.update_xaxes(title_text="Default rate", tickformat=".0%", range=[0, float(rates["default_rate"].max()) * 1.25 or 1])
-    fig.update_yaxes(autorange="reversed", title_text=None)
-    return themed(fig)
+    labels = rates["group"].astype(str).str.replace("_", " ").str.capitalize().tolist()
+    trace = {"type": "bar", "x": rates["default_rate"].to_numpy(), "y": labels, "orientation": "h",
+             "marker": {"color": ROSE}, "text": [f"{r:.1%}" for r in rates["default_rate"]],
+             "textposition": "outside", "cliponaxis": False, "customdata": rates[["loans", "defaults"]].to_numpy(),
+             "hovertemplate": label + ": %{y}<br>%{x:.1%} default rate<br>%{customdata[1]:,} of %{customdata[0]:,} "
+                                      "loans<extra></extra>"}
+    return figure([trace], xaxis={"title": {"text": "Default rate"}, "tickformat": ".0%",
+                                  "range": [0, float(rates["default_rate"].max()) * 1.25 or 1]},
+                  yaxis={"autorange": "reversed", "title": {"text": None}})
 
 
 def uptake_figure(uptake: pd.DataFrame) -> go.Figure:

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 import risk
-from dashapp.figures.theme import DIVERGING, MUTED, NAVY, PALETTE, ROSE, SEQUENTIAL, TEAL, themed
+from dashapp.figures.theme import DIVERGING, MUTED, NAVY, PALETTE, ROSE, SEQUENTIAL, TEAL, figure, themed
 from risk import calibration_bins, plain_name, pr_curve_points, roc_curve_points
 
 
@@ -65,10 +65,10 @@ def confusion_figure(summary: risk.CutoffSummary) -> go.Figure:
     z = [[summary.tn, summary.fp], [summary.fn, summary.tp]]
     text = [[f"approved, repaid<br>{summary.tn:,}", f"declined, would repay<br>{summary.fp:,}"],
             [f"approved, defaulted<br>{summary.fn:,}", f"declined, would default<br>{summary.tp:,}"]]
-    fig = go.Figure(go.Heatmap(z=z, x=["approve", "decline"], y=["repaid", "defaulted"], text=text,
-                               texttemplate="%{text}", showscale=False, colorscale=[list(s) for s in SEQUENTIAL]))
-    fig.update_layout(xaxis_title="Decision", yaxis_title="Outcome", yaxis_autorange="reversed")
-    return themed(fig)
+    trace = {"type": "heatmap", "z": z, "x": ["approve", "decline"], "y": ["repaid", "defaulted"], "text": text,
+             "texttemplate": "%{text}", "showscale": False, "colorscale": [list(s) for s in SEQUENTIAL]}
+    return figure([trace], xaxis={"title": {"text": "Decision"}},
+                  yaxis={"title": {"text": "Outcome"}, "autorange": "reversed"})
 
 
 def importance_figure(spec: risk.FeatureSpec, importance: np.ndarray, top: int = 15) -> go.Figure:

@@ -8,7 +8,18 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashapp.figures.theme import DIVERGING, MUTED, NAVY, PALETTE, ROSE, SAND, TEAL, empty_figure, themed
+from dashapp.figures.theme import (
+    DIVERGING,
+    MUTED,
+    NAVY,
+    PALETTE,
+    ROSE,
+    SAND,
+    TEAL,
+    empty_figure,
+    figure,
+    themed,
+)
 
 NO_MATCH = "No customers match these filters"
 
@@ -22,21 +33,20 @@ def pca_scatter_figure(sample: pd.DataFrame, names: dict[int, str], explained: l
     """PCA map of the (sampled) filtered customers, one WebGL trace per segment; axis titles give explained variance."""
     if sample.empty:
         return empty_figure(NO_MATCH)
-    fig = go.Figure()
-    for seg, part in sample.groupby("segment", sort=True):
-        fig.add_trace(go.Scattergl(
-            x=part["pc1"], y=part["pc2"], mode="markers", name=names.get(int(seg), f"Segment {seg}"),
-            marker={"size": 5, "opacity": 0.6, "color": segment_colour(int(seg))}, customdata=part["customer_id"],
-            hovertemplate="customer %{customdata}<extra>%{fullData.name}</extra>",
-        ))
+    traces = [{"type": "scattergl", "x": part["pc1"].to_numpy(), "y": part["pc2"].to_numpy(), "mode": "markers",
+               "name": names.get(int(seg), f"Segment {seg}"),
+               "marker": {"size": 5, "opacity": 0.6, "color": segment_colour(int(seg))},
+               "customdata": part["customer_id"].to_numpy(),
+               "hovertemplate": "customer %{customdata}<extra>%{fullData.name}</extra>"}
+              for seg, part in sample.groupby("segment", sort=True)]
     ev = list(explained) + [float("nan")] * (2 - len(explained))
-    fig.update_xaxes(title_text=f"PC1 ({ev[0]:.0%} of variance)")
-    fig.update_yaxes(title_text=f"PC2 ({ev[1]:.0%} of variance)")
+    notes = []
     if n_matching > len(sample):
-        fig.add_annotation(text=f"showing a sample of {len(sample):,} of {n_matching:,}", showarrow=False,
-                           xref="paper", yref="paper", x=1, y=0, xanchor="right", yanchor="bottom",
-                           font={"color": MUTED, "size": 11})
-    return themed(fig)
+        notes.append({"text": f"showing a sample of {len(sample):,} of {n_matching:,}", "showarrow": False,
+                      "xref": "paper", "yref": "paper", "x": 1, "y": 0, "xanchor": "right", "yanchor": "bottom",
+                      "font": {"color": MUTED, "size": 11}})
+    return figure(traces, xaxis={"title": {"text": f"PC1 ({ev[0]:.0%} of variance)"}},
+                  yaxis={"title": {"text": f"PC2 ({ev[1]:.0%} of variance)"}}, annotations=notes)
 
 
 def sizes_figure(sizes: pd.DataFrame) -> go.Figure:
@@ -44,18 +54,19 @@ def sizes_figure(sizes: pd.DataFrame) -> go.Figure:
     if sizes.empty or sizes["customers"].sum() == 0:
         return empty_figure(NO_MATCH)
     colours = [segment_colour(s) for s in sizes["segment"]]
-    fig = go.Figure([
-        go.Bar(y=sizes["name"], x=sizes["total"], orientation="h", name="All customers",
-               marker={"color": "rgba(0,0,0,0)", "line": {"color": colours, "width": 1.5}},
-               hovertemplate="%{y}<br>%{x:,} customers in all<extra></extra>"),
-        go.Bar(y=sizes["name"], x=sizes["customers"], orientation="h", name="Matching the filters",
-               marker_color=colours, text=[f"{c:,}" for c in sizes["customers"]], textposition="inside",
-               insidetextanchor="end", hovertemplate="%{y}<br>%{x:,} matching<extra></extra>"),
-    ])
-    fig.update_layout(barmode="overlay")
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text="Customers", rangemode="tozero", range=[0, float(sizes["total"].max()) * 1.05])
-    return themed(fig)
+    names = sizes["name"].tolist()
+    traces = [
+        {"type": "bar", "y": names, "x": sizes["total"].tolist(), "orientation": "h", "name": "All customers",
+         "marker": {"color": "rgba(0,0,0,0)", "line": {"color": colours, "width": 1.5}},
+         "hovertemplate": "%{y}<br>%{x:,} customers in all<extra></extra>"},
+        {"type": "bar", "y": names, "x": sizes["customers"].tolist(), "orientation": "h",
+         "name": "Matching the filters", "marker": {"color": colours},
+         "text": [f"{c:,}" for c in sizes["customers"]], "textposition": "inside", "insidetextanchor": "end",
+         "hovertemplate": "%{y}<br>%{x:,} matching<extra></extra>"},
+    ]
+    return figure(traces, barmode="overlay", yaxis={"autorange": "reversed"},
+                  xaxis={"title": {"text": "Customers"}, "rangemode": "tozero",
+                         "range": [0, float(sizes["total"].max()) * 1.05]})
 
 
 def means_heatmap_figure(z_means: pd.DataFrame) -> go.Figure:
@@ -63,29 +74,24 @@ def means_heatmap_figure(z_means: pd.DataFrame) -> go.Figure:
     if z_means.empty:
         return empty_figure(NO_MATCH)
     z = z_means.T.clip(-2.5, 2.5)  # features down, segments across
-    fig = go.Figure(go.Heatmap(
-        z=z.to_numpy(), x=list(z.columns), y=[c.replace("_", " ") for c in z.index], zmin=-2.5, zmax=2.5, zmid=0,
-        colorscale=[list(s) for s in DIVERGING], customdata=z_means.T.to_numpy(), xgap=2, ygap=1,
-        colorbar={"title": {"text": "sd"}, "thickness": 10},
-        hovertemplate="%{x}<br>%{y}: %{customdata:+.2f} sd from the base<extra></extra>",
-    ))
-    fig.update_xaxes(side="top", showgrid=False)
-    fig.update_yaxes(autorange="reversed", showgrid=False, tickfont={"size": 10})
-    return themed(fig)
+    trace = {"type": "heatmap", "z": z.to_numpy(), "x": list(z.columns), "y": [c.replace("_", " ") for c in z.index],
+             "zmin": -2.5, "zmax": 2.5, "zmid": 0, "colorscale": [list(s) for s in DIVERGING],
+             "customdata": z_means.T.to_numpy(), "xgap": 2, "ygap": 1,
+             "colorbar": {"title": {"text": "sd"}, "thickness": 10},
+             "hovertemplate": "%{x}<br>%{y}: %{customdata:+.2f} sd from the base<extra></extra>"}
+    return figure([trace], xaxis={"side": "top", "showgrid": False},
+                  yaxis={"autorange": "reversed", "showgrid": False, "tickfont": {"size": 10}})
 
 
 def boxplot_figure(boxes: pd.DataFrame, feature: str) -> go.Figure:
     """Distribution of one feature by segment, from precomputed quartiles and whiskers."""
     if boxes.empty:
         return empty_figure(NO_MATCH)
-    fig = go.Figure()
-    for row in boxes.itertuples(index=False):
-        fig.add_trace(go.Box(
-            name=row.name, x=[row.name], q1=[row.q1], median=[row.median], q3=[row.q3], lowerfence=[row.lower],
-            upperfence=[row.upper], mean=[row.mean], marker_color=segment_colour(row.segment), showlegend=False,
-        ))
-    fig.update_yaxes(title_text=feature.replace("_", " "))
-    return themed(fig)
+    traces = [{"type": "box", "name": row.name, "x": [row.name], "q1": [row.q1], "median": [row.median],
+               "q3": [row.q3], "lowerfence": [row.lower], "upperfence": [row.upper], "mean": [row.mean],
+               "marker": {"color": segment_colour(row.segment)}, "showlegend": False}
+              for row in boxes.itertuples(index=False)]
+    return figure(traces, yaxis={"title": {"text": feature.replace("_", " ")}})
 
 
 def k_evidence_figure(table: pd.DataFrame, chosen: int) -> go.Figure:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 NAVY = "#1f3a5f"
 TEAL = "#2a9d8f"
@@ -40,8 +41,14 @@ TEMPLATE = go.layout.Template(
 )
 
 
+#: registered as Plotly's default, so a figure carries the look without validating the template per figure
+TEMPLATE_NAME = "ledgerlight"
+pio.templates[TEMPLATE_NAME] = TEMPLATE
+pio.templates.default = TEMPLATE_NAME
+
+
 def themed(fig: go.Figure, *, height: int | None = None) -> go.Figure:
-    """Apply the Ledgerlight template (and optionally a height) to a figure and return it.
+    """Give a figure the Ledgerlight look (the default template, see :data:`TEMPLATE_NAME`) and optionally a height.
 
     Parameters
     ----------
@@ -50,16 +57,19 @@ def themed(fig: go.Figure, *, height: int | None = None) -> go.Figure:
     height : int, optional
         Height in pixels; the card's default when omitted.
     """
-    fig.update_layout(template=TEMPLATE)
     if height is not None:
-        fig.update_layout(height=height)
+        fig.layout.height = height
     return fig
+
+
+def figure(data: list[dict] | None = None, **layout: object) -> go.Figure:
+    """A themed figure built in one go: trace dicts and layout keywords are validated once (calling
+    ``update_layout`` / ``update_xaxes`` after construction re-validates the layout each time, 5-9x the cost)."""
+    return go.Figure({"data": data or [], "layout": layout})
 
 
 def empty_figure(message: str) -> go.Figure:
     """A blank figure carrying a centred message (for "no data" states of a chart)."""
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, font={"color": MUTED, "size": 13}, xref="paper", yref="paper")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return themed(fig)
+    return figure(annotations=[{"text": message, "showarrow": False, "font": {"color": MUTED, "size": 13},
+                                "xref": "paper", "yref": "paper"}],
+                  xaxis={"visible": False}, yaxis={"visible": False})
