@@ -47,7 +47,7 @@ from bankdata._serving import (
     write_evidence,
     write_served,
 )
-from bankdata._summary import SCORE_BANDS, read_summary, refresh_summary, summarise_bank
+from bankdata._summary import SCORE_BANDS, read_summary, refresh_summary, summarise_bank, summary_refreshed_at
 from bankdata._validation import DataValidationError
 
 __all__ = [
@@ -81,6 +81,7 @@ __all__ = [
     "SCORE_BANDS",
     "published_rows",
     "read_summary",
+    "summary_refreshed_at",
     "refresh_summary",
     "summarise_bank",
     "query",

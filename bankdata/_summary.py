@@ -166,3 +166,16 @@ def read_summary(url: str | None = None) -> dict[str, Any] | None:
             return None
         text = conn.execute(sa.select(summary_table.c.payload).where(summary_table.c.name == SUMMARY_NAME)).scalar()
     return None if text is None else json.loads(text)
+
+
+def summary_refreshed_at(url: str | None = None) -> datetime | None:
+    """When the stored summary was last written, or None when there is none (a cheap key for caches of what the
+    summary shows)."""
+    from bankdata._db import _connect
+
+    with _connect(url, write=False) as conn:
+        try:
+            return conn.execute(sa.select(summary_table.c.refreshed_at)
+                                .where(summary_table.c.name == SUMMARY_NAME)).scalar()
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # no summary table yet
+            return None

@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from dashapp.pagecache import not_cacheable
 from dashapp.services.messages import public_message
 
 GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False, "displayModeBar": False, "responsive": True}
@@ -79,6 +80,7 @@ def not_ready_card(area: str, command: str, reason: str | None = None) -> dbc.Ca
     reason : str, optional
         The underlying message (e.g. the ``ArtifactError`` text), shown small.
     """
+    not_cacheable()
     body = [
         html.H5(f"{area}: not ready yet", className="card-title"),
         html.P(["Run ", html.Code(command), " and reload this page."], className="mb-1"),
@@ -90,6 +92,7 @@ def not_ready_card(area: str, command: str, reason: str | None = None) -> dbc.Ca
 
 def no_data_card(reason: str | None = None) -> dbc.Card:
     """The "no data yet" state shared by every page that needs the bank's tables."""
+    not_cacheable()
     body = [
         html.H5("No data yet", className="card-title"),
         html.P(["Run ", html.Code("make run"), " or ", html.Code("ledgerlight demo generate"),
@@ -103,6 +106,7 @@ def no_data_card(reason: str | None = None) -> dbc.Card:
 def error_card(message: str) -> dbc.Card:
     """A card for an expected failure (bad input, a corrupt artifact) with a one-line message; never a traceback
     and never a server path."""
+    not_cacheable()
     return dbc.Card(dbc.CardBody([html.H5("Something went wrong", className="card-title"),
                                   html.P(public_message(message), className="mb-0")]),
                     className="ll-card ll-error my-3")

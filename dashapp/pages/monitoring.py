@@ -11,6 +11,7 @@ from dash import Input, Output, callback, dcc, html
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
 from dashapp.figures import governance as figs
 from dashapp.figures.theme import empty_figure
+from dashapp.pagecache import cached_page
 from dashapp.services import governance as svc
 from dashapp.services import risk as risk_service
 from dashapp.services import validation
@@ -34,6 +35,7 @@ def _step(grid: list[float]) -> float:
     return gaps[0] if gaps else 1.0
 
 
+@cached_page
 def layout(**_query: str) -> html.Div:
     """Fairness controls and charts, then drift controls, the alert list and the PSI charts, from published evidence."""
     header = page_header("Model monitoring", "Fairness at the cut-off and drift of a later month, for the risk model.")

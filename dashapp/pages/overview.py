@@ -10,6 +10,7 @@ from dash import Input, Output, callback, html
 from dashapp.components import figure_card, kpi_tile, no_data_card, page_header
 from dashapp.figures import overview as figs
 from dashapp.figures.theme import empty_figure
+from dashapp.pagecache import cached_page
 from dashapp.services import overview as svc
 from dashapp.services import validation
 from dashapp.services.bank import DataUnavailable
@@ -49,6 +50,7 @@ def _breakdown_control() -> dbc.RadioItems:
     )
 
 
+@cached_page
 def layout(**_query: str) -> html.Div:
     """KPI tiles and charts of the whole portfolio, or the "no data yet" card."""
     header = page_header(TITLE, SUBTITLE)

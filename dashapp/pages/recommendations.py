@@ -17,6 +17,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header, safe_csv
 from dashapp.components.customer_link import customer_link, register_customer_link
 from dashapp.figures import recsys as figs
+from dashapp.pagecache import cached_page
 from dashapp.services import recsys as svc
 from dashapp.services import validation
 from dashapp.services.bank import DataUnavailable
@@ -77,6 +78,7 @@ def _campaign_panel() -> dbc.Card:
     ], className="ll-card")
 
 
+@cached_page
 def layout(**_query: str) -> html.Div:
     """Customer panel and side-by-side lists, campaign list with export, model comparison."""
     header = page_header(TITLE, SUBTITLE)

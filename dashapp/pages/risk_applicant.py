@@ -16,6 +16,7 @@ from dashapp.components.customer_link import customer_link, register_customer_li
 from dashapp.components.recourse import recourse_block
 from dashapp.figures import risk as figs
 from dashapp.figures.theme import empty_figure
+from dashapp.pagecache import cached_page
 from dashapp.services import audit, validation
 from dashapp.services import risk as svc
 from dashapp.services.bank import DataUnavailable
@@ -57,6 +58,7 @@ def _column(column: str) -> dict:
     return out
 
 
+@cached_page
 def layout(customer_id: str | None = None, **_query: str) -> html.Div:
     """The applicant grid (rows paged by the server), the score panel and the what-if panel."""
     header = page_header("Default risk: applicant", "Pick a borrower; edit the values on the right to see what changes.")

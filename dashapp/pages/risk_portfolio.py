@@ -8,6 +8,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashapp.components import figure_card, kpi_tile, not_ready_card, page_header
 from dashapp.figures import risk as figs
+from dashapp.pagecache import cached_page
 from dashapp.services import audit, validation
 from dashapp.services import risk as svc
 from dashapp.services.served import NotTrained
@@ -46,6 +47,7 @@ def _cost_controls(threshold: float) -> html.Div:
     ])
 
 
+@cached_page
 def layout(**_query: str) -> html.Div:
     """Metrics, curves, cut-off and SHAP of the trained model, or the "not trained yet" card."""
     header = page_header("Default risk: portfolio", "How well the model ranks and prices risk, and what a cut-off means.")

@@ -14,6 +14,7 @@ from dashapp.auth import signed_in, signed_in_role
 from dashapp.components import figure_card, kpi_tile, not_ready_card, page_header, safe_csv
 from dashapp.figures import segments as figs
 from dashapp.figures.theme import empty_figure
+from dashapp.pagecache import cached_page
 from dashapp.policy import Capability
 from dashapp.services import segments as svc
 from dashapp.services import validation
@@ -122,6 +123,7 @@ def _evidence(pub: svc.Published) -> dbc.Row:
     ], className="g-3 mb-3")
 
 
+@cached_page
 def layout(**_query: str) -> html.Div:
     """Filters, PCA map, sizes, profile cards, means heat map, boxplots, k evidence; or the "not trained" card."""
     header = page_header(TITLE, SUBTITLE)
@@ -191,6 +193,9 @@ def update_view(segment, age, income, region, product, risk, box_feature, _names
 
 def _count_text(view: svc.SegmentView) -> str:
     """"N of M customers match", and where the medians and boxes come from when they are sampled."""
+    if view.estimated:
+        return (f"About {view.n_customers:,} of {view.n_total:,} customers match (estimated from a uniform sample; "
+                f"means, medians and boxes from {view.sample_rows:,} matching customers; the export is exact)")
     text = f"{view.n_customers:,} of {view.n_total:,} customers match"
     if view.sampled:
         text += f" · means, medians and boxes from a random sample of {view.sample_rows:,} customers"

@@ -25,4 +25,6 @@ def clear_caches() -> int:
             if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
                 value.cache_clear()
                 cleared += 1
-    return cleared
+    from dashapp.pagecache import clear_pages  # the pages built from what these caches held
+
+    return cleared + clear_pages()

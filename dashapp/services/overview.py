@@ -5,12 +5,21 @@ The summary is computed when the bank is written or loaded, so a request reads o
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from bankdata import SCORE_BANDS, Bank, DatabaseError, get_settings, read_summary, summarise_bank
+from bankdata import (
+    SCORE_BANDS,
+    Bank,
+    DatabaseError,
+    get_settings,
+    read_summary,
+    summarise_bank,
+    summary_refreshed_at,
+)
 from dashapp.services.bank import DataUnavailable, check_database, safe_url
 
 #: What the default-rate chart can be broken down by.
@@ -82,8 +91,17 @@ def get_overview(url: str | None = None) -> Overview:
         The database is missing or unreachable, holds no bank, or has no summary yet (``ledgerlight setup``
         writes it for a bank stored before summaries existed).
     """
-    url = url or get_settings().database_url
-    check_database(url)
+    url = check_database(url or get_settings().database_url)
+    try:
+        refreshed = summary_refreshed_at(url)
+    except DatabaseError as exc:
+        raise DataUnavailable(str(exc)) from exc
+    return _overview(url, refreshed)
+
+
+@functools.lru_cache(maxsize=4)
+def _overview(url: str, refreshed: object) -> Overview:
+    """The stored summary of ``url`` as refreshed at ``refreshed`` (parsed once per worker and refresh)."""
     try:
         doc = read_summary(url)
     except DatabaseError as exc:
@@ -94,6 +112,17 @@ def get_overview(url: str | None = None) -> Overview:
     if not doc["kpis"]["customers"]:
         raise DataUnavailable(f"the database {safe_url(url)} has no customers")
     return from_document(doc)
+
+
+def summary_stamp(url: str | None = None) -> tuple[str, str, str | None]:
+    """The database, the checkpoints folder and the summary's refresh time: what cached pages are keyed by."""
+    settings = get_settings()
+    url = url or settings.database_url
+    try:
+        refreshed = summary_refreshed_at(check_database(url))
+    except (DataUnavailable, DatabaseError):
+        refreshed = None
+    return url, str(settings.checkpoints_dir), None if refreshed is None else refreshed.isoformat()
 
 
 def default_rates_for(by: str, url: str | None = None) -> pd.DataFrame:
