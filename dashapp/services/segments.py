@@ -1,18 +1,19 @@
-"""Segments page data: filters, the view, the export and renaming, all answered by queries of the published rows.
+"""Segments page data: filters, the view, the export and renaming, answered from the published rows.
 
 A worker holds the served segmentation's model (centroids, scaler, PCA: ``segmentation.load_served_model``) and
 its evidence (segment records, profiles, feature means, the k evidence: small JSON documents written at publish
-time, see ``segmentation.publishing``); never a table that grows with the bank. Every filtered figure is a query of
-``segment_members`` for the served version:
+time, see ``segmentation.publishing``) and a fixed-size sample of ``segment_members``; never a table that grows
+with the bank:
 
-- counts, revenue and means are exact (``GROUP BY segment``);
-- medians, quartiles, whiskers and the scatter come from a stable random sample: the :data:`SAMPLE_ROWS` filtered
-  rows of lowest ``sample_rank`` (all of them when fewer match; the page says when it sampled);
+- a filter is answered from the worker's uniform sample of the published rows (:mod:`segment_sample`: the
+  :data:`~dashapp.services.segment_sample.SAMPLE_CUSTOMERS` rows of lowest ``sample_rank``, read once per
+  version): exact when the bank is no larger, otherwise counts and revenue are the sample's, scaled, and the page
+  says "about";
 - the whole base, or whole segments (a filter of segments only), come from the evidence (exact); only their scatter
-  sample is a query.
+  comes from the sample;
+- the export is a query (exact, streamed).
 
-Query results are cached per worker as small frames (per-segment numbers, a few thousand scatter points), keyed
-by the SQL of the query with its values (so by model version, and by the served risk version for risk filters).
+A risk-band filter is the one query of a view (the sample's customers in those bands, cached per band choice).
 
 Filters arrive as plain values from the page's inputs (validated by :meth:`SegmentFilter.from_inputs`); per-user
 state lives in the browser.
@@ -35,7 +36,7 @@ from bankdata import DatabaseError, append_audit, get_settings, query, read_evid
 from bankdata import segment_names as stored_segment_names
 from dashapp import policy
 from dashapp.policy import Capability
-from dashapp.services import audit, validation
+from dashapp.services import audit, segment_sample, validation
 from dashapp.services import risk as risk_service
 from dashapp.services.served import NotPublished, load_served, served_version
 from segmentation import MEMBERS_TABLE, MODEL_NAME, Segmentation, load_served_model, mask_products
@@ -43,8 +44,6 @@ from segmentation import MEMBERS_TABLE, MODEL_NAME, Segmentation, load_served_mo
 log = logging.getLogger(__name__)
 SCATTER_POINTS = 4_000
 """Most points the PCA scatter draws (the lowest sample ranks of the filtered customers)."""
-SAMPLE_ROWS = 20_000
-"""Filtered customers (lowest sample ranks) whose medians and quartiles the page shows."""
 EXPORT_MAX_ROWS = 50_000
 """Most customers one CSV download holds (:func:`export_frame`); :func:`export_chunks` streams any number."""
 EXPORT_CHUNK_ROWS = 10_000
@@ -150,6 +149,7 @@ class SegmentView:
     names: dict[int, str] = field(default_factory=dict)
     explained: list[float] = field(default_factory=list)  # PCA explained variance ratio of PC1, PC2
     sample_rows: int = 0  # customers the medians and quartiles come from (n_customers when not sampled)
+    estimated: bool = False  # counts, revenue and means are estimated from the sample (large banks)
 
     @property
     def sampled(self) -> bool:
@@ -361,42 +361,51 @@ class _Stats:
     medians: pd.DataFrame  # index segment: medians of PROFILE_FEATURES
     scatter: pd.DataFrame  # customer_id, segment, pc1, pc2
     sample_rows: int
+    estimated: bool = False
 
 
-@dataclass(frozen=True)
-class _Query:
-    """A statement keyed by its SQL with the values written in (so equal queries share a cache entry; the
-    statement itself is run with bound parameters)."""
-
-    key: str
-    statement: Any = field(compare=False, hash=False)
-
-    @classmethod
-    def of(cls, statement: sa.Select) -> _Query:
-        return cls(str(statement.compile(compile_kwargs={"literal_binds": True})), statement)
+def member_sample() -> segment_sample.MemberSample:
+    """The served version's uniform sample (:mod:`dashapp.services.segment_sample`), read once per worker."""
+    pub = published()
+    columns = tuple((f, str(pub.features.at[f, "column"])) for f in pub.feature_names)
+    return segment_sample.cached_sample(pub.version, pub.n_customers, columns, _url(),
+                                        segment_sample.SAMPLE_CUSTOMERS)
 
 
-def _sample_statement(pub: Published, conds: list[sa.ColumnElement], features: list[str], limit: int) -> sa.Select:
-    cols = [_M.c.customer_id, _M.c.segment, _M.c.pc1, _M.c.pc2,
-            *(pub.column(f).label(f) for f in dict.fromkeys(features))]
-    return sa.select(*cols).where(*conds).order_by(_M.c.sample_rank).limit(int(limit))
+def _mask(pub: Published, sample: segment_sample.MemberSample, flt: SegmentFilter) -> np.ndarray:
+    """The sample's rows that match ``flt`` (values checked by :func:`_where` first, exactly as for a query)."""
+    _where(pub, flt)  # refuses unknown regions, products and bands; needs a served risk model for a risk filter
+    keep = np.ones(sample.size, dtype=bool)
+    if flt.segments:
+        keep &= np.isin(sample.segment, [int(s) for s in flt.segments])
+    for col, rng in (("age", flt.age), ("income", flt.income)):
+        if rng is not None and pub.bounds.get(col) is not None:
+            values = sample.feature(col)
+            keep &= (values >= float(rng[0])) & (values <= float(rng[1]))
+    if flt.regions and pub.bounds.get("regions"):
+        keep &= np.isin(sample.region, list(flt.regions))
+    if flt.products:
+        mask = sum(1 << pub.products.index(p) for p in set(flt.products))
+        keep &= (sample.products_mask & mask) != 0
+    if flt.risk_bands:
+        keep &= segment_sample.ranks_in(sample, _risk_subquery(list(flt.risk_bands)), _url())
+    if flt.exclude_ineligible:
+        blocked = [b for b in get_settings().credit_blocked_bands if b in risk.BANDS]
+        if blocked:
+            keep &= ~segment_sample.ranks_in(sample, _risk_subquery(blocked), _url())
+    return keep
 
 
-def _frame(statement: sa.Select, features: list[str] = ()) -> pd.DataFrame:
-    frame = query(statement, _url())
-    return frame.astype({"customer_id": np.int64, "segment": np.int64, "pc1": np.float64, "pc2": np.float64,
-                         **dict.fromkeys(features, np.float64)})
-
-
-@functools.lru_cache(maxsize=16)
-def _scatter(q: _Query, url: str) -> pd.DataFrame:
-    """The scatter sample of a filter the evidence answers (cached: a few thousand rows)."""
-    return _frame(q.statement)
+def _scatter(sample: segment_sample.MemberSample, rows: np.ndarray) -> pd.DataFrame:
+    """The first :data:`SCATTER_POINTS` of the matching sample rows (lowest sample ranks)."""
+    pick = rows[:SCATTER_POINTS]
+    return pd.DataFrame({"customer_id": sample.customer_id[pick], "segment": sample.segment[pick],
+                         "pc1": sample.pcs[pick, 0], "pc2": sample.pcs[pick, 1]})
 
 
 def _evidence_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _Stats:
-    """The whole base or whole segments (a filter of segments only), exact from the evidence; only the scatter
-    sample is a query (the lowest sample ranks: an early-stopping walk of the sample-rank index)."""
+    """The whole base or whole segments (a filter of segments only), exact from the evidence; the scatter from
+    the sample."""
     keep = list(flt.segments) if flt.segments else pub.segments["segment"].tolist()
     seg = pub.segments.set_index("segment").reindex(keep).dropna(subset=["size"])
     means = pub.profiles.pivot(index="segment", columns="feature", values="mean").reindex(columns=pub.feature_names)
@@ -404,54 +413,43 @@ def _evidence_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _St
     agg = pd.DataFrame({"customers": seg["size"].astype(np.int64),
                         "revenue": seg["revenue"].astype(np.float64)}).join(means)
     medians = pub.profiles.pivot(index="segment", columns="feature", values="median").reindex(seg.index)
-    stmt = _sample_statement(pub, _where(pub, flt, use_index=False), [], SCATTER_POINTS)
+    sample = member_sample()
+    rows = np.flatnonzero(_mask(pub, sample, flt))
     return _Stats(agg=agg, boxes=box[["q1", "median", "q3", "min", "max"]], medians=medians[_profile_features(pub)],
-                  scatter=_scatter(_Query.of(stmt), _url()), sample_rows=int(agg["customers"].sum()))
+                  scatter=_scatter(sample, rows), sample_rows=int(agg["customers"].sum()))
 
 
-@functools.lru_cache(maxsize=64)
-def _aggregates(q: _Query, url: str) -> pd.DataFrame:
-    """Exact customers and revenue per segment of one filter (a small frame, cached per worker)."""
-    raw = query(q.statement, url)
-    agg = pd.DataFrame({"customers": raw["customers"].astype(np.int64),
-                        "revenue": pd.to_numeric(raw["revenue"]).fillna(0.0).astype(np.float64)})
-    agg.index = raw["segment"].astype(np.int64).to_numpy()
-    return agg
-
-
-@functools.lru_cache(maxsize=32)
-def _sample_stats(q: _Query, url: str, box_feature: str, n_sample: int, n_scatter: int, profile: tuple[str, ...],
-                  features: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int, pd.DataFrame]:
-    """Box statistics, medians, feature means and the scatter from the lowest sample ranks of the matching rows
-    (cached per worker: small frames)."""
-    rows = _frame(q.statement, list(dict.fromkeys([box_feature, *profile, *features])))  # in sample-rank order
-    sample = rows.head(n_sample)
-    grouped = sample.groupby("segment")
-    levels = [0.25, 0.5, 0.75]
-    quart = grouped[box_feature].quantile(levels).unstack() if len(sample) else pd.DataFrame(columns=levels)
-    boxes = quart.reindex(columns=levels).set_axis(["q1", "median", "q3"], axis=1)
-    boxes["min"] = grouped[box_feature].min()
-    boxes["max"] = grouped[box_feature].max()
-    scatter = rows.head(n_scatter)[["customer_id", "segment", "pc1", "pc2"]]
-    return boxes, grouped[list(profile)].median(), scatter, len(sample), grouped[list(features)].mean()
-
-
-def _query_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _Stats:
-    """Exact counts and revenue by ``GROUP BY segment`` (a covering-index range for an age, income or region
-    filter); feature means, quartiles, whiskers, medians and the scatter from the :data:`SAMPLE_ROWS` matching rows
-    of lowest sample rank (at 1M customers, 29 exact averages over a filter cost seconds on SQLite)."""
-    conds = _where(pub, flt)
-    features = pub.feature_names
-    revenue = sa.func.sum(pub.column("monetary")) if "monetary" in pub.features.index else sa.literal(0.0)
-    stmt = (sa.select(_M.c.segment, sa.func.count().label("customers"), revenue.label("revenue"))
-            .where(*conds).group_by(_M.c.segment))
-    agg = _aggregates(_Query.of(stmt), _url())
-    profile = tuple(_profile_features(pub))
-    sample = _sample_statement(pub, _where(pub, flt, use_index=False), [box_feature, *profile, *features],
-                               max(SAMPLE_ROWS, SCATTER_POINTS))
-    boxes, medians, scatter, n_sample, means = _sample_stats(_Query.of(sample), _url(), box_feature, SAMPLE_ROWS,
-                                                             SCATTER_POINTS, profile, tuple(features))
-    return _Stats(agg=agg.join(means), boxes=boxes, medians=medians, scatter=scatter, sample_rows=n_sample)
+def _filtered_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _Stats:
+    """One filter's numbers from the matching rows of the worker's uniform sample (no query but a risk band's):
+    exact when the sample is the whole bank; above, counts and revenue are the sample's scaled by
+    ``n_customers / sample size`` and means, medians and quartiles are the sample's."""
+    sample = member_sample()
+    rows = np.flatnonzero(_mask(pub, sample, flt))
+    names = list(sample.feature_names)
+    profile = _profile_features(pub)
+    box, prof = names.index(box_feature), [names.index(f) for f in profile]
+    money = names.index("monetary") if "monetary" in names else None
+    segments = np.unique(sample.segment[rows])
+    order = rows[np.argsort(sample.segment[rows], kind="stable")]
+    bounds = np.searchsorted(sample.segment[order], segments, side="left").tolist() + [len(order)]
+    means, medians, quarts, counts, revenue = [], [], [], [], []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        block = sample.matrix[order[a:b]]
+        means.append(block.mean(axis=0))
+        medians.append(np.median(block[:, prof], axis=0) if prof else np.zeros(0))
+        values = block[:, box]
+        quarts.append([*np.quantile(values, [0.25, 0.5, 0.75]), values.min(), values.max()])
+        counts.append(b - a)
+        revenue.append(float(block[:, money].sum()) if money is not None else 0.0)
+    index = pd.Index(segments.astype(np.int64), name="segment")
+    agg = pd.DataFrame({"customers": np.rint(np.asarray(counts, dtype=np.float64) * sample.scale).astype(np.int64),
+                        "revenue": np.asarray(revenue, dtype=np.float64) * sample.scale}, index=index)
+    agg = agg.join(pd.DataFrame(np.asarray(means).reshape(len(index), len(names)), index=index, columns=names))
+    boxes = pd.DataFrame(np.asarray(quarts).reshape(len(index), 5), index=index,
+                         columns=["q1", "median", "q3", "min", "max"])
+    return _Stats(agg=agg, boxes=boxes,
+                  medians=pd.DataFrame(np.asarray(medians).reshape(len(index), len(prof)), index=index, columns=profile),
+                  scatter=_scatter(sample, rows), sample_rows=len(rows), estimated=not sample.exact)
 
 
 def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> SegmentView:
@@ -470,7 +468,7 @@ def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> 
     box_feature = _feature(pub, box_feature)
     names = segment_names()
     by_evidence = flt == SegmentFilter(segments=flt.segments)  # the whole base, or whole segments
-    stats = (_evidence_stats if by_evidence else _query_stats)(pub, flt, box_feature)
+    stats = (_evidence_stats if by_evidence else _filtered_stats)(pub, flt, box_feature)
     agg = stats.agg[stats.agg["customers"] > 0]
     n = int(agg["customers"].sum())
     order = [s for s in names if s in agg.index]
@@ -508,7 +506,8 @@ def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> 
     scatter = stats.scatter.sort_values("customer_id").reset_index(drop=True)
     return SegmentView(n_customers=n, n_total=pub.n_customers, sample=scatter, sizes=sizes, z_means=z_means,
                        boxes=boxes, box_feature=box_feature, cards=cards.reset_index(drop=True), names=names,
-                       explained=list(pub.explained), sample_rows=min(stats.sample_rows, n))
+                       explained=list(pub.explained), sample_rows=min(stats.sample_rows, n),
+                       estimated=stats.estimated)
 
 
 # --- one customer ------------------------------------------------------------------------------------------------

@@ -202,13 +202,16 @@ def test_the_export_button_says_when_a_download_would_be_too_large(segments_env,
     assert body["sideUpdate"]["segments-export-feedback"]["children"] == ""
 
 
-def test_the_count_says_when_medians_come_from_a_sample(segments_env, monkeypatch) -> None:
+def test_the_count_says_when_a_large_bank_is_estimated(segments_env, monkeypatch) -> None:
     from dashapp.pages import segments as page
+    from dashapp.services import segment_sample
 
-    monkeypatch.setattr(svc, "SAMPLE_ROWS", 500)
-    sampled = svc.segment_view(svc.SegmentFilter(age=(18.0, 90.0)))
-    assert sampled.sampled and sampled.sample_rows == 500
-    assert page._count_text(sampled).endswith("means, medians and boxes from a random sample of 500 customers")
+    monkeypatch.setattr(segment_sample, "SAMPLE_CUSTOMERS", 500)
+    estimated = svc.segment_view(svc.SegmentFilter(age=(18.0, 90.0)))
+    assert estimated.estimated and estimated.sampled
+    text = page._count_text(estimated)
+    assert text.startswith(f"About {estimated.n_customers:,} of") and "estimated from a uniform sample" in text
+    assert "export is exact" in text
     assert "sample" not in page._count_text(svc.segment_view(svc.SegmentFilter()))
 
 

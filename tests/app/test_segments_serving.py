@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 import segmentation
 from bankdata import engine_for, query, read_evidence
-from dashapp.services import clear_caches
+from dashapp.services import clear_caches, segment_sample
 from dashapp.services import segments as svc
 from dashapp.services.validation import InputError
 from tests.app.conftest import own_checkpoints
@@ -111,29 +111,35 @@ FILTERS = {
 
 
 def assert_view_equals_reference(env: dict[str, Any], flt: svc.SegmentFilter, box_feature: str,
-                                 sample_rows: int) -> svc.SegmentView:
+                                 sample_size: int | None = None) -> svc.SegmentView:
+    """The view of ``flt`` against pandas on the rows of sample rank below ``sample_size`` (default: the
+    service's sample, the whole test bank): counts and revenue scaled to the bank when the sample is smaller."""
+    sample_size = sample_size or segment_sample.SAMPLE_CUSTOMERS
     view = svc.segment_view(flt, box_feature)
     ref = reference(env, flt)
     full = env["full"]
     features = list(svc.published().feature_names)
-    groups = ref.groupby("segment")
-    assert view.n_customers == len(ref) and view.n_total == len(full)
-    sizes = view.sizes.set_index("segment")
-    assert sizes["customers"].to_dict() == groups.size().reindex(sizes.index, fill_value=0).to_dict()
-    assert sizes["total"].to_dict() == full.groupby("segment").size().to_dict()
-    np.testing.assert_allclose(sizes["revenue"], groups["monetary"].sum().reindex(sizes.index, fill_value=0.0),
-                               rtol=1e-9)
-    present = [s for s in view.names if s in groups.groups]
-    # means, medians and quartiles: the same sampled rows (lowest sample ranks of the matching ones), in pandas
     whole_segments = flt == svc.SegmentFilter(segments=flt.segments)  # answered from the evidence, exactly
-    sample = ref if whole_segments else ref.nsmallest(sample_rows, "sample_rank")
+    sample = ref if whole_segments else ref[ref["sample_rank"] < sample_size]
+    scale = 1.0 if whole_segments else len(full) / min(sample_size, len(full))
+    groups = sample.groupby("segment")
+    counts = np.rint(groups.size() * scale).astype(int)
+    assert view.n_customers == int(counts.sum()) and view.n_total == len(full)
+    assert view.estimated == (scale > 1)
+    sizes = view.sizes.set_index("segment")
+    assert sizes["customers"].to_dict() == counts.reindex(sizes.index, fill_value=0).to_dict()
+    assert sizes["total"].to_dict() == full.groupby("segment").size().to_dict()
+    np.testing.assert_allclose(sizes["revenue"],
+                               (groups["monetary"].sum() * scale).reindex(sizes.index, fill_value=0.0), rtol=1e-9)
+    present = [s for s in view.names if s in groups.groups]
     base = full[features]
-    means = sample.groupby("segment")[features].mean().reindex(present)
+    means = groups[features].mean().reindex(present)
     z = ((means - base.mean()) / base.std(ddof=0).replace(0, np.nan)).fillna(0)
     z.index = [view.names[s] for s in present]
     pd.testing.assert_frame_equal(view.z_means, z, rtol=1e-7, atol=1e-9)
-    assert view.sample_rows == len(sample) and view.sampled == (len(sample) < len(ref))
-    q = sample.groupby("segment")[box_feature].quantile([0.25, 0.5, 0.75]).unstack().reindex(present)
+    assert view.sample_rows == min(len(sample), view.n_customers)
+    assert view.sampled == (len(sample) < view.n_customers)
+    q = groups[box_feature].quantile([0.25, 0.5, 0.75]).unstack().reindex(present)
     boxes = view.boxes.set_index("segment")
     assert list(boxes.index) == present
     np.testing.assert_allclose(boxes["q1"], q[0.25], rtol=1e-9)
@@ -141,14 +147,14 @@ def assert_view_equals_reference(env: dict[str, Any], flt: svc.SegmentFilter, bo
     np.testing.assert_allclose(boxes["q3"], q[0.75], rtol=1e-9)
     np.testing.assert_allclose(boxes["mean"], means[box_feature], rtol=1e-9)
     iqr = q[0.75] - q[0.25]
-    sampled = sample.groupby("segment")[box_feature]
-    np.testing.assert_allclose(boxes["lower"], np.maximum(sampled.min().reindex(present), q[0.25] - 1.5 * iqr))
-    np.testing.assert_allclose(boxes["upper"], np.minimum(sampled.max().reindex(present), q[0.75] + 1.5 * iqr))
+    box_values = groups[box_feature]
+    np.testing.assert_allclose(boxes["lower"], np.maximum(box_values.min().reindex(present), q[0.25] - 1.5 * iqr))
+    np.testing.assert_allclose(boxes["upper"], np.minimum(box_values.max().reindex(present), q[0.75] + 1.5 * iqr))
     cards = view.cards.set_index("segment")
-    medians = sample.groupby("segment")[list(svc.PROFILE_FEATURES)].median().reindex(present)
+    medians = groups[list(svc.PROFILE_FEATURES)].median().reindex(present)
     pd.testing.assert_frame_equal(cards[list(svc.PROFILE_FEATURES)], medians, check_names=False, rtol=1e-9)
-    np.testing.assert_allclose(cards["share"], groups.size().reindex(present) / len(ref))
-    scatter = ref.nsmallest(svc.SCATTER_POINTS, "sample_rank")
+    np.testing.assert_allclose(cards["share"], counts.reindex(present) / max(view.n_customers, 1))
+    scatter = ref[ref["sample_rank"] < sample_size].nsmallest(svc.SCATTER_POINTS, "sample_rank")
     assert set(view.sample["customer_id"]) == set(scatter["customer_id"])
     assert (view.sample.set_index("customer_id")["segment"] == full.set_index("customer_id")["segment"]
             .reindex(view.sample["customer_id"])).all()
@@ -157,39 +163,64 @@ def assert_view_equals_reference(env: dict[str, Any], flt: svc.SegmentFilter, bo
 
 @pytest.mark.parametrize("name", list(FILTERS))
 def test_the_view_equals_a_pandas_reference(env, fake_risk, monkeypatch, name) -> None:
-    monkeypatch.setattr(svc, "SAMPLE_ROWS", 300)  # the 2,000-customer bank is sampled too
     monkeypatch.setattr(svc, "SCATTER_POINTS", 250)
     flt = FILTERS[name]
     assert 0 < len(reference(env, flt)) <= len(env["full"])
-    assert_view_equals_reference(env, flt, "income" if name == "age" else "monetary", sample_rows=300)
+    view = assert_view_equals_reference(env, flt, "income" if name == "age" else "monetary")
+    assert not view.estimated and not view.sampled  # the test bank fits in the sample: exact
 
 
-def test_more_scatter_points_than_sampled_rows(env, fake_risk, monkeypatch) -> None:
-    monkeypatch.setattr(svc, "SAMPLE_ROWS", 200)
-    monkeypatch.setattr(svc, "SCATTER_POINTS", 450)
-    view = assert_view_equals_reference(env, FILTERS["combined"], "monetary", sample_rows=200)
-    assert view.sample_rows == 200 and len(view.sample) == min(450, view.n_customers)
+@pytest.fixture()
+def small_sample(env, monkeypatch) -> int:
+    """A sample of 800 of the 2,000 customers: the test bank is served like a large one."""
+    monkeypatch.setattr(segment_sample, "SAMPLE_CUSTOMERS", 800)
+    monkeypatch.setattr(svc, "SCATTER_POINTS", 300)
+    return 800
 
 
-def test_whole_segments_come_exactly_from_the_evidence(env, monkeypatch) -> None:
-    monkeypatch.setattr(svc, "SAMPLE_ROWS", 100)
+@pytest.mark.parametrize("name", ["none", "age", "regions", "products", "risk bands", "combined"])
+def test_a_large_bank_is_estimated_from_the_sample(env, fake_risk, small_sample, name) -> None:
+    flt = FILTERS[name]
+    view = assert_view_equals_reference(env, flt, "monetary", sample_size=small_sample)
+    truth = len(reference(env, flt))
+    assert view.estimated == (name != "none")  # the whole base comes from the evidence
+    assert abs(view.n_customers - truth) <= 0.2 * truth  # an estimate, within sampling error of the truth
+
+
+def test_a_view_asks_the_database_nothing_once_the_sample_is_read(env, fake_risk, monkeypatch) -> None:
     calls = []
-    monkeypatch.setattr(svc, "query", _counting(svc.query, calls))
+    clear_caches()
     svc.published()
-    calls.clear()
-    view = assert_view_equals_reference(env, svc.SegmentFilter(segments=(1, 3)), "age", sample_rows=100)
-    assert not view.sampled and len(calls) <= 1  # at most the scatter sample (cached once asked)
+    svc.member_sample()
+    monkeypatch.setattr(segment_sample, "query", _counting(segment_sample.query, calls))
+    monkeypatch.setattr(svc, "query", _counting(svc.query, calls))
+    for name in ("none", "segments", "age", "income", "regions", "products"):
+        svc.segment_view(FILTERS[name], "monetary")
+    assert calls == []
+    svc.segment_view(FILTERS["risk bands"], "monetary")
+    svc.segment_view(FILTERS["risk bands"], "age")
+    assert len(calls) == 1  # the sample's customers in those bands, once
+    svc.segment_view(FILTERS["combined"], "monetary")
+    svc.segment_view(FILTERS["exclude ineligible"], "monetary")
+    assert len(calls) == 2  # and those in the blocked bands, once
 
 
-def test_a_view_smaller_than_the_sample_is_exact(env) -> None:
-    view = assert_view_equals_reference(env, FILTERS["regions"], "recency_days", sample_rows=svc.SAMPLE_ROWS)
-    assert not view.sampled and view.sample_rows == view.n_customers
+def test_the_sample_is_read_in_bounded_chunks(env, monkeypatch) -> None:
+    monkeypatch.setattr(segment_sample, "READ_CHUNK", 300)
+    calls = []
+    monkeypatch.setattr(segment_sample, "query", _counting(segment_sample.query, calls))
+    pub = svc.published()
+    columns = tuple((f, str(pub.features.at[f, "column"])) for f in pub.feature_names)
+    sample = segment_sample.load_sample(pub.version, pub.n_customers, columns, env["url"], 1_000)
+    assert sample.size == 1_000 and max(len(c) for c in calls) == 300 and len(calls) == 4
+    ranks = env["full"].set_index("customer_id")["sample_rank"].reindex(sample.customer_id).to_numpy()
+    assert (ranks == np.arange(1_000)).all()  # row i has rank i
 
 
 def test_every_feature_is_a_box_feature(env) -> None:
     flt = svc.SegmentFilter(segments=(1,))
     for feature in svc.filter_options().box_features:
-        assert_view_equals_reference(env, flt, feature, sample_rows=svc.SAMPLE_ROWS)
+        assert_view_equals_reference(env, flt, feature)
 
 
 @pytest.mark.parametrize("name", ["segments", "products", "combined", "risk bands"])
