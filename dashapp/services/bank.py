@@ -100,16 +100,18 @@ def customer_profile(customer_id: int, url: str | None = None) -> dict[str, Any]
 
 
 def customer_monthly(customer_id: int, url: str | None = None) -> pd.DataFrame:
-    """month, direction, amount, count of one customer's transactions (read through the customer_id index)."""
+    """month, direction, amount, count of one customer's transactions, summed by the database (customer_id
+    index; the month is the first 7 characters of the timestamp as text, the same on SQLite and PostgreSQL)."""
     t = BANK_TABLES["transactions"]
-    frame = _rows(sa.select(t.c.ts, t.c.direction, t.c.amount).where(t.c.customer_id == int(customer_id)), url)
-    if frame.empty:
-        return pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"), "direction": pd.Series(dtype="str"),
-                             "amount": pd.Series(dtype="float64"), "count": pd.Series(dtype="int64")})
-    month = pd.to_datetime(frame["ts"], format="ISO8601").dt.to_period("M").dt.to_timestamp()
-    return (frame.assign(month=month, direction=frame["direction"].astype("str"))
-            .groupby(["month", "direction"], as_index=False)
-            .agg(amount=("amount", "sum"), count=("amount", "size")))
+    month = sa.func.substr(sa.cast(t.c.ts, sa.String), 1, 7).label("month")
+    frame = _rows(sa.select(month, t.c.direction, sa.func.sum(t.c.amount).label("amount"),
+                            sa.func.count().label("count"))
+                  .where(t.c.customer_id == int(customer_id)).group_by(month, t.c.direction)
+                  .order_by(month, t.c.direction), url)
+    return pd.DataFrame({"month": pd.to_datetime(frame["month"], format="%Y-%m").astype("datetime64[ns]"),
+                         "direction": frame["direction"].astype("str"),
+                         "amount": pd.to_numeric(frame["amount"]).astype("float64"),
+                         "count": frame["count"].astype("int64")})
 
 
 def customer_loans(customer_id: int, url: str | None = None) -> pd.DataFrame:

@@ -81,7 +81,7 @@ def customer_360(customer_id: int, role: str | None = None) -> Customer360:
     except NotTrained as exc:
         missing["segment"] = str(exc)
     try:
-        view = recsys_service.customer_view(customer_id, n=5)
+        view = recsys_service.customer_view(customer_id, n=5, models=(NEXT_BEST_MODEL,), profile=row)
         parts["held"] = view.held
         parts["next_best"] = view.recommendations.get(NEXT_BEST_MODEL, next(iter(view.recommendations.values())))
         parts["credit_blocked"] = view.credit_blocked

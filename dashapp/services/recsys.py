@@ -259,8 +259,10 @@ def _ranked_list(pub: Served, model: str, row: pd.Series | None, n: int, held: s
     })
 
 
-def customer_view(customer_id: int, n: int = 5) -> CustomerView:
-    """Profile, held products and top-``n`` from every model for one customer (indexed look-ups only).
+def customer_view(customer_id: int, n: int = 5, *, models: tuple[str, ...] | None = None,
+                  profile: dict[str, Any] | None = None) -> CustomerView:
+    """Profile, held products and top-``n`` from every model (or ``models``) for one customer (indexed look-ups
+    only; ``profile``: the customer's row when the caller has read it already).
 
     Raises
     ------
@@ -273,9 +275,10 @@ def customer_view(customer_id: int, n: int = 5) -> CustomerView:
         raise ValueError(f"list length must be between 1 and {MAX_LIST}, got {n}")
     customer_id = int(customer_id)
     pub = served()
-    row = bank_service.customer_profile(customer_id)
+    row = profile if profile is not None else bank_service.customer_profile(customer_id)
     if row is None:
         raise ValueError(f"no customer with id {customer_id}")
+    wanted = [m for m in MODEL_LABELS if models is None or m in models]
     held = _held_products(customer_id)
     cat = pub.catalogue
     held_mask = cat["product_id"].isin(held).to_numpy()
@@ -285,7 +288,7 @@ def customer_view(customer_id: int, n: int = 5) -> CustomerView:
                   .where(_R.c.model_version == pub.version, _R.c.customer_id == customer_id))
     by_model = {str(r["model"]): r for _, r in lists.iterrows()}
     recs = {model: _ranked_list(pub, model, by_model.get(model), int(n), held, blocked, held_cols)
-            for model in MODEL_LABELS}
+            for model in wanted}
     profile = {k: row[k] for k in PROFILE_COLUMNS if k in row}
     return CustomerView(customer_id, profile, cat.loc[held_mask, ["product_id", "name", "family"]]
                         .reset_index(drop=True), recs, blocked)

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import dash
+import numpy as np
+import pandas as pd
 import pytest
 
 from dashapp import cli
@@ -205,6 +207,11 @@ def test_one_customers_rows_are_read_by_look_up(bank_env) -> None:
     monthly = customer_monthly(cid)
     assert monthly["count"].sum() == len(tx) and monthly["amount"].sum() == pytest.approx(tx["amount"].sum())
     assert set(monthly["direction"]) <= {"debit", "credit"}
+    month = pd.to_datetime(tx["ts"]).dt.to_period("M").dt.to_timestamp()
+    expected = tx.assign(month=month).groupby(["month", "direction"])["amount"].agg(["sum", "size"])
+    got = monthly.set_index(["month", "direction"])
+    np.testing.assert_allclose(got["amount"], expected["sum"].reindex(got.index))  # summed by the database
+    assert got["count"].tolist() == expected["size"].reindex(got.index).tolist() and len(got) == len(expected)
 
 
 # ---------------------------------------------------------------- ledgerlight serve
