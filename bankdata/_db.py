@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -183,15 +184,24 @@ def ensure_app_tables(conn: Connection) -> None:
 # --- engine ---------------------------------------------------------------------------------------------------------
 
 
-def _sqlite_transactional(engine: Engine) -> None:
-    """Let SQLAlchemy, not pysqlite, begin transactions, so DDL (DROP/CREATE) is rolled back with the data."""
+def _sqlite_transactional(engine: Engine, *, wal: bool) -> None:
+    """Let SQLAlchemy, not pysqlite, begin transactions, so DDL (DROP/CREATE) is rolled back with the data.
+
+    A database file is put in write-ahead-log mode (``wal``): readers then never wait for a writer (the app
+    writes an audit row on most requests while other threads read), and a commit needs no ``fsync``.
+    """
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record) -> None:  # noqa: ANN001
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        if wal:
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")  # kept by the file; a no-op once set
+            except sqlite3.OperationalError as exc:  # a read-only file, or another process switching it now
+                log.debug("sqlite: journal_mode stays (%s)", exc)
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -219,7 +229,7 @@ def _engine(url: str) -> Engine:
             "for PostgreSQL: pip install 'psycopg[binary]'"
         ) from None
     if u.get_backend_name() == "sqlite":
-        _sqlite_transactional(engine)
+        _sqlite_transactional(engine, wal=bool(u.database) and u.database != ":memory:")
     return engine
 
 
