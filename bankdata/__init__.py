@@ -42,6 +42,7 @@ from bankdata._modelcard import model_card_html, model_card_sections
 from bankdata._serving import (
     published_rows,
     query,
+    query_records,
     read_evidence,
     served_table,
     write_evidence,
@@ -85,6 +86,7 @@ __all__ = [
     "refresh_summary",
     "summarise_bank",
     "query",
+    "query_records",
     "read_evidence",
     "served_table",
     "write_evidence",

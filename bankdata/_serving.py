@@ -192,6 +192,15 @@ def drop_served_tables(conn: Connection) -> None:
     served_metadata.drop_all(conn)
 
 
+def _fetch(statement: sa.Executable, url: str | None) -> tuple[list[str], list[sa.Row]]:
+    with _connect(url, write=False) as conn:
+        try:
+            result = conn.execute(statement)
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+            raise DatabaseError(f"query failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+        return list(result.keys()), result.fetchall()
+
+
 def query(statement: sa.Executable, url: str | None = None) -> pd.DataFrame:
     """Run a read-only query and return its rows as a DataFrame (column names from the statement).
 
@@ -200,14 +209,21 @@ def query(statement: sa.Executable, url: str | None = None) -> pd.DataFrame:
     DatabaseError
         The database cannot be reached, or a table the query needs does not exist yet.
     """
-    with _connect(url, write=False) as conn:
-        try:
-            result = conn.execute(statement)
-        except sa.exc.OperationalError as exc:
-            raise DatabaseError(f"query failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
-        except sa.exc.ProgrammingError as exc:
-            raise DatabaseError(f"query failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
-        return rows_frame(result.fetchall(), list(result.keys()))
+    columns, rows = _fetch(statement, url)
+    return rows_frame(rows, columns)
+
+
+def query_records(statement: sa.Executable, url: str | None = None) -> list[dict[str, Any]]:
+    """Run a read-only query and return its rows as dicts: for look-ups of a few rows, where a DataFrame costs
+    more than the query (about 3 ms to build one for a single row).
+
+    Raises
+    ------
+    DatabaseError
+        As :func:`query`.
+    """
+    columns, rows = _fetch(statement, url)
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def rows_frame(rows: Sequence[Sequence[Any]], columns: list[str]) -> pd.DataFrame:

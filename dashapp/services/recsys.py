@@ -24,7 +24,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 import recsys
-from bankdata import BANK_TABLES, Artifact, DatabaseError, get_settings, query
+from bankdata import BANK_TABLES, Artifact, DatabaseError, get_settings, query, query_records
 from dashapp.services import audit, grid, validation
 from dashapp.services import bank as bank_service
 from dashapp.services import risk as risk_service
@@ -110,6 +110,13 @@ def _url() -> str:
 def _rows(statement: sa.Executable) -> pd.DataFrame:
     try:
         return query(statement, _url())
+    except DatabaseError as exc:
+        raise DataUnavailable(str(exc)) from exc
+
+
+def _lookup(statement: sa.Executable) -> list[dict[str, Any]]:
+    try:
+        return query_records(statement, _url())
     except DatabaseError as exc:
         raise DataUnavailable(str(exc)) from exc
 
@@ -202,9 +209,8 @@ def product_options() -> list[dict[str, object]]:
 def _held_products(customer_id: int) -> set[int]:
     """Products the customer bought (the customer_id index of ``interactions``)."""
     i = _INTERACTIONS
-    frame = _rows(sa.select(i.c.product_id).distinct()
-                  .where(i.c.customer_id == int(customer_id), i.c.event == "purchase"))
-    return {int(p) for p in frame["product_id"]}
+    return {int(r["product_id"]) for r in _lookup(sa.select(i.c.product_id).distinct()
+                                                   .where(i.c.customer_id == int(customer_id), i.c.event == "purchase"))}
 
 
 def is_credit_blocked(customer_id: int) -> bool:
@@ -235,7 +241,7 @@ def _reason(pub: Served, model: str, col: int, held_cols: np.ndarray, codes: np.
     )
 
 
-def _ranked_list(pub: Served, model: str, row: pd.Series | None, n: int, held: set[int], blocked: bool,
+def _ranked_list(pub: Served, model: str, row: dict[str, Any] | None, n: int, held: set[int], blocked: bool,
                  held_cols: np.ndarray) -> pd.DataFrame:
     """The first ``n`` published products of one model that the customer does not hold (nor is blocked from)."""
     products = _ints(None if row is None else row["products"])
@@ -284,9 +290,10 @@ def customer_view(customer_id: int, n: int = 5, *, models: tuple[str, ...] | Non
     held_mask = cat["product_id"].isin(held).to_numpy()
     held_cols = np.flatnonzero(held_mask)
     blocked = is_credit_blocked(customer_id)
-    lists = _rows(sa.select(_R.c.model, _R.c.products, _R.c.scores, _R.c.features)
-                  .where(_R.c.model_version == pub.version, _R.c.customer_id == customer_id))
-    by_model = {str(r["model"]): r for _, r in lists.iterrows()}
+    lists = _lookup(sa.select(_R.c.model, _R.c.products, _R.c.scores, _R.c.features)
+                     .where(_R.c.model_version == pub.version, _R.c.customer_id == customer_id,
+                            _R.c.model.in_(wanted)))
+    by_model = {str(r["model"]): r for r in lists}
     recs = {model: _ranked_list(pub, model, by_model.get(model), int(n), held, blocked, held_cols)
             for model in wanted}
     profile = {k: row[k] for k in PROFILE_COLUMNS if k in row}

@@ -18,7 +18,16 @@ import pandas as pd
 import sqlalchemy as sa
 
 import risk
-from bankdata import BANK_TABLES, Artifact, DatabaseError, get_settings, published_rows, query, read_evidence
+from bankdata import (
+    BANK_TABLES,
+    Artifact,
+    DatabaseError,
+    get_settings,
+    published_rows,
+    query,
+    query_records,
+    read_evidence,
+)
 from dashapp.services import audit, grid, validation
 from dashapp.services.bank import DataUnavailable, check_database
 from dashapp.services.served import NotPublished, NotTrained, load_served, served_version
@@ -313,9 +322,12 @@ def band_of(customer_id: int) -> str | None:
         version = published_version()
     except NotTrained:
         return None
-    frame = _rows(sa.select(SCORES.c.band).where(SCORES.c.model_version == version,
-                                                 SCORES.c.customer_id == int(customer_id)))
-    return None if frame.empty else str(frame["band"].iloc[0])
+    try:
+        hit = query_records(sa.select(SCORES.c.band).where(SCORES.c.model_version == version,
+                                                           SCORES.c.customer_id == int(customer_id)).limit(1), _url())
+    except DatabaseError as exc:
+        raise DataUnavailable(str(exc)) from exc
+    return str(hit[0]["band"]) if hit else None
 
 
 def customers_in_bands(bands: Sequence[str]) -> sa.Select | None:

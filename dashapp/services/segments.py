@@ -32,7 +32,15 @@ import pandas as pd
 import sqlalchemy as sa
 
 import risk
-from bankdata import DatabaseError, append_audit, get_settings, query, read_evidence, set_segment_name
+from bankdata import (
+    DatabaseError,
+    append_audit,
+    get_settings,
+    query,
+    query_records,
+    read_evidence,
+    set_segment_name,
+)
 from bankdata import segment_names as stored_segment_names
 from dashapp import policy
 from dashapp.policy import Capability
@@ -526,10 +534,10 @@ def customer_segment(customer_id: int) -> dict[str, Any] | None:
     pub = published()
     stmt = sa.select(_M.c.segment).where(_M.c.model_version == pub.version,
                                          _M.c.customer_id == int(customer_id)).limit(1)
-    hit = query(stmt, _url())
-    if hit.empty:
+    hit = query_records(stmt, _url())
+    if not hit:
         return None
-    segment = int(hit["segment"].iloc[0])
+    segment = int(hit[0]["segment"])
     rec = pub.segments.set_index("segment").loc[segment]
     medians = pub.profiles[(pub.profiles["segment"] == segment) & pub.profiles["feature"].isin(PROFILE_FEATURES)]
     out: dict[str, Any] = {"segment": segment, "name": segment_names().get(segment, str(rec["name"])),

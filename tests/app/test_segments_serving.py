@@ -327,7 +327,7 @@ def test_customer_segment_is_one_lookup(env, monkeypatch) -> None:
     full = env["full"].set_index("customer_id")
     cid = int(full.index[17])
     calls = []
-    monkeypatch.setattr(svc, "query", _counting(svc.query, calls))
+    monkeypatch.setattr(svc, "query_records", _counting(svc.query_records, calls))
     svc.published()
     calls.clear()
     part = svc.customer_segment(cid)
