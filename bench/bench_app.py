@@ -110,8 +110,9 @@ def _a_borrower(dep: Deployment) -> int:
         engine.dispose()
 
 
-def run_one(size: int, database: str) -> dict[str, Any]:
-    """Open every page twice as an admin against a one-worker gunicorn on the cached deployment."""
+def run_one(size: int, database: str, screenshots: Path | None = None) -> dict[str, Any]:
+    """Open every page twice as an admin against a one-worker gunicorn on the cached deployment (``screenshots``:
+    a folder for a PNG of each page's first view)."""
     dep = deployment(size, database)
     customer = _a_borrower(dep)
     port = free_port()
@@ -130,6 +131,10 @@ def run_one(size: int, database: str) -> dict[str, Any]:
                     path = template.format(customer=customer)
                     driver.get(base + path)
                     visit[path] = round(_wait_idle(driver, 120), 2)
+                    if screenshots is not None and visit is first:
+                        screenshots.mkdir(parents=True, exist_ok=True)
+                        name = path.strip("/").split("?")[0].replace("/", "-") or "overview"
+                        driver.save_screenshot(str(screenshots / f"{size}-{database}-{name}.png"))
         finally:
             driver.quit()
         pid = worker_pids(proc)[0]
@@ -167,13 +172,14 @@ def main() -> int:
     parser.add_argument("--databases", nargs="*", default=None, help="sqlite, postgresql (default: sqlite, and "
                         "postgresql when DATABASE_URL_BENCH is set)")
     parser.add_argument("--out", type=Path, default=RESULT)
+    parser.add_argument("--screenshots", type=Path, default=None, help="save each page's first view here (PNG)")
     args = parser.parse_args()
     databases = args.databases or (["sqlite", "postgresql"] if os.environ.get("DATABASE_URL_BENCH") else ["sqlite"])
     previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else []
     results = [r for r in previous if "database" in r]
     for size in args.sizes:
         for database in databases:
-            record = run_one(size, database)
+            record = run_one(size, database, args.screenshots)
             results = [r for r in results if (r["size"], r["database"]) != (size, database)] + [record]
             print(json.dumps(record), flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)

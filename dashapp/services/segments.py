@@ -538,14 +538,25 @@ def customer_segment(customer_id: int) -> dict[str, Any] | None:
     if not hit:
         return None
     segment = int(hit[0]["segment"])
-    rec = pub.segments.set_index("segment").loc[segment]
-    medians = pub.profiles[(pub.profiles["segment"] == segment) & pub.profiles["feature"].isin(PROFILE_FEATURES)]
-    out: dict[str, Any] = {"segment": segment, "name": segment_names().get(segment, str(rec["name"])),
-                           "customers": int(rec["size"]), "share": float(rec["share"]),
-                           "revenue_share": float(rec["revenue_share"]), "distinctive": str(rec["distinctive"])}
-    values = dict(zip(medians["feature"], medians["median"].astype(float), strict=True))
-    out.update({f: values[f] for f in PROFILE_FEATURES if f in values})
-    return out
+    card = dict(_segment_cards(pub.version, _url())[segment])
+    card["name"] = segment_names().get(segment, card["name"])
+    return card
+
+
+@functools.lru_cache(maxsize=4)
+def _segment_cards(version: str, url: str) -> dict[int, dict[str, Any]]:
+    """Each segment's card from the evidence of ``version`` (automatic names), built once per worker."""
+    pub = _published(version, url)
+    cards = {}
+    for rec in pub.segments.to_dict("records"):
+        segment = int(rec["segment"])
+        medians = pub.profiles[(pub.profiles["segment"] == segment) & pub.profiles["feature"].isin(PROFILE_FEATURES)]
+        values = dict(zip(medians["feature"], medians["median"].astype(float), strict=True))
+        cards[segment] = {"segment": segment, "name": str(rec["name"]), "customers": int(rec["size"]),
+                          "share": float(rec["share"]), "revenue_share": float(rec["revenue_share"]),
+                          "distinctive": str(rec["distinctive"]),
+                          **{f: values[f] for f in PROFILE_FEATURES if f in values}}
+    return cards
 
 
 # --- export ------------------------------------------------------------------------------------------------------
