@@ -421,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--databases", nargs="*", default=None,
                         help="sqlite, postgresql (default: sqlite, and postgresql when DATABASE_URL_BENCH is set)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2, help="per worker (default 2: the production default)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if not 1 <= args.seconds <= 3_600:

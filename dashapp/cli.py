@@ -30,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", default=env.get("PORT", "8050"), help="port (default 8050, or $PORT)")
     parser.add_argument("--workers", default=env.get("WEB_CONCURRENCY", "2"),
                         help="gunicorn worker processes (default 2, or $WEB_CONCURRENCY)")
-    parser.add_argument("--threads", default=env.get("GUNICORN_THREADS", "4"),
-                        help="threads per worker (default 4, or $GUNICORN_THREADS)")
+    parser.add_argument("--threads", default=env.get("GUNICORN_THREADS", "2"),
+                        help="threads per worker (default 2, or $GUNICORN_THREADS)")
     parser.add_argument("--dev", action="store_true", help="run Flask's development server instead (one process, no debug)")
     parser.set_defaults(func=serve)
 
