@@ -153,7 +153,7 @@ def ensure_bank_indexes(url: str | None = None) -> list[str]:
     declared); returns the names created. Building them takes a while on a large bank, so setup and publishing call this, never a page."""
     from bankdata._serving import served_metadata  # serving tables declared after they were first written
 
-    created = []
+    created, present = [], []
     with _connect(url, write=True) as conn:
         inspector = sa.inspect(conn)
         for table in [*BANK_TABLES.values(), *served_metadata.tables.values()]:
@@ -164,7 +164,29 @@ def ensure_bank_indexes(url: str | None = None) -> list[str]:
                 if index.name not in have:
                     index.create(conn)
                     created.append(str(index.name))
+            present.append(table.name)
+    analyze(url, present, only_missing=True)
     return created
+
+
+def analyze(url: str | None, tables: list[str], *, only_missing: bool = False) -> list[str]:
+    """Refresh the query planner's statistics of ``tables`` (``ANALYZE``) after a bulk write; returns the tables
+    analysed. ``only_missing``: on SQLite, only tables without statistics yet (PostgreSQL's autovacuum keeps them).
+
+    Without statistics SQLite may answer a key look-up by scanning a covering index of the whole version (29 ms
+    instead of 0.1 ms for one customer's band at 1M customers)."""
+    with _connect(url, write=True) as conn:
+        if only_missing and conn.dialect.name != "sqlite":
+            return []
+        have: set[str] = set()
+        if only_missing and sa.inspect(conn).has_table("sqlite_stat1"):
+            have = {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1")}
+        done = [t for t in tables if t not in have]
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit=20000")  # estimate from 20,000 rows an index: seconds at 1M
+        for name in done:
+            conn.exec_driver_sql(f'ANALYZE "{name}"')  # a table name of our own metadata, never user input
+    return done
 
 
 def ensure_app_tables(conn: Connection) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from bankdata._artifacts import ArtifactStore
 from bankdata._config import get_settings
-from bankdata._db import CHUNK_ROWS, DatabaseError, _connect, insert_rows
+from bankdata._db import CHUNK_ROWS, DatabaseError, _connect, analyze, insert_rows
 
 served_metadata = sa.MetaData()
 VERSION_COLUMN = "model_version"
@@ -138,6 +138,7 @@ def write_served(table: sa.Table, version: str, frame: pd.DataFrame, url: str | 
         for old in [v for v in newest[max(keep, 1):] if v not in served]:
             conn.execute(sa.delete(table).where(table.c[VERSION_COLUMN] == old))
             conn.execute(sa.delete(p).where((p.c.table_name == table.name) & (p.c[VERSION_COLUMN] == old)))
+    analyze(url, [table.name])
     return len(out)
 
 

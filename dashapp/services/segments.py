@@ -50,7 +50,7 @@ from dashapp.services.served import NotPublished, load_served, served_version
 from segmentation import MEMBERS_TABLE, MODEL_NAME, Segmentation, load_served_model, mask_products
 
 log = logging.getLogger(__name__)
-SCATTER_POINTS = 4_000
+SCATTER_POINTS = 2_000
 """Most points the PCA scatter draws (the lowest sample ranks of the filtered customers)."""
 EXPORT_MAX_ROWS = 50_000
 """Most customers one CSV download holds (:func:`export_frame`); :func:`export_chunks` streams any number."""
