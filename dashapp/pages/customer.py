@@ -6,6 +6,7 @@ Risk and admin users see the score, reasons and recourse; a marketing user sees 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import dash
@@ -45,16 +46,20 @@ def _fmt(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _cell(value: Any) -> Any:
+    """A table cell: floats to 3 decimals (NaN empty), timestamps as dates."""
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 3)
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return value
+
+
 def _table(frame: pd.DataFrame, table_id: str) -> dash_table.DataTable | html.P:
     if frame is None or frame.empty:
         return html.P("None", className="text-muted small mb-0", id=table_id)
-    shown = frame.copy()
-    for col in shown.columns:
-        if pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].round(3)
-        elif pd.api.types.is_datetime64_any_dtype(shown[col]):
-            shown[col] = shown[col].dt.strftime("%Y-%m-%d")
-    return dash_table.DataTable(shown.astype(object).to_dict("records"), [{"name": c, "id": c} for c in shown.columns],
+    rows = [{c: _cell(v) for c, v in row.items()} for row in frame.to_dict("records")]
+    return dash_table.DataTable(rows, [{"name": c, "id": c} for c in frame.columns],
                                 id=table_id, style_table={"overflowX": "auto"}, page_size=8,
                                 style_cell={"fontSize": "0.85rem", "fontFamily": "inherit", "textAlign": "left",
                                             "whiteSpace": "normal", "height": "auto", "padding": "4px 6px"},

@@ -411,20 +411,30 @@ def _scatter(sample: segment_sample.MemberSample, rows: np.ndarray) -> pd.DataFr
                          "pc1": sample.pcs[pick, 0], "pc2": sample.pcs[pick, 1]})
 
 
-def _evidence_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _Stats:
-    """The whole base or whole segments (a filter of segments only), exact from the evidence; the scatter from
-    the sample."""
-    keep = list(flt.segments) if flt.segments else pub.segments["segment"].tolist()
+@functools.lru_cache(maxsize=64)
+def _evidence_parts(version: str, url: str, segments: tuple[int, ...], box_feature: str
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Counts, revenue and means; boxes; medians of whole segments, from the evidence (once per worker and
+    choice: a handful of segments and features)."""
+    pub = _published(version, url)
+    keep = list(segments) if segments else pub.segments["segment"].tolist()
     seg = pub.segments.set_index("segment").reindex(keep).dropna(subset=["size"])
     means = pub.profiles.pivot(index="segment", columns="feature", values="mean").reindex(columns=pub.feature_names)
     box = pub.boxes[pub.boxes["feature"] == box_feature].set_index("segment").reindex(seg.index)
     agg = pd.DataFrame({"customers": seg["size"].astype(np.int64),
                         "revenue": seg["revenue"].astype(np.float64)}).join(means)
     medians = pub.profiles.pivot(index="segment", columns="feature", values="median").reindex(seg.index)
+    return agg, box[["q1", "median", "q3", "min", "max"]], medians[_profile_features(pub)]
+
+
+def _evidence_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _Stats:
+    """The whole base or whole segments (a filter of segments only), exact from the evidence; the scatter from
+    the sample."""
+    agg, boxes, medians = _evidence_parts(pub.version, _url(), tuple(int(s) for s in flt.segments), box_feature)
     sample = member_sample()
     rows = np.flatnonzero(_mask(pub, sample, flt))
-    return _Stats(agg=agg, boxes=box[["q1", "median", "q3", "min", "max"]], medians=medians[_profile_features(pub)],
-                  scatter=_scatter(sample, rows), sample_rows=int(agg["customers"].sum()))
+    return _Stats(agg=agg, boxes=boxes, medians=medians, scatter=_scatter(sample, rows),
+                  sample_rows=int(agg["customers"].sum()))
 
 
 def _filtered_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _Stats:
