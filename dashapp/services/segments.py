@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -350,6 +350,17 @@ def _where(pub: Published, flt: SegmentFilter, *, use_index: bool = True) -> lis
     return conds
 
 
+def _effective(pub: Published, flt: SegmentFilter) -> SegmentFilter:
+    """``flt`` without an age or income range that spans the served version's whole range (a slider left at its
+    ends): no restriction, so the view is the exact one of the whole base rather than a filter of everybody."""
+    def spans(col: str, rng: tuple[float, float] | None) -> bool:
+        bounds = pub.bounds.get(col)
+        return rng is not None and bounds is not None and rng[0] <= float(bounds[0]) and rng[1] >= float(bounds[1])
+
+    return replace(flt, age=None if spans("age", flt.age) else flt.age,
+                   income=None if spans("income", flt.income) else flt.income)
+
+
 def _feature(pub: Published, feature: str) -> str:
     if feature not in pub.features.index:
         raise validation.InputError("boxplot feature", f"unknown feature {feature!r} for the boxplots")
@@ -483,6 +494,7 @@ def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> 
         No served, published segmentation.
     """
     pub = published()
+    flt = _effective(pub, flt)
     box_feature = _feature(pub, box_feature)
     names = segment_names()
     by_evidence = flt == SegmentFilter(segments=flt.segments)  # the whole base, or whole segments
@@ -586,6 +598,7 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 def count_matching(flt: SegmentFilter) -> int:
     """How many customers of the served segmentation match ``flt`` (one ``COUNT``)."""
     pub = published()
+    flt = _effective(pub, flt)
     if flt.is_empty:
         return pub.n_customers
     return int(query(sa.select(sa.func.count().label("n")).select_from(_M).where(*_where(pub, flt)), _url())["n"].iloc[0])
@@ -599,7 +612,7 @@ def export_chunks(flt: SegmentFilter, role: str | None = None, *, chunk_rows: in
     Not audited (the caller audits what it sent).
     """
     pub = published()
-    conds = _where(pub, flt)
+    conds = _where(pub, _effective(pub, flt))
     names = segment_names()
     attrs = [a for a in pub.attributes if a in ("region", "gender", "employment")]
     cols = [_M.c.customer_id, _M.c.segment, *(pub.column(f).label(f) for f in pub.feature_names),

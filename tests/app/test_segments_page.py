@@ -207,7 +207,7 @@ def test_the_count_says_when_a_large_bank_is_estimated(segments_env, monkeypatch
     from dashapp.services import segment_sample
 
     monkeypatch.setattr(segment_sample, "SAMPLE_CUSTOMERS", 500)
-    estimated = svc.segment_view(svc.SegmentFilter(age=(18.0, 90.0)))
+    estimated = svc.segment_view(svc.SegmentFilter(age=(25.0, 60.0)))
     assert estimated.estimated and estimated.sampled
     text = page._count_text(estimated)
     assert text.startswith(f"About {estimated.n_customers:,} of") and "estimated from a uniform sample" in text

@@ -396,3 +396,16 @@ def test_a_trained_but_unpublished_version_says_so(env, monkeypatch) -> None:
             svc.segment_view(svc.SegmentFilter())
     finally:
         clear_caches()
+
+
+def test_sliders_left_at_their_ends_are_no_filter(env, small_sample) -> None:
+    """The page sends the full age and income ranges when nobody touched the sliders: that is the whole base,
+    exact from the evidence even on a large bank, and the export counts the same customers."""
+    bounds = svc.published().bounds
+    untouched = svc.SegmentFilter(age=tuple(map(float, bounds["age"])), income=tuple(map(float, bounds["income"])))
+    view = svc.segment_view(untouched)
+    assert not view.estimated and view.n_customers == len(env["full"])
+    assert view.sizes["customers"].tolist() == svc.segment_view(svc.SegmentFilter()).sizes["customers"].tolist()
+    assert svc.count_matching(untouched) == len(env["full"])
+    narrower = svc.SegmentFilter(age=(float(bounds["age"][0]) + 1, float(bounds["age"][1])))
+    assert svc.segment_view(narrower).estimated  # a real filter of a large bank is still an estimate

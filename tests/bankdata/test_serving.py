@@ -13,6 +13,7 @@ from bankdata import (
     ensure_bank_indexes,
     published_rows,
     query,
+    query_records,
     read_evidence,
     read_summary,
     served_table,
@@ -24,6 +25,8 @@ from bankdata import (
 
 SCORES = served_table("test_scores", sa.Column("customer_id", sa.BigInteger, nullable=False), sa.Column("pd", sa.Float),
                       sa.Column("band", sa.String(8)), indexes=[("customer_id",), ("pd",)])
+BANDS = served_table("test_bands", sa.Column("customer_id", sa.BigInteger, nullable=False), sa.Column("band", sa.String(8)),
+                     indexes=[("customer_id",), ("band", "customer_id")])
 
 
 def _frame(n: int, offset: float = 0.0) -> pd.DataFrame:
@@ -109,3 +112,26 @@ def test_replacing_the_bank_drops_its_serving_rows(url: str, small_bank) -> None
     assert published_rows(SCORES, "v1", url) is None
     assert not sa.inspect(engine_for(url)).has_table(SCORES.name)
     assert BANK_TABLES["customers"].name in sa.inspect(engine_for(url)).get_table_names()
+
+
+def test_publishing_refreshes_the_planner_statistics(url: str) -> None:
+    """After a bulk publish the planner knows the customer index is selective: a key look-up must not scan a
+    covering index of the whole version (what SQLite did without statistics)."""
+    write_served(BANDS, "v1", _frame(20_000).drop(columns=["pd"]), url)
+    with engine_for(url).connect() as conn:
+        if conn.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'test_bands'").scalar() > 0
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT band FROM test_bands WHERE model_version = 'v1' AND customer_id = 17"))
+            assert "customer_id=?" in plan, plan
+        else:
+            analysed = conn.exec_driver_sql(
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'test_bands'").scalar()
+            assert analysed is not None
+
+
+def test_query_records_returns_plain_rows(url: str) -> None:
+    write_served(SCORES, "v9", _frame(50), url)
+    rows = query_records(sa.select(SCORES.c.customer_id, SCORES.c.band)
+                         .where(SCORES.c.model_version == "v9", SCORES.c.customer_id == 7), url)
+    assert rows == [{"customer_id": 7, "band": _frame(50).at[7, "band"]}]
