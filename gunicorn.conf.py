@@ -20,6 +20,9 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 # connection) does not pin its requests to one worker (20 users at 1M customers: 82 requests/s, p95 546 ms, against
 # 66 and 734 ms with keep-alive, when the heavier users happened to share a worker).
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "0"))
+# A worker accepts only the connections its threads can serve now; the rest wait in the listen queue for whichever
+# worker is free first. gunicorn's default (1,000) lets one worker queue requests while the other idles.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", str(threads if keepalive == 0 else 1000)))
 graceful_timeout = 30
 preload_app = False
 accesslog = None  # the app writes one JSON line per request (dashapp.auth.logs)
