@@ -21,6 +21,7 @@ from bankdata._db import (
     DatabaseError,
     _connect,
     ensure_app_tables,
+    read_app_rows,
     sign_in_throttle_table,
     user_sessions_table,
     users_table,
@@ -29,21 +30,9 @@ from bankdata._db import (
 REVOKED_SIGN_OUT = "sign_out"
 
 
-def _missing_table(exc: sa.exc.DBAPIError) -> bool:
-    text = str(getattr(exc, "orig", exc)).lower()
-    return "no such table" in text or "does not exist" in text
-
-
 def _read(url: str | None, query: sa.Select) -> list[sa.Row]:
     """Rows of a read-only query; no rows when the app's tables were never created."""
-    try:
-        with _connect(url, write=False) as conn:
-            return list(conn.execute(query))
-    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
-        if _missing_table(exc):
-            return []
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DatabaseError(f"cannot read the accounts: {reason}") from None
+    return read_app_rows(query, url, what="the accounts")
 
 
 def _write(url: str | None, work: Callable[[Connection], Any]) -> Any:

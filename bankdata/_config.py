@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -33,12 +34,19 @@ class Settings:
 
 
 def get_settings() -> Settings:
-    """Read the settings from the environment (fresh on every call, so tests can change it)."""
-    data_dir = Path(os.environ.get("LEDGERLIGHT_DATA_DIR", PROJECT_ROOT / "data"))
-    checkpoints = Path(os.environ.get("LEDGERLIGHT_CHECKPOINTS", PROJECT_ROOT / "checkpoints"))
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'ledgerlight.db'}"
+    """The settings the environment names now (read on every call, so tests can change it; the same environment
+    gives the same, cached, object)."""
+    env = os.environ
+    return _settings(env.get("LEDGERLIGHT_DATA_DIR"), env.get("LEDGERLIGHT_CHECKPOINTS"), env.get("DATABASE_URL"),
+                     env.get("LEDGERLIGHT_CREDIT_BLOCKED_BANDS", "E"))
+
+
+@lru_cache(maxsize=16)
+def _settings(data_dir_raw: str | None, checkpoints_raw: str | None, url_raw: str | None, bands: str) -> Settings:
+    data_dir = Path(data_dir_raw or PROJECT_ROOT / "data")
+    checkpoints = Path(checkpoints_raw or PROJECT_ROOT / "checkpoints")
+    url = url_raw or f"sqlite:///{data_dir / 'ledgerlight.db'}"
     if url.startswith("postgres://"):  # the spelling many PaaS use; SQLAlchemy 2 wants postgresql://
         url = "postgresql://" + url[len("postgres://") :]
-    bands = os.environ.get("LEDGERLIGHT_CREDIT_BLOCKED_BANDS", "E")
     blocked = tuple(b.strip().upper() for b in bands.split(",") if b.strip())
     return Settings(database_url=url, checkpoints_dir=checkpoints, data_dir=data_dir, credit_blocked_bands=blocked)

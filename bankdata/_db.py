@@ -192,15 +192,49 @@ def analyze(url: str | None, tables: list[str], *, only_missing: bool = False) -
 def ensure_app_tables(conn: Connection) -> None:
     """Create the app's tables that are missing, inside the caller's write transaction.
 
+    One catalogue query, once per database connection: a connection that found every table remembers it, so an
+    audit row costs one INSERT and not a schema read (five ``PRAGMA table_info`` a write on SQLite). Tables created
+    here are checked again on the connection's next write, in case this transaction rolls back.
+
     On PostgreSQL two workers creating the same table at once collide (a unique violation in ``pg_type``), so a
     missing table is created under a transaction-scoped advisory lock; once the tables exist no lock is taken.
     """
+    info = conn.connection.info
+    if info.get(_APP_TABLES_FOUND):
+        return
+    present = set(sa.inspect(conn).get_table_names())
+    if all(t.name in present for t in APP_TABLES):
+        info[_APP_TABLES_FOUND] = True
+        return
     if conn.dialect.name == "postgresql":
-        inspector = sa.inspect(conn)
-        if all(inspector.has_table(t.name) for t in APP_TABLES):
-            return
         conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_CREATE_LOCK})"))
     metadata.create_all(conn, tables=list(APP_TABLES))
+
+
+_APP_TABLES_FOUND = "ledgerlight_app_tables"
+
+
+def _missing_table(exc: sa.exc.DBAPIError) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "no such table" in text or "does not exist" in text
+
+
+def read_app_rows(statement: sa.Executable, url: str | None = None, *, what: str = "the app's tables") -> list[sa.Row]:
+    """Rows of a read-only query of the app's tables (no write lock); no rows when they were never created.
+
+    Raises
+    ------
+    DatabaseError
+        The database does not answer (``what`` names what was being read).
+    """
+    try:
+        with _connect(url, write=False) as conn:
+            return list(conn.execute(statement))
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+        if _missing_table(exc):
+            return []
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise DatabaseError(f"cannot read {what}: {reason}") from None
 
 
 # --- engine ---------------------------------------------------------------------------------------------------------
@@ -565,10 +599,9 @@ def set_segment_name(version: str, segment_id: int, name: str, user: str, url: s
 def segment_names(version: str, url: str | None = None) -> dict[int, str]:
     """The names users gave to the segments of model ``version``, ``{segment_id: name}`` (empty when none)."""
     t = segment_names_table
-    with _connect(url, write=True) as conn:
-        ensure_app_tables(conn)
-        rows = conn.execute(sa.select(t.c.segment_id, t.c.name).where(t.c.model_version == str(version)))
-        return {int(sid): name for sid, name in rows}
+    rows = read_app_rows(sa.select(t.c.segment_id, t.c.name).where(t.c.model_version == str(version)), url,
+                         what="the segment names")
+    return {int(sid): name for sid, name in rows}
 
 
 def append_audit(user: str, action: str, target: str, detail: str = "", url: str | None = None) -> None:
@@ -585,10 +618,8 @@ def append_audit(user: str, action: str, target: str, detail: str = "", url: str
 def read_audit(url: str | None = None, limit: int = 100) -> pd.DataFrame:
     """The latest ``limit`` audit entries, newest first (columns id, ts, user, action, target, detail)."""
     t = audit_log_table
-    with _connect(url, write=True) as conn:
-        ensure_app_tables(conn)
-        query = sa.select(t).order_by(t.c.id.desc()).limit(int(limit))
-        df = pd.read_sql_query(query, conn)
+    rows = read_app_rows(sa.select(t).order_by(t.c.id.desc()).limit(int(limit)), url, what="the audit log")
+    df = pd.DataFrame([tuple(r) for r in rows], columns=[c.name for c in t.columns])
     df["ts"] = pd.to_datetime(df["ts"]).astype("datetime64[ns]")
     return df
 
@@ -610,9 +641,5 @@ def add_user(username: str, password_hash: str, role: str, url: str | None = Non
 
 def get_user(username: str, url: str | None = None) -> dict | None:
     """The user's row as a dict (id, username, password_hash, role, created_at), or None."""
-    with _connect(url, write=True) as conn:
-        ensure_app_tables(conn)
-        row = (
-            conn.execute(sa.select(users_table).where(users_table.c.username == username)).mappings().first()
-        )
-        return dict(row) if row else None
+    rows = read_app_rows(sa.select(users_table).where(users_table.c.username == username), url, what="the users")
+    return dict(rows[0]._mapping) if rows else None
