@@ -117,10 +117,12 @@ class RiskModel:
 
     def explain(self, row: pd.DataFrame | dict[str, Any], *, top: int = 4) -> Explanation:
         """Score one applicant and explain the score (SHAP in log-odds and probability, reason codes)."""
-        frame = pd.DataFrame([row]) if isinstance(row, dict) else row
-        if len(frame) != 1:
-            raise ValueError(f"explain takes one applicant, got {len(frame)} rows")
-        x = self.encode(frame, source="applicant")
+        if isinstance(row, dict):
+            x = self.spec.encode_row(row, source="applicant")
+        elif len(row) != 1:
+            raise ValueError(f"explain takes one applicant, got {len(row)} rows")
+        else:
+            x = self.encode(row, source="applicant")
         contrib = contributions(self.booster, x)
         p = float(self.predict_encoded(x)[0])
         base_pd = self.base_pd(contrib.base)
