@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from bankdata import ArtifactStore, Bank, generate_bank
 
 SMALL_BANK_CUSTOMERS = 3_000
+# every figure the tests build is checked property by property (serving skips it: dashapp.figures.theme)
+os.environ.setdefault("LEDGERLIGHT_VALIDATE_FIGURES", "1")
 
 
 @pytest.fixture(scope="session")
