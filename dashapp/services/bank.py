@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from bankdata import BANK_TABLES, DatabaseError, get_settings, query
+from bankdata import BANK_TABLES, DatabaseError, engine_for, get_settings, query, query_records
 
 
 class DataUnavailable(RuntimeError):
@@ -54,8 +54,8 @@ def database_reachable(url: str | None = None) -> bool:
     if _missing_sqlite_file(url) is not None:
         return False
     try:
-        engine = sa.create_engine(url)
-    except (SQLAlchemyError, ImportError):
+        engine = engine_for(url)  # the pool every request uses: a health check costs one round trip, not an engine
+    except (SQLAlchemyError, ImportError, DatabaseError):
         return False
     try:
         with engine.connect() as conn:
@@ -63,8 +63,6 @@ def database_reachable(url: str | None = None) -> bool:
         return True
     except SQLAlchemyError:
         return False
-    finally:
-        engine.dispose()
 
 
 def check_database(url: str | None = None) -> str:
@@ -87,13 +85,20 @@ def _rows(statement: sa.Executable, url: str | None) -> pd.DataFrame:
         raise DataUnavailable(str(exc)) from exc
 
 
+def _records(statement: sa.Executable, url: str | None) -> list[dict[str, Any]]:
+    try:
+        return query_records(statement, check_database(url))
+    except DatabaseError as exc:
+        raise DataUnavailable(str(exc)) from exc
+
+
 def customer_profile(customer_id: int, url: str | None = None) -> dict[str, Any] | None:
     """One customer's row (primary-key look-up), or None when there is no such customer."""
     t = BANK_TABLES["customers"]
-    frame = _rows(sa.select(*_columns(t)).where(t.c.customer_id == int(customer_id)), url)
-    if frame.empty:
+    rows = _records(sa.select(*_columns(t)).where(t.c.customer_id == int(customer_id)), url)
+    if not rows:
         return None
-    row = frame.iloc[0].to_dict()
+    row = rows[0]
     if row.get("signup_date") is not None:
         row["signup_date"] = pd.Timestamp(row["signup_date"])
     return row

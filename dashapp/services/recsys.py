@@ -16,6 +16,7 @@ from ``LEDGERLIGHT_CREDIT_BLOCKED_BANDS``) when a risk model is served: the cust
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,16 +89,35 @@ class Served:
     metrics: dict[str, Any]
     credit_families: tuple[str, ...]
 
+    @functools.cached_property
+    def product_ids(self) -> np.ndarray:
+        """The catalogue's product ids in item order (arrays: a customer's lists index them without pandas)."""
+        return self.catalogue["product_id"].to_numpy(dtype=np.int64)
+
+    @functools.cached_property
+    def names(self) -> np.ndarray:
+        """Product names in item order."""
+        return self.catalogue["name"].to_numpy(dtype=object)
+
+    @functools.cached_property
+    def families(self) -> np.ndarray:
+        """Product families in item order."""
+        return self.catalogue["family"].to_numpy(dtype=object)
+
+    @functools.cached_property
+    def _positions(self) -> dict[int, int]:
+        return {int(p): i for i, p in enumerate(self.product_ids)}
+
     def column(self, product_id: int) -> int:
         """The catalogue position of ``product_id`` (``ValueError`` when unknown)."""
-        hits = np.flatnonzero(self.catalogue["product_id"].to_numpy() == int(product_id))
-        if len(hits) == 0:
-            raise ValueError(f"unknown product id: {product_id}")
-        return int(hits[0])
+        try:
+            return self._positions[int(product_id)]
+        except KeyError:
+            raise ValueError(f"unknown product id: {product_id}") from None
 
     def is_credit(self, product_id: int) -> bool:
         """Whether the product belongs to a credit family (held back from blocked customers)."""
-        return str(self.catalogue["family"].iloc[self.column(product_id)]) in self.credit_families
+        return str(self.families[self.column(product_id)]) in self.credit_families
 
 
 # --- the served version ---------------------------------------------------------------------------------------------
@@ -228,7 +248,7 @@ def _floats(text: str | None) -> np.ndarray:
 
 
 def _reason(pub: Served, model: str, col: int, held_cols: np.ndarray, codes: np.ndarray | None) -> str:
-    names = pub.catalogue["name"].to_numpy()
+    names = pub.names
     link = recsys.also_took(pub.cooc, held_cols, col)
     contributions = None
     if model == "mf" and link is None and pub.mf is not None and codes is not None and len(codes):
@@ -246,11 +266,10 @@ def _ranked_list(pub: Served, model: str, row: dict[str, Any] | None, n: int, he
     """The first ``n`` published products of one model that the customer does not hold (nor is blocked from)."""
     products = _ints(None if row is None else row["products"])
     scores = _floats(None if row is None else row["scores"])
-    cat = pub.catalogue
     cols = np.array([pub.column(p) for p in products], dtype=np.int64)
     keep = ~np.isin(products, list(held))
     if blocked:
-        keep &= ~np.isin(cat["family"].to_numpy()[cols].astype(str), list(pub.credit_families))
+        keep &= ~np.isin(pub.families[cols].astype(str), list(pub.credit_families))
     products, scores, cols = products[keep][:n], scores[keep][:n], cols[keep][:n]
     codes = None
     if row is not None and isinstance(row.get("features"), str):
@@ -258,8 +277,8 @@ def _ranked_list(pub: Served, model: str, row: dict[str, Any] | None, n: int, he
     return pd.DataFrame({
         "rank": np.arange(1, len(products) + 1),
         "product_id": products,
-        "name": cat["name"].to_numpy()[cols],
-        "family": cat["family"].to_numpy()[cols],
+        "name": pub.names[cols].astype(str),
+        "family": pub.families[cols].astype(str),
         "score": scores,
         "reason": [_reason(pub, model, int(c), held_cols, codes) for c in cols],
     })
@@ -286,9 +305,7 @@ def customer_view(customer_id: int, n: int = 5, *, models: tuple[str, ...] | Non
         raise ValueError(f"no customer with id {customer_id}")
     wanted = [m for m in MODEL_LABELS if models is None or m in models]
     held = _held_products(customer_id)
-    cat = pub.catalogue
-    held_mask = cat["product_id"].isin(held).to_numpy()
-    held_cols = np.flatnonzero(held_mask)
+    held_cols = np.flatnonzero(np.isin(pub.product_ids, list(held)))
     blocked = is_credit_blocked(customer_id)
     lists = _lookup(sa.select(_R.c.model, _R.c.products, _R.c.scores, _R.c.features)
                      .where(_R.c.model_version == pub.version, _R.c.customer_id == customer_id,
@@ -297,8 +314,9 @@ def customer_view(customer_id: int, n: int = 5, *, models: tuple[str, ...] | Non
     recs = {model: _ranked_list(pub, model, by_model.get(model), int(n), held, blocked, held_cols)
             for model in wanted}
     profile = {k: row[k] for k in PROFILE_COLUMNS if k in row}
-    return CustomerView(customer_id, profile, cat.loc[held_mask, ["product_id", "name", "family"]]
-                        .reset_index(drop=True), recs, blocked)
+    held_frame = pd.DataFrame({"product_id": pub.product_ids[held_cols], "name": pub.names[held_cols].astype(str),
+                               "family": pub.families[held_cols].astype(str)})
+    return CustomerView(customer_id, profile, held_frame, recs, blocked)
 
 
 # --- campaigns ------------------------------------------------------------------------------------------------------

@@ -249,10 +249,11 @@ def _latest_loan(customer_id: int) -> dict[str, Any] | None:
                  .join_from(loans, customers, loans.c.customer_id == customers.c.customer_id)
                  .where(loans.c.customer_id == int(customer_id))
                  .order_by(loans.c.issued_at.desc(), loans.c.loan_id.desc()).limit(1))
-    frame = _rows(statement)
-    if frame.empty:
-        return None
-    return {k: (v.item() if hasattr(v, "item") else v) for k, v in frame.iloc[0].to_dict().items()}
+    try:
+        rows = query_records(statement, _url())
+    except DatabaseError as exc:
+        raise DataUnavailable(str(exc)) from exc
+    return rows[0] if rows else None
 
 
 def applicant_features(customer_id: int) -> dict[str, Any]:
