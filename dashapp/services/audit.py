@@ -15,14 +15,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import flask
-import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from bankdata import DatabaseError, append_audit, read_audit
+from bankdata import DatabaseError, append_audit, audit_log_table, read_app_rows
+from dashapp.services import grid
 
 log = logging.getLogger("ledgerlight.audit")
 
 MAX_DETAIL = 2_000
+TRAIL_COLUMNS = ("ts", "user", "action", "target", "detail")
+_T = audit_log_table
+#: what the audit grid may filter by (text, case-insensitive); it is sorted by time only (the row id's order)
+TRAIL_FILTERS = {name: grid.Column(_T.c[name], "text") for name in ("user", "action", "target", "detail")}
+TRAIL_SORTABLE = ("ts",)
+UNKNOWN_COUNT = -1  # ag-grid's infinite row model: more rows follow, how many is not known
 _PENDING = "audit_served"
 
 
@@ -78,6 +85,28 @@ def record_safely(user: str, action: str, target: str, detail: str = "") -> bool
         return False
 
 
-def recent(limit: int = 200) -> pd.DataFrame:
-    """The newest ``limit`` rows (id, ts, user, action, target, detail), newest first."""
-    return read_audit(limit=max(1, min(int(limit), 10_000)))
+def trail_page(start_row: Any, end_row: Any, sort_model: Any, filter_model: Any) -> tuple[list[dict[str, Any]], int]:
+    """Rows ``start_row``..``end_row`` of the audit trail, newest first (or oldest first when the grid sorts time
+    ascending), filtered as the dash-ag-grid infinite row model asks, and the row count when the end is reached
+    (:data:`UNKNOWN_COUNT` while more rows follow: the log only grows, so it is never counted).
+
+    The order is the primary key's, so a page is an index range however long the trail; filters compare text
+    case-insensitively. Request values are checked against :data:`TRAIL_FILTERS` and :data:`TRAIL_SORTABLE`.
+
+    Raises
+    ------
+    InputError
+        A bad row range, an unknown column, direction or filter type.
+    DatabaseError
+        The database does not answer.
+    """
+    wanted = grid.row_range(start_row, end_row)
+    where = grid.filters(filter_model, TRAIL_FILTERS)
+    sorts = grid.sorts(sort_model, TRAIL_SORTABLE, max_sorts=1)
+    order = _T.c.id.asc() if sorts and sorts[0].direction == "asc" else _T.c.id.desc()
+    statement = (sa.select(*(_T.c[c] for c in TRAIL_COLUMNS)).where(*where).order_by(order)
+                 .limit(wanted.size + 1).offset(wanted.start))
+    rows = read_app_rows(statement, what="the audit log")
+    page = [{**row._mapping, "ts": row.ts.strftime("%Y-%m-%d %H:%M:%S")} for row in rows[: wanted.size]]
+    count = UNKNOWN_COUNT if len(rows) > wanted.size else wanted.start + len(page)
+    return page, count
