@@ -74,8 +74,14 @@ def freeze(component: Any) -> Any:
     return component
 
 
-def cached_page(build: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorate a page's ``layout(**query)``: the bare page is built once per role and :func:`served_stamp`."""
+def cached_page(build: Callable[..., Any] | None = None, *, stamp: Callable[[], Hashable] | None = None) -> Any:
+    """Decorate a page's ``layout(**query)``: the bare page is built once per role and :func:`served_stamp`
+    (and the page's own ``stamp``, e.g. the segment names users gave, which no served version reflects).
+
+    Use as ``@cached_page`` or ``@cached_page(stamp=...)``.
+    """
+    if build is None:
+        return functools.partial(cached_page, stamp=stamp)
     entries: OrderedDict[Hashable, Any] = OrderedDict()
     _CACHES.append(entries)
     lock = threading.Lock()
@@ -86,7 +92,7 @@ def cached_page(build: Callable[..., Any]) -> Callable[..., Any]:
             return build(**query)
         from dashapp.auth import signed_in_role
 
-        key = (signed_in_role(), served_stamp())
+        key = (signed_in_role(), served_stamp(), stamp() if stamp is not None else None)
         with lock:
             if key in entries:
                 entries.move_to_end(key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
@@ -17,6 +19,7 @@ dash.register_page(__name__, path="/risk", name="Risk", title="Ledgerlight · ri
                    description="Default model: metrics of every candidate, ROC/PR/calibration/KS, cut-off and SHAP.")
 
 MAX_COST = 1e9
+COST_MISSED_DEFAULT, COST_REJECTED_GOOD = 5, 1  # the cost inputs' starting values
 METRICS = ("roc_auc", "pr_auc", "ks", "brier", "brier_raw", "recall", "precision", "f1")
 
 
@@ -34,9 +37,9 @@ def _cost_controls(threshold: float) -> html.Div:
     return html.Div([
         dbc.Row([
             dbc.Col([dbc.Label("Cost of a missed default", html_for="risk-cost-default"),
-                     dbc.Input(id="risk-cost-default", type="number", min=0, value=5, step=0.5)]),
+                     dbc.Input(id="risk-cost-default", type="number", min=0, value=COST_MISSED_DEFAULT, step=0.5)]),
             dbc.Col([dbc.Label("Cost of a rejected good loan", html_for="risk-cost-good"),
-                     dbc.Input(id="risk-cost-good", type="number", min=0, value=1, step=0.5)]),
+                     dbc.Input(id="risk-cost-good", type="number", min=0, value=COST_REJECTED_GOOD, step=0.5)]),
         ], className="g-2 mb-2"),
         dbc.Label("Decline when PD ≥", html_for="risk-threshold"),
         dcc.Slider(id="risk-threshold", min=0, max=1, step=0.005, value=round(threshold, 3),
@@ -69,6 +72,8 @@ def layout(**_query: str) -> html.Div:
     if "oracle" in r:
         tiles.append(kpi_tile("Share of the oracle AUC", f"{r['oracle']['ratio']:.1%}",
                               f"oracle AUC {r['oracle']['oracle_roc_auc']:.3f} from ground truth"))
+    # every chart is drawn here, so the first view needs no callback (and no empty chart is drawn first)
+    confusion, cutoff_text = _cutoff(round(r["threshold"], 3), COST_MISSED_DEFAULT, COST_REJECTED_GOOD)
     return html.Div([
         header,
         dbc.Row([dbc.Col(t) for t in tiles], className="g-3 mb-3"),
@@ -82,17 +87,17 @@ def layout(**_query: str) -> html.Div:
         ], className="g-3 mb-3"),
         dbc.Row([
             dbc.Col(dbc.Card([dbc.CardHeader("Cut-off"), dbc.CardBody([
-                _cost_controls(r["threshold"]), html.Div(id="risk-cutoff-text", className="mt-3")])],
+                _cost_controls(r["threshold"]), html.Div(cutoff_text, id="risk-cutoff-text", className="mt-3")])],
                 className="ll-card h-100"), lg=4),
-            dbc.Col(figure_card("Confusion matrix at the cut-off", "risk-confusion"), lg=4),
+            dbc.Col(figure_card("Confusion matrix at the cut-off", "risk-confusion", confusion), lg=4),
             dbc.Col(figure_card("KS", "risk-ks", figs.ks_figure(p.y, champ)), lg=4),
         ], className="g-3 mb-3"),
         dbc.Row([
             dbc.Col(figure_card("SHAP importance", "risk-importance",
                                 figs.importance_figure(p.spec, p.sample["importance"])), lg=4),
-            dbc.Col(figure_card("SHAP dependence", "risk-dependence", controls=dcc.Dropdown(
+            dbc.Col(figure_card("SHAP dependence", "risk-dependence", _dependence(p, top), controls=dcc.Dropdown(
                 id="risk-dependence-feature", options=p.spec.features, value=top, clearable=False)), lg=4),
-            dbc.Col(figure_card("Feature by outcome", "risk-boxplot", controls=dcc.Dropdown(
+            dbc.Col(figure_card("Feature by outcome", "risk-boxplot", _boxplot(p, numeric[0]), controls=dcc.Dropdown(
                 id="risk-box-feature", options=numeric, value=numeric[0], clearable=False)), lg=4),
         ], className="g-3 mb-3"),
         figure_card("Correlation of numeric features", "risk-correlation",
@@ -115,7 +120,7 @@ def _costs(cost_default: object, cost_good: object) -> tuple[float, float]:
 
 
 @callback(Output("risk-confusion", "figure"), Output("risk-cutoff-text", "children"), Input("risk-threshold", "value"),
-          Input("risk-cost-default", "value"), Input("risk-cost-good", "value"))
+          Input("risk-cost-default", "value"), Input("risk-cost-good", "value"), prevent_initial_call=True)
 def update_cutoff(threshold: float, cost_default: float | None, cost_good: float | None):
     """Confusion matrix, approval rate and expected loss at the chosen cut-off."""
     threshold = validation.number(threshold, "cut-off", lo=0, hi=1)
@@ -123,6 +128,11 @@ def update_cutoff(threshold: float, cost_default: float | None, cost_good: float
     if dash.ctx.triggered_id == "risk-threshold":
         audit.served("change_cutoff", "risk portfolio cut-off", {"risk-threshold": threshold,
                                                                  "risk-cost-default": missed, "risk-cost-good": rejected})
+    return _cutoff(threshold, missed, rejected)
+
+
+def _cutoff(threshold: float, missed: float, rejected: float) -> tuple[Any, list[html.Div]]:
+    """The confusion matrix and the approval, default-rate and cost lines at a cut-off."""
     s = svc.cutoff_summary(threshold, missed, rejected)
     text = [html.Div(f"Approval rate {s.approval_rate:.1%}", id="risk-approval-rate", className="fw-semibold"),
             html.Div(f"Default rate among approved {s.default_rate_approved:.1%}"),
@@ -130,17 +140,23 @@ def update_cutoff(threshold: float, cost_default: float | None, cost_good: float
     return figs.confusion_figure(s), text
 
 
-@callback(Output("risk-dependence", "figure"), Input("risk-dependence-feature", "value"))
+@callback(Output("risk-dependence", "figure"), Input("risk-dependence-feature", "value"), prevent_initial_call=True)
 def update_dependence(feature: str):
     """SHAP dependence plot of the chosen feature."""
     p = svc.get_portfolio()
-    feature = validation.choice(feature, "feature", p.spec.features)
-    return figs.dependence_figure(p.spec, p.sample["x"], p.sample["shap"], feature)
+    return _dependence(p, validation.choice(feature, "feature", p.spec.features))
 
 
-@callback(Output("risk-boxplot", "figure"), Input("risk-box-feature", "value"))
+@callback(Output("risk-boxplot", "figure"), Input("risk-box-feature", "value"), prevent_initial_call=True)
 def update_boxplot(feature: str):
     """Distribution of the chosen feature for repaid and defaulted loans."""
     p = svc.get_portfolio()
-    feature = validation.choice(feature, "feature", p.spec.numeric or p.spec.features)
+    return _boxplot(p, validation.choice(feature, "feature", p.spec.numeric or p.spec.features))
+
+
+def _dependence(p: svc.Portfolio, feature: str) -> Any:
+    return figs.dependence_figure(p.spec, p.sample["x"], p.sample["shap"], feature)
+
+
+def _boxplot(p: svc.Portfolio, feature: str) -> Any:
     return figs.boxplot_figure(p.spec, p.sample["x"], p.sample["y"], feature)

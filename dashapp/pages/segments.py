@@ -79,7 +79,7 @@ def _risk_filter(opts: svc.FilterOptions, role: str | None) -> html.Div:
                     className="mb-2", hidden=opts.risk_bands is None, id=f"{RISK_FILTER}-wrap")
 
 
-def _filters(opts: svc.FilterOptions, role: str | None) -> dbc.Card:
+def _filters(opts: svc.FilterOptions, role: str | None, count: str) -> dbc.Card:
     risk_hint = None if opts.risk_bands is not None else "train the risk model to filter by credit eligibility"
     return dbc.Card([
         dbc.CardHeader("Filters"),
@@ -91,7 +91,7 @@ def _filters(opts: svc.FilterOptions, role: str | None) -> dbc.Card:
             _dropdown("Product held (any of)", "segments-filter-product", opts.products, hidden=not opts.products),
             _risk_filter(opts, role),
             html.Small(risk_hint, className="text-muted d-block mb-2") if risk_hint else None,
-            html.Div(id="segments-count", className="fw-semibold my-2"),
+            html.Div(count, id="segments-count", className="fw-semibold my-2"),
             dbc.Button("Export filtered customers (CSV)", id="segments-export", color="primary", size="sm"),
             html.Small(f"A download holds up to {svc.EXPORT_MAX_ROWS:,} customers.", className="text-muted d-block"),
             html.Div(id="segments-export-feedback", className="small text-danger mt-1"),
@@ -123,7 +123,15 @@ def _evidence(pub: svc.Published) -> dbc.Row:
     ], className="g-3 mb-3")
 
 
-@cached_page
+def _names_stamp() -> tuple[tuple[int, str], ...] | None:
+    """The segment names as users named them: a rename rebuilds the cached page (no served version changes)."""
+    try:
+        return tuple(svc.segment_names().items())
+    except NotTrained:
+        return None
+
+
+@cached_page(stamp=_names_stamp)
 def layout(**_query: str) -> html.Div:
     """Filters, PCA map, sizes, profile cards, means heat map, boxplots, k evidence; or the "not trained" card."""
     header = page_header(TITLE, SUBTITLE)
@@ -132,32 +140,35 @@ def layout(**_query: str) -> html.Div:
         opts = svc.filter_options()
     except NotTrained as exc:
         return html.Div([header, not_ready_card("Customer segments", TRAIN, str(exc))])
-    box_control = dcc.Dropdown(id="segments-box-feature", options=opts.box_features, value=svc.DEFAULT_BOX_FEATURE
-                               if svc.DEFAULT_BOX_FEATURE in opts.box_features else opts.box_features[0],
+    box_feature = svc.DEFAULT_BOX_FEATURE if svc.DEFAULT_BOX_FEATURE in opts.box_features else opts.box_features[0]
+    box_control = dcc.Dropdown(id="segments-box-feature", options=opts.box_features, value=box_feature,
                                clearable=False, className="mb-2")
+    # the unfiltered view is drawn here, so the first view needs no callback (and no empty chart drawn first)
+    scatter, sizes, heatmap, boxes, cards, count = _view(svc.SegmentFilter(), box_feature)
     return html.Div([
         header,
         dcc.Store(id="segments-names-changed", data=0),
         _kpis(pub),
         dbc.Row([
-            dbc.Col(_filters(opts, signed_in_role()), lg=3),
-            dbc.Col(figure_card("Segment map", "segments-scatter", subtitle="Customers on the first two principal "
-                                "components (WebGL; sampled when large)", height=420), lg=5),
-            dbc.Col(figure_card("Segment sizes", "segments-sizes", subtitle="Matching the filters, against all",
+            dbc.Col(_filters(opts, signed_in_role(), count), lg=3),
+            dbc.Col(figure_card("Segment map", "segments-scatter", scatter, subtitle="Customers on the first two "
+                                "principal components (WebGL; sampled when large)", height=420), lg=5),
+            dbc.Col(figure_card("Segment sizes", "segments-sizes", sizes, subtitle="Matching the filters, against all",
                                 height=420), lg=4),
         ], className="g-3 mb-3"),
-        html.Div(id="segments-cards", className="row g-3 mb-3 row-cols-1 row-cols-md-2 row-cols-xl-3"),
+        html.Div(cards, id="segments-cards", className="row g-3 mb-3 row-cols-1 row-cols-md-2 row-cols-xl-3"),
         dbc.Row([
-            dbc.Col(figure_card("Segment means", "segments-heatmap", subtitle="Standard deviations from the whole base",
-                                height=620), lg=7),
-            dbc.Col(figure_card("Distribution by segment", "segments-boxes", controls=box_control, height=560), lg=5),
+            dbc.Col(figure_card("Segment means", "segments-heatmap", heatmap,
+                                subtitle="Standard deviations from the whole base", height=620), lg=7),
+            dbc.Col(figure_card("Distribution by segment", "segments-boxes", boxes, controls=box_control, height=560),
+                    lg=5),
         ], className="g-3 mb-3"),
         _evidence(pub),
         dbc.Row(dbc.Col(_rename_card(opts), lg=4), className="g-3"),
     ])
 
 
-def _profile_card(row: pd.Series) -> html.Div:
+def _profile_card(row: dict[str, Any]) -> html.Div:
     facts = [f"{row['customers']:,} customers ({row['share']:.0%} of the selection)",
              f"{row['revenue_share']:.0%} of the selection's spending"]
     for col, label, fmt in (("age", "median age", "{:.0f}"), ("income", "median income", "{:,.0f}"),
@@ -176,18 +187,24 @@ def _profile_card(row: pd.Series) -> html.Div:
     Output("segments-scatter", "figure"), Output("segments-sizes", "figure"), Output("segments-heatmap", "figure"),
     Output("segments-boxes", "figure"), Output("segments-cards", "children"), Output("segments-count", "children"),
     *[Input(i, "value") for i in FILTERS], Input("segments-box-feature", "value"), Input("segments-names-changed", "data"),
+    prevent_initial_call=True,  # the layout holds the unfiltered view
 )
 def update_view(segment, age, income, region, product, risk, box_feature, _names_changed):
     """Redraw every filter-driven chart and card."""
     flt = svc.SegmentFilter.from_inputs(segment, age, income, region, product, risk, role=signed_in_role())
     box_feature = validation.text(box_feature, "boxplot feature", max_len=200, default=svc.DEFAULT_BOX_FEATURE)
+    return _view(flt, box_feature)
+
+
+def _view(flt: svc.SegmentFilter, box_feature: str) -> tuple[Any, ...]:
+    """The four charts, the profile cards and the count line of one filter (the callback's outputs, in order)."""
     try:
         view = svc.segment_view(flt, box_feature)
     except (NotTrained, ValueError) as exc:
         blank = empty_figure(public_message(exc))
         return blank, blank, blank, blank, [], public_message(exc)
     f = figs.view_figures(view)
-    cards = [_profile_card(row) for _, row in view.cards.iterrows()]
+    cards = [_profile_card(row) for row in view.cards.to_dict("records")]
     return f.scatter, f.sizes, f.heatmap, f.boxes, cards, _count_text(view)
 
 

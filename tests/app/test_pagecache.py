@@ -43,6 +43,20 @@ def test_a_page_is_built_once_per_role_and_stamp(stamp) -> None:
     assert len(calls) == 3
 
 
+def test_a_page_stamp_of_its_own_rebuilds_it(stamp) -> None:
+    calls: list[str] = []
+    names = {"names": ("Savers",)}
+
+    @pagecache.cached_page(stamp=lambda: names["names"])
+    def layout(**query):
+        calls.append(str(query))
+        return html.Div(", ".join(names["names"]))
+
+    assert layout() is layout() and len(calls) == 1
+    names["names"] = ("Young savers",)  # a user renamed a segment: no served version changed
+    assert layout().children == "Young savers" and len(calls) == 2
+
+
 def test_the_cached_figures_are_plain_dicts(stamp) -> None:
     graph = _page([])().children[1]
     assert isinstance(graph.figure, dict) and graph.figure["data"][0]["type"] == "bar"
