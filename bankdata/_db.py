@@ -194,17 +194,18 @@ def ensure_app_tables(conn: Connection) -> None:
 
     One catalogue query, once per database connection: a connection that found every table remembers it, so an
     audit row costs one INSERT and not a schema read (five ``PRAGMA table_info`` a write on SQLite). Tables created
-    here are checked again on the connection's next write, in case this transaction rolls back.
+    here are checked again on the connection's next write, in case this transaction rolls back, and so is every
+    connection after this process drops an app table.
 
     On PostgreSQL two workers creating the same table at once collide (a unique violation in ``pg_type``), so a
     missing table is created under a transaction-scoped advisory lock; once the tables exist no lock is taken.
     """
     info = conn.connection.info
-    if info.get(_APP_TABLES_FOUND):
+    if info.get(_APP_TABLES_FOUND) == _app_tables_generation:
         return
     present = set(sa.inspect(conn).get_table_names())
     if all(t.name in present for t in APP_TABLES):
-        info[_APP_TABLES_FOUND] = True
+        info[_APP_TABLES_FOUND] = _app_tables_generation
         return
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_CREATE_LOCK})"))
@@ -212,6 +213,17 @@ def ensure_app_tables(conn: Connection) -> None:
 
 
 _APP_TABLES_FOUND = "ledgerlight_app_tables"
+# Bumped whenever this process drops an app table: every pooled connection then looks at the catalogue again.
+_app_tables_generation = 0
+
+
+def _forget_found_app_tables(*_args: object, **_kwargs: object) -> None:
+    global _app_tables_generation
+    _app_tables_generation += 1
+
+
+for _table in APP_TABLES:
+    sa.event.listen(_table, "after_drop", _forget_found_app_tables)
 
 
 def _missing_table(exc: sa.exc.DBAPIError) -> bool:

@@ -177,6 +177,16 @@ def test_write_bank_keeps_the_app_tables(tiny_bank: Bank, url: str) -> None:
     assert db.segment_names("v1", url) == {3: "Students"}
 
 
+def test_app_tables_dropped_under_a_pooled_connection_are_created_again(url: str) -> None:
+    """A connection that once found every app table must not trust that after the tables were dropped."""
+    db.append_audit("ana", "sign-in", "app", "creates the tables", url)
+    db.append_audit("ana", "sign-in", "app", "finds them, and the connection remembers", url)
+    with db.engine_for(url).begin() as conn:
+        db.metadata.drop_all(conn)
+    db.append_audit("ana", "sign-in", "app", "again", url)
+    assert db.read_audit(url, limit=10)["detail"].tolist() == ["again"]
+
+
 def test_concurrent_sqlite_writers_wait_instead_of_failing(tmp_path) -> None:
     """Several gunicorn workers append audit rows to one SQLite file at once: none may fail with 'locked'."""
     import subprocess
