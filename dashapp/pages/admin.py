@@ -14,6 +14,7 @@ from bankdata import DatabaseError
 from dashapp import policy
 from dashapp.auth import ROLES, create_user, list_users, signed_in
 from dashapp.components import error_card, page_header
+from dashapp.components.row_blocks import EMPTY_BLOCK, rows_block
 from dashapp.policy import Capability
 from dashapp.services import audit, validation
 
@@ -72,7 +73,8 @@ def layout(**_query: str) -> html.Div:
                 _grid("admin-users", users, ["username", "role", "created_at"], 300))], className="ll-card h-100"), lg=8),
             dbc.Col(_add_user_form(), lg=4),
         ], className="g-3 mb-3"),
-        dbc.Card([dbc.CardHeader("Audit trail (newest first; filtered by the server)"), dbc.CardBody(_audit_grid())],
+        dbc.Card([dbc.CardHeader("Audit trail (newest first; filtered by the server)"), dbc.CardBody([
+            html.Div(id="admin-audit-note", className="text-danger small mb-2", role="status"), _audit_grid()])],
                  className="ll-card"),
     ])
 
@@ -94,16 +96,14 @@ def add_user(_clicks, name, role, password):
     return html.Span(f"Added {user.id} ({user.role}).", className="text-success"), _user_rows(), ""
 
 
-@callback(Output("admin-audit", "getRowsResponse"), Input("admin-audit", "getRowsRequest"))
+@callback(Output("admin-audit", "getRowsResponse"), Output("admin-audit-note", "children"),
+          Input("admin-audit", "getRowsRequest"))
 def audit_rows(request: dict | None):
     """One block of the audit trail from the database (the grid never holds the whole trail)."""
     if request is None:
-        return dash.no_update
-    request = validation.record(request, "rows request", ["startRow", "endRow"])
+        return dash.no_update, dash.no_update
     try:
-        rows, count = audit.trail_page(request["startRow"], request["endRow"], request.get("sortModel") or [],
-                                       request.get("filterModel") or {})
-    except DatabaseError as exc:  # the grid shows no rows; the log says why
+        return rows_block(request, audit.trail_page), ""
+    except DatabaseError as exc:
         log.error("audit grid: %s", exc)
-        return {"rowData": [], "rowCount": 0}
-    return {"rowData": rows, "rowCount": count}
+        return EMPTY_BLOCK, f"The audit trail cannot be shown: {exc}."

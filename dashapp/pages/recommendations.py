@@ -6,6 +6,7 @@ pages on the server (dash-ag-grid infinite row model: sorting and filtering done
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import dash
@@ -16,6 +17,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header, safe_csv
 from dashapp.components.customer_link import customer_link, register_customer_link
+from dashapp.components.row_blocks import EMPTY_BLOCK, rows_block
 from dashapp.figures import recsys as figs
 from dashapp.pagecache import cached_page
 from dashapp.services import recsys as svc
@@ -172,16 +174,14 @@ def campaign_rows(request, product_id, model, n):
     """One block of the campaign list for a product (sorted and filtered by the query), and how many there are."""
     if request is None:
         return no_update, no_update
-    request = validation.record(request, "rows request", ["startRow", "endRow"])
     if product_id is None or not n:
-        return {"rowData": [], "rowCount": 0}, "Pick a product."
+        return EMPTY_BLOCK, "Pick a product."
     try:
         product_id, n, model = svc.campaign_request(product_id, n, model)
     except ValueError as exc:
-        return {"rowData": [], "rowCount": 0}, str(exc)
-    rows, total = svc.campaign_page(product_id, n, model, request["startRow"], request["endRow"],
-                                    request.get("sortModel"), request.get("filterModel"))
-    return {"rowData": rows, "rowCount": total}, f"{total:,} customers, best first"
+        return EMPTY_BLOCK, str(exc)
+    block = rows_block(request, functools.partial(svc.campaign_page, product_id, n, model))
+    return block, f"{block['rowCount']:,} customers, best first"
 
 
 @callback(Output("recs-download", "data"), Input("recs-export", "n_clicks"), State("recs-product", "value"),

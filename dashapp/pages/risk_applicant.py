@@ -14,6 +14,7 @@ from bankdata import DataValidationError
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
 from dashapp.components.customer_link import customer_link, register_customer_link
 from dashapp.components.recourse import recourse_block
+from dashapp.components.row_blocks import EMPTY_BLOCK, rows_block
 from dashapp.figures import risk as figs
 from dashapp.figures.theme import empty_figure
 from dashapp.pagecache import cached_page
@@ -114,13 +115,10 @@ def grid_rows(request: dict | None):
     """One block of the borrowers grid, sorted and filtered by the database (the grid never holds all of them)."""
     if request is None:
         return dash.no_update
-    request = validation.record(request, "rows request", ["startRow", "endRow"])
     try:
-        rows, total = svc.applicant_page(request["startRow"], request["endRow"], request.get("sortModel") or [],
-                                         request.get("filterModel") or {})
+        return rows_block(request, svc.applicant_page)
     except NotTrained:
-        return {"rowData": [], "rowCount": 0}
-    return {"rowData": rows, "rowCount": total}
+        return EMPTY_BLOCK
 
 
 @callback(Output("risk-applicant", "data"), Input("risk-grid", "selectedRows"), Input("risk-search", "value"),

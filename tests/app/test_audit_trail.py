@@ -70,8 +70,12 @@ def test_a_page_is_at_most_the_grid_maximum(trail) -> None:
 
 
 def _request(start: int, end: int) -> dict:
-    return single(OUTPUT, [("admin-audit", "getRowsRequest", {"startRow": start, "endRow": end, "sortModel": [],
+    """The audit grid's rows request, as the browser sends it (the block and the note beside the grid)."""
+    body = single(OUTPUT, [("admin-audit", "getRowsRequest", {"startRow": start, "endRow": end, "sortModel": [],
                                                                "filterModel": {}})])
+    body["output"] = f"..{OUTPUT}...admin-audit-note.children.."
+    body["outputs"] = [body["outputs"], {"id": "admin-audit-note", "property": "children"}]
+    return body
 
 
 def test_only_an_admin_gets_the_trail_over_http(as_user) -> None:
@@ -83,3 +87,18 @@ def test_only_an_admin_gets_the_trail_over_http(as_user) -> None:
     assert 0 < len(rows) <= 5 and set(rows[0]) == set(audit.TRAIL_COLUMNS)
     for role in ("risk", "marketing"):
         assert as_user(role).post(CALLBACK, json=_request(0, 5)).status_code == 403
+
+
+def test_an_unreadable_trail_says_so_beside_the_empty_grid(as_user, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bankdata import DatabaseError
+
+    def unreachable(*_args: object) -> None:
+        raise DatabaseError("cannot read the audit log: connection refused")
+
+    admin = as_user("admin")
+    monkeypatch.setattr(audit, "trail_page", unreachable)
+    answer = admin.post(CALLBACK, json=_request(0, 5))
+    assert answer.status_code == 200
+    response = answer.get_json()["response"]
+    assert response["admin-audit"]["getRowsResponse"] == {"rowData": [], "rowCount": 0}
+    assert "connection refused" in str(response["admin-audit-note"]["children"])
