@@ -49,6 +49,9 @@ def layout(**_query: str) -> html.Div:
         return html.Div([header, no_data_card(str(exc))])
     except ValueError as exc:  # published, but the data holds no protected attribute
         return html.Div([header, error_card(str(exc))])
+    *fair_figures, fair_flags = _fairness_view(cutoffs["trained"])
+    alerts, psi, score = _drift_view(0.0, 0.0)
+    stability = _stability_view(report["features"][0], 0.0, 0.0)
     thresholds = cutoffs["thresholds"]
     low, high = min(thresholds), max(thresholds)
     shifts, pd_shifts = drifts["shift"], drifts["pd_shift"]
@@ -67,9 +70,9 @@ def layout(**_query: str) -> html.Div:
                                f"are never model features. Cut-offs in steps of {_step(thresholds) * 100:g} points (the "
                                f"training cut-off, {cutoffs['trained']:.1%}, too).", className="text-muted"), md=4)])),
             className="ll-card mb-3"),
-        dbc.Row([dbc.Col(figure_card(f"Fairness by {a}", f"monitoring-fair-{a}", subtitle="approval, TPR, FPR"), lg=6)
-                 for a in ATTRIBUTES], className="g-3 mb-2"),
-        html.Div(id="monitoring-fair-flags", className="mb-4 small"),
+        dbc.Row([dbc.Col(figure_card(f"Fairness by {a}", f"monitoring-fair-{a}", fig, subtitle="approval, TPR, FPR"),
+                         lg=6) for a, fig in zip(ATTRIBUTES, fair_figures, strict=True)], className="g-3 mb-2"),
+        html.Div(fair_flags, id="monitoring-fair-flags", className="mb-4 small"),
         dbc.Card(dbc.CardBody([dbc.Row([
             dbc.Col([dbc.Label("Population drift of the later month", html_for="monitoring-shift"),
                      _slider("monitoring-shift", min(shifts), max(shifts), 0.0, {v: f"{v:g}" for v in shifts},
@@ -78,11 +81,11 @@ def layout(**_query: str) -> html.Div:
                      _slider("monitoring-pd-shift", min(pd_shifts), max(pd_shifts), 0.0,
                              {v: f"{v:g}" for v in pd_shifts}, _step(pd_shifts))], md=6),
         ]), html.Small(later, className="text-muted", id="monitoring-batch-note")]), className="ll-card mb-3"),
-        dcc.Loading(html.Div(id="monitoring-alerts", className="mb-3")),
-        dbc.Row([dbc.Col(figure_card("PSI per feature", "monitoring-psi", height=380), lg=6),
-                 dbc.Col(figure_card("Score distribution (PD deciles of training)", "monitoring-score", height=380),
-                         lg=6)], className="g-3 mb-3"),
-        figure_card("Characteristic stability", "monitoring-stability",
+        dcc.Loading(html.Div(alerts, id="monitoring-alerts", className="mb-3")),
+        dbc.Row([dbc.Col(figure_card("PSI per feature", "monitoring-psi", psi, height=380), lg=6),
+                 dbc.Col(figure_card("Score distribution (PD deciles of training)", "monitoring-score", score,
+                                     height=380), lg=6)], className="g-3 mb-3"),
+        figure_card("Characteristic stability", "monitoring-stability", stability,
                     controls=dcc.Dropdown(id="monitoring-feature", options=report["features"],
                                           value=report["features"][0], clearable=False, className="mb-2")),
     ])
@@ -93,15 +96,12 @@ def _shifts(shift: object, pd_shift: object) -> tuple[float, float]:
             validation.number(pd_shift, "concept drift", lo=svc.PD_SHIFT_RANGE[0], hi=svc.PD_SHIFT_RANGE[1]))
 
 
-@callback([Output(f"monitoring-fair-{a}", "figure") for a in ATTRIBUTES]
-          + [Output("monitoring-fair-flags", "children")], Input("monitoring-threshold", "value"))
-def update_fairness(threshold: float):
-    """Fairness tables at the chosen cut-off (the demo bank's attributes: age band and gender)."""
-    threshold = validation.number(threshold, "cut-off", lo=0, hi=1)
+def _fairness_view(threshold: float) -> tuple:
+    """The fairness charts (one per attribute) and the flags line at a cut-off."""
     try:
         fair = svc.fairness(threshold)
     except (ValueError, NotTrained) as exc:
-        return empty_figure("Cannot compute"), empty_figure("Cannot compute"), error_card(str(exc))
+        return *(empty_figure("Cannot compute") for _ in ATTRIBUTES), error_card(str(exc))
     attrs = fair["attributes"]
     figures = [figs.fairness_figure(attrs[a]) if a in attrs else empty_figure(f"No {a} in the data")
                for a in ATTRIBUTES]
@@ -112,11 +112,8 @@ def update_fairness(threshold: float):
     return *figures, html.Span([text, html.Br(), f"Largest equal-opportunity gap (TPR): {gaps}"])
 
 
-@callback(Output("monitoring-alerts", "children"), Output("monitoring-psi", "figure"), Output("monitoring-score", "figure"),
-          Input("monitoring-shift", "value"), Input("monitoring-pd-shift", "value"))
-def update_drift(shift: float, pd_shift: float):
-    """PSI of a generated later month with the chosen drift."""
-    shift, pd_shift = _shifts(shift, pd_shift)
+def _drift_view(shift: float, pd_shift: float) -> tuple:
+    """The alert, the PSI chart and the score chart of a later month with this drift."""
     try:
         rep = svc.drift(shift, pd_shift)
     except (ValueError, NotTrained) as exc:
@@ -133,13 +130,32 @@ def update_drift(shift: float, pd_shift: float):
     return alerts, figs.psi_figure(rep.features), figs.score_bins_figure(rep.score_bins)
 
 
-@callback(Output("monitoring-stability", "figure"), Input("monitoring-feature", "value"),
-          Input("monitoring-shift", "value"), Input("monitoring-pd-shift", "value"))
-def update_stability(feature: str, shift: float, pd_shift: float):
-    """One feature's characteristic stability for the chosen drift."""
-    shift, pd_shift = _shifts(shift, pd_shift)
-    feature = validation.choice(feature, "feature", risk_service.served().report["features"])
+def _stability_view(feature: str, shift: float, pd_shift: float):
+    """One feature's characteristic stability chart for this drift."""
     try:
         return figs.stability_figure(svc.drift(shift, pd_shift).stability, feature)
     except (ValueError, NotTrained) as exc:
         return empty_figure(str(exc))
+
+
+@callback([Output(f"monitoring-fair-{a}", "figure") for a in ATTRIBUTES]
+          + [Output("monitoring-fair-flags", "children")], Input("monitoring-threshold", "value"),
+          prevent_initial_call=True)
+def update_fairness(threshold: float):
+    """Fairness tables at the chosen cut-off (the demo bank's attributes: age band and gender)."""
+    return _fairness_view(validation.number(threshold, "cut-off", lo=0, hi=1))
+
+
+@callback(Output("monitoring-alerts", "children"), Output("monitoring-psi", "figure"), Output("monitoring-score", "figure"),
+          Input("monitoring-shift", "value"), Input("monitoring-pd-shift", "value"), prevent_initial_call=True)
+def update_drift(shift: float, pd_shift: float):
+    """PSI of a generated later month with the chosen drift."""
+    return _drift_view(*_shifts(shift, pd_shift))
+
+
+@callback(Output("monitoring-stability", "figure"), Input("monitoring-feature", "value"),
+          Input("monitoring-shift", "value"), Input("monitoring-pd-shift", "value"), prevent_initial_call=True)
+def update_stability(feature: str, shift: float, pd_shift: float):
+    """One feature's characteristic stability for the chosen drift."""
+    feature = validation.choice(feature, "feature", risk_service.served().report["features"])
+    return _stability_view(feature, *_shifts(shift, pd_shift))
