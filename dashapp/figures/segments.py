@@ -18,6 +18,7 @@ from dashapp.figures.theme import (
     TEAL,
     empty_figure,
     figure,
+    label_margin,
     themed,
 )
 
@@ -30,10 +31,13 @@ def segment_colour(segment: int) -> str:
 
 
 def pca_scatter_figure(sample: pd.DataFrame, names: dict[int, str], explained: list[float], n_matching: int) -> go.Figure:
-    """PCA map of the (sampled) filtered customers, one WebGL trace per segment; axis titles give explained variance."""
+    """PCA map of the (sampled) filtered customers, one SVG trace per segment; axis titles give explained variance.
+
+    SVG, not WebGL: the sample is small (``SCATTER_POINTS``) and the CSP allows no ``eval``, which WebGL traces need.
+    """
     if sample.empty:
         return empty_figure(NO_MATCH)
-    traces = [{"type": "scattergl", "x": part["pc1"].to_numpy(), "y": part["pc2"].to_numpy(), "mode": "markers",
+    traces = [{"type": "scatter", "x": part["pc1"].to_numpy(), "y": part["pc2"].to_numpy(), "mode": "markers",
                "name": names.get(int(seg), f"Segment {seg}"),
                "marker": {"size": 5, "opacity": 0.6, "color": segment_colour(int(seg))},
                "customdata": part["customer_id"].to_numpy(),
@@ -65,6 +69,7 @@ def sizes_figure(sizes: pd.DataFrame) -> go.Figure:
          "hovertemplate": "%{y}<br>%{x:,} matching<extra></extra>"},
     ]
     return figure(traces, barmode="overlay", yaxis={"autorange": "reversed"},
+                  margin={"l": label_margin(names), "t": 64},  # the two-entry legend sits above
                   xaxis={"title": {"text": "Customers"}, "rangemode": "tozero",
                          "range": [0, float(sizes["total"].max()) * 1.05]})
 
@@ -80,7 +85,8 @@ def means_heatmap_figure(z_means: pd.DataFrame) -> go.Figure:
              "colorbar": {"title": {"text": "sd"}, "thickness": 10},
              "hovertemplate": "%{x}<br>%{y}: %{customdata:+.2f} sd from the base<extra></extra>"}
     return figure([trace], xaxis={"side": "top", "showgrid": False},
-                  yaxis={"autorange": "reversed", "showgrid": False, "tickfont": {"size": 10}})
+                  yaxis={"autorange": "reversed", "showgrid": False, "tickfont": {"size": 10}},
+                  margin={"l": label_margin(trace["y"], font_size=10)})
 
 
 def boxplot_figure(boxes: pd.DataFrame, feature: str) -> go.Figure:

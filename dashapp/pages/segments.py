@@ -152,7 +152,7 @@ def layout(**_query: str) -> html.Div:
         dbc.Row([
             dbc.Col(_filters(opts, signed_in_role(), count), lg=3),
             dbc.Col(figure_card("Segment map", "segments-scatter", scatter, subtitle="Customers on the first two "
-                                "principal components (WebGL; sampled when large)", height=420), lg=5),
+                                "principal components (sampled when large)", height=420), lg=5),
             dbc.Col(figure_card("Segment sizes", "segments-sizes", sizes, subtitle="Matching the filters, against all",
                                 height=420), lg=4),
         ], className="g-3 mb-3"),

@@ -113,7 +113,7 @@ def test_an_empty_selection_draws_a_message(segments_env) -> None:
 def test_figures_carry_the_data(segments_env) -> None:
     view = svc.segment_view(svc.SegmentFilter())
     f = figs.view_figures(view)
-    assert all(t.type == "scattergl" for t in f.scatter.data)
+    assert all(t.type == "scatter" for t in f.scatter.data)  # SVG: the CSP allows no eval, so no WebGL
     assert sum(len(t.x) for t in f.scatter.data) == len(view.sample)
     assert list(f.sizes.data[1].x) == view.sizes["customers"].tolist()
     assert np.asarray(f.heatmap.data[0].z).shape == view.z_means.T.shape
