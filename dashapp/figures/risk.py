@@ -6,7 +6,18 @@ import numpy as np
 import plotly.graph_objects as go
 
 import risk
-from dashapp.figures.theme import DIVERGING, MUTED, NAVY, PALETTE, ROSE, SEQUENTIAL, TEAL, figure, themed
+from dashapp.figures.theme import (
+    DIVERGING,
+    MUTED,
+    NAVY,
+    PALETTE,
+    ROSE,
+    SEQUENTIAL,
+    TEAL,
+    figure,
+    label_margin,
+    themed,
+)
 from risk import calibration_bins, plain_name, pr_curve_points, roc_curve_points
 
 
@@ -68,15 +79,16 @@ def confusion_figure(summary: risk.CutoffSummary) -> go.Figure:
     trace = {"type": "heatmap", "z": z, "x": ["approve", "decline"], "y": ["repaid", "defaulted"], "text": text,
              "texttemplate": "%{text}", "showscale": False, "colorscale": [list(s) for s in SEQUENTIAL]}
     return figure([trace], xaxis={"title": {"text": "Decision"}},
-                  yaxis={"title": {"text": "Outcome"}, "autorange": "reversed"})
+                  yaxis={"title": {"text": "Outcome"}, "autorange": "reversed"},
+                  margin={"l": label_margin(["defaulted"], title=True)})
 
 
 def importance_figure(spec: risk.FeatureSpec, importance: np.ndarray, top: int = 15) -> go.Figure:
     """Mean |SHAP| per feature (log-odds), largest on top."""
     order = np.argsort(importance)[-top:]
-    fig = go.Figure(go.Bar(x=importance[order], y=[plain_name(spec.features[j]) for j in order], orientation="h",
-                           marker_color=NAVY))
-    fig.update_layout(xaxis_title="Mean |SHAP| (log-odds of default)")
+    names = [plain_name(spec.features[j]) for j in order]
+    fig = go.Figure(go.Bar(x=importance[order], y=names, orientation="h", marker_color=NAVY))
+    fig.update_layout(xaxis_title="Mean |SHAP| (log-odds of default)", margin_l=label_margin(names))
     return themed(fig)
 
 
@@ -86,7 +98,7 @@ def dependence_figure(spec: risk.FeatureSpec, x: np.ndarray, shap: np.ndarray, f
     values = x[:, j]
     if feature in spec.categorical:
         values = np.array([spec.decode_category(feature, v) for v in values])
-    fig = go.Figure(go.Scattergl(x=values, y=shap[:, j], mode="markers", marker={"size": 5, "color": TEAL, "opacity": 0.5}))
+    fig = go.Figure(go.Scatter(x=values, y=shap[:, j], mode="markers", marker={"size": 5, "color": TEAL, "opacity": 0.5}))
     fig.add_hline(y=0, line={"color": MUTED, "dash": "dot"})
     fig.update_layout(xaxis_title=plain_name(feature), yaxis_title="SHAP (log-odds of default)")
     return themed(fig)
@@ -99,7 +111,7 @@ def correlation_figure(spec: risk.FeatureSpec, x: np.ndarray) -> go.Figure:
     names = [plain_name(c) for c in spec.numeric]
     fig = go.Figure(go.Heatmap(z=np.round(corr, 2), x=names, y=names, zmin=-1, zmax=1, colorscale=[list(s) for s in DIVERGING],
                                texttemplate="%{z}"))
-    fig.update_layout(yaxis_autorange="reversed")
+    fig.update_layout(yaxis_autorange="reversed", margin_l=label_margin(names))
     return themed(fig)
 
 
@@ -122,12 +134,15 @@ def waterfall_figure(e: risk.Explanation, top: int = 10) -> go.Figure:
     if len(rest):
         labels.append(f"{len(rest)} other features")
         deltas.append(float(e.shap_pd[rest].sum()))
-    fig = go.Figure(go.Waterfall(
-        orientation="h", y=["average applicant", *labels, "this applicant"],
-        x=[e.base_pd, *deltas, e.pd], measure=["absolute", *["relative"] * len(deltas), "total"],
-        increasing={"marker": {"color": ROSE}}, decreasing={"marker": {"color": TEAL}}, totals={"marker": {"color": NAVY}},
-        texttemplate="%{x:+.1%}", textposition="outside",
+    # drawn as floating bars (each starts where the previous ended): the served Plotly bundle has no waterfall trace
+    starts = e.base_pd + np.concatenate([[0.0], np.cumsum(deltas)[:-1]]) if deltas else np.array([])
+    fig = go.Figure(go.Bar(
+        orientation="h", y=["average applicant", *labels, "this applicant"], x=[e.base_pd, *deltas, e.pd],
+        base=[0.0, *starts.tolist(), 0.0],
+        marker_color=[NAVY, *[ROSE if d > 0 else TEAL for d in deltas], NAVY],
+        text=[f"{e.base_pd:.1%}", *[f"{d:+.1%}" for d in deltas], f"{e.pd:.1%}"], textposition="outside",
+        cliponaxis=False, hovertemplate="%{y}: %{text}<extra></extra>",
     ))
     fig.update_layout(xaxis_tickformat=".0%", xaxis_title="Probability of default", yaxis_autorange="reversed",
-                      margin={"l": 220})
+                      margin={"l": label_margin(labels), "r": 56})
     return themed(fig)

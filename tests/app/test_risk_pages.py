@@ -53,6 +53,7 @@ def test_figures_draw_from_the_portfolio(risk_env) -> None:
     feature = p.spec.features[0]
     dep = figs.dependence_figure(p.spec, p.sample["x"], p.sample["shap"], feature)
     assert np.allclose(dep.data[0].y, p.sample["shap"][:, 0])
+    assert dep.data[0].type == "scatter"  # SVG: WebGL traces need an eval the CSP does not allow
     e = svc.explain(svc.applicant_features(int(svc.applicant_page(0, 5, [], {})[0][3]["customer_id"])))
     water = figs.waterfall_figure(e)
     assert water.data[0].x[0] == pytest.approx(e.base_pd) and water.data[0].x[-1] == pytest.approx(e.pd)
