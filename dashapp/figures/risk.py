@@ -20,6 +20,11 @@ from dashapp.figures.theme import (
 )
 from risk import calibration_bins, plain_name, pr_curve_points, roc_curve_points
 
+# legends inside the plot, in the corner the curves leave empty: above the plot they wrap into rows that squeeze it
+INSIDE_BOTTOM_RIGHT = {"orientation": "v", "x": 0.98, "xanchor": "right", "y": 0.02, "yanchor": "bottom",
+                       "bgcolor": "rgba(255,255,255,0.8)"}
+INSIDE_TOP_RIGHT = {**INSIDE_BOTTOM_RIGHT, "y": 0.98, "yanchor": "top"}
+
 
 def roc_figure(y: np.ndarray, scores: dict[str, np.ndarray]) -> go.Figure:
     """ROC curves of several candidates, with their AUC in the legend."""
@@ -28,7 +33,7 @@ def roc_figure(y: np.ndarray, scores: dict[str, np.ndarray]) -> go.Figure:
         fpr, tpr = roc_curve_points(y, p)
         fig.add_scatter(x=fpr, y=tpr, name=f"{name} ({risk.roc_auc(y, p):.3f})", line={"color": PALETTE[i % 8]})
     fig.add_scatter(x=[0, 1], y=[0, 1], name="chance", line={"dash": "dot", "color": MUTED})
-    fig.update_layout(xaxis_title="False-positive rate", yaxis_title="True-positive rate")
+    fig.update_layout(xaxis_title="False-positive rate", yaxis_title="True-positive rate", legend=INSIDE_BOTTOM_RIGHT)
     return themed(fig)
 
 
@@ -39,7 +44,7 @@ def pr_figure(y: np.ndarray, scores: dict[str, np.ndarray]) -> go.Figure:
         recall, precision = pr_curve_points(y, p)
         fig.add_scatter(x=recall, y=precision, name=f"{name} ({risk.pr_auc(y, p):.3f})", line={"color": PALETTE[i % 8]})
     fig.add_hline(y=float(np.mean(y)), line={"dash": "dot", "color": MUTED})
-    fig.update_layout(xaxis_title="Recall (defaults caught)", yaxis_title="Precision")
+    fig.update_layout(xaxis_title="Recall (defaults caught)", yaxis_title="Precision", legend=INSIDE_TOP_RIGHT)
     return themed(fig)
 
 
@@ -67,7 +72,8 @@ def ks_figure(y: np.ndarray, p: np.ndarray) -> go.Figure:
     fig.add_scatter(x=grid, y=cdf_bad, name="defaults", line={"color": ROSE})
     fig.add_scatter(x=[grid[at], grid[at]], y=[cdf_bad[at], cdf_good[at]], mode="lines",
                     name=f"KS {abs(cdf_good[at] - cdf_bad[at]):.3f}", line={"color": NAVY, "dash": "dash"})
-    fig.update_layout(xaxis_title="Predicted probability of default", yaxis_title="Cumulative share")
+    fig.update_layout(xaxis_title="Predicted probability of default", yaxis_title="Cumulative share",
+                      legend=INSIDE_BOTTOM_RIGHT)
     return themed(fig)
 
 
@@ -111,7 +117,8 @@ def correlation_figure(spec: risk.FeatureSpec, x: np.ndarray) -> go.Figure:
     names = [plain_name(c) for c in spec.numeric]
     fig = go.Figure(go.Heatmap(z=np.round(corr, 2), x=names, y=names, zmin=-1, zmax=1, colorscale=[list(s) for s in DIVERGING],
                                texttemplate="%{z}"))
-    fig.update_layout(yaxis_autorange="reversed", margin_l=label_margin(names))
+    room = label_margin(names)  # the x labels are turned 45 degrees: they need about 0.7 of that below the plot
+    fig.update_layout(yaxis_autorange="reversed", xaxis_tickangle=-45, margin={"l": room, "b": int(room * 0.72) + 8})
     return themed(fig)
 
 

@@ -35,7 +35,7 @@ TEMPLATE = go.layout.Template(
         plot_bgcolor="rgba(0,0,0,0)",
         # wide enough for an axis title and its tick labels, so ``automargin`` rarely has to push (each push redraws
         # the whole chart: half of a page's drawing time in Chromium before these margins)
-        margin={"l": 60, "r": 16, "t": 40, "b": 52},
+        margin={"l": 60, "r": 16, "t": 48, "b": 52},
         hoverlabel={"font": {"family": FONT_FAMILY}, "bgcolor": "white"},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
         xaxis={"gridcolor": GRID, "linecolor": GRID, "zeroline": False, "ticks": "", "automargin": True},
