@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from bankdata._bank import TABLES, TRUTH_TABLES, Bank, GroundTruth
 from bankdata._config import get_settings
 from bankdata._schema import SCHEMAS, TRUTH_PREFIX, TRUTH_SCHEMAS, Column, TableSchema
-from bankdata._validation import DataValidationError, bad_rows, validate_frame
+from bankdata._validation import ProblemReport, validate_frame
 
 log = logging.getLogger(__name__)
 
@@ -470,6 +470,12 @@ def write_bank(bank: Bank, url: str | None = None, replace: bool = True) -> dict
     return written
 
 
+def _key_values(conn: Connection, table: str) -> pd.Index:
+    """Every key of a public table in the database (empty when the table has no rows)."""
+    key = BANK_TABLES[table].c[SCHEMAS[table].key]
+    return pd.Index([row[0] for row in conn.execute(sa.select(key))], dtype="int64")
+
+
 def append_load(table: str, df: pd.DataFrame, url: str | None = None, *, source: str | None = None) -> int:
     """Validate rows for one public table and append them in one transaction.
 
@@ -492,7 +498,8 @@ def append_load(table: str, df: pd.DataFrame, url: str | None = None, *, source:
     Raises
     ------
     DataValidationError
-        The rows do not match the schema, or ids already in the database would be duplicated (nothing is stored).
+        The rows do not match the schema, ids already in the database would be duplicated, or a reference names
+        a customer or product the database does not hold (nothing is stored; every problem is listed).
     """
     if table not in SCHEMAS:
         raise ValueError(f"unknown table {table!r}; expected one of {', '.join(SCHEMAS)}")
@@ -501,15 +508,18 @@ def append_load(table: str, df: pd.DataFrame, url: str | None = None, *, source:
     df = validate_frame(df, schema, source)
     with _connect(url, write=True) as conn:
         metadata.create_all(conn)
+        report = ProblemReport(source)
         if schema.key is not None:
-            key = sa_table.c[schema.key]
-            existing = pd.Index([row[0] for row in conn.execute(sa.select(key))], dtype="int64")
-            clash = df[schema.key].isin(existing)
-            rows, n = bad_rows(clash)
-            if n:
-                raise DataValidationError(
-                    source, "ids already in the database", column=schema.key, rows=rows, n_rows=n
-                )
+            existing = _key_values(conn, table)
+            report.add(schema.key, "ids already in the database", df[schema.key].isin(existing))
+        for col in schema.columns:
+            if col.references is not None:
+                known = _key_values(conn, col.references)
+                unknown = ~df[col.name].isin(known)
+                examples = ", ".join(map(str, pd.unique(df.loc[unknown, col.name])[:3]))
+                report.add(col.name, f"ids not in table {col.references} (e.g. {examples}); load "
+                                     f"{col.references} first", unknown)
+        report.raise_if_any()
         first_row = conn.execute(sa.select(sa.func.max(sa_table.c[ROW_NO]))).scalar()
         return _insert_frame(conn, sa_table, df, schema, first_row=0 if first_row is None else first_row + 1)
 

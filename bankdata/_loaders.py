@@ -176,6 +176,7 @@ def load_table(
     column_map: dict[str, str] | None = None,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Read the user's file for one table and validate it completely.
 
@@ -189,6 +190,9 @@ def load_table(
         ``{column in the file: column of the table}``, applied before validation.
     max_bytes : int
         Refuse larger files.
+    date_format : str, optional
+        strptime format of dates that are not ISO 8601 (e.g. ``%d/%m/%Y``); without it the file's own values must
+        show the order (see :mod:`bankdata._validation`).
 
     Returns
     -------
@@ -198,13 +202,14 @@ def load_table(
     Raises
     ------
     DataValidationError
-        The first problem found, naming the file, the column and the first offending rows.
+        Every problem found (up to a limit, grouped by column), naming the file, the column and the first
+        offending rows.
     """
     schema = schema_for(table)
     path = Path(path)
     df = read_tabular(path, max_bytes=max_bytes)
     df = apply_column_map(df, column_map, path.name, schema)
-    return validate_frame(df, schema, path.name)
+    return validate_frame(df, schema, path.name, date_format=date_format)
 
 
 def parse_column_map(pairs: list[str] | None) -> dict[str, str]:

@@ -35,6 +35,9 @@ class Column:
         Values must be strictly greater than zero.
     allowed : tuple or None
         The allowed values of a ``category`` column (text) or of an ``int`` column (numbers).
+    references : str or None
+        The table whose key every value must be (``customers`` for a loan's customer_id); checked when rows are
+        loaded.
     """
 
     name: str
@@ -45,6 +48,7 @@ class Column:
     max_value: float | None = None
     positive: bool = False
     allowed: tuple[str, ...] | tuple[int, ...] | None = None
+    references: str | None = None
 
     @property
     def is_numeric(self) -> bool:
@@ -101,7 +105,7 @@ SCHEMAS: dict[str, TableSchema] = {
     "transactions": TableSchema(
         "transactions",
         (
-            Column("customer_id", "id", min_value=0),
+            Column("customer_id", "id", min_value=0, references="customers"),
             Column("ts", "datetime"),
             Column("amount", "float", positive=True),
             Column("category", "str"),
@@ -113,7 +117,7 @@ SCHEMAS: dict[str, TableSchema] = {
         "loans",
         (
             Column("loan_id", "id", unique=True, min_value=0),
-            Column("customer_id", "id", min_value=0),
+            Column("customer_id", "id", min_value=0, references="customers"),
             Column("issued_at", "datetime"),
             Column("amount", "float", positive=True),
             Column("term_months", "int", min_value=1),
@@ -135,8 +139,8 @@ SCHEMAS: dict[str, TableSchema] = {
     "interactions": TableSchema(
         "interactions",
         (
-            Column("customer_id", "id", min_value=0),
-            Column("product_id", "id", min_value=0),
+            Column("customer_id", "id", min_value=0, references="customers"),
+            Column("product_id", "id", min_value=0, references="products"),
             Column("ts", "datetime"),
             Column("event", "category", allowed=EVENTS),
         ),

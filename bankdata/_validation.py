@@ -1,12 +1,18 @@
 """Validate a DataFrame against a declared table schema and coerce it to the public dtypes.
 
-Every problem raises :class:`DataValidationError`, whose message names the file, the column and the first offending rows,
-e.g. ``loans.csv: column 'amount': negative values in rows 3, 17 (2 rows)``. Rows are numbered from 1 and count data
-rows only (in a CSV with a header, row 1 is on line 2).
+Validation looks at every column and reports every problem it finds (up to ``MAX_PROBLEMS``, grouped by column) in
+one :class:`DataValidationError`, whose message names the file, the column and the first offending rows, e.g.
+``loans.csv: column 'amount': negative values in rows 3, 17 (2 rows)``. Rows are numbered from 1 and count data rows
+only (in a CSV with a header, row 1 is on line 2).
+
+Dates: ISO 8601 is read as is. Numeric dates such as ``03/04/2025`` are read in the order the file itself shows
+(a value like ``31/03/2025`` makes the whole column day-first); a column where every value could be either order, or
+that mixes both, is refused unless the caller names the format (``date_format="%d/%m/%Y"``, ``--date-format``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,6 +21,7 @@ import pandas as pd
 from bankdata._schema import Column, TableSchema
 
 MAX_ROWS_SHOWN = 5
+MAX_PROBLEMS = 20
 MAX_COLUMNS = 1000
 FLAG_WORDS = {"true": "1", "yes": "1", "y": "1", "t": "1", "false": "0", "no": "0", "n": "0", "f": "0"}
 
@@ -32,6 +39,8 @@ class DataValidationError(ValueError):
         The first few offending rows, numbered from 1 (data rows, header not counted).
     n_rows : int
         How many rows are affected in total.
+    problems : list of DataValidationError
+        Every problem found, this one first (one entry when only one was found), grouped by column.
     """
 
     def __init__(
@@ -42,7 +51,23 @@ class DataValidationError(ValueError):
         self.problem = problem
         self.n_rows = n_rows or len(rows)
         self.rows = [int(r) for r in rows[:MAX_ROWS_SHOWN]]
+        self.problems: list[DataValidationError] = [self]
         super().__init__(self._message())
+
+    @classmethod
+    def combine(cls, problems: Sequence[DataValidationError]) -> DataValidationError:
+        """One error that lists ``problems`` (the first one's attributes, every problem in the message)."""
+        first = problems[0]
+        if len(problems) == 1:
+            return first
+        ordered = sorted(problems, key=lambda p: (p.column is None, [q.column for q in problems].index(p.column)))
+        error = cls(first.file, first.problem, column=first.column, rows=first.rows, n_rows=first.n_rows)
+        error.problems = list(ordered)
+        more = " or more" if len(problems) >= MAX_PROBLEMS else ""
+        lines = [f"{first.file}: {len(problems)}{more} problems, by column:"]
+        lines += ["  " + p._message().removeprefix(f"{first.file}: ") for p in ordered]
+        error.args = ("\n".join(lines),)
+        return error
 
     def _message(self) -> str:
         where = f"{self.file}: " + (f"column {self.column!r}: " if self.column else "")
@@ -54,16 +79,41 @@ class DataValidationError(ValueError):
         return f"{where}{self.problem} in {noun} {shown}{more} ({self.n_rows} {noun})"
 
 
+class ProblemReport:
+    """Collects the problems of one file; :meth:`raise_if_any` raises them together.
+
+    Parameters
+    ----------
+    file : str
+        Named in every message.
+    """
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[DataValidationError] = []
+
+    def add(self, column: str | None, problem: str, mask: np.ndarray | pd.Series | None = None) -> bool:
+        """Record a problem (where ``mask`` holds, or for the whole column without a mask); True if recorded."""
+        if len(self.problems) >= MAX_PROBLEMS:
+            return mask is None or bool(np.asarray(mask, dtype=bool).any())
+        if mask is None:
+            self.problems.append(DataValidationError(self.file, problem, column=column))
+            return True
+        rows, n = bad_rows(mask)
+        if n:
+            self.problems.append(DataValidationError(self.file, problem, column=column, rows=rows, n_rows=n))
+        return bool(n)
+
+    def raise_if_any(self) -> None:
+        """Raise every recorded problem as one :class:`DataValidationError`."""
+        if self.problems:
+            raise DataValidationError.combine(self.problems)
+
+
 def bad_rows(mask: np.ndarray | pd.Series) -> tuple[list[int], int]:
     """Return the first few 1-based row numbers where ``mask`` is true, and how many there are."""
     positions = np.flatnonzero(np.asarray(mask, dtype=bool))
     return [int(p) + 1 for p in positions[:MAX_ROWS_SHOWN]], len(positions)
-
-
-def _fail(file: str, column: str, problem: str, mask: np.ndarray | pd.Series) -> None:
-    rows, n = bad_rows(mask)
-    if n:
-        raise DataValidationError(file, problem, column=column, rows=rows, n_rows=n)
 
 
 def _examples(values: pd.Series) -> str:
@@ -71,7 +121,7 @@ def _examples(values: pd.Series) -> str:
     return ", ".join(repr(v) for v in uniq)
 
 
-def _as_numbers(s: pd.Series, col: Column, file: str) -> pd.Series:
+def _as_numbers(s: pd.Series, col: Column, report: ProblemReport) -> pd.Series:
     if pd.api.types.is_bool_dtype(s):
         s = s.astype("int64")
     if pd.api.types.is_numeric_dtype(s):
@@ -81,67 +131,116 @@ def _as_numbers(s: pd.Series, col: Column, file: str) -> pd.Series:
         text = text.str.lower().replace(FLAG_WORDS)
     numbers = pd.to_numeric(text.where(text != "", None), errors="coerce")
     not_number = numbers.isna() & s.notna() & (text != "")
-    _fail(file, col.name, f"text in a numeric column ({_examples(text[not_number])})", not_number)
+    report.add(col.name, f"text in a numeric column ({_examples(text[not_number])})", not_number)
     return numbers.astype("float64")
 
 
-def _check_bounds(x: pd.Series, col: Column, file: str) -> None:
+def _check_bounds(x: pd.Series, col: Column, report: ProblemReport) -> None:
     if col.positive:
-        _fail(file, col.name, "values that are not greater than 0", x <= 0)
+        report.add(col.name, "values that are not greater than 0", x <= 0)
     if col.min_value == 0 and col.max_value is None:
-        _fail(file, col.name, "negative values", x < 0)
+        report.add(col.name, "negative values", x < 0)
     elif col.min_value is not None or col.max_value is not None:
         lo = -np.inf if col.min_value is None else col.min_value
         hi = np.inf if col.max_value is None else col.max_value
-        _fail(file, col.name, f"values outside {lo:g}..{hi:g}", (x < lo) | (x > hi))
+        report.add(col.name, f"values outside {lo:g}..{hi:g}", (x < lo) | (x > hi))
     if col.allowed is not None:
         allowed = ", ".join(str(a) for a in col.allowed)
-        _fail(file, col.name, f"values other than {allowed}", x.notna() & ~x.isin(col.allowed))
+        report.add(col.name, f"values other than {allowed}", x.notna() & ~x.isin(col.allowed))
 
 
-def _coerce_numeric(s: pd.Series, col: Column, file: str) -> pd.Series:
-    x = _as_numbers(s, col, file)
-    _fail(file, col.name, "infinite values", np.isinf(x))
+def _coerce_numeric(s: pd.Series, col: Column, report: ProblemReport) -> pd.Series:
+    before = len(report.problems)
+    x = _as_numbers(s, col, report)
+    report.add(col.name, "infinite values", np.isinf(x))
     if col.kind == "float":
-        _check_bounds(x, col, file)
+        _check_bounds(x, col, report)
         return x
-    _fail(file, col.name, "values that are not whole numbers", x.notna() & (x != np.floor(x)))
-    _check_bounds(x, col, file)
-    if x.isna().any():  # only reachable for a nullable int column
+    report.add(col.name, "values that are not whole numbers", x.notna() & (x != np.floor(x)))
+    _check_bounds(x, col, report)
+    if len(report.problems) > before:  # reported: the column is not converted
+        return x
+    if x.isna().any():  # a nullable int column
         return x.astype("Int64")
     return x.astype("int64")
 
 
-def _as_datetimes(s: pd.Series, col: Column, file: str) -> pd.Series:
-    """Naive UTC datetimes in any resolution; text is parsed."""
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{2}|\d{4})(?:[ T](\d{1,2}:\d{2}(?::\d{2})?))?$")
+_ORDER_FORMATS = {"day-first": "%d{sep}%m{sep}%Y", "month-first": "%m{sep}%d{sep}%Y"}
+
+
+def _numeric_date_order(text: pd.Series, col: Column, report: ProblemReport) -> str | None:
+    """``day-first`` or ``month-first`` as the column's own values show it; None (reported) when they cannot tell
+    or disagree."""
+    parts = text.str.extract(_NUMERIC_DATE)
+    first, second = parts[0].astype("float64"), parts[2].astype("float64")
+    day_first_only = (first > 12) & (second <= 12)
+    month_first_only = (second > 12) & (first <= 12)
+    hint = "name the format with --date-format (e.g. --date-format %d/%m/%Y for 31/03/2025)"
+    if day_first_only.any() and month_first_only.any():
+        report.add(col.name, f"dates in both day-first and month-first order ({_examples(text[day_first_only])} and "
+                             f"{_examples(text[month_first_only])}); {hint}", month_first_only)
+        return None
+    if day_first_only.any():
+        return "day-first"
+    if month_first_only.any():
+        return "month-first"
+    report.add(col.name, f"ambiguous dates ({_examples(text)} could be day-first or month-first); {hint}",
+               text.notna())
+    return None
+
+
+def _parse_numeric_dates(text: pd.Series, order: str) -> pd.Series:
+    """Parse ``dd/mm/yyyy``-like text in the given order (2-digit years are 20yy); NaT where a value does not fit."""
+    parts = text.str.extract(_NUMERIC_DATE)
+    day, month = (parts[0], parts[2]) if order == "day-first" else (parts[2], parts[0])
+    year = parts[3].where(parts[3].str.len() == 4, "20" + parts[3])
+    iso = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2) + (" " + parts[4]).fillna("")
+    return pd.to_datetime(iso, errors="coerce", format="ISO8601", utc=True)
+
+
+def _as_datetimes(s: pd.Series, col: Column, report: ProblemReport, date_format: str | None) -> pd.Series:
+    """Naive UTC datetimes in any resolution; text is parsed (ISO 8601, the given format, or an unambiguous order)."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         return s.dt.tz_convert("UTC").dt.tz_localize(None)
     if pd.api.types.is_datetime64_any_dtype(s):
         return s
     if pd.api.types.is_numeric_dtype(s):
-        raise DataValidationError(
-            file, "numbers where dates are expected (write dates like 2024-03-31)", column=col.name
-        )
+        report.add(col.name, "numbers where dates are expected (write dates like 2024-03-31)")
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     text = s.astype("str").str.strip()
-    text = text.where(text != "", None)
+    text = text.where(s.notna() & (text != ""), None)
     parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
     retry = parsed.isna() & text.notna()
-    if retry.any():  # other spellings (31/03/2024, Mar 31 2024): slower, only for the rows that need it
-        parsed[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed", utc=True)
+    if retry.any() and date_format is not None:
+        parsed[retry] = pd.to_datetime(text[retry], errors="coerce", format=date_format, utc=True)
+        retry = parsed.isna() & text.notna()
+        report.add(col.name, f"dates not in the format {date_format} ({_examples(text[retry])})", retry)
+        return parsed.dt.tz_localize(None)
+    numeric = retry & text.str.match(_NUMERIC_DATE).fillna(False).astype(bool)
+    if numeric.any():
+        order = _numeric_date_order(text[numeric], col, report)
+        if order is None:
+            return parsed.dt.tz_localize(None)
+        parsed[numeric] = _parse_numeric_dates(text[numeric], order)
+    words = retry & ~numeric
+    if words.any():  # spellings with a month name (Mar 31 2024, 31 March 2024): unambiguous, slower
+        parsed[words] = pd.to_datetime(text[words], errors="coerce", format="mixed", utc=True)
     bad = parsed.isna() & text.notna()
-    _fail(file, col.name, f"unparsable dates ({_examples(text[bad])}; write e.g. 2024-03-31 14:05:00)", bad)
+    report.add(col.name, f"unparsable dates ({_examples(text[bad])}; write e.g. 2024-03-31 14:05:00)", bad)
     return parsed.dt.tz_localize(None)
 
 
-def _coerce_datetime(s: pd.Series, col: Column, file: str) -> pd.Series:
-    parsed = _as_datetimes(s, col, file)
+def _coerce_datetime(s: pd.Series, col: Column, report: ProblemReport, date_format: str | None) -> pd.Series:
+    parsed = _as_datetimes(s, col, report, date_format)
     lo, hi = pd.Timestamp.min.ceil("s"), pd.Timestamp.max.floor("s")
     out_of_range = (parsed < lo) | (parsed > hi)
-    _fail(file, col.name, f"dates outside {lo:%Y-%m-%d}..{hi:%Y-%m-%d}", out_of_range)
+    if report.add(col.name, f"dates outside {lo:%Y-%m-%d}..{hi:%Y-%m-%d}", out_of_range):
+        return parsed.where(~out_of_range).astype("datetime64[ns]")
     return parsed.astype("datetime64[ns]")
 
 
-def _coerce_text(s: pd.Series, col: Column, file: str) -> pd.Series:
+def _coerce_text(s: pd.Series, col: Column, report: ProblemReport) -> pd.Series:
     text = s.astype("str").str.strip()
     text = text.where(s.notna() & (text != ""), None)
     if col.kind == "category" and col.allowed is not None:
@@ -149,12 +248,21 @@ def _coerce_text(s: pd.Series, col: Column, file: str) -> pd.Series:
         lowered = text.str.lower()
         unknown = text.notna() & ~lowered.isin(list(canonical))
         allowed = ", ".join(str(a) for a in col.allowed)
-        _fail(file, col.name, f"unknown values {_examples(text[unknown])} (allowed: {allowed})", unknown)
+        report.add(col.name, f"unknown values {_examples(text[unknown])} (allowed: {allowed})", unknown)
         text = lowered.map(canonical).astype("str")
     return text
 
 
-def coerce_column(s: pd.Series, col: Column, file: str) -> pd.Series:
+def _raw_missing(s: pd.Series) -> pd.Series:
+    """Cells that are empty in the input (not those that failed to parse)."""
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return s.isna()
+    return s.isna() | (s.astype("str").str.strip() == "")
+
+
+def coerce_column(
+    s: pd.Series, col: Column, file: str | ProblemReport, *, date_format: str | None = None
+) -> pd.Series:
     """Check one column against its declaration and return it in the public dtype.
 
     Parameters
@@ -163,27 +271,37 @@ def coerce_column(s: pd.Series, col: Column, file: str) -> pd.Series:
         The raw values (any dtype; text is parsed).
     col : Column
         The declaration.
-    file : str
-        Named in error messages.
+    file : str or ProblemReport
+        Named in error messages; a report collects the problems instead of raising them here.
+    date_format : str, optional
+        strptime format of dates that are not ISO 8601 (e.g. ``%d/%m/%Y``).
 
     Returns
     -------
     Series
         int64 for ids and whole numbers, float64, ``str`` for text and categories, ``datetime64[ns]`` for dates.
+
+    Raises
+    ------
+    DataValidationError
+        Every problem of the column, when ``file`` is a name.
     """
+    report = file if isinstance(file, ProblemReport) else ProblemReport(file)
     s = s.reset_index(drop=True)
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(s.cat.categories.dtype)
     if col.kind in ("id", "int", "float"):
-        out = _coerce_numeric(s, col, file)
+        out = _coerce_numeric(s, col, report)
     elif col.kind == "datetime":
-        out = _coerce_datetime(s, col, file)
+        out = _coerce_datetime(s, col, report, date_format)
     else:
-        out = _coerce_text(s, col, file)
+        out = _coerce_text(s, col, report)
     if not col.nullable:
-        _fail(file, col.name, "missing values", out.isna())
+        report.add(col.name, "missing values", _raw_missing(s))
     if col.unique:
-        _fail(file, col.name, "duplicate ids", out.duplicated(keep="first"))
+        report.add(col.name, "duplicate ids", out.notna() & out.duplicated(keep="first"))
+    if not isinstance(file, ProblemReport):
+        report.raise_if_any()
     return out
 
 
@@ -225,7 +343,9 @@ def _names(names: Sequence[str] | pd.Index) -> str:
     return ", ".join(names[:20]) + (f", ... ({len(names)} columns)" if len(names) > 20 else "")
 
 
-def validate_frame(df: pd.DataFrame, schema: TableSchema, file: str) -> pd.DataFrame:
+def validate_frame(
+    df: pd.DataFrame, schema: TableSchema, file: str, *, date_format: str | None = None
+) -> pd.DataFrame:
     """Validate a whole table and return only its declared columns, in order, in the public dtypes.
 
     Parameters
@@ -236,11 +356,14 @@ def validate_frame(df: pd.DataFrame, schema: TableSchema, file: str) -> pd.DataF
         What the table must look like.
     file : str
         Named in error messages (a file name, or the table name for in-memory data).
+    date_format : str, optional
+        strptime format of dates that are not ISO 8601 (see :func:`coerce_column`).
 
     Raises
     ------
     DataValidationError
-        For too many columns, no rows, missing columns and every problem :func:`coerce_column` finds.
+        For too many columns, no rows, missing columns, or listing every problem :func:`coerce_column` finds in
+        any column (up to ``MAX_PROBLEMS``).
     """
     if df.shape[1] > MAX_COLUMNS:
         raise DataValidationError(file, f"too many columns ({df.shape[1]:,}; at most {MAX_COLUMNS:,})")
@@ -260,5 +383,7 @@ def validate_frame(df: pd.DataFrame, schema: TableSchema, file: str) -> pd.DataF
     doubled = sorted({c for c in schema.column_names if columns.count(c) > 1})
     if doubled:
         raise DataValidationError(file, "the column appears more than once", column=doubled[0])
-    out = {col.name: coerce_column(df[col.name], col, file) for col in schema.columns}
+    report = ProblemReport(file)
+    out = {col.name: coerce_column(df[col.name], col, report, date_format=date_format) for col in schema.columns}
+    report.raise_if_any()
     return pd.DataFrame(out)

@@ -122,7 +122,7 @@ def _run_status(args: argparse.Namespace) -> int:
 def _run_load(args: argparse.Namespace) -> int:
     url = get_settings().database_url
     mapping = parse_column_map(args.map)
-    df = load_table(args.file, args.table, mapping, max_bytes=int(args.max_mb * 1e6))
+    df = load_table(args.file, args.table, mapping, max_bytes=int(args.max_mb * 1e6), date_format=args.date_format)
     try:
         stored = append_load(args.table, df, url, source=Path(args.file).name)
     except DatabaseError as exc:
@@ -171,5 +171,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=DEFAULT_MAX_BYTES / 1e6,
         help="refuse larger files (default %(default).0f MB)",
+    )
+    load.add_argument(
+        "--date-format",
+        metavar="FORMAT",
+        help="how the file writes dates that are not ISO 8601, e.g. %%d/%%m/%%Y (needed when they could be read "
+        "day-first or month-first)",
     )
     load.set_defaults(func=_run_load)

@@ -67,7 +67,21 @@ def test_status(env: dict, capsys: pytest.CaptureFixture[str]) -> None:
     assert "customers" in out and " 50 rows" in out and "ground truth: present" in out
 
 
+CUSTOMERS_CSV = (
+    "customer_id,age,gender,region,income,employment,tenure_months,credit_score,balance,signup_date\n"
+    "5,40,F,north,52000,employed,24,700,1200.5,2023-01-05\n"
+    "6,31,M,,,,6,640,,2024-06-30\n"
+)
+
+
+def load_customers(env: dict) -> None:
+    path = env["tmp"] / "customers.csv"
+    path.write_text(CUSTOMERS_CSV, encoding="utf-8")
+    assert run("load", "customers", str(path)) == 0
+
+
 def test_load_appends_and_prints_the_count(env: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    load_customers(env)
     path = env["tmp"] / "book.csv"
     path.write_text("id,cust,date,amt,term,rate,why,dti,late,Status\n1,5,2025-01-01,900,12,5.5,car,0.2,0,0\n"
                     "2,6,2025-02-01,1500,24,6.5,home,0.3,1,1\n", encoding="utf-8")  # fmt: skip
@@ -77,6 +91,31 @@ def test_load_appends_and_prints_the_count(env: dict, capsys: pytest.CaptureFixt
     assert run(*argv) == 0
     assert "stored 2 rows from book.csv in loans" in capsys.readouterr().out
     assert table_counts(env["url"])["loans"] == 2
+
+
+def test_loans_of_an_unknown_customer_are_refused_and_nothing_is_stored(env: dict) -> None:
+    load_customers(env)
+    path = env["tmp"] / "loans.csv"
+    path.write_text(
+        "loan_id,customer_id,issued_at,amount,term_months,interest_rate,purpose,dti,prior_delinquencies,defaulted\n"
+        "1,5,2025-01-01,900,12,5.5,car,0.2,0,0\n2,99999,2025-02-01,1500,24,6.5,home,0.3,1,1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataValidationError, match=r"customer_id.*not in table customers \(e.g. 99999\).*row 2"):
+        run("load", "loans", str(path))
+    assert table_counts(env["url"])["loans"] == 0
+
+
+def test_interactions_of_an_unknown_product_are_refused(env: dict) -> None:
+    load_customers(env)
+    products = env["tmp"] / "products.csv"
+    products.write_text("product_id,name,family\n1,Saver,deposit\n", encoding="utf-8")
+    assert run("load", "products", str(products)) == 0
+    path = env["tmp"] / "interactions.csv"
+    path.write_text("customer_id,product_id,ts,event\n5,1,2025-01-01,view\n6,7,2025-01-02,view\n", encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"product_id.*not in table products \(e.g. 7\)"):
+        run("load", "interactions", str(path))
+    assert table_counts(env["url"])["interactions"] == 0
 
 
 def test_failed_load_stores_nothing(env: dict) -> None:

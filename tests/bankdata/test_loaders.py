@@ -258,3 +258,68 @@ def test_other_date_spellings_are_parsed_row_by_row(tmp_path: Path) -> None:
     assert df.loc[1, "issued_at"] == pd.Timestamp("2025-03-31") and df.loc[0, "issued_at"] == pd.Timestamp(
         "2025-01-05"
     )
+
+
+def test_every_bad_cell_of_a_row_is_reported_grouped_by_column(tmp_path: Path) -> None:
+    rows = [r.split(",") for r in LOAN_ROWS]
+    rows[2] = ["3", "12", "not a date", "-800", "12.5", "9.9", "", "0.1", "-1", "maybe"]
+    path = write(tmp_path, "loans.csv", [LOANS_HEADER, *(",".join(r) for r in rows)])
+    with pytest.raises(DataValidationError) as info:
+        load_table(path, "loans")
+    err = info.value
+    columns = [p.column for p in err.problems]
+    assert columns == ["issued_at", "amount", "term_months", "purpose", "prior_delinquencies", "defaulted"]
+    assert all(p.rows == [3] for p in err.problems)
+    message = str(err)
+    assert message.startswith("loans.csv: 6 problems, by column:")
+    assert "column 'amount': values that are not greater than 0 in row 3" in message
+    assert "column 'purpose': missing values in row 3" in message
+
+
+def test_text_in_a_required_number_is_not_also_called_missing(tmp_path: Path) -> None:
+    with pytest.raises(DataValidationError) as info:
+        load_table(loans_with(tmp_path, 2, "term_months", "twelve"), "loans")
+    assert [p.problem.split(" (")[0] for p in info.value.problems] == ["text in a numeric column"]
+
+
+def _dated(tmp_path: Path, dates: list[str]) -> Path:
+    rows = [r.split(",") for r in LOAN_ROWS]
+    for row, date in zip(rows, dates, strict=True):
+        row[2] = date
+    return write(tmp_path, "loans.csv", [LOANS_HEADER, *(",".join(r) for r in rows)])
+
+
+def test_a_day_first_file_is_read_day_first_in_every_row(tmp_path: Path) -> None:
+    df = load_table(_dated(tmp_path, ["31/03/2025", "03/04/2025", "12/01/2025", "2025-05-06"]), "loans")
+    assert df["issued_at"].tolist() == [pd.Timestamp("2025-03-31"), pd.Timestamp("2025-04-03"),
+                                        pd.Timestamp("2025-01-12"), pd.Timestamp("2025-05-06")]
+
+
+def test_a_month_first_file_is_read_month_first(tmp_path: Path) -> None:
+    df = load_table(_dated(tmp_path, ["03/31/2025", "04/03/2025 09:30", "1/2/25", "2025-05-06"]), "loans")
+    assert df["issued_at"].tolist()[:3] == [pd.Timestamp("2025-03-31"), pd.Timestamp("2025-04-03 09:30"),
+                                            pd.Timestamp("2025-01-02")]
+
+
+def test_ambiguous_dates_are_refused_unless_the_format_is_named(tmp_path: Path) -> None:
+    path = _dated(tmp_path, ["03/04/2025", "05/06/2025", "01/02/2025", "11/12/2025"])
+    with pytest.raises(DataValidationError, match=r"ambiguous dates .*--date-format") as info:
+        load_table(path, "loans")
+    assert info.value.column == "issued_at" and info.value.n_rows == 4
+    df = load_table(path, "loans", date_format="%d/%m/%Y")
+    assert df.loc[0, "issued_at"] == pd.Timestamp("2025-04-03")
+    df = load_table(path, "loans", date_format="%m/%d/%Y")
+    assert df.loc[0, "issued_at"] == pd.Timestamp("2025-03-04")
+
+
+def test_a_file_mixing_day_first_and_month_first_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataValidationError, match="both day-first and month-first") as info:
+        load_table(_dated(tmp_path, ["31/03/2025", "03/31/2025", "2025-01-01", "2025-01-02"]), "loans")
+    assert info.value.rows == [2]
+
+
+def test_dates_that_do_not_fit_the_named_format_are_reported(tmp_path: Path) -> None:
+    path = _dated(tmp_path, ["31/03/2025", "2025-04-01", "31.03.2025", "01/02/2025"])
+    with pytest.raises(DataValidationError, match=r"not in the format %d/%m/%Y \('31.03.2025'\)") as info:
+        load_table(path, "loans", date_format="%d/%m/%Y")
+    assert info.value.rows == [3]
