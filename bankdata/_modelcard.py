@@ -61,6 +61,13 @@ def _metrics(metrics: Mapping[str, Any], ci: Mapping[str, Mapping[str, float]], 
     return _section("Metrics", ["metric", "value", "95 % CI"], rows, note)
 
 
+def _missing_values(imputation: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    rows = [[col, _fmt(rec.get("missing")), rec.get("filled_with", "")] for col, rec in sorted(imputation.items())]
+    note = ("Missing cells in the training data and what the model put in their place; new rows with missing cells "
+            "are filled the same way." if rows else "The training data had no missing cells in the model's inputs.")
+    return _section("Missing values", ["column", "missing cells", "filled with"], rows, note)
+
+
 def _fairness(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     sections = []
     for name, attr in report.get("attributes", {}).items():
@@ -96,7 +103,7 @@ def model_card_sections(metadata: Mapping[str, Any], evidence: Mapping[str, Any]
         raise ValueError(f"metadata lacks {', '.join(missing)}: not an artifact's metadata.json")
     extra = dict(metadata.get("extra") or {})
     ev = {k: extra[k] for k in EVIDENCE_KEYS if k in extra} | dict(evidence or {})
-    details = {k: v for k, v in extra.items() if k not in EVIDENCE_KEYS}
+    details = {k: v for k, v in extra.items() if k not in (*EVIDENCE_KEYS, "imputation")}
     sections = [
         _section("Model", ["field", "value"], [["model", metadata["model"]], ["version", metadata["version"]],
                                                 ["created (UTC)", metadata.get("created_at")],
@@ -105,6 +112,7 @@ def model_card_sections(metadata: Mapping[str, Any], evidence: Mapping[str, Any]
                  [["rows", metadata.get("row_count")], ["fingerprint (sha256)", metadata.get("data_fingerprint")],
                   *([k, v] for k, v in _flatten(details))]),
         _section("Features", ["feature", "dtype"], sorted((metadata.get("features") or {}).items())),
+        _missing_values(extra.get("imputation") or {}),
         _section("Parameters", ["parameter", "value"], _flatten(metadata.get("params") or {})),
         _metrics(metadata["metrics"], ev.get("metrics_ci") or {}, ev.get("ci_method", "")),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
 
 from bankdata import ArtifactError, DatabaseError, DataValidationError
@@ -37,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code.
 
     Sub-commands set ``func`` (a callable taking the parsed namespace and returning an exit code).
-    Expected failures (bad files, missing artifacts) print one clear line to stderr and exit 2.
+    Expected failures (bad files, missing artifacts) print one clear line to stderr and exit 2; any other error
+    prints one line (the traceback only with ``-v``) and exits 1.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -50,3 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ledgerlight: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a defect, not bad input: one line for the user, the traceback with -v
+        if args.verbose:
+            traceback.print_exc(file=sys.stderr)
+        print(
+            f"ledgerlight: unexpected error in `{args.command}` ({type(exc).__name__}: {exc}); "
+            "run with -v for the traceback and report it",
+            file=sys.stderr,
+        )
+        return 1

@@ -12,7 +12,7 @@ import pandas as pd
 from bankdata import Artifact, ArtifactStore, Bank, fingerprint
 from recsys.base import Recommender
 from recsys.evaluate import default_models, evaluate_models
-from recsys.features import customer_side_features
+from recsys.features import customer_side_features, side_feature_imputation
 from recsys.interactions import InteractionMatrix, bank_interactions
 from recsys.mf import MFRecommender
 
@@ -102,7 +102,8 @@ def train_from_bank(bank: Bank, store: ArtifactStore, *, quick: bool = False) ->
         features={col: "category" for col in side.columns},
         data_fingerprint=fingerprint(bank.interactions),
         row_count=len(bank.interactions),
-        extra={"models": list(models), "n_customers": int(bank.n_customers), "n_products": len(catalogue)},
+        extra={"models": list(models), "n_customers": int(bank.n_customers), "n_products": len(catalogue),
+               "imputation": side_feature_imputation(bank.customers)},
     )
 
 

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from bankdata import Artifact, ArtifactStore, Bank, fingerprint
 from risk.bankbook import POSITIVE, TARGET, loan_frame, true_pd
 from risk.calibration import ScoreCalibrator
 from risk.explain import contributions, global_importance
+from risk.features import MISSING_CATEGORY, FeatureSpec
 from risk.loanbook import LoanBook, prepare_loan_book
 from risk.metrics import roc_auc
 from risk.models import CHAMPION_MODEL, IMBALANCE, MODELS, Candidate, candidates, make_pipeline
@@ -228,8 +230,20 @@ def save_trained(trained: TrainedRisk, store: ArtifactStore, name: str = MODEL_N
             "source": trained.book.source,
             "target": trained.book.target,
             "positive": trained.book.positive,
+            "imputation": imputation_record(trained.model.spec, frame),
         },
     )
+
+
+def imputation_record(spec: FeatureSpec, frame: pd.DataFrame) -> dict[str, dict[str, object]]:
+    """How many training rows missed each feature and what stood in for them (the median, or a category of its own)."""
+    record: dict[str, dict[str, object]] = {}
+    for col in spec.features:
+        if col not in frame.columns or not (n := int(frame[col].isna().sum())):
+            continue
+        filled = f"category '{MISSING_CATEGORY}'" if col in spec.categorical else f"median {spec.fill[col]:.6g}"
+        record[col] = {"missing": n, "filled_with": filled}
+    return record
 
 
 def train_from_bank(bank: Bank, store: ArtifactStore, *, quick: bool = False) -> Artifact:

@@ -109,6 +109,7 @@ def save_segmentation(
     metrics: dict[str, Any],
     params: dict[str, Any],
     source: str,
+    imputation: dict[str, dict[str, Any]] | None = None,
 ) -> Artifact:
     """Write one ``segments`` artifact through the store and return it."""
     coords = model.project(features)
@@ -140,7 +141,8 @@ def save_segmentation(
         features={c: "float64" for c in model.feature_names_},
         data_fingerprint=fingerprint(features.reset_index()),
         row_count=len(features),
-        extra={"source": source, "explained_variance_ratio": model.explained_variance_ratio_.tolist()},
+        extra={"source": source, "explained_variance_ratio": model.explained_variance_ratio_.tolist(),
+               "imputation": imputation or {}},
     )
 
 

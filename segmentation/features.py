@@ -201,9 +201,11 @@ def customer_features(
     )
     profile_cols = [c for c in PROFILE_NUMERIC if customers is not None and c in customers.columns]
     for col in profile_cols:
-        values = pd.to_numeric(customers[col], errors="coerce").to_numpy(dtype=np.float64)
-        _fail(profile_name, "empty or non-numeric values", np.isnan(values), col)
-        out[col] = values
+        raw = customers[col]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+        _fail(profile_name, "non-numeric values", np.isnan(values) & raw.notna().to_numpy(), col)
+        _fail(profile_name, "infinite values", np.isinf(values), col)
+        out[col] = values  # empty cells stay missing: the segment model imputes them and records how many
     if "tenure_months" not in profile_cols:
         first = pd.Series(ts_int).groupby(codes).min()
         tenure = np.zeros(n)

@@ -88,11 +88,11 @@ class SegmentModel(BaseEstimator):
                 raise ValueError(f"features: missing column(s) {', '.join(missing)} that the segments were trained on")
             cols = self.feature_names_
         values = X[cols].to_numpy(dtype=np.float64, copy=True)
-        bad = ~np.isfinite(values)
+        bad = np.isinf(values)
         if bad.any():
             row, col = np.argwhere(bad)[0]
             raise ValueError(
-                f"features: {int(bad.any(axis=1).sum())} row(s) have missing or infinite values, "
+                f"features: {int(bad.any(axis=1).sum())} row(s) have infinite values, "
                 f"first customer {X.index[row]!r} in column {cols[col]}"
             )
         logged = np.isin(cols, LOG_FEATURES)
@@ -112,10 +112,15 @@ class SegmentModel(BaseEstimator):
         self.feature_names_ = [str(c) for c in X.columns]
         values = self._check_frame(X, fitting=True)
         step = max(1, len(values) // SCALER_ROWS)  # quantiles of a regular subsample: same scale, far cheaper
-        scaler = RobustScaler().fit(values[::step])
-        self.center_ = scaler.center_.astype(np.float64)
-        self.scale_ = scaler.scale_.astype(np.float64)
-        scaled = np.clip((values - self.center_) / self.scale_, -CLIP, CLIP)
+        sample = values[::step]
+        observed = ~np.isnan(sample).all(axis=0)  # a column empty in the sample gets centre 0, scale 1
+        scaler = RobustScaler().fit(sample[:, observed])
+        self.center_ = np.zeros(values.shape[1])
+        self.scale_ = np.ones(values.shape[1])
+        self.center_[observed] = scaler.center_
+        self.scale_[observed] = scaler.scale_
+        self.missing_counts_ = np.isnan(values).sum(axis=0).astype(np.int64)
+        scaled = self._scaled(values)
         minibatch = len(X) > MINIBATCH_ABOVE if self.minibatch == "auto" else bool(self.minibatch)
         self.minibatch_ = minibatch
         if self.n_clusters is None:
@@ -158,6 +163,21 @@ class SegmentModel(BaseEstimator):
         )
         return np.argmin(d, axis=1).astype(np.int64)
 
+    def _scaled(self, values: np.ndarray) -> np.ndarray:
+        """Robust units, clipped; a missing value becomes 0, the median (the imputation)."""
+        return np.nan_to_num(np.clip((values - self.center_) / self.scale_, -CLIP, CLIP), nan=0.0)
+
+    def medians(self) -> pd.Series:
+        """The value that stands in for a missing one, per feature, in the feature's own units."""
+        self._check_fitted()
+        logged = np.isin(self.feature_names_, LOG_FEATURES)
+        values = np.where(logged, np.sign(self.center_) * np.expm1(np.abs(self.center_)), self.center_)
+        return pd.Series(values, index=self.feature_names_, dtype=np.float64)
+
+    def impute(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` with every missing feature value replaced by the model's median of that feature."""
+        return X.fillna(self.medians().reindex(X.columns))
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "cluster_centers_"):
             raise ValueError("SegmentModel is not fitted; call fit() or load() first")
@@ -165,7 +185,7 @@ class SegmentModel(BaseEstimator):
     def scale(self, X: pd.DataFrame) -> np.ndarray:
         """Features as the model sees them: signed log of skewed columns, robust scaling, clipping."""
         self._check_fitted()
-        return np.clip((self._check_frame(X, fitting=False) - self.center_) / self.scale_, -CLIP, CLIP)
+        return self._scaled(self._check_frame(X, fitting=False))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Segment (0..k-1) of each row: the nearest centroid."""

@@ -29,6 +29,10 @@ class FittedSegments:
     profiles: SegmentProfiles
     names: dict[int, str]
     metrics: dict[str, Any]
+    features: pd.DataFrame
+    """The features with every missing value replaced by the model's median (what was profiled and is saved)."""
+    imputation: dict[str, dict[str, Any]]
+    """``{feature: {"missing": n, "filled_with": "median X"}}`` for each feature that had missing values."""
 
 
 def model_params(*, quick: bool, n_clusters: int | None, random_state: int) -> dict[str, Any]:
@@ -51,6 +55,10 @@ def fit_segments(
     params = model_params(quick=quick, n_clusters=n_clusters, random_state=random_state)
     log.info("segments: fitting %d customers x %d features", len(features), features.shape[1])
     model = SegmentModel(**params).fit(features)
+    imputation = imputation_record(model)
+    if imputation:
+        log.info("segments: filled missing values with the median in %s", ", ".join(imputation))
+    features = model.impute(features)
     profiles = segment_profiles(features, model.labels_)
     names = name_segments(profiles.stats)
     scaled = model.scale(features)
@@ -66,7 +74,18 @@ def fit_segments(
         "explained_variance_pc2": float(model.explained_variance_ratio_[-1]),
         "minibatch": bool(model.minibatch_),
     }
-    return FittedSegments(model=model, profiles=profiles, names=names, metrics=metrics)
+    return FittedSegments(model=model, profiles=profiles, names=names, metrics=metrics, features=features,
+                          imputation=imputation)
+
+
+def imputation_record(model: SegmentModel) -> dict[str, dict[str, Any]]:
+    """What a fitted model filled in: the count of missing values and the median used, per feature that had any."""
+    medians = model.medians()
+    return {
+        name: {"missing": int(count), "filled_with": f"median {medians[name]:.6g}"}
+        for name, count in zip(model.feature_names_, model.missing_counts_, strict=True)
+        if count
+    }
 
 
 def bank_attributes(bank: Bank) -> pd.DataFrame:
@@ -98,13 +117,14 @@ def train_from_bank(
     return save_segmentation(
         store,
         model=fitted.model,
-        features=features,
+        features=fitted.features,
         profiles=fitted.profiles,
         names=fitted.names,
         attributes=bank_attributes(bank),
         metrics=metrics,
         params={"quick": quick, "n_clusters": n_clusters, "random_state": random_state},
         source="bank",
+        imputation=fitted.imputation,
     )
 
 
@@ -134,11 +154,12 @@ def train_from_log(
     return save_segmentation(
         store,
         model=fitted.model,
-        features=features,
+        features=fitted.features,
         profiles=fitted.profiles,
         names=fitted.names,
         attributes=attributes,
         metrics=fitted.metrics,
         params={"quick": quick, "n_clusters": n_clusters, "random_state": random_state},
         source=name,
+        imputation=fitted.imputation,
     )

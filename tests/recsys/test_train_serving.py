@@ -174,3 +174,16 @@ def test_cli_bad_file_exits_2_with_the_problem(tmp_path, capsys) -> None:
     assert "bad.csv: column 'w': negative weights" in capsys.readouterr().err
     assert main(["recsys", "evaluate", "--interactions", str(path), "--user", "user"]) == 2
     assert "--item" in capsys.readouterr().err
+
+
+def test_side_features_give_missing_income_and_region_a_band_of_their_own(small_bank) -> None:
+    customers = small_bank.customers.head(50).copy()
+    customers["income"] = customers["income"].astype("float64").where(customers.index % 5 != 0)
+    customers["region"] = customers["region"].astype(object).where(customers.index % 7 != 0)
+    side = customer_side_features(customers)
+    assert (side["income_band"] == "unknown").sum() == customers["income"].isna().sum()
+    assert set(side.loc[customers["income"].notna().to_numpy(), "income_band"]) <= {
+        "low", "lower-middle", "middle", "upper-middle", "high"
+    }
+    assert (side["region"] == "unknown").sum() == customers["region"].isna().sum()
+    assert "nan" not in set(side["region"])

@@ -55,8 +55,20 @@ def test_new_customers_need_the_trained_columns(blobs: pd.DataFrame) -> None:
     m = SegmentModel(n_clusters=2, random_state=0).fit(blobs)
     with pytest.raises(ValueError, match="missing column.*frequency"):
         m.predict(blobs.drop(columns="frequency"))
-    with pytest.raises(ValueError, match="missing or infinite values.*customer 5"):
-        m.predict(blobs.assign(age=np.where(blobs.index == 5, np.nan, blobs["age"])))
+    with pytest.raises(ValueError, match="infinite values.*customer 5"):
+        m.predict(blobs.assign(age=np.where(blobs.index == 5, np.inf, blobs["age"])))
+
+
+def test_missing_values_are_imputed_with_the_median_and_counted(blobs: pd.DataFrame) -> None:
+    holes = blobs.assign(age=np.where(blobs.index % 10 == 0, np.nan, blobs["age"]))
+    m = SegmentModel(n_clusters=2, random_state=0).fit(holes)
+    assert m.missing_counts_[m.feature_names_.index("age")] == int(holes["age"].isna().sum())
+    assert m.medians()["age"] == pytest.approx(holes["age"].median(), rel=0.05)
+    filled = m.impute(holes)
+    assert not filled.isna().any().any()
+    np.testing.assert_array_equal(m.predict(holes), m.predict(filled))
+    with_empty_column = SegmentModel(n_clusters=2, random_state=0).fit(blobs.assign(extra=np.nan))
+    assert with_empty_column.predict(blobs.assign(extra=np.nan)).shape == (len(blobs),)
 
 
 def test_fit_rejects_too_few_customers_and_bad_threads(blobs: pd.DataFrame) -> None:
