@@ -39,6 +39,14 @@ from bankdata._db import (
     write_bank,
 )
 from bankdata._generator import generate_bank, generate_later_batch
+from bankdata._identity import (
+    BankIdentity,
+    bank_identity,
+    population_of_bank,
+    population_of_file,
+    remove_bank,
+    saved_state,
+)
 from bankdata._loaders import load_table, parse_column_map, read_tabular
 from bankdata._modelcard import model_card_html, model_card_sections
 from bankdata._serving import (
@@ -80,6 +88,12 @@ __all__ = [
     "append_audit",
     "audit_log_table",
     "append_load",
+    "BankIdentity",
+    "bank_identity",
+    "population_of_bank",
+    "population_of_file",
+    "remove_bank",
+    "saved_state",
     "engine_for",
     "ensure_bank_indexes",
     "SCORE_BANDS",

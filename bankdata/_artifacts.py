@@ -179,9 +179,9 @@ class ArtifactStore:
         data_fingerprint: str,
         row_count: int,
         extra: Mapping[str, Any] | None = None,
-        promote: bool = True,
+        promote: bool | None = None,
     ) -> Artifact:
-        """Write a new version of ``model`` and (by default) make it the latest.
+        """Write a new version of ``model``: a candidate, served only once promoted (the first version is).
 
         Parameters
         ----------
@@ -199,8 +199,9 @@ class ArtifactStore:
             Training rows.
         extra : mapping, optional
             Anything else worth recording.
-        promote : bool
-            Move ``LATEST`` to the new version.
+        promote : bool, optional
+            Move ``LATEST`` to the new version. The default (None) does it only when the model has no ``LATEST`` yet:
+            the first version of a model is served, every later one is a candidate until promoted.
 
         Returns
         -------
@@ -238,7 +239,7 @@ class ArtifactStore:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        if promote:
+        if promote or (promote is None and self.latest(model) is None):
             self.promote(model, version)
         return self.load(model, version)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -39,6 +40,8 @@ class Bank:
     products: pd.DataFrame
     interactions: pd.DataFrame
     truth: GroundTruth | None = field(default=None, repr=False)
+    identity: Any = field(default=None, repr=False, compare=False)
+    """The database bank's :class:`~bankdata._identity.BankIdentity` when read from the database, else None."""
 
     @property
     def n_customers(self) -> int:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from bankdata._bank import TABLES, TRUTH_TABLES, Bank, GroundTruth
 from bankdata._config import get_settings
 from bankdata._schema import SCHEMAS, TRUTH_PREFIX, TRUTH_SCHEMAS, Column, TableSchema
-from bankdata._validation import ProblemReport, validate_frame
+from bankdata._validation import DataValidationError, ProblemReport, validate_frame
 
 log = logging.getLogger(__name__)
 
@@ -464,9 +464,11 @@ def write_bank(bank: Bank, url: str | None = None, replace: bool = True) -> dict
         for table, schema, df in frames:
             written[table.name] = _insert_frame(conn, table, df, schema)
             log.info("wrote %s: %d rows", table.name, written[table.name])
+        from bankdata._identity import new_bank_identity
         from bankdata._summary import store_summary, summarise_bank
 
         store_summary(conn, summarise_bank(bank))
+        new_bank_identity(conn, "demo" if bank.truth is not None else "own")
     return written
 
 
@@ -508,6 +510,13 @@ def append_load(table: str, df: pd.DataFrame, url: str | None = None, *, source:
     df = validate_frame(df, schema, source)
     with _connect(url, write=True) as conn:
         metadata.create_all(conn)
+        from bankdata._identity import new_bank_identity, read_identity
+
+        identity = read_identity(conn)
+        if table == "customers" and identity is not None and identity.is_demo:
+            raise DataValidationError(
+                source, f"the {describe_url(conn.engine.url)} holds the demo bank; remove it with `ledgerlight demo "
+                        "remove --yes` before loading your own customers (nothing stored)")
         report = ProblemReport(source)
         if schema.key is not None:
             existing = _key_values(conn, table)
@@ -521,6 +530,8 @@ def append_load(table: str, df: pd.DataFrame, url: str | None = None, *, source:
                                      f"{col.references} first", unknown)
         report.raise_if_any()
         first_row = conn.execute(sa.select(sa.func.max(sa_table.c[ROW_NO]))).scalar()
+        if table == "customers" and first_row is None:
+            new_bank_identity(conn, "own")  # the first customers of a bank loaded from files
         return _insert_frame(conn, sa_table, df, schema, first_row=0 if first_row is None else first_row + 1)
 
 
@@ -584,7 +595,10 @@ def read_bank(url: str | None = None, with_truth: bool = False) -> Bank:
             truth = GroundTruth(
                 **{n: _read_table(conn, TRUTH_PREFIX + n, TRUTH_SCHEMAS[n]) for n in TRUTH_TABLES}
             )
-    return Bank(**tables, truth=truth)
+        from bankdata._identity import read_identity
+
+        identity = read_identity(conn)
+    return Bank(**tables, truth=truth, identity=identity)
 
 
 def table_counts(url: str | None = None) -> dict[str, int]:

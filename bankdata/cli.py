@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import shutil
 import sys
@@ -14,8 +15,9 @@ from tqdm import tqdm
 
 from bankdata._bank import TABLES, TRUTH_TABLES, Bank
 from bankdata._config import get_settings
-from bankdata._db import DatabaseError, append_load, describe_url, table_counts, write_bank
+from bankdata._db import DatabaseError, append_audit, append_load, describe_url, table_counts, write_bank
 from bankdata._generator import generate_bank
+from bankdata._identity import remove_bank
 from bankdata._loaders import DEFAULT_MAX_BYTES, load_table, parse_column_map
 from bankdata._schema import SCHEMAS, TRUTH_PREFIX
 from bankdata._summary import refresh_summary
@@ -99,6 +101,26 @@ def _run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_remove(args: argparse.Namespace) -> int:
+    url = get_settings().database_url
+    if not args.yes:
+        return _fail(f"this deletes the demo bank from the {describe_url(url)}; run `ledgerlight demo remove --yes`")
+    removed = remove_bank(url)
+    detail = ", ".join(f"{table} {n:,}" for table, n in removed.items() if n)
+    append_audit(cli_user(), "remove_demo_bank", describe_url(url), detail, url)
+    print(f"removed the demo bank ({detail}). Load your files with `ledgerlight load TABLE FILE`, then "
+          "`ledgerlight train all`: the first versions trained on your bank are served.")
+    return 0
+
+
+def cli_user() -> str:
+    """Who runs the command, for the audit log: ``cli:<operating-system user>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
 def _run_status(args: argparse.Namespace) -> int:
     url = get_settings().database_url
     try:
@@ -156,6 +178,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     status = demo_sub.add_parser("status", help="what the database holds (exit 1 when it holds no bank)")
     status.set_defaults(func=_run_status)
+    remove = demo_sub.add_parser(
+        "remove", help="delete the demo bank from the database (users, audit log and model files are kept; audited)"
+    )
+    remove.add_argument("--yes", action="store_true", help="confirm: the demo bank's rows are deleted")
+    remove.set_defaults(func=_run_remove)
 
     load = subparsers.add_parser("load", help="validate your CSV/Parquet file and append it to a table")
     load.add_argument("table", choices=list(SCHEMAS), help="the table the rows belong to")

@@ -3,10 +3,11 @@
 ``learn --interactions FILE`` stores new events (exactly as ``ledgerlight load interactions FILE``), then refreshes the
 ALS factors of the customers they concern (``recsys.incremental``) and saves the result as a new ``recsys`` version:
 those customers' recommendations change at once, with no full retrain. ``retrain`` runs a full retrain of one or
-every model on the bank in the database (new loan outcomes included) and saves new versions, promoted unless
-``--no-promote``. ``promote`` moves ``LATEST``; the app serves the latest version on the next request, no restart.
-Every new version is published (its serving rows written, ``dashapp.services.publishing``) before the command
-returns, so the version the app serves always has its rows; ``promote`` publishes a version that lacks them.
+every model on the bank in the database (new loan outcomes included). Both save *candidates*: the app keeps serving
+what it served until ``promote MODEL VERSION --reason TEXT`` (or ``--promote --reason TEXT`` on the training command)
+moves ``LATEST``, after checking that the version was trained on this bank; the promotion is audited and the app
+serves the version on the next request, no restart. Every new version is published (its serving rows written,
+``dashapp.services.publishing``) before the command returns, so it can be compared and promoted at once.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ from bankdata import (
     parse_column_map,
     query,
     read_bank,
+    saved_state,
 )
-from dashapp.services.publishing import publish_missing, publish_version
+from bankdata.cli import cli_user
+from dashapp.services.promotion import check_reason, promote_version
+from dashapp.services.publishing import train_and_publish
 from ledgerlight.setup import TRAINERS
 from recsys import (
     EVENT_WEIGHTS,
@@ -80,7 +84,7 @@ def events_to_history(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 def update_recommenders(
-    history: pd.DataFrame, held: pd.DataFrame, store: ArtifactStore, *, source: str, promote: bool = True
+    history: pd.DataFrame, held: pd.DataFrame, store: ArtifactStore, *, source: str, promote: bool = False
 ) -> Artifact:
     """Save a new ``recsys`` version: ALS factors of the users in ``history`` refreshed, their held products updated.
 
@@ -94,7 +98,7 @@ def update_recommenders(
     source : str
         Where the new events came from (recorded in the metadata, named in errors).
     promote : bool
-        Move ``LATEST`` to the new version.
+        Move ``LATEST`` to the new version (default: a candidate, promoted through ``promote_version``).
     """
     base = store.load(MODEL_NAME)
     models: dict[str, Recommender] = {name: Recommender.load(base.file(f"{name}.npz")) for name in MODEL_FILES}
@@ -140,75 +144,100 @@ def update_recommenders(
 
 def learn_interactions(
     path: Path, *, column_map: dict[str, str] | None = None, url: str | None = None,
-    store: ArtifactStore | None = None, promote: bool = True,
+    store: ArtifactStore | None = None, promote_reason: str | None = None, user: str = "ledgerlight",
 ) -> Artifact:  # fmt: skip
     """Validate and store an interaction file, update the recommenders of the customers it concerns and publish the
-    new version (every customer's lists and the campaign candidates, from the customers table)."""
+    new version (every customer's lists and the campaign candidates, from the customers table): a candidate, served
+    only when ``promote_reason`` is given (then promoted and audited, as ``ledgerlight promote`` does)."""
     store = store or ArtifactStore()
+    if promote_reason is not None:
+        check_reason(promote_reason)  # refuse before storing anything
     store.load(MODEL_NAME)  # fail before storing anything when there is no model to update
     frame = load_table(path, "interactions", column_map)
     stored = append_load("interactions", frame, url, source=Path(path).name)
     log.info("stored %s interactions from %s", f"{stored:,}", Path(path).name)
     events = customer_events(frame["customer_id"].to_numpy(), url)
     history, held = events_to_history(events)
-    artifact = update_recommenders(history, held, store, source=Path(path).name, promote=promote)
+    artifact = update_recommenders(history, held, store, source=Path(path).name, promote=False)
     started = time.perf_counter()
     written = publish_customers(artifact, query(sa.select(BANK_TABLES["customers"]), url), url)
     log.info("published %s %s in %.1f s: %s", MODEL_NAME, artifact.version, time.perf_counter() - started,
              ", ".join(f"{t} {n:,}" for t, n in written.items()))
+    if promote_reason is not None:
+        promote_version(MODEL_NAME, artifact.version, reason=promote_reason, user=user, url=url, store=store)
     return artifact
 
 
-def retrain(models: list[str], *, quick: bool = False, promote: bool = True, url: str | None = None,
-            store: ArtifactStore | None = None) -> dict[str, str]:  # fmt: skip
+def retrain(models: list[str], *, quick: bool = False, promote_reason: str | None = None, url: str | None = None,
+            store: ArtifactStore | None = None, user: str = "ledgerlight") -> dict[str, str]:  # fmt: skip
     """Full retrain of ``models`` on the bank in the database; returns ``{model: new version}``.
 
-    With ``promote=False`` the new versions are saved but ``LATEST`` stays where it was (promote them later).
+    Each new version is published and kept as a candidate (see :func:`train_and_publish` for the automatic cases);
+    with ``promote_reason`` each is promoted at once, audited with that reason.
     """
     unknown = sorted(set(models) - set(TRAINERS))
     if unknown:
         raise ValueError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(TRAINERS)}")
+    if promote_reason is not None:
+        check_reason(promote_reason)
     store = store or ArtifactStore()
     bank = read_bank(url, with_truth=True)
     versions = {}
     for name in models:
-        before = store.latest(name)
-        artifact = TRAINERS[name](bank, store, quick=quick)
-        if not promote and before is not None:
-            store.promote(name, before)
-        publish_version(name, artifact, bank, url)
+        artifact = train_and_publish(name, bank, url, quick=quick, store=store)
+        if promote_reason is not None and store.latest(name) != artifact.version:
+            promote_version(name, artifact.version, reason=promote_reason, user=user, url=url, store=store)
         versions[name] = artifact.version
     return versions
 
 
+def _promote_reason(args: argparse.Namespace) -> str | None:
+    if args.promote and not args.reason:
+        raise ValueError("--promote needs --reason TEXT (why this version should be served; it is audited)")
+    if args.reason and not args.promote:
+        raise ValueError("--reason goes with --promote")
+    return args.reason if args.promote else None
+
+
 def _run_learn(args: argparse.Namespace) -> int:
+    store = ArtifactStore()
     art = learn_interactions(
-        args.interactions, column_map=parse_column_map(args.map), promote=not args.no_promote
+        args.interactions, column_map=parse_column_map(args.map), store=store, promote_reason=_promote_reason(args),
+        user=cli_user(),
     )
     inc = art.metadata["extra"]["incremental"]
-    state = "promoted" if not args.no_promote else "saved (not promoted)"
     print(
-        f"recsys {art.version} {state}: ALS refreshed for {inc['customers_updated']:,} customer(s) "
+        f"recsys {art.version}: ALS refreshed for {inc['customers_updated']:,} customer(s) "
         f"in {inc['update_seconds']:.2f} s (base {inc['base_version']})"
     )
+    print(saved_state(art, store.latest(MODEL_NAME)))
     return 0
 
 
 def _run_retrain(args: argparse.Namespace) -> int:
     models = list(TRAINERS) if args.model == "all" else [args.model]
-    versions = retrain(models, quick=args.quick, promote=not args.no_promote)
+    store = ArtifactStore()
+    versions = retrain(models, quick=args.quick, promote_reason=_promote_reason(args), store=store, user=cli_user())
     for name, version in versions.items():
-        print(f"{name} {version} {'promoted' if not args.no_promote else 'saved (not promoted)'}")
+        print(saved_state(store.load(name, version), store.latest(name)))
     return 0
 
 
 def _run_promote(args: argparse.Namespace) -> int:
-    store = ArtifactStore()
-    store.promote(args.model, args.version)
-    if args.model in TRAINERS:
-        publish_missing([args.model])  # the served version's rows (written at training; again if they were dropped)
-    print(f"{args.model}: LATEST is now {args.version} (the app serves it on the next request)")
+    if args.dry_run:
+        return _run_dry_run(args)
+    if not args.reason:
+        raise ValueError("promote needs --reason TEXT: why this version should be served (it is audited); "
+                         f"compare it first with `ledgerlight promote {args.model} {args.version} --dry-run`")
+    done = promote_version(args.model, args.version, reason=args.reason, user=cli_user(), publish_if_missing=True)
+    published = " (published its serving rows first)" if done.published_now else ""
+    print(f"{done.model}: {done.version} is served now, was {done.previous or 'none'}{published}; the app serves it on "
+          "the next request. Audited with the reason given.")
     return 0
+
+
+def _run_dry_run(args: argparse.Namespace) -> int:
+    raise ValueError("--dry-run is not available yet")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -218,16 +247,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     learn.add_argument("--interactions", type=Path, required=True, help="a CSV/Parquet interaction log")
     learn.add_argument("--map", action="append", metavar="SRC=DST", help="rename a column of the file (repeatable)")
-    learn.add_argument("--no-promote", action="store_true", help="save the new version without serving it")
+    _add_promote_options(learn, "the new version")
     learn.set_defaults(func=_run_learn)
 
-    full = subparsers.add_parser("retrain", help="full retrain on the bank in the database: new versions")
+    full = subparsers.add_parser("retrain", help="full retrain on the bank in the database: new candidate versions")
     full.add_argument("model", nargs="?", default="all", choices=["all", *TRAINERS], help="which model (default all)")
     full.add_argument("--quick", action="store_true", help="small models, for smoke tests")
-    full.add_argument("--no-promote", action="store_true", help="save the new versions without serving them")
+    _add_promote_options(full, "the new versions")
     full.set_defaults(func=_run_retrain)
 
-    promote = subparsers.add_parser("promote", help="serve a saved version (moves LATEST)")
-    promote.add_argument("model", help="model name, e.g. recsys")
-    promote.add_argument("version", help="a version listed under checkpoints/MODEL/")
+    promote = subparsers.add_parser(
+        "promote", help="serve a saved version (checks it was trained on this bank and is published; audited)"
+    )
+    promote.add_argument("model", choices=list(TRAINERS), help="which served model")
+    promote.add_argument("version", help="a version listed on the Models page or under checkpoints/MODEL/")
+    promote.add_argument("--reason", help="why it should be served (required unless --dry-run; written to the audit log)")
+    promote.add_argument("--dry-run", action="store_true",
+                         help="compare the version with the served one on the same held-out rows; change nothing")
+    promote.add_argument("--json", action="store_true", help="with --dry-run: print the comparison as JSON")
     promote.set_defaults(func=_run_promote)
+
+
+def _add_promote_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--promote", action="store_true",
+                        help=f"serve {what} at once (default: keep as candidates; needs --reason)")
+    parser.add_argument("--reason", help="with --promote: why (written to the audit log)")

@@ -17,6 +17,7 @@ from bankdata import (
     read_bank,
     read_summary,
     refresh_summary,
+    saved_state,
     table_counts,
     write_bank,
 )
@@ -59,7 +60,11 @@ def ensure_demo_bank(n_customers: int = DEMO_CUSTOMERS, seed: int = DEMO_SEED) -
 
 
 def train_models(models: list[str], *, only_missing: bool, quick: bool = False, bank: Bank | None = None) -> list[str]:
-    """Train the named models on the bank in the database; return the names that were trained."""
+    """Train the named models on the bank in the database; return the names that were trained.
+
+    Each new version is published and kept as a candidate, except a model's first version (served at once); see
+    :func:`~dashapp.services.publishing.train_and_publish`.
+    """
     store = ArtifactStore()
     todo = [m for m in models if not (only_missing and store.latest(m))]
     if not todo:
@@ -72,6 +77,7 @@ def train_models(models: list[str], *, only_missing: bool, quick: bool = False, 
         artifact = train_and_publish(name, bank, quick=quick, store=store)
         log.info("trained and published %s version %s in %.1f s", name, artifact.version,
                  time.perf_counter() - started)
+        print(saved_state(artifact, store.latest(name)))
     return todo
 
 
@@ -96,6 +102,10 @@ def _safe_url(url: str) -> str:
 
 
 def _run_setup(args: argparse.Namespace) -> int:
+    if is_production() and not args.demo and not database_has_bank():
+        print("setup: the database holds no bank, and in production the demo bank is made only with --demo. Load "
+              "your files with `ledgerlight load TABLE FILE` (docs/your-own-data.md), then run setup again.")
+        return 0
     ensure_demo_bank(args.customers, args.seed)
     train_models(list(TRAINERS), only_missing=True)
     prepare_serving()
@@ -136,7 +146,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     publish.add_argument("--version", default=None, help="publish this saved version (e.g. before promoting it)")
     publish.set_defaults(func=_run_publish)
 
-    setup = subparsers.add_parser("setup", help="generate the demo bank if the database is empty, then train what is missing")
+    setup = subparsers.add_parser(
+        "setup", help="generate the demo bank if the database is empty (in production only with --demo), then train "
+                      "what is missing")
+    setup.add_argument("--demo", action="store_true",
+                       help="in production (LEDGERLIGHT_ENV=production), make the demo bank when the database is empty")
     setup.add_argument("--customers", type=int, default=DEMO_CUSTOMERS, help="demo bank size (default %(default)s)")
     setup.add_argument("--seed", type=int, default=DEMO_SEED, help="demo bank seed (default %(default)s)")
     setup.set_defaults(func=_run_setup)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bankdata import Artifact, ArtifactStore, Bank, fingerprint
+from bankdata import Artifact, ArtifactStore, Bank, fingerprint, population_of_bank
 from recsys.base import Recommender
 from recsys.evaluate import default_models, evaluate_models
 from recsys.features import customer_side_features, side_feature_imputation
@@ -103,7 +103,7 @@ def train_from_bank(bank: Bank, store: ArtifactStore, *, quick: bool = False) ->
         data_fingerprint=fingerprint(bank.interactions),
         row_count=len(bank.interactions),
         extra={"models": list(models), "n_customers": int(bank.n_customers), "n_products": len(catalogue),
-               "imputation": side_feature_imputation(bank.customers)},
+               "imputation": side_feature_imputation(bank.customers), "population": population_of_bank(bank)},
     )
 
 

@@ -9,7 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bankdata import ArtifactStore, Bank, generate_bank, read_bank
+from bankdata import (
+    ArtifactStore,
+    Bank,
+    generate_bank,
+    population_of_bank,
+    population_of_file,
+    read_bank,
+    saved_state,
+)
 from risk import cli_score
 from risk.bankbook import POSITIVE, TARGET, loan_frame, true_pd
 from risk.cli_governance import register as register_governance
@@ -125,10 +133,14 @@ def run_train(args: argparse.Namespace) -> int:
         book, quick=args.quick, models=args.models, imbalance=args.imbalance, truth=truth, seed=args.seed,
         cost_missed_default=args.cost_missed_default, cost_rejected_good=args.cost_rejected_good,
     )  # fmt: skip
-    name = args.name or (MODEL_NAME if args.data is None else f"risk-{args.data.stem}")
-    artifact = save_trained(trained, ArtifactStore(), name)
+    if args.data is not None:
+        name, population = args.name or f"risk-{args.data.stem}", population_of_file(args.data.name, len(book.y))
+    else:
+        name = args.name or (f"risk-demo-{args.demo_customers}" if args.demo_customers else MODEL_NAME)
+        population = population_of_bank(bank)
+    artifact = save_trained(trained, ArtifactStore(), name, population=population)
     print(trained.report["cv_note"])
-    if name == MODEL_NAME and bank is not None and not args.demo_customers:
+    if name == MODEL_NAME and population["kind"] == "bank":
         written = publish(artifact, bank)
         print(f"published {', '.join(f'{t} ({n:,} rows)' for t, n in written.items())} and its evidence")
     champ = trained.report["candidates"][trained.champion]
@@ -140,6 +152,7 @@ def run_train(args: argparse.Namespace) -> int:
     if "oracle" in trained.report:
         o = trained.report["oracle"]
         print(f"oracle ROC-AUC {o['oracle_roc_auc']:.3f}; the model reaches {o['ratio']:.1%} of it")
+    print(saved_state(artifact, ArtifactStore().latest(name)))
     return 0
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bankdata import Artifact, ArtifactStore, Bank, fingerprint
+from bankdata import Artifact, ArtifactStore, Bank, fingerprint, population_of_bank, population_of_file
 from risk.bankbook import POSITIVE, TARGET, loan_frame, true_pd
 from risk.calibration import ScoreCalibrator
 from risk.explain import contributions, global_importance
@@ -193,8 +193,14 @@ def explain_sample(
     }
 
 
-def save_trained(trained: TrainedRisk, store: ArtifactStore, name: str = MODEL_NAME) -> Artifact:
-    """Save the champion and its evaluation as one artifact (text model, JSON and npz only)."""
+def save_trained(
+    trained: TrainedRisk, store: ArtifactStore, name: str = MODEL_NAME, *, population: dict[str, Any] | None = None
+) -> Artifact:
+    """Save the champion and its evaluation as one artifact (text model, JSON and npz only).
+
+    ``population`` (:func:`bankdata.population_of_bank` or ``population_of_file``) says what it was trained on;
+    promotion checks it.
+    """
     cv = trained.cv
 
     def write(folder: Path) -> None:
@@ -231,6 +237,7 @@ def save_trained(trained: TrainedRisk, store: ArtifactStore, name: str = MODEL_N
             "target": trained.book.target,
             "positive": trained.book.positive,
             "imputation": imputation_record(trained.model.spec, frame),
+            "population": population or population_of_file(trained.book.source, len(frame)),
         },
     )
 
@@ -251,4 +258,4 @@ def train_from_bank(bank: Bank, store: ArtifactStore, *, quick: bool = False) ->
     frame = loan_frame(bank)
     book = prepare_loan_book(frame, TARGET, POSITIVE, source="demo bank loans")
     trained = train_loan_book(book, quick=quick, truth=true_pd(bank, frame["loan_id"]))
-    return save_trained(trained, store, MODEL_NAME)
+    return save_trained(trained, store, MODEL_NAME, population=population_of_bank(bank))

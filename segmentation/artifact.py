@@ -110,8 +110,10 @@ def save_segmentation(
     params: dict[str, Any],
     source: str,
     imputation: dict[str, dict[str, Any]] | None = None,
+    population: dict[str, Any] | None = None,
+    model_name: str = MODEL_NAME,
 ) -> Artifact:
-    """Write one ``segments`` artifact through the store and return it."""
+    """Write one segments artifact (``model_name``, default ``segments``) through the store and return it."""
     coords = model.project(features)
     assignments = pd.DataFrame(
         {
@@ -134,7 +136,7 @@ def save_segmentation(
         attributes.to_parquet(tmp / "attributes.parquet", index=False)
 
     return store.save(
-        MODEL_NAME,
+        model_name,
         write=write,
         params=params,
         metrics=metrics,
@@ -142,7 +144,7 @@ def save_segmentation(
         data_fingerprint=fingerprint(features.reset_index()),
         row_count=len(features),
         extra={"source": source, "explained_variance_ratio": model.explained_variance_ratio_.tolist(),
-               "imputation": imputation or {}},
+               "imputation": imputation or {}, "population": population or {}},
     )
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bankdata import ArtifactStore, DataValidationError, read_bank, read_tabular
+from bankdata import ArtifactStore, DataValidationError, read_bank, read_tabular, saved_state
 from segmentation.artifact import assign
 from segmentation.features import customer_features
+from segmentation.publishing import publish
 from segmentation.train import train_from_bank, train_from_log
 
 log = logging.getLogger("ledgerlight.segments")
@@ -90,16 +91,19 @@ def _run_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     options = {"quick": args.quick, "n_clusters": args.k, "random_state": args.seed}
     if args.transactions is None:
-        artifact = train_from_bank(read_bank(with_truth=True), store, **options)
+        bank = read_bank(with_truth=True)
+        artifact = train_from_bank(bank, store, **options)
+        publish(artifact, bank)  # the candidate's rows, so that it can be compared and promoted
     else:
         artifact = train_from_log(store=store, **_read_user_data(args), **options)
     m = artifact.metadata["metrics"]
-    summary = f"segments {artifact.version}: k={m['k']}, {m['n_customers']:,} customers"
+    summary = f"{artifact.model} {artifact.version}: k={m['k']}, {m['n_customers']:,} customers"
     if m.get("silhouette") is not None:
         summary += f", silhouette {m['silhouette']:.3f}, Davies-Bouldin {m['davies_bouldin']:.3f}"
     if "ari_personas" in m:
         summary += f", ARI vs true personas {m['ari_personas']:.3f}"
     print(f"{summary} ({time.perf_counter() - started:.1f} s)")
+    print(saved_state(artifact, store.latest(artifact.model)))
     return 0
 
 
@@ -107,7 +111,7 @@ def _run_assign(args: argparse.Namespace) -> int:
     _check_log_options(args)
     if args.transactions is None:
         raise ValueError("segments assign needs --transactions FILE --customer COL --date COL --amount COL")
-    artifact = ArtifactStore().load("segments", version=args.version)
+    artifact = ArtifactStore().load(args.model, version=args.version)
     data = _read_user_data(args)
     features = customer_features(data["transactions"], data["profile"], name=data["name"],
                                  profile_name=data["profile_name"])
@@ -145,5 +149,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     assign_cmd = sub.add_parser("assign", help="assign the customers of a transaction file to the trained segments")
     _add_log_arguments(assign_cmd)
     assign_cmd.add_argument("--out", metavar="FILE", required=True, help="CSV to write: customer_id, segment, name, pc1, pc2")
-    assign_cmd.add_argument("--version", default=None, help="segments version (default: the latest)")
+    assign_cmd.add_argument("--model", default="segments",
+                            help="segments (the served model, default) or a file's evaluation, e.g. segments-cdnow")
+    assign_cmd.add_argument("--version", default=None, help="version of --model (default: its latest)")
     assign_cmd.set_defaults(func=_run_assign)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, silhouette_score
 
-from bankdata import Artifact, ArtifactStore, Bank
-from segmentation.artifact import save_segmentation
+from bankdata import Artifact, ArtifactStore, Bank, population_of_bank, population_of_file
+from segmentation.artifact import MODEL_NAME, save_segmentation
 from segmentation.features import bank_features, customer_features
 from segmentation.model import SegmentModel
 from segmentation.naming import name_segments
@@ -109,11 +110,14 @@ def train_from_bank(
     features = bank_features(bank)
     fitted = fit_segments(features, quick=quick, n_clusters=n_clusters, random_state=random_state)
     metrics = dict(fitted.metrics)
-    if bank.truth is not None:
-        truth = bank.truth.personas.set_index("customer_id")["persona"].reindex(features.index)
-        known = truth.notna().to_numpy()
-        metrics["ari_personas"] = float(adjusted_rand_score(truth[known], fitted.model.labels_[known]))
+    truth = None if bank.truth is None else bank.truth.personas.set_index("customer_id")["persona"]
+    truth = None if truth is None else truth.reindex(features.index)
+    if truth is not None and truth.notna().all():  # the demo bank: every customer's true persona is known
+        metrics["ari_personas"] = float(adjusted_rand_score(truth, fitted.model.labels_))
         log.info("segments: ARI against the true personas %.3f", metrics["ari_personas"])
+    elif truth is not None:
+        log.info("segments: no ARI; the ground truth covers %d of %d customers (not the demo bank alone)",
+                 int(truth.notna().sum()), len(truth))
     return save_segmentation(
         store,
         model=fitted.model,
@@ -125,6 +129,7 @@ def train_from_bank(
         params={"quick": quick, "n_clusters": n_clusters, "random_state": random_state},
         source="bank",
         imputation=fitted.imputation,
+        population=population_of_bank(bank),
     )
 
 
@@ -138,11 +143,13 @@ def train_from_log(
     quick: bool = False,
     n_clusters: int | None = None,
     random_state: int = 0,
+    model_name: str | None = None,
 ) -> Artifact:
     """Segment the customers of a user's transaction log (columns customer_id, ts, amount, optional others).
 
     Numeric profile columns other than the known ones (age, income, tenure_months, balance) are ignored; text
-    columns of the profile are kept as attributes for filtering.
+    columns of the profile are kept as attributes for filtering. The version is saved as ``model_name`` (default
+    ``segments-<file stem>``): an evaluation of the file, kept apart from the served ``segments``.
     """
     features = customer_features(transactions, profile, name=name, profile_name=profile_name)
     fitted = fit_segments(features, quick=quick, n_clusters=n_clusters, random_state=random_state)
@@ -162,4 +169,6 @@ def train_from_log(
         params={"quick": quick, "n_clusters": n_clusters, "random_state": random_state},
         source=name,
         imputation=fitted.imputation,
+        population=population_of_file(name, len(features)),
+        model_name=model_name or f"{MODEL_NAME}-{Path(name).stem}",
     )

@@ -1,5 +1,6 @@
-"""Models (``/models``): every saved version per model with LATEST marked, its model card (downloadable as HTML),
-and, for admins, promote a version and retrain in the background with a progress bar (the page stays usable).
+"""Models (``/models``): every saved version per model with its status (served, candidate, ...), its model card
+(downloadable as HTML), and, for admins, promote a version with a stated reason and retrain in the background with
+a progress bar (the page stays usable; a retrain saves a candidate).
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ TICKET_SECONDS = 60
 
 
 def _rows() -> list[dict]:
-    table = svc.versions()
-    return table.assign(latest=table["latest"].map({True: "LATEST", False: ""})).to_dict("records")
+    return svc.versions().drop(columns="latest").to_dict("records")
 
 
 def _card_body(sections: list[dict]) -> list:
@@ -51,15 +51,19 @@ def _card_body(sections: list[dict]) -> list:
 
 def layout(**_query: str) -> html.Div:
     """Versions grid, admin actions and the selected version's card."""
-    header = page_header("Models", "Saved versions, model cards, promotion and retraining.")
+    header = page_header("Models", "Saved versions, model cards, promotion and retraining. Training saves a "
+                                   "candidate; the app serves a new version only once an admin promotes it.")
     rows = _rows()
     if not rows:
         return html.Div([header, dbc.Alert(["No model is trained yet: run ", html.Code("ledgerlight train all"), "."],
                                            color="info", id="models-none")])
     admin = policy.may(signed_in_role(), Capability.PROMOTE_MODELS)
     actions = dbc.Card([dbc.CardHeader("Admin"), dbc.CardBody([
+        dbc.Label("Reason for promoting (audited)", html_for="models-promote-reason", className="small mb-1"),
+        dbc.Textarea(id="models-promote-reason", rows=2, maxLength=500, className="mb-2",
+                     placeholder="e.g. quarterly retrain on new outcomes, signed off by model risk"),
         dbc.Button("Promote selected version", id="models-promote", color="primary", size="sm", className="me-2"),
-        html.Span(id="models-promote-result", className="small"),
+        html.Div(id="models-promote-result", className="small mt-1", role="status"),
         html.Hr(),
         dbc.InputGroup([dbc.Select(id="models-retrain-model", options=list(svc.TRAINERS), value="segments"),
                         dbc.Button("Retrain", id="models-retrain", color="secondary")], size="sm", className="mb-2"),
@@ -119,19 +123,22 @@ def download_card(_n: int, rows: list[dict] | None):
 
 
 @callback(Output("models-promote-result", "children"), Output("models-grid", "rowData"),
-          Input("models-promote", "n_clicks"), State("models-grid", "selectedRows"), prevent_initial_call=True)
-def promote(_n: int, rows: list[dict] | None):
-    """Make the selected version LATEST (admins only; the services pick it up on their next request)."""
+          Input("models-promote", "n_clicks"), State("models-grid", "selectedRows"),
+          State("models-promote-reason", "value"), prevent_initial_call=True)
+def promote(_n: int, rows: list[dict] | None, reason: str | None):
+    """Serve the selected version (admins only, with a reason; the services pick it up on their next request)."""
     policy.require(signed_in_role(), Capability.PROMOTE_MODELS, "promote a model version")
     picked = _selected(rows)
     if picked is None:
         return "Pick a version first.", no_update
     user = signed_in()
     try:
-        svc.promote(*picked, role=signed_in_role(), user=user.id if user else "unknown")
+        svc.promote(*picked, role=signed_in_role(), user=user.id if user else "unknown", reason=reason)
+    except validation.InputError as exc:
+        return dbc.Alert(exc.reason, color="warning", className="py-1 px-2 mb-0"), no_update
     except ArtifactError as exc:
         return public_message(exc), no_update
-    return f"{picked[0]}/{picked[1]} is LATEST", _rows()
+    return f"{picked[0]}/{picked[1]} is served now (audited with your reason).", _rows()
 
 
 @callback(Output("models-ticket", "data"), Output("models-retrain-result", "children", allow_duplicate=True),
@@ -157,4 +164,6 @@ def run_retrain(set_progress, ticket: dict | None):
         version = svc.retrain(ticket["model"], lambda step, steps, label: set_progress((step, label)))
     except (ArtifactError, ValueError, RuntimeError) as exc:
         return f"Retraining failed: {exc}"
-    return f"Saved and promoted {ticket['model']}/{version}; reload to see it."
+    state = "served (its first version)" if svc.is_served(ticket["model"], version) else \
+        "a candidate: select it, compare, and promote it with a reason"
+    return f"Saved {ticket['model']}/{version}, {state}; reload to see it."

@@ -1,6 +1,7 @@
 """Models page data: every saved version of every model, its card, promotion and a retrain job.
 
-Promotion moves ``LATEST`` (``ArtifactStore.promote``); the area services key their caches by the latest version, so
+Training saves candidates; promotion (:mod:`dashapp.services.promotion`, with a reason, audited) moves ``LATEST``;
+the area services key their caches by the latest version, so
 every worker serves the promoted version on its next request. ``retrain`` is the body of a background job (it runs in
 a separate process, never in a request) and reports progress through a callback.
 """
@@ -19,8 +20,9 @@ import segmentation
 from bankdata import (
     ArtifactError,
     ArtifactStore,
+    BankIdentity,
     DatabaseError,
-    append_audit,
+    bank_identity,
     get_settings,
     model_card_html,
     model_card_sections,
@@ -31,6 +33,7 @@ from dashapp import policy
 from dashapp.policy import Capability
 from dashapp.services import validation
 from dashapp.services.messages import public_message
+from dashapp.services.promotion import population_problem, promote_version
 from dashapp.services.publishing import TRAINERS, is_published, train_and_publish
 from risk import card_evidence
 
@@ -51,24 +54,54 @@ def _verified_metadata(root: str, model: str, version: str) -> dict[str, Any] | 
         return public_message(exc)[:120]
 
 
+COLUMNS = ["model", "version", "status", "created_at", "rows", "headline", "value", "latest"]
+
+
 def versions() -> pd.DataFrame:
-    """model, version, created_at, rows, headline (metric name), value, latest (bool): newest first per model."""
+    """model, version, status, created_at, rows, headline (metric name), value, latest (bool): newest first per model.
+
+    ``status``: ``served``; ``candidate`` (promotable); ``not published`` (publish it first); ``other bank`` or
+    ``evaluation`` (trained on a bank since replaced, or on outside data: never servable); ``error``.
+    """
     store, rows = _store(), []
-    root = str(get_settings().checkpoints_dir)
+    settings = get_settings()
+    root, url = str(settings.checkpoints_dir), settings.database_url
+    current = _identity(url)
     for model in TRAINERS:
         latest = store.latest(model)
         for version in reversed(store.versions(model)):
             meta = _verified_metadata(root, model, version)
             if isinstance(meta, str):
-                rows.append({"model": model, "version": version, "created_at": "", "rows": None, "headline": "error",
-                             "value": meta, "latest": version == latest})
+                rows.append({"model": model, "version": version, "status": "error", "created_at": "", "rows": None,
+                             "headline": "error", "value": meta, "latest": version == latest})
                 continue
             metric = HEADLINE[model]
             value = meta["metrics"].get(metric)
-            rows.append({"model": model, "version": version, "created_at": meta.get("created_at", ""),
-                         "rows": meta.get("row_count"), "headline": metric,
+            rows.append({"model": model, "version": version,
+                         "status": _status(model, version, meta, latest, current, url),
+                         "created_at": meta.get("created_at", ""), "rows": meta.get("row_count"), "headline": metric,
                          "value": round(value, 4) if isinstance(value, float) else value, "latest": version == latest})
-    return pd.DataFrame(rows, columns=["model", "version", "created_at", "rows", "headline", "value", "latest"])
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _identity(url: str) -> BankIdentity | None:
+    try:
+        return bank_identity(url)
+    except DatabaseError:
+        return None
+
+
+def _status(model: str, version: str, meta: dict[str, Any], latest: str | None, current: BankIdentity | None,
+            url: str) -> str:
+    if version == latest:
+        return "served"
+    if population_problem(model, meta, current):
+        kind = ((meta.get("extra") or {}).get("population") or {}).get("kind")
+        return "other bank" if kind == "bank" else "evaluation"
+    try:
+        return "candidate" if is_published(model, version, url) else "not published"
+    except DatabaseError:
+        return "not published"
 
 
 def _check(model: object) -> str:
@@ -116,33 +149,30 @@ def _risk_card_evidence(version: str, url: str) -> dict[str, Any] | None:
         return None
 
 
-def promote(model: str, version: str, role: str | None, user: str = "unknown") -> str:
-    """Make ``version`` the LATEST of ``model`` (admins only) and write an audit row; returns the version.
+def promote(model: str, version: str, role: str | None, user: str = "unknown", reason: object = None) -> str:
+    """Serve ``version`` of ``model`` (admins only) with a stated reason, audited; returns the version.
 
     Raises
     ------
     PermissionError
         The role may not promote.
     InputError
-        Not a saved version, or one whose serving rows are not published (the app could not serve it).
+        Not a saved version, no reason, trained on another population, or not published (the app never publishes
+        on a request). See :func:`dashapp.services.promotion.promote_version`.
     """
     policy.require(role, Capability.PROMOTE_MODELS, "promote a model version")
     model, version = saved_version(model, version)
-    try:
-        published = is_published(model, version, get_settings().database_url)
-    except DatabaseError:
-        published = False
-    if not published:
-        raise validation.InputError(
-            "version", f"{model}/{version} is not published (its serving rows are not in the database), so it cannot "
-                       f"be served: publish it with `ledgerlight publish {model} --version {version}` first")
-    _store().promote(model, version)
-    append_audit(user, "promote_model", f"{model}/{version}", "")
+    promote_version(model, version, reason=reason, user=user, store=_store())
     return version
 
 
+def is_served(model: str, version: str) -> bool:
+    """Whether ``version`` is what the app serves for ``model``."""
+    return _store().latest(_check(model)) == version
+
+
 def retrain(model: str, progress: Callable[[int, int, str], None], *, quick: bool = False) -> str:
-    """Train ``model`` on the bank in the database and save (and promote) a new version; returns the version.
+    """Train ``model`` on the bank in the database and save and publish a candidate; returns its version.
 
     ``progress(step, steps, label)`` is called before each of the 3 steps and at the end.
     """
@@ -150,6 +180,8 @@ def retrain(model: str, progress: Callable[[int, int, str], None], *, quick: boo
     progress(0, 3, "reading the bank")
     bank = read_bank(with_truth=True)
     progress(1, 3, f"training and publishing {model}")
-    artifact = train_and_publish(model, bank, quick=quick, store=_store())
-    progress(3, 3, f"saved and published {model}/{artifact.version}")
+    store = _store()
+    artifact = train_and_publish(model, bank, quick=quick, store=store)
+    state = "served" if store.latest(model) == artifact.version else "candidate: compare it, then promote it"
+    progress(3, 3, f"saved {model}/{artifact.version} ({state})")
     return artifact.version

@@ -3,7 +3,8 @@ and evidence), so no page scores or assigns a population on request.
 
 Each area implements ``publish(artifact, bank, url) -> dict[str, int]`` (rows written per serving table); this
 module is the one place that maps model names to them. Training, promotion and ``ledgerlight setup`` call
-:func:`publish_version`; ``ledgerlight publish`` (re)publishes served versions by hand.
+:func:`publish_version`; ``ledgerlight publish`` (re)publishes served versions by hand. Training saves candidates;
+:mod:`dashapp.services.promotion` serves them.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import risk
 import segmentation
 from bankdata import (
     Artifact,
+    ArtifactError,
     ArtifactStore,
     Bank,
+    append_audit,
     ensure_bank_indexes,
     get_settings,
     published_rows,
@@ -64,19 +67,35 @@ def publish_version(model: str, artifact: Artifact, bank: Bank, url: str | None 
 
 def train_and_publish(model: str, bank: Bank, url: str | None = None, *, quick: bool = False,
                       store: ArtifactStore | None = None) -> Artifact:
-    """Train ``model`` on ``bank``, publish the new version's serving rows, then serve it.
+    """Train ``model`` on ``bank`` and publish the new version's serving rows: a candidate, served once promoted.
 
-    Saving a version moves ``LATEST`` at once; until the new rows are written the previous version stays served
-    (``LATEST`` is pointed back at it), so no request meets a served version without its rows.
+    Two cases serve it at once, each with an audit row: the model's first version (nothing is served yet), and a
+    bank whose served version was trained on another bank (the demo bank, since removed), which it cannot serve.
     """
     store = store or ArtifactStore()
-    previous = store.latest(model)
+    served = store.latest(model)
     artifact = TRAINERS[model](bank, store, quick=quick)
-    if previous is not None and previous != artifact.version:
-        store.promote(model, previous)
     publish_version(model, artifact, bank, url)
-    store.promote(model, artifact.version)
+    why = None
+    if served is None:
+        why = f"automatic: the first version of {model}"
+    elif _trained_on_another_bank(store, model, served, bank):
+        store.promote(model, artifact.version)
+        why = f"automatic: the served version {served} was trained on another bank"
+    if why:
+        append_audit("ledgerlight", "promote_model", f"{model}/{artifact.version}",
+                     f"from {served or 'none'}; reason: {why}", url)
     return artifact
+
+
+def _trained_on_another_bank(store: ArtifactStore, model: str, version: str, bank: Bank) -> bool:
+    if bank.identity is None:
+        return False
+    try:
+        population = (store.load(model, version).metadata.get("extra") or {}).get("population") or {}
+    except ArtifactError:
+        return True  # the served version cannot even be read: the new one replaces it
+    return population.get("kind") == "bank" and population.get("bank_id") != bank.identity.bank_id
 
 
 def publish_missing(models: list[str] | None = None, *, bank: Bank | None = None, url: str | None = None,

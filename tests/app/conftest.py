@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -83,7 +85,7 @@ def _clear_service_caches() -> None:
 @pytest.fixture(scope="session")
 def bank_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BankEnv]:
     """A 2,000-customer demo bank in a temp SQLite database; DATABASE_URL and the data folders point at temp folders."""
-    from bankdata import generate_bank, write_bank
+    from bankdata import bank_identity, generate_bank, write_bank
 
     root = tmp_path_factory.mktemp("ledgerlight-app")
     env = BankEnv(bank=generate_bank(DEMO_CUSTOMERS, seed=DEMO_SEED), database_url=f"sqlite:///{root / 'bank.db'}",
@@ -91,6 +93,7 @@ def bank_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BankEnv]:
     env.checkpoints.mkdir()
     env.data_dir.mkdir()
     write_bank(env.bank, url=env.database_url)
+    env = dataclasses.replace(env, bank=dataclasses.replace(env.bank, identity=bank_identity(env.database_url)))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DATABASE_URL", env.database_url)
         mp.setenv("LEDGERLIGHT_CHECKPOINTS", str(env.checkpoints))

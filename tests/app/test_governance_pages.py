@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 import risk
-from bankdata import ArtifactStore
+from bankdata import ArtifactStore, read_audit
 from dashapp.services import governance, models
 from dashapp.services import risk as risk_service
-from dashapp.services.served import NotPublished
+from dashapp.services.publishing import publish_version
 from dashapp.services.validation import InputError
 
 
@@ -36,26 +36,35 @@ def test_versions_card_and_promotion_are_picked_up_without_restart(trained_env) 
     store: ArtifactStore = trained_env.store
     old = trained_env.artifacts["risk"].version
     page_before = risk_service.applicant_page(0, 50, [], {})
-    new = risk.train_from_bank(trained_env.bank_env.bank, store, quick=True).version  # a second version, now LATEST
-    with pytest.raises(NotPublished, match="ledgerlight publish risk"):  # not published: not served
-        risk_service.applicant_page(0, 50, [], {})
+    new = risk.train_from_bank(trained_env.bank_env.bank, store, quick=True).version  # a candidate: not served
+    assert store.latest("risk") == old and risk_service.applicant_page(0, 50, [], {}) == page_before
     table = models.versions()
-    risk_rows = table[table["model"] == "risk"]
-    assert {old, new} <= set(risk_rows["version"]) and risk_rows.set_index("version").loc[new, "latest"]
+    status = table[table["model"] == "risk"].set_index("version")["status"]
+    assert status[old] == "served" and status[new] == "not published"
+    reason = "challenger beats the champion on the held-out loans"
     with pytest.raises(PermissionError):
-        models.promote("risk", old, role="risk")
-    store.promote("risk", old)
+        models.promote("risk", new, role="risk", reason=reason)
     with pytest.raises(InputError, match="ledgerlight publish"):  # an unpublished version is never promoted
-        models.promote("risk", new, role="admin", user="tester")
+        models.promote("risk", new, role="admin", user="tester", reason=reason)
+    with pytest.raises(InputError, match="say why"):
+        models.promote("risk", new, role="admin", user="tester", reason="  ")
+    with pytest.raises(InputError, match="already served"):
+        models.promote("risk", old, role="admin", user="tester", reason=reason)
     assert store.latest("risk") == old
-    models.promote("risk", old, role="admin", user="tester")
-    assert store.latest("risk") == old and risk_service.get_portfolio().version == old  # no cache clearing needed
-    assert risk_service.applicant_page(0, 50, [], {}) == page_before
     unpublished, _ = models.card("risk", new)
     assert "ledgerlight publish risk" in " ".join(str(s.get("note", "")) for s in unpublished)
+    publish_version("risk", store.load("risk", new), trained_env.bank_env.bank, trained_env.bank_env.database_url)
+    assert models.versions().set_index("version").loc[new, "status"] == "candidate"
+    models.promote("risk", new, role="admin", user="tester", reason=reason)
+    assert store.latest("risk") == new and risk_service.get_portfolio().version == new  # no cache clearing needed
+    audit = read_audit(trained_env.bank_env.database_url)
+    assert audit.iloc[0]["detail"] == f"from {old}; reason: {reason}" and audit.iloc[0]["user"] == "tester"
+    models.promote("risk", old, role="admin", user="tester", reason="back to the session's version")
+    assert risk_service.applicant_page(0, 50, [], {}) == page_before
     sections, page = models.card("risk", old)
     titles = [s["title"] for s in sections]
     assert "Metrics" in titles and "Calibration" in titles and "Fairness: gender" in titles and "Limits" in titles
+    assert "Missing values" in titles
     assert "bootstrap" in next(s for s in sections if s["title"] == "Metrics")["note"]
     assert page.startswith("<!doctype html>") and old in page
     with pytest.raises(ValueError, match="model: 'nope' is not one of risk"):
@@ -64,12 +73,13 @@ def test_versions_card_and_promotion_are_picked_up_without_restart(trained_env) 
         models.card("risk", "../../etc/passwd")
 
 
-def test_retrain_job_reports_progress_and_promotes(trained_env) -> None:
+def test_retrain_job_reports_progress_and_saves_a_candidate(trained_env) -> None:
     steps: list[tuple[int, int, str]] = []
+    served = trained_env.store.latest("segments")
     version = models.retrain("segments", lambda *a: steps.append(a), quick=True)
-    assert [s[0] for s in steps] == [0, 1, 3] and steps[-1][2].endswith(version)
-    assert trained_env.store.latest("segments") == version
-    trained_env.store.promote("segments", trained_env.artifacts["segments"].version)  # leave the session's as it was
+    assert [s[0] for s in steps] == [0, 1, 3] and f"segments/{version} (candidate" in steps[-1][2]
+    assert trained_env.store.latest("segments") == served and not models.is_served("segments", version)
+    assert models.versions().set_index("version").loc[version, "status"] == "candidate"
 
 
 @pytest.mark.browser
@@ -82,7 +92,7 @@ def test_monitoring_and_models_pages_render(trained_env, served) -> None:
     duo.wait_for_page(url=f"{duo.server_url}/models")
     duo.wait_for_element("#models-card-body", timeout=60)
     duo.wait_for_element("#models-grid .ag-row", timeout=20)
-    assert "LATEST" in duo.find_element("#models-grid").text
+    assert "served" in duo.find_element("#models-grid").text
     assert duo.find_element("#models-promote")  # admin sees the actions
     assert duo.get_logs() == []
 
@@ -107,8 +117,17 @@ def test_an_admin_retrains_in_the_background_through_the_request_checks(trained_
 
     Select(duo.find_element("#models-retrain-model")).select_by_value("segments")
     duo.find_element("#models-retrain").click()
-    duo.wait_for_contains_text("#models-retrain-result", "Saved and promoted segments/", timeout=240)
-    after = trained_env.store.latest("segments")
-    assert after != before
+    duo.wait_for_contains_text("#models-retrain-result", "a candidate", timeout=240)
+    candidate = trained_env.store.versions("segments")[-1]
+    assert trained_env.store.latest("segments") == before and candidate != before
+    duo.wait_for_page(url=f"{duo.server_url}/models")  # the new candidate is listed
+    duo.wait_for_element(f"#models-grid .ag-row[row-id='segments/{candidate}']", timeout=30).click()
+    duo.find_element("#models-promote").click()
+    duo.wait_for_contains_text("#models-promote-result", "say why", timeout=20)
+    assert trained_env.store.latest("segments") == before
+    duo.find_element("#models-promote-reason").send_keys("retrained in the app, checked by the test")
+    duo.find_element("#models-promote").click()
+    duo.wait_for_contains_text("#models-promote-result", "is served now", timeout=20)
+    assert trained_env.store.latest("segments") == candidate
     trained_env.store.promote("segments", before)  # leave the session's model as it was
     assert duo.get_logs() == []

@@ -71,13 +71,15 @@ def test_versions_are_unique_within_one_second_and_never_overwritten(tmp_store: 
         np.testing.assert_array_equal(
             tmp_store.load("risk", art.version).load_npz("weights.npz")["w"], [i, i]
         )
-    assert tmp_store.latest("risk") == versions[-1]
+    assert tmp_store.latest("risk") == versions[0]  # the first version is served; later ones are candidates
     assert not [p for p in tmp_store.root.iterdir() if p.name.startswith(".tmp")]
 
 
-def test_promote_false_keeps_latest_and_promote_moves_it(tmp_store: ArtifactStore) -> None:
+def test_later_versions_are_candidates_until_promoted(tmp_store: ArtifactStore) -> None:
     first = save(tmp_store)
-    second = save(tmp_store, promote=False)
+    second = save(tmp_store)
+    assert save(tmp_store, promote=True).version == tmp_store.latest("risk")  # promote=True serves it at once
+    tmp_store.promote("risk", first.version)
     assert tmp_store.latest("risk") == first.version
     assert tmp_store.load("risk").version == first.version
     tmp_store.promote("risk", second.version)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import recsys
-from bankdata import ArtifactStore, Bank, published_rows, write_bank
+from bankdata import ArtifactStore, Bank, published_rows, read_audit, read_bank, write_bank
 from dashapp.services import clear_caches
 from dashapp.services import recsys as recsys_service
 from ledgerlight.cli import main
@@ -23,7 +23,8 @@ def env(small_bank: Bank, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("LEDGERLIGHT_DATA_DIR", str(tmp_path / "data"))
     write_bank(small_bank, url)
     store = ArtifactStore()
-    recsys.publish(recsys.train_from_bank(small_bank, store, quick=True), small_bank, url)
+    bank = read_bank(url, with_truth=True)  # the database's bank, with its identity: what serving trains on
+    recsys.publish(recsys.train_from_bank(bank, store, quick=True), bank, url)
     clear_caches()
     yield {"tmp": tmp_path, "store": store, "bank": small_bank, "url": url}
     clear_caches()
@@ -57,7 +58,8 @@ def test_learn_changes_the_customers_als_list_and_the_app_serves_it(env: dict, c
     path = env["tmp"] / "new_events.csv"
     new.to_csv(path, index=False)
 
-    assert main(["learn", "--interactions", str(path)]) == 0
+    reason = ["--promote", "--reason", "new purchases of customer %d" % customer]
+    assert main(["learn", "--interactions", str(path), *reason]) == 0
     assert "ALS refreshed for 1 customer" in capsys.readouterr().out
     latest = store.latest("recsys")
     assert latest != base
@@ -90,17 +92,44 @@ def test_learn_refuses_a_bad_file_and_stores_nothing(env: dict, capsys: pytest.C
     assert env["store"].latest("recsys") == base
 
 
-def test_retrain_without_promotion_then_promote(env: dict, capsys: pytest.CaptureFixture) -> None:
+def test_learn_without_promote_saves_a_candidate(env: dict, capsys: pytest.CaptureFixture) -> None:
     store: ArtifactStore = env["store"]
     base = store.latest("recsys")
-    assert main(["retrain", "recsys", "--quick", "--no-promote"]) == 0
+    path = env["tmp"] / "events.csv"
+    pd.DataFrame({"customer_id": [1], "product_id": [2], "ts": ["2030-01-02"], "event": ["purchase"]}).to_csv(path, index=False)
+    assert main(["learn", "--interactions", str(path)]) == 0
+    assert "is a candidate (the app still serves" in capsys.readouterr().out
+    assert store.latest("recsys") == base and store.versions("recsys")[-1] != base
+    assert recsys_service.served().version == base
+    assert main(["learn", "--interactions", str(path), "--promote"]) == 2
+    assert "--promote needs --reason" in capsys.readouterr().err
+
+
+def test_retrain_saves_a_candidate_that_promote_serves_with_an_audited_reason(
+    env: dict, capsys: pytest.CaptureFixture
+) -> None:
+    store: ArtifactStore = env["store"]
+    base = store.latest("recsys")
+    assert main(["retrain", "recsys", "--quick"]) == 0
     new = store.versions("recsys")[-1]
     assert new != base and store.latest("recsys") == base
+    assert f"recsys/{new} is a candidate" in capsys.readouterr().out
     assert _published(env["url"], new)  # published although not served yet
     assert recsys_service.served().version == base
-    assert main(["promote", "recsys", new]) == 0
+    assert main(["promote", "recsys", new]) == 2
+    assert "promote needs --reason" in capsys.readouterr().err
+    assert main(["promote", "recsys", new, "--reason", "short"]) == 2
+    assert "at least 10 characters" in capsys.readouterr().err
+    assert store.latest("recsys") == base
+    assert main(["promote", "recsys", new, "--reason", "monthly retrain, checked by risk"]) == 0
     assert store.latest("recsys") == new
+    audit = read_audit(env["url"])
+    row = audit[audit["action"] == "promote_model"].iloc[0]
+    assert row["target"] == f"recsys/{new}" and row["user"].startswith("cli:")
+    assert row["detail"] == f"from {base}; reason: monthly retrain, checked by risk"
     assert recsys_service.served().version == new
     assert len(recsys_service.customer_view(1, 3).recommendations["mf"]) == 3
-    assert main(["promote", "recsys", "20000101T000000Z"]) == 2
-    assert "no such version" in capsys.readouterr().err
+    assert main(["promote", "recsys", new, "--reason", "promote it once more please"]) == 2
+    assert "already served" in capsys.readouterr().err
+    assert main(["promote", "recsys", "20000101T000000Z", "--reason", "a version that does not exist"]) == 2
+    assert "not a saved version of recsys" in capsys.readouterr().err

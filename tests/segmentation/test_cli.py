@@ -47,8 +47,10 @@ def test_train_on_a_cdnow_style_file(cdnow: Path, tmp_path: Path, capsys) -> Non
             "--amount", "dollar_value", "--k", "2", "--quick"]
     assert run(argv) == 0
     assert "k=2, 7 customers" in capsys.readouterr().out
-    art = ArtifactStore(tmp_path / "checkpoints").load("segments")
-    assert art.metadata["row_count"] == 7
+    store = ArtifactStore(tmp_path / "checkpoints")
+    art = store.load("segments-cdnow")  # an evaluation of the file, kept apart from the served segments
+    assert art.metadata["row_count"] == 7 and store.versions("segments") == []
+    assert art.metadata["extra"]["population"] == {"kind": "file", "source": "cdnow.txt", "rows": 7, "bank_id": None}
 
 
 def test_missing_column_names_the_file_and_option(cdnow: Path) -> None:
@@ -82,7 +84,7 @@ def test_assign_new_customers_from_a_file(cdnow: Path, tmp_path: Path, capsys) -
     new.write_text("cid,day,value\n42,1997-05-01,15.0\n42,1997-06-01,20.0\n43,1997-02-01,300.0\n")
     out = tmp_path / "assigned.csv"
     assert run(["segments", "assign", "--transactions", str(new), "--customer", "cid", "--date", "day",
-                "--amount", "value", "--out", str(out)]) == 0
+                "--amount", "value", "--out", str(out), "--model", "segments-cdnow"]) == 0
     assigned = pd.read_csv(out)
     assert assigned["customer_id"].tolist() == [42, 43]
     assert set(assigned["segment"]) <= {0, 1} and assigned["segment_name"].notna().all()

@@ -134,7 +134,8 @@ def test_a_segmentation_of_a_users_log_publishes_too(tmp_path) -> None:
     log = pd.DataFrame({"customer_id": rows + 500,
                         "ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, len(rows)), unit="D"),
                         "amount": rng.gamma(2.0, 30.0, len(rows))})
-    artifact = train_from_log(log, ArtifactStore(tmp_path / "checkpoints"), quick=True, n_clusters=3)
+    artifact = train_from_log(log, ArtifactStore(tmp_path / "checkpoints"), quick=True, n_clusters=3,
+                              model_name="segments")
     url = f"sqlite:///{tmp_path / 'serving.db'}"
     assert publish(artifact, None, url) == {"segment_members": 300}
     rows = _members(url, artifact.version)
