@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
