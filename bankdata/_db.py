@@ -595,6 +595,8 @@ def read_bank(url: str | None = None, with_truth: bool = False) -> Bank:
             truth = GroundTruth(
                 **{n: _read_table(conn, TRUTH_PREFIX + n, TRUTH_SCHEMAS[n]) for n in TRUTH_TABLES}
             )
+            if all(getattr(truth, n).empty for n in TRUTH_TABLES):  # empty tables (made by a load): no truth
+                truth = None
         from bankdata._identity import read_identity
 
         identity = read_identity(conn)

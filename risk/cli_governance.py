@@ -43,8 +43,8 @@ def register(risk_subparsers: argparse._SubParsersAction) -> None:
     mon.set_defaults(func=run_monitor)
 
 
-def _bank() -> Bank:
-    bank = read_bank()
+def _bank(*, with_truth: bool = False) -> Bank:
+    bank = read_bank(with_truth=with_truth)
     if bank.loans.empty:
         raise ValueError("the database holds no loans: run `ledgerlight demo generate` first, or pass --data FILE")
     return bank
@@ -82,6 +82,10 @@ def _batch(args: argparse.Namespace, bank: Bank | None) -> tuple[pd.DataFrame, s
         return read_table(args.data), str(args.data)
     if bank is None:
         raise ValueError("generating a later batch needs the bank in the database; or pass --data FILE")
+    if bank.truth is None:
+        raise ValueError("a generated later month exists for the demo bank only (it is drawn from the demo "
+                         "generator's ground truth, which your own data does not have); pass --data FILE, a later "
+                         "batch of your loans")
     n = args.batch_customers or bank.n_customers
     later = generate_later_batch(bank, n_customers=n, seed=args.seed, shift=args.shift, pd_shift=args.pd_shift)
     return loan_frame(later), f"generated later month ({n:,} customers, shift {args.shift:g}, pd_shift {args.pd_shift:g})"
@@ -91,7 +95,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     """Print PSI per feature and for the score, and the alerts (PSI > 0.25)."""
     artifact = ArtifactStore().load(args.name, args.version)
     model = RiskModel.load(artifact)
-    bank = None if args.training_data is not None and args.data is not None else _bank()
+    bank = None if args.training_data is not None and args.data is not None else _bank(with_truth=args.data is None)
     train = read_table(args.training_data) if args.training_data is not None else loan_frame(bank)
     batch, source = _batch(args, bank)
     report = monitor(model, train, batch)

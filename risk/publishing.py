@@ -122,6 +122,13 @@ def fairness_evidence(artifact: Artifact, frame: pd.DataFrame) -> dict[str, Any]
     return out
 
 
+GENERATED_DRIFT_UNAVAILABLE = (
+    "The what-if drift of a generated later month is available on the demo bank only: it draws new customers from "
+    "the demo generator's ground truth, which your own data does not have. Monitor a real later batch of your loans "
+    "with `ledgerlight risk monitor --data FILE`."
+)
+
+
 def drift_evidence(model: RiskModel, bank: Bank, frame: pd.DataFrame, *, seed: int = 0) -> dict[str, Any]:
     """Drift reports of a generated later month for every shift of :data:`SHIFT_GRID` (kinds :func:`drift_key`).
 
@@ -188,7 +195,10 @@ def publish(artifact: Artifact, bank: Bank, url: str | None = None) -> dict[str,
         evidence |= fairness_evidence(artifact, frame)
     except ValueError as exc:  # no protected column in the data: the page says so
         evidence["fairness_note"] = str(exc)
-    evidence |= drift_evidence(model, bank, frame)
+    if bank.truth is not None:  # the demo bank: a later month can be generated from the same ground truth
+        evidence |= drift_evidence(model, bank, frame)
+    else:
+        evidence["drift_grid"] = {"unavailable": GENERATED_DRIFT_UNAVAILABLE}
     evidence["scores_summary"] = {"borrowers": int(len(scores)), "bands": band_counts(scores),
                                   "mean_pd": float(scores["pd"].mean()) if len(scores) else None}
     write_evidence(MODEL_NAME, artifact.version, evidence, url)

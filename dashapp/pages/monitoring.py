@@ -50,17 +50,9 @@ def layout(**_query: str) -> html.Div:
     except ValueError as exc:  # published, but the data holds no protected attribute
         return html.Div([header, error_card(str(exc))])
     *fair_figures, fair_flags = _fairness_view(cutoffs["trained"])
-    alerts, psi, score = _drift_view(0.0, 0.0)
-    stability = _stability_view(report["features"][0], 0.0, 0.0)
     thresholds = cutoffs["thresholds"]
     low, high = min(thresholds), max(thresholds)
-    shifts, pd_shifts = drifts["shift"], drifts["pd_shift"]
-    later = (f"The later month is generated for {drifts['later_customers']:,} new customers (drawn with the bank's "
-             f"persona mix, tilted by the population drift) and compared with a random sample of "
-             f"{drifts['expected_loans']:,} of the {drifts['training_loans']:,} training loans; every report was "
-             "computed when the model was published.")
-    return html.Div([
-        header,
+    fairness_section = [
         dbc.Card(dbc.CardBody(dbc.Row([
             dbc.Col([dbc.Label("Decline when PD ≥", html_for="monitoring-threshold"),
                      _slider("monitoring-threshold", low, high, cutoffs["trained"],
@@ -73,6 +65,20 @@ def layout(**_query: str) -> html.Div:
         dbc.Row([dbc.Col(figure_card(f"Fairness by {a}", f"monitoring-fair-{a}", fig, subtitle="approval, TPR, FPR"),
                          lg=6) for a, fig in zip(ATTRIBUTES, fair_figures, strict=True)], className="g-3 mb-2"),
         html.Div(fair_flags, id="monitoring-fair-flags", className="mb-4 small"),
+    ]
+    if drifts.get("unavailable"):
+        return html.Div([header, *fairness_section,
+                         dbc.Alert(drifts["unavailable"], color="info", id="monitoring-drift-unavailable")])
+    alerts, psi, score = _drift_view(0.0, 0.0)
+    stability = _stability_view(report["features"][0], 0.0, 0.0)
+    shifts, pd_shifts = drifts["shift"], drifts["pd_shift"]
+    later = (f"The later month is generated for {drifts['later_customers']:,} new customers (drawn with the bank's "
+             f"persona mix, tilted by the population drift) and compared with a random sample of "
+             f"{drifts['expected_loans']:,} of the {drifts['training_loans']:,} training loans; every report was "
+             "computed when the model was published.")
+    return html.Div([
+        header,
+        *fairness_section,
         dbc.Card(dbc.CardBody([dbc.Row([
             dbc.Col([dbc.Label("Population drift of the later month", html_for="monitoring-shift"),
                      _slider("monitoring-shift", min(shifts), max(shifts), 0.0, {v: f"{v:g}" for v in shifts},

@@ -82,6 +82,11 @@ def drift_grid() -> dict[str, Any]:
     return _evidence("drift_grid")
 
 
+def drift_unavailable() -> str | None:
+    """Why the generated later month is not available (a bank of its own, without the demo's ground truth), or None."""
+    return drift_grid().get("unavailable")
+
+
 def drift(shift: float, pd_shift: float = 0.0) -> MonitorReport:
     """PSI and characteristic stability of the generated later month with population drift ``shift`` against the
     training loans (snapped to the published shifts). Concept drift (``pd_shift``) does not move the features, so it

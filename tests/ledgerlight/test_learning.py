@@ -58,7 +58,7 @@ def test_learn_changes_the_customers_als_list_and_the_app_serves_it(env: dict, c
     path = env["tmp"] / "new_events.csv"
     new.to_csv(path, index=False)
 
-    reason = ["--promote", "--reason", "new purchases of customer %d" % customer]
+    reason = ["--promote", "--reason", f"new purchases of customer {customer}"]
     assert main(["learn", "--interactions", str(path), *reason]) == 0
     assert "ALS refreshed for 1 customer" in capsys.readouterr().out
     latest = store.latest("recsys")

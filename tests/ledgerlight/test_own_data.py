@@ -82,3 +82,17 @@ def test_an_unexpected_error_ends_in_one_line_not_a_traceback(
     assert "unexpected error in `train` (IndexError: index -9223372036854775808" in err and "-v" in err
     assert main(["-v", "train", "recsys"]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_figures_that_need_the_demo_ground_truth_say_they_are_unavailable(
+    env: ArtifactStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dashapp.services import governance
+
+    assert main(["train", "all", "--quick"]) == 0
+    assert "ari_personas" not in env.load("segments").metadata["metrics"]
+    capsys.readouterr()
+    assert main(["risk", "monitor", "--shift", "1"]) == 2
+    assert "demo bank only" in capsys.readouterr().err
+    clear_caches()
+    assert "available on the demo bank only" in governance.drift_unavailable()
