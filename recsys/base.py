@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.interactions import InteractionMatrix, lookup_ids
+from recsys.interactions import InteractionMatrix, id_array, lookup_ids, pad_id
 
 _REGISTRY: dict[str, type[Recommender]] = {}
 CHUNK_USERS = 65_536
@@ -113,11 +113,11 @@ class Recommender(ABC):
         return len(self.item_ids_)
 
     def score(
-        self, user_ids: np.ndarray | list[int], user_features: pd.DataFrame | None = None
+        self, user_ids: np.ndarray | list[int] | list[str], user_features: pd.DataFrame | None = None
     ) -> np.ndarray:
         """Raw scores (n_users, n_items) in ``item_ids_`` order; unknown users get cold-start scores."""
         self._check_fitted()
-        ids = np.atleast_1d(np.asarray(user_ids, dtype=np.int64))
+        ids = id_array(user_ids)
         rows = lookup_ids(self.user_ids_, ids)
         out = np.empty((len(ids), self.n_items), dtype=np.float32)
         known = rows >= 0
@@ -127,9 +127,9 @@ class Recommender(ABC):
             out[~known] = self._score_cold(ids[~known], user_features)
         return out
 
-    def held_mask(self, user_ids: np.ndarray | list[int]) -> np.ndarray:
+    def held_mask(self, user_ids: np.ndarray | list[int] | list[str]) -> np.ndarray:
         """Boolean (n_users, n_items): True where the user holds the item (unknown users hold nothing)."""
-        ids = np.atleast_1d(np.asarray(user_ids, dtype=np.int64))
+        ids = id_array(user_ids)
         rows = lookup_ids(self.user_ids_, ids)
         mask = np.zeros((len(ids), self.n_items), dtype=bool)
         known = rows >= 0
@@ -139,7 +139,7 @@ class Recommender(ABC):
 
     def recommend(
         self,
-        user_ids: np.ndarray | list[int],
+        user_ids: np.ndarray | list[int] | list[str],
         n: int = 10,
         *,
         exclude_held: bool = True,
@@ -150,10 +150,11 @@ class Recommender(ABC):
 
         Parameters
         ----------
-        user_ids : array of int
+        user_ids : array of int or str
             Users to serve; ids unseen in training are served as cold starts.
         n : int
-            List length; short lists (everything held or blocked) are padded with item id -1 and score -inf.
+            List length; short lists (everything held or blocked) are padded with item id -1 (``""`` for text
+            ids, see :func:`~recsys.interactions.pad_id`) and score -inf.
         exclude_held : bool
             Leave out items the user already holds.
         blocked : bool array (n_users, n_items), optional
@@ -168,10 +169,11 @@ class Recommender(ABC):
         self._check_fitted()
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
-        ids = np.atleast_1d(np.asarray(user_ids, dtype=np.int64))
+        ids = id_array(user_ids)
         if blocked is not None and np.shape(blocked) != (len(ids), self.n_items):
             raise ValueError(f"blocked must have shape {(len(ids), self.n_items)}, got {np.shape(blocked)}")
-        items = np.full((len(ids), n), -1, dtype=np.int64)
+        pad = pad_id(self.item_ids_)
+        items = np.full((len(ids), n), pad, dtype=self.item_ids_.dtype)
         scores = np.full((len(ids), n), -np.inf, dtype=np.float32)
         for start in range(0, len(ids), CHUNK_USERS):
             part = slice(start, start + CHUNK_USERS)
@@ -181,23 +183,23 @@ class Recommender(ABC):
             if blocked is not None:
                 s[np.asarray(blocked[part], dtype=bool)] = -np.inf
             top, top_scores = top_n(s, n)
-            items[part] = np.where(top >= 0, self.item_ids_[np.maximum(top, 0)], -1)
+            items[part] = np.where(top >= 0, self.item_ids_[np.maximum(top, 0)], pad)
             scores[part] = top_scores
         return items, scores
 
-    def similar_items(self, item_ids: np.ndarray | list[int], n: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    def similar_items(self, item_ids: np.ndarray | list[int] | list[str], n: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` most similar other items (cosine of item vectors) for each item id."""
         self._check_fitted()
-        cols = lookup_ids(self.item_ids_, np.atleast_1d(np.asarray(item_ids, dtype=np.int64)))
+        cols = lookup_ids(self.item_ids_, item_ids)
         if (cols < 0).any():
-            raise KeyError(f"unknown item id(s): {np.asarray(item_ids)[cols < 0].tolist()}")
+            raise KeyError(f"unknown item id(s): {id_array(item_ids)[cols < 0].tolist()}")
         vectors = self._item_vectors()
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         unit = vectors / np.where(norms > 0, norms, 1.0)
         sims = unit[cols] @ unit.T
         sims[np.arange(len(cols)), cols] = -np.inf
         top, top_scores = top_n(sims, n)
-        return np.where(top >= 0, self.item_ids_[np.maximum(top, 0)], -1), top_scores
+        return np.where(top >= 0, self.item_ids_[np.maximum(top, 0)], pad_id(self.item_ids_)), top_scores
 
     # -- persistence --------------------------------------------------------------------------------
     @abstractmethod

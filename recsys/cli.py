@@ -9,7 +9,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from bankdata import ArtifactStore, Bank, generate_bank, read_bank
+from recsys.batch import recommend_all
 from recsys.evaluate import SPLITS, default_models, evaluate_models
 from recsys.interactions import read_interactions
 from recsys.publishing import publish
@@ -32,9 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate", help="hold out interactions and compare every model (JSON with --json)"
     )
     _bank_arguments(evaluate)
-    evaluate.add_argument("--interactions", type=Path, help="an interaction log (CSV or Parquet)")
+    evaluate.add_argument(
+        "--interactions", type=Path, help="an interaction or holdings log (CSV or Parquet); ids: integers or text"
+    )
     evaluate.add_argument("--user", help="user id column of --interactions")
-    evaluate.add_argument("--item", help="item id column of --interactions")
+    evaluate.add_argument("--item", help="item id column of --interactions (e.g. product codes such as CC-GOLD)")
     evaluate.add_argument("--weight", help="confidence column (>= 0); default: every row weighs 1")
     evaluate.add_argument("--time", help="time column (needed for --split temporal)")
     evaluate.add_argument("--split", choices=sorted(SPLITS), default="random")
@@ -44,6 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument("--quick", action="store_true", help="fewer iterations and epochs")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument(
+        "--recommendations", type=Path, metavar="OUT",
+        help="also fit every model on the whole file and write each user's top k (CSV, or Parquet by extension)",
+    )  # fmt: skip
     evaluate.set_defaults(func=run_evaluate)
 
 
@@ -79,6 +88,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Evaluate every model on a file or on the bank and print the metrics."""
+    if args.recommendations is not None and args.interactions is None:
+        raise ValueError("--recommendations needs --interactions FILE (the bank's lists are published by training)")
     if args.interactions is not None:
         if not args.user or not args.item:
             raise ValueError("--interactions needs --user COL and --item COL")
@@ -96,6 +107,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
         report["data"] = str(args.interactions)
+        if args.recommendations is not None:
+            lists = recommend_all(frame, default_models(n_items, quick=args.quick), n=k)
+            written = _write_lists(lists.rename(columns={"user_id": args.user, "item_id": args.item}),
+                                   args.recommendations)
+            report["recommendations"] = {"path": str(written), "rows": len(lists)}
     else:
         report = evaluate_bank(_bank(args), quick=args.quick, k=args.k or BANK_K, seed=args.seed)
         report["data"] = "bank"
@@ -103,7 +119,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(_finite(report)))
     else:
         _print_table(report)
+        if "recommendations" in report:
+            print(f"wrote {report['recommendations']['rows']:,} recommendations to {report['recommendations']['path']}")
     return 0
+
+
+def _write_lists(lists: pd.DataFrame, path: Path) -> Path:
+    """Write the lists as Parquet (``.parquet``/``.pq``) or CSV, ids exactly as in the input file."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        lists.to_parquet(path, index=False)
+    else:
+        lists.to_csv(path, index=False)
+    return path
 
 
 def _finite(obj: Any) -> Any:

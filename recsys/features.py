@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from recsys.interactions import id_array
+
 AGE_EDGES = (0, 25, 35, 45, 55, 65, 200)
 AGE_LABELS = ("<25", "25-34", "35-44", "45-54", "55-64", "65+")
 INCOME_LABELS = ("low", "lower-middle", "middle", "upper-middle", "high")
@@ -18,7 +20,7 @@ def customer_side_features(customers: pd.DataFrame) -> pd.DataFrame:
     missing = {"customer_id", "age", "income"} - set(customers.columns)
     if missing:
         raise ValueError(f"customers: missing column(s) {sorted(missing)} needed for side features")
-    out = pd.DataFrame(index=pd.Index(customers["customer_id"].to_numpy(dtype=np.int64), name="customer_id"))
+    out = pd.DataFrame(index=pd.Index(id_array(customers["customer_id"]), name="customer_id"))
     out["age_band"] = pd.cut(customers["age"].to_numpy(), AGE_EDGES, labels=AGE_LABELS, right=False).astype(
         "str"
     )

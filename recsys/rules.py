@@ -12,6 +12,8 @@ from collections.abc import Collection, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from recsys.interactions import id_array
+
 CREDIT_FAMILIES: tuple[str, ...] = ("card", "loan")
 
 
@@ -30,16 +32,16 @@ def customers_in_bands(bands: pd.DataFrame | Mapping[int, str], blocked_bands: C
             raise ValueError(f"risk bands: missing column(s) {sorted(missing)}")
         ids, labels = bands["customer_id"].to_numpy(), bands["band"].astype("str").to_numpy()
     else:
-        ids = np.fromiter(bands.keys(), dtype=np.int64, count=len(bands))
+        ids = id_array(list(bands.keys()))
         labels = np.array([str(v) for v in bands.values()], dtype=str)
     wanted = np.array(sorted(str(b) for b in blocked_bands), dtype=str)
-    return np.unique(np.asarray(ids, dtype=np.int64)[np.isin(labels, wanted)])
+    return np.unique(id_array(ids)[np.isin(labels, wanted)])
 
 
 def blocked_mask(
-    user_ids: Iterable[int],
+    user_ids: Iterable[int | str],
     item_families: Iterable[str],
-    blocked_customers: Iterable[int] | None,
+    blocked_customers: Iterable[int | str] | None,
     families: Collection[str] = CREDIT_FAMILIES,
 ) -> np.ndarray:
     """Boolean (n_users, n_items): True where the item's family is blocked for that customer."""
@@ -53,7 +55,10 @@ def blocked_mask(
     )
     if len(blocked) == 0:
         return mask
-    rows = np.isin(users.astype(np.int64), blocked.astype(np.int64))
+    users, blocked = id_array(users), id_array(blocked)
+    if users.dtype.kind != blocked.dtype.kind:  # integer and text ids: compare as text
+        users, blocked = users.astype(str), blocked.astype(str)
+    rows = np.isin(users, blocked)
     cols = np.isin(fams, list(families))
     mask[np.ix_(rows, cols)] = True
     return mask

@@ -12,6 +12,7 @@ import pandas as pd
 from bankdata import Artifact
 from recsys.base import Recommender, top_n
 from recsys.explain import also_took, cooccurrence, explain
+from recsys.interactions import id_array, pad_id
 from recsys.mf import MFRecommender
 from recsys.publishing import artifact_catalogue, load_models
 from recsys.rules import CREDIT_FAMILIES, blocked_mask
@@ -50,23 +51,23 @@ class RecsysModels:
             raise KeyError(f"unknown model {name!r}; choose one of {', '.join(self.models)}")
         return self.models[name]
 
-    def held(self, customer_id: int) -> pd.DataFrame:
+    def held(self, customer_id: int | str) -> pd.DataFrame:
         """Products the customer holds: product_id, name, family."""
         mask = self.models["popularity"].held_mask([customer_id])[0]
         return self.catalogue.loc[mask, ["product_id", "name", "family"]].reset_index(drop=True)
 
-    def _blocked(self, user_ids: np.ndarray, blocked_customers: Iterable[int] | None) -> np.ndarray:
+    def _blocked(self, user_ids: np.ndarray, blocked_customers: Iterable[int | str] | None) -> np.ndarray:
         return blocked_mask(user_ids, self.catalogue["family"], blocked_customers, self.credit_families)
 
     # -- recommendations ------------------------------------------------------------------------------
     def recommend(
         self,
-        customer_id: int,
+        customer_id: int | str,
         n: int = 5,
         *,
         model: str = "mf",
         user_features: pd.DataFrame | None = None,
-        blocked_customers: Iterable[int] | None = None,
+        blocked_customers: Iterable[int | str] | None = None,
     ) -> pd.DataFrame:
         """Top-``n`` products for one customer, with a score and a one-sentence reason.
 
@@ -76,15 +77,15 @@ class RecsysModels:
             rank, product_id, name, family, score, reason (held and blocked products never appear).
         """
         rec = self._model(model)
-        ids = np.array([int(customer_id)])
+        ids = id_array([customer_id])
         items, scores = rec.recommend(
             ids, n, blocked=self._blocked(ids, blocked_customers), user_features=user_features
         )
-        keep = items[0] >= 0
+        keep = items[0] != pad_id(items)
         items, scores = items[0][keep], scores[0][keep]
         cols = rec.item_ids_.searchsorted(items)
         info = self.catalogue.iloc[cols]
-        reasons = [self._reason(rec, int(customer_id), int(item), user_features) for item in items]
+        reasons = [self._reason(rec, ids[0], item, user_features) for item in items]
         return pd.DataFrame(
             {
                 "rank": np.arange(1, len(items) + 1),
@@ -97,7 +98,7 @@ class RecsysModels:
         )
 
     def _reason(
-        self, rec: Recommender, customer_id: int, item_id: int, user_features: pd.DataFrame | None
+        self, rec: Recommender, customer_id: int | str, item_id: int, user_features: pd.DataFrame | None
     ) -> str:
         col = int(rec.item_ids_.searchsorted(item_id))
         names = self.catalogue["name"].to_numpy()
@@ -118,19 +119,19 @@ class RecsysModels:
         """Product x product counts of customers holding both (computed once per loaded artifact)."""
         return cooccurrence(self.models["popularity"].held_)
 
-    def compare(self, customer_id: int, n: int = 5, **kwargs: object) -> dict[str, pd.DataFrame]:
+    def compare(self, customer_id: int | str, n: int = 5, **kwargs: object) -> dict[str, pd.DataFrame]:
         """:meth:`recommend` from every model, keyed by model name."""
         return {name: self.recommend(customer_id, n, model=name, **kwargs) for name in self.models}
 
     def campaign(
         self,
-        product_id: int,
+        product_id: int | str,
         n: int = 100,
         *,
         model: str = "mf",
         customer_ids: np.ndarray | None = None,
         user_features: pd.DataFrame | None = None,
-        blocked_customers: Iterable[int] | None = None,
+        blocked_customers: Iterable[int | str] | None = None,
     ) -> pd.DataFrame:
         """The ``n`` customers most likely to take ``product_id`` who do not hold it (and are not blocked from it).
 
@@ -143,7 +144,7 @@ class RecsysModels:
         cols = rec.item_ids_.searchsorted(product_id)
         if cols >= len(rec.item_ids_) or rec.item_ids_[cols] != product_id:
             raise KeyError(f"unknown product id: {product_id}")
-        ids = rec.user_ids_ if customer_ids is None else np.asarray(customer_ids, dtype=np.int64)
+        ids = rec.user_ids_ if customer_ids is None else id_array(customer_ids)
         scores = rec.score(ids, user_features)[:, cols].astype(np.float64)
         scores[rec.held_mask(ids)[:, cols]] = -np.inf
         scores[self._blocked(ids, blocked_customers)[:, cols]] = -np.inf

@@ -25,8 +25,9 @@ def _pairs(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _assign(pairs: pd.DataFrame, order_key: np.ndarray, test_fraction: float) -> np.ndarray:
     """Boolean test mask: the last ``round(n * test_fraction)`` pairs of each user by ``order_key``."""
-    order = np.lexsort((order_key, pairs["user_id"].to_numpy()))
-    users = pairs["user_id"].to_numpy()[order]
+    codes = pd.factorize(pairs["user_id"], sort=True)[0]  # integer codes: text ids sort and group the same way
+    order = np.lexsort((order_key, codes))
+    users = codes[order]
     sizes = pd.Series(users).groupby(users, sort=False).transform("size").to_numpy()
     rank = pd.Series(users).groupby(users, sort=False).cumcount().to_numpy()
     n_test = np.floor(sizes * test_fraction + 0.5).astype(int)

@@ -13,7 +13,7 @@ from bankdata import Artifact, ArtifactStore, Bank, fingerprint, population_of_b
 from recsys.base import Recommender
 from recsys.evaluate import default_models, evaluate_models
 from recsys.features import customer_side_features, side_feature_imputation
-from recsys.interactions import InteractionMatrix, bank_interactions
+from recsys.interactions import InteractionMatrix, bank_interactions, id_array
 from recsys.mf import MFRecommender
 
 log = logging.getLogger("ledgerlight.recsys")
@@ -113,4 +113,6 @@ def catalogue_frame(rows: list[dict]) -> pd.DataFrame:
     missing = {"product_id", "name", "family"} - set(frame.columns)
     if missing:
         raise ValueError(f"{CATALOGUE_FILE}: missing field(s) {sorted(missing)}")
-    return frame.astype({"product_id": "int64", "name": "str", "family": "str"})
+    frame = frame.astype({"name": "str", "family": "str"})
+    frame["product_id"] = id_array(frame["product_id"])  # int64, or text product codes
+    return frame
