@@ -205,10 +205,13 @@ def _looks_like_dates(series: pd.Series) -> bool:
 
 
 def _looks_like_id(series: pd.Series, column: str) -> bool:
+    """An identifier, never a feature: named ``id`` / ``uuid`` (``loan_id``, ``customerId``), whatever its values
+    (a customer with several loans repeats its id; text codes such as ``C-0007`` too), or named key / number / no
+    (or ending in ``id``) with mostly distinct values, or text that is distinct in nearly every row."""
     tokens = name_tokens(column)
-    named = (
-        "id" in tokens or str(column).lower().endswith("id") or bool(tokens & {"uuid", "key", "number", "no"})
-    )
+    if tokens & {"id", "uuid"}:
+        return True
+    named = str(column).lower().endswith("id") or bool(tokens & {"key", "number", "no"})
     unique_share = series.nunique(dropna=True) / max(len(series), 1)
     if named and unique_share > 0.5:
         return True
