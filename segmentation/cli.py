@@ -28,8 +28,18 @@ def _column(df: pd.DataFrame, column: str, file: str, option: str) -> pd.Series:
     return df[column]
 
 
+def _customer_ids(ids: pd.Series) -> pd.Series:
+    """Customer ids as written: whole numbers, or text codes stripped of surrounding spaces (blank = missing)."""
+    if pd.api.types.is_numeric_dtype(ids) and not pd.api.types.is_bool_dtype(ids):
+        return ids
+    text = ids.astype("str").str.strip().where(ids.notna())
+    return text.where(text != "")
+
+
 def read_transaction_log(path: Path, customer: str, date: str, amount: str) -> pd.DataFrame:
     """Read a user's transaction file and map its columns to customer_id, ts, amount.
+
+    Customer ids may be whole numbers or text (``CUST-0007``; kept as written, spaces around them removed).
 
     Dates written as 8 digits (``19970101``) are read as YYYYMMDD; anything else is parsed as a date.
     """
@@ -49,7 +59,7 @@ def read_transaction_log(path: Path, customer: str, date: str, amount: str) -> p
         )
     return pd.DataFrame(
         {
-            "customer_id": _column(raw, customer, path.name, "customer"),
+            "customer_id": _customer_ids(_column(raw, customer, path.name, "customer")),
             "ts": ts,
             "amount": _column(raw, amount, path.name, "amount"),
         }
@@ -59,7 +69,7 @@ def read_transaction_log(path: Path, customer: str, date: str, amount: str) -> p
 def read_profile(path: Path, customer: str) -> pd.DataFrame:
     """Read a user's customer profile file; its ``customer`` column becomes customer_id."""
     raw = read_tabular(path)
-    ids = _column(raw, customer, path.name, "customer")
+    ids = _customer_ids(_column(raw, customer, path.name, "customer"))
     return raw.drop(columns=[customer]).assign(customer_id=ids.to_numpy())
 
 
