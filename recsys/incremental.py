@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from bankdata import DataValidationError
 from recsys.als import ALSRecommender
 from recsys.base import Recommender, _binary
-from recsys.interactions import InteractionMatrix, lookup_ids
+from recsys.interactions import InteractionMatrix, id_array, lookup_ids
 
 
 def _require_fitted_als(model: Recommender) -> None:
@@ -83,7 +83,7 @@ def partial_fit_users(
     if history.empty:
         raise DataValidationError(source, "no events: nothing to update")
     _check_items(history, model.item_ids_, source)
-    users = np.unique(history["user_id"].to_numpy(dtype=np.int64))
+    users = np.unique(id_array(history["user_id"]))
     grown = _with_users(model, users)
     rows = lookup_ids(grown.user_ids_, users)
     user_items = _rows_for(users, history, grown.item_ids_)
@@ -145,7 +145,7 @@ def with_held(model: Recommender, held: pd.DataFrame, *, users: np.ndarray | Non
     skipped (they are cold starts for it until the next full retrain). The model is changed in place and returned.
     """
     model._check_fitted()
-    ids = np.unique(held["user_id"].to_numpy(dtype=np.int64) if users is None else np.asarray(users, np.int64))
+    ids = np.unique(id_array(held["user_id"] if users is None else users))
     ids = ids[lookup_ids(model.user_ids_, ids) >= 0]
     if len(ids) == 0:
         return model

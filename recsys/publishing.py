@@ -110,7 +110,7 @@ def _model_outputs(
     """One model's recommendation rows for ``ids`` and its score matrix (held products at -inf)."""
     n_items = rec.n_items
     scores = np.empty((len(ids), n_items), dtype=np.float32)
-    id_text = np.array([str(int(i)) for i in rec.item_ids_] + [""], dtype=object)
+    id_text = np.array([str(i) for i in rec.item_ids_.tolist()] + [""], dtype=object)
     products: list[str] = []
     score_text: list[str] = []
     for start in range(0, len(ids), CHUNK_USERS):

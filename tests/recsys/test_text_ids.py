@@ -163,3 +163,16 @@ def test_mf_cold_start_of_a_new_text_customer_follows_side_features() -> None:
     cold = pd.DataFrame({"taste": ["even", "odd"]}, index=["NEW-A", "NEW-B"])
     items, _ = model.recommend(["NEW-A", "NEW-B"], 2, user_features=cold)
     assert set(items[0]) <= set(PRODUCTS[:4]) and set(items[1]) <= set(PRODUCTS[4:])
+
+
+def test_continuous_learning_adds_a_new_text_customer() -> None:
+    from recsys import partial_fit_users, with_held
+
+    frame = holdings().rename(columns={"customer": "user_id", "product": "item_id", "policies": "weight"})
+    model = ALSRecommender(factors=4, iterations=5, num_threads=1).fit(InteractionMatrix.from_frame(frame))
+    new = pd.DataFrame({"user_id": ["NEW-1", "NEW-1"], "item_id": ["INS-HOME", "INS-LIFE"], "weight": [1.0, 2.0]})
+    grown = with_held(partial_fit_users(model, new), new)
+    assert grown.user_ids_.dtype.kind == "U" and "NEW-1" in grown.user_ids_.tolist()
+    assert (np.sort(grown.user_ids_) == grown.user_ids_).all()
+    items, _ = grown.recommend(["NEW-1"], 2)
+    assert not {"INS-HOME", "INS-LIFE"} & set(items[0]) and set(items[0]) <= set(PRODUCTS)
