@@ -90,3 +90,22 @@ def test_cli_train_then_score_a_portfolio_keeps_the_text_ids(book_files: dict[st
 def test_read_loan_book_keeps_text_ids_of_a_file(book_files: dict[str, Path]) -> None:
     book = read_loan_book(book_files["csv"], "status", "bad")
     assert book.frame["customer_id"].tolist()[:4] == ["C-0000", "C-0000", "C-0000", "C-0001"]
+
+
+def test_fairness_and_monitor_read_books_with_text_ids(book_files: dict[str, Path], capsys) -> None:
+    frame = loans().assign(gender=lambda d: np.where(np.arange(len(d)) % 2, "F", "M"))
+    frame.to_csv(book_files["csv"], index=False)
+    assert main(["risk", "train", "--data", str(book_files["csv"]), "--target", "status", "--positive", "bad",
+                 "--quick", "--models", "logistic", "--imbalance", "none"]) == 0  # fmt: skip
+    capsys.readouterr()
+    code = main(["risk", "fairness", "--name", "risk-book", "--data", str(book_files["csv"]), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "gender" in captured.out
+    code = main(["risk", "monitor", "--name", "risk-book", "--data", str(book_files["csv"]),
+                 "--training-data", str(book_files["csv"]), "--json"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert {f["feature"] for f in report["features"]} == {"income", "dti", "purpose"}  # ids are never monitored
+    assert report["alerts"] == []  # the same book against itself: nothing drifted
