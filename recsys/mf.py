@@ -161,7 +161,7 @@ class MFRecommender(Recommender):
         return self.item_factors_
 
     def feature_contributions(
-        self, user_id: int, item_id: int, user_features: pd.DataFrame | None
+        self, user_id: int | str, item_id: int | str, user_features: pd.DataFrame | None
     ) -> pd.DataFrame:
         """How much each side feature of ``user_id`` adds to the score of ``item_id``, largest first.
 

@@ -176,3 +176,28 @@ def test_continuous_learning_adds_a_new_text_customer() -> None:
     assert (np.sort(grown.user_ids_) == grown.user_ids_).all()
     items, _ = grown.recommend(["NEW-1"], 2)
     assert not {"INS-HOME", "INS-LIFE"} & set(items[0]) and set(items[0]) <= set(PRODUCTS)
+
+
+def test_serving_answers_with_product_and_customer_codes() -> None:
+    from recsys import RecsysModels
+
+    frame = holdings().rename(columns={"customer": "user_id", "product": "item_id", "policies": "weight"})
+    matrix = InteractionMatrix.from_frame(frame)
+    models = {
+        "popularity": PopularityRecommender().fit(matrix),
+        "als": ALSRecommender(factors=4, iterations=5, regularization=0.1, num_threads=1).fit(matrix),
+        "mf": MFRecommender(factors=4, epochs=5, batch_size=16).fit(matrix),
+    }
+    families = {"CC": "card", "MT": "loan", "IN": "insurance", "DE": "deposit"}
+    catalogue = pd.DataFrame({"product_id": matrix.item_ids, "name": [f"{p} plan" for p in matrix.item_ids],
+                              "family": [families.get(p[:2], "investment") for p in matrix.item_ids]})
+    served = RecsysModels(models, catalogue, {})
+    recs = served.recommend("CUST-00001", 3, model="als")
+    assert set(recs["product_id"]) <= set(PRODUCTS) and recs["reason"].str.len().gt(0).all()
+    assert not set(recs["product_id"]) & set(served.held("CUST-00001")["product_id"])
+    blocked = served.recommend("CUST-00001", 5, model="als", blocked_customers=["CUST-00001"])
+    assert not blocked["family"].isin(["card", "loan"]).any()
+    campaign = served.campaign("CC-GOLD", 5, model="als")
+    assert campaign["customer_id"].str.startswith("CUST-").all() and len(campaign) == 5
+    with pytest.raises(KeyError, match="NOPE"):
+        served.campaign("NOPE", 5)
