@@ -13,6 +13,7 @@ serves the version on the next request, no restart. Every new version is publish
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 from pathlib import Path
@@ -27,8 +28,10 @@ from bankdata import (
     ArtifactError,
     ArtifactStore,
     append_load,
+    bank_identity,
     engine_for,
     fingerprint,
+    get_settings,
     load_table,
     parse_column_map,
     query,
@@ -36,7 +39,8 @@ from bankdata import (
     saved_state,
 )
 from bankdata.cli import cli_user
-from dashapp.services.promotion import check_reason, promote_version
+from dashapp.services.challenger import compare_with_served, summary_lines
+from dashapp.services.promotion import check_reason, population_problem, promote_version
 from dashapp.services.publishing import train_and_publish
 from ledgerlight.setup import TRAINERS
 from recsys import (
@@ -237,7 +241,19 @@ def _run_promote(args: argparse.Namespace) -> int:
 
 
 def _run_dry_run(args: argparse.Namespace) -> int:
-    raise ValueError("--dry-run is not available yet")
+    """Print the version next to the served one, and whether promotion would be accepted; change nothing."""
+    store = ArtifactStore()
+    report = dict(compare_with_served(args.model, args.version, store=store))  # the cached report stays as it was
+    problem = population_problem(args.model, store.load(args.model, args.version).metadata,
+                                 bank_identity(get_settings().database_url))
+    report["promotable"] = {"ok": problem is None, "problem": problem}
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    print("\n".join(summary_lines(report)))
+    print(f"  promotion: {'would be accepted with --reason TEXT' if problem is None else 'refused: ' + problem}")
+    print("  nothing changed (dry run)")
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

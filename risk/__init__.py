@@ -8,6 +8,7 @@ from risk.bands import BAND_EDGES, BAND_NAMES, BANDS, HIGHEST_BAND, risk_band
 from risk.bankbook import latest_loans, loan_frame
 from risk.calibration import ScoreCalibrator
 from risk.card import card_evidence
+from risk.challenger import compare_versions, held_out_pds
 from risk.cutoff import CutoffSummary, bayes_threshold, cost_curve, optimal_threshold, summarize_cutoff
 from risk.fairness import (
     age_band,
@@ -81,10 +82,12 @@ __all__ = [
     "characteristic_stability",
     "check_applicant",
     "check_protected_excluded",
+    "compare_versions",
     "cost_curve",
     "fairness_report",
     "find_recourse",
     "group_table",
+    "held_out_pds",
     "infer_spec",
     "is_protected",
     "ks_statistic",

@@ -7,7 +7,9 @@ import pytest
 
 import risk
 from bankdata import ArtifactStore, read_audit
-from dashapp.services import governance, models
+from dashapp.components.comparison import comparison_view
+from dashapp.figures.governance import challenger_calibration_figure
+from dashapp.services import challenger, governance, models
 from dashapp.services import risk as risk_service
 from dashapp.services.publishing import publish_version
 from dashapp.services.validation import InputError
@@ -55,6 +57,11 @@ def test_versions_card_and_promotion_are_picked_up_without_restart(trained_env) 
     assert "ledgerlight publish risk" in " ".join(str(s.get("note", "")) for s in unpublished)
     publish_version("risk", store.load("risk", new), trained_env.bank_env.bank, trained_env.bank_env.database_url)
     assert models.versions().set_index("version").loc[new, "status"] == "candidate"
+    report = challenger.compare_with_served("risk", new)  # champion / challenger before promoting
+    assert report["champion"]["version"] == old and report["challenger"]["version"] == new
+    view = str(comparison_view(report, challenger_calibration_figure(report["calibration"])))
+    assert "models-compare-metrics" in view and "models-compare-flips" in view and "ROC-AUC" in view
+    assert store.latest("risk") == old
     models.promote("risk", new, role="admin", user="tester", reason=reason)
     assert store.latest("risk") == new and risk_service.get_portfolio().version == new  # no cache clearing needed
     audit = read_audit(trained_env.bank_env.database_url)
@@ -122,6 +129,9 @@ def test_an_admin_retrains_in_the_background_through_the_request_checks(trained_
     assert trained_env.store.latest("segments") == before and candidate != before
     duo.wait_for_page(url=f"{duo.server_url}/models")  # the new candidate is listed
     duo.wait_for_element(f"#models-grid .ag-row[row-id='segments/{candidate}']", timeout=30).click()
+    duo.find_element("#models-compare").click()  # champion / challenger first
+    duo.wait_for_element("#models-compare-metrics", timeout=30)
+    assert "Favours" in duo.find_element("#models-compare-metrics").text
     duo.find_element("#models-promote").click()
     duo.wait_for_contains_text("#models-promote-result", "say why", timeout=20)
     assert trained_env.store.latest("segments") == before
