@@ -3,7 +3,8 @@
 Each row holds what re-scoring needs (the model inputs as canonical JSON and their sha256, the model name, version
 and the sha256 of its files), what was decided (PD, cut-off, decision, reason codes in plain words, recourse) and
 who decided when. ``row_hash`` is the sha256 of the row's content together with the previous row's hash, so editing
-or deleting a row breaks the chain at that row (:func:`verify_chain`). There are insert and read functions only.
+or deleting a row breaks the chain at that row (:func:`verify_chain`). There are insert and read functions only, and
+the database itself refuses UPDATE and DELETE (triggers made with the table).
 
 Works on SQLite and PostgreSQL: rows are appended under the database's write lock (SQLite's ``BEGIN IMMEDIATE``, a
 PostgreSQL advisory lock), so two writers never chain onto the same previous row.
@@ -50,6 +51,25 @@ decision_records_table = sa.Table(
     sa.Column("row_hash", sa.String(64), nullable=False, unique=True),
 )
 _T = decision_records_table
+
+#: the database refuses UPDATE and DELETE on the table (a guard against mistakes; the hash chain detects the rest,
+#: since an owner of the database can drop these triggers)
+APPEND_ONLY_TRIGGERS = ("decision_records_no_update", "decision_records_no_delete", "decision_records_no_truncate")
+_REFUSAL = "decision_records is append-only"
+for _name, _event in zip(APPEND_ONLY_TRIGGERS[:2], ("UPDATE", "DELETE"), strict=True):
+    sa.event.listen(_T, "after_create", sa.DDL(
+        f"CREATE TRIGGER {_name} BEFORE {_event} ON decision_records BEGIN SELECT RAISE(ABORT, '{_REFUSAL}'); END"
+    ).execute_if(dialect="sqlite"))
+sa.event.listen(_T, "after_create", sa.DDL(
+    "CREATE OR REPLACE FUNCTION decision_records_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN RAISE EXCEPTION '{_REFUSAL}'; END $$"
+).execute_if(dialect="postgresql"))
+for _name, _event, _each in zip(APPEND_ONLY_TRIGGERS, ("UPDATE", "DELETE", "TRUNCATE"), ("ROW", "ROW", "STATEMENT"),
+                                strict=True):
+    sa.event.listen(_T, "after_create", sa.DDL(
+        f"CREATE TRIGGER {_name} BEFORE {_event} ON decision_records FOR EACH {_each} "
+        "EXECUTE FUNCTION decision_records_append_only()"
+    ).execute_if(dialect="postgresql"))
 
 
 def canonical_json(obj: Any) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import sqlalchemy as sa
 
@@ -16,6 +18,16 @@ from bankdata import (
     verify_chain,
 )
 from bankdata._db import engine_for
+from bankdata._decisions import APPEND_ONLY_TRIGGERS
+
+
+def tamper(url: str, sql: str) -> None:
+    """Run ``sql`` as an owner of the database would: dropping the append-only triggers first."""
+    with engine_for(url).begin() as conn:
+        on = " ON decision_records" if conn.dialect.name == "postgresql" else ""
+        for name in APPEND_ONLY_TRIGGERS:
+            conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {name}{on}"))
+        conn.execute(sa.text(sql))
 
 
 def _decision(customer_id: int, pd: float = 0.3, decision: str = "decline") -> NewDecision:
@@ -52,8 +64,7 @@ def test_records_read_back_as_written_and_chain(url: str) -> None:
 ])
 def test_an_edited_row_breaks_the_chain(url: str, sql: str) -> None:
     append_decisions([_decision(1), _decision(2), _decision(3)], url)
-    with engine_for(url).begin() as conn:
-        conn.execute(sa.text(sql))
+    tamper(url, sql)
     report = verify_chain(url)
     assert not report.ok
     assert report.problems == ["decision 2: its content does not match its hash (the row was edited)"]
@@ -61,13 +72,31 @@ def test_an_edited_row_breaks_the_chain(url: str, sql: str) -> None:
 
 def test_a_deleted_row_and_a_rewritten_hash_are_detected(url: str) -> None:
     append_decisions([_decision(1), _decision(2), _decision(3)], url)
-    with engine_for(url).begin() as conn:
-        conn.execute(sa.text("DELETE FROM decision_records WHERE id = 2"))
+    tamper(url, "DELETE FROM decision_records WHERE id = 2")
     problems = verify_chain(url).problems
     assert any("expected id 2" in p for p in problems) and any("does not chain" in p for p in problems)
-    with engine_for(url).begin() as conn:  # an edit that also rewrites the row's own hash breaks the next link
-        conn.execute(sa.text("UPDATE decision_records SET pd = 0.9, row_hash = 'f' WHERE id = 1"))
+    # an edit that also rewrites the row's own hash breaks the next link
+    tamper(url, "UPDATE decision_records SET pd = 0.9, row_hash = 'f' WHERE id = 1")
     assert any(p.startswith("decision 3: does not chain") for p in verify_chain(url).problems)
+
+
+@pytest.mark.parametrize("sql", ["UPDATE decision_records SET pd = 0.01", "DELETE FROM decision_records WHERE id = 1"])
+def test_the_database_refuses_updates_and_deletes(url: str, sql: str) -> None:
+    append_decisions([_decision(1), _decision(2)], url)
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine_for(url).begin() as conn:
+        conn.execute(sa.text(sql))
+    assert verify_chain(url).ok and read_decision(1, url).pd == 0.3
+
+
+def test_concurrent_writers_keep_one_chain(url: str) -> None:
+    def write(worker: int) -> list[int]:
+        return [append_decision(_decision(worker * 100 + i), url) for i in range(8)]
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = [i for batch in pool.map(write, range(1, 5)) for i in batch]
+    assert sorted(ids) == list(range(1, 33))
+    report = verify_chain(url)
+    assert report.ok and report.rows == 32
 
 
 def test_bad_decisions_are_refused_and_nothing_is_written(url: str) -> None:
