@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 import shutil
 import struct
+import zlib
 from datetime import date
 
 import numpy as np
@@ -117,6 +119,17 @@ def test_the_notice_lists_at_most_four_reasons_in_words_and_escapes(recorded) ->
         assert 'id="changes"' in plain
 
 
+def pdf_text(content: bytes) -> str:
+    """The text the PDF's (zlib) content streams show."""
+    shown = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S):
+        try:
+            shown += re.findall(r"\((.*?)\) Tj", zlib.decompress(stream).decode("latin-1"))
+        except zlib.error:
+            continue
+    return "\n".join(s.replace("\\(", "(").replace("\\)", ")") for s in shown)
+
+
 def test_the_notice_pdf_and_its_refusals(recorded, monkeypatch) -> None:
     record = _declined(recorded)
     monkeypatch.delenv("LEDGERLIGHT_BANK_NAME", raising=False)
@@ -125,7 +138,9 @@ def test_the_notice_pdf_and_its_refusals(recorded, monkeypatch) -> None:
     assert notice_content(record).bank == "Ledger Savings \u2013 Bank \u2603"
     content, name, media = risk.render_notice(record, "pdf")
     assert content.startswith(b"%PDF") and name.endswith(f"-{record.id}.pdf") and media == "application/pdf"
-    assert len(content) > 1_000
+    text = pdf_text(content)
+    assert "Ledger Savings - Bank ?" in text and f"decision record {record.id}" in text
+    assert all(r["text"] in text for r in record.reasons) and "Equal Credit Opportunity Act" in text
     with pytest.raises(ValueError, match="html or pdf"):
         risk.render_notice(record, "docx")
     approved = dataclasses.replace(record, decision="approve")
