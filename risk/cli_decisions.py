@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from bankdata import (
     ArtifactError,
     ArtifactStore,
+    DataValidationError,
     DecisionRecord,
     append_audit,
     append_decisions,
@@ -152,6 +154,13 @@ def run_notice(args: argparse.Namespace) -> int:
     append_audit(cli_user(), "download_notice", f"decision {record.id}", json.dumps({"format": args.format}))
     print(f"wrote the {args.format} notice of decision {record.id} (customer {record.customer_id}) -> {args.output}")
     return 0
+
+
+def check_recordable(files: list[Path]) -> None:
+    """Refuse (``DataValidationError``) a file without the ``customer_id`` column every record needs."""
+    for path in files:
+        if "customer_id" not in pq.read_schema(path).names:
+            raise DataValidationError(path.name, "--record needs a customer_id column (the applicant of each row)")
 
 
 def record_files(files: list[Path], model: RiskModel, artifact: Any, cutoff: float) -> tuple[int, int]:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bankdata import ArtifactStore
-from risk.cli_decisions import add_record_argument, record_files
+from risk.cli_decisions import add_record_argument, check_recordable, record_files
 from risk.distributed import parquet_files, score_portfolio
 from risk.scoring import RiskModel
 from risk.training import MODEL_NAME
@@ -36,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_score(args: argparse.Namespace) -> int:
     """Score and print what was written."""
     artifact = ArtifactStore().load(args.model, version=args.version)
+    if args.record:
+        check_recordable(parquet_files(args.data))  # before any scoring: a file without customer ids is refused
     run = score_portfolio(
         args.data, artifact, args.out, keep=args.keep, scheduler=args.scheduler, local_cluster=args.local_cluster
     )

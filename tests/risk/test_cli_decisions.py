@@ -55,6 +55,16 @@ def test_score_record_records_every_row_audited(env: dict, capsys) -> None:
     assert (audit["action"] == "record_decisions").sum() == 2  # one row per file (transaction)
 
 
+def test_record_needs_customer_ids_and_checks_first(env: dict, capsys) -> None:
+    tmp = env["tmp"]
+    env["frame"].drop(columns=["customer_id"]).to_parquet(tmp / "anonymous.parquet", index=False)
+    assert main(["risk", "score", "--data", str(tmp / "anonymous.parquet"), "--out", str(tmp / "anon"),
+                 "--record"]) == 2
+    err = capsys.readouterr().err
+    assert "anonymous.parquet" in err and "customer_id" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp / "anon").exists() and len(read_decisions(limit=1_000)) == ROWS
+
+
 def test_list_shows_the_latest(env: dict, capsys) -> None:
     assert main(["risk", "decisions", "list", "--limit", "5", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)["decisions"]
