@@ -38,6 +38,19 @@ from bankdata._db import (
     table_counts,
     write_bank,
 )
+from bankdata._decisions import (
+    ChainReport,
+    DecisionRecord,
+    NewDecision,
+    append_decision,
+    append_decisions,
+    canonical_json,
+    decision_records_table,
+    read_decision,
+    read_decisions,
+    sha256_text,
+    verify_chain,
+)
 from bankdata._generator import generate_bank, generate_later_batch
 from bankdata._identity import (
     BankIdentity,
@@ -88,6 +101,17 @@ __all__ = [
     "append_audit",
     "audit_log_table",
     "append_load",
+    "ChainReport",
+    "DecisionRecord",
+    "NewDecision",
+    "append_decision",
+    "append_decisions",
+    "canonical_json",
+    "decision_records_table",
+    "read_decision",
+    "read_decisions",
+    "sha256_text",
+    "verify_chain",
     "BankIdentity",
     "bank_identity",
     "population_of_bank",

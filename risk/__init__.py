@@ -10,6 +10,17 @@ from risk.calibration import ScoreCalibrator
 from risk.card import card_evidence
 from risk.challenger import compare_versions, held_out_pds
 from risk.cutoff import CutoffSummary, bayes_threshold, cost_curve, optimal_threshold, summarize_cutoff
+from risk.decisions import (
+    MAX_REASONS,
+    Assessment,
+    Rescore,
+    artifact_sha256,
+    assess,
+    batch_decisions,
+    build_decision,
+    recorded_model,
+    rescore,
+)
 from risk.fairness import (
     age_band,
     check_protected_excluded,
@@ -31,6 +42,7 @@ from risk.metrics import (
     roc_curve_points,
 )
 from risk.monitoring import MonitorReport, characteristic_stability, monitor, monitor_grid, psi, psi_bins
+from risk.notices import notice_html, notice_pdf, render_notice
 from risk.publishing import (
     FAIRNESS_GRID,
     GRID_COLUMNS,
@@ -43,12 +55,25 @@ from risk.publishing import (
     score_borrowers,
     threshold_key,
 )
-from risk.reasons import plain_name, reason_codes, reason_texts
+from risk.reasons import plain_name, reason_codes, reason_items, reason_texts
 from risk.recourse import Recourse, find_recourse
 from risk.scoring import Explanation, RiskModel, score_customers
 from risk.training import MODEL_NAME, TrainedRisk, save_trained, train_from_bank, train_loan_book
 
 __all__ = [
+    "MAX_REASONS",
+    "Assessment",
+    "Rescore",
+    "artifact_sha256",
+    "assess",
+    "batch_decisions",
+    "build_decision",
+    "recorded_model",
+    "rescore",
+    "notice_html",
+    "notice_pdf",
+    "render_notice",
+    "reason_items",
     "BANDS",
     "BAND_EDGES",
     "BAND_NAMES",

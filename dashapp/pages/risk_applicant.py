@@ -11,6 +11,7 @@ from dash import ALL, Input, Output, State, callback, dcc, html
 
 import risk
 from bankdata import DataValidationError
+from dashapp.auth import signed_in, signed_in_role
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
 from dashapp.components.customer_link import customer_link, register_customer_link
 from dashapp.components.recourse import recourse_block
@@ -19,6 +20,7 @@ from dashapp.figures import risk as figs
 from dashapp.figures.theme import empty_figure
 from dashapp.pagecache import cached_page
 from dashapp.services import audit, validation
+from dashapp.services import decisions as decisions_svc
 from dashapp.services import risk as svc
 from dashapp.services.bank import DataUnavailable
 from dashapp.services.served import NotTrained
@@ -57,6 +59,22 @@ def _column(column: str) -> dict:
     else:
         out |= {"filter": False, "minWidth": 260, "tooltipField": column}
     return out
+
+
+def _record_block() -> html.Div:
+    """Record the borrower's decision (computed by the server at the training cut-off) and, when declined, the
+    adverse-action notice."""
+    notices = html.Div([
+        dbc.Button("Notice (HTML)", id="risk-notice-html", size="sm", color="secondary", outline=True, className="me-2"),
+        dbc.Button("Notice (PDF)", id="risk-notice-pdf", size="sm", color="secondary", outline=True),
+    ], id="risk-notice-buttons", hidden=True, className="mt-2")
+    return html.Div([
+        html.Hr(className="my-2"),
+        dbc.Button("Record decision", id="risk-record", size="sm", color="primary"),
+        html.Small(" the borrower's latest loan, at the model's training cut-off", className="text-muted"),
+        html.Div(id="risk-record-result", className="small mt-2"),
+        notices, dcc.Store(id="risk-record-id"), dcc.Download(id="risk-notice-download"),
+    ], className="mt-3")
 
 
 @cached_page
@@ -99,7 +117,8 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
                            tooltip={"placement": "bottom", "always_visible": True}),
                 html.Div(id="risk-decision", className="mt-3"),
                 html.Ul(id="risk-reasons", className="mt-2 small"),
-                html.Div(id="risk-recourse")])], className="ll-card h-100"), lg=5),
+                html.Div(id="risk-recourse"),
+                _record_block()])], className="ll-card h-100"), lg=5),
         ], className="g-3 mb-3"),
         dbc.Row([
             dbc.Col(figure_card("Why this score (SHAP, probability terms)", "risk-waterfall", height=460), lg=7),
@@ -187,3 +206,31 @@ def show_recourse(values: list, threshold: float, ids: list[dict]):
     except (DataValidationError, ValueError):
         return ""
     return recourse_block(rec, "risk-recourse-text")
+
+
+@callback(Output("risk-record-result", "children"), Output("risk-record-id", "data"),
+          Output("risk-notice-buttons", "hidden"), Input("risk-record", "n_clicks"), Input("risk-applicant", "data"),
+          prevent_initial_call=True)
+def record_decision(_n: int | None, customer_id: int | None):
+    """Record the picked borrower's decision: the server scores their database row with the served model."""
+    if dash.ctx.triggered_id != "risk-record" or customer_id is None:
+        return "", None, True
+    user = signed_in()
+    try:
+        rec = decisions_svc.record_decision(customer_id, role=signed_in_role(), user=user.id if user else "unknown")
+    except risk.InvalidApplicant as exc:
+        return error_card(f"Not recorded: {exc}"), None, True
+    text = (f"Recorded as decision {rec.id}: {rec.decision.upper()} at PD {rec.pd:.1%} (cut-off {rec.cutoff:.1%}, "
+            f"model {rec.model}/{rec.model_version}).")
+    return html.Span(text, id="risk-record-text"), rec.id, not rec.declined
+
+
+@callback(Output("risk-notice-download", "data"), Input("risk-notice-html", "n_clicks"),
+          Input("risk-notice-pdf", "n_clicks"), State("risk-record-id", "data"), prevent_initial_call=True)
+def download_notice(_html: int | None, _pdf: int | None, record_id: int | None):
+    """The adverse-action notice of the recorded, declined decision (read back from the database)."""
+    if record_id is None:
+        return dash.no_update
+    fmt = "pdf" if dash.ctx.triggered_id == "risk-notice-pdf" else "html"
+    content, name, media = decisions_svc.notice(record_id, fmt, role=signed_in_role())
+    return dcc.send_bytes(content, name, type=media)

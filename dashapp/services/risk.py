@@ -256,6 +256,12 @@ def _latest_loan(customer_id: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def latest_loan_row(customer_id: int) -> dict[str, Any] | None:
+    """The customer's most recent loan joined to the customer's row (None when the customer has no loan); not
+    audited: the caller audits what it serves of it."""
+    return _latest_loan(int(customer_id))
+
+
 def applicant_features(customer_id: int) -> dict[str, Any]:
     """The model's feature values of one borrower's latest loan (the what-if panel's starting point); audited as
     a view of that customer's application.
