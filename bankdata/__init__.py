@@ -33,12 +33,14 @@ from bankdata._db import (
     read_app_rows,
     read_audit,
     read_bank,
+    read_tables,
     segment_names,
     set_segment_name,
     table_counts,
     write_bank,
 )
-from bankdata._generator import generate_bank, generate_later_batch
+from bankdata._extend import MAX_EXTEND_MONTHS, Extension, extend_demo_bank
+from bankdata._generator import generate_bank, generate_cohort, generate_later_batch
 from bankdata._identity import (
     BankIdentity,
     bank_identity,
@@ -111,6 +113,11 @@ __all__ = [
     "fingerprint",
     "generate_bank",
     "generate_later_batch",
+    "generate_cohort",
+    "extend_demo_bank",
+    "Extension",
+    "MAX_EXTEND_MONTHS",
+    "read_tables",
     "get_settings",
     "get_user",
     "load_table",
