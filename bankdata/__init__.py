@@ -52,6 +52,7 @@ from bankdata._identity import (
 from bankdata._loaders import load_table, parse_column_map, read_tabular
 from bankdata._modelcard import model_card_html, model_card_sections
 from bankdata._serving import (
+    evidence_written_at,
     published_rows,
     query,
     query_records,
@@ -107,6 +108,7 @@ __all__ = [
     "query",
     "query_records",
     "read_evidence",
+    "evidence_written_at",
     "served_table",
     "write_evidence",
     "write_served",

@@ -4,6 +4,7 @@ Imports ``bankdata`` and third-party libraries only (never Dash). See ``docs/ris
 """
 
 from risk.applicant import InvalidApplicant, allowed_range, check_applicant
+from risk.backtest import EVIDENCE_KIND as BACKTEST_KIND
 from risk.backtest import backtest_loans, backtest_version, binomial_p_value, jeffreys_interval, traffic_light
 from risk.bands import BAND_EDGES, BAND_NAMES, BANDS, HIGHEST_BAND, risk_band
 from risk.bankbook import latest_loans, loan_frame
@@ -49,6 +50,7 @@ from risk.scoring import Explanation, RiskModel, score_customers
 from risk.training import MODEL_NAME, TrainedRisk, save_trained, train_from_bank, train_loan_book
 
 __all__ = [
+    "BACKTEST_KIND",
     "BANDS",
     "BAND_EDGES",
     "BAND_NAMES",
