@@ -51,7 +51,7 @@ def test_extend_appends_the_next_months_with_outcomes_and_truth(demo_url: str) -
 
 
 def test_extend_is_refused_on_your_own_bank_and_for_months_out_of_range(
-    tmp_path: Path, demo_url: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, demo_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for months in (0, 37):
         with pytest.raises(ValueError, match="between 1 and 36"):
@@ -64,6 +64,10 @@ def test_extend_is_refused_on_your_own_bank_and_for_months_out_of_range(
     assert bank_identity(own_url).kind == "own"
     with pytest.raises(ValueError, match="only the demo bank can be extended"):
         extend_demo_bank(2, url=own_url)
+    monkeypatch.setenv("DATABASE_URL", own_url)
+    assert main(["demo", "extend", "--months", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "only the demo bank can be extended" in err and "ledgerlight load loans FILE" in err
     assert len(read_bank(own_url).loans) == len(own.loans)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import risk
@@ -53,3 +54,19 @@ def test_backtest_cli_messages_json_shape_and_evidence(served: dict, capsys: pyt
     assert "band       n  mean PD realised" in table and "green p >= 0.05" in table.lower()
     assert main(["risk", "backtest", "--version", "19990101T000000Z"]) == 2
     assert "ledgerlight: error:" in capsys.readouterr().err
+
+
+def test_load_loans_refreshes_the_back_test_without_truth(served: dict, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    loans = read_bank(served["url"]).loans
+    later = loans.sample(300, random_state=1).assign(
+        loan_id=lambda d: range(int(loans["loan_id"].max()) + 1, int(loans["loan_id"].max()) + 301),
+        issued_at=pd.Timestamp("2026-02-10 09:30:00"))
+    later.to_csv(tmp_path / "later.csv", index=False)
+    assert main(["load", "loans", str(tmp_path / "later.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "stored 300 rows" in out and f"refreshed the back-test of risk/{served['version']}" in out
+    doc = read_evidence("risk", served["version"], risk.BACKTEST_KIND, served["url"])
+    assert doc["later_loans"] == 300 and [m["month"] for m in doc["months"]] == ["2026-02"]
+    assert doc["has_true_pd"] is False and doc["overall"]["true_pd"] is None  # loans of your own carry no truth
+    assert doc["overall"]["realised"] == pytest.approx(later["defaulted"].mean())
