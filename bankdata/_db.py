@@ -549,19 +549,20 @@ def append_bank(bank: Bank, url: str | None = None) -> dict[str, int]:
     with _connect(url, write=True) as conn:
         for table, schema, df in frames:
             if schema.key is not None and len(df):
-                column = table.c[schema.key]
-                clash = conn.execute(sa.select(sa.func.count()).select_from(table)
-                                     .where(column.in_([int(v) for v in df[schema.key].iloc[[0, -1]]]))).scalar_one()
-                if clash:
-                    raise DataValidationError(table.name, f"{schema.key} values already in the database (nothing stored)")
-            first_row = conn.execute(sa.select(sa.func.max(table.c[ROW_NO]))).scalar()
-            written[table.name] = _insert_frame(conn, table, df, schema, first_row=0 if first_row is None else first_row + 1)
+                ends = [int(v) for v in df[schema.key].iloc[[0, -1]]]  # the ids are contiguous: both ends
+                taken = sa.select(sa.func.count()).select_from(table).where(table.c[schema.key].in_(ends))
+                if conn.execute(taken).scalar_one():
+                    raise DataValidationError(
+                        table.name, f"{schema.key} values already in the database (nothing stored)")
+            last_row = conn.execute(sa.select(sa.func.max(table.c[ROW_NO]))).scalar()
+            first_row = 0 if last_row is None else last_row + 1
+            written[table.name] = _insert_frame(conn, table, df, schema, first_row=first_row)
     return written
 
 
 def read_tables(names: tuple[str, ...], url: str | None = None) -> dict[str, pd.DataFrame]:
-    """Some tables of the bank, in insertion order with the public dtypes; a ground-truth table is named with its
-    ``truth_`` prefix (``truth_loan_pd``) and is empty when the database has none.
+    """Some tables of the bank, in insertion order with the public dtypes; a ground-truth table is named with
+    its ``truth_`` prefix (``truth_loan_pd``) and is empty when the database has none.
 
     Raises
     ------
@@ -576,9 +577,11 @@ def read_tables(names: tuple[str, ...], url: str | None = None) -> dict[str, pd.
             schema = TRUTH_SCHEMAS[name.removeprefix(TRUTH_PREFIX)] if truth else SCHEMAS[name]
             if not inspector.has_table(name):
                 if not truth:
-                    raise DatabaseError(f"the {describe_url(conn.engine.url)} holds no table {name}; run "
-                                        "`ledgerlight demo generate` or load your files with `ledgerlight load`")
-                out[name] = pd.DataFrame({c.name: pd.Series(dtype=_EMPTY_DTYPES[c.kind]) for c in schema.columns})
+                    raise DatabaseError(
+                        f"the {describe_url(conn.engine.url)} holds no table {name}; run "
+                        "`ledgerlight demo generate` or load your files with `ledgerlight load`")
+                columns = {c.name: pd.Series(dtype=_EMPTY_DTYPES[c.kind]) for c in schema.columns}
+                out[name] = pd.DataFrame(columns)
                 continue
             out[name] = _read_table(conn, name, schema)
     return out

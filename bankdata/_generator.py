@@ -95,8 +95,9 @@ def generate_later_batch(
     n = max(bank.n_customers // 10, 1) if n_customers is None else n_customers
     customer_offset = int(bank.customers["customer_id"].max()) if len(bank.customers) else 0
     loan_offset = int(bank.loans["loan_id"].max()) if len(bank.loans) else 0
-    return generate_cohort(pd.Timestamp(last), n_customers=n, seed=seed, months=months, customer_offset=customer_offset,
-                           loan_offset=loan_offset, shift=float(shift), pd_shift=float(pd_shift))
+    return generate_cohort(pd.Timestamp(last), n_customers=n, seed=seed, months=months,
+                           customer_offset=customer_offset, loan_offset=loan_offset, shift=float(shift),
+                           pd_shift=float(pd_shift))
 
 
 def next_month_start(last: pd.Timestamp | str) -> str:
@@ -116,7 +117,8 @@ def generate_cohort(
     pd_shift: float = 0.0,
 ) -> Bank:
     """New customers, their activity and loans over ``months`` months starting the month after ``last``, drawn
-    from the demo bank's ground truth, with customer ids after ``customer_offset`` and loan ids after ``loan_offset``.
+    from the demo bank's ground truth, with customer ids after ``customer_offset`` and loan ids after
+    ``loan_offset``.
 
     Parameters
     ----------
@@ -134,7 +136,8 @@ def generate_cohort(
     Bank
         The cohort's tables and ground truth.
     """
-    batch = _build(n_customers, seed, months, next_month_start(last), shift=float(shift), pd_shift=float(pd_shift))
+    start = next_month_start(last)
+    batch = _build(n_customers, seed, months, start, shift=float(shift), pd_shift=float(pd_shift))
     return _offset_ids(batch, int(customer_offset), int(loan_offset))
 
 

@@ -189,8 +189,8 @@ def read_evidence(model: str, version: str, kind: str, url: str | None = None) -
 
 
 def evidence_written_at(model: str, version: str, kind: str, url: str | None = None) -> datetime | None:
-    """When the document ``kind`` of one model version was last written, or None when it never was (a cheap key
-    for caches of what the document shows)."""
+    """When the document ``kind`` of one model version was last written, or None when it never was (a cheap
+    key for caches of what the document shows)."""
     e = evidence_table
     with _connect(url, write=False) as conn:
         if not sa.inspect(conn).has_table(e.name):

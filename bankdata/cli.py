@@ -1,4 +1,5 @@
-"""``ledgerlight demo generate|extend|status|remove`` and ``ledgerlight load TABLE FILE``: the data commands."""
+"""``ledgerlight demo generate|extend|status|remove`` and ``ledgerlight load TABLE FILE``: the data
+commands."""
 
 from __future__ import annotations
 
@@ -115,8 +116,8 @@ def _run_extend(args: argparse.Namespace) -> int:
     refresh_summary(url)  # the Overview's aggregates include the new months
     args.new_loans = True  # ledgerlight refreshes the risk back-test (see ledgerlight.cli)
     print(f"appended {ext.months} month(s), {ext.start} to {ext.end}: {ext.customers:,} new customers, "
-          f"{ext.loans:,} loans ({ext.defaults:,} defaulted, true PD in truth_loan_pd; seed {ext.seed}) to the "
-          f"{describe_url(url)}; refreshed the bank's summary")
+          f"{ext.loans:,} loans ({ext.defaults:,} defaulted, true PD in truth_loan_pd; seed {ext.seed}) "
+          f"to the {describe_url(url)}; refreshed the bank's summary")
     return 0
 
 
@@ -197,12 +198,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.set_defaults(func=_run_generate)
 
     extend = demo_sub.add_parser(
-        "extend", help="append later months of new loans with outcomes (and true PD) to the demo bank, for back-testing"
+        "extend",
+        help="append later months of new loans with outcomes (and true PD) to the demo bank (back-testing)",
     )
     extend.add_argument("--months", type=int, required=True,
                         help=f"months to append after the bank's last loan (1 to {MAX_EXTEND_MONTHS})")
     extend.add_argument("--customers", type=int,
-                        help="new customers borrowing in those months (default: half the bank's customers)")
+                        help="new customers borrowing in those months (default: enough for half the bank's "
+                             "average loans a month)")
     extend.add_argument("--seed", type=int, help="seed of the new months (default: from their first month)")
     extend.set_defaults(func=_run_extend)
 

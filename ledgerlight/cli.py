@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         code = int(args.func(args) or 0)
-        if code == 0 and getattr(args, "new_loans", False):  # demo extend, load loans: later outcomes to back-test
+        if code == 0 and getattr(args, "new_loans", False):  # demo extend, load loans: outcomes to back-test
             print(cli_backtest.refresh_after_new_loans())
         return code
     except (DataValidationError, ArtifactError, DatabaseError, FileNotFoundError, ValueError) as exc:

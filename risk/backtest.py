@@ -1,22 +1,24 @@
-"""Back-test a risk model on real outcomes: score the loans issued after those it was trained on and compare the
-predicted default rate with the realised one, by issued month and by risk band.
+"""Back-test a risk model on real outcomes: score the loans issued after those it was trained on and compare
+the predicted default rate with the realised one, by issued month and by risk band.
 
-Per month: n, mean predicted PD, realised default rate, calibration-in-the-large (mean PD - realised: negative when
-the model under-predicts), ROC-AUC (None when the month has one class only) and the PSI of the PD against the
-training loans' PDs. Per band: n, mean PD, realised rate, its Jeffreys interval and a one-sided binomial test.
+Per month: n, mean predicted PD, realised default rate, calibration-in-the-large (mean PD - realised: negative
+when the model under-predicts), ROC-AUC (None when the month has one class only) and the PSI of the PD against
+the training loans' PDs. Per band: n, mean PD, realised rate, its Jeffreys interval and a one-sided binomial
+test.
 
-Traffic lights (per band, and per band and month): H0 "the band's true default rate is at most its mean predicted
-PD"; the p-value is ``P(X >= defaults)`` for ``X ~ Binomial(n, mean PD)``. Green when p >= 0.05, amber when
-0.01 <= p < 0.05, red when p < 0.01 (the model under-predicts the band's risk). A band that defaults *less* than
-predicted stays green (the test is one-sided, as supervisors' PD back-tests are); its Jeffreys interval lying above
-or below the mean PD shows the other side. Using the band's mean PD for every loan is the usual approximation of the
-Poisson-binomial sum (slightly conservative: it overstates the variance).
+Traffic lights (per band, and per band and month): H0 "the band's true default rate is at most its mean
+predicted PD"; the p-value is ``P(X >= defaults)`` for ``X ~ Binomial(n, mean PD)``. Green when p >= 0.05,
+amber when 0.01 <= p < 0.05, red when p < 0.01 (the model under-predicts the band's risk). A band that
+defaults *less* than predicted stays green (the test is one-sided, as supervisors' PD back-tests are); its
+Jeffreys interval lying above or below the mean PD shows the other side. Using the band's mean PD for every
+loan is the usual approximation of the Poisson-binomial sum (slightly conservative: it overstates the
+variance).
 
-Which loans a version was trained on: the metadata's ``extra.trained_through`` (the last ``issued_at`` it saw) when
-training recorded it; otherwise the first ``row_count`` loans of the bank in insertion order, checked against the
-version's data fingerprint (or, when the fingerprint cannot match, e.g. a version trained on the in-memory demo
-bank, against the bank id of its population). Loans appended later but dated inside the training window are not
-out-of-time and are counted as ``skipped``.
+Which loans a version was trained on: the metadata's ``extra.trained_through`` (the last ``issued_at`` it saw)
+when training recorded it; otherwise the first ``row_count`` loans of the bank in insertion order, checked
+against the version's data fingerprint (or, when the fingerprint cannot match, e.g. a version trained on the
+in-memory demo bank, against the bank id of its population). Loans appended later but dated inside the
+training window are not out-of-time and are counted as ``skipped``.
 """
 
 from __future__ import annotations
@@ -38,21 +40,26 @@ from risk.monitoring import psi, status
 from risk.scoring import RiskModel
 
 EVIDENCE_KIND = "backtest"
-#: metadata ``extra`` key with the last ``issued_at`` the version was trained on (ISO text), when training records it
+#: metadata ``extra`` key: the last ``issued_at`` the version was trained on (ISO text), if training wrote it
 TRAINED_THROUGH = "trained_through"
 GREEN_P = 0.05
 RED_P = 0.01
 LEVEL = 0.95
-RULE = (f"One-sided binomial test per band: p = P(X >= defaults) for X ~ Binomial(n, mean PD). Green p >= {GREEN_P}, "
-        f"amber {RED_P} <= p < {GREEN_P}, red p < {RED_P} (more defaults than the model predicts).")
-NO_LATER_LOANS = ("no loans issued after {last} (the last loan {model}/{version} was trained on) to back-test: on the "
-                  "demo bank run `ledgerlight demo extend --months 12`; with your own data load the later loans and "
-                  "their outcomes with `ledgerlight load loans FILE`; then run `ledgerlight risk backtest`")
+RULE = (
+    "One-sided binomial test per band: p = P(X >= defaults) for X ~ Binomial(n, mean PD). "
+    f"Green p >= {GREEN_P}, amber {RED_P} <= p < {GREEN_P}, red p < {RED_P} "
+    "(more defaults than the model predicts)."
+)
+NO_LATER_LOANS = (
+    "no loans issued after {last} (the last loan {model}/{version} was trained on) to back-test: on the "
+    "demo bank run `ledgerlight demo extend --months 12`; with your own data load the later loans and "
+    "their outcomes with `ledgerlight load loans FILE`; then run `ledgerlight risk backtest`"
+)
 
 
 @dataclass(frozen=True)
 class TrainingWindow:
-    """The loans a version was trained on: the first ``rows`` loans of the bank, the last issued at ``last_issued_at``.
+    """The loans a version was trained on: the bank's first ``rows`` loans, up to ``last_issued_at``.
 
     ``how`` says how they were found: ``metadata``, ``fingerprint`` or ``bank id``.
     """
@@ -97,7 +104,7 @@ def traffic_light(p_value: float) -> str:
 
 
 def training_window(artifact: Artifact, frame: pd.DataFrame, bank_id: str | None = None) -> TrainingWindow:
-    """The loans of ``frame`` (every loan joined to its customer, in insertion order) the version was trained on.
+    """The loans of ``frame`` (all loans with their customers, in insertion order) the version was trained on.
 
     Raises
     ------
@@ -113,19 +120,25 @@ def training_window(artifact: Artifact, frame: pd.DataFrame, bank_id: str | None
     rows = int(meta.get("row_count", 0))
     population = extra.get("population") or {}
     if population.get("kind") == "file":
-        raise ValueError(f"{name} was trained on the file {population.get('source')}, not on the bank's loans: "
-                         "back-test a version trained on the bank")
+        raise ValueError(
+            f"{name} was trained on the file {population.get('source')}, not on the bank's loans: "
+            "back-test a version trained on the bank"
+        )
     if not 0 < rows <= len(frame):
-        raise ValueError(f"{name} was trained on {rows:,} loans but the bank holds {len(frame):,}: it was not "
-                         "trained on this bank")
+        raise ValueError(
+            f"{name} was trained on {rows:,} loans but the bank holds {len(frame):,}: it was not "
+            "trained on this bank"
+        )
     head = frame.iloc[:rows].reset_index(drop=True)
     if fingerprint(head) == meta.get("data_fingerprint"):
         how = "fingerprint"
     elif bank_id is not None and population.get("bank_id") == bank_id:
         how = "bank id"
     else:
-        raise ValueError(f"the bank's first {rows:,} loans are not the loans {name} was trained on (another bank): "
-                         "train a version on this bank, then back-test it")
+        raise ValueError(
+            f"the bank's first {rows:,} loans are not the loans {name} was trained on (another bank): "
+            "train a version on this bank, then back-test it"
+        )
     return TrainingWindow(rows, pd.Timestamp(head["issued_at"].max()), how)
 
 
@@ -136,8 +149,13 @@ def _none(value: float) -> float | None:
 def _rates(y: np.ndarray, p: np.ndarray, t: np.ndarray | None) -> dict[str, Any]:
     n, defaults = int(y.size), int(y.sum())
     mean_pd, realised = float(p.mean()), defaults / n
-    out = {"n": n, "defaults": defaults, "mean_pd": mean_pd, "realised": realised,
-           "calibration_in_the_large": mean_pd - realised}
+    out = {
+        "n": n,
+        "defaults": defaults,
+        "mean_pd": mean_pd,
+        "realised": realised,
+        "calibration_in_the_large": mean_pd - realised,
+    }
     out["true_pd"] = None if t is None else float(t.mean())
     return out
 
@@ -154,7 +172,11 @@ def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
 
 
 def backtest_loans(
-    model: RiskModel, training: pd.DataFrame, later: pd.DataFrame, *, true_pd: np.ndarray | None = None,
+    model: RiskModel,
+    training: pd.DataFrame,
+    later: pd.DataFrame,
+    *,
+    true_pd: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Predicted against realised default rates of ``later`` loans, by issued month and by risk band.
 
@@ -170,9 +192,8 @@ def backtest_loans(
 
     Returns
     -------
-    dict
-        JSON-ready: ``overall``, ``months`` (one record per issued month), ``bands`` (every band with loans) and
-        ``month_bands`` (per month and band), plus ``rule`` (the traffic lights).
+    dict JSON-ready: ``overall``, ``months`` (one record per issued month), ``bands`` (every band with loans)
+        and ``month_bands`` (per month and band), plus ``rule`` (the traffic lights).
     """
     if later.empty:
         raise ValueError("no later loans to back-test")
@@ -193,8 +214,15 @@ def backtest_loans(
     for m in sorted(set(month)):
         i = month == m
         value = psi(p_train, p[i])
-        months.append({"month": m, **_rates(y[i], p[i], None if t is None else t[i]), "roc_auc": _auc(y[i], p[i]),
-                       "psi": value, "psi_status": status(value)})
+        months.append(
+            {
+                "month": m,
+                **_rates(y[i], p[i], None if t is None else t[i]),
+                "roc_auc": _auc(y[i], p[i]),
+                "psi": value,
+                "psi_status": status(value),
+            }
+        )
     bands, month_bands = [], []
     for b in BANDS:
         i = band == b
@@ -202,15 +230,32 @@ def backtest_loans(
             bands.append({"band": b, **_rates(y[i], p[i], None if t is None else t[i]), **_test(y[i], p[i])})
         for m in sorted(set(month[i])):
             j = i & (month == m)
-            month_bands.append({"month": m, "band": b, **_rates(y[j], p[j], None if t is None else t[j]),
-                                **_test(y[j], p[j])})
-    return {"overall": overall, "months": months, "bands": bands, "month_bands": month_bands,
-            "training_mean_pd": float(p_train.mean()), "has_true_pd": t is not None, "rule": RULE,
-            "thresholds": {"green": GREEN_P, "red": RED_P, "level": LEVEL}}
+            month_bands.append(
+                {
+                    "month": m,
+                    "band": b,
+                    **_rates(y[j], p[j], None if t is None else t[j]),
+                    **_test(y[j], p[j]),
+                }
+            )
+    return {
+        "overall": overall,
+        "months": months,
+        "bands": bands,
+        "month_bands": month_bands,
+        "training_mean_pd": float(p_train.mean()),
+        "has_true_pd": t is not None,
+        "rule": RULE,
+        "thresholds": {"green": GREEN_P, "red": RED_P, "level": LEVEL},
+    }
 
 
 def backtest_version(
-    artifact: Artifact, loans: pd.DataFrame, customers: pd.DataFrame, *, truth: pd.DataFrame | None = None,
+    artifact: Artifact,
+    loans: pd.DataFrame,
+    customers: pd.DataFrame,
+    *,
+    truth: pd.DataFrame | None = None,
     bank_id: str | None = None,
 ) -> dict[str, Any]:
     """The back-test of a saved version on the bank's loans issued after those it was trained on.
@@ -235,7 +280,7 @@ def backtest_version(
     """
     frame = join_customers(loans, customers)
     window = training_window(artifact, frame, bank_id)
-    after = frame.iloc[window.rows:]
+    after = frame.iloc[window.rows :]
     later = after.loc[after["issued_at"] > window.last_issued_at].reset_index(drop=True)
     last = window.last_issued_at.strftime("%Y-%m-%d")
     if later.empty:
@@ -244,12 +289,20 @@ def backtest_version(
     if truth is not None and not truth.empty:
         values = later["loan_id"].map(truth.set_index("loan_id")["true_pd"])
         true_pd = None if values.isna().any() else values.to_numpy(dtype=np.float64)
-    report = backtest_loans(RiskModel.load(artifact), frame.iloc[:window.rows], later, true_pd=true_pd)
-    report = {"model": artifact.model, "version": artifact.version, "trained_through": last,
-              "training_loans": window.rows, "window_found_by": window.how, "later_loans": len(later),
-              "skipped": int(len(after) - len(later)), "first_month": report["months"][0]["month"],
-              "last_month": report["months"][-1]["month"],
-              "computed_at": datetime.now(UTC).isoformat(timespec="seconds"), **report}
+    report = backtest_loans(RiskModel.load(artifact), frame.iloc[: window.rows], later, true_pd=true_pd)
+    report = {
+        "model": artifact.model,
+        "version": artifact.version,
+        "trained_through": last,
+        "training_loans": window.rows,
+        "window_found_by": window.how,
+        "later_loans": len(later),
+        "skipped": int(len(after) - len(later)),
+        "first_month": report["months"][0]["month"],
+        "last_month": report["months"][-1]["month"],
+        "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **report,
+    }
     return _clean(report)
 
 

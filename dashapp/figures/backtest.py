@@ -1,4 +1,4 @@
-"""Monitoring page back-test charts: predicted vs realised (and true) default rate by month; ROC-AUC and PSI by month."""
+"""Monitoring back-test charts: predicted vs realised (and true) default rate; ROC-AUC and PSI, by month."""
 
 from __future__ import annotations
 
@@ -13,46 +13,105 @@ PSI_COLOURS = {"stable": TEAL, "watch": SAND, "alert": ROSE}
 
 
 def rates_figure(months: list[dict[str, Any]], *, has_true_pd: bool = False) -> go.Figure:
-    """Mean predicted PD and realised default rate of the loans issued each month (the true PD too when known)."""
+    """Mean predicted PD and realised default rate of the loans issued each month (the true PD too when
+    known)."""
     if not months:
         return empty_figure("No later loans")
     x = [m["month"] for m in months]
     n = [m["n"] for m in months]
     traces = [
-        {"type": "scatter", "mode": "lines+markers", "x": x, "y": [m["mean_pd"] for m in months],
-         "name": "predicted (mean PD)", "line": {"color": NAVY}, "customdata": n,
-         "hovertemplate": "%{x}: predicted %{y:.2%} (n %{customdata:,})<extra></extra>"},
-        {"type": "scatter", "mode": "lines+markers", "x": x, "y": [m["realised"] for m in months],
-         "name": "realised", "line": {"color": ROSE}, "customdata": [m["defaults"] for m in months],
-         "hovertemplate": "%{x}: realised %{y:.2%} (%{customdata:,} defaults)<extra></extra>"},
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "x": x,
+            "y": [m["mean_pd"] for m in months],
+            "name": "predicted (mean PD)",
+            "line": {"color": NAVY},
+            "customdata": n,
+            "hovertemplate": "%{x}: predicted %{y:.2%} (n %{customdata:,})<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "x": x,
+            "y": [m["realised"] for m in months],
+            "name": "realised",
+            "line": {"color": ROSE},
+            "customdata": [m["defaults"] for m in months],
+            "hovertemplate": "%{x}: realised %{y:.2%} (%{customdata:,} defaults)<extra></extra>",
+        },
     ]
     if has_true_pd and all(m.get("true_pd") is not None for m in months):
-        traces.append({"type": "scatter", "mode": "lines", "x": x, "y": [m["true_pd"] for m in months],
-                       "name": "true PD (demo ground truth)", "line": {"color": SLATE, "dash": "dash"},
-                       "hovertemplate": "%{x}: true PD %{y:.2%}<extra></extra>"})
-    return figure(traces, yaxis={"tickformat": ".0%", "title": {"text": "default rate"}, "rangemode": "tozero"},
-                  xaxis={"title": {"text": "issued month"}, "type": "category"})
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": x,
+                "y": [m["true_pd"] for m in months],
+                "name": "true PD (demo ground truth)",
+                "line": {"color": SLATE, "dash": "dash"},
+                "hovertemplate": "%{x}: true PD %{y:.2%}<extra></extra>",
+            }
+        )
+    return figure(
+        traces,
+        yaxis={"tickformat": ".0%", "title": {"text": "default rate"}, "rangemode": "tozero"},
+        xaxis={"title": {"text": "issued month"}, "type": "category"},
+    )
 
 
 def auc_psi_figure(months: list[dict[str, Any]]) -> go.Figure:
-    """ROC-AUC of each month's loans (line, left axis; gaps where a month has one class) and the score PSI against
-    the training loans (bars coloured stable / watch / alert, right axis)."""
+    """ROC-AUC of each month's loans (line, left axis; gaps where a month has one class) and the score PSI
+    against the training loans (bars coloured stable / watch / alert, right axis)."""
     if not months:
         return empty_figure("No later loans")
     x = [m["month"] for m in months]
     traces = [
-        {"type": "bar", "x": x, "y": [m["psi"] for m in months], "name": "score PSI", "yaxis": "y2", "opacity": 0.6,
-         "marker": {"color": [PSI_COLOURS.get(m["psi_status"], SLATE) for m in months]},
-         "hovertemplate": "%{x}: PSI %{y:.3f}<extra></extra>"},
-        {"type": "scatter", "mode": "lines+markers", "x": x, "y": [m["roc_auc"] for m in months], "name": "ROC-AUC",
-         "line": {"color": NAVY}, "connectgaps": False, "hovertemplate": "%{x}: ROC-AUC %{y:.3f}<extra></extra>"},
+        {
+            "type": "bar",
+            "x": x,
+            "y": [m["psi"] for m in months],
+            "name": "score PSI",
+            "yaxis": "y2",
+            "opacity": 0.6,
+            "marker": {"color": [PSI_COLOURS.get(m["psi_status"], SLATE) for m in months]},
+            "hovertemplate": "%{x}: PSI %{y:.3f}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "x": x,
+            "y": [m["roc_auc"] for m in months],
+            "name": "ROC-AUC",
+            "line": {"color": NAVY},
+            "connectgaps": False,
+            "hovertemplate": "%{x}: ROC-AUC %{y:.3f}<extra></extra>",
+        },
     ]
     top = max([PSI_ALERT * 1.2, *(m["psi"] * 1.1 for m in months)])
     low = min([0.5, *(m["roc_auc"] - 0.05 for m in months if m["roc_auc"] is not None)])
-    return figure(traces, xaxis={"title": {"text": "issued month"}, "type": "category"},
-                  yaxis={"title": {"text": "ROC-AUC"}, "range": [low, 1.0]},
-                  yaxis2={"title": {"text": "PSI"}, "overlaying": "y", "side": "right", "range": [0, top],
-                          "showgrid": False},
-                  shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y2", "y0": PSI_ALERT,
-                           "y1": PSI_ALERT, "line": {"color": ROSE, "dash": "dash", "width": 1}}],
-                  margin={"l": 60, "r": 60, "t": 48, "b": 52})
+    return figure(
+        traces,
+        xaxis={"title": {"text": "issued month"}, "type": "category"},
+        yaxis={"title": {"text": "ROC-AUC"}, "range": [low, 1.0]},
+        yaxis2={
+            "title": {"text": "PSI"},
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, top],
+            "showgrid": False,
+        },
+        shapes=[
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "yref": "y2",
+                "y0": PSI_ALERT,
+                "y1": PSI_ALERT,
+                "line": {"color": ROSE, "dash": "dash", "width": 1},
+            }
+        ],
+        margin={"l": 60, "r": 60, "t": 48, "b": 52},
+    )

@@ -1,7 +1,7 @@
-"""Monitoring (``/monitoring``): the back-test of the risk model on real outcomes (the default tab: predicted vs
-realised default rate by band with traffic lights, by month with ROC-AUC and PSI), the what-if drift of a generated
-later month (PSI per feature and of the score, characteristic stability, alerts when PSI > 0.25) and fairness by
-gender and age band at a cut-off.
+"""Monitoring (``/monitoring``): the back-test of the risk model on real outcomes (the default tab:
+predicted vs realised default rate by band with traffic lights, by month with ROC-AUC and PSI), the what-if
+drift of a generated later month (PSI per feature and of the score, characteristic stability, alerts when
+PSI > 0.25) and fairness by gender and age band at a cut-off.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from dashapp.services.bank import DataUnavailable
 from dashapp.services.served import NotTrained
 
 dash.register_page(__name__, path="/monitoring", name="Monitoring", title="Ledgerlight · monitoring", order=40,
-                   description="Back-test on real outcomes, fairness by protected group, PSI drift and characteristic "
-                               "stability of the risk model.")
+                   description="Back-test on real outcomes, fairness by protected group, PSI drift and "
+                               "characteristic stability of the risk model.")
 
 ATTRIBUTES = ("age_band", "gender")  # the demo bank's protected attributes (gender, age in bands)
 
@@ -43,10 +43,10 @@ def _step(grid: list[float]) -> float:
 
 @cached_page(stamp=bt_svc.stamp)
 def layout(**_query: str) -> html.Div:
-    """The back-test (default tab) and the what-if drift of a generated month (second tab), then fairness, all from
-    published or stored evidence."""
-    header = page_header("Model monitoring", "Back-test on real outcomes, what-if drift of a generated month and "
-                                             "fairness at the cut-off, for the risk model.")
+    """The back-test (default tab) and the what-if drift of a generated month (second tab), then fairness, all
+    from published or stored evidence."""
+    header = page_header("Model monitoring", "Back-test on real outcomes, what-if drift of a generated month "
+                                             "and fairness at the cut-off, for the risk model.")
     try:
         report = risk_service.served().report
         fair = svc.fairness()
@@ -59,10 +59,10 @@ def layout(**_query: str) -> html.Div:
     except ValueError as exc:  # published, but the data holds no protected attribute
         return html.Div([header, error_card(str(exc))])
     tabs = dbc.Tabs([
-        dbc.Tab(_backtest_section(backtest), label="Back-test (real outcomes)", tab_id="monitoring-tab-backtest",
-                id="monitoring-tab-backtest-label"),
-        dbc.Tab(_what_if_section(report, drifts), label="What-if (generated month)", tab_id="monitoring-tab-whatif",
-                id="monitoring-tab-whatif-label"),
+        dbc.Tab(_backtest_section(backtest), label="Back-test (real outcomes)",
+                tab_id="monitoring-tab-backtest", id="monitoring-tab-backtest-label"),
+        dbc.Tab(_what_if_section(report, drifts), label="What-if (generated month)",
+                tab_id="monitoring-tab-whatif", id="monitoring-tab-whatif-label"),
     ], id="monitoring-tabs", active_tab="monitoring-tab-backtest", class_name="mb-3")
     return html.Div([header, tabs, *_fairness_section(fair, cutoffs)])
 
@@ -70,25 +70,32 @@ def layout(**_query: str) -> html.Div:
 def _backtest_section(doc: dict | None) -> html.Div:
     """The stored back-test: a summary line, the traffic-light table by band and the charts by month."""
     if doc is None:
-        return html.Div(dbc.Alert(bt_svc.HOW_TO, color="info", id="monitoring-backtest-empty"), className="pt-3")
+        empty = dbc.Alert(bt_svc.HOW_TO, color="info", id="monitoring-backtest-empty")
+        return html.Div(empty, className="pt-3")
     o, truth = doc["overall"], bool(doc.get("has_true_pd"))
     auc = "–" if o["roc_auc"] is None else f"{o['roc_auc']:.3f}"
     summary = (f"{doc['model']}/{doc['version']}, trained on {doc['training_loans']:,} loans issued up to "
                f"{doc['trained_through']}, scored on the {doc['later_loans']:,} loans issued since "
-               f"({doc['first_month']} to {doc['last_month']}): mean PD {o['mean_pd']:.2%}, realised {o['realised']:.2%}"
+               f"({doc['first_month']} to {doc['last_month']}): mean PD {o['mean_pd']:.2%}, "
+               f"realised {o['realised']:.2%}"
                + (f", true PD {o['true_pd']:.2%}" if truth and o.get("true_pd") is not None else "")
-               + f"; ROC-AUC {auc}; score PSI {o['psi']:.3f} ({o['psi_status']}). Computed {doc['computed_at']}.")
+               + f"; ROC-AUC {auc}; score PSI {o['psi']:.3f} ({o['psi_status']}). "
+               f"Computed {doc['computed_at']}.")
+    table = band_table(doc["bands"], has_true_pd=truth, table_id="monitoring-backtest-table")
+    rates = bt_figs.rates_figure(doc["months"], has_true_pd=truth)
+    rates_subtitle = "predicted (mean PD) vs realised" + (", true PD" if truth else "")
     return html.Div([
         html.P(summary, className="small text-muted mt-3", id="monitoring-backtest-summary"),
         dbc.Card([dbc.CardHeader("Predicted vs realised default rate by risk band"),
-                  dbc.CardBody([band_table(doc["bands"], has_true_pd=truth, table_id="monitoring-backtest-table"),
-                                html.Small(doc["rule"], className="text-muted")])], className="ll-card mb-3"),
-        dbc.Row([dbc.Col(figure_card("Default rate by issued month", "monitoring-backtest-rates",
-                                     bt_figs.rates_figure(doc["months"], has_true_pd=truth),
-                                     subtitle="predicted (mean PD) vs realised" + (", true PD" if truth else "")), lg=6),
+                  dbc.CardBody([table, html.Small(doc["rule"], className="text-muted")])],
+                 className="ll-card mb-3"),
+        dbc.Row([dbc.Col(figure_card("Default rate by issued month", "monitoring-backtest-rates", rates,
+                                     subtitle=rates_subtitle),
+                         lg=6),
                  dbc.Col(figure_card("ROC-AUC and score PSI by month", "monitoring-backtest-auc",
                                      bt_figs.auc_psi_figure(doc["months"]),
-                                     subtitle="PSI of the PD against the training loans; alert above 0.25"), lg=6)],
+                                     subtitle="PSI of the PD against the training loans; alert above 0.25"),
+                         lg=6)],
                 className="g-3"),
     ], className="mb-4")
 
@@ -135,7 +142,8 @@ def _what_if_section(report: dict, drifts: dict) -> html.Div:
             dbc.Col([dbc.Label("Concept drift (log-odds)", html_for="monitoring-pd-shift"),
                      _slider("monitoring-pd-shift", min(pd_shifts), max(pd_shifts), 0.0,
                              {v: f"{v:g}" for v in pd_shifts}, _step(pd_shifts))], md=6),
-        ]), html.Small(later, className="text-muted", id="monitoring-batch-note")]), className="ll-card mb-3 mt-3"),
+        ]), html.Small(later, className="text-muted", id="monitoring-batch-note")]),
+            className="ll-card mb-3 mt-3"),
         dcc.Loading(html.Div(alerts, id="monitoring-alerts", className="mb-3")),
         dbc.Row([dbc.Col(figure_card("PSI per feature", "monitoring-psi", psi, height=380), lg=6),
                  dbc.Col(figure_card("Score distribution (PD deciles of training)", "monitoring-score", score,

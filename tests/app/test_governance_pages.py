@@ -92,8 +92,8 @@ def test_retrain_job_reports_progress_and_saves_a_candidate(trained_env) -> None
 
 @pytest.fixture()
 def stored_backtest(trained_env) -> Iterator[dict]:
-    """A back-test of the served risk version on 12 generated later months of the test bank, stored as its evidence
-    (deleted afterwards, so the other tests see the empty state)."""
+    """A back-test of the served risk version on 12 generated later months of the test bank, stored as its
+    evidence (deleted afterwards, so the other tests see the empty state)."""
     bank = trained_env.bank_env.bank
     version = trained_env.store.latest("risk")
     later = generate_cohort(bank.loans["issued_at"].max(), n_customers=2_000, seed=5, months=12,
@@ -123,7 +123,8 @@ def test_monitoring_says_what_to_run_when_no_back_test_is_stored(trained_env, as
 
 def test_backtest_service_reads_the_stored_report(trained_env, stored_backtest) -> None:
     doc = backtest_service.backtest()
-    assert doc == json.loads(json.dumps(stored_backtest)) and doc["version"] == trained_env.store.latest("risk")
+    assert doc == json.loads(json.dumps(stored_backtest))
+    assert doc["version"] == trained_env.store.latest("risk")
     assert backtest_service.stamp() is not None
 
 
@@ -151,7 +152,7 @@ def test_monitoring_and_models_pages_render(trained_env, served) -> None:
     duo.wait_for_page(url=f"{duo.server_url}/monitoring")
     duo.wait_for_element("#monitoring-backtest-empty", timeout=40)
     duo.wait_for_element("#monitoring-fair-gender g.trace", timeout=40)
-    duo.find_element("#monitoring-tab-whatif-label .nav-link").click()  # the generated month is the second tab
+    duo.find_element("#monitoring-tab-whatif-label .nav-link").click()  # the generated month: second tab
     duo.wait_for_element("#monitoring-alert", timeout=60)
     duo.wait_for_element("#monitoring-psi g.trace", timeout=20)
     duo.wait_for_page(url=f"{duo.server_url}/models")

@@ -1,4 +1,5 @@
-"""``demo extend``: later months of new loans with outcomes and true PD, appended after the bank's last activity;
+"""``demo extend``: later months of new loans with outcomes and true PD, appended after the bank's last
+activity;
 refused on your own data and for months outside 1..36."""
 
 from __future__ import annotations
@@ -30,23 +31,25 @@ def test_extend_appends_the_next_months_with_outcomes_and_truth(demo_url: str) -
     first = extend_demo_bank(3, customers=500, url=demo_url)
     assert first.start == "2025-07-01" and first.end == "2025-09-30"
     mid = read_bank(demo_url, with_truth=True)
-    new = mid.loans.iloc[len(before.loans):]
+    new = mid.loans.iloc[len(before.loans) :]
     assert len(new) == first.loans > 0 and (new["issued_at"] > last).all()
     assert set(new["issued_at"].dt.to_period("M").astype(str)) == {"2025-07", "2025-08", "2025-09"}
     assert set(new["defaulted"]) <= {0, 1} and new["defaulted"].sum() == first.defaults
     truth = mid.truth.loan_pd.set_index("loan_id")["true_pd"]
     assert new["loan_id"].isin(truth.index).all() and truth.loc[new["loan_id"]].between(0, 1).all()
     assert mid.customers["customer_id"].is_unique and mid.n_customers == before.n_customers + 500
-    assert set(new["customer_id"]) <= set(mid.customers["customer_id"].iloc[before.n_customers:])
+    assert set(new["customer_id"]) <= set(mid.customers["customer_id"].iloc[before.n_customers :])
     assert mid.truth.personas["customer_id"].is_unique and len(mid.truth.personas) == mid.n_customers
-    pd.testing.assert_frame_equal(mid.loans.iloc[:len(before.loans)], before.loans)  # nothing rewritten
-    assert bank_identity(demo_url) == identity  # the same bank: its versions stay promotable and back-testable
+    pd.testing.assert_frame_equal(mid.loans.iloc[: len(before.loans)], before.loans)  # nothing rewritten
+    assert (
+        bank_identity(demo_url) == identity
+    )  # the same bank: its versions stay promotable and back-testable
 
     second = extend_demo_bank(2, customers=300, url=demo_url)  # the next months, not the same ones again
     assert second.start == "2025-10-01" and second.seed != first.seed
     after = read_bank(demo_url, with_truth=True)
     assert after.loans["loan_id"].is_unique and after.customers["customer_id"].is_unique
-    assert (after.loans["issued_at"].iloc[len(mid.loans):] >= pd.Timestamp("2025-10-01")).all()
+    assert (after.loans["issued_at"].iloc[len(mid.loans) :] >= pd.Timestamp("2025-10-01")).all()
     assert len(after.truth.loan_pd) == len(after.loans)
 
 

@@ -1,5 +1,5 @@
-"""The back-test: predicted vs realised default rate by month and band, the Jeffreys interval, the one-sided binomial
-test and its traffic lights, and the realised rate against the demo bank's true PD."""
+"""The back-test: predicted vs realised default rate by month and band, the Jeffreys interval, the one-sided
+binomial test and its traffic lights, and the realised rate against the demo bank's true PD."""
 
 from __future__ import annotations
 
@@ -31,12 +31,23 @@ class Book:
 
 def _book(bank: Bank, store: ArtifactStore, *, customers: int, pd_shift: float = 0.0) -> Book:
     artifact = risk.train_from_bank(bank, store, quick=True)
-    later = generate_cohort(bank.loans["issued_at"].max(), n_customers=customers, seed=99, months=12,
-                            customer_offset=int(bank.customers["customer_id"].max()),
-                            loan_offset=int(bank.loans["loan_id"].max()), pd_shift=pd_shift)
-    return Book(bank, artifact, later, pd.concat([bank.loans, later.loans], ignore_index=True),
-                pd.concat([bank.customers, later.customers], ignore_index=True),
-                pd.concat([bank.truth.loan_pd, later.truth.loan_pd], ignore_index=True))
+    later = generate_cohort(
+        bank.loans["issued_at"].max(),
+        n_customers=customers,
+        seed=99,
+        months=12,
+        customer_offset=int(bank.customers["customer_id"].max()),
+        loan_offset=int(bank.loans["loan_id"].max()),
+        pd_shift=pd_shift,
+    )
+    return Book(
+        bank,
+        artifact,
+        later,
+        pd.concat([bank.loans, later.loans], ignore_index=True),
+        pd.concat([bank.customers, later.customers], ignore_index=True),
+        pd.concat([bank.truth.loan_pd, later.truth.loan_pd], ignore_index=True),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +60,11 @@ def test_jeffreys_interval_matches_the_beta_posterior_integrated_numerically() -
     low, high = jeffreys_interval(defaults, n)
     grid = np.linspace(0.0, 1.0, 2_000_001)[1:-1]
     a, b = defaults + 0.5, n - defaults + 0.5
-    log_density = (a - 1) * np.log(grid) + (b - 1) * np.log1p(-grid) - (math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b))
+    log_density = (
+        (a - 1) * np.log(grid)
+        + (b - 1) * np.log1p(-grid)
+        - (math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b))
+    )
     cdf = np.cumsum(np.exp(log_density)) * (grid[1] - grid[0])
     assert np.interp(low, grid, cdf) == pytest.approx(0.025, abs=2e-4)
     assert np.interp(high, grid, cdf) == pytest.approx(0.975, abs=2e-4)
@@ -65,7 +80,13 @@ def test_binomial_p_value_is_the_upper_tail_and_the_lights_follow_the_documented
     assert binomial_p_value(d, n, p) == pytest.approx(tail, rel=1e-9)
     assert binomial_p_value(0, n, p) == pytest.approx(1.0)
     assert [traffic_light(v) for v in (1.0, 0.05, 0.0499, 0.01, 0.0099, 0.0)] == [
-        "green", "green", "amber", "amber", "red", "red"]
+        "green",
+        "green",
+        "amber",
+        "amber",
+        "red",
+        "red",
+    ]
     with pytest.raises(ValueError, match="p-value"):
         traffic_light(float("nan"))
 
@@ -80,18 +101,26 @@ def test_backtest_numbers_equal_a_groupby_of_the_scored_later_loans(small: Book)
     frame["month"] = frame["issued_at"].dt.to_period("M").astype(str)
     assert report["later_loans"] == len(frame) and report["has_true_pd"]
     for key, records in (("band", report["bands"]), ("month", report["months"])):
-        expected = frame.groupby(key).agg(n=("pd", "size"), mean_pd=("pd", "mean"), realised=("defaulted", "mean"),
-                                          true_pd=("true_pd", "mean"))
+        expected = frame.groupby(key).agg(
+            n=("pd", "size"),
+            mean_pd=("pd", "mean"),
+            realised=("defaulted", "mean"),
+            true_pd=("true_pd", "mean"),
+        )
         got = pd.DataFrame(records).set_index(key)
         assert list(got.index) == list(expected.index)
-        pd.testing.assert_frame_equal(got[list(expected.columns)], expected, check_dtype=False, check_names=False)
+        pd.testing.assert_frame_equal(
+            got[list(expected.columns)], expected, check_dtype=False, check_names=False
+        )
         assert np.allclose(got["calibration_in_the_large"], got["mean_pd"] - got["realised"])
     for b in report["bands"]:
         assert b["jeffreys_low"] <= b["realised"] <= b["jeffreys_high"]
         assert b["light"] == traffic_light(binomial_p_value(b["defaults"], b["n"], b["mean_pd"]))
     month = report["months"][0]
     rows = frame[frame["month"] == month["month"]]
-    assert month["roc_auc"] == pytest.approx(risk.roc_auc(rows["defaulted"].to_numpy(), rows["pd"].to_numpy()))
+    assert month["roc_auc"] == pytest.approx(
+        risk.roc_auc(rows["defaulted"].to_numpy(), rows["pd"].to_numpy())
+    )
     train_pd = risk.RiskModel.load(small.artifact).predict_pd(risk.loan_frame(small.bank))
     assert month["psi"] == pytest.approx(risk.psi(train_pd, rows["pd"].to_numpy()))
 
@@ -104,13 +133,19 @@ def test_a_month_of_one_class_has_no_auc_and_concept_drift_turns_the_lights_red(
     first = later[later["issued_at"].dt.month == later["issued_at"].dt.month.iloc[0]].assign(defaulted=0)
     report = backtest_loans(model, risk.loan_frame(small_bank), first)
     assert report["months"][0]["roc_auc"] is None and report["overall"]["realised"] == 0.0
-    assert {b["light"] for b in report["bands"]} == {"green"}  # fewer defaults than predicted: one-sided, green
+    assert {b["light"] for b in report["bands"]} == {
+        "green"
+    }  # fewer defaults than predicted: one-sided, green
 
     drifted = _book(small_bank, ArtifactStore(tmp_path), customers=3_000, pd_shift=1.5)
     doc = backtest_version(drifted.artifact, drifted.loans, drifted.customers, truth=drifted.truth)
-    assert doc["overall"]["realised"] > doc["overall"]["mean_pd"] and doc["overall"]["calibration_in_the_large"] < 0
+    assert (
+        doc["overall"]["realised"] > doc["overall"]["mean_pd"]
+        and doc["overall"]["calibration_in_the_large"] < 0
+    )
     assert [b["light"] for b in doc["bands"] if b["n"] >= 200] and all(
-        b["light"] == "red" for b in doc["bands"] if b["n"] >= 200)
+        b["light"] == "red" for b in doc["bands"] if b["n"] >= 200
+    )
 
 
 def test_no_later_loans_or_another_bank_is_a_clear_message(small: Book) -> None:
@@ -123,10 +158,14 @@ def test_no_later_loans_or_another_bank_is_a_clear_message(small: Book) -> None:
 
 
 def test_realised_rate_of_every_band_covers_its_true_pd(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """On an 8,000-customer bank and 12 later months (about 6,000 loans) each band's 95% Jeffreys interval of the
+    """On an 8,000-customer bank and 12 later months (about 6,000 loans) each band's 95% Jeffreys interval of
+    the
     realised rate holds the band's mean true PD: the back-test recovers the ground truth."""
-    book = _book(generate_bank(n_customers=8_000, seed=3), ArtifactStore(tmp_path_factory.mktemp("bt-big")),
-                 customers=8_000)
+    book = _book(
+        generate_bank(n_customers=8_000, seed=3),
+        ArtifactStore(tmp_path_factory.mktemp("bt-big")),
+        customers=8_000,
+    )
     report = backtest_version(book.artifact, book.loans, book.customers, truth=book.truth)
     assert report["later_loans"] > 5_000 and len(report["bands"]) == 5
     for b in report["bands"]:

@@ -1,4 +1,5 @@
-"""``ledgerlight risk backtest``: a clear message without later loans; ``demo extend`` refreshes it; ``--json`` shape;
+"""``ledgerlight risk backtest``: a clear message without later loans; ``demo extend`` refreshes it;
+``--json`` shape;
 the report is stored as evidence of the version."""
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]
     monkeypatch.setenv("LEDGERLIGHT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(tmp_path / "checkpoints"))
     write_bank(generate_bank(n_customers=1_500, seed=4), url=url)
-    artifact = risk.train_from_bank(read_bank(url, with_truth=True), ArtifactStore(tmp_path / "checkpoints"), quick=True)
+    artifact = risk.train_from_bank(
+        read_bank(url, with_truth=True), ArtifactStore(tmp_path / "checkpoints"), quick=True
+    )
     return {"url": url, "version": artifact.version}
 
 
-def test_backtest_cli_messages_json_shape_and_evidence(served: dict, capsys: pytest.CaptureFixture[str]) -> None:
+def test_backtest_cli_messages_json_shape_and_evidence(
+    served: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["risk", "backtest"]) == 2
     err = capsys.readouterr().err
     assert "no loans issued after 2025-12-31" in err and "ledgerlight demo extend --months 12" in err
@@ -40,10 +45,28 @@ def test_backtest_cli_messages_json_shape_and_evidence(served: dict, capsys: pyt
     assert doc["model"] == "risk" and doc["version"] == served["version"] and doc["has_true_pd"] is True
     assert (doc["first_month"], doc["last_month"]) == ("2026-01", "2026-04")
     assert [m["month"] for m in doc["months"]] == ["2026-01", "2026-02", "2026-03", "2026-04"]
-    assert set(doc["months"][0]) >= {"n", "defaults", "mean_pd", "realised", "calibration_in_the_large", "roc_auc",
-                                     "psi", "psi_status", "true_pd"}
-    assert set(doc["bands"][0]) >= {"band", "n", "mean_pd", "realised", "jeffreys_low", "jeffreys_high", "p_value",
-                                    "light", "true_pd"}
+    assert set(doc["months"][0]) >= {
+        "n",
+        "defaults",
+        "mean_pd",
+        "realised",
+        "calibration_in_the_large",
+        "roc_auc",
+        "psi",
+        "psi_status",
+        "true_pd",
+    }
+    assert set(doc["bands"][0]) >= {
+        "band",
+        "n",
+        "mean_pd",
+        "realised",
+        "jeffreys_low",
+        "jeffreys_high",
+        "p_value",
+        "light",
+        "true_pd",
+    }
     assert sum(b["n"] for b in doc["bands"]) == doc["later_loans"] == sum(m["n"] for m in doc["months"])
     assert sum(r["n"] for r in doc["month_bands"]) == doc["later_loans"]
     assert {b["light"] for b in doc["bands"]} <= {"green", "amber", "red"}
@@ -56,17 +79,21 @@ def test_backtest_cli_messages_json_shape_and_evidence(served: dict, capsys: pyt
     assert "ledgerlight: error:" in capsys.readouterr().err
 
 
-def test_load_loans_refreshes_the_back_test_without_truth(served: dict, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_load_loans_refreshes_the_back_test_without_truth(
+    served: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     loans = read_bank(served["url"]).loans
     later = loans.sample(300, random_state=1).assign(
         loan_id=lambda d: range(int(loans["loan_id"].max()) + 1, int(loans["loan_id"].max()) + 301),
-        issued_at=pd.Timestamp("2026-02-10 09:30:00"))
+        issued_at=pd.Timestamp("2026-02-10 09:30:00"),
+    )
     later.to_csv(tmp_path / "later.csv", index=False)
     assert main(["load", "loans", str(tmp_path / "later.csv")]) == 0
     out = capsys.readouterr().out
     assert "stored 300 rows" in out and f"refreshed the back-test of risk/{served['version']}" in out
     doc = read_evidence("risk", served["version"], risk.BACKTEST_KIND, served["url"])
     assert doc["later_loans"] == 300 and [m["month"] for m in doc["months"]] == ["2026-02"]
-    assert doc["has_true_pd"] is False and doc["overall"]["true_pd"] is None  # loans of your own carry no truth
+    assert (
+        doc["has_true_pd"] is False and doc["overall"]["true_pd"] is None
+    )  # loans of your own carry no truth
     assert doc["overall"]["realised"] == pytest.approx(later["defaulted"].mean())
