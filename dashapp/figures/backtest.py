@@ -1,4 +1,5 @@
-"""Monitoring back-test charts: predicted vs realised (and true) default rate; ROC-AUC and PSI, by month."""
+"""Monitoring back-test charts: predicted vs realised (and true) default rate; ROC-AUC and PSI, by month; the
+traffic lights by month and band."""
 
 from __future__ import annotations
 
@@ -114,4 +115,56 @@ def auc_psi_figure(months: list[dict[str, Any]]) -> go.Figure:
             }
         ],
         margin={"l": 60, "r": 60, "t": 48, "b": 52},
+    )
+
+
+LIGHT_CODES = {"green": 0, "amber": 1, "red": 2}
+LIGHT_SCALE = [[0.0, TEAL], [0.333, TEAL], [0.333, SAND], [0.667, SAND], [0.667, ROSE], [1.0, ROSE]]
+
+
+def lights_figure(month_bands: list[dict[str, Any]]) -> go.Figure:
+    """The traffic light of every risk band in every issued month (rows: months, columns: bands), each cell
+    labelled realised vs predicted default rate (loans and p-value in the hover); blank where a band had no
+    loans that month."""
+    if not month_bands:
+        return empty_figure("No later loans")
+    months = sorted({r["month"] for r in month_bands})
+    bands = sorted({r["band"] for r in month_bands})
+    cell = {(r["month"], r["band"]): r for r in month_bands}
+    z, text, hover = [], [], []
+    for m in months:
+        rows = [cell.get((m, b)) for b in bands]
+        z.append([None if r is None else LIGHT_CODES[r["light"]] for r in rows])
+        text.append(["" if r is None else f"{r['realised']:.1%} vs {r['mean_pd']:.1%}" for r in rows])
+        hover.append(
+            [
+                ""
+                if r is None
+                else f"{r['light']}: n {r['n']:,}, predicted {r['mean_pd']:.1%}, "
+                f"realised {r['realised']:.1%}, p {r['p_value']:.3f}"
+                for r in rows
+            ]
+        )
+    trace = {
+        "type": "heatmap",
+        "x": bands,
+        "y": months,
+        "z": z,
+        "text": text,
+        "customdata": hover,
+        "texttemplate": "%{text}",
+        "textfont": {"size": 11, "color": "white"},
+        "zmin": 0,
+        "zmax": 2,
+        "colorscale": LIGHT_SCALE,
+        "showscale": False,
+        "xgap": 2,
+        "ygap": 2,
+        "hovertemplate": "%{y}, band %{x}: %{customdata}<extra></extra>",
+    }
+    return figure(
+        [trace],
+        xaxis={"title": {"text": "risk band"}, "type": "category", "side": "top"},
+        yaxis={"title": {"text": "issued month"}, "type": "category", "autorange": "reversed"},
+        margin={"l": 70, "r": 16, "t": 60, "b": 20},
     )

@@ -96,7 +96,11 @@ def _backtest_section(doc: dict | None) -> html.Div:
                                      bt_figs.auc_psi_figure(doc["months"]),
                                      subtitle="PSI of the PD against the training loans; alert above 0.25"),
                          lg=6)],
-                className="g-3"),
+                className="g-3 mb-3"),
+        figure_card("Traffic lights by month and band", "monitoring-backtest-lights",
+                    bt_figs.lights_figure(doc["month_bands"]),
+                    subtitle="the same one-sided binomial test for each band's loans of each month",
+                    height=max(240, 28 * len(doc["months"]) + 90)),
     ], className="mb-4")
 
 

@@ -141,6 +141,7 @@ def test_monitoring_back_test_tab_shows_the_traffic_lights(trained_env, stored_b
     assert "True PD" in table
     duo.wait_for_element("#monitoring-backtest-rates g.trace", timeout=20)
     duo.wait_for_element("#monitoring-backtest-auc g.trace", timeout=20)
+    duo.wait_for_element("#monitoring-backtest-lights .hm", timeout=20)
     duo.find_element("#monitoring-tab-whatif-label .nav-link").click()
     duo.wait_for_element("#monitoring-psi g.trace", timeout=30)
     assert duo.get_logs() == []
@@ -161,6 +162,16 @@ def test_monitoring_and_models_pages_render(trained_env, served) -> None:
     assert "served" in duo.find_element("#models-grid").text
     assert duo.find_element("#models-promote")  # admin sees the actions
     assert duo.get_logs() == []
+
+
+def test_traffic_light_grid_has_one_cell_per_month_and_band_with_loans(stored_backtest) -> None:
+    from dashapp.figures.backtest import LIGHT_CODES, lights_figure
+
+    rows = stored_backtest["month_bands"]
+    heat = lights_figure(rows).data[0]
+    cells = {(m, b): z for m, zs in zip(heat.y, heat.z, strict=True) for b, z in zip(heat.x, zs, strict=True)}
+    assert {k for k, z in cells.items() if z is not None} == {(r["month"], r["band"]) for r in rows}
+    assert all(cells[(r["month"], r["band"])] == LIGHT_CODES[r["light"]] for r in rows)
 
 
 def test_fairness_groups_are_drawn_in_natural_order() -> None:
