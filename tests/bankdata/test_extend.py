@@ -81,3 +81,12 @@ def test_cli_extend_says_what_it_appended_and_about_the_back_test(
     out = capsys.readouterr().out
     assert "appended 2 month(s), 2025-07-01 to 2025-08-31: 200 new customers" in out
     assert "ledgerlight risk backtest" in out  # no risk model yet: how to back-test once there is one
+
+
+def test_default_extension_carries_about_half_the_banks_loans_a_month(demo_url: str) -> None:
+    before = read_bank(demo_url).loans
+    ext = extend_demo_bank(6, url=demo_url)
+    ratio = (ext.loans / 6) / (len(before) / 6)  # the bank's 6 months against the 6 appended
+    assert 0.35 < ratio < 0.65, ratio
+    again = extend_demo_bank(6, url=demo_url)  # the average fell a little: a smaller cohort, no compounding
+    assert again.customers < ext.customers
