@@ -121,11 +121,14 @@ def test_monitoring_says_what_to_run_when_no_back_test_is_stored(trained_env, as
     assert "monitoring-shift" in page  # the what-if sliders are still there, in the second tab
 
 
-def test_backtest_service_reads_the_stored_report(trained_env, stored_backtest) -> None:
+def test_backtest_service_reads_the_stored_report(trained_env, stored_backtest, as_user) -> None:
     doc = backtest_service.backtest()
     assert doc == json.loads(json.dumps(stored_backtest))
     assert doc["version"] == trained_env.store.latest("risk")
     assert backtest_service.stamp() is not None
+    # the page cached with the empty state (the test above) is rebuilt: its stamp is the back-test's write time
+    page = json.dumps(as_user("risk").post(CALLBACK, json=router("/monitoring")).get_json())
+    assert "monitoring-backtest-table" in page and "monitoring-backtest-empty" not in page
 
 
 @pytest.mark.browser
