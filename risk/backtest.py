@@ -59,14 +59,18 @@ NO_LATER_LOANS = (
 
 @dataclass(frozen=True)
 class TrainingWindow:
-    """The loans a version was trained on: the bank's first ``rows`` loans, up to ``last_issued_at``.
-
-    ``how`` says how they were found: ``metadata``, ``fingerprint`` or ``bank id``.
+    """The loans a version was trained on: ``trained`` marks them among the bank's loans, the last issued at
+    ``last_issued_at``; ``how`` says how they were found: ``metadata``, ``fingerprint`` or ``bank id``.
     """
 
-    rows: int
+    trained: np.ndarray
     last_issued_at: pd.Timestamp
     how: str
+
+    @property
+    def rows(self) -> int:
+        """How many loans the version was trained on."""
+        return int(self.trained.sum())
 
 
 def jeffreys_interval(defaults: int, n: int, level: float = LEVEL) -> tuple[float, float]:
@@ -116,7 +120,7 @@ def training_window(artifact: Artifact, frame: pd.DataFrame, bank_id: str | None
     name = f"{artifact.model}/{artifact.version}"
     if extra.get(TRAINED_THROUGH):
         last = pd.Timestamp(extra[TRAINED_THROUGH])
-        return TrainingWindow(int((frame["issued_at"] <= last).sum()), last, "metadata")
+        return TrainingWindow((frame["issued_at"] <= last).to_numpy(), last, "metadata")
     rows = int(meta.get("row_count", 0))
     population = extra.get("population") or {}
     if population.get("kind") == "file":
@@ -139,7 +143,7 @@ def training_window(artifact: Artifact, frame: pd.DataFrame, bank_id: str | None
             f"the bank's first {rows:,} loans are not the loans {name} was trained on (another bank): "
             "train a version on this bank, then back-test it"
         )
-    return TrainingWindow(rows, pd.Timestamp(head["issued_at"].max()), how)
+    return TrainingWindow(np.arange(len(frame)) < rows, pd.Timestamp(head["issued_at"].max()), how)
 
 
 def _none(value: float) -> float | None:
@@ -280,7 +284,7 @@ def backtest_version(
     """
     frame = join_customers(loans, customers)
     window = training_window(artifact, frame, bank_id)
-    after = frame.iloc[window.rows :]
+    after = frame.loc[~window.trained]
     later = after.loc[after["issued_at"] > window.last_issued_at].reset_index(drop=True)
     last = window.last_issued_at.strftime("%Y-%m-%d")
     if later.empty:
@@ -289,7 +293,7 @@ def backtest_version(
     if truth is not None and not truth.empty:
         values = later["loan_id"].map(truth.set_index("loan_id")["true_pd"])
         true_pd = None if values.isna().any() else values.to_numpy(dtype=np.float64)
-    report = backtest_loans(RiskModel.load(artifact), frame.iloc[: window.rows], later, true_pd=true_pd)
+    report = backtest_loans(RiskModel.load(artifact), frame.loc[window.trained], later, true_pd=true_pd)
     report = {
         "model": artifact.model,
         "version": artifact.version,

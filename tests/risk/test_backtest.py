@@ -3,6 +3,7 @@ binomial test and its traffic lights, and the realised rate against the demo ban
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,6 +147,16 @@ def test_a_month_of_one_class_has_no_auc_and_concept_drift_turns_the_lights_red(
     assert [b["light"] for b in doc["bands"] if b["n"] >= 200] and all(
         b["light"] == "red" for b in doc["bands"] if b["n"] >= 200
     )
+
+
+def test_trained_through_in_the_metadata_sets_the_window(small: Book) -> None:
+    extra = {**small.artifact.metadata["extra"], "trained_through": "2025-06-30 23:59:59"}
+    artifact = dataclasses.replace(small.artifact, metadata={**small.artifact.metadata, "extra": extra})
+    report = backtest_version(artifact, small.loans, small.customers, truth=small.truth)
+    issued = small.loans["issued_at"]
+    assert report["window_found_by"] == "metadata" and report["trained_through"] == "2025-06-30"
+    assert report["training_loans"] == int((issued < "2025-07-01").sum())
+    assert report["later_loans"] == int((issued >= "2025-07-01").sum()) and report["first_month"] == "2025-07"
 
 
 def test_no_later_loans_or_another_bank_is_a_clear_message(small: Book) -> None:
