@@ -114,6 +114,8 @@ def _run_extend(args: argparse.Namespace) -> int:
     except (ValueError, DatabaseError) as exc:
         return _fail(str(exc))
     refresh_summary(url)  # the Overview's aggregates include the new months
+    append_audit(cli_user(), "extend_demo_bank", describe_url(url),
+                 f"{ext.start} to {ext.end}: {ext.customers} customers, {ext.loans} loans, seed {ext.seed}", url)
     args.new_loans = True  # ledgerlight refreshes the risk back-test (see ledgerlight.cli)
     print(f"appended {ext.months} month(s), {ext.start} to {ext.end}: {ext.customers:,} new customers, "
           f"{ext.loans:,} loans ({ext.defaults:,} defaulted, true PD in truth_loan_pd; seed {ext.seed}) "

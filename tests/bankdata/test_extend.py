@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bankdata import bank_identity, extend_demo_bank, generate_bank, read_bank, write_bank
+from bankdata import bank_identity, extend_demo_bank, generate_bank, read_audit, read_bank, write_bank
 from ledgerlight.cli import main
 
 
@@ -81,6 +81,8 @@ def test_cli_extend_says_what_it_appended_and_about_the_back_test(
     out = capsys.readouterr().out
     assert "appended 2 month(s), 2025-07-01 to 2025-08-31: 200 new customers" in out
     assert "ledgerlight risk backtest" in out  # no risk model yet: how to back-test once there is one
+    audit = read_audit(demo_url)
+    assert audit.iloc[0]["action"] == "extend_demo_bank" and audit.iloc[0]["user"].startswith("cli:")
 
 
 def test_default_extension_carries_about_half_the_banks_loans_a_month(demo_url: str) -> None:
