@@ -33,6 +33,7 @@ from bankdata._db import (
     read_app_rows,
     read_audit,
     read_bank,
+    read_tables,
     segment_names,
     set_segment_name,
     table_counts,
@@ -51,7 +52,8 @@ from bankdata._decisions import (
     sha256_text,
     verify_chain,
 )
-from bankdata._generator import generate_bank, generate_later_batch
+from bankdata._extend import MAX_EXTEND_MONTHS, Extension, extend_demo_bank
+from bankdata._generator import generate_bank, generate_cohort, generate_later_batch
 from bankdata._identity import (
     BankIdentity,
     bank_identity,
@@ -63,6 +65,7 @@ from bankdata._identity import (
 from bankdata._loaders import load_table, parse_column_map, read_tabular
 from bankdata._modelcard import model_card_html, model_card_sections
 from bankdata._serving import (
+    evidence_written_at,
     published_rows,
     query,
     query_records,
@@ -129,12 +132,18 @@ __all__ = [
     "query",
     "query_records",
     "read_evidence",
+    "evidence_written_at",
     "served_table",
     "write_evidence",
     "write_served",
     "fingerprint",
     "generate_bank",
     "generate_later_batch",
+    "generate_cohort",
+    "extend_demo_bank",
+    "Extension",
+    "MAX_EXTEND_MONTHS",
+    "read_tables",
     "get_settings",
     "get_user",
     "load_table",

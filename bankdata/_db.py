@@ -535,6 +535,58 @@ def append_load(table: str, df: pd.DataFrame, url: str | None = None, *, source:
         return _insert_frame(conn, sa_table, df, schema, first_row=0 if first_row is None else first_row + 1)
 
 
+def append_bank(bank: Bank, url: str | None = None) -> dict[str, int]:
+    """Append a later cohort of the demo bank (its tables and ground truth, ids after the bank's) in one
+    transaction; the bank keeps its identity. ``products`` is the shared catalogue and is not appended.
+
+    Raises
+    ------
+    DataValidationError
+        A table does not match the schema, or an id is already in the database (nothing is stored).
+    """
+    frames = [(t, s, validate_frame(df, s, t.name)) for t, s, df in _frames(bank) if t.name != "products"]
+    written: dict[str, int] = {}
+    with _connect(url, write=True) as conn:
+        for table, schema, df in frames:
+            if schema.key is not None and len(df):
+                ends = [int(v) for v in df[schema.key].iloc[[0, -1]]]  # the ids are contiguous: both ends
+                taken = sa.select(sa.func.count()).select_from(table).where(table.c[schema.key].in_(ends))
+                if conn.execute(taken).scalar_one():
+                    raise DataValidationError(
+                        table.name, f"{schema.key} values already in the database (nothing stored)")
+            last_row = conn.execute(sa.select(sa.func.max(table.c[ROW_NO]))).scalar()
+            first_row = 0 if last_row is None else last_row + 1
+            written[table.name] = _insert_frame(conn, table, df, schema, first_row=first_row)
+    return written
+
+
+def read_tables(names: tuple[str, ...], url: str | None = None) -> dict[str, pd.DataFrame]:
+    """Some tables of the bank, in insertion order with the public dtypes; a ground-truth table is named with
+    its ``truth_`` prefix (``truth_loan_pd``) and is empty when the database has none.
+
+    Raises
+    ------
+    DatabaseError
+        The database is unreachable, or a public table asked for does not exist.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    with _connect(url, write=False) as conn:
+        inspector = sa.inspect(conn)
+        for name in names:
+            truth = name.startswith(TRUTH_PREFIX)
+            schema = TRUTH_SCHEMAS[name.removeprefix(TRUTH_PREFIX)] if truth else SCHEMAS[name]
+            if not inspector.has_table(name):
+                if not truth:
+                    raise DatabaseError(
+                        f"the {describe_url(conn.engine.url)} holds no table {name}; run "
+                        "`ledgerlight demo generate` or load your files with `ledgerlight load`")
+                columns = {c.name: pd.Series(dtype=_EMPTY_DTYPES[c.kind]) for c in schema.columns}
+                out[name] = pd.DataFrame(columns)
+                continue
+            out[name] = _read_table(conn, name, schema)
+    return out
+
+
 # --- reading --------------------------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,8 @@ Imports ``bankdata`` and third-party libraries only (never Dash). See ``docs/ris
 """
 
 from risk.applicant import InvalidApplicant, allowed_range, check_applicant
+from risk.backtest import EVIDENCE_KIND as BACKTEST_KIND
+from risk.backtest import backtest_loans, backtest_version, binomial_p_value, jeffreys_interval, traffic_light
 from risk.bands import BAND_EDGES, BAND_NAMES, BANDS, HIGHEST_BAND, risk_band
 from risk.bankbook import latest_loans, loan_frame
 from risk.calibration import ScoreCalibrator
@@ -74,6 +76,7 @@ __all__ = [
     "notice_pdf",
     "render_notice",
     "reason_items",
+    "BACKTEST_KIND",
     "BANDS",
     "BAND_EDGES",
     "BAND_NAMES",
@@ -98,6 +101,11 @@ __all__ = [
     "ScoreCalibrator",
     "TrainedRisk",
     "age_band",
+    "backtest_loans",
+    "backtest_version",
+    "binomial_p_value",
+    "jeffreys_interval",
+    "traffic_light",
     "allowed_range",
     "all_metrics",
     "bayes_threshold",
