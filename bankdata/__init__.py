@@ -38,6 +38,8 @@ from bankdata._db import (
     table_counts,
     write_bank,
 )
+from bankdata._external_ids import ENTITIES as ID_ENTITIES
+from bankdata._external_ids import external_ids_table, read_id_kinds, to_external, to_internal
 from bankdata._generator import generate_bank, generate_later_batch
 from bankdata._identity import (
     BankIdentity,
@@ -89,6 +91,11 @@ __all__ = [
     "audit_log_table",
     "append_load",
     "BankIdentity",
+    "ID_ENTITIES",
+    "external_ids_table",
+    "read_id_kinds",
+    "to_external",
+    "to_internal",
     "bank_identity",
     "population_of_bank",
     "population_of_file",

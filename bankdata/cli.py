@@ -144,7 +144,8 @@ def _run_status(args: argparse.Namespace) -> int:
 def _run_load(args: argparse.Namespace) -> int:
     url = get_settings().database_url
     mapping = parse_column_map(args.map)
-    df = load_table(args.file, args.table, mapping, max_bytes=int(args.max_mb * 1e6), date_format=args.date_format)
+    df = load_table(args.file, args.table, mapping, max_bytes=int(args.max_mb * 1e6), date_format=args.date_format,
+                    text_ids=True)
     try:
         stored = append_load(args.table, df, url, source=Path(args.file).name)
     except DatabaseError as exc:
