@@ -16,6 +16,8 @@ from tqdm import tqdm
 from bankdata._bank import TABLES, TRUTH_TABLES, Bank
 from bankdata._config import get_settings
 from bankdata._db import DatabaseError, append_audit, append_load, describe_url, table_counts, write_bank
+from bankdata._external_ids import ENTITIES as ID_ENTITIES
+from bankdata._external_ids import read_id_kinds, to_external
 from bankdata._generator import generate_bank
 from bankdata._identity import remove_bank
 from bankdata._loaders import DEFAULT_MAX_BYTES, load_table, parse_column_map
@@ -138,7 +140,22 @@ def _run_status(args: argparse.Namespace) -> int:
         print(f"  {table:<{width}}  {n:>12,} rows")
     has_truth = any(counts.get(TRUTH_PREFIX + t) for t in TRUTH_TABLES)
     print("ground truth: " + ("present (demo bank)" if has_truth else "none (your own data)"))
+    print("ids: " + _id_kinds_line(url))
     return 0
+
+
+def _id_kinds_line(url: str) -> str:
+    """How the bank writes its ids, e.g. ``customers text (e.g. C-00017), loans text (e.g. L-9), products whole
+    numbers``: the first mapped id of each text entity (one primary-key look-up)."""
+    kinds = read_id_kinds(url)
+    parts = []
+    for entity, (table, _) in ID_ENTITIES.items():
+        if kinds.get(entity) == "text":
+            example = next(iter(to_external(entity, [1], url).values()), None)
+            parts.append(f"{table} text" + (f" (e.g. {example})" if example else ""))
+        else:
+            parts.append(f"{table} whole numbers")
+    return ", ".join(parts)
 
 
 def _run_load(args: argparse.Namespace) -> int:

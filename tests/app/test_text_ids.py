@@ -146,3 +146,27 @@ def test_customer_360_opens_by_a_text_id_in_the_browser(text_bank, dash_duo, das
         time.sleep(0.1)
     assert other in dash_duo.driver.current_url
     assert dash_duo.get_logs() == []
+
+
+def test_demo_status_names_the_kind_of_each_id(text_bank, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "status"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("ids: "))
+    first = customer_text(text_bank.customers["customer_id"].iloc[0])
+    assert line.startswith(f"ids: customers text (e.g. {first}), loans text (e.g. L-")
+
+
+def test_learn_takes_new_events_written_with_the_bank_ids(text_bank, tmp_path, capsys) -> None:
+    """Last in the module: it saves a candidate recommender (the served version does not change)."""
+    product = recsys_service.served().catalogue["product_id"].iloc[-1]
+    customers = [customer_text(c) for c in text_bank.customers["customer_id"].iloc[:3]]
+    product_text = ids.shown("product", int(product))
+    path = tmp_path / "new.csv"
+    pd.DataFrame({"customer_id": customers, "product_id": product_text, "ts": "2030-01-02",
+                  "event": "purchase"}).to_csv(path, index=False)
+    assert main(["learn", "--interactions", str(path)]) == 0, capsys.readouterr().err
+    assert "ALS refreshed for 3 customer(s)" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"customer_id": [customers[0], "C-NOBODY"], "product_id": product_text, "ts": "2030-01-02",
+                  "event": "purchase"}).to_csv(bad, index=False)
+    assert main(["learn", "--interactions", str(bad)]) == 2
+    assert "bad.csv: column 'customer_id': ids not in table customers (e.g. 'C-NOBODY')" in capsys.readouterr().err
