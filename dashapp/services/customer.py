@@ -70,7 +70,7 @@ def customer_360(customer_id: int, role: str | None = None) -> Customer360:
     columns = policy.visible_columns(role, [c for c in PROFILE_COLUMNS if c in row])
     profile = {c: row[c] for c in columns}
     monthly = bank_service.customer_monthly(customer_id)
-    loans = policy.redact(bank_service.customer_loans(customer_id), role)
+    loans = ids.show(policy.redact(bank_service.customer_loans(customer_id), role), "loan_id", "loan")
     missing: dict[str, str] = {}
     parts: dict[str, Any] = {}
     if policy.may(role, Capability.SCORES):

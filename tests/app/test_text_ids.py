@@ -70,6 +70,7 @@ def test_customer_360_opens_by_the_bank_id_and_audits_it(text_bank, dash_app) ->
     row = text_bank.customers.set_index("customer_id").loc[text_bank.loans["customer_id"].iloc[0]]
     assert view.profile["age"] == row["age"]
     assert view.risk is not None and str(view.risk.loan["loan_id"]).startswith("L-")
+    assert len(view.loans) and view.loans["loan_id"].map(lambda v: str(v).startswith("L-")).all()
     assert len(view.held) and view.held["product_id"].map(lambda p: str(p).startswith("CC-")).all()
     assert view.next_best["product_id"].map(lambda p: str(p).startswith("CC-")).all()
     assert {e.target for e in events} == {f"customer {cid}"}
