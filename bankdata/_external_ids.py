@@ -33,6 +33,7 @@ ENTITIES: dict[str, tuple[str, str]] = {
 ENTITY_OF_COLUMN: dict[str, str] = {column: entity for entity, (_, column) in ENTITIES.items()}
 ID_KINDS = ("integer", "text")
 MAX_LOOKUP = 5_000  # external ids per query (bound parameters)
+READ_ALL_ABOVE = 50_000  # a file naming more distinct ids reads the entity's whole mapping (one scan) instead
 
 external_ids_table = sa.Table(
     "external_ids",
@@ -60,7 +61,9 @@ def stored_kinds(conn: Connection) -> dict[str, str]:
     """``{entity: "integer" | "text"}`` of the entities loaded so far, inside an open connection."""
     if not _has_tables(conn):
         return {}
-    return {str(e): str(k) for e, k in conn.execute(sa.select(id_kinds_table.c.entity, id_kinds_table.c.kind))}
+    return {
+        str(e): str(k) for e, k in conn.execute(sa.select(id_kinds_table.c.entity, id_kinds_table.c.kind))
+    }
 
 
 def read_id_kinds(url: str | None = None) -> dict[str, str]:
@@ -81,31 +84,37 @@ def _mapping(conn: Connection, entity: str, external: Sequence[str] | None = Non
     """internal id by external id (a str-indexed int64 Series) of ``entity``: all of them, or of ``external``."""
     t = external_ids_table
     base = sa.select(t.c.external_id, t.c.internal_id).where(t.c.entity == entity)
-    if external is None:
+    if external is None or len(external) > READ_ALL_ABOVE:
         rows = list(conn.execute(base))
     else:
         rows = []
         wanted = list(dict.fromkeys(external))
         for start in range(0, len(wanted), MAX_LOOKUP):
             rows += conn.execute(base.where(t.c.external_id.in_(wanted[start : start + MAX_LOOKUP]))).all()
-    return pd.Series([int(r[1]) for r in rows], index=pd.Index([str(r[0]) for r in rows], dtype="str"),
-                     dtype="int64")
+    return pd.Series(
+        [int(r[1]) for r in rows], index=pd.Index([str(r[0]) for r in rows], dtype="str"), dtype="int64"
+    )
 
 
 def _file_kind(values: pd.Series) -> str:
     return "integer" if pd.api.types.is_integer_dtype(values.dtype) else "text"
 
 
-def _kind_problem(report: ProblemReport, column: str, entity: str, file_kind: str, stored: str,
-                  values: pd.Series) -> None:
+def _kind_problem(
+    report: ProblemReport, column: str, entity: str, file_kind: str, stored: str, values: pd.Series
+) -> None:
     examples = ", ".join(repr(str(v)) for v in pd.unique(values.dropna())[:3])
-    hint = ("text ids such as 'C-00017'" if stored == "text" else "whole numbers")
-    report.add(column, f"{'text ids' if file_kind == 'text' else 'whole-number ids'} (e.g. {examples}), but the "
-                       f"bank's {entity} ids are {hint}: one bank keeps one kind of id per entity")
+    hint = "text ids such as 'C-00017'" if stored == "text" else "whole numbers"
+    report.add(
+        column,
+        f"{'text ids' if file_kind == 'text' else 'whole-number ids'} (e.g. {examples}), but the "
+        f"bank's {entity} ids are {hint}: one bank keeps one kind of id per entity",
+    )
 
 
-def translate_load(conn: Connection, schema: TableSchema, df: pd.DataFrame,
-                   report: ProblemReport) -> tuple[pd.DataFrame, set[str], list[tuple[str, pd.Series]]]:
+def translate_load(
+    conn: Connection, schema: TableSchema, df: pd.DataFrame, report: ProblemReport
+) -> tuple[pd.DataFrame, set[str], list[tuple[str, pd.Series]]]:
     """Turn the text ids of a validated file into internal ids, inside the load's write transaction.
 
     Parameters
@@ -163,8 +172,11 @@ def translate_load(conn: Connection, schema: TableSchema, df: pd.DataFrame,
             new.append((entity, pd.Series(ids[~found], index=text[~found].to_numpy())))
         elif col.references is not None:
             examples = ", ".join(map(repr, pd.unique(text[~found])[:3]))
-            report.add(col.name, f"ids not in table {col.references} (e.g. {examples}); load {col.references} first",
-                       ~found)
+            report.add(
+                col.name,
+                f"ids not in table {col.references} (e.g. {examples}); load {col.references} first",
+                ~found,
+            )
         out[col.name] = ids
     return out, checked, new
 
@@ -182,15 +194,27 @@ def _next_internal(conn: Connection, entity: str) -> int:
     return 1 if top is None else int(top) + 1
 
 
-def store_mapping(conn: Connection, schema: TableSchema, df: pd.DataFrame,
-                  new: list[tuple[str, pd.Series]]) -> None:
+def store_mapping(
+    conn: Connection, schema: TableSchema, df: pd.DataFrame, new: list[tuple[str, pd.Series]]
+) -> None:
     """Store the new mapping rows and the kind of each entity whose key the file brings (first load of it)."""
     metadata.create_all(conn, tables=list(MAPPING_TABLES))
     for entity, ids in new:
-        rows = list(zip([entity] * len(ids), ids.to_numpy(dtype="int64").tolist(), ids.index.astype(str).tolist(),
-                        strict=True))
+        rows = list(
+            zip(
+                [entity] * len(ids),
+                ids.to_numpy(dtype="int64").tolist(),
+                ids.index.astype(str).tolist(),
+                strict=True,
+            )
+        )
         for start in range(0, len(rows), 50_000):
-            insert_rows(conn, external_ids_table, ["entity", "internal_id", "external_id"], rows[start : start + 50_000])
+            insert_rows(
+                conn,
+                external_ids_table,
+                ["entity", "internal_id", "external_id"],
+                rows[start : start + 50_000],
+            )
     key = schema.key
     entity = ENTITY_OF_COLUMN.get(key or "")
     if entity is not None and entity not in stored_kinds(conn):
@@ -205,7 +229,9 @@ def _lookup(url: str | None, entity: str, column: sa.Column, other: sa.Column, k
             return out
         for start in range(0, len(keys), MAX_LOOKUP):
             part = keys[start : start + MAX_LOOKUP]
-            out.update(conn.execute(sa.select(column, other).where(t.c.entity == entity, column.in_(part))).all())
+            out.update(
+                conn.execute(sa.select(column, other).where(t.c.entity == entity, column.in_(part))).all()
+            )
     return out
 
 
@@ -234,5 +260,6 @@ def external_column(entity: str, internal: sa.ColumnElement, kinds: dict[str, st
     if kinds.get(entity) != "text":
         return internal
     t = external_ids_table.alias(f"ext_{entity}")
-    return (sa.select(t.c.external_id).where(t.c.entity == entity, t.c.internal_id == internal)
-            .scalar_subquery())
+    return (
+        sa.select(t.c.external_id).where(t.c.entity == entity, t.c.internal_id == internal).scalar_subquery()
+    )

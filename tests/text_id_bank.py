@@ -24,8 +24,10 @@ def loan_text(loan_id: int) -> str:
 
 def product_texts(products: pd.DataFrame) -> dict[int, str]:
     """The text id of each generated product: ``CC-`` and its name in capitals (``CC-GOLD-CARD``...)."""
-    return {int(p): "CC-" + "-".join(str(n).upper().split()) for p, n in
-            zip(products["product_id"], products["name"], strict=True)}
+    return {
+        int(p): "CC-" + "-".join(str(n).upper().split())
+        for p, n in zip(products["product_id"], products["name"], strict=True)
+    }
 
 
 def renamed(bank: Bank, table: str) -> pd.DataFrame:

@@ -192,7 +192,7 @@ def export_campaign(_clicks, product_id, model, n):
         return no_update
     product_id, n, model = svc.campaign_request(product_id, n, model)
     frame = svc.campaign_export(product_id, n, model)
-    return safe_csv(frame, f"ledgerlight-campaign-product-{product_id}.csv")
+    return safe_csv(frame, svc.campaign_file_name(product_id))
 
 
 register_customer_link("recs-campaign-grid", __name__)  # a customer id in the campaign list opens the Customer page

@@ -65,8 +65,9 @@ def show(frame: pd.DataFrame, column: str, entity: str) -> pd.DataFrame:
     if not is_text(entity) or column not in frame.columns or frame.empty:
         return frame
     mapping = shown_many(entity, frame[column].dropna().astype("int64").unique())
-    return frame.assign(**{column: frame[column].map(lambda v: v if pd.isna(v) else mapping.get(int(v), v))
-                           .astype(object)})
+    return frame.assign(
+        **{column: frame[column].map(lambda v: v if pd.isna(v) else mapping.get(int(v), v)).astype(object)}
+    )
 
 
 def show_records(records: list[dict[str, Any]], column: str, entity: str) -> list[dict[str, Any]]:
@@ -74,8 +75,10 @@ def show_records(records: list[dict[str, Any]], column: str, entity: str) -> lis
     if not is_text(entity) or not records:
         return records
     mapping = shown_many(entity, [r[column] for r in records if r.get(column) is not None])
-    return [{**r, column: mapping.get(int(r[column]), r[column]) if r.get(column) is not None else None}
-            for r in records]
+    return [
+        {**r, column: mapping.get(int(r[column]), r[column]) if r.get(column) is not None else None}
+        for r in records
+    ]
 
 
 def ref(entity: str, value: Any, field: str | None = None) -> int | str:
@@ -132,9 +135,16 @@ def search(entity: str, prefix: str, limit: int = 30) -> list[tuple[int, str]]:
     t = external_ids_table
     text = (prefix or "").strip()[:MAX_ID_LENGTH]
     where = [t.c.entity == entity]
-    if text:
-        where += [t.c.external_id >= text, t.c.external_id < text + "\U0010ffff"]
-    statement = sa.select(t.c.internal_id, t.c.external_id).where(*where).order_by(t.c.external_id).limit(int(limit))
+    if text:  # the range walks the unique index; LIKE keeps only true prefixes under any collation
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where += [
+            t.c.external_id >= text,
+            t.c.external_id < text + "\U0010ffff",
+            t.c.external_id.like(escaped + "%", escape="\\"),
+        ]
+    statement = (
+        sa.select(t.c.internal_id, t.c.external_id).where(*where).order_by(t.c.external_id).limit(int(limit))
+    )
     from bankdata import query_records
 
     try:

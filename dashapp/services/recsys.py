@@ -17,6 +17,7 @@ from ``LEDGERLIGHT_CREDIT_BLOCKED_BANDS``) when a risk model is served: the cust
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -434,6 +435,13 @@ def campaign_page(product_id: int, n: int, model: str, start_row: Any, end_row: 
                  .order_by(*order).limit(rows.size).offset(rows.start))
     total = int(page["matching"].iloc[0]) if len(page) else _count(matching)  # one pass unless past the end
     return _records(page.drop(columns="matching")), total
+
+
+def campaign_file_name(product_id: int) -> str:
+    """The download's name, ``ledgerlight-campaign-product-<the bank's product id>.csv`` (characters other than
+    letters, digits, ``.``, ``_`` and ``-`` replaced by ``_``)."""
+    shown = re.sub(r"[^A-Za-z0-9._-]", "_", str(ids.shown("product", int(product_id))))[:60]
+    return f"ledgerlight-campaign-product-{shown}.csv"
 
 
 def campaign_export(product_id: int, n: int = 100, model: str = "mf") -> pd.DataFrame:

@@ -83,11 +83,13 @@ def test_the_applicant_grid_shows_filters_and_searches_text_ids(text_bank) -> No
     assert all(str(r["loan_id"]).startswith("L-") for r in rows)
     assert risk_service.filter_kinds()["customer_id"] == "text"
     cid = _borrower(text_bank)
-    hit, n = risk_service.applicant_page(0, 10, [], {"customer_id": {"filterType": "text", "type": "equals",
-                                                                      "filter": cid}})
+    hit, n = risk_service.applicant_page(
+        0, 10, [], {"customer_id": {"filterType": "text", "type": "equals", "filter": cid}}
+    )
     assert n == 1 and hit[0]["customer_id"] == cid
-    some, n_some = risk_service.applicant_page(0, 500, [], {"customer_id": {"filterType": "text",
-                                                                             "type": "startsWith", "filter": "C-001"}})
+    some, n_some = risk_service.applicant_page(
+        0, 500, [], {"customer_id": {"filterType": "text", "type": "startsWith", "filter": "C-001"}}
+    )
     assert n_some == len(some) > 0 and all(r["customer_id"].startswith("C-001") for r in some)
     features = risk_service.applicant_features(cid)
     assert set(features) == set(risk_service.get_model().spec.features)
@@ -112,13 +114,25 @@ def test_recommendations_picker_campaign_grid_and_export_show_text_ids(text_bank
     rows, total = recsys_service.campaign_page(product, 50, "mf", 0, 20)
     assert rows and all(pd.Series([r["customer_id"] for r in rows]).str.fullmatch(TEXT_ID))
     target = rows[3]["customer_id"]
-    hit, n = recsys_service.campaign_page(product, 50, "mf", 0, 20, [],
-                                          {"customer_id": {"filterType": "text", "type": "equals", "filter": target}})
+    hit, n = recsys_service.campaign_page(
+        product,
+        50,
+        "mf",
+        0,
+        20,
+        [],
+        {"customer_id": {"filterType": "text", "type": "equals", "filter": target}},
+    )
     assert n == 1 and hit[0]["customer_id"] == target and hit[0]["rank"] == 4
     export = recsys_service.campaign_export(product, 50, "mf")
+    shown = ids.shown("product", product)
+    assert shown.startswith("CC-")
+    assert recsys_service.campaign_file_name(product) == f"ledgerlight-campaign-product-{shown}.csv"
     assert export["customer_id"].tolist()[:20] == [r["customer_id"] for r in rows]
     view = recsys_service.customer_view(ids.customer(options[0]["value"]), 3)
-    assert all(str(p).startswith("CC-") for frame in view.recommendations.values() for p in frame["product_id"])
+    assert all(
+        str(p).startswith("CC-") for frame in view.recommendations.values() for p in frame["product_id"]
+    )
 
 
 def test_the_database_keeps_internal_whole_numbers(text_bank) -> None:
@@ -162,12 +176,22 @@ def test_learn_takes_new_events_written_with_the_bank_ids(text_bank, tmp_path, c
     customers = [customer_text(c) for c in text_bank.customers["customer_id"].iloc[:3]]
     product_text = ids.shown("product", int(product))
     path = tmp_path / "new.csv"
-    pd.DataFrame({"customer_id": customers, "product_id": product_text, "ts": "2030-01-02",
-                  "event": "purchase"}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"customer_id": customers, "product_id": product_text, "ts": "2030-01-02", "event": "purchase"}
+    ).to_csv(path, index=False)
     assert main(["learn", "--interactions", str(path)]) == 0, capsys.readouterr().err
     assert "ALS refreshed for 3 customer(s)" in capsys.readouterr().out
     bad = tmp_path / "bad.csv"
-    pd.DataFrame({"customer_id": [customers[0], "C-NOBODY"], "product_id": product_text, "ts": "2030-01-02",
-                  "event": "purchase"}).to_csv(bad, index=False)
+    pd.DataFrame(
+        {
+            "customer_id": [customers[0], "C-NOBODY"],
+            "product_id": product_text,
+            "ts": "2030-01-02",
+            "event": "purchase",
+        }
+    ).to_csv(bad, index=False)
     assert main(["learn", "--interactions", str(bad)]) == 2
-    assert "bad.csv: column 'customer_id': ids not in table customers (e.g. 'C-NOBODY')" in capsys.readouterr().err
+    assert (
+        "bad.csv: column 'customer_id': ids not in table customers (e.g. 'C-NOBODY')"
+        in capsys.readouterr().err
+    )
