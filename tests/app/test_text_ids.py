@@ -195,3 +195,28 @@ def test_learn_takes_new_events_written_with_the_bank_ids(text_bank, tmp_path, c
         "bad.csv: column 'customer_id': ids not in table customers (e.g. 'C-NOBODY')"
         in capsys.readouterr().err
     )
+
+
+@pytest.mark.browser
+def test_the_applicant_page_takes_a_text_id_and_its_grid_links_to_the_customer(
+    text_bank, dash_duo, dash_app
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    cid = _borrower(text_bank)
+    expected = risk_service.customer_risk(ids.customer(cid)).explanation.pd
+    dash_duo.start_server(dash_app, navigate=False, port=free_port())
+    sign_in(dash_duo, "admin", TEST_PASSWORD)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/risk/applicant")
+    cells = "#risk-grid .ag-center-cols-container .ag-row:not(.ag-row-loading) [col-id='customer_id']"
+    WebDriverWait(dash_duo.driver, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, cells)) >= 3)
+    shown = [c.text.strip() for c in dash_duo.driver.find_elements(By.CSS_SELECTOR, cells)]
+    assert all(pd.Series(shown).str.fullmatch(TEXT_ID)), shown
+    dash_duo.find_element("#risk-search").send_keys(cid + "\n")
+    dash_duo.wait_for_text_to_equal("#risk-pd", f"PD {expected:.1%}", timeout=30)
+    dash_duo.driver.find_elements(By.CSS_SELECTOR, cells)[
+        1
+    ].click()  # a grid's customer id opens Customer 360
+    dash_duo.wait_for_text_to_equal("#customer-title", f"Customer {shown[1]}", timeout=30)
+    assert dash_duo.get_logs() == []

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from bankdata import DataValidationError, read_bank, read_id_kinds, to_external, to_internal
+from bankdata import DataValidationError, read_bank, read_id_kinds, to_external, to_internal, write_bank
 from bankdata._db import append_load, engine_for
 from bankdata._external_ids import external_ids_table
 from bankdata._loaders import load_table
@@ -155,3 +155,22 @@ def test_text_ids_need_the_option_and_are_bounded(tmp_path: Path) -> None:
         load_table(path, "products")
     with pytest.raises(DataValidationError, match="ids longer than 100 characters in row 2"):
         load_table(path, "products", text_ids=True)
+
+
+def test_a_text_id_repeated_in_a_file_is_reported(text_files, tmp_path: Path) -> None:
+    bank, _ = text_files
+    path = tmp_path / "customers.csv"
+    frame = renamed(bank, "customers").iloc[:6].copy()
+    frame.loc[4, "customer_id"] = frame.loc[1, "customer_id"]
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataValidationError) as err:
+        load_table(path, "customers", text_ids=True)
+    assert str(err.value) == "customers.csv: column 'customer_id': duplicate ids in row 5 (1 row)"
+
+
+def test_replacing_the_bank_forgets_its_text_ids(text_files, small_bank, url: str) -> None:
+    _, paths = text_files
+    _load_all(paths, url, ("products", "customers"))
+    write_bank(small_bank, url, replace=True)
+    assert read_id_kinds(url) == {}
+    assert to_external("customer", [1, 2], url) == {}
