@@ -45,6 +45,23 @@ def text_bank(tmp_path_factory: pytest.TempPathFactory):
     clear_caches()
 
 
+def _click_cell(duo, selector: str, index: int) -> str:
+    """Click a grid cell once the grid stops redrawing it (an element found too early goes stale); its text."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            cell = duo.driver.find_elements(By.CSS_SELECTOR, selector)[index]
+            text = cell.text.strip()
+            cell.click()
+            return text
+        except (StaleElementReferenceException, IndexError):
+            time.sleep(0.2)
+    raise AssertionError(f"no clickable cell {selector} [{index}]")
+
+
 def _borrower(bank) -> str:
     """The text id of a customer with a loan."""
     return customer_text(bank.loans["customer_id"].iloc[0])
@@ -215,8 +232,6 @@ def test_the_applicant_page_takes_a_text_id_and_its_grid_links_to_the_customer(
     assert all(pd.Series(shown).str.fullmatch(TEXT_ID)), shown
     dash_duo.find_element("#risk-search").send_keys(cid + "\n")
     dash_duo.wait_for_text_to_equal("#risk-pd", f"PD {expected:.1%}", timeout=30)
-    dash_duo.driver.find_elements(By.CSS_SELECTOR, cells)[
-        1
-    ].click()  # a grid's customer id opens Customer 360
-    dash_duo.wait_for_text_to_equal("#customer-title", f"Customer {shown[1]}", timeout=30)
+    target = _click_cell(dash_duo, cells, 1)  # a grid's customer id opens Customer 360
+    dash_duo.wait_for_text_to_equal("#customer-title", f"Customer {target}", timeout=30)
     assert dash_duo.get_logs() == []
