@@ -252,14 +252,3 @@ def to_internal(entity: str, external: Iterable[str], url: str | None = None) ->
         raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}")
     t = external_ids_table
     return {str(k): int(v) for k, v in _lookup(url, entity, t.c.external_id, t.c.internal_id, keys).items()}
-
-
-def external_column(entity: str, internal: sa.ColumnElement, kinds: dict[str, str]) -> sa.ColumnElement:
-    """A SQL expression of the bank's id for ``internal`` (a correlated primary-key look-up for a text entity,
-    ``internal`` itself otherwise): for a query that returns the bank's ids in the same statement."""
-    if kinds.get(entity) != "text":
-        return internal
-    t = external_ids_table.alias(f"ext_{entity}")
-    return (
-        sa.select(t.c.external_id).where(t.c.entity == entity, t.c.internal_id == internal).scalar_subquery()
-    )

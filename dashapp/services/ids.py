@@ -21,18 +21,18 @@ import sqlalchemy as sa
 
 from bankdata import DatabaseError, external_ids_table, get_settings, read_id_kinds, to_external, to_internal
 from dashapp.services import grid, validation
+from dashapp.services.bank import DataUnavailable, check_database
 from dashapp.services.validation import InputError
 
 KINDS_SECONDS = 15
 MAX_ID_LENGTH = validation.MAX_ID_LENGTH
-ENTITY_LABELS = {"customer": "customer", "product": "product", "loan": "loan"}
 
 
 @functools.lru_cache(maxsize=4)
 def _kinds(url: str, _period: int) -> Mapping[str, str]:
     try:
-        return dict(read_id_kinds(url))
-    except DatabaseError:
+        return dict(read_id_kinds(check_database(url)))  # a missing SQLite file is not created
+    except (DataUnavailable, DatabaseError):
         return {}
 
 
@@ -84,7 +84,7 @@ def show_records(records: list[dict[str, Any]], column: str, entity: str) -> lis
 def ref(entity: str, value: Any, field: str | None = None) -> int | str:
     """An id as the bank writes it, checked for shape but not looked up: a whole number for a bank of whole
     numbers (``validation.customer_id``), a text id for a bank with text ids (``validation.text_id``)."""
-    field = field or f"{ENTITY_LABELS.get(entity, entity)} id"
+    field = field or f"{entity} id"
     return validation.text_id(value, field) if is_text(entity) else validation.customer_id(value, field)
 
 
@@ -101,13 +101,13 @@ def internal(entity: str, value: Any, field: str | None = None) -> int:
     InputError
         Not an id of the bank's kind, or (text ids) no row has it.
     """
-    field = field or f"{ENTITY_LABELS.get(entity, entity)} id"
+    field = field or f"{entity} id"
     if not is_text(entity):
         return validation.customer_id(value, field)
     text = validation.text_id(value, field)
     found = to_internal(entity, [text], get_settings().database_url)
     if text not in found:
-        raise InputError(field, f"no {ENTITY_LABELS.get(entity, entity)} with id {text!r}")
+        raise InputError(field, f"no {entity} with id {text!r}")
     return found[text]
 
 

@@ -39,3 +39,10 @@ def test_whole_number_ids_pass_through_without_a_query(bank_env, statements: lis
     assert statements == []
     with pytest.raises(InputError, match="whole number"):
         ids.customer_ref("C-00017")  # a bank of whole numbers takes no text id
+
+
+def test_a_missing_database_file_is_not_created_by_asking_for_the_kinds(empty_database: str) -> None:
+    from pathlib import Path
+
+    assert ids.kinds() == {} and not ids.is_text("customer")
+    assert not Path(empty_database.removeprefix("sqlite:///")).exists()
