@@ -11,12 +11,14 @@ import time
 import uuid
 from pathlib import Path
 
+import pandas as pd
 from tqdm import tqdm
 
 from bankdata._bank import TABLES, TRUTH_TABLES, Bank
 from bankdata._config import get_settings
 from bankdata._db import DatabaseError, append_audit, append_load, describe_url, table_counts, write_bank
 from bankdata._external_ids import ENTITIES as ID_ENTITIES
+from bankdata._external_ids import ENTITY_OF_COLUMN as ID_COLUMNS
 from bankdata._external_ids import read_id_kinds, to_external
 from bankdata._generator import generate_bank
 from bankdata._identity import remove_bank
@@ -168,6 +170,10 @@ def _run_load(args: argparse.Namespace) -> int:
     except DatabaseError as exc:
         return _fail(str(exc))
     print(f"stored {stored:,} rows from {Path(args.file).name} in {args.table} ({describe_url(url)})")
+    text = [c for c in ID_COLUMNS if c in df.columns and not pd.api.types.is_integer_dtype(df[c].dtype)]
+    if text:
+        print(f"text ids in {', '.join(text)}: stored as internal numbers, mapped in external_ids (the app and the "
+              "exports show your ids)")
     if all(table_counts(url).get(t) is not None for t in TABLES):
         refresh_summary(url)  # the Overview's aggregates include the new rows
         print("refreshed the bank's summary (the Overview)")

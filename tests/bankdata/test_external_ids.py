@@ -174,3 +174,21 @@ def test_replacing_the_bank_forgets_its_text_ids(text_files, small_bank, url: st
     write_bank(small_bank, url, replace=True)
     assert read_id_kinds(url) == {}
     assert to_external("customer", [1, 2], url) == {}
+
+
+def test_the_load_command_says_text_ids_are_mapped_and_refuses_the_other_kind(
+    text_files, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ledgerlight.cli import main
+
+    bank, paths = text_files
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bank.db'}")
+    monkeypatch.setenv("LEDGERLIGHT_DATA_DIR", str(tmp_path / "data"))
+    assert main(["load", "customers", str(paths["customers"])]) == 0
+    assert "text ids in customer_id: stored as internal numbers" in capsys.readouterr().out
+    numbers = tmp_path / "transactions.csv"
+    bank.transactions.iloc[:20].to_csv(numbers, index=False)
+    assert main(["load", "transactions", str(numbers)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ledgerlight: error: transactions.csv: column 'customer_id': whole-number ids")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
