@@ -62,6 +62,14 @@ def _click_cell(duo, selector: str, index: int) -> str:
     raise AssertionError(f"no clickable cell {selector} [{index}]")
 
 
+def _cell_texts(driver, selector: str) -> list[str] | None:
+    """The texts of the grid cells once at least three are drawn with their values (None until then)."""
+    from selenium.webdriver.common.by import By
+
+    texts = [c.text.strip() for c in driver.find_elements(By.CSS_SELECTOR, selector)]
+    return texts if len(texts) >= 3 and all(texts) else None
+
+
 def _borrower(bank) -> str:
     """The text id of a customer with a loan."""
     return customer_text(bank.loans["customer_id"].iloc[0])
@@ -218,7 +226,7 @@ def test_learn_takes_new_events_written_with_the_bank_ids(text_bank, tmp_path, c
 def test_the_applicant_page_takes_a_text_id_and_its_grid_links_to_the_customer(
     text_bank, dash_duo, dash_app
 ) -> None:
-    from selenium.webdriver.common.by import By
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
     cid = _borrower(text_bank)
@@ -227,8 +235,9 @@ def test_the_applicant_page_takes_a_text_id_and_its_grid_links_to_the_customer(
     sign_in(dash_duo, "admin", TEST_PASSWORD)
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/risk/applicant")
     cells = "#risk-grid .ag-center-cols-container .ag-row:not(.ag-row-loading) [col-id='customer_id']"
-    WebDriverWait(dash_duo.driver, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, cells)) >= 3)
-    shown = [c.text.strip() for c in dash_duo.driver.find_elements(By.CSS_SELECTOR, cells)]
+    shown = WebDriverWait(dash_duo.driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: _cell_texts(d, cells)
+    )
     assert all(pd.Series(shown).str.fullmatch(TEXT_ID)), shown
     dash_duo.find_element("#risk-search").send_keys(cid + "\n")
     dash_duo.wait_for_text_to_equal("#risk-pd", f"PD {expected:.1%}", timeout=30)
