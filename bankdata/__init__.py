@@ -53,6 +53,8 @@ from bankdata._decisions import (
     verify_chain,
 )
 from bankdata._extend import MAX_EXTEND_MONTHS, Extension, extend_demo_bank
+from bankdata._external_ids import ENTITIES as ID_ENTITIES
+from bankdata._external_ids import external_ids_table, read_id_kinds, to_external, to_internal
 from bankdata._generator import generate_bank, generate_cohort, generate_later_batch
 from bankdata._identity import (
     BankIdentity,
@@ -116,6 +118,11 @@ __all__ = [
     "sha256_text",
     "verify_chain",
     "BankIdentity",
+    "ID_ENTITIES",
+    "external_ids_table",
+    "read_id_kinds",
+    "to_external",
+    "to_internal",
     "bank_identity",
     "population_of_bank",
     "population_of_file",

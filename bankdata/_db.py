@@ -447,12 +447,14 @@ def write_bank(bank: Bank, url: str | None = None, replace: bool = True) -> dict
     written: dict[str, int] = {}
     with _connect(url, write=True) as conn:
         if replace:
+            from bankdata._external_ids import forget_ids
             from bankdata._serving import (
                 drop_served_tables,  # the served rows describe the bank being replaced
             )
 
             drop_served_tables(conn)
             metadata.drop_all(conn, tables=all_bank_tables)
+            forget_ids(conn)  # the replaced bank's own ids
         else:
             held = {k: v for k, v in _existing_rows(conn, all_bank_tables).items() if v}
             if held:
@@ -500,39 +502,44 @@ def append_load(table: str, df: pd.DataFrame, url: str | None = None, *, source:
     Raises
     ------
     DataValidationError
-        The rows do not match the schema, ids already in the database would be duplicated, or a reference names
-        a customer or product the database does not hold (nothing is stored; every problem is listed).
+        The rows do not match the schema, ids already in the database would be duplicated, a reference names a
+        customer or product the database does not hold, or an id column's kind (whole numbers or text) is not the
+        bank's for that entity (nothing is stored; every problem is listed). Text ids are stored as internal
+        whole numbers with a mapping (:mod:`bankdata._external_ids`).
     """
     if table not in SCHEMAS:
         raise ValueError(f"unknown table {table!r}; expected one of {', '.join(SCHEMAS)}")
+    from bankdata._external_ids import store_mapping, translate_load
+    from bankdata._identity import new_bank_identity, read_identity
+
     schema, sa_table = SCHEMAS[table], BANK_TABLES[table]
     source = source or table
-    df = validate_frame(df, schema, source)
+    df = validate_frame(df, schema, source, text_ids=True)
     with _connect(url, write=True) as conn:
         metadata.create_all(conn)
-        from bankdata._identity import new_bank_identity, read_identity
-
         identity = read_identity(conn)
         if table == "customers" and identity is not None and identity.is_demo:
             raise DataValidationError(
                 source, f"the {describe_url(conn.engine.url)} holds the demo bank; remove it with `ledgerlight demo "
                         "remove --yes` before loading your own customers (nothing stored)")
         report = ProblemReport(source)
-        if schema.key is not None:
+        internal, checked, new_ids = translate_load(conn, schema, df, report)
+        if schema.key is not None and schema.key not in checked:
             existing = _key_values(conn, table)
             report.add(schema.key, "ids already in the database", df[schema.key].isin(existing))
         for col in schema.columns:
-            if col.references is not None:
+            if col.references is not None and col.name not in checked:
                 known = _key_values(conn, col.references)
                 unknown = ~df[col.name].isin(known)
                 examples = ", ".join(map(str, pd.unique(df.loc[unknown, col.name])[:3]))
                 report.add(col.name, f"ids not in table {col.references} (e.g. {examples}); load "
                                      f"{col.references} first", unknown)
         report.raise_if_any()
+        store_mapping(conn, schema, df, new_ids)
         first_row = conn.execute(sa.select(sa.func.max(sa_table.c[ROW_NO]))).scalar()
         if table == "customers" and first_row is None:
             new_bank_identity(conn, "own")  # the first customers of a bank loaded from files
-        return _insert_frame(conn, sa_table, df, schema, first_row=0 if first_row is None else first_row + 1)
+        return _insert_frame(conn, sa_table, internal, schema, first_row=0 if first_row is None else first_row + 1)
 
 
 def append_bank(bank: Bank, url: str | None = None) -> dict[str, int]:

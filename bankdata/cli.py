@@ -12,12 +12,16 @@ import time
 import uuid
 from pathlib import Path
 
+import pandas as pd
 from tqdm import tqdm
 
 from bankdata._bank import TABLES, TRUTH_TABLES, Bank
 from bankdata._config import get_settings
 from bankdata._db import DatabaseError, append_audit, append_load, describe_url, table_counts, write_bank
 from bankdata._extend import MAX_EXTEND_MONTHS, extend_demo_bank
+from bankdata._external_ids import ENTITIES as ID_ENTITIES
+from bankdata._external_ids import ENTITY_OF_COLUMN as ID_COLUMNS
+from bankdata._external_ids import read_id_kinds, to_external
 from bankdata._generator import generate_bank
 from bankdata._identity import remove_bank
 from bankdata._loaders import DEFAULT_MAX_BYTES, load_table, parse_column_map
@@ -160,19 +164,39 @@ def _run_status(args: argparse.Namespace) -> int:
         print(f"  {table:<{width}}  {n:>12,} rows")
     has_truth = any(counts.get(TRUTH_PREFIX + t) for t in TRUTH_TABLES)
     print("ground truth: " + ("present (demo bank)" if has_truth else "none (your own data)"))
+    print("ids: " + _id_kinds_line(url))
     return 0
+
+
+def _id_kinds_line(url: str) -> str:
+    """How the bank writes its ids, e.g. ``customers text (e.g. C-00017), loans text (e.g. L-9), products whole
+    numbers``: the first mapped id of each text entity (one primary-key look-up)."""
+    kinds = read_id_kinds(url)
+    parts = []
+    for entity, (table, _) in ID_ENTITIES.items():
+        if kinds.get(entity) == "text":
+            example = next(iter(to_external(entity, [1], url).values()), None)
+            parts.append(f"{table} text" + (f" (e.g. {example})" if example else ""))
+        else:
+            parts.append(f"{table} whole numbers")
+    return ", ".join(parts)
 
 
 def _run_load(args: argparse.Namespace) -> int:
     url = get_settings().database_url
     mapping = parse_column_map(args.map)
-    df = load_table(args.file, args.table, mapping, max_bytes=int(args.max_mb * 1e6), date_format=args.date_format)
+    df = load_table(args.file, args.table, mapping, max_bytes=int(args.max_mb * 1e6), date_format=args.date_format,
+                    text_ids=True)
     try:
         stored = append_load(args.table, df, url, source=Path(args.file).name)
     except DatabaseError as exc:
         return _fail(str(exc))
     print(f"stored {stored:,} rows from {Path(args.file).name} in {args.table} ({describe_url(url)})")
     args.new_loans = args.table == "loans"  # ledgerlight refreshes the risk back-test (see ledgerlight.cli)
+    text = [c for c in ID_COLUMNS if c in df.columns and not pd.api.types.is_integer_dtype(df[c].dtype)]
+    if text:
+        print(f"text ids in {', '.join(text)}: stored as internal numbers, mapped in external_ids (the app and the "
+              "exports show your ids)")
     if all(table_counts(url).get(t) is not None for t in TABLES):
         refresh_summary(url)  # the Overview's aggregates include the new rows
         print("refreshed the bank's summary (the Overview)")

@@ -37,6 +37,7 @@ from bankdata import (
     query,
     read_bank,
     saved_state,
+    to_internal,
 )
 from bankdata.cli import cli_user
 from dashapp.services.challenger import compare_with_served, summary_lines
@@ -146,6 +147,14 @@ def update_recommenders(
     )
 
 
+def _internal_customers(customer_ids: pd.Series, url: str | None) -> np.ndarray:
+    """The internal ids of a stored file's customers (its own ids when they are whole numbers)."""
+    if pd.api.types.is_integer_dtype(customer_ids.dtype):
+        return customer_ids.to_numpy(dtype=np.int64)
+    found = to_internal("customer", customer_ids.unique().tolist(), url)
+    return np.array(list(found.values()), dtype=np.int64)
+
+
 def learn_interactions(
     path: Path, *, column_map: dict[str, str] | None = None, url: str | None = None,
     store: ArtifactStore | None = None, promote_reason: str | None = None, user: str = "ledgerlight",
@@ -157,10 +166,10 @@ def learn_interactions(
     if promote_reason is not None:
         check_reason(promote_reason)  # refuse before storing anything
     store.load(MODEL_NAME)  # fail before storing anything when there is no model to update
-    frame = load_table(path, "interactions", column_map)
+    frame = load_table(path, "interactions", column_map, text_ids=True)  # the bank's ids: whole numbers or text
     stored = append_load("interactions", frame, url, source=Path(path).name)
     log.info("stored %s interactions from %s", f"{stored:,}", Path(path).name)
-    events = customer_events(frame["customer_id"].to_numpy(), url)
+    events = customer_events(_internal_customers(frame["customer_id"], url), url)
     history, held = events_to_history(events)
     artifact = update_recommenders(history, held, store, source=Path(path).name, promote=False)
     started = time.perf_counter()

@@ -55,7 +55,8 @@ def _change(change: dict) -> str:
     return f"{verb} the {plain_name(feature)} from {_amount(before)} to {_amount(after)}"
 
 
-def notice_content(record: DecisionRecord, *, bank_name: str | None = None, today: date | None = None) -> Notice:
+def notice_content(record: DecisionRecord, *, bank_name: str | None = None, today: date | None = None,
+                   ids: tuple[object, object] | None = None) -> Notice:
     """What the notice of a declined record says.
 
     Raises
@@ -73,12 +74,13 @@ def notice_content(record: DecisionRecord, *, bank_name: str | None = None, toda
     else:
         changes, note = [], ("No change to the loan amount, term, debt-to-income ratio or balance that would lead to "
                              "approval was found.")
-    loan = f", loan {record.loan_id}" if record.loan_id is not None else ""
+    customer, loan_id = ids or (record.customer_id, record.loan_id)  # the bank's own ids when it writes them as text
+    loan = f", loan {loan_id}" if loan_id is not None else ""
     return Notice(
         bank=(bank_name or get_settings().bank_name or BANK_PLACEHOLDER).strip(),
         decided_on=record.recorded_at.strftime("%Y-%m-%d"),
         issued_on=(today or datetime.now(UTC).date()).isoformat(),
-        reference=f"customer {record.customer_id}{loan}, decision record {record.id}",
+        reference=f"customer {customer}{loan}, decision record {record.id}",
         decision="Declined",
         reasons=[str(r.get("text", "")) for r in record.reasons[:MAX_REASONS]],
         changes=changes,
@@ -94,9 +96,10 @@ table{border-collapse:collapse}td{padding:.1rem 1rem .1rem 0;vertical-align:top}
 @media print{body{margin:0 auto}.template{break-inside:avoid}}"""
 
 
-def notice_html(record: DecisionRecord, *, bank_name: str | None = None, today: date | None = None) -> str:
+def notice_html(record: DecisionRecord, *, bank_name: str | None = None, today: date | None = None,
+                ids: tuple[object, object] | None = None) -> str:
     """The notice as one self-contained, printable HTML page (every value escaped)."""
-    n = notice_content(record, bank_name=bank_name, today=today)
+    n = notice_content(record, bank_name=bank_name, today=today, ids=ids)
     e = html.escape
     reasons = "".join(f"<li>{e(r)}</li>" for r in n.reasons) or "<li>No single factor stood out.</li>"
     changes = "".join(f"<li>{e(c)}</li>" for c in n.changes)
@@ -127,12 +130,13 @@ def _latin1(text: str) -> str:
     return text.translate(_LATIN).encode("latin-1", "replace").decode("latin-1")
 
 
-def notice_pdf(record: DecisionRecord, *, bank_name: str | None = None, today: date | None = None) -> bytes:
+def notice_pdf(record: DecisionRecord, *, bank_name: str | None = None, today: date | None = None,
+               ids: tuple[object, object] | None = None) -> bytes:
     """The notice as a one-page A4 PDF (built-in fonts only: nothing is fetched)."""
     # fpdf2 takes 0.4 s to import: only when a PDF is asked for, not at every start of the app or the CLI
     from fpdf import FPDF
 
-    n = notice_content(record, bank_name=bank_name, today=today)
+    n = notice_content(record, bank_name=bank_name, today=today, ids=ids)
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.set_title(_latin1(f"{n.bank}: notice of action taken"))
@@ -168,11 +172,13 @@ def notice_pdf(record: DecisionRecord, *, bank_name: str | None = None, today: d
     return bytes(pdf.output())
 
 
-def render_notice(record: DecisionRecord, fmt: str, *, bank_name: str | None = None) -> tuple[bytes, str, str]:
-    """``(content, file name, media type)`` of the notice in ``fmt`` (``html`` or ``pdf``)."""
+def render_notice(record: DecisionRecord, fmt: str, *, bank_name: str | None = None,
+                  ids: tuple[object, object] | None = None) -> tuple[bytes, str, str]:
+    """``(content, file name, media type)`` of the notice in ``fmt`` (``html`` or ``pdf``); ``ids`` are the
+    customer's and the loan's ids as the bank writes them, when they differ from the record's internal ones."""
     if fmt not in FORMATS:
         raise ValueError(f"the notice format must be html or pdf, got {str(fmt)[:20]!r}")
     name = f"adverse-action-notice-{record.id}.{fmt}"
     if fmt == "pdf":
-        return notice_pdf(record, bank_name=bank_name), name, "application/pdf"
-    return notice_html(record, bank_name=bank_name).encode("utf-8"), name, "text/html"
+        return notice_pdf(record, bank_name=bank_name, ids=ids), name, "application/pdf"
+    return notice_html(record, bank_name=bank_name, ids=ids).encode("utf-8"), name, "text/html"

@@ -23,11 +23,12 @@ from dashapp.services import audit, validation
 from dashapp.services import decisions as decisions_svc
 from dashapp.services import risk as svc
 from dashapp.services.bank import DataUnavailable
+from dashapp.services.ids import customer_ref
 from dashapp.services.served import NotTrained
 from risk import GRID_COLUMNS, SORTABLE, plain_name
 
 dash.register_page(__name__, path="/risk/applicant", name="Applicant", title="Ledgerlight · applicant", order=11,
-                   query_params={"customer_id": validation.customer_id},
+                   query_params={"customer_id": customer_ref},
                    description="One applicant's default risk, decision, SHAP waterfall, reasons and what-if.")
 
 PAGE_SIZE = 20
@@ -48,7 +49,7 @@ def _what_if_inputs(spec: risk.FeatureSpec) -> list:
 
 def _column(column: str) -> dict:
     """A grid column: sortable and filtered on the server when the service allows it."""
-    kind = svc.FILTERS.get(column)
+    kind = svc.filter_kinds().get(column)
     out: dict = {"field": column, "headerName": column.replace("_", " "), "sortable": column in SORTABLE}
     if kind == "number":
         out |= {"filter": "agNumberColumnFilter",
@@ -89,7 +90,7 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
         return html.Div([header, not_ready_card("Default risk model", exc.command, str(exc))])
     except DataUnavailable as exc:
         return html.Div([header, no_data_card(str(exc))])
-    selected = validation.customer_id(customer_id) if customer_id else (first[0]["customer_id"] if first else None)
+    selected = customer_ref(customer_id) if customer_id else (first[0]["customer_id"] if first else None)
     grid = dag.AgGrid(
         id="risk-grid", rowModelType="infinite",
         columnDefs=[_column(c) for c in GRID_COLUMNS],
@@ -107,7 +108,7 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
         dbc.Row([
             dbc.Col(dbc.Card([dbc.CardHeader("Borrowers (latest loan; sorted and filtered by the server)"), dbc.CardBody([
                 dbc.InputGroup([dbc.InputGroupText("customer id"),
-                                dbc.Input(id="risk-search", type="number", debounce=True, placeholder="search")],
+                                dbc.Input(id="risk-search", type="text", debounce=True, placeholder="search")],
                                size="sm", className="mb-2"),
                 grid])], className="ll-card h-100"), lg=7),
             dbc.Col(dbc.Card([dbc.CardHeader("Decision"), dbc.CardBody([
@@ -142,14 +143,14 @@ def grid_rows(request: dict | None):
 
 @callback(Output("risk-applicant", "data"), Input("risk-grid", "selectedRows"), Input("risk-search", "value"),
           prevent_initial_call=True)
-def pick_applicant(selected: list[dict] | None, searched: int | None):
-    """The borrower picked in the grid or typed in the search box."""
+def pick_applicant(selected: list[dict] | None, searched: int | str | None):
+    """The borrower picked in the grid or typed in the search box (the bank's id: ``17`` or ``C-00017``)."""
     if dash.ctx.triggered_id == "risk-search":
-        return validation.customer_id(searched) if searched is not None else dash.no_update
+        return customer_ref(searched) if searched not in (None, "") else dash.no_update
     rows = validation.items(selected, "selected rows", max_len=1)
     if not rows:
         return dash.no_update
-    return validation.customer_id(validation.record(rows[0], "selected row", ["customer_id"])["customer_id"])
+    return customer_ref(validation.record(rows[0], "selected row", ["customer_id"])["customer_id"])
 
 
 def _features(ids: list[dict]) -> list[str]:
@@ -159,12 +160,12 @@ def _features(ids: list[dict]) -> list[str]:
 
 @callback(Output({"type": "risk-whatif", "feature": ALL}, "value"), Input("risk-applicant", "data"),
           State({"type": "risk-whatif", "feature": ALL}, "id"))
-def fill_what_if(customer_id: int, ids: list[dict]):
+def fill_what_if(customer_id: int | str, ids: list[dict]):
     """Load the borrower's values into the what-if panel."""
     features = _features(ids)
     if customer_id is None:
         return [dash.no_update] * len(ids)
-    values = svc.applicant_features(validation.customer_id(customer_id))
+    values = svc.applicant_features(customer_ref(customer_id))
     return [values[f] for f in features]
 
 

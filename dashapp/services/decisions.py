@@ -14,7 +14,7 @@ import risk
 from bankdata import DatabaseError, DecisionRecord, append_decision, get_settings, read_decision
 from dashapp import policy
 from dashapp.policy import Capability
-from dashapp.services import audit, validation
+from dashapp.services import audit, ids, validation
 from dashapp.services import risk as risk_svc
 from dashapp.services.bank import DataUnavailable, check_database
 from dashapp.services.served import served_artifact
@@ -43,14 +43,14 @@ def record_decision(customer_id: Any, *, role: str | None, user: str) -> Decisio
         No risk model is served.
     """
     policy.require(role, Capability.RECORD_DECISIONS, "record a credit decision")
-    cid = validation.customer_id(customer_id)
+    cid = ids.customer(customer_id)  # the bank's id (17 or C-00017) to the internal one the database keys by
     served = risk_svc.served()
     artifact = served_artifact(risk.MODEL_NAME)
     if artifact.version != served.version:
         raise InputError("model", "the served risk model changed while recording; record the decision again")
     row = risk_svc.latest_loan_row(cid)
     if row is None:
-        raise InputError("customer id", f"no borrower with customer id {cid}")
+        raise InputError("customer id", f"no borrower with customer id {customer_id}")
     features = risk.check_applicant(served.model.spec, {c: row[c] for c in served.model.spec.features})
     new = risk.build_decision(artifact, served.model, features, served.threshold, customer_id=cid,
                               loan_id=row.get("loan_id"), recorded_by=user)
@@ -62,7 +62,8 @@ def record_decision(customer_id: Any, *, role: str | None, user: str) -> Decisio
     if record is None:  # written in this transaction's database a moment ago
         raise DataUnavailable(f"decision {record_id} was recorded but cannot be read back")
     audit.served("record_decision", f"decision {record_id}",
-                 {"customer": cid, "loan": new.loan_id, "model": f"{new.model}/{new.model_version}",
+                 {"customer": ids.shown("customer", cid), "loan": ids.shown("loan", new.loan_id) if new.loan_id
+                  is not None else None, "model": f"{new.model}/{new.model_version}",
                   "decision": new.decision, "pd": round(new.pd, 6), "cutoff": new.cutoff})
     return record
 
@@ -89,6 +90,8 @@ def notice(record_id: Any, fmt: Any, *, role: str | None) -> tuple[bytes, str, s
         raise InputError("decision record", f"no decision record {rid}")
     if not record.declined:
         raise InputError("decision record", f"decision {rid} approved the applicant: there is no notice")
-    content, name, media = risk.render_notice(record, fmt)
-    audit.served("download_notice", f"decision {rid}", {"customer": record.customer_id, "format": fmt})
+    shown = (ids.shown("customer", record.customer_id),
+             None if record.loan_id is None else ids.shown("loan", record.loan_id))
+    content, name, media = risk.render_notice(record, fmt, ids=shown)
+    audit.served("download_notice", f"decision {rid}", {"customer": shown[0], "format": fmt})
     return content, name, media
