@@ -53,6 +53,7 @@ from recsys import (
     publish_customers,
     with_held,
 )
+from risk import cli_backtest
 
 log = logging.getLogger("ledgerlight.learning")
 MODEL_FILES = ("popularity", "als", "mf")
@@ -246,6 +247,8 @@ def _run_promote(args: argparse.Namespace) -> int:
     published = " (published its serving rows first)" if done.published_now else ""
     print(f"{done.model}: {done.version} is served now, was {done.previous or 'none'}{published}; the app serves it on "
           "the next request. Audited with the reason given.")
+    if done.model == "risk":  # Monitoring's back-test is of the served version
+        print(cli_backtest.refresh_after_new_loans())
     return 0
 
 

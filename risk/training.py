@@ -257,6 +257,8 @@ def save_trained(
             "positive": trained.book.positive,
             "imputation": imputation_record(trained.model.spec, frame),
             "population": population or population_of_file(trained.book.source, len(frame)),
+            # the back-test (risk.backtest) reads the loans issued after this as the version's later loans
+            "trained_through": str(frame["issued_at"].max()) if "issued_at" in frame.columns else None,
         },
     )
 

@@ -94,7 +94,7 @@ def test_binomial_p_value_is_the_upper_tail_and_the_lights_follow_the_documented
 
 def test_backtest_numbers_equal_a_groupby_of_the_scored_later_loans(small: Book) -> None:
     report = backtest_version(small.artifact, small.loans, small.customers, truth=small.truth)
-    assert report["window_found_by"] == "fingerprint" and report["training_loans"] == len(small.bank.loans)
+    assert report["window_found_by"] == "metadata" and report["training_loans"] == len(small.bank.loans)
     assert report["trained_through"] == small.bank.loans["issued_at"].max().strftime("%Y-%m-%d")
     frame = risk.loan_frame(small.later).assign(true_pd=small.later.truth.loan_pd["true_pd"].to_numpy())
     frame["pd"] = risk.RiskModel.load(small.artifact).predict_pd(frame)
@@ -157,6 +157,15 @@ def test_trained_through_in_the_metadata_sets_the_window(small: Book) -> None:
     assert report["window_found_by"] == "metadata" and report["trained_through"] == "2025-06-30"
     assert report["training_loans"] == int((issued < "2025-07-01").sum())
     assert report["later_loans"] == int((issued >= "2025-07-01").sum()) and report["first_month"] == "2025-07"
+
+
+def test_a_version_saved_before_trained_through_finds_its_loans_by_fingerprint(small: Book) -> None:
+    extra = {k: v for k, v in small.artifact.metadata["extra"].items() if k != "trained_through"}
+    artifact = dataclasses.replace(small.artifact, metadata={**small.artifact.metadata, "extra": extra})
+    report = backtest_version(artifact, small.loans, small.customers, truth=small.truth)
+    ours = backtest_version(small.artifact, small.loans, small.customers, truth=small.truth)
+    assert report["window_found_by"] == "fingerprint" and report["training_loans"] == len(small.bank.loans)
+    assert report["bands"] == ours["bands"] and report["later_loans"] == ours["later_loans"]
 
 
 def test_no_later_loans_or_another_bank_is_a_clear_message(small: Book) -> None:
