@@ -237,7 +237,21 @@ def _run_retrain(args: argparse.Namespace) -> int:
     return 0
 
 
+NEWEST = "newest"
+"""The version argument that names a model's newest saved version (what a retrain just saved)."""
+
+
+def _resolve_version(model: str, version: str, store: ArtifactStore) -> str:
+    if version != NEWEST:
+        return version
+    saved = store.versions(model)
+    if not saved:
+        raise ValueError(f"no saved version of {model}: train it first (`ledgerlight train {model}`)")
+    return saved[-1]
+
+
 def _run_promote(args: argparse.Namespace) -> int:
+    args.version = _resolve_version(args.model, args.version, ArtifactStore())
     if args.dry_run:
         return _run_dry_run(args)
     if not args.reason:
@@ -288,7 +302,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "promote", help="serve a saved version (checks it was trained on this bank and is published; audited)"
     )
     promote.add_argument("model", choices=list(TRAINERS), help="which served model")
-    promote.add_argument("version", help="a version listed on the Models page or under checkpoints/MODEL/")
+    promote.add_argument("version", help="a version listed on the Models page or under checkpoints/MODEL/, or "
+                                         f"'{NEWEST}' for the newest saved one")
     promote.add_argument("--reason", help="why it should be served (required unless --dry-run; written to the audit log)")
     promote.add_argument("--dry-run", action="store_true",
                          help="compare the version with the served one on the same held-out rows; change nothing")

@@ -13,7 +13,7 @@ from typing import Any
 
 import risk
 from bankdata import ArtifactError, ArtifactStore, get_settings
-from dashapp.services import audit
+from dashapp.services import audit, ids
 from dashapp.services.publishing import TRAINERS
 from dashapp.services.validation import InputError
 
@@ -53,7 +53,17 @@ def compare_with_served(model: str, version: str, *, store: ArtifactStore | None
     except ValueError as exc:
         raise InputError("version", str(exc)) from exc
     audit.served("compare_versions", f"{model}/{version}", f"against the served {served}")
-    return report
+    return _with_bank_ids(report)
+
+
+def _with_bank_ids(report: dict[str, Any]) -> dict[str, Any]:
+    """The report with the flipped loans named by the bank's loan ids (``L-00009``), not the internal numbers."""
+    flips = report.get("flips")
+    if not flips or not flips["sample"] or not ids.is_text("loan"):
+        return report
+    shown = ids.shown_many("loan", [row["loan_id"] for row in flips["sample"]])
+    sample = [{**row, "loan_id": shown[int(row["loan_id"])]} for row in flips["sample"]]
+    return {**report, "flips": {**flips, "sample": sample}}
 
 
 @functools.lru_cache(maxsize=32)
