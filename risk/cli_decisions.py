@@ -20,6 +20,7 @@ from bankdata import (
     append_decisions,
     read_decision,
     read_decisions,
+    to_external,
     verify_chain,
 )
 from bankdata.cli import cli_user
@@ -66,9 +67,20 @@ def add_record_argument(score: argparse.ArgumentParser) -> None:
                        help="record every scored row as a decision (at the model's training cut-off, audited)")
 
 
-def _summary(r: DecisionRecord) -> dict[str, Any]:
+def _bank_ids(records: list[DecisionRecord]) -> dict[str, dict[int, str]]:
+    """The bank's text ids of the records' customers and loans (empty for a bank of whole numbers)."""
+    return {"customer": to_external("customer", [r.customer_id for r in records]),
+            "loan": to_external("loan", [r.loan_id for r in records if r.loan_id is not None])}
+
+
+def _shown(record: DecisionRecord, bank_ids: dict[str, dict[int, str]]) -> tuple[Any, Any]:
+    loan = None if record.loan_id is None else bank_ids["loan"].get(record.loan_id, record.loan_id)
+    return bank_ids["customer"].get(record.customer_id, record.customer_id), loan
+
+
+def _summary(r: DecisionRecord, bank_ids: dict[str, dict[int, str]]) -> dict[str, Any]:
     return {"id": r.id, "recorded_at": r.recorded_at.isoformat(timespec="seconds"), "recorded_by": r.recorded_by,
-            "customer_id": r.customer_id, "loan_id": r.loan_id, "model": r.model, "model_version": r.model_version,
+            "customer_id": _shown(r, bank_ids)[0], "loan_id": _shown(r, bank_ids)[1], "model": r.model, "model_version": r.model_version,
             "pd": r.pd, "cutoff": r.cutoff, "decision": r.decision, "reasons": [x.get("text") for x in r.reasons]}
 
 
@@ -80,8 +92,9 @@ def _print_json(obj: Any) -> None:
 def run_list(args: argparse.Namespace) -> int:
     """Print the latest decisions (a table, or JSON with --json)."""
     records = read_decisions(limit=args.limit)
+    bank_ids = _bank_ids(records)
     if args.json:
-        _print_json({"decisions": [_summary(r) for r in records]})
+        _print_json({"decisions": [_summary(r, bank_ids) for r in records]})
         return 0
     if not records:
         print("no decisions recorded yet (record one on the Applicant page, or `ledgerlight risk score --record`)")
@@ -89,7 +102,7 @@ def run_list(args: argparse.Namespace) -> int:
     print(f"{'id':>6s} {'recorded (UTC)':19s} {'by':16s} {'customer':>9s} {'decision':8s} {'PD':>7s} "
           f"{'cut-off':>7s} version")
     for r in records:
-        print(f"{r.id:6d} {r.recorded_at:%Y-%m-%d %H:%M:%S} {r.recorded_by[:16]:16s} {r.customer_id:9d} "
+        print(f"{r.id:6d} {r.recorded_at:%Y-%m-%d %H:%M:%S} {r.recorded_by[:16]:16s} {_shown(r, bank_ids)[0]!s:>9s} "
               f"{r.decision:8s} {r.pd:7.2%} {r.cutoff:7.2%} {r.model}/{r.model_version}")
     return 0
 
@@ -146,13 +159,14 @@ def run_notice(args: argparse.Namespace) -> int:
     record = read_decision(args.id)
     if record is None:
         raise ValueError(f"no decision record {args.id}")
-    content, _name, _media = render_notice(record, args.format)
+    shown = _shown(record, _bank_ids([record]))
+    content, _name, _media = render_notice(record, args.format, ids=shown)
     try:
         args.output.write_bytes(content)
     except OSError as exc:
         raise ValueError(f"cannot write {args.output}: {exc.strerror}") from None
     append_audit(cli_user(), "download_notice", f"decision {record.id}", json.dumps({"format": args.format}))
-    print(f"wrote the {args.format} notice of decision {record.id} (customer {record.customer_id}) -> {args.output}")
+    print(f"wrote the {args.format} notice of decision {record.id} (customer {shown[0]}) -> {args.output}")
     return 0
 
 

@@ -244,3 +244,22 @@ def test_the_applicant_page_takes_a_text_id_and_its_grid_links_to_the_customer(
     target = _click_cell(dash_duo, cells, 1)  # a grid's customer id opens Customer 360
     dash_duo.wait_for_text_to_equal("#customer-title", f"Customer {target}", timeout=30)
     assert dash_duo.get_logs() == []
+
+
+def test_a_recorded_decision_and_its_notice_name_the_bank_ids(text_bank, capsys) -> None:
+    import json
+
+    from dashapp.services import decisions
+
+    cid = _borrower(text_bank)
+    record = decisions.record_decision(cid, role="risk", user="tester")
+    assert record.customer_id == ids.customer(cid)  # stored by the internal number, shown by the bank's id
+    assert main(["risk", "decisions", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["decisions"][0]
+    assert listed["customer_id"] == cid and str(listed["loan_id"]).startswith("L-")
+    borrowers = dict.fromkeys(customer_text(c) for c in text_bank.loans["customer_id"])
+    declined = next(r for r in (decisions.record_decision(b, role="risk", user="tester") for b in list(borrowers)[:60])
+                    if r.declined)
+    content, _, _ = decisions.notice(declined.id, "html", role="risk")
+    shown = ids.shown("customer", declined.customer_id)
+    assert shown.startswith("C-") and f"customer {shown}, loan L-" in content.decode("utf-8")
