@@ -33,12 +33,29 @@ from bankdata._db import (
     read_app_rows,
     read_audit,
     read_bank,
+    read_tables,
     segment_names,
     set_segment_name,
     table_counts,
     write_bank,
 )
-from bankdata._generator import generate_bank, generate_later_batch
+from bankdata._decisions import (
+    ChainReport,
+    DecisionRecord,
+    NewDecision,
+    append_decision,
+    append_decisions,
+    canonical_json,
+    decision_records_table,
+    read_decision,
+    read_decisions,
+    sha256_text,
+    verify_chain,
+)
+from bankdata._extend import MAX_EXTEND_MONTHS, Extension, extend_demo_bank
+from bankdata._external_ids import ENTITIES as ID_ENTITIES
+from bankdata._external_ids import external_ids_table, read_id_kinds, to_external, to_internal
+from bankdata._generator import generate_bank, generate_cohort, generate_later_batch
 from bankdata._identity import (
     BankIdentity,
     bank_identity,
@@ -50,6 +67,7 @@ from bankdata._identity import (
 from bankdata._loaders import load_table, parse_column_map, read_tabular
 from bankdata._modelcard import model_card_html, model_card_sections
 from bankdata._serving import (
+    evidence_written_at,
     published_rows,
     query,
     query_records,
@@ -88,7 +106,23 @@ __all__ = [
     "append_audit",
     "audit_log_table",
     "append_load",
+    "ChainReport",
+    "DecisionRecord",
+    "NewDecision",
+    "append_decision",
+    "append_decisions",
+    "canonical_json",
+    "decision_records_table",
+    "read_decision",
+    "read_decisions",
+    "sha256_text",
+    "verify_chain",
     "BankIdentity",
+    "ID_ENTITIES",
+    "external_ids_table",
+    "read_id_kinds",
+    "to_external",
+    "to_internal",
     "bank_identity",
     "population_of_bank",
     "population_of_file",
@@ -105,12 +139,18 @@ __all__ = [
     "query",
     "query_records",
     "read_evidence",
+    "evidence_written_at",
     "served_table",
     "write_evidence",
     "write_served",
     "fingerprint",
     "generate_bank",
     "generate_later_batch",
+    "generate_cohort",
+    "extend_demo_bank",
+    "Extension",
+    "MAX_EXTEND_MONTHS",
+    "read_tables",
     "get_settings",
     "get_user",
     "load_table",

@@ -25,12 +25,15 @@ class Settings:
     credit_blocked_bands : tuple of str
         Risk bands whose customers are never offered credit products (``LEDGERLIGHT_CREDIT_BLOCKED_BANDS``,
         comma separated; default ``E``, the worst band; empty to switch the rule off).
+    bank_name : str or None
+        The bank's name as its letters to applicants show it (``LEDGERLIGHT_BANK_NAME``); None: not configured.
     """
 
     database_url: str
     checkpoints_dir: Path
     data_dir: Path
     credit_blocked_bands: tuple[str, ...] = ("E",)
+    bank_name: str | None = None
 
 
 def get_settings() -> Settings:
@@ -38,15 +41,17 @@ def get_settings() -> Settings:
     gives the same, cached, object)."""
     env = os.environ
     return _settings(env.get("LEDGERLIGHT_DATA_DIR"), env.get("LEDGERLIGHT_CHECKPOINTS"), env.get("DATABASE_URL"),
-                     env.get("LEDGERLIGHT_CREDIT_BLOCKED_BANDS", "E"))
+                     env.get("LEDGERLIGHT_CREDIT_BLOCKED_BANDS", "E"), env.get("LEDGERLIGHT_BANK_NAME"))
 
 
 @lru_cache(maxsize=16)
-def _settings(data_dir_raw: str | None, checkpoints_raw: str | None, url_raw: str | None, bands: str) -> Settings:
+def _settings(data_dir_raw: str | None, checkpoints_raw: str | None, url_raw: str | None, bands: str,
+              bank_name: str | None = None) -> Settings:
     data_dir = Path(data_dir_raw or PROJECT_ROOT / "data")
     checkpoints = Path(checkpoints_raw or PROJECT_ROOT / "checkpoints")
     url = url_raw or f"sqlite:///{data_dir / 'ledgerlight.db'}"
     if url.startswith("postgres://"):  # the spelling many PaaS use; SQLAlchemy 2 wants postgresql://
         url = "postgresql://" + url[len("postgres://") :]
     blocked = tuple(b.strip().upper() for b in bands.split(",") if b.strip())
-    return Settings(database_url=url, checkpoints_dir=checkpoints, data_dir=data_dir, credit_blocked_bands=blocked)
+    return Settings(database_url=url, checkpoints_dir=checkpoints, data_dir=data_dir, credit_blocked_bands=blocked,
+                    bank_name=(bank_name or "").strip() or None)

@@ -447,12 +447,14 @@ def write_bank(bank: Bank, url: str | None = None, replace: bool = True) -> dict
     written: dict[str, int] = {}
     with _connect(url, write=True) as conn:
         if replace:
+            from bankdata._external_ids import forget_ids
             from bankdata._serving import (
                 drop_served_tables,  # the served rows describe the bank being replaced
             )
 
             drop_served_tables(conn)
             metadata.drop_all(conn, tables=all_bank_tables)
+            forget_ids(conn)  # the replaced bank's own ids
         else:
             held = {k: v for k, v in _existing_rows(conn, all_bank_tables).items() if v}
             if held:
@@ -500,39 +502,96 @@ def append_load(table: str, df: pd.DataFrame, url: str | None = None, *, source:
     Raises
     ------
     DataValidationError
-        The rows do not match the schema, ids already in the database would be duplicated, or a reference names
-        a customer or product the database does not hold (nothing is stored; every problem is listed).
+        The rows do not match the schema, ids already in the database would be duplicated, a reference names a
+        customer or product the database does not hold, or an id column's kind (whole numbers or text) is not the
+        bank's for that entity (nothing is stored; every problem is listed). Text ids are stored as internal
+        whole numbers with a mapping (:mod:`bankdata._external_ids`).
     """
     if table not in SCHEMAS:
         raise ValueError(f"unknown table {table!r}; expected one of {', '.join(SCHEMAS)}")
+    from bankdata._external_ids import store_mapping, translate_load
+    from bankdata._identity import new_bank_identity, read_identity
+
     schema, sa_table = SCHEMAS[table], BANK_TABLES[table]
     source = source or table
-    df = validate_frame(df, schema, source)
+    df = validate_frame(df, schema, source, text_ids=True)
     with _connect(url, write=True) as conn:
         metadata.create_all(conn)
-        from bankdata._identity import new_bank_identity, read_identity
-
         identity = read_identity(conn)
         if table == "customers" and identity is not None and identity.is_demo:
             raise DataValidationError(
                 source, f"the {describe_url(conn.engine.url)} holds the demo bank; remove it with `ledgerlight demo "
                         "remove --yes` before loading your own customers (nothing stored)")
         report = ProblemReport(source)
-        if schema.key is not None:
+        internal, checked, new_ids = translate_load(conn, schema, df, report)
+        if schema.key is not None and schema.key not in checked:
             existing = _key_values(conn, table)
             report.add(schema.key, "ids already in the database", df[schema.key].isin(existing))
         for col in schema.columns:
-            if col.references is not None:
+            if col.references is not None and col.name not in checked:
                 known = _key_values(conn, col.references)
                 unknown = ~df[col.name].isin(known)
                 examples = ", ".join(map(str, pd.unique(df.loc[unknown, col.name])[:3]))
                 report.add(col.name, f"ids not in table {col.references} (e.g. {examples}); load "
                                      f"{col.references} first", unknown)
         report.raise_if_any()
+        store_mapping(conn, schema, df, new_ids)
         first_row = conn.execute(sa.select(sa.func.max(sa_table.c[ROW_NO]))).scalar()
         if table == "customers" and first_row is None:
             new_bank_identity(conn, "own")  # the first customers of a bank loaded from files
-        return _insert_frame(conn, sa_table, df, schema, first_row=0 if first_row is None else first_row + 1)
+        return _insert_frame(conn, sa_table, internal, schema, first_row=0 if first_row is None else first_row + 1)
+
+
+def append_bank(bank: Bank, url: str | None = None) -> dict[str, int]:
+    """Append a later cohort of the demo bank (its tables and ground truth, ids after the bank's) in one
+    transaction; the bank keeps its identity. ``products`` is the shared catalogue and is not appended.
+
+    Raises
+    ------
+    DataValidationError
+        A table does not match the schema, or an id is already in the database (nothing is stored).
+    """
+    frames = [(t, s, validate_frame(df, s, t.name)) for t, s, df in _frames(bank) if t.name != "products"]
+    written: dict[str, int] = {}
+    with _connect(url, write=True) as conn:
+        for table, schema, df in frames:
+            if schema.key is not None and len(df):
+                ends = [int(v) for v in df[schema.key].iloc[[0, -1]]]  # the ids are contiguous: both ends
+                taken = sa.select(sa.func.count()).select_from(table).where(table.c[schema.key].in_(ends))
+                if conn.execute(taken).scalar_one():
+                    raise DataValidationError(
+                        table.name, f"{schema.key} values already in the database (nothing stored)")
+            last_row = conn.execute(sa.select(sa.func.max(table.c[ROW_NO]))).scalar()
+            first_row = 0 if last_row is None else last_row + 1
+            written[table.name] = _insert_frame(conn, table, df, schema, first_row=first_row)
+    return written
+
+
+def read_tables(names: tuple[str, ...], url: str | None = None) -> dict[str, pd.DataFrame]:
+    """Some tables of the bank, in insertion order with the public dtypes; a ground-truth table is named with
+    its ``truth_`` prefix (``truth_loan_pd``) and is empty when the database has none.
+
+    Raises
+    ------
+    DatabaseError
+        The database is unreachable, or a public table asked for does not exist.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    with _connect(url, write=False) as conn:
+        inspector = sa.inspect(conn)
+        for name in names:
+            truth = name.startswith(TRUTH_PREFIX)
+            schema = TRUTH_SCHEMAS[name.removeprefix(TRUTH_PREFIX)] if truth else SCHEMAS[name]
+            if not inspector.has_table(name):
+                if not truth:
+                    raise DatabaseError(
+                        f"the {describe_url(conn.engine.url)} holds no table {name}; run "
+                        "`ledgerlight demo generate` or load your files with `ledgerlight load`")
+                columns = {c.name: pd.Series(dtype=_EMPTY_DTYPES[c.kind]) for c in schema.columns}
+                out[name] = pd.DataFrame(columns)
+                continue
+            out[name] = _read_table(conn, name, schema)
+    return out
 
 
 # --- reading --------------------------------------------------------------------------------------------------------

@@ -92,12 +92,53 @@ def generate_later_batch(
         for frame, col in ((bank.transactions, "ts"), (bank.loans, "issued_at"))
         if len(frame)
     )
-    start = (pd.Timestamp(last).normalize() + pd.offsets.MonthBegin(1)).strftime("%Y-%m-%d")
     n = max(bank.n_customers // 10, 1) if n_customers is None else n_customers
-    batch = _build(n, seed, months, start, shift=float(shift), pd_shift=float(pd_shift))
     customer_offset = int(bank.customers["customer_id"].max()) if len(bank.customers) else 0
     loan_offset = int(bank.loans["loan_id"].max()) if len(bank.loans) else 0
-    return _offset_ids(batch, customer_offset, loan_offset)
+    return generate_cohort(pd.Timestamp(last), n_customers=n, seed=seed, months=months,
+                           customer_offset=customer_offset, loan_offset=loan_offset, shift=float(shift),
+                           pd_shift=float(pd_shift))
+
+
+def next_month_start(last: pd.Timestamp | str) -> str:
+    """The first day of the month after ``last`` (``"2026-01-01"`` for any moment of December 2025)."""
+    return (pd.Timestamp(last).normalize() + pd.offsets.MonthBegin(1)).strftime("%Y-%m-%d")
+
+
+def generate_cohort(
+    last: pd.Timestamp | str,
+    *,
+    n_customers: int,
+    seed: int,
+    months: int,
+    customer_offset: int,
+    loan_offset: int,
+    shift: float = 0.0,
+    pd_shift: float = 0.0,
+) -> Bank:
+    """New customers, their activity and loans over ``months`` months starting the month after ``last``, drawn
+    from the demo bank's ground truth, with customer ids after ``customer_offset`` and loan ids after
+    ``loan_offset``.
+
+    Parameters
+    ----------
+    last : Timestamp or str
+        The bank's last activity; the cohort's window starts on the first day of the next month.
+    n_customers, seed, months : int
+        As :func:`generate_bank`.
+    customer_offset, loan_offset : int
+        The bank's largest customer and loan ids.
+    shift, pd_shift : float
+        Population and concept drift (see :func:`generate_later_batch`); 0 draws from the bank's own truth.
+
+    Returns
+    -------
+    Bank
+        The cohort's tables and ground truth.
+    """
+    start = next_month_start(last)
+    batch = _build(n_customers, seed, months, start, shift=float(shift), pd_shift=float(pd_shift))
+    return _offset_ids(batch, int(customer_offset), int(loan_offset))
 
 
 def _build(

@@ -135,7 +135,10 @@ def remove_bank(url: str | None = None) -> dict[str, int]:
                 f"the {describe_url(conn.engine.url)} holds a bank without the demo bank's ground truth: it is not "
                 "the demo bank, nothing removed"
             )
+        from bankdata._external_ids import forget_ids
+
         drop_served_tables(conn)  # the served rows and the summary (the Overview) describe the bank removed
+        forget_ids(conn)
         for table in present:
             conn.execute(sa.delete(table))
         if sa.inspect(conn).has_table(bank_identity_table.name):

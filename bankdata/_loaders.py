@@ -177,6 +177,7 @@ def load_table(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     date_format: str | None = None,
+    text_ids: bool = False,
 ) -> pd.DataFrame:
     """Read the user's file for one table and validate it completely.
 
@@ -193,6 +194,9 @@ def load_table(
     date_format : str, optional
         strptime format of dates that are not ISO 8601 (e.g. ``%d/%m/%Y``); without it the file's own values must
         show the order (see :mod:`bankdata._validation`).
+    text_ids : bool
+        Accept text ids (customer, loan and product ids are then ``str`` columns; ``ledgerlight load`` maps them to
+        internal whole numbers). Without it ids must be whole numbers.
 
     Returns
     -------
@@ -209,7 +213,7 @@ def load_table(
     path = Path(path)
     df = read_tabular(path, max_bytes=max_bytes)
     df = apply_column_map(df, column_map, path.name, schema)
-    return validate_frame(df, schema, path.name, date_format=date_format)
+    return validate_frame(df, schema, path.name, date_format=date_format, text_ids=text_ids)
 
 
 def parse_column_map(pairs: list[str] | None) -> dict[str, str]:

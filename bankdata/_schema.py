@@ -24,7 +24,8 @@ class Column:
     name : str
         Column name.
     kind : {"id", "int", "float", "str", "datetime", "category"}
-        Logical type. ``id`` is a whole number that identifies a row; ``category`` is text from ``allowed``.
+        Logical type. ``id`` identifies a row: a whole number in the database; a bank's files may use text,
+        which loading maps to internal whole numbers (:mod:`bankdata._external_ids`); ``category`` is text from ``allowed``.
     nullable : bool
         Whether missing values are accepted.
     unique : bool

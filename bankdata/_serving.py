@@ -188,6 +188,17 @@ def read_evidence(model: str, version: str, kind: str, url: str | None = None) -
     return None if text is None else json.loads(text)
 
 
+def evidence_written_at(model: str, version: str, kind: str, url: str | None = None) -> datetime | None:
+    """When the document ``kind`` of one model version was last written, or None when it never was (a cheap
+    key for caches of what the document shows)."""
+    e = evidence_table
+    with _connect(url, write=False) as conn:
+        if not sa.inspect(conn).has_table(e.name):
+            return None
+        key = (e.c.model == model) & (e.c[VERSION_COLUMN] == str(version)) & (e.c.kind == kind)
+        return conn.execute(sa.select(e.c.written_at).where(key)).scalar()
+
+
 def drop_served_tables(conn: Connection) -> None:
     """Drop every serving table (their rows describe a bank that is being replaced)."""
     served_metadata.drop_all(conn)

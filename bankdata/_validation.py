@@ -23,6 +23,7 @@ from bankdata._schema import Column, TableSchema
 MAX_ROWS_SHOWN = 5
 MAX_PROBLEMS = 20
 MAX_COLUMNS = 1000
+MAX_ID_LENGTH = 100  # characters of a text id
 FLAG_WORDS = {"true": "1", "yes": "1", "y": "1", "t": "1", "false": "0", "no": "0", "n": "0", "f": "0"}
 
 
@@ -253,6 +254,23 @@ def _coerce_text(s: pd.Series, col: Column, report: ProblemReport) -> pd.Series:
     return text
 
 
+def _is_text_ids(s: pd.Series) -> bool:
+    """Whether an id column holds text ids: some value is not a number (a column of whole numbers, even written as
+    text, holds whole-number ids)."""
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return False
+    text = s.astype("str").str.strip()
+    present = s.notna() & (text != "")
+    return bool((pd.to_numeric(text.where(present, None), errors="coerce").isna() & present).any())
+
+
+def _coerce_text_ids(s: pd.Series, col: Column, report: ProblemReport) -> pd.Series:
+    text = s.astype("str").str.strip()
+    text = text.where(s.notna() & (text != ""), None)
+    report.add(col.name, f"ids longer than {MAX_ID_LENGTH} characters", text.str.len().fillna(0) > MAX_ID_LENGTH)
+    return text.astype("str")
+
+
 def _raw_missing(s: pd.Series) -> pd.Series:
     """Cells that are empty in the input (not those that failed to parse)."""
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_bool_dtype(s):
@@ -261,7 +279,7 @@ def _raw_missing(s: pd.Series) -> pd.Series:
 
 
 def coerce_column(
-    s: pd.Series, col: Column, file: str | ProblemReport, *, date_format: str | None = None
+    s: pd.Series, col: Column, file: str | ProblemReport, *, date_format: str | None = None, text_ids: bool = False
 ) -> pd.Series:
     """Check one column against its declaration and return it in the public dtype.
 
@@ -275,11 +293,14 @@ def coerce_column(
         Named in error messages; a report collects the problems instead of raising them here.
     date_format : str, optional
         strptime format of dates that are not ISO 8601 (e.g. ``%d/%m/%Y``).
+    text_ids : bool
+        Accept text in an ``id`` column (returned as ``str``): a bank's own ids, mapped to internal whole numbers
+        when stored (:mod:`bankdata._external_ids`). Without it an id must be a whole number.
 
     Returns
     -------
     Series
-        int64 for ids and whole numbers, float64, ``str`` for text and categories, ``datetime64[ns]`` for dates.
+        int64 for ids and whole numbers (``str`` for text ids), float64, ``str`` for text and categories, ``datetime64[ns]`` for dates.
 
     Raises
     ------
@@ -290,7 +311,9 @@ def coerce_column(
     s = s.reset_index(drop=True)
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(s.cat.categories.dtype)
-    if col.kind in ("id", "int", "float"):
+    if col.kind == "id" and text_ids and _is_text_ids(s):
+        out = _coerce_text_ids(s, col, report)
+    elif col.kind in ("id", "int", "float"):
         out = _coerce_numeric(s, col, report)
     elif col.kind == "datetime":
         out = _coerce_datetime(s, col, report, date_format)
@@ -344,7 +367,7 @@ def _names(names: Sequence[str] | pd.Index) -> str:
 
 
 def validate_frame(
-    df: pd.DataFrame, schema: TableSchema, file: str, *, date_format: str | None = None
+    df: pd.DataFrame, schema: TableSchema, file: str, *, date_format: str | None = None, text_ids: bool = False
 ) -> pd.DataFrame:
     """Validate a whole table and return only its declared columns, in order, in the public dtypes.
 
@@ -358,6 +381,8 @@ def validate_frame(
         Named in error messages (a file name, or the table name for in-memory data).
     date_format : str, optional
         strptime format of dates that are not ISO 8601 (see :func:`coerce_column`).
+    text_ids : bool
+        Accept text ids (see :func:`coerce_column`).
 
     Raises
     ------
@@ -384,6 +409,7 @@ def validate_frame(
     if doubled:
         raise DataValidationError(file, "the column appears more than once", column=doubled[0])
     report = ProblemReport(file)
-    out = {col.name: coerce_column(df[col.name], col, report, date_format=date_format) for col in schema.columns}
+    out = {col.name: coerce_column(df[col.name], col, report, date_format=date_format, text_ids=text_ids)
+           for col in schema.columns}
     report.raise_if_any()
     return pd.DataFrame(out)

@@ -1,4 +1,5 @@
-"""``ledgerlight demo generate|status`` and ``ledgerlight load TABLE FILE``: the data commands."""
+"""``ledgerlight demo generate|extend|status|remove`` and ``ledgerlight load TABLE FILE``: the data
+commands."""
 
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ import time
 import uuid
 from pathlib import Path
 
+import pandas as pd
 from tqdm import tqdm
 
 from bankdata._bank import TABLES, TRUTH_TABLES, Bank
 from bankdata._config import get_settings
 from bankdata._db import DatabaseError, append_audit, append_load, describe_url, table_counts, write_bank
+from bankdata._extend import MAX_EXTEND_MONTHS, extend_demo_bank
+from bankdata._external_ids import ENTITIES as ID_ENTITIES
+from bankdata._external_ids import ENTITY_OF_COLUMN as ID_COLUMNS
+from bankdata._external_ids import read_id_kinds, to_external
 from bankdata._generator import generate_bank
 from bankdata._identity import remove_bank
 from bankdata._loaders import DEFAULT_MAX_BYTES, load_table, parse_column_map
@@ -101,6 +107,26 @@ def _run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_extend(args: argparse.Namespace) -> int:
+    url = get_settings().database_url
+    if not 1 <= args.months <= MAX_EXTEND_MONTHS:
+        return _fail(f"--months must lie between 1 and {MAX_EXTEND_MONTHS}, got {args.months}")
+    if args.customers is not None and args.customers < 1:
+        return _fail(f"--customers must be at least 1, got {args.customers}")
+    try:
+        ext = extend_demo_bank(args.months, customers=args.customers, seed=args.seed, url=url)
+    except (ValueError, DatabaseError) as exc:
+        return _fail(str(exc))
+    refresh_summary(url)  # the Overview's aggregates include the new months
+    append_audit(cli_user(), "extend_demo_bank", describe_url(url),
+                 f"{ext.start} to {ext.end}: {ext.customers} customers, {ext.loans} loans, seed {ext.seed}", url)
+    args.new_loans = True  # ledgerlight refreshes the risk back-test (see ledgerlight.cli)
+    print(f"appended {ext.months} month(s), {ext.start} to {ext.end}: {ext.customers:,} new customers, "
+          f"{ext.loans:,} loans ({ext.defaults:,} defaulted, true PD in truth_loan_pd; seed {ext.seed}) "
+          f"to the {describe_url(url)}; refreshed the bank's summary")
+    return 0
+
+
 def _run_remove(args: argparse.Namespace) -> int:
     url = get_settings().database_url
     if not args.yes:
@@ -138,18 +164,39 @@ def _run_status(args: argparse.Namespace) -> int:
         print(f"  {table:<{width}}  {n:>12,} rows")
     has_truth = any(counts.get(TRUTH_PREFIX + t) for t in TRUTH_TABLES)
     print("ground truth: " + ("present (demo bank)" if has_truth else "none (your own data)"))
+    print("ids: " + _id_kinds_line(url))
     return 0
+
+
+def _id_kinds_line(url: str) -> str:
+    """How the bank writes its ids, e.g. ``customers text (e.g. C-00017), loans text (e.g. L-9), products whole
+    numbers``: the first mapped id of each text entity (one primary-key look-up)."""
+    kinds = read_id_kinds(url)
+    parts = []
+    for entity, (table, _) in ID_ENTITIES.items():
+        if kinds.get(entity) == "text":
+            example = next(iter(to_external(entity, [1], url).values()), None)
+            parts.append(f"{table} text" + (f" (e.g. {example})" if example else ""))
+        else:
+            parts.append(f"{table} whole numbers")
+    return ", ".join(parts)
 
 
 def _run_load(args: argparse.Namespace) -> int:
     url = get_settings().database_url
     mapping = parse_column_map(args.map)
-    df = load_table(args.file, args.table, mapping, max_bytes=int(args.max_mb * 1e6), date_format=args.date_format)
+    df = load_table(args.file, args.table, mapping, max_bytes=int(args.max_mb * 1e6), date_format=args.date_format,
+                    text_ids=True)
     try:
         stored = append_load(args.table, df, url, source=Path(args.file).name)
     except DatabaseError as exc:
         return _fail(str(exc))
     print(f"stored {stored:,} rows from {Path(args.file).name} in {args.table} ({describe_url(url)})")
+    args.new_loans = args.table == "loans"  # ledgerlight refreshes the risk back-test (see ledgerlight.cli)
+    text = [c for c in ID_COLUMNS if c in df.columns and not pd.api.types.is_integer_dtype(df[c].dtype)]
+    if text:
+        print(f"text ids in {', '.join(text)}: stored as internal numbers, mapped in external_ids (the app and the "
+              "exports show your ids)")
     if all(table_counts(url).get(t) is not None for t in TABLES):
         refresh_summary(url)  # the Overview's aggregates include the new rows
         print("refreshed the bank's summary (the Overview)")
@@ -175,6 +222,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
     gen.set_defaults(func=_run_generate)
+
+    extend = demo_sub.add_parser(
+        "extend",
+        help="append later months of new loans with outcomes (and true PD) to the demo bank (back-testing)",
+    )
+    extend.add_argument("--months", type=int, required=True,
+                        help=f"months to append after the bank's last loan (1 to {MAX_EXTEND_MONTHS})")
+    extend.add_argument("--customers", type=int,
+                        help="new customers borrowing in those months (default: enough for half the bank's "
+                             "average loans a month)")
+    extend.add_argument("--seed", type=int, help="seed of the new months (default: from their first month)")
+    extend.set_defaults(func=_run_extend)
 
     status = demo_sub.add_parser("status", help="what the database holds (exit 1 when it holds no bank)")
     status.set_defaults(func=_run_status)

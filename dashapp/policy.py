@@ -23,6 +23,7 @@ class Capability(StrEnum):
     SCORES = "scores"  # a named person's PD, risk band, reason codes and recourse
     CREDIT_HISTORY = "credit_history"  # credit score, DTI, interest rates, past delinquencies and defaults
     SELECT_BY_RISK_BAND = "select_by_risk_band"  # pick customers *by* their risk band (not only leave some out)
+    RECORD_DECISIONS = "record_decisions"  # record a credit decision, download its adverse-action notice
     PROMOTE_MODELS = "promote_models"
     RETRAIN_MODELS = "retrain_models"
     MANAGE_USERS = "manage_users"
@@ -44,7 +45,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
 }
 
 CAPABILITIES: dict[str, frozenset[Capability]] = {
-    "risk": frozenset({Capability.SCORES, Capability.CREDIT_HISTORY}),
+    "risk": frozenset({Capability.SCORES, Capability.CREDIT_HISTORY, Capability.RECORD_DECISIONS}),
     "marketing": frozenset(),
     ADMIN: frozenset(Capability),
 }

@@ -16,6 +16,7 @@ from ledgerlight import learning as learning_cli
 from ledgerlight import setup as setup_cli
 from recsys import cli as recsys_cli
 from risk import cli as risk_cli
+from risk import cli_backtest
 from segmentation import cli as segmentation_cli
 
 AREAS = (setup_cli, bankdata_cli, risk_cli, segmentation_cli, recsys_cli, dashapp_cli, users_cli, learning_cli)
@@ -45,7 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        if code == 0 and getattr(args, "new_loans", False):  # demo extend, load loans: outcomes to back-test
+            print(cli_backtest.refresh_after_new_loans())
+        return code
     except (DataValidationError, ArtifactError, DatabaseError, FileNotFoundError, ValueError) as exc:
         print(f"ledgerlight: error: {exc}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ serves the version on the next request, no restart. Every new version is publish
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 from pathlib import Path
@@ -27,16 +28,20 @@ from bankdata import (
     ArtifactError,
     ArtifactStore,
     append_load,
+    bank_identity,
     engine_for,
     fingerprint,
+    get_settings,
     load_table,
     parse_column_map,
     query,
     read_bank,
     saved_state,
+    to_internal,
 )
 from bankdata.cli import cli_user
-from dashapp.services.promotion import check_reason, promote_version
+from dashapp.services.challenger import compare_with_served, summary_lines
+from dashapp.services.promotion import check_reason, population_problem, promote_version
 from dashapp.services.publishing import train_and_publish
 from ledgerlight.setup import TRAINERS
 from recsys import (
@@ -48,6 +53,7 @@ from recsys import (
     publish_customers,
     with_held,
 )
+from risk import cli_backtest
 
 log = logging.getLogger("ledgerlight.learning")
 MODEL_FILES = ("popularity", "als", "mf")
@@ -142,6 +148,14 @@ def update_recommenders(
     )
 
 
+def _internal_customers(customer_ids: pd.Series, url: str | None) -> np.ndarray:
+    """The internal ids of a stored file's customers (its own ids when they are whole numbers)."""
+    if pd.api.types.is_integer_dtype(customer_ids.dtype):
+        return customer_ids.to_numpy(dtype=np.int64)
+    found = to_internal("customer", customer_ids.unique().tolist(), url)
+    return np.array(list(found.values()), dtype=np.int64)
+
+
 def learn_interactions(
     path: Path, *, column_map: dict[str, str] | None = None, url: str | None = None,
     store: ArtifactStore | None = None, promote_reason: str | None = None, user: str = "ledgerlight",
@@ -153,10 +167,10 @@ def learn_interactions(
     if promote_reason is not None:
         check_reason(promote_reason)  # refuse before storing anything
     store.load(MODEL_NAME)  # fail before storing anything when there is no model to update
-    frame = load_table(path, "interactions", column_map)
+    frame = load_table(path, "interactions", column_map, text_ids=True)  # the bank's ids: whole numbers or text
     stored = append_load("interactions", frame, url, source=Path(path).name)
     log.info("stored %s interactions from %s", f"{stored:,}", Path(path).name)
-    events = customer_events(frame["customer_id"].to_numpy(), url)
+    events = customer_events(_internal_customers(frame["customer_id"], url), url)
     history, held = events_to_history(events)
     artifact = update_recommenders(history, held, store, source=Path(path).name, promote=False)
     started = time.perf_counter()
@@ -223,7 +237,21 @@ def _run_retrain(args: argparse.Namespace) -> int:
     return 0
 
 
+NEWEST = "newest"
+"""The version argument that names a model's newest saved version (what a retrain just saved)."""
+
+
+def _resolve_version(model: str, version: str, store: ArtifactStore) -> str:
+    if version != NEWEST:
+        return version
+    saved = store.versions(model)
+    if not saved:
+        raise ValueError(f"no saved version of {model}: train it first (`ledgerlight train {model}`)")
+    return saved[-1]
+
+
 def _run_promote(args: argparse.Namespace) -> int:
+    args.version = _resolve_version(args.model, args.version, ArtifactStore())
     if args.dry_run:
         return _run_dry_run(args)
     if not args.reason:
@@ -233,11 +261,25 @@ def _run_promote(args: argparse.Namespace) -> int:
     published = " (published its serving rows first)" if done.published_now else ""
     print(f"{done.model}: {done.version} is served now, was {done.previous or 'none'}{published}; the app serves it on "
           "the next request. Audited with the reason given.")
+    if done.model == "risk":  # Monitoring's back-test is of the served version
+        print(cli_backtest.refresh_after_new_loans())
     return 0
 
 
 def _run_dry_run(args: argparse.Namespace) -> int:
-    raise ValueError("--dry-run is not available yet")
+    """Print the version next to the served one, and whether promotion would be accepted; change nothing."""
+    store = ArtifactStore()
+    report = dict(compare_with_served(args.model, args.version, store=store))  # the cached report stays as it was
+    problem = population_problem(args.model, store.load(args.model, args.version).metadata,
+                                 bank_identity(get_settings().database_url))
+    report["promotable"] = {"ok": problem is None, "problem": problem}
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    print("\n".join(summary_lines(report)))
+    print(f"  promotion: {'would be accepted with --reason TEXT' if problem is None else 'refused: ' + problem}")
+    print("  nothing changed (dry run)")
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -260,7 +302,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "promote", help="serve a saved version (checks it was trained on this bank and is published; audited)"
     )
     promote.add_argument("model", choices=list(TRAINERS), help="which served model")
-    promote.add_argument("version", help="a version listed on the Models page or under checkpoints/MODEL/")
+    promote.add_argument("version", help="a version listed on the Models page or under checkpoints/MODEL/, or "
+                                         f"'{NEWEST}' for the newest saved one")
     promote.add_argument("--reason", help="why it should be served (required unless --dry-run; written to the audit log)")
     promote.add_argument("--dry-run", action="store_true",
                          help="compare the version with the served one on the same held-out rows; change nothing")

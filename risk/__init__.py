@@ -4,11 +4,25 @@ Imports ``bankdata`` and third-party libraries only (never Dash). See ``docs/ris
 """
 
 from risk.applicant import InvalidApplicant, allowed_range, check_applicant
+from risk.backtest import EVIDENCE_KIND as BACKTEST_KIND
+from risk.backtest import backtest_loans, backtest_version, binomial_p_value, jeffreys_interval, traffic_light
 from risk.bands import BAND_EDGES, BAND_NAMES, BANDS, HIGHEST_BAND, risk_band
 from risk.bankbook import latest_loans, loan_frame
 from risk.calibration import ScoreCalibrator
 from risk.card import card_evidence
+from risk.challenger import compare_versions, held_out_pds
 from risk.cutoff import CutoffSummary, bayes_threshold, cost_curve, optimal_threshold, summarize_cutoff
+from risk.decisions import (
+    MAX_REASONS,
+    Assessment,
+    Rescore,
+    artifact_sha256,
+    assess,
+    batch_decisions,
+    build_decision,
+    recorded_model,
+    rescore,
+)
 from risk.fairness import (
     age_band,
     check_protected_excluded,
@@ -30,6 +44,7 @@ from risk.metrics import (
     roc_curve_points,
 )
 from risk.monitoring import MonitorReport, characteristic_stability, monitor, monitor_grid, psi, psi_bins
+from risk.notices import notice_html, notice_pdf, render_notice
 from risk.publishing import (
     FAIRNESS_GRID,
     GRID_COLUMNS,
@@ -42,12 +57,26 @@ from risk.publishing import (
     score_borrowers,
     threshold_key,
 )
-from risk.reasons import plain_name, reason_codes, reason_texts
+from risk.reasons import plain_name, reason_codes, reason_items, reason_texts
 from risk.recourse import Recourse, find_recourse
 from risk.scoring import Explanation, RiskModel, score_customers
 from risk.training import MODEL_NAME, TrainedRisk, save_trained, train_from_bank, train_loan_book
 
 __all__ = [
+    "MAX_REASONS",
+    "Assessment",
+    "Rescore",
+    "artifact_sha256",
+    "assess",
+    "batch_decisions",
+    "build_decision",
+    "recorded_model",
+    "rescore",
+    "notice_html",
+    "notice_pdf",
+    "render_notice",
+    "reason_items",
+    "BACKTEST_KIND",
     "BANDS",
     "BAND_EDGES",
     "BAND_NAMES",
@@ -72,6 +101,11 @@ __all__ = [
     "ScoreCalibrator",
     "TrainedRisk",
     "age_band",
+    "backtest_loans",
+    "backtest_version",
+    "binomial_p_value",
+    "jeffreys_interval",
+    "traffic_light",
     "allowed_range",
     "all_metrics",
     "bayes_threshold",
@@ -81,10 +115,12 @@ __all__ = [
     "characteristic_stability",
     "check_applicant",
     "check_protected_excluded",
+    "compare_versions",
     "cost_curve",
     "fairness_report",
     "find_recourse",
     "group_table",
+    "held_out_pds",
     "infer_spec",
     "is_protected",
     "ks_statistic",

@@ -25,15 +25,20 @@ CUSTOMER_COLUMNS = (
 
 def loan_frame(bank: Bank) -> pd.DataFrame:
     """Every loan with its customer's attributes (one row per loan, ``defaulted`` kept)."""
-    missing = [c for c in CUSTOMER_COLUMNS if c not in bank.customers.columns]
+    return join_customers(bank.loans, bank.customers)
+
+
+def join_customers(loans: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """``loans`` (in their order) with their customer's attributes: :func:`loan_frame` of two tables."""
+    missing = [c for c in CUSTOMER_COLUMNS if c not in customers.columns]
     if missing:
         raise DataValidationError(
             "customers", f"missing column(s) {', '.join(missing)} needed by the risk model"
         )
-    if bank.loans.empty:
+    if loans.empty:
         raise DataValidationError("loans", "no loans to train or score the risk model on")
-    customers = bank.customers.loc[:, list(CUSTOMER_COLUMNS)]
-    frame = bank.loans.merge(customers, on="customer_id", how="left", validate="many_to_one")
+    customers = customers.loc[:, list(CUSTOMER_COLUMNS)]
+    frame = loans.merge(customers, on="customer_id", how="left", validate="many_to_one")
     orphans = frame["income"].isna() & frame["credit_score"].isna()
     if orphans.any():
         rows = [int(i) + 1 for i in np.flatnonzero(orphans.to_numpy())[:5]]

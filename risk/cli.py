@@ -18,7 +18,7 @@ from bankdata import (
     read_bank,
     saved_state,
 )
-from risk import cli_score
+from risk import cli_backtest, cli_decisions, cli_score
 from risk.bankbook import POSITIVE, TARGET, loan_frame, true_pd
 from risk.cli_governance import register as register_governance
 from risk.loanbook import LoanBook, prepare_loan_book, read_loan_book
@@ -92,6 +92,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(func=run_evaluate)
     cli_score.register(sub)
     register_governance(sub)  # risk fairness, risk monitor
+    cli_decisions.register(sub)  # risk decisions list|verify, risk notice
+    cli_backtest.register(sub)  # risk backtest
 
 
 def _load_book(args: argparse.Namespace) -> tuple[LoanBook, Any]:

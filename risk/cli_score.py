@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 
 from bankdata import ArtifactStore
-from risk.distributed import score_portfolio
+from risk.cli_decisions import add_record_argument, check_recordable, record_files
+from risk.distributed import parquet_files, score_portfolio
+from risk.scoring import RiskModel
 from risk.training import MODEL_NAME
 
 
@@ -27,12 +29,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument("--model", default=MODEL_NAME, help="model name in the store (default %(default)s)")
     score.add_argument("--version", help="a saved version (default: the latest)")
     score.add_argument("--keep", type=_csv, metavar="COL,COL", help="columns to copy (default: every *_id column)")
+    add_record_argument(score)
     score.set_defaults(func=run_score)
 
 
 def run_score(args: argparse.Namespace) -> int:
     """Score and print what was written."""
     artifact = ArtifactStore().load(args.model, version=args.version)
+    if args.record:
+        check_recordable(parquet_files(args.data))  # before any scoring: a file without customer ids is refused
     run = score_portfolio(
         args.data, artifact, args.out, keep=args.keep, scheduler=args.scheduler, local_cluster=args.local_cluster
     )
@@ -40,4 +45,9 @@ def run_score(args: argparse.Namespace) -> int:
         f"scored {run.rows:,} rows in {run.partitions} partition(s) with {artifact.model}/{artifact.version} "
         f"on {run.where} in {run.seconds:.1f} s -> {args.out}"
     )
+    if args.record:
+        cutoff = float(artifact.load_json("report.json")["threshold"])
+        recorded, declined = record_files(parquet_files(args.data), RiskModel.load(artifact), artifact, cutoff)
+        print(f"recorded {recorded:,} decisions ({declined:,} declined at PD >= {cutoff:.3f}); "
+              "check them with `ledgerlight risk decisions verify`")
     return 0

@@ -49,6 +49,23 @@ def describe(spec: FeatureSpec, column: str, code: float) -> str:
     return f"{name} of {_format(code)} is {direction} than typical ({_format(typical)})"
 
 
+def reason_items(
+    spec: FeatureSpec, x_row: np.ndarray, shap_row: np.ndarray, *, top: int = 4, min_effect: float = 1e-3
+) -> list[tuple[str, str]]:
+    """``(feature, plain words)`` for the features that raised this applicant's risk the most (strongest first):
+    the reason codes and their texts (:func:`reason_codes` gives the texts)."""
+    order = np.argsort(-np.asarray(shap_row), kind="mergesort")
+    reasons: list[tuple[str, str]] = []
+    for j in order:
+        column = spec.features[j]
+        if shap_row[j] <= min_effect or len(reasons) >= top:
+            break
+        if is_protected(column, tuple(spec.protected)):
+            continue
+        reasons.append((column, _capital(describe(spec, column, x_row[j]))))
+    return reasons
+
+
 def reason_codes(
     spec: FeatureSpec, x_row: np.ndarray, shap_row: np.ndarray, *, top: int = 4, min_effect: float = 1e-3
 ) -> list[str]:
@@ -71,17 +88,7 @@ def reason_codes(
     list of str
         Strongest first; empty when nothing raised the risk.
     """
-    order = np.argsort(-np.asarray(shap_row), kind="mergesort")
-    reasons = []
-    for j in order:
-        column = spec.features[j]
-        if shap_row[j] <= min_effect or len(reasons) >= top:
-            break
-        if is_protected(column, tuple(spec.protected)):
-            continue
-        text = describe(spec, column, x_row[j])
-        reasons.append(text[:1].upper() + text[1:])
-    return reasons
+    return [text for _code, text in reason_items(spec, x_row, shap_row, top=top, min_effect=min_effect)]
 
 
 def reason_texts(

@@ -17,6 +17,7 @@ from bankdata import Artifact, ArtifactStore, Bank, fingerprint, population_of_b
 from risk.bankbook import POSITIVE, TARGET, loan_frame, true_pd
 from risk.calibration import ScoreCalibrator
 from risk.explain import contributions, global_importance
+from risk.fairness import protected_groups
 from risk.features import MISSING_CATEGORY, FeatureSpec
 from risk.loanbook import LoanBook, prepare_loan_book
 from risk.metrics import roc_auc
@@ -193,6 +194,23 @@ def explain_sample(
     }
 
 
+def held_out_keys(book: LoanBook, rows: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Which loan each out-of-fold PD is of (``loan_id``) and its protected groups (``group__<attribute>``).
+
+    Saved beside the out-of-fold PDs so that two versions can be compared on the same loans, fairness included,
+    without the loan book (:mod:`risk.challenger`). Text is stored as numpy unicode, never as objects.
+    """
+    frame = book.frame if rows is None else book.frame.iloc[rows]
+    out: dict[str, np.ndarray] = {}
+    if "loan_id" in frame.columns:
+        ids = frame["loan_id"].to_numpy()
+        out["loan_id"] = ids if np.issubdtype(ids.dtype, np.integer) else ids.astype(np.str_)
+    present = [c for c in book.spec.protected if c in frame.columns]
+    for name, labels in protected_groups(frame, present).items():
+        out[f"group__{name}"] = np.asarray(labels).astype(np.str_)
+    return out
+
+
 def save_trained(
     trained: TrainedRisk, store: ArtifactStore, name: str = MODEL_NAME, *, population: dict[str, Any] | None = None
 ) -> Artifact:
@@ -208,6 +226,7 @@ def save_trained(
         arrays = {"y": cv.y, "folds": cv.folds, "raw_champion": cv.raw[trained.champion]}
         if trained.cv_rows is not None:
             arrays["rows"] = trained.cv_rows
+        arrays |= held_out_keys(trained.book, trained.cv_rows)
         arrays |= {f"cal__{k}": v for k, v in cv.calibrated.items()}
         np.savez(folder / EVALUATION_FILE, **arrays)
         np.savez(folder / EXPLAIN_FILE, **trained.sample)
@@ -238,6 +257,8 @@ def save_trained(
             "positive": trained.book.positive,
             "imputation": imputation_record(trained.model.spec, frame),
             "population": population or population_of_file(trained.book.source, len(frame)),
+            # the back-test (risk.backtest) reads the loans issued after this as the version's later loans
+            "trained_through": str(frame["issued_at"].max()) if "issued_at" in frame.columns else None,
         },
     )
 

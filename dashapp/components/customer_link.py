@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from dash import Input, Output, callback, dcc, no_update
 
 from dashapp.auth.rules import owned_by
-from dashapp.services.validation import InputError, customer_id
+from dashapp.services.ids import customer_ref
+from dashapp.services.validation import InputError
 
 CUSTOMER_PATH = "/customer"
 
@@ -17,7 +19,7 @@ def customer_href(event: dict[str, Any] | None) -> Any:
     if not isinstance(event, dict) or event.get("colId") != "customer_id":
         return no_update
     try:
-        return f"{CUSTOMER_PATH}?id={customer_id(event.get('value'))}"
+        return f"{CUSTOMER_PATH}?id={quote(str(customer_ref(event.get('value'))), safe='')}"
     except InputError:
         return no_update
 

@@ -73,3 +73,21 @@ def stability_figure(stability: pd.DataFrame, feature: str) -> go.Figure:
                                          "points %{customdata[2]:+.3f}<extra></extra>"))
     fig.update_layout(xaxis_title=f"{feature} bin", yaxis_title="score shift (log-odds)")
     return themed(fig)
+
+
+def challenger_calibration_figure(calibration: dict[str, list[dict[str, float]]]) -> go.Figure:
+    """Predicted vs observed default rate by decile of each version's PD (champion / challenger comparison)."""
+    fig = go.Figure()
+    top = max((max(b["predicted"], b["observed"]) for bins in calibration.values() for b in bins), default=1.0) * 1.05
+    fig.add_scatter(x=[0, top], y=[0, top], name="perfect", mode="lines", line={"dash": "dot", "color": SKY})
+    for name, colour in (("champion", NAVY), ("challenger", TEAL)):
+        bins = calibration.get(name, [])
+        fig.add_scatter(x=[b["predicted"] for b in bins], y=[b["observed"] for b in bins], mode="lines+markers",
+                        name="served" if name == "champion" else "challenger", line={"color": colour},
+                        customdata=[b["n"] for b in bins],
+                        hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}<br>%{customdata} loans")
+    fig.update_layout(xaxis_title="Predicted default rate", yaxis_title="Observed default rate",
+                      xaxis_tickformat=".0%", yaxis_tickformat=".0%",
+                      legend={"orientation": "v", "x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top",
+                              "bgcolor": "rgba(255,255,255,0.8)"})
+    return themed(fig, height=320)

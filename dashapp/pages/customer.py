@@ -22,18 +22,19 @@ from dashapp.components.recourse import recourse_block
 from dashapp.figures import customer as figs
 from dashapp.policy import Capability
 from dashapp.services import customer as svc
-from dashapp.services import validation
+from dashapp.services import ids
 from dashapp.services.bank import DataUnavailable
 from risk import plain_name
 
 dash.register_page(__name__, path="/customer", name="Customer", title="Ledgerlight · customer", nav=False,
-                   query_params={"id": validation.customer_id},
+                   query_params={"id": ids.customer_ref},
                    description="One customer's profile, transactions, risk, segment and products.")
 
 
 def _search(value: Any = "") -> html.Form:
     return html.Form(dbc.InputGroup([dbc.InputGroupText("customer id"),
-                                     dbc.Input(name="id", id="customer-search", type="number", value=value, min=1),
+                                     dbc.Input(name="id", id="customer-search", type="text", value=value, maxLength=100,
+                                               placeholder="e.g. 17 or C-00017"),
                                      dbc.Button("Open", type="submit", color="primary")], size="sm"),
                      action="/customer", method="get", className="mb-3", style={"maxWidth": "360px"})
 

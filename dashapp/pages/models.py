@@ -17,9 +17,11 @@ from bankdata import ArtifactError, get_settings
 from dashapp import policy
 from dashapp.auth import signed_in, signed_in_role
 from dashapp.components import error_card, page_header
+from dashapp.components.comparison import comparison_view
+from dashapp.figures.governance import challenger_calibration_figure
 from dashapp.policy import Capability
+from dashapp.services import challenger, validation
 from dashapp.services import models as svc
-from dashapp.services import validation
 from dashapp.services.messages import public_message
 
 dash.register_page(__name__, path="/models", name="Models", title="Ledgerlight · models", order=50,
@@ -82,6 +84,11 @@ def layout(**_query: str) -> html.Div:
                                selectedRows=[first], style={"height": "320px"}), lg=8),
             dbc.Col(actions, lg=4),
         ], className="g-3 mb-3"),
+        dbc.Card([dbc.CardHeader(["Compared with the served version ",
+                                  dbc.Button("Compare selected version", id="models-compare", size="sm", color="link")]),
+                  dbc.CardBody(html.Div(html.P("Select a candidate, then compare it with the served version on the "
+                                               "same held-out rows before promoting it.", className="small mb-0"),
+                                        id="models-compare-result", role="status"))], className="ll-card mb-3"),
         dbc.Card([dbc.CardHeader(["Model card ", dbc.Button("Download HTML", id="models-download-button", size="sm",
                                                              color="link")]),
                   dbc.CardBody(id="models-card")], className="ll-card"),
@@ -109,6 +116,23 @@ def show_card(rows: list[dict] | None):
     except ArtifactError as exc:
         return error_card(str(exc))
     return html.Div(_card_body(sections), id="models-card-body")
+
+
+@callback(Output("models-compare-result", "children"), Input("models-compare", "n_clicks"),
+          State("models-grid", "selectedRows"), prevent_initial_call=True)
+def compare(_n: int, rows: list[dict] | None):
+    """The selected version next to the served one (champion / challenger), before anyone promotes it."""
+    picked = _selected(rows)
+    if picked is None:
+        return "Pick a version first."
+    try:
+        report = challenger.compare_with_served(*picked)
+    except validation.InputError as exc:
+        return dbc.Alert(exc.reason, color="warning", className="py-1 px-2 mb-0")
+    except ArtifactError as exc:
+        return error_card(public_message(exc))
+    figure = challenger_calibration_figure(report["calibration"]) if "calibration" in report else None
+    return comparison_view(report, figure)
 
 
 @callback(Output("models-download", "data"), Input("models-download-button", "n_clicks"),

@@ -1,5 +1,7 @@
-"""Monitoring (``/monitoring``): fairness of the risk model by gender and age band at a cut-off, and drift of a later
-month (PSI per feature and of the score, characteristic stability, alerts when PSI > 0.25).
+"""Monitoring (``/monitoring``): the back-test of the risk model on real outcomes (the default tab:
+predicted vs realised default rate by band with traffic lights, by month with ROC-AUC and PSI), the what-if
+drift of a generated later month (PSI per feature and of the score, characteristic stability, alerts when
+PSI > 0.25) and fairness by gender and age band at a cut-off.
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
+from dashapp.components.backtest import band_table
+from dashapp.figures import backtest as bt_figs
 from dashapp.figures import governance as figs
 from dashapp.figures.theme import empty_figure
 from dashapp.pagecache import cached_page
+from dashapp.services import backtest as bt_svc
 from dashapp.services import governance as svc
 from dashapp.services import risk as risk_service
 from dashapp.services import validation
@@ -19,7 +24,8 @@ from dashapp.services.bank import DataUnavailable
 from dashapp.services.served import NotTrained
 
 dash.register_page(__name__, path="/monitoring", name="Monitoring", title="Ledgerlight · monitoring", order=40,
-                   description="Fairness by protected group, PSI drift and characteristic stability of the risk model.")
+                   description="Back-test on real outcomes, fairness by protected group, PSI drift and "
+                               "characteristic stability of the risk model.")
 
 ATTRIBUTES = ("age_band", "gender")  # the demo bank's protected attributes (gender, age in bands)
 
@@ -35,24 +41,76 @@ def _step(grid: list[float]) -> float:
     return gaps[0] if gaps else 1.0
 
 
-@cached_page
+@cached_page(stamp=bt_svc.stamp)
 def layout(**_query: str) -> html.Div:
-    """Fairness controls and charts, then drift controls, the alert list and the PSI charts, from published evidence."""
-    header = page_header("Model monitoring", "Fairness at the cut-off and drift of a later month, for the risk model.")
+    """The back-test (default tab) and the what-if drift of a generated month (second tab), then fairness, all
+    from published or stored evidence."""
+    header = page_header("Model monitoring", "Back-test on real outcomes, what-if drift of a generated month "
+                                             "and fairness at the cut-off, for the risk model.")
     try:
         report = risk_service.served().report
         fair = svc.fairness()
         cutoffs, drifts = svc.fairness_grid(), svc.drift_grid()
+        backtest = bt_svc.backtest()
     except NotTrained as exc:
         return html.Div([header, not_ready_card("Default risk model", exc.command, str(exc))])
     except DataUnavailable as exc:
         return html.Div([header, no_data_card(str(exc))])
     except ValueError as exc:  # published, but the data holds no protected attribute
         return html.Div([header, error_card(str(exc))])
+    tabs = dbc.Tabs([
+        dbc.Tab(_backtest_section(backtest), label="Back-test (real outcomes)",
+                tab_id="monitoring-tab-backtest", id="monitoring-tab-backtest-label"),
+        dbc.Tab(_what_if_section(report, drifts), label="What-if (generated month)",
+                tab_id="monitoring-tab-whatif", id="monitoring-tab-whatif-label"),
+    ], id="monitoring-tabs", active_tab="monitoring-tab-backtest", class_name="mb-3")
+    return html.Div([header, tabs, *_fairness_section(fair, cutoffs)])
+
+
+def _backtest_section(doc: dict | None) -> html.Div:
+    """The stored back-test: a summary line, the traffic-light table by band and the charts by month."""
+    if doc is None:
+        empty = dbc.Alert(bt_svc.HOW_TO, color="info", id="monitoring-backtest-empty")
+        return html.Div(empty, className="pt-3")
+    o, truth = doc["overall"], bool(doc.get("has_true_pd"))
+    auc = "–" if o["roc_auc"] is None else f"{o['roc_auc']:.3f}"
+    summary = (f"{doc['model']}/{doc['version']}, trained on {doc['training_loans']:,} loans issued up to "
+               f"{doc['trained_through']}, scored on the {doc['later_loans']:,} loans issued since "
+               f"({doc['first_month']} to {doc['last_month']}): mean PD {o['mean_pd']:.2%}, "
+               f"realised {o['realised']:.2%}"
+               + (f", true PD {o['true_pd']:.2%}" if truth and o.get("true_pd") is not None else "")
+               + f"; ROC-AUC {auc}; score PSI {o['psi']:.3f} ({o['psi_status']}). "
+               f"Computed {doc['computed_at']}.")
+    table = band_table(doc["bands"], has_true_pd=truth, table_id="monitoring-backtest-table")
+    rates = bt_figs.rates_figure(doc["months"], has_true_pd=truth)
+    rates_subtitle = "predicted (mean PD) vs realised" + (", true PD" if truth else "")
+    return html.Div([
+        html.P(summary, className="small text-muted mt-3", id="monitoring-backtest-summary"),
+        dbc.Card([dbc.CardHeader("Predicted vs realised default rate by risk band"),
+                  dbc.CardBody([table, html.Small(doc["rule"], className="text-muted")])],
+                 className="ll-card mb-3"),
+        dbc.Row([dbc.Col(figure_card("Default rate by issued month", "monitoring-backtest-rates", rates,
+                                     subtitle=rates_subtitle),
+                         lg=6),
+                 dbc.Col(figure_card("ROC-AUC and score PSI by month", "monitoring-backtest-auc",
+                                     bt_figs.auc_psi_figure(doc["months"]),
+                                     subtitle="PSI of the PD against the training loans; alert above 0.25"),
+                         lg=6)],
+                className="g-3 mb-3"),
+        figure_card("Traffic lights by month and band", "monitoring-backtest-lights",
+                    bt_figs.lights_figure(doc["month_bands"]),
+                    subtitle="the same one-sided binomial test for each band's loans of each month",
+                    height=max(240, 28 * len(doc["months"]) + 90)),
+    ], className="mb-4")
+
+
+def _fairness_section(fair: dict, cutoffs: dict) -> list:
+    """The cut-off slider, the fairness charts and their flags."""
     *fair_figures, fair_flags = _fairness_view(cutoffs["trained"])
     thresholds = cutoffs["thresholds"]
     low, high = min(thresholds), max(thresholds)
-    fairness_section = [
+    return [
+        html.H5("Fairness at the cut-off", className="mb-3", id="monitoring-fairness-title"),
         dbc.Card(dbc.CardBody(dbc.Row([
             dbc.Col([dbc.Label("Decline when PD ≥", html_for="monitoring-threshold"),
                      _slider("monitoring-threshold", low, high, cutoffs["trained"],
@@ -66,9 +124,13 @@ def layout(**_query: str) -> html.Div:
                          lg=6) for a, fig in zip(ATTRIBUTES, fair_figures, strict=True)], className="g-3 mb-2"),
         html.Div(fair_flags, id="monitoring-fair-flags", className="mb-4 small"),
     ]
+
+
+def _what_if_section(report: dict, drifts: dict) -> html.Div:
+    """The generated later month: drift sliders, alerts, PSI and score charts, characteristic stability."""
     if drifts.get("unavailable"):
-        return html.Div([header, *fairness_section,
-                         dbc.Alert(drifts["unavailable"], color="info", id="monitoring-drift-unavailable")])
+        return html.Div(dbc.Alert(drifts["unavailable"], color="info", id="monitoring-drift-unavailable"),
+                        className="pt-3")
     alerts, psi, score = _drift_view(0.0, 0.0)
     stability = _stability_view(report["features"][0], 0.0, 0.0)
     shifts, pd_shifts = drifts["shift"], drifts["pd_shift"]
@@ -77,8 +139,6 @@ def layout(**_query: str) -> html.Div:
              f"{drifts['expected_loans']:,} of the {drifts['training_loans']:,} training loans; every report was "
              "computed when the model was published.")
     return html.Div([
-        header,
-        *fairness_section,
         dbc.Card(dbc.CardBody([dbc.Row([
             dbc.Col([dbc.Label("Population drift of the later month", html_for="monitoring-shift"),
                      _slider("monitoring-shift", min(shifts), max(shifts), 0.0, {v: f"{v:g}" for v in shifts},
@@ -86,7 +146,8 @@ def layout(**_query: str) -> html.Div:
             dbc.Col([dbc.Label("Concept drift (log-odds)", html_for="monitoring-pd-shift"),
                      _slider("monitoring-pd-shift", min(pd_shifts), max(pd_shifts), 0.0,
                              {v: f"{v:g}" for v in pd_shifts}, _step(pd_shifts))], md=6),
-        ]), html.Small(later, className="text-muted", id="monitoring-batch-note")]), className="ll-card mb-3"),
+        ]), html.Small(later, className="text-muted", id="monitoring-batch-note")]),
+            className="ll-card mb-3 mt-3"),
         dcc.Loading(html.Div(alerts, id="monitoring-alerts", className="mb-3")),
         dbc.Row([dbc.Col(figure_card("PSI per feature", "monitoring-psi", psi, height=380), lg=6),
                  dbc.Col(figure_card("Score distribution (PD deciles of training)", "monitoring-score", score,
@@ -94,7 +155,7 @@ def layout(**_query: str) -> html.Div:
         figure_card("Characteristic stability", "monitoring-stability", stability,
                     controls=dcc.Dropdown(id="monitoring-feature", options=report["features"],
                                           value=report["features"][0], clearable=False, className="mb-2")),
-    ])
+    ], className="mb-4")
 
 
 def _shifts(shift: object, pd_shift: object) -> tuple[float, float]:

@@ -20,8 +20,8 @@ from dashapp.components.customer_link import customer_link, register_customer_li
 from dashapp.components.row_blocks import EMPTY_BLOCK, rows_block
 from dashapp.figures import recsys as figs
 from dashapp.pagecache import cached_page
+from dashapp.services import ids, validation
 from dashapp.services import recsys as svc
-from dashapp.services import validation
 from dashapp.services.bank import DataUnavailable
 from dashapp.services.served import NotTrained
 
@@ -52,7 +52,7 @@ def _campaign_grid(key: str) -> html.Div:
     """The campaign grid; a new ``key`` mounts a fresh grid, whose first ``getRowsRequest`` loads the new list."""
     grid = dag.AgGrid(id="recs-campaign-grid", rowModelType="infinite",
                       columnDefs=[{"field": c, "filter": "agNumberColumnFilter" if kind == "number"
-                                   else "agTextColumnFilter"} for c, kind in svc.CAMPAIGN_FILTERS.items()],
+                                   else "agTextColumnFilter"} for c, kind in svc.campaign_filters().items()],
                       defaultColDef={"sortable": True, "resizable": True},
                       dashGridOptions={"pagination": True, "paginationPageSize": 20, "cacheBlockSize": 100,
                                        "maxBlocksInCache": 20},
@@ -135,7 +135,7 @@ def _profile(view: svc.CustomerView) -> list[Any]:
 def search_customers(search, value):
     """Offer the customer ids that start with what was typed (keeping the current choice)."""
     search = validation.text(search, "customer search", max_len=40, default="")
-    value = None if value is None else validation.customer_id(value)
+    value = None if value is None else ids.customer_ref(value)
     if not search:
         return no_update
     options = svc.customer_options(search)
@@ -150,10 +150,10 @@ def show_customer(customer_id, n):
     """Every model's top-n for the chosen customer, with reasons."""
     if customer_id is None:
         return no_update, no_update
-    customer_id = validation.customer_id(customer_id)
+    customer_id = ids.customer_ref(customer_id)  # the bank's id: 17, or C-00017 for a bank with text ids
     n = validation.whole_number(n, "how many products", lo=1, hi=svc.MAX_LIST, default=5)
     try:
-        view = svc.customer_view(customer_id, n)
+        view = svc.customer_view(ids.customer(customer_id), n)
     except (ValueError, NotTrained) as exc:
         return error_card(str(exc)), []
     cards = [_list_card(model, frame) for model, frame in view.recommendations.items()]
@@ -192,7 +192,7 @@ def export_campaign(_clicks, product_id, model, n):
         return no_update
     product_id, n, model = svc.campaign_request(product_id, n, model)
     frame = svc.campaign_export(product_id, n, model)
-    return safe_csv(frame, f"ledgerlight-campaign-product-{product_id}.csv")
+    return safe_csv(frame, svc.campaign_file_name(product_id))
 
 
 register_customer_link("recs-campaign-grid", __name__)  # a customer id in the campaign list opens the Customer page

@@ -11,6 +11,7 @@ from dash import ALL, Input, Output, State, callback, dcc, html
 
 import risk
 from bankdata import DataValidationError
+from dashapp.auth import signed_in, signed_in_role
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
 from dashapp.components.customer_link import customer_link, register_customer_link
 from dashapp.components.recourse import recourse_block
@@ -19,13 +20,15 @@ from dashapp.figures import risk as figs
 from dashapp.figures.theme import empty_figure
 from dashapp.pagecache import cached_page
 from dashapp.services import audit, validation
+from dashapp.services import decisions as decisions_svc
 from dashapp.services import risk as svc
 from dashapp.services.bank import DataUnavailable
+from dashapp.services.ids import customer_ref
 from dashapp.services.served import NotTrained
 from risk import GRID_COLUMNS, SORTABLE, plain_name
 
 dash.register_page(__name__, path="/risk/applicant", name="Applicant", title="Ledgerlight · applicant", order=11,
-                   query_params={"customer_id": validation.customer_id},
+                   query_params={"customer_id": customer_ref},
                    description="One applicant's default risk, decision, SHAP waterfall, reasons and what-if.")
 
 PAGE_SIZE = 20
@@ -46,7 +49,7 @@ def _what_if_inputs(spec: risk.FeatureSpec) -> list:
 
 def _column(column: str) -> dict:
     """A grid column: sortable and filtered on the server when the service allows it."""
-    kind = svc.FILTERS.get(column)
+    kind = svc.filter_kinds().get(column)
     out: dict = {"field": column, "headerName": column.replace("_", " "), "sortable": column in SORTABLE}
     if kind == "number":
         out |= {"filter": "agNumberColumnFilter",
@@ -57,6 +60,22 @@ def _column(column: str) -> dict:
     else:
         out |= {"filter": False, "minWidth": 260, "tooltipField": column}
     return out
+
+
+def _record_block() -> html.Div:
+    """Record the borrower's decision (computed by the server at the training cut-off) and, when declined, the
+    adverse-action notice."""
+    notices = html.Div([
+        dbc.Button("Notice (HTML)", id="risk-notice-html", size="sm", color="secondary", outline=True, className="me-2"),
+        dbc.Button("Notice (PDF)", id="risk-notice-pdf", size="sm", color="secondary", outline=True),
+    ], id="risk-notice-buttons", hidden=True, className="mt-2")
+    return html.Div([
+        html.Hr(className="my-2"),
+        dbc.Button("Record decision", id="risk-record", size="sm", color="primary"),
+        html.Small(" the borrower's latest loan, at the model's training cut-off", className="text-muted"),
+        html.Div(id="risk-record-result", className="small mt-2"),
+        notices, dcc.Store(id="risk-record-id"), dcc.Download(id="risk-notice-download"),
+    ], className="mt-3")
 
 
 @cached_page
@@ -71,7 +90,7 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
         return html.Div([header, not_ready_card("Default risk model", exc.command, str(exc))])
     except DataUnavailable as exc:
         return html.Div([header, no_data_card(str(exc))])
-    selected = validation.customer_id(customer_id) if customer_id else (first[0]["customer_id"] if first else None)
+    selected = customer_ref(customer_id) if customer_id else (first[0]["customer_id"] if first else None)
     grid = dag.AgGrid(
         id="risk-grid", rowModelType="infinite",
         columnDefs=[_column(c) for c in GRID_COLUMNS],
@@ -89,7 +108,7 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
         dbc.Row([
             dbc.Col(dbc.Card([dbc.CardHeader("Borrowers (latest loan; sorted and filtered by the server)"), dbc.CardBody([
                 dbc.InputGroup([dbc.InputGroupText("customer id"),
-                                dbc.Input(id="risk-search", type="number", debounce=True, placeholder="search")],
+                                dbc.Input(id="risk-search", type="text", debounce=True, placeholder="search")],
                                size="sm", className="mb-2"),
                 grid])], className="ll-card h-100"), lg=7),
             dbc.Col(dbc.Card([dbc.CardHeader("Decision"), dbc.CardBody([
@@ -99,7 +118,8 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
                            tooltip={"placement": "bottom", "always_visible": True}),
                 html.Div(id="risk-decision", className="mt-3"),
                 html.Ul(id="risk-reasons", className="mt-2 small"),
-                html.Div(id="risk-recourse")])], className="ll-card h-100"), lg=5),
+                html.Div(id="risk-recourse"),
+                _record_block()])], className="ll-card h-100"), lg=5),
         ], className="g-3 mb-3"),
         dbc.Row([
             dbc.Col(figure_card("Why this score (SHAP, probability terms)", "risk-waterfall", height=460), lg=7),
@@ -123,14 +143,14 @@ def grid_rows(request: dict | None):
 
 @callback(Output("risk-applicant", "data"), Input("risk-grid", "selectedRows"), Input("risk-search", "value"),
           prevent_initial_call=True)
-def pick_applicant(selected: list[dict] | None, searched: int | None):
-    """The borrower picked in the grid or typed in the search box."""
+def pick_applicant(selected: list[dict] | None, searched: int | str | None):
+    """The borrower picked in the grid or typed in the search box (the bank's id: ``17`` or ``C-00017``)."""
     if dash.ctx.triggered_id == "risk-search":
-        return validation.customer_id(searched) if searched is not None else dash.no_update
+        return customer_ref(searched) if searched not in (None, "") else dash.no_update
     rows = validation.items(selected, "selected rows", max_len=1)
     if not rows:
         return dash.no_update
-    return validation.customer_id(validation.record(rows[0], "selected row", ["customer_id"])["customer_id"])
+    return customer_ref(validation.record(rows[0], "selected row", ["customer_id"])["customer_id"])
 
 
 def _features(ids: list[dict]) -> list[str]:
@@ -140,12 +160,12 @@ def _features(ids: list[dict]) -> list[str]:
 
 @callback(Output({"type": "risk-whatif", "feature": ALL}, "value"), Input("risk-applicant", "data"),
           State({"type": "risk-whatif", "feature": ALL}, "id"))
-def fill_what_if(customer_id: int, ids: list[dict]):
+def fill_what_if(customer_id: int | str, ids: list[dict]):
     """Load the borrower's values into the what-if panel."""
     features = _features(ids)
     if customer_id is None:
         return [dash.no_update] * len(ids)
-    values = svc.applicant_features(validation.customer_id(customer_id))
+    values = svc.applicant_features(customer_ref(customer_id))
     return [values[f] for f in features]
 
 
@@ -187,3 +207,31 @@ def show_recourse(values: list, threshold: float, ids: list[dict]):
     except (DataValidationError, ValueError):
         return ""
     return recourse_block(rec, "risk-recourse-text")
+
+
+@callback(Output("risk-record-result", "children"), Output("risk-record-id", "data"),
+          Output("risk-notice-buttons", "hidden"), Input("risk-record", "n_clicks"), Input("risk-applicant", "data"),
+          prevent_initial_call=True)
+def record_decision(_n: int | None, customer_id: int | None):
+    """Record the picked borrower's decision: the server scores their database row with the served model."""
+    if dash.ctx.triggered_id != "risk-record" or customer_id is None:
+        return "", None, True
+    user = signed_in()
+    try:
+        rec = decisions_svc.record_decision(customer_id, role=signed_in_role(), user=user.id if user else "unknown")
+    except risk.InvalidApplicant as exc:
+        return error_card(f"Not recorded: {exc}"), None, True
+    text = (f"Recorded as decision {rec.id}: {rec.decision.upper()} at PD {rec.pd:.1%} (cut-off {rec.cutoff:.1%}, "
+            f"model {rec.model}/{rec.model_version}).")
+    return html.Span(text, id="risk-record-text"), rec.id, not rec.declined
+
+
+@callback(Output("risk-notice-download", "data"), Input("risk-notice-html", "n_clicks"),
+          Input("risk-notice-pdf", "n_clicks"), State("risk-record-id", "data"), prevent_initial_call=True)
+def download_notice(_html: int | None, _pdf: int | None, record_id: int | None):
+    """The adverse-action notice of the recorded, declined decision (read back from the database)."""
+    if record_id is None:
+        return dash.no_update
+    fmt = "pdf" if dash.ctx.triggered_id == "risk-notice-pdf" else "html"
+    content, name, media = decisions_svc.notice(record_id, fmt, role=signed_in_role())
+    return dcc.send_bytes(content, name, type=media)

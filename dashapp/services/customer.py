@@ -14,7 +14,7 @@ import pandas as pd
 
 from dashapp import policy
 from dashapp.policy import Capability
-from dashapp.services import audit, validation
+from dashapp.services import audit, ids
 from dashapp.services import bank as bank_service
 from dashapp.services import recsys as recsys_service
 from dashapp.services import risk as risk_service
@@ -32,7 +32,7 @@ __all__ = ["Customer360", "RiskPart", "customer_360", "parse_customer_id"]
 class Customer360:
     """Everything the Customer page shows for one customer."""
 
-    customer_id: int
+    customer_id: int | str  # the bank's id (text for a bank with text ids)
     profile: dict[str, Any]
     monthly: pd.DataFrame  # month, direction, amount, count
     loans: pd.DataFrame
@@ -45,12 +45,13 @@ class Customer360:
 
 
 def parse_customer_id(raw: Any) -> int:
-    """A customer id from the URL or an input; ``InputError`` (a ``ValueError``) naming the bad value."""
-    return validation.customer_id(raw)
+    """The internal id of a customer id from the URL or an input, as the bank writes it (``17`` or
+    ``C-00017``); ``InputError`` (a ``ValueError``) naming the bad or unknown value."""
+    return ids.customer(raw)
 
 
 def customer_360(customer_id: int, role: str | None = None) -> Customer360:
-    """Assemble the customer's whole picture as ``role`` may see it (``dashapp.policy``): the risk part only with
+    """Assemble the picture of the customer with internal id ``customer_id`` as ``role`` may see it (``dashapp.policy``): the risk part only with
     ``Capability.SCORES``, credit history (credit score, DTI, rates, delinquencies, defaults) only with
     ``Capability.CREDIT_HISTORY``. Audited as a view of the customer.
 
@@ -62,13 +63,14 @@ def customer_360(customer_id: int, role: str | None = None) -> Customer360:
         The bank cannot be read.
     """
     customer_id = int(customer_id)
+    shown = ids.shown("customer", customer_id)
     row = bank_service.customer_profile(customer_id)
     if row is None:
-        raise ValueError(f"no customer with id {customer_id}")
+        raise ValueError(f"no customer with id {shown}")
     columns = policy.visible_columns(role, [c for c in PROFILE_COLUMNS if c in row])
     profile = {c: row[c] for c in columns}
     monthly = bank_service.customer_monthly(customer_id)
-    loans = policy.redact(bank_service.customer_loans(customer_id), role)
+    loans = ids.show(policy.redact(bank_service.customer_loans(customer_id), role), "loan_id", "loan")
     missing: dict[str, str] = {}
     parts: dict[str, Any] = {}
     if policy.may(role, Capability.SCORES):
@@ -87,5 +89,5 @@ def customer_360(customer_id: int, role: str | None = None) -> Customer360:
         parts["credit_blocked"] = view.credit_blocked
     except NotTrained as exc:
         missing["products"] = str(exc)
-    audit.served("view_customer", f"customer {customer_id}")
-    return Customer360(customer_id, profile, monthly, loans.reset_index(drop=True), missing=missing, **parts)
+    audit.served("view_customer", f"customer {shown}")
+    return Customer360(shown, profile, monthly, loans.reset_index(drop=True), missing=missing, **parts)

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from bankdata import external_ids_table
 from dashapp.services import validation
 from dashapp.services.validation import InputError
 
@@ -35,11 +36,16 @@ class Column(NamedTuple):
     ``kind`` is its ag-grid filter kind, ``"number"`` or ``"text"``. Text compares case-insensitively: with
     ``case`` (text stored in one case, e.g. ``str.upper``) the filter text is put in that case and the column is
     compared as stored, so an equality can use its index; without, both sides are lower-cased.
+
+    ``entity`` (``customer``, ``product``, ``loan``) marks an internal id column of a bank with text ids: a text
+    filter then matches the bank's ids as stored in ``external_ids`` (its unique index) and keeps the rows whose
+    internal id is among the matches.
     """
 
     sql: sa.ColumnElement[Any]
     kind: str
     case: Callable[[str], str] | None = None
+    entity: str | None = None
 
 
 Columns = Mapping[str, Column]
@@ -166,12 +172,28 @@ def _condition(name: str, column: Column, spec: Any) -> sa.ColumnElement[bool]:
             return sa.and_(sql >= min(value, high), sql <= max(value, high))
         return _COMPARE[ftype](sql, value)
     needle = validation.text(spec.get("filter"), field, max_len=MAX_FILTER_TEXT)
+    if column.entity is not None:
+        return _through_ids(column, ftype, needle)
     if column.case is None:
         sql, needle = sa.func.lower(sql), needle.lower()
     else:
         needle = column.case(needle)
+    return _text_match(sql, ftype, needle)
+
+
+def _text_match(sql: Any, ftype: str, needle: str) -> sa.ColumnElement[bool]:
     if ftype in ("equals", "notEqual"):
         return _COMPARE[ftype](sql, needle)
     escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     like = sql.like(_LIKE[ftype].format(escaped), escape="\\")
     return sa.not_(like) if ftype == "notContains" else like
+
+
+def _through_ids(column: Column, ftype: str, needle: str) -> sa.ColumnElement[bool]:
+    """A text filter on the bank's ids of an internal id column: ``id IN (the matching internal ids)`` (an equality
+    is one look-up of the mapping's unique index; a pattern scans the entity's ids, never the grid's table)."""
+    t = external_ids_table
+    negate = {"notEqual": "equals", "notContains": "contains"}
+    matched = sa.select(t.c.internal_id).where(t.c.entity == column.entity,
+                                               _text_match(t.c.external_id, negate.get(ftype, ftype), needle))
+    return column.sql.not_in(matched) if ftype in negate else column.sql.in_(matched)

@@ -17,6 +17,7 @@ from ``LEDGERLIGHT_CREDIT_BLOCKED_BANDS``) when a risk model is served: the cust
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ import sqlalchemy as sa
 
 import recsys
 from bankdata import BANK_TABLES, Artifact, DatabaseError, get_settings, query, query_records
-from dashapp.services import audit, grid, validation
+from dashapp.services import audit, grid, ids, validation
 from dashapp.services import bank as bank_service
 from dashapp.services import risk as risk_service
 from dashapp.services.bank import DataUnavailable
@@ -197,10 +198,13 @@ def _prefix_ranges(digits: str) -> list[tuple[int, int]]:
 
 def customer_options(search: str | None = None, limit: int = 30) -> list[dict[str, object]]:
     """Dropdown options for the customer search: the ``limit`` smallest ids whose digits start with ``search``
-    (the first ``limit`` ids without one). Each length of id is one primary-key range ([1, 2), [10, 20), ...), so
+    (the first ``limit`` ids without one); for a bank with text ids, the first ids in text order that start with
+    ``search`` (values are the bank's ids). Each length of id is one primary-key range ([1, 2), [10, 20), ...), so
     the query reads at most ``limit`` rows per range, never the table."""
     t = _CUSTOMERS
     text = (search or "").strip()
+    if ids.is_text("customer"):  # the bank's text ids: a range of the mapping's unique index
+        return [{"label": f"Customer {shown}", "value": shown} for _, shown in ids.search("customer", text, limit)]
     if not text:
         statement: sa.Select = sa.select(t.c.customer_id).order_by(t.c.customer_id).limit(limit)
     else:
@@ -213,8 +217,8 @@ def customer_options(search: str | None = None, limit: int = 30) -> list[dict[st
                  .order_by(t.c.customer_id).limit(limit).subquery(f"r{i}") for i, (lo, hi) in enumerate(ranges)]
         union = sa.union_all(*(sa.select(p.c.customer_id) for p in parts)).subquery("ids")
         statement = sa.select(union.c.customer_id).order_by(union.c.customer_id).limit(limit)
-    ids = _rows(statement)["customer_id"].to_numpy(dtype=np.int64)
-    return [{"label": f"Customer {int(i)}", "value": int(i)} for i in ids]
+    found = _rows(statement)["customer_id"].to_numpy(dtype=np.int64)
+    return [{"label": f"Customer {int(i)}", "value": int(i)} for i in found]
 
 
 def product_options() -> list[dict[str, object]]:
@@ -316,6 +320,8 @@ def customer_view(customer_id: int, n: int = 5, *, models: tuple[str, ...] | Non
     profile = {k: row[k] for k in PROFILE_COLUMNS if k in row}
     held_frame = pd.DataFrame({"product_id": pub.product_ids[held_cols], "name": pub.names[held_cols].astype(str),
                                "family": pub.families[held_cols].astype(str)})
+    held_frame = ids.show(held_frame, "product_id", "product")
+    recs = {model: ids.show(frame, "product_id", "product") for model, frame in recs.items()}
     return CustomerView(customer_id, profile, held_frame, recs, blocked)
 
 
@@ -371,11 +377,17 @@ def campaign(product_id: int, n: int = 100, model: str = "mf") -> pd.DataFrame:
     rank, customer_id, score, age, income, region, employment, best first."""
     top = _candidates(served(), int(product_id), int(n), model).subquery("top")
     frame = _rows(_joined(top, _with_attributes(top, top.c.stored_rank)).order_by(top.c.stored_rank))
+    frame = ids.show(frame, "customer_id", "customer")
     return frame.assign(rank=np.arange(1, len(frame) + 1)).loc[:, list(CAMPAIGN_COLUMNS)]
 
 
+def campaign_filters() -> dict[str, str]:
+    """:data:`CAMPAIGN_FILTERS` as the grid's column filters show them: ``text`` for the bank's text ids."""
+    return CAMPAIGN_FILTERS | {"customer_id": ids.filter_kind("customer")}
+
+
 def _records(page: pd.DataFrame) -> list[dict[str, Any]]:
-    page = page.round({"score": 4, "income": 0})
+    page = ids.show(page.round({"score": 4, "income": 0}), "customer_id", "customer")
     return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
             for r in page.to_dict("records")]
 
@@ -415,6 +427,7 @@ def campaign_page(product_id: int, n: int, model: str, start_row: Any, end_row: 
                        top.c.score).subquery("ranked")
     columns = _with_attributes(ranked, ranked.c.rank)
     allowed = {name: grid.Column(columns[name], kind) for name, kind in CAMPAIGN_FILTERS.items()}
+    allowed["customer_id"] = ids.grid_column("customer", columns["customer_id"])
     where = grid.filters(filter_model, allowed)
     order = grid.order(grid.sorts(sorts, allowed), allowed, "rank")
     matching = _joined(ranked, columns).where(*where)
@@ -424,11 +437,18 @@ def campaign_page(product_id: int, n: int, model: str, start_row: Any, end_row: 
     return _records(page.drop(columns="matching")), total
 
 
+def campaign_file_name(product_id: int) -> str:
+    """The download's name, ``ledgerlight-campaign-product-<the bank's product id>.csv`` (characters other than
+    letters, digits, ``.``, ``_`` and ``-`` replaced by ``_``)."""
+    shown = re.sub(r"[^A-Za-z0-9._-]", "_", str(ids.shown("product", int(product_id))))[:60]
+    return f"ledgerlight-campaign-product-{shown}.csv"
+
+
 def campaign_export(product_id: int, n: int = 100, model: str = "mf") -> pd.DataFrame:
     """:func:`campaign` made safe for spreadsheets (text cells that start a formula are neutralised); audited with
     the product, model and the number of customers exported."""
     frame = neutralise_formulas(campaign(product_id, n, model))
-    audit.served("export_campaign", f"campaign list for product {int(product_id)}",
+    audit.served("export_campaign", f"campaign list for product {ids.shown('product', int(product_id))}",
                  {"model": model, "n": int(n), "rows": len(frame)})
     return frame
 

@@ -28,7 +28,7 @@ from bankdata import (
     query_records,
     read_evidence,
 )
-from dashapp.services import audit, grid, validation
+from dashapp.services import audit, grid, ids, validation
 from dashapp.services.bank import DataUnavailable, check_database
 from dashapp.services.served import NotPublished, NotTrained, load_served, served_version
 from dashapp.services.validation import InputError
@@ -48,8 +48,9 @@ FILTERS: dict[str, str] = {"customer_id": "number", "loan_id": "number", "pd": "
 #: text columns are published in one case (bands upper, purposes lower): filters compare in that case, so an
 #: equality is an index look-up and a LIKE behaves the same on SQLite and PostgreSQL
 TEXT_CASE: dict[str, Callable[[str], str]] = {"band": str.upper, "purpose": str.lower}
-#: the whitelist the grid module checks a request against
+#: the whitelist the grid module checks a request against (a bank with text ids: see :func:`grid_columns`)
 COLUMNS = {name: grid.Column(SCORES.c[name], kind, TEXT_CASE.get(name)) for name, kind in FILTERS.items()}
+ID_ENTITIES = {"customer_id": "customer", "loan_id": "loan"}
 LOAN_COLUMNS = ("loan_id", "issued_at", "amount", "term_months", "interest_rate", "purpose", "dti")
 ROUNDING = {"pd": 4, "income": 0, "dti": 3}
 
@@ -179,6 +180,18 @@ def _grid_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             for row in frame.to_dict("records")]
 
 
+def grid_columns() -> dict[str, grid.Column]:
+    """:data:`COLUMNS`, with the id columns filtered by the bank's text ids when it has them."""
+    return COLUMNS | {name: ids.grid_column(entity, SCORES.c[name]) for name, entity in ID_ENTITIES.items()
+                      if ids.is_text(entity)}
+
+
+def filter_kinds() -> dict[str, str]:
+    """:data:`FILTERS` as the grid's column filters show them: ``text`` for the bank's text ids."""
+    return {name: ids.filter_kind(ID_ENTITIES[name], kind) if name in ID_ENTITIES else kind
+            for name, kind in FILTERS.items()}
+
+
 def page_rows(version: str, url: str, start: int, end: int, sort_model: Any, filter_model: Any
               ) -> tuple[pd.DataFrame, int]:
     """Rows ``start``..``end`` of one version's ``risk_scores`` (grid columns, in order) and the matching count.
@@ -187,9 +200,10 @@ def page_rows(version: str, url: str, start: int, end: int, sort_model: Any, fil
     far the offset) and only its rows are read; without filters the count is the published row count.
     """
     mine = SCORES.c.model_version == version
-    filters = grid.filters(filter_model, COLUMNS)
+    columns = grid_columns()
+    filters = grid.filters(filter_model, columns)
     sorts = grid.sorts(sort_model, SORTABLE, max_sorts=MAX_SORTS)
-    order = grid.order(sorts, COLUMNS, "customer_id", key_follows=True)
+    order = grid.order(sorts, columns, "customer_id", key_follows=True)
     column = sorts[0].column if sorts else "customer_id"
     try:
         rows = published_rows(SCORES, version, url) or 0
@@ -199,7 +213,7 @@ def page_rows(version: str, url: str, start: int, end: int, sort_model: Any, fil
         # column's index and skipping non-matches: the walk reads about end * rows / total index entries, the
         # sort about total; the filter is hidden from the planner when the walk is the shorter.
         walk = bool(filters) and column not in (filter_model or {}) and end * rows < total * total
-        where = [mine, *(grid.filters(filter_model, COLUMNS, use_index=False) if walk else filters)]
+        where = [mine, *(grid.filters(filter_model, columns, use_index=False) if walk else filters)]
         ids = query(sa.select(SCORES.c.customer_id).where(*where).order_by(*order).limit(end - start).offset(start),
                     url)["customer_id"].tolist()
         if ids:
@@ -231,9 +245,9 @@ def applicant_page(start_row: int, end_row: int, sort_model: list, filter_model:
     wanted = grid.row_range(start_row, end_row, max_rows=MAX_PAGE)
     version = published_version()
     page, total = page_rows(version, _url(), wanted.start, wanted.end, sort_model, filter_model)
-    rows = _grid_records(page)
+    rows = ids.show_records(ids.show_records(_grid_records(page), "customer_id", "customer"), "loan_id", "loan")
     audit.served("view_applicants", "applicant grid",
-                 {"rows": len(rows), "start": wanted.start, "customers": [int(r["customer_id"]) for r in rows]})
+                 {"rows": len(rows), "start": wanted.start, "customers": [r["customer_id"] for r in rows]})
     return rows, total
 
 
@@ -256,9 +270,15 @@ def _latest_loan(customer_id: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def applicant_features(customer_id: int) -> dict[str, Any]:
+def latest_loan_row(customer_id: int) -> dict[str, Any] | None:
+    """The customer's most recent loan joined to the customer's row (None when the customer has no loan); not
+    audited: the caller audits what it serves of it."""
+    return _latest_loan(int(customer_id))
+
+
+def applicant_features(customer_id: int | str) -> dict[str, Any]:
     """The model's feature values of one borrower's latest loan (the what-if panel's starting point); audited as
-    a view of that customer's application.
+    a view of that customer's application. ``customer_id`` is the bank's id (``17``, or ``C-00017``).
 
     Raises
     ------
@@ -266,10 +286,11 @@ def applicant_features(customer_id: int) -> dict[str, Any]:
         No borrower with this id.
     """
     model = get_model()
-    row = _latest_loan(int(customer_id))
+    internal = ids.customer(customer_id)
+    row = _latest_loan(internal)
     if row is None:
-        raise InputError("customer id", f"no borrower with customer id {int(customer_id)}")
-    audit.served("view_applicant", f"customer {int(customer_id)}")
+        raise InputError("customer id", f"no borrower with customer id {customer_id}")
+    audit.served("view_applicant", f"customer {customer_id}")
     return {c: row[c] for c in model.spec.features}
 
 
@@ -305,12 +326,14 @@ def customer_risk(customer_id: int) -> RiskPart | None:
     row = _latest_loan(int(customer_id))
     if row is None:
         return None
-    audit.served("view_applicant", f"customer {int(customer_id)}")
+    audit.served("view_applicant", f"customer {ids.shown('customer', int(customer_id))}")
     features = risk.check_applicant(model.model.spec, {c: row[c] for c in model.model.spec.features})
     explanation = model.model.explain(features)
     threshold = model.threshold
     rec = find_recourse(model.model, features, threshold) if explanation.pd >= threshold else None
     loan = {c: row[c] for c in LOAN_COLUMNS if c in row}
+    if "loan_id" in loan:
+        loan["loan_id"] = ids.shown("loan", int(loan["loan_id"]))
     if loan.get("issued_at") is not None:
         loan["issued_at"] = pd.Timestamp(loan["issued_at"])
     return RiskPart(explanation, threshold, loan, rec)

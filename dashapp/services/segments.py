@@ -44,7 +44,7 @@ from bankdata import (
 from bankdata import segment_names as stored_segment_names
 from dashapp import policy
 from dashapp.policy import Capability
-from dashapp.services import audit, segment_sample, validation
+from dashapp.services import audit, ids, segment_sample, validation
 from dashapp.services import risk as risk_service
 from dashapp.services.served import NotPublished, load_served, served_version
 from segmentation import MEMBERS_TABLE, MODEL_NAME, Segmentation, load_served_model, mask_products
@@ -533,7 +533,7 @@ def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> 
                               if total_revenue else 0.0)
     cards["distinctive"] = cards["segment"].map(pub.segments.set_index("segment")["distinctive"])
     cards = cards.merge(stats.medians, left_on="segment", right_index=True, how="left")
-    scatter = stats.scatter.sort_values("customer_id").reset_index(drop=True)
+    scatter = ids.show(stats.scatter.sort_values("customer_id").reset_index(drop=True), "customer_id", "customer")
     return SegmentView(n_customers=n, n_total=pub.n_customers, sample=scatter, sizes=sizes, z_means=z_means,
                        boxes=boxes, box_feature=box_feature, cards=cards.reset_index(drop=True), names=names,
                        explained=list(pub.explained), sample_rows=min(stats.sample_rows, n),
@@ -607,7 +607,7 @@ def count_matching(flt: SegmentFilter) -> int:
 def export_chunks(flt: SegmentFilter, role: str | None = None, *, chunk_rows: int = EXPORT_CHUNK_ROWS
                   ) -> Iterator[pd.DataFrame]:
     """The filtered customers for a CSV, ``chunk_rows`` at a time in customer_id order (keyset paging: one indexed
-    query per chunk, nothing bank-sized held): customer_id, segment, segment_name, the features, then the attributes
+    query per chunk, nothing bank-sized held): customer_id (the bank's id), segment, segment_name, the features, then the attributes
     (region, gender, employment, products). Columns ``role`` may not receive are dropped; text is formula-neutralised.
     Not audited (the caller audits what it sent).
     """
@@ -627,6 +627,7 @@ def export_chunks(flt: SegmentFilter, role: str | None = None, *, chunk_rows: in
         if frame.empty:
             return
         last = int(frame["customer_id"].iloc[-1])
+        frame = ids.show(frame, "customer_id", "customer")  # the bank's ids (one indexed query a chunk)
         frame.insert(2, "segment_name", frame["segment"].map(names))
         if with_products:
             frame["products"] = [mask_products(m, pub.products) for m in frame.pop("products_mask")]

@@ -14,6 +14,7 @@ from typing import Any
 
 MAX_TEXT = 2_000
 MAX_LIST = 1_000
+MAX_ID_LENGTH = 100  # the longest text id a bank's file may hold (bankdata's validation)
 _DIGITS = re.compile(r"[0-9]{1,15}")
 _REQUIRED: Any = object()
 
@@ -72,6 +73,19 @@ def customer_id(value: Any, field: str = "customer id") -> int:
             raise InputError(field, f"must be a whole number of 1 to 15 digits, got {_shown(value)}")
         value = int(text)
     return whole_number(value, field, lo=1, hi=10**15)
+
+
+def text_id(value: Any, field: str) -> str:
+    """A bank's text id (``C-00017``): 1 to :data:`MAX_ID_LENGTH` printable characters, surrounding spaces
+    dropped; a whole number is taken as its digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InputError(field, f"must be an id, got {_shown(value)}")
+    text = value.strip()
+    if not text or len(text) > MAX_ID_LENGTH or not text.isprintable():
+        raise InputError(field, f"must be an id of 1 to {MAX_ID_LENGTH} printable characters, got {_shown(value)}")
+    return text
 
 
 def text(value: Any, field: str, *, max_len: int = MAX_TEXT, default: Any = _REQUIRED) -> str:

@@ -3,14 +3,24 @@ and both pages in headless Chromium."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
+import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 import risk
-from bankdata import ArtifactStore, read_audit
-from dashapp.services import governance, models
+from bankdata import ArtifactStore, engine_for, generate_cohort, read_audit, write_evidence
+from bankdata._serving import evidence_table
+from dashapp.components.comparison import comparison_view
+from dashapp.figures.governance import challenger_calibration_figure
+from dashapp.services import backtest as backtest_service
+from dashapp.services import challenger, governance, models
 from dashapp.services import risk as risk_service
 from dashapp.services.publishing import publish_version
 from dashapp.services.validation import InputError
+from tests.app.helpers import CALLBACK, router
 
 
 def test_fairness_service_reports_both_attributes(trained_env) -> None:
@@ -55,6 +65,11 @@ def test_versions_card_and_promotion_are_picked_up_without_restart(trained_env) 
     assert "ledgerlight publish risk" in " ".join(str(s.get("note", "")) for s in unpublished)
     publish_version("risk", store.load("risk", new), trained_env.bank_env.bank, trained_env.bank_env.database_url)
     assert models.versions().set_index("version").loc[new, "status"] == "candidate"
+    report = challenger.compare_with_served("risk", new)  # champion / challenger before promoting
+    assert report["champion"]["version"] == old and report["challenger"]["version"] == new
+    view = str(comparison_view(report, challenger_calibration_figure(report["calibration"])))
+    assert "models-compare-metrics" in view and "models-compare-flips" in view and "ROC-AUC" in view
+    assert store.latest("risk") == old
     models.promote("risk", new, role="admin", user="tester", reason=reason)
     assert store.latest("risk") == new and risk_service.get_portfolio().version == new  # no cache clearing needed
     audit = read_audit(trained_env.bank_env.database_url)
@@ -82,11 +97,73 @@ def test_retrain_job_reports_progress_and_saves_a_candidate(trained_env) -> None
     assert models.versions().set_index("version").loc[version, "status"] == "candidate"
 
 
+@pytest.fixture()
+def stored_backtest(trained_env) -> Iterator[dict]:
+    """A back-test of the served risk version on 12 generated later months of the test bank, stored as its
+    evidence (deleted afterwards, so the other tests see the empty state)."""
+    bank = trained_env.bank_env.bank
+    version = trained_env.store.latest("risk")
+    later = generate_cohort(bank.loans["issued_at"].max(), n_customers=2_000, seed=5, months=12,
+                            customer_offset=int(bank.customers["customer_id"].max()),
+                            loan_offset=int(bank.loans["loan_id"].max()))
+    doc = risk.backtest_version(trained_env.store.load("risk", version),
+                                pd.concat([bank.loans, later.loans], ignore_index=True),
+                                pd.concat([bank.customers, later.customers], ignore_index=True),
+                                truth=pd.concat([bank.truth.loan_pd, later.truth.loan_pd], ignore_index=True),
+                                bank_id=bank.identity.bank_id)
+    url = trained_env.bank_env.database_url
+    write_evidence("risk", version, {risk.BACKTEST_KIND: doc}, url)
+    yield doc
+    with engine_for(url).begin() as conn:
+        conn.execute(sa.delete(evidence_table).where(evidence_table.c.kind == risk.BACKTEST_KIND))
+
+
+def test_monitoring_says_what_to_run_when_no_back_test_is_stored(trained_env, as_user) -> None:
+    assert backtest_service.backtest() is None
+    answer = as_user("risk").post(CALLBACK, json=router("/monitoring"))
+    assert answer.status_code == 200
+    page = json.dumps(answer.get_json())
+    assert "monitoring-backtest-empty" in page and "ledgerlight demo extend --months 12" in page
+    assert page.index("Back-test (real outcomes)") < page.index("What-if (generated month)")
+    assert "monitoring-shift" in page  # the what-if sliders are still there, in the second tab
+
+
+def test_backtest_service_reads_the_stored_report(trained_env, stored_backtest, as_user) -> None:
+    doc = backtest_service.backtest()
+    assert doc == json.loads(json.dumps(stored_backtest))
+    assert doc["version"] == trained_env.store.latest("risk")
+    assert backtest_service.stamp() is not None
+    # the page cached with the empty state (the test above) is rebuilt: its stamp is the back-test's write time
+    page = json.dumps(as_user("risk").post(CALLBACK, json=router("/monitoring")).get_json())
+    assert "monitoring-backtest-table" in page and "monitoring-backtest-empty" not in page
+
+
+@pytest.mark.browser
+def test_monitoring_back_test_tab_shows_the_traffic_lights(trained_env, stored_backtest, served) -> None:
+    duo = served
+    duo.wait_for_page(url=f"{duo.server_url}/monitoring")
+    duo.wait_for_element("#monitoring-backtest-table", timeout=40)
+    table = duo.find_element("#monitoring-backtest-table").text
+    for band in stored_backtest["bands"]:
+        assert f"{band['n']:,}" in table
+        light = duo.find_element(f"#monitoring-backtest-table-light-{band['band']}").text.lower()
+        assert light == band["light"]
+    assert "True PD" in table
+    duo.wait_for_element("#monitoring-backtest-rates g.trace", timeout=20)
+    duo.wait_for_element("#monitoring-backtest-auc g.trace", timeout=20)
+    duo.wait_for_element("#monitoring-backtest-lights .hm", timeout=20)
+    duo.find_element("#monitoring-tab-whatif-label .nav-link").click()
+    duo.wait_for_element("#monitoring-psi g.trace", timeout=30)
+    assert duo.get_logs() == []
+
+
 @pytest.mark.browser
 def test_monitoring_and_models_pages_render(trained_env, served) -> None:
     duo = served
     duo.wait_for_page(url=f"{duo.server_url}/monitoring")
+    duo.wait_for_element("#monitoring-backtest-empty", timeout=40)
     duo.wait_for_element("#monitoring-fair-gender g.trace", timeout=40)
+    duo.find_element("#monitoring-tab-whatif-label .nav-link").click()  # the generated month: second tab
     duo.wait_for_element("#monitoring-alert", timeout=60)
     duo.wait_for_element("#monitoring-psi g.trace", timeout=20)
     duo.wait_for_page(url=f"{duo.server_url}/models")
@@ -95,6 +172,16 @@ def test_monitoring_and_models_pages_render(trained_env, served) -> None:
     assert "served" in duo.find_element("#models-grid").text
     assert duo.find_element("#models-promote")  # admin sees the actions
     assert duo.get_logs() == []
+
+
+def test_traffic_light_grid_has_one_cell_per_month_and_band_with_loans(stored_backtest) -> None:
+    from dashapp.figures.backtest import LIGHT_CODES, lights_figure
+
+    rows = stored_backtest["month_bands"]
+    heat = lights_figure(rows).data[0]
+    cells = {(m, b): z for m, zs in zip(heat.y, heat.z, strict=True) for b, z in zip(heat.x, zs, strict=True)}
+    assert {k for k, z in cells.items() if z is not None} == {(r["month"], r["band"]) for r in rows}
+    assert all(cells[(r["month"], r["band"])] == LIGHT_CODES[r["light"]] for r in rows)
 
 
 def test_fairness_groups_are_drawn_in_natural_order() -> None:
@@ -122,6 +209,9 @@ def test_an_admin_retrains_in_the_background_through_the_request_checks(trained_
     assert trained_env.store.latest("segments") == before and candidate != before
     duo.wait_for_page(url=f"{duo.server_url}/models")  # the new candidate is listed
     duo.wait_for_element(f"#models-grid .ag-row[row-id='segments/{candidate}']", timeout=30).click()
+    duo.find_element("#models-compare").click()  # champion / challenger first
+    duo.wait_for_element("#models-compare-metrics", timeout=30)
+    assert "Favours" in duo.find_element("#models-compare-metrics").text
     duo.find_element("#models-promote").click()
     duo.wait_for_contains_text("#models-promote-result", "say why", timeout=20)
     assert trained_env.store.latest("segments") == before
