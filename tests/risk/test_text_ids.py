@@ -77,6 +77,9 @@ def test_cli_train_then_score_a_portfolio_keeps_the_text_ids(book_files: dict[st
     assert code == 0, captured.err
     artifact = ArtifactStore().load("risk-book")
     assert "loan_id" not in artifact.metadata["features"] and "customer_id" not in artifact.metadata["features"]
+    with np.load(artifact.path / "evaluation.npz", allow_pickle=False) as evaluation:  # out-of-fold rows by loan
+        assert evaluation["loan_id"].dtype.kind == "U"
+        assert set(evaluation["loan_id"].tolist()) == set(loans()["loan_id"])
     out = book_files["tmp"] / "scored"
     code = main(["risk", "score", "--data", str(book_files["parquet"]), "--out", str(out), "--model", "risk-book"])
     assert code == 0, capsys.readouterr().err
