@@ -19,6 +19,8 @@ from dashapp.services.validation import InputError
 
 LOWER_IS_BETTER = frozenset({"brier", "log_loss", "davies_bouldin", "inertia"})
 """Metrics where the challenger wins with a smaller value (every other metric: a larger one)."""
+TIE = 5e-5
+"""Differences smaller than this favour neither version (they print as 0.0000)."""
 
 
 def compare_with_served(model: str, version: str, *, store: ArtifactStore | None = None) -> dict[str, Any]:
@@ -101,7 +103,7 @@ def _better(name: str, pair: dict[str, float]) -> str:
         diff = abs(pair["champion"]) - abs(pair["challenger"])
     elif name in LOWER_IS_BETTER:
         diff = -diff
-    if abs(diff) < 1e-12:
+    if abs(diff) < TIE:
         return "tie"
     return "challenger" if diff > 0 else "champion"
 

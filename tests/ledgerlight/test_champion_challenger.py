@@ -136,3 +136,13 @@ def test_segments_versions_are_compared_on_their_saved_metrics(env: dict) -> Non
     for name, pair in report["metrics"].items():
         assert pair["champion"] == pytest.approx(ours[name]) and pair["challenger"] == pytest.approx(theirs[name])
     assert {pair["better"] for pair in report["metrics"].values()} <= {"champion", "challenger", "tie"}
+
+
+def test_a_difference_too_small_to_print_favours_neither_version() -> None:
+    from dashapp.services.challenger import _better
+
+    assert _better("roc_auc", {"champion": 0.80880, "challenger": 0.80882, "difference": 0.00002}) == "tie"
+    assert _better("roc_auc", {"champion": 0.80, "challenger": 0.81, "difference": 0.01}) == "challenger"
+    assert _better("brier", {"champion": 0.07, "challenger": 0.08, "difference": 0.01}) == "champion"
+    assert _better("calibration_in_the_large", {"champion": -0.02, "challenger": 0.01, "difference": 0.03}) \
+        == "challenger"
