@@ -7,14 +7,12 @@ wrong loans, used another cut-off or another reference group fails.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import risk
-from bankdata import ArtifactStore, Bank, generate_bank, population_of_bank, read_audit, read_bank, write_bank
-from dashapp.services import clear_caches
+from bankdata import ArtifactStore, Bank, generate_bank, population_of_bank, read_audit, read_bank
 from dashapp.services.challenger import compare_with_served
 from dashapp.services.validation import InputError
 from ledgerlight.cli import main
@@ -25,19 +23,6 @@ from risk.training import save_trained, train_loan_book
 @pytest.fixture(scope="module")
 def demo_bank() -> Bank:
     return generate_bank(1_500, seed=11, months=4)
-
-
-@pytest.fixture()
-def env(demo_bank: Bank, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    url = f"sqlite:///{tmp_path / 'bank.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(tmp_path / "checkpoints"))
-    monkeypatch.setenv("LEDGERLIGHT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("LEDGERLIGHT_ENV", raising=False)
-    write_bank(demo_bank, url)
-    clear_caches()
-    yield {"url": url, "store": ArtifactStore()}
-    clear_caches()
 
 
 def _challenger_without(column: str, url: str, store: ArtifactStore):

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bankdata import ArtifactStore, Bank, bank_identity, generate_bank, read_audit, table_counts, write_bank
-from dashapp.services import clear_caches
+from bankdata import ArtifactStore, Bank, bank_identity, generate_bank, read_audit, table_counts
 from dashapp.services.promotion import promote_version
 from dashapp.services.validation import InputError
 from ledgerlight.cli import main
@@ -22,19 +21,6 @@ REASON = ["--reason", "checked against the served version"]
 @pytest.fixture(scope="module")
 def demo_bank() -> Bank:
     return generate_bank(400, seed=5, months=4)
-
-
-@pytest.fixture()
-def env(demo_bank: Bank, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    url = f"sqlite:///{tmp_path / 'bank.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(tmp_path / "checkpoints"))
-    monkeypatch.setenv("LEDGERLIGHT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("LEDGERLIGHT_ENV", raising=False)
-    write_bank(demo_bank, url)
-    clear_caches()
-    yield {"url": url, "tmp": tmp_path, "store": ArtifactStore(), "bank": demo_bank}
-    clear_caches()
 
 
 def _own_customers(env: dict) -> Path:
