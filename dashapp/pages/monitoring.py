@@ -70,7 +70,7 @@ def layout(**_query: str) -> html.Div:
 def _backtest_section(doc: dict | None) -> html.Div:
     """The stored back-test: a summary line, the traffic-light table by band and the charts by month."""
     if doc is None:
-        empty = dbc.Alert(bt_svc.HOW_TO, color="info", id="monitoring-backtest-empty")
+        empty = dbc.Alert(dcc.Markdown(bt_svc.HOW_TO, className="mb-0"), color="info", id="monitoring-backtest-empty")
         return html.Div(empty, className="pt-3")
     o, truth = doc["overall"], bool(doc.get("has_true_pd"))
     auc = "–" if o["roc_auc"] is None else f"{o['roc_auc']:.3f}"
