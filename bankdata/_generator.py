@@ -1,6 +1,7 @@
 """The seeded demo bank: ``generate_bank`` assembles customers, transactions, loans, products and interactions.
 
-Everything is vectorised numpy drawn from one ``np.random.default_rng(seed)``, so a seed gives identical tables.
+Everything is vectorised numpy. Each table draws from its own stream spawned from ``np.random.SeedSequence(seed)``,
+so a seed gives identical tables, and changing how one table is drawn leaves the others' draws as they were.
 The hidden ground truth (personas, true default probabilities, true product affinities) is returned in
 ``Bank.truth`` and never appears in the five public tables. See docs/demo-bank.md.
 """
@@ -144,14 +145,16 @@ def generate_cohort(
 def _build(
     n_customers: int, seed: int, months: int, start: str, shift: float = 0.0, pd_shift: float = 0.0
 ) -> Bank:
-    """Draw every table and the ground truth from one generator seeded with ``seed``."""
+    """Draw every table and the ground truth from streams spawned from ``seed``, one per table."""
     window = _validate(n_customers, seed, months, start)
-    rng = np.random.default_rng(seed)
-    pop = generate_customers(rng, n_customers, window, shift=shift)
-    book = generate_loans(rng, pop, window, months, shift=pd_shift)
-    affinity = true_affinity(rng, pop)
-    interactions = generate_interactions(rng, pop, window, affinity)
-    transactions = generate_transactions(rng, pop, window, months)
+    customers_rng, loans_rng, affinity_rng, interactions_rng, transactions_rng = (
+        np.random.default_rng(stream) for stream in np.random.SeedSequence(seed).spawn(5)
+    )
+    pop = generate_customers(customers_rng, n_customers, window, shift=shift)
+    book = generate_loans(loans_rng, pop, window, months, shift=pd_shift)
+    affinity = true_affinity(affinity_rng, pop)
+    interactions = generate_interactions(interactions_rng, pop, window, affinity)
+    transactions = generate_transactions(transactions_rng, pop, window, months)
     truth = GroundTruth(
         personas=pd.DataFrame(
             {"customer_id": pop.customers["customer_id"], "persona": text_column(pop.persona, PERSONA_NAMES)}
