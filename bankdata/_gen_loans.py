@@ -13,20 +13,34 @@ from bankdata._gen_common import expand, sample_by_group, sigmoid, text_column
 from bankdata._gen_customers import Population
 from bankdata._personas import persona_param
 
-# Log-odds of default: the documented ground truth (docs/demo-bank.md). Age and gender have no term here.
-PD_INTERCEPT = -3.57
-PD_SCORE = -0.0065  # per credit-score point above 680
-PD_DTI = 1.0  # per unit of debt-to-income above 0.3
-PD_DELINQUENCY = 0.15  # per prior delinquency
-PD_RATE = 0.04  # per interest-rate point above 10%
-PD_INCOME = -0.20  # per log-unit of income over 40k
-PD_TERM = 0.012  # per month of term above 36
-PD_NOISE = 0.70  # sd of the unobserved per-customer creditworthiness
-BORROWING_TRAIT, BORROWING_EFFECT = 2, 0.5  # column of Population.traits; log-rate of loans per sd
-PD_EMPLOYMENT = dict(employed=0.0, self_employed=0.25, student=0.30, retired=-0.10, unemployed=0.70)
+# Log-odds of default: the documented ground truth (docs/demo-bank.md). Every term reads a published column (the
+# loan's, or its customer's income, employment, tenure, credit score and balance); only the persona's pd_effect and
+# one noise per customer stay hidden. Real books are not additive, so neither is this: the score saturates, DTI has
+# a cliff, the first delinquency is what counts, and fragile income, long terms and overdrafts compound. Age and
+# gender have no term here.
+PD_INTERCEPT = -3.55
+PD_SCORE = -0.0025  # per credit-score point above 680, counted only between SCORE_FLOOR and SCORE_CAP
+SCORE_FLOOR, SCORE_CAP = 580.0, 720.0
+PD_SUBPRIME, SUBPRIME_BELOW = 0.65, 600  # step for a credit score below 600
+PD_DTI_CLIFF, DTI_CLIFF = 0.6, 0.43  # step for debt-to-income above 0.43 (the affordability rule)
+PD_DTI_SLOPE, DTI_SATURATES = 0.8, 0.3  # per unit of DTI above the cliff, flat from 0.3 above it
+PD_DELINQUENCY = 0.5  # step for any prior delinquency: the first one is the signal, more add nothing
+PD_INCOME = -0.15  # per log-unit of income over 40k
+PD_EMPLOYMENT = dict(employed=0.0, self_employed=0.0, student=0.0, retired=-0.10, unemployed=0.25)
+FRAGILE = ("self_employed", "student", "unemployed")  # incomes that one shock can stop
+PD_FRAGILE_DTI, FRAGILE_DTI_FROM = 3.5, 0.3  # per unit of DTI above 0.3, for fragile incomes only
 PD_PURPOSE = dict(
-    car=-0.25, home_improvement=-0.20, debt_consolidation=0.25, education=0.10, business=0.35, personal=0.10
+    car=-0.05, home_improvement=-0.05, debt_consolidation=0.05, education=0.0, business=0.10, personal=0.0
 )
+# per month of term above 36, by purpose: a long business, consolidation or personal loan outlives the plan that
+# it funds; a car or a house secures a long one
+PD_TERM = dict(
+    car=-0.04, home_improvement=-0.02, debt_consolidation=0.04, education=0.0, business=0.06, personal=0.05
+)
+PD_OVERDRAWN_NEW, PD_OVERDRAWN_KNOWN, KNOWN_AFTER = 2.0, 0.2, 24  # overdrawn balance: new or known (months)
+PD_BUFFER, BUFFER_CAP = -0.9, 1.0  # savings buffer: full effect once the balance holds a month of income
+PD_NOISE = 0.45  # sd of the unobserved per-customer creditworthiness
+BORROWING_TRAIT, BORROWING_EFFECT = 2, 0.5  # column of Population.traits; log-rate of loans per sd
 
 
 @dataclass(frozen=True)
@@ -74,16 +88,20 @@ def generate_loans(
     delinquency_rate = persona_param("delinquency_rate")[persona] * np.exp(-0.006 * (score - 680.0))
     delinquencies = rng.poisson(delinquency_rate)
 
+    tenure = c["tenure_months"].to_numpy()[owner]
+    balance = c["balance"].to_numpy()[owner]
     logit = (
-        PD_INTERCEPT
-        + PD_SCORE * (score - 680.0)
-        + PD_DTI * (dti - 0.3)
-        + PD_DELINQUENCY * delinquencies
-        + PD_RATE * (interest - 10.0)
-        + PD_INCOME * np.log(income / 40_000.0)
-        + np.array([PD_EMPLOYMENT[e] for e in EMPLOYMENTS])[employment]
-        + PD_TERM * (term - 36)
-        + np.array([PD_PURPOSE[p] for p in PURPOSES])[purpose]
+        observed_log_odds(
+            credit_score=score,
+            dti=dti,
+            prior_delinquencies=delinquencies,
+            income=income,
+            employment=np.asarray(EMPLOYMENTS)[employment],
+            term_months=term,
+            purpose=np.asarray(PURPOSES)[purpose],
+            tenure_months=tenure,
+            balance=balance,
+        )  # fmt: skip
         + persona_param("pd_effect")[persona]
         + PD_NOISE * pop.risk_noise[owner]
         + shift
@@ -108,6 +126,69 @@ def generate_loans(
         copy=False,
     )
     return LoanBook(loans=loans, true_pd=true_pd[order])
+
+
+def observed_log_odds(
+    *,
+    credit_score: np.ndarray,
+    dti: np.ndarray,
+    prior_delinquencies: np.ndarray,
+    income: np.ndarray,
+    employment: np.ndarray,
+    term_months: np.ndarray,
+    purpose: np.ndarray,
+    tenure_months: np.ndarray,
+    balance: np.ndarray,
+) -> np.ndarray:
+    """The part of a loan's true log-odds of default that the published columns determine (docs/demo-bank.md).
+
+    Parameters
+    ----------
+    credit_score, dti, prior_delinquencies, term_months : ndarray
+        The loan's published columns and the customer's credit score (the interest rate has no term of its own:
+        it is priced from the score, the term and the purpose).
+    income, tenure_months, balance : ndarray
+        The customer's published columns.
+    employment, purpose : ndarray of str
+        Category labels (``EMPLOYMENTS``, ``PURPOSES``).
+
+    Returns
+    -------
+    ndarray
+        The log-odds before the hidden terms: add the persona's ``pd_effect``, ``PD_NOISE`` times the customer's
+        noise and any drift ``shift`` to get the true log-odds.
+    """
+    score = np.asarray(credit_score, dtype=np.float64)
+    dti = np.asarray(dti, dtype=np.float64)
+    delinquencies = np.asarray(prior_delinquencies, dtype=np.float64)
+    fragile = np.isin(employment, FRAGILE)
+    income = np.asarray(income, dtype=np.float64)
+    overdrawn = np.asarray(balance) < 0
+    known = np.asarray(tenure_months) >= KNOWN_AFTER
+    return (
+        PD_INTERCEPT
+        + PD_SCORE * (np.clip(score, SCORE_FLOOR, SCORE_CAP) - 680.0)
+        + PD_SUBPRIME * (score < SUBPRIME_BELOW)
+        + PD_DTI_CLIFF * (dti > DTI_CLIFF)
+        + PD_DTI_SLOPE * np.clip(dti - DTI_CLIFF, 0.0, DTI_SATURATES)
+        + PD_DELINQUENCY * (delinquencies >= 1)
+        + PD_INCOME * np.log(income / 40_000.0)
+        + _lookup(PD_EMPLOYMENT, employment)
+        + PD_FRAGILE_DTI * fragile * np.maximum(dti - FRAGILE_DTI_FROM, 0.0)
+        + _lookup(PD_PURPOSE, purpose)
+        + _lookup(PD_TERM, purpose) * (np.asarray(term_months, dtype=np.float64) - 36.0)
+        + overdrawn * np.where(known, PD_OVERDRAWN_KNOWN, PD_OVERDRAWN_NEW)
+        + PD_BUFFER * np.clip(12.0 * np.asarray(balance) / income, 0.0, BUFFER_CAP) / BUFFER_CAP
+    )
+
+
+def _lookup(table: dict[str, float], labels: np.ndarray) -> np.ndarray:
+    """``table[label]`` for each label."""
+    keys = list(table)
+    codes = pd.Categorical(labels, categories=keys).codes
+    if (codes < 0).any():
+        raise ValueError(f"unknown label(s) {sorted(set(np.asarray(labels)[codes < 0]))}; known: {keys}")
+    return np.array([table[k] for k in keys])[codes]
 
 
 def _annuity(amount: np.ndarray, rate_percent: np.ndarray, term: np.ndarray) -> np.ndarray:
