@@ -6,9 +6,13 @@ Segments page's filter latency as a worker answers it.
    then p50/p95 of the page's filter callback through Flask's test client (``/_dash-update-component``) over
    random filter combinations, and of the CSV export callback.
 3. CDNOW (``../shared/data/cdnow_master.txt``): k, silhouette, Davies-Bouldin, segment names and revenue shares.
+4. ``segments evaluate`` on demo banks of ``--evaluate-customers`` (default 20,000 and 50,000; seed 42, as setup):
+   k chosen, silhouette, Davies-Bouldin, bootstrap stability, ARI against the true personas, and a Gaussian
+   mixture on the same scaled features and k.
 
 Writes ``bench/results/segments.json``. Usage:
-``python bench/bench_segments.py [--customers N] [--filter-customers N] [--parts cdnow page end_to_end]``.
+``python bench/bench_segments.py [--customers N] [--filter-customers N] [--evaluate-customers N ...]
+[--parts cdnow page end_to_end evaluate]``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULT = ROOT / "bench" / "results" / "segments.json"
 CDNOW = ROOT.parent / "shared" / "data" / "cdnow_master.txt"
-PARTS = ("cdnow", "page", "end_to_end")
+PARTS = ("cdnow", "page", "end_to_end", "evaluate")
 
 
 
@@ -63,6 +67,25 @@ def end_to_end(n: int) -> dict:
                   "(faster of two runs; both in runs)",
         **best, "runs": runs, "target_seconds": 60, "k": model.n_clusters_, "minibatch": bool(model.minibatch_),
         "n_threads": 1, "peak_rss_gib": peak_rss_gib(), **machine(),
+    }
+
+
+def evaluate(n: int) -> dict:
+    """``ledgerlight segments evaluate --demo-customers n --seed 42 --json`` as a result row."""
+    from bankdata import generate_bank
+    from segmentation.evaluate import evaluate_bank
+
+    bank = generate_bank(n_customers=n, seed=42)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    report = evaluate_bank(bank)
+    by_k = {str(row["k"]): {key: row[key] for key in ("silhouette", "davies_bouldin", "stability", "gap", "gap_se")}
+            for row in report.pop("selection")}
+    return {
+        "benchmark": "segments_evaluate", "size": n, "unit": "customers",
+        "figure": "segments evaluate on the seed-42 demo bank: k chosen by the evidence, quality, bootstrap "
+                  "stability, ARI against the true personas; a diagonal Gaussian mixture on the same evidence",
+        **report, "evidence_by_k": by_k, "seconds": round(time.perf_counter() - wall0, 2),
+        "cpu_seconds": round(time.process_time() - cpu0, 2), **machine(),
     }
 
 
@@ -215,6 +238,8 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=1_000_000, help="end-to-end size (default %(default)s)")
     parser.add_argument("--filter-customers", type=int, default=50_000, help="page latency size (default %(default)s)")
     parser.add_argument("--repeats", type=int, default=40, help="timed filter requests (default %(default)s)")
+    parser.add_argument("--evaluate-customers", type=int, nargs="+", default=[20_000, 50_000],
+                        help="demo bank sizes for the evaluate part (default %(default)s)")
     parser.add_argument("--parts", nargs="*", choices=PARTS, default=list(PARTS),
                         help="run only these parts; the others keep their last results in the JSON")
     args = parser.parse_args()
@@ -222,6 +247,7 @@ def main() -> int:
         "cdnow": lambda: [cdnow()] if CDNOW.exists() else [],
         "page": lambda: page_latency(args.filter_customers, args.repeats),
         "end_to_end": lambda: [end_to_end(args.customers)],
+        "evaluate": lambda: [evaluate(n) for n in args.evaluate_customers],
     }
     fresh = []
     for part in args.parts:

@@ -3,6 +3,7 @@ readable names, and assignment of new customers. Imports ``bankdata`` and third-
 """
 
 from segmentation.artifact import MODEL_NAME, Segmentation, assign, load_segmentation, load_served_model
+from segmentation.evaluate import evaluate_bank, evaluate_features
 from segmentation.features import FEATURE_PATTERNS, FEATURES, bank_features, customer_features
 from segmentation.model import SegmentModel
 from segmentation.naming import name_segments
@@ -23,6 +24,8 @@ __all__ = [
     "assign",
     "bank_features",
     "customer_features",
+    "evaluate_bank",
+    "evaluate_features",
     "fit_segments",
     "load_segmentation",
     "load_served_model",

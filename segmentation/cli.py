@@ -1,24 +1,37 @@
-"""``ledgerlight segments train|assign``: segment the bank in the database or the user's own transaction log, and
-assign the customers of a new log to the trained segments."""
+"""``ledgerlight segments train|assign|evaluate``: segment the bank in the database or the user's own transaction
+log, assign the customers of a new log to the trained segments, and evaluate the segmentation on a bank."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bankdata import ArtifactStore, DataValidationError, read_bank, read_tabular, saved_state
+from bankdata import (
+    ArtifactStore,
+    Bank,
+    DataValidationError,
+    generate_bank,
+    read_bank,
+    read_tabular,
+    saved_state,
+)
 from segmentation.artifact import assign
+from segmentation.evaluate import evaluate_bank
 from segmentation.features import customer_features
 from segmentation.publishing import publish
 from segmentation.train import train_from_bank, train_from_log
 
 log = logging.getLogger("ledgerlight.segments")
 LOG_OPTIONS = ("customer", "date", "amount")
+MIN_DEMO_CUSTOMERS = 100
+"""Smallest ``--demo-customers``: every candidate k needs several customers per segment."""
 
 
 def _column(df: pd.DataFrame, column: str, file: str, option: str) -> pd.Series:
@@ -135,6 +148,54 @@ def _run_assign(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluation_bank(args: argparse.Namespace) -> Bank:
+    if args.demo_customers is not None:
+        if args.demo_customers < MIN_DEMO_CUSTOMERS:
+            raise ValueError(f"--demo-customers must be at least {MIN_DEMO_CUSTOMERS}; got {args.demo_customers}")
+        return generate_bank(n_customers=args.demo_customers, seed=args.seed)
+    return read_bank(with_truth=True)
+
+
+def _fmt(value: float | None, spec: str = ".3f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _print_evaluation(report: dict) -> None:
+    print(f"{report['data']}: {report['customers']:,} customers, {report['features']} features")
+    line = (f"k = {report['k']} ({report['k_rule']})\nK-Means: silhouette {_fmt(report['silhouette'])}, "
+            f"Davies-Bouldin {_fmt(report['davies_bouldin'])}, bootstrap stability {_fmt(report['stability'])}")
+    if "ari_personas" in report:
+        line += f", ARI vs the {report['true_personas']} true personas {report['ari_personas']:.3f}"
+    print(line)
+    gmm = report["comparison"]["gaussian_mixture"]
+    line = f"Gaussian mixture ({gmm['covariance']}, same k and features): silhouette {_fmt(gmm['silhouette'])}, "
+    line += f"Davies-Bouldin {_fmt(gmm['davies_bouldin'])}"
+    if "ari_personas" in gmm:
+        line += f", ARI vs true personas {gmm['ari_personas']:.3f}"
+    print(line)
+    if report["selection"]:
+        print(f"{'k':>3} {'silhouette':>10} {'Davies-B.':>9} {'stability':>9} {'gap':>7} {'gap se':>7}")
+        for row in report["selection"]:
+            mark = "  <- chosen" if row["k"] == report["k"] else ""
+            print(f"{row['k']:>3} {_fmt(row['silhouette']):>10} {_fmt(row['davies_bouldin']):>9} "
+                  f"{_fmt(row['stability']):>9} {_fmt(row.get('gap'), '.4f'):>7} {_fmt(row.get('gap_se'), '.4f'):>7}{mark}")
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    bank = _evaluation_bank(args)
+    started = time.perf_counter()
+    report = {"data": f"demo bank ({args.demo_customers:,} customers, seed {args.seed})"
+              if args.demo_customers is not None else "bank",
+              **evaluate_bank(bank, quick=args.quick, random_state=args.model_seed)}
+    report["seconds"] = round(time.perf_counter() - started, 2)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_evaluation(report)
+    return 0
+
+
 def _add_log_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transactions", metavar="FILE", help="your transaction log (.csv, .tsv, .txt, .parquet)")
     parser.add_argument("--customer", metavar="COL", help="customer id column (also in --profile)")
@@ -144,7 +205,7 @@ def _add_log_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``segments train`` and ``segments assign`` to the ``ledgerlight`` command."""
+    """Add ``segments train``, ``segments assign`` and ``segments evaluate`` to the ``ledgerlight`` command."""
     segments = subparsers.add_parser("segments", help="customer segments: train on the bank or your own transactions")
     sub = segments.add_subparsers(dest="segments_command", metavar="ACTION", required=True)
     train = sub.add_parser(
@@ -163,3 +224,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             help="segments (the served model, default) or a file's evaluation, e.g. segments-cdnow")
     assign_cmd.add_argument("--version", default=None, help="version of --model (default: its latest)")
     assign_cmd.set_defaults(func=_run_assign)
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="k chosen, silhouette, Davies-Bouldin, bootstrap stability and ARI against the true personas (demo bank)",
+    )
+    evaluate.add_argument("--demo-customers", type=int, metavar="N",
+                          help="evaluate on a freshly generated demo bank of N customers (default: the database's bank)")
+    evaluate.add_argument("--seed", type=int, default=42, help="demo bank seed (default %(default)s, as setup uses)")
+    evaluate.add_argument("--model-seed", type=int, default=0,
+                          help="seed of the segmentation (default %(default)s, as `segments train` uses)")
+    evaluate.add_argument("--quick", action="store_true", help="the smaller search of `segments train --quick`")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(func=_run_evaluate)

@@ -4,6 +4,11 @@ This module is the one place where every segmentation feature is defined: see ``
 ``FEATURE_PATTERNS`` (one column per category, channel or product family). ``LOG_FEATURES`` names the skewed
 columns that the model compresses with a signed ``log1p`` before robust scaling.
 
+The category and channel mixes count spending transactions rather than summing amounts: amounts are long-tailed
+(one large transfer or trip outweighs a year of groceries), so count shares describe a habit with far less noise,
+while ``monetary`` and ``avg_ticket`` keep the amounts. Credits (salary, incoming transfers) are left out of the
+channel mix: how a salary arrives is the payer's choice, not the customer's.
+
 The transaction log needs ``customer_id``, ``ts`` and ``amount`` (> 0); ``category``, ``channel`` and
 ``direction`` (debit/credit) are used when present. Without ``direction`` every row counts as spending.
 """
@@ -28,8 +33,8 @@ FEATURES: dict[str, str] = {
     "n_products": "number of distinct products held (purchased)",
 }
 FEATURE_PATTERNS: dict[str, str] = {
-    "spend_<category>": "share of the customer's spending amount in that category (0-1; 0 without spending)",
-    "channel_<channel>": "share of the customer's transactions made through that channel (0-1)",
+    "spend_<category>": "share of the customer's spending transactions in that category (0-1; 0 without spending)",
+    "channel_<channel>": "share of the customer's spending transactions made through that channel (0-1)",
     "holds_<family>": "1 when the customer holds a product of that family (deposit, card, loan, ...), else 0",
 }
 LOG_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary", "avg_ticket", "income", "balance", "balance_trend")
@@ -217,9 +222,10 @@ def customer_features(
         out["balance_trend"] = _balance_trend(codes, ts, np.where(debit, -amount, amount), n)
     parts = [out]
     if "category" in tx.columns:
-        parts.append(_shares(codes[debit], tx["category"][debit], amount[debit], n, "spend_"))
+        parts.append(_shares(codes[debit], tx["category"][debit], None, n, "spend_"))
     if "channel" in tx.columns:
-        parts.append(_shares(codes, tx["channel"], None, n, "channel_"))
+        # every channel of the log gets a column (a stable set of features); credits weigh 0
+        parts.append(_shares(codes, tx["channel"], debit.astype(np.float64), n, "channel_"))
     if holdings is not None:
         parts.append(_holdings(ids, holdings))
     for part in parts[1:]:

@@ -2,13 +2,16 @@
 clipped at +-``CLIP``), (MiniBatch)K-Means and a 2D PCA.
 
 After ``fit`` every learned quantity is a plain array, so the model saves to and loads from ``.npz`` with
-``allow_pickle=False`` and predicts with numpy alone.
+``allow_pickle=False`` and predicts with numpy alone. The hyperparameters travel with it as a JSON text, so
+``SegmentModel.load(path).get_params() == model.get_params()``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,6 +49,8 @@ class SegmentModel(BaseEstimator):
         MiniBatchKMeans; ``"auto"`` above ``MINIBATCH_ABOVE`` customers.
     n_bootstrap : int
         Bootstrap resamples per candidate k for the stability evidence.
+    n_references : int
+        Uniform reference sets per candidate k for the gap statistic (0: choose by silhouette and Davies-Bouldin).
     selection_sample : int
         Rows sampled for the k-selection scores.
     n_init : int
@@ -63,6 +68,7 @@ class SegmentModel(BaseEstimator):
         k_range: Sequence[int] = range(2, 11),
         minibatch: bool | str = "auto",
         n_bootstrap: int = 5,
+        n_references: int = 5,
         selection_sample: int = 5_000,
         n_init: int = 4,
         random_state: int = 0,
@@ -72,6 +78,7 @@ class SegmentModel(BaseEstimator):
         self.k_range = k_range
         self.minibatch = minibatch
         self.n_bootstrap = n_bootstrap
+        self.n_references = n_references
         self.selection_sample = selection_sample
         self.n_init = n_init
         self.random_state = random_state
@@ -129,6 +136,7 @@ class SegmentModel(BaseEstimator):
                 scaled,
                 ks,
                 n_bootstrap=self.n_bootstrap,
+                n_references=self.n_references,
                 sample_size=self.selection_sample,
                 # the evidence is computed on a sample: MiniBatch only when the sample itself is large
                 minibatch=minibatch and min(len(X), self.selection_sample) > MINIBATCH_ABOVE,
@@ -197,10 +205,13 @@ class SegmentModel(BaseEstimator):
         return (scaled - self.pca_mean_) @ self.pca_components_.T
 
     def save(self, path: Path) -> None:
-        """Write the learned arrays to one ``.npz`` file (no pickles)."""
+        """Write the hyperparameters (JSON text) and the learned arrays to one ``.npz`` file (no pickles)."""
         self._check_fitted()
         np.savez(
             path,
+            params=np.asarray(json.dumps(_params_to_json(self.get_params()))),
+            minibatch_used=np.asarray(bool(getattr(self, "minibatch_", False))),
+            missing_counts=np.asarray(getattr(self, "missing_counts_", np.zeros(len(self.feature_names_))), np.int64),
             feature_names=np.asarray(self.feature_names_, dtype=np.str_),
             center=self.center_,
             scale=self.scale_,
@@ -221,7 +232,13 @@ class SegmentModel(BaseEstimator):
         needed = {"feature_names", "center", "scale", "cluster_centers", "pca_mean", "pca_components"}
         if not needed <= arrays.keys():
             raise ValueError(f"{path}: segments model lacks {', '.join(sorted(needed - arrays.keys()))}")
-        model = cls(n_clusters=int(arrays["cluster_centers"].shape[0]))
+        k = int(arrays["cluster_centers"].shape[0])
+        # models saved before the hyperparameters travelled with them keep only their k
+        params = _params_from_json(json.loads(str(arrays["params"]))) if "params" in arrays else {"n_clusters": k}
+        try:
+            model = cls(**params)
+        except TypeError as exc:
+            raise ValueError(f"{path}: segments model has unknown hyperparameters ({exc})") from exc
         model.feature_names_ = [str(n) for n in arrays["feature_names"]]
         model.center_ = arrays["center"]
         model.scale_ = arrays["scale"]
@@ -230,5 +247,33 @@ class SegmentModel(BaseEstimator):
         model.pca_mean_ = arrays["pca_mean"]
         model.pca_components_ = arrays["pca_components"]
         model.explained_variance_ratio_ = arrays.get("explained_variance_ratio", np.full(2, np.nan))
+        model.minibatch_ = bool(arrays["minibatch_used"]) if "minibatch_used" in arrays else False
+        if "missing_counts" in arrays:
+            model.missing_counts_ = arrays["missing_counts"].astype(np.int64)
         model.selection_ = None
         return model
+
+
+def _params_to_json(params: dict[str, Any]) -> dict[str, Any]:
+    """Hyperparameters as JSON data; a ``range`` or tuple of candidate k is tagged so that it comes back as one."""
+    out = dict(params)
+    ks = params.get("k_range")
+    if isinstance(ks, range):
+        out["k_range"] = {"range": [ks.start, ks.stop, ks.step]}
+    elif ks is not None:
+        out["k_range"] = {type(ks).__name__ if isinstance(ks, tuple | list) else "list": [int(k) for k in ks]}
+    return out
+
+
+def _params_from_json(params: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`_params_to_json`."""
+    out = dict(params)
+    ks = params.get("k_range")
+    if isinstance(ks, dict):
+        if "range" in ks:
+            out["k_range"] = range(*ks["range"])
+        elif "tuple" in ks:
+            out["k_range"] = tuple(ks["tuple"])
+        else:
+            out["k_range"] = list(ks.get("list", []))
+    return out

@@ -39,10 +39,10 @@ class FittedSegments:
 def model_params(*, quick: bool, n_clusters: int | None, random_state: int) -> dict[str, Any]:
     """Hyperparameters of :class:`SegmentModel`; ``quick`` trims the search for tests."""
     if quick:
-        return {"n_clusters": n_clusters, "k_range": range(2, 8), "n_bootstrap": 2, "selection_sample": 1_500,
-                "n_init": 2, "random_state": random_state}
-    return {"n_clusters": n_clusters, "k_range": range(2, 11), "n_bootstrap": 5, "selection_sample": 5_000,
-            "n_init": 4, "random_state": random_state}
+        return {"n_clusters": n_clusters, "k_range": range(2, 8), "n_bootstrap": 2, "n_references": 3,
+                "selection_sample": 1_500, "n_init": 2, "random_state": random_state}
+    return {"n_clusters": n_clusters, "k_range": range(2, 11), "n_bootstrap": 5, "n_references": 5,
+            "selection_sample": 5_000, "n_init": 4, "random_state": random_state}
 
 
 def fit_segments(

@@ -44,12 +44,15 @@ def test_customer_without_transactions_gets_zero_spending_and_full_recency(log, 
     assert f.loc[4, "recency_days"] == 66.0  # 2024-01-05 .. 2024-03-11
 
 
-def test_mixes_are_shares_and_profile_columns_pass_through(log, profile) -> None:
+def test_mixes_are_shares_of_spending_transactions_and_profile_columns_pass_through(log, profile) -> None:
     f = customer_features(log, profile)
-    assert f.loc[1, "spend_food"] == pytest.approx(0.25)
-    assert f.loc[1, "spend_travel"] == pytest.approx(0.75)
+    # customer 1 spent 10 on food and 30 on travel: one transaction each, so half and half (not by amount)
+    assert f.loc[1, "spend_food"] == pytest.approx(0.5)
+    assert f.loc[1, "spend_travel"] == pytest.approx(0.5)
+    assert f.loc[2, "spend_food"] == pytest.approx(1.0)
     assert "spend_salary" not in f.columns  # credits are not spending
-    assert f.loc[2, ["channel_app", "channel_branch", "channel_online"]].sum() == pytest.approx(1.0)
+    # customer 2: two spending transactions (branch, app); the salary credit arrived online and is left out
+    assert f.loc[2, ["channel_app", "channel_branch", "channel_online"]].tolist() == pytest.approx([0.5, 0.5, 0.0])
     assert f.loc[3, ["age", "income", "tenure_months"]].tolist() == [50.0, 3e4, 3.0]
 
 

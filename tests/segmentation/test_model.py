@@ -51,6 +51,38 @@ def test_save_and_load_round_trip_without_pickle(blobs: pd.DataFrame, tmp_path: 
         assert all(data[k].dtype != object for k in data.files)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_clusters": None, "k_range": range(2, 6), "minibatch": True, "n_bootstrap": 2, "n_references": 2,
+         "selection_sample": 600, "n_init": 3, "random_state": 7, "n_threads": 2},
+        {"n_clusters": 3, "k_range": (3, 5, 7), "minibatch": "auto", "n_bootstrap": 0, "n_references": 0,
+         "selection_sample": 900, "n_init": 1, "random_state": 11, "n_threads": 1},
+    ],
+)  # fmt: skip
+def test_save_and_load_keep_every_hyperparameter(blobs: pd.DataFrame, tmp_path: Path, params: dict) -> None:
+    m = SegmentModel(**params).fit(blobs.assign(age=np.where(blobs.index % 50 == 0, np.nan, blobs["age"])))
+    m.save(tmp_path / "model.npz")
+    loaded = SegmentModel.load(tmp_path / "model.npz")
+    assert loaded.get_params() == m.get_params() == params
+    assert type(loaded.k_range) is type(params["k_range"])
+    assert loaded.minibatch_ == m.minibatch_
+    np.testing.assert_array_equal(loaded.missing_counts_, m.missing_counts_)
+    refit = SegmentModel(**loaded.get_params()).fit(blobs)  # the loaded settings reproduce the same fit
+    np.testing.assert_array_equal(refit.labels_, SegmentModel(**params).fit(blobs).labels_)
+
+
+def test_load_of_a_model_saved_before_hyperparameters_were_kept(blobs: pd.DataFrame, tmp_path: Path) -> None:
+    m = SegmentModel(n_clusters=3, random_state=0).fit(blobs)
+    m.save(tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as data:
+        old = {k: data[k] for k in data.files if k not in ("params", "minibatch_used", "missing_counts")}
+    np.savez(tmp_path / "old.npz", **old)
+    loaded = SegmentModel.load(tmp_path / "old.npz")
+    assert loaded.n_clusters == 3
+    np.testing.assert_array_equal(loaded.predict(blobs), m.labels_)
+
+
 def test_new_customers_need_the_trained_columns(blobs: pd.DataFrame) -> None:
     m = SegmentModel(n_clusters=2, random_state=0).fit(blobs)
     with pytest.raises(ValueError, match="missing column.*frequency"):
