@@ -161,3 +161,6 @@ def _print_table(report: dict[str, Any]) -> None:
     print(f"{'model':>10} " + " ".join(f"{key:>12}" for key in keys))
     for name, m in rows.items():
         print(f"{name:>10} " + " ".join(f"{m[key]:>12.4f}" for key in keys))
+    for name, selection in (report.get("tuning") or {}).items():
+        chosen = ", ".join(f"{key} {value}" for key, value in selection["chosen"].items())
+        print(f"{name} settings chosen on a validation split of the training side: {chosen}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -102,3 +104,21 @@ def test_tuned_als_beats_popularity_on_a_small_demo_bank(seed: int) -> None:
     )
     ndcg = {name: m["ndcg@5"] for name, m in report["models"].items()}
     assert ndcg["als"] > ndcg["popularity"] + 0.01, ndcg
+
+
+def test_file_command_reports_the_settings_chosen_on_validation(tmp_path, capsys) -> None:
+    from ledgerlight.cli import main
+
+    rng = np.random.default_rng(1)
+    rows = [(u, int(i)) for u in range(60) for i in rng.choice(8, 4, replace=False)]
+    path = tmp_path / "holdings.csv"
+    pd.DataFrame(rows, columns=["customer", "product"]).to_csv(path, index=False)
+    argv = ["recsys", "evaluate", "--interactions", str(path), "--user", "customer", "--item", "product",
+            "--k", "3", "--quick"]  # fmt: skip
+    assert main([*argv, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["tuning"]["als"]["chosen"] in default_grids(8)["als"]
+    assert main([*argv, "--json", "--no-tune"]) == 0
+    assert json.loads(capsys.readouterr().out)["tuning"] == {}
+    assert main(argv) == 0
+    assert "als settings chosen on a validation split of the training side: weighting" in capsys.readouterr().out
