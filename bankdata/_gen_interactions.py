@@ -1,4 +1,5 @@
-"""Generate true product affinities and the view -> click -> apply -> purchase funnel drawn from them."""
+"""Generate take-up (true affinities and the purchases drawn with them) and the view -> click -> apply -> purchase
+funnel around it."""
 
 from __future__ import annotations
 
@@ -114,11 +115,6 @@ def draw_take_up(rng: np.random.Generator, pop: Population) -> TakeUp:
     shift[:, anchors] = 0.0  # an anchor's own probability never depends on the other anchors
     affinity = sigmoid(logit + shift)
     return TakeUp(affinity=affinity, purchase=uniform < affinity)
-
-
-def true_affinity(rng: np.random.Generator, pop: Population) -> np.ndarray:
-    """Probability that each customer buys each product within the window, shape (n_customers, n_products)."""
-    return draw_take_up(rng, pop).affinity
 
 
 @dataclass(frozen=True)
