@@ -15,7 +15,7 @@ from bankdata._bank import Bank, GroundTruth
 from bankdata._gen_calendar import Window
 from bankdata._gen_common import text_column
 from bankdata._gen_customers import generate_customers
-from bankdata._gen_interactions import generate_interactions, products_table, true_affinity
+from bankdata._gen_interactions import draw_take_up, generate_interactions, products_table
 from bankdata._gen_loans import generate_loans
 from bankdata._gen_transactions import generate_transactions
 from bankdata._personas import PERSONA_NAMES
@@ -152,15 +152,15 @@ def _build(
     )
     pop = generate_customers(customers_rng, n_customers, window, shift=shift)
     book = generate_loans(loans_rng, pop, window, months, shift=pd_shift)
-    affinity = true_affinity(affinity_rng, pop)
-    interactions = generate_interactions(interactions_rng, pop, window, affinity)
+    take_up = draw_take_up(affinity_rng, pop)
+    interactions = generate_interactions(interactions_rng, pop, window, take_up)
     transactions = generate_transactions(transactions_rng, pop, window, months)
     truth = GroundTruth(
         personas=pd.DataFrame(
             {"customer_id": pop.customers["customer_id"], "persona": text_column(pop.persona, PERSONA_NAMES)}
         ),
         loan_pd=pd.DataFrame({"loan_id": book.loans["loan_id"], "true_pd": book.true_pd}),
-        affinity=_affinity_frame(affinity),
+        affinity=_affinity_frame(take_up.affinity),
     )
     return Bank(
         customers=pop.customers,

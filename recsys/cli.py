@@ -13,7 +13,7 @@ import pandas as pd
 
 from bankdata import ArtifactStore, Bank, generate_bank, read_bank
 from recsys.batch import recommend_all
-from recsys.evaluate import SPLITS, default_models, evaluate_models
+from recsys.evaluate import SPLITS, chosen_models, default_grids, default_models, evaluate_models
 from recsys.interactions import read_interactions
 from recsys.publishing import publish
 from recsys.train import BANK_K, evaluate_bank, train_from_bank
@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="evaluate and fit popularity, ALS and MF on the bank; save 'recsys'")
     _bank_arguments(train)
     train.add_argument("--quick", action="store_true", help="fewer iterations and epochs")
+    _tune_argument(train)
     train.set_defaults(func=run_train)
 
     evaluate = sub.add_parser(
@@ -48,12 +49,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--k", type=int, default=None, help=f"list length (default 10; {BANK_K} on the bank)"
     )
     evaluate.add_argument("--quick", action="store_true", help="fewer iterations and epochs")
+    _tune_argument(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument(
         "--recommendations", type=Path, metavar="OUT",
         help="also fit every model on the whole file and write each user's top k (CSV, or Parquet by extension)",
     )  # fmt: skip
     evaluate.set_defaults(func=run_evaluate)
+
+
+def _tune_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-tune", dest="tune", action="store_false",
+        help="skip choosing ALS's settings on a validation split of the training side (use the fixed defaults)",
+    )  # fmt: skip
 
 
 def _bank_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +83,7 @@ def _bank(args: argparse.Namespace) -> Bank:
 def run_train(args: argparse.Namespace) -> int:
     """Train on the bank, publish what the app serves (the bank in the database only) and print where it went."""
     bank = _bank(args)
-    art = train_from_bank(bank, ArtifactStore(), quick=args.quick)
+    art = train_from_bank(bank, ArtifactStore(), quick=args.quick, tune=args.tune)
     metrics = art.metadata["metrics"]["models"]
     k = art.metadata["metrics"]["k"]
     for name, m in metrics.items():
@@ -105,15 +114,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
             split=args.split,
             test_fraction=args.test_fraction,
             seed=args.seed,
+            grids=default_grids(n_items) if args.tune else None,
         )
         report["data"] = str(args.interactions)
-        if args.recommendations is not None:
-            lists = recommend_all(frame, default_models(n_items, quick=args.quick), n=k)
+        if args.recommendations is not None:  # the settings chosen on the validation split, refitted on it all
+            models = chosen_models(default_models(n_items, quick=args.quick), report["tuning"])
+            lists = recommend_all(frame, models, n=k)
             written = _write_lists(lists.rename(columns={"user_id": args.user, "item_id": args.item}),
                                    args.recommendations)
             report["recommendations"] = {"path": str(written), "rows": len(lists)}
     else:
-        report = evaluate_bank(_bank(args), quick=args.quick, k=args.k or BANK_K, seed=args.seed)
+        report = evaluate_bank(_bank(args), quick=args.quick, k=args.k or BANK_K, seed=args.seed, tune=args.tune)
         report["data"] = "bank"
     if args.json:
         print(json.dumps(_finite(report)))
@@ -150,3 +161,6 @@ def _print_table(report: dict[str, Any]) -> None:
     print(f"{'model':>10} " + " ".join(f"{key:>12}" for key in keys))
     for name, m in rows.items():
         print(f"{name:>10} " + " ".join(f"{m[key]:>12.4f}" for key in keys))
+    for name, selection in (report.get("tuning") or {}).items():
+        chosen = ", ".join(f"{key} {value}" for key, value in selection["chosen"].items())
+        print(f"{name} settings chosen on a validation split of the training side: {chosen}")

@@ -19,6 +19,7 @@ from recsys.metrics import ranking_metrics
 from recsys.mf import MFRecommender
 from recsys.popularity import PopularityRecommender
 from recsys.split import per_user_random_split, temporal_split
+from recsys.tuning import select_params, tuned
 
 SPLITS: dict[str, Callable[..., tuple[pd.DataFrame, pd.DataFrame]]] = {
     "random": per_user_random_split,
@@ -29,12 +30,46 @@ SPLITS: dict[str, Callable[..., tuple[pd.DataFrame, pd.DataFrame]]] = {
 def default_models(n_items: int, *, quick: bool = False) -> dict[str, Recommender]:
     """The three models with settings suited to the catalogue size (``quick``: fewer epochs, for tests)."""
     if n_items <= 50:  # a bank's product shelf
-        als = ALSRecommender(factors=3, regularization=30.0, alpha=1.0, iterations=5 if quick else 15)
+        als = ALSRecommender(  # what the validation split chooses on the 20k demo bank (docs/recsys.md)
+            factors=16, regularization=300.0, alpha=2.0, weighting="bm25", iterations=5 if quick else 15
+        )
         mf = MFRecommender(factors=16, epochs=3 if quick else 40, batch_size=256, lr=0.01, weight_decay=0.1)
     else:  # a large catalogue (tuned on MovieLens 100k, see docs/recsys.md)
         als = ALSRecommender(factors=32, regularization=20.0, alpha=2.0, iterations=5 if quick else 15)
         mf = MFRecommender(factors=64, epochs=5 if quick else 50, batch_size=128, lr=0.01, weight_decay=0.1)
     return {"popularity": PopularityRecommender(), "als": als, "mf": mf}
+
+
+def default_grids(n_items: int) -> dict[str, list[dict[str, object]]]:
+    """Candidate ALS settings per catalogue size, chosen between on a validation split (see :mod:`recsys.tuning`).
+
+    A small shelf wants more factors than a handful held back by a strong penalty (the penalty that wins grows
+    with the number of users); a large catalogue's grid surrounds the MovieLens 100k settings.
+    """
+    if n_items <= 50:
+        grid = [
+            {"weighting": w, "factors": f, "regularization": r, "alpha": a}
+            for w in ("none", "bm25", "tfidf")
+            for f in (8, 16)
+            for r in (30.0, 100.0, 300.0, 1000.0)
+            for a in (2.0, 8.0)
+        ]
+    else:
+        grid = [
+            {"weighting": w, "factors": f, "regularization": r, "alpha": 2.0}
+            for w in ("none", "bm25")
+            for f in (32, 64)
+            for r in (5.0, 20.0, 50.0)
+        ]
+    return {"als": grid}
+
+
+def chosen_models(
+    models: Mapping[str, Recommender], tuning: Mapping[str, Mapping[str, object]] | None
+) -> dict[str, Recommender]:
+    """Fresh copies of ``models`` with the parameters an evaluation's ``tuning`` chose (the others as given)."""
+    tuning = tuning or {}
+    return {name: tuned(m, tuning[name]["chosen"]) if name in tuning else m for name, m in models.items()}
 
 
 def relevance_matrix(train: InteractionMatrix, test: pd.DataFrame) -> tuple[np.ndarray, object, int]:
@@ -101,13 +136,17 @@ def evaluate_models(
     seed: int = 42,
     user_features: pd.DataFrame | None = None,
     affinity: pd.DataFrame | None = None,
+    grids: Mapping[str, list[dict[str, object]]] | None = None,
 ) -> dict[str, object]:
     """Split once, evaluate every model on the same split, and describe the split.
+
+    A model named in ``grids`` first has its parameters chosen on a validation split of the training side only
+    (:func:`recsys.tuning.select_params`), then is fitted on the whole training side and scored on the test side.
 
     Returns
     -------
     dict
-        ``{"split": {...}, "models": {name: metrics}, "oracle": metrics or None}``.
+        ``{"split": {...}, "models": {name: metrics}, "oracle": metrics or None, "tuning": {name: selection}}``.
     """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
@@ -117,9 +156,14 @@ def evaluate_models(
     train_frame, test_frame = SPLITS[split](frame, test_fraction=test_fraction, **kwargs)
     train = InteractionMatrix.from_frame(train_frame)
     users, _, dropped = relevance_matrix(train, test_frame)
+    tuning = {
+        name: select_params(models[name], grid, train_frame, k=k, seed=seed, user_features=user_features)
+        for name, grid in (grids or {}).items()
+        if name in models
+    }
     results = {
         name: evaluate_recommender(model, train, test_frame, k=k, user_features=user_features)
-        for name, model in models.items()
+        for name, model in chosen_models(models, tuning).items()
     }
     oracle = oracle_metrics(affinity, train, test_frame, k=k) if affinity is not None else None
     description = {
@@ -133,4 +177,4 @@ def evaluate_models(
         "test_users": len(users),
         "test_pairs_dropped_unseen": dropped,
     }
-    return {"split": description, "models": results, "oracle": oracle}
+    return {"split": description, "models": results, "oracle": oracle, "tuning": tuning}

@@ -11,7 +11,7 @@ import pandas as pd
 
 from bankdata import Artifact, ArtifactStore, Bank, fingerprint, population_of_bank
 from recsys.base import Recommender
-from recsys.evaluate import default_models, evaluate_models
+from recsys.evaluate import chosen_models, default_grids, default_models, evaluate_models
 from recsys.features import customer_side_features, side_feature_imputation
 from recsys.interactions import InteractionMatrix, bank_interactions, id_array
 from recsys.mf import MFRecommender
@@ -32,13 +32,19 @@ def held_matrix(bank: Bank, matrix: InteractionMatrix) -> InteractionMatrix:
     return InteractionMatrix.from_frame(held, user_ids=matrix.user_ids, item_ids=matrix.item_ids)
 
 
-def fit_bank_models(bank: Bank, *, quick: bool = False) -> dict[str, Recommender]:
-    """Fit the three models on all of the bank's interactions; held products are the purchases."""
+def fit_bank_models(
+    bank: Bank, *, quick: bool = False, tuning: dict[str, dict] | None = None
+) -> dict[str, Recommender]:
+    """Fit the three models on all of the bank's interactions; held products are the purchases.
+
+    ``tuning`` is an evaluation report's ``tuning`` (parameters chosen on its validation split); default: the
+    fixed defaults of :func:`~recsys.evaluate.default_models`.
+    """
     frame = bank_interactions(bank)
     matrix = InteractionMatrix.from_frame(frame, item_ids=bank.products["product_id"].to_numpy())
     held = held_matrix(bank, matrix).matrix
     side = customer_side_features(bank.customers)
-    models = default_models(len(matrix.item_ids), quick=quick)
+    models = chosen_models(default_models(len(matrix.item_ids), quick=quick), tuning)
     for name, model in models.items():
         log.info("fitting %s on %d customers x %d products", name, *matrix.shape)
         model.fit(matrix, held=held, user_features=side)
@@ -46,9 +52,17 @@ def fit_bank_models(bank: Bank, *, quick: bool = False) -> dict[str, Recommender
 
 
 def evaluate_bank(
-    bank: Bank, *, quick: bool = False, k: int = BANK_K, seed: int = 42, max_customers: int = EVAL_CUSTOMERS
+    bank: Bank,
+    *,
+    quick: bool = False,
+    k: int = BANK_K,
+    seed: int = 42,
+    max_customers: int = EVAL_CUSTOMERS,
+    tune: bool = True,
 ) -> dict[str, object]:
     """Per-user 75/25 holdout of the bank's interactions; every model plus the oracle (true affinities).
+
+    With ``tune``, ALS's settings are chosen on a validation split of the training side (report ``tuning``).
 
     A bank of more than ``max_customers`` customers is evaluated on a seeded random sample of that many (the
     report's ``split.evaluated_customers`` and ``split.sampled_from`` say so): the metrics are per-customer
@@ -73,15 +87,19 @@ def evaluate_bank(
         seed=seed,
         user_features=customer_side_features(bank.customers),
         affinity=affinity,
+        grids=default_grids(len(bank.products)) if tune else None,
     )
     report["split"] |= {"evaluated_customers": len(customers), "sampled_from": int(bank.n_customers)}
     return report
 
 
-def train_from_bank(bank: Bank, store: ArtifactStore, *, quick: bool = False) -> Artifact:
-    """Evaluate, fit on everything and save the ``recsys`` artifact (factors as ``.npz``, MF ``state_dict``)."""
-    report = evaluate_bank(bank, quick=quick)
-    models = fit_bank_models(bank, quick=quick)
+def train_from_bank(bank: Bank, store: ArtifactStore, *, quick: bool = False, tune: bool = True) -> Artifact:
+    """Evaluate, fit on everything and save the ``recsys`` artifact (factors as ``.npz``, MF ``state_dict``).
+
+    The fit on everything uses the parameters the evaluation chose on its validation split.
+    """
+    report = evaluate_bank(bank, quick=quick, tune=tune)
+    models = fit_bank_models(bank, quick=quick, tuning=report["tuning"])
     catalogue = bank.products[["product_id", "name", "family"]]
 
     def write(folder: Path) -> None:
