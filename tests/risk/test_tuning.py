@@ -173,3 +173,23 @@ def test_train_tuned_records_constraints_and_parameters(tmp_store) -> None:  # n
     assert params["tuned_params"] == trained.report["tuning"]["final"]["best_params"]
     x = np.c_[np.arange(10, dtype=float), np.zeros(10)]
     assert np.all(np.diff(trained.model.predict_encoded(x)) >= -1e-12)  # the served, calibrated PD too
+
+
+def test_cli_evaluate_tune_and_monotone_flags(tmp_path, capsys) -> None:  # noqa: ANN001
+    import json
+
+    import pandas as pd
+
+    from ledgerlight.cli import main
+
+    x, y = _u_shaped(1_000)
+    path = tmp_path / "loans.csv"
+    pd.DataFrame({"prior_delinquencies": x[:, 0], "score": x[:, 1], "bad": y}).to_csv(path, index=False)
+    argv = ["risk", "evaluate", "--data", str(path), "--target", "bad", "--folds", "2", "--models", "lightgbm",
+            "--imbalance", "none", "--tune", "--time-budget", "1000", "--trials", "2",
+            "--monotone", "prior_delinquencies=+1", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["models"]) == {"lightgbm+none", "lightgbm_tuned+none"}
+    assert report["monotone"] == {"prior_delinquencies": 1}
+    assert [s["trials"] for s in report["tuned_vs_untuned"]["none"]["search"]] == [2, 2]
