@@ -74,7 +74,7 @@ def risk_book(name: str) -> dict:
         "published_roc_auc": published, "wall_seconds": round(seconds, 1),
         "tuned_vs_untuned": {
             "command": "ledgerlight " + " ".join(tune).replace(str(DATA) + "/", "../shared/data/"),
-            "roc_auc": {k: [round(v[k]["mean"], 4), round(v[k]["std"], 4)]
+            "roc_auc": {k: [round(v["mean"], 4), round(v["std"], 4)]
                         for k, v in tuned["tuned_vs_untuned"]["none"]["roc_auc"].items() if k != "gain"},
             "gain": round(tuned["tuned_vs_untuned"]["none"]["roc_auc"]["gain"], 4),
             "trials_per_fold": [s["trials"] for s in tuned["tuned_vs_untuned"]["none"]["search"]],
