@@ -323,12 +323,12 @@ def train_from_bank(
     """Train the risk model on a bank's loans (joined to their customers) and save it as ``risk``.
 
     Compares ``models`` x ``imbalance`` (default :data:`BANK_MODELS` x :data:`BANK_IMBALANCE`), LightGBM with
-    :data:`BANK_MONOTONE`.
+    :data:`BANK_MONOTONE` on those of its features that are numeric here.
     """
     frame = loan_frame(bank)
     book = prepare_loan_book(frame, TARGET, POSITIVE, source="demo bank loans")
     trained = train_loan_book(
         book, quick=quick, models=models, imbalance=imbalance, truth=true_pd(bank, frame["loan_id"]),
-        monotone=BANK_MONOTONE,
+        monotone={f: c for f, c in BANK_MONOTONE.items() if f in book.spec.numeric},  # a loaded bank may differ
     )  # fmt: skip
     return save_trained(trained, store, MODEL_NAME, population=population_of_bank(bank))

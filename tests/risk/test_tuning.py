@@ -193,3 +193,16 @@ def test_cli_evaluate_tune_and_monotone_flags(tmp_path, capsys) -> None:  # noqa
     assert set(report["models"]) == {"lightgbm+none", "lightgbm_tuned+none"}
     assert report["monotone"] == {"prior_delinquencies": 1}
     assert [s["trials"] for s in report["tuned_vs_untuned"]["none"]["search"]] == [2, 2]
+
+
+def test_bank_constraints_skip_a_feature_that_is_text_in_a_loaded_bank(small_bank, tmp_store) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    import risk
+
+    loans = small_bank.loans.assign(dti=lambda d: np.where(d["dti"] > d["dti"].median(), "high", "low"))
+    artifact = risk.train_from_bank(replace(small_bank, loans=loans), tmp_store, quick=True)
+    assert artifact.metadata["params"]["monotone_constraints"] == {
+        "prior_delinquencies": 1,
+        "credit_score": -1,
+    }
