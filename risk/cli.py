@@ -22,9 +22,19 @@ from risk import cli_backtest, cli_decisions, cli_score
 from risk.bankbook import POSITIVE, TARGET, loan_frame, true_pd
 from risk.cli_governance import register as register_governance
 from risk.loanbook import LoanBook, prepare_loan_book, read_loan_book
-from risk.models import IMBALANCE, MODELS, candidates
+from risk.models import (
+    ALL_MODELS,
+    CHAMPION_MODEL,
+    IMBALANCE,
+    MODELS,
+    TUNED_MODEL,
+    candidates,
+    monotone_vector,
+    parse_monotone,
+)
 from risk.publishing import publish
-from risk.training import MODEL_NAME, oracle_report, save_trained, train_loan_book
+from risk.training import BANK_MONOTONE, MODEL_NAME, oracle_report, save_trained, train_loan_book
+from risk.tuning import INNER_FOLDS, TIME_BUDGET, TRIALS, Tuning
 from risk.validation import cross_validate
 
 log = logging.getLogger("ledgerlight.risk")
@@ -54,7 +64,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         help="use a freshly generated demo bank of N customers instead",
     )
     parser.add_argument(
-        "--models", type=_csv, default=MODELS, metavar="M,M", help=f"from {', '.join(MODELS)}"
+        "--models", type=_csv, default=MODELS, metavar="M,M", help=f"from {', '.join(ALL_MODELS)}"
     )
     parser.add_argument(
         "--imbalance", type=_csv, default=IMBALANCE, metavar="I,I", help=f"from {', '.join(IMBALANCE)}"
@@ -66,6 +76,23 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         "--cost-rejected-good", type=float, default=1.0, help="cost of declining a loan that repays"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--tune", action=argparse.BooleanOptionalAction, default=False,
+        help=f"also compare {TUNED_MODEL}: hyperparameters searched inside each fit's own rows (train: it is the "
+        "champion family)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--time-budget", type=float, default=TIME_BUDGET, metavar="SECONDS",
+        help=f"search seconds per fit of {TUNED_MODEL} (each fold and the final fit; default {TIME_BUDGET:g})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--trials", type=int, default=TRIALS, help=f"most parameter sets per fit (default {TRIALS})"
+    )
+    parser.add_argument(
+        "--monotone", type=parse_monotone, default=None, metavar="F=+1,F=-1",
+        help="monotone constraints on LightGBM: +1 the PD never falls as F rises, -1 never rises (default on the "
+        f"bank: {','.join(f'{k}={v:+d}' for k, v in BANK_MONOTONE.items())}; on --data: none; '' for none)",
+    )  # fmt: skip
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -109,7 +136,7 @@ def _load_book_and_bank(args: argparse.Namespace) -> tuple[LoanBook, Any, Bank |
             raise ValueError("--data needs --target COLUMN (the outcome column)")
         return read_loan_book(
             args.data, args.target, args.positive, drop=args.drop, protected=args.protected
-        ), None, None
+        ), None, None  # fmt: skip
     if args.target or args.positive:
         raise ValueError("--target/--positive apply to --data FILE only")
     bank: Bank = (
@@ -133,10 +160,11 @@ def run_train(args: argparse.Namespace) -> int:
     book, truth, bank = _load_book_and_bank(args)
     trained = train_loan_book(
         book, quick=args.quick, models=args.models, imbalance=args.imbalance, truth=truth, seed=args.seed,
-        cost_missed_default=args.cost_missed_default, cost_rejected_good=args.cost_rejected_good,
+        cost_missed_default=args.cost_missed_default, cost_rejected_good=args.cost_rejected_good, tune=args.tune,
+        tuning=_tuning(args), monotone=_monotone(args),
     )  # fmt: skip
     if args.data is not None:
-        name, population = args.name or f"risk-{args.data.stem}", population_of_file(args.data.name, len(book.y))
+        name, population = args.name or f"risk-{args.data.stem}", population_of_file(args.data.name, len(book.y))  # fmt: skip
     else:
         name = args.name or (f"risk-demo-{args.demo_customers}" if args.demo_customers else MODEL_NAME)
         population = population_of_bank(bank)
@@ -158,11 +186,48 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tuning(args: argparse.Namespace) -> Tuning:
+    return Tuning(time_budget=args.time_budget, trials=args.trials, inner_folds=INNER_FOLDS)
+
+
+def _monotone(args: argparse.Namespace) -> dict[str, int]:
+    """The declared constraints; the bank's by default when the data is the bank."""
+    if args.monotone is not None:
+        return args.monotone
+    return {} if args.data is not None else dict(BANK_MONOTONE)
+
+
+def tuned_vs_untuned(summary: dict[str, Any], search: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Per imbalance treatment evaluated both ways: untuned and tuned LightGBM's ROC-AUC and PR-AUC (mean, std),
+    the gain, and the tuned model's per-fold search (trials, seconds, inner score of the defaults and the best)."""
+    out: dict[str, Any] = {}
+    for name in summary:
+        model, _, treatment = name.partition("+")
+        tuned = f"{TUNED_MODEL}+{treatment}"
+        if model != CHAMPION_MODEL or tuned not in summary:
+            continue
+        row: dict[str, Any] = {}
+        for metric in ("roc_auc", "pr_auc"):
+            before, after = summary[name][metric], summary[tuned][metric]
+            row[metric] = {"untuned": before, "tuned": after, "gain": after["mean"] - before["mean"]}
+        row["search"] = search.get(tuned, [])
+        out[treatment] = row
+    return out
+
+
 def evaluate_book(book: LoanBook, args: argparse.Namespace, truth: Any = None) -> dict[str, Any]:
-    """The evaluation report: per candidate mean and std of each metric over stratified folds."""
+    """The evaluation report: per candidate mean and std of each metric over stratified folds.
+
+    With ``--tune`` the tuned LightGBM is compared beside the untuned one, and ``tuned_vs_untuned`` sets them side
+    by side.
+    """
+    models = (*dict.fromkeys((*args.models, *((CHAMPION_MODEL, TUNED_MODEL) if args.tune else ()))),)
+    monotone = _monotone(args)
     cv = cross_validate(
-        book.x, book.y, book.spec.categorical_indices, candidates(args.models, args.imbalance), n_folds=args.folds,
+        book.x, book.y, book.spec.categorical_indices, candidates(models, args.imbalance), n_folds=args.folds,
         seed=args.seed, cost_missed_default=args.cost_missed_default, cost_rejected_good=args.cost_rejected_good,
+        monotone=monotone_vector(book.spec.features, book.spec.categorical_indices, monotone),
+        tuning=_tuning(args),
     )  # fmt: skip
     summary = cv.summary()
     report: dict[str, Any] = {
@@ -177,7 +242,10 @@ def evaluate_book(book: LoanBook, args: argparse.Namespace, truth: Any = None) -
         "protected_excluded": book.spec.protected,
         "dropped": book.spec.dropped,
         "models": summary,
+        "monotone": {f: c for f, c in monotone.items() if f in book.spec.features},
     }
+    if cv.search:
+        report["tuned_vs_untuned"] = tuned_vs_untuned(summary, cv.search)
     if truth is not None:
         report["oracle"] = {
             name: oracle_report(book.y, truth, s["roc_auc"]["mean"]) for name, s in summary.items()

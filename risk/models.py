@@ -7,7 +7,9 @@ own training rows), so it only ever resamples the rows a pipeline is fitted on, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
@@ -20,7 +22,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+if TYPE_CHECKING:
+    from risk.tuning import Tuning
+
 MODELS = ("lightgbm", "logistic", "random_forest")
+#: LightGBM with its hyperparameters searched inside the rows it is fitted on (:mod:`risk.tuning`); not compared by
+#: default (it costs a time budget per fit), asked for with ``--models lightgbm_tuned`` or ``--tune``
+TUNED_MODEL = "lightgbm_tuned"
+ALL_MODELS = (*MODELS, TUNED_MODEL)
 IMBALANCE = ("none", "class_weight", "smote")
 CHAMPION_MODEL = "lightgbm"
 N_JOBS = 2
@@ -46,9 +55,9 @@ class Candidate:
     def parse(cls, name: str) -> Candidate:
         """Inverse of :attr:`name`."""
         model, _, imbalance = name.partition("+")
-        if model not in MODELS or imbalance not in IMBALANCE:
+        if model not in ALL_MODELS or imbalance not in IMBALANCE:
             raise ValueError(
-                f"unknown candidate {name!r}; expected MODEL+IMBALANCE from {MODELS} x {IMBALANCE}"
+                f"unknown candidate {name!r}; expected MODEL+IMBALANCE from {ALL_MODELS} x {IMBALANCE}"
             )
         return cls(model, imbalance)
 
@@ -56,8 +65,8 @@ class Candidate:
 def candidates(models: tuple[str, ...] = MODELS, imbalance: tuple[str, ...] = IMBALANCE) -> list[Candidate]:
     """Every model x imbalance combination, checked against the known names."""
     for m in models:
-        if m not in MODELS:
-            raise ValueError(f"unknown model {m!r}; expected one of {', '.join(MODELS)}")
+        if m not in ALL_MODELS:
+            raise ValueError(f"unknown model {m!r}; expected one of {', '.join(ALL_MODELS)}")
     for i in imbalance:
         if i not in IMBALANCE:
             raise ValueError(f"unknown imbalance treatment {i!r}; expected one of {', '.join(IMBALANCE)}")
@@ -108,6 +117,11 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         Default: 1 % of the rows, between 20 and 200.
     min_data_per_group : int, optional
         Default: 2 % of the rows, between 20 and 200.
+    min_split_gain : float
+        Least loss reduction a split must bring.
+    monotone_constraints : tuple of int
+        Per column of the matrix: 1 (the PD never falls as the value rises), -1 (never rises), 0 (free); empty:
+        no constraints (see :func:`monotone_vector`).
     cat_smooth, max_cat_threshold : LightGBM categorical hyperparameters.
     max_cat_levels : int
         Wider categoricals are passed as ordered codes.
@@ -135,6 +149,8 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         reg_lambda: float = 5.0,
         feature_fraction: float = 0.7,
         bagging_fraction: float = 0.8,
+        min_split_gain: float = 0.0,
+        monotone_constraints: tuple[int, ...] = (),
         cat_smooth: float = 50.0,
         min_data_per_group: int | None = None,
         max_cat_threshold: int = 8,
@@ -155,6 +171,8 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         self.reg_lambda = reg_lambda
         self.feature_fraction = feature_fraction
         self.bagging_fraction = bagging_fraction
+        self.min_split_gain = min_split_gain
+        self.monotone_constraints = monotone_constraints
         self.cat_smooth = cat_smooth
         self.min_data_per_group = min_data_per_group
         self.max_cat_threshold = max_cat_threshold
@@ -167,7 +185,9 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         self.sampler = sampler
         self.random_state = random_state
 
-    def _booster(self, n_rows: int, n_estimators: int) -> LGBMClassifier:
+    def _booster(self, n_rows: int, n_estimators: int, **extra: object) -> LGBMClassifier:
+        if any(self.monotone_constraints):
+            extra["monotone_constraints"] = list(self.monotone_constraints)
         return LGBMClassifier(
             n_estimators=n_estimators,
             learning_rate=self.learning_rate,
@@ -177,6 +197,7 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
             subsample_freq=1,
             colsample_bytree=self.feature_fraction,
             reg_lambda=self.reg_lambda,
+            min_split_gain=self.min_split_gain,
             cat_smooth=self.cat_smooth,
             min_data_per_group=self.min_data_per_group or scaled(n_rows, 0.02, 20, 200),
             max_cat_threshold=self.max_cat_threshold,
@@ -184,7 +205,12 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
             random_state=self.random_state,
             n_jobs=LGBM_THREADS,
             verbose=-1,
+            **extra,
         )
+
+    def category_sets(self, x: np.ndarray) -> list[int]:
+        """Categorical columns of ``x`` narrow enough (``max_cat_levels``) to be LightGBM category sets."""
+        return [j for j in self.categorical if len(np.unique(x[:, j])) <= self.max_cat_levels]
 
     def _resample(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.sampler is None:
@@ -198,7 +224,11 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"expected a 2-d matrix with one row per label (got {x.shape} and {len(y)} labels)"
             )
-        self.categorical_ = [j for j in self.categorical if len(np.unique(x[:, j])) <= self.max_cat_levels]
+        if any(self.monotone_constraints) and len(self.monotone_constraints) != x.shape[1]:
+            raise ValueError(
+                f"monotone_constraints has {len(self.monotone_constraints)} entries for {x.shape[1]} columns"
+            )
+        self.categorical_ = self.category_sets(x)
         cats = self.categorical_ or "auto"
         split = (
             inner_split(y, self.validation_fraction, self.random_state)
@@ -234,6 +264,43 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         return self.model_.predict(x)
 
 
+def monotone_vector(
+    features: list[str], categorical: list[int], declared: Mapping[str, int] | None
+) -> tuple[int, ...]:
+    """LightGBM's ``monotone_constraints`` (one entry per column) from ``{feature: +1 or -1}``.
+
+    +1: the PD never decreases as the feature rises (others fixed); -1: never increases. Features not in the data
+    are skipped (a file may lack one); a categorical feature or another sign raises ValueError. Empty when nothing
+    is declared.
+    """
+    if not declared:
+        return ()
+    out = [0] * len(features)
+    for name, sign in declared.items():
+        if sign not in (-1, 1):
+            raise ValueError(f"monotone constraint of {name!r} must be +1 or -1 (got {sign!r})")
+        if name not in features:
+            continue
+        j = features.index(name)
+        if j in set(categorical):
+            raise ValueError(f"{name!r} is categorical: only numeric features can be monotone")
+        out[j] = int(sign)
+    return tuple(out) if any(out) else ()
+
+
+def parse_monotone(text: str) -> dict[str, int]:
+    """``"prior_delinquencies=+1,credit_score=-1"`` -> ``{"prior_delinquencies": 1, "credit_score": -1}``."""
+    out: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, eq, sign = part.partition("=")
+        if not eq or sign.strip() not in ("+1", "1", "-1", "+", "-"):
+            raise ValueError(f"expected FEATURE=+1 or FEATURE=-1, got {part!r}")
+        out[name.strip()] = -1 if sign.strip().startswith("-") else 1
+    return out
+
+
 def _sampler(
     categorical: list[int], n_features: int, k_neighbors: int, seed: int
 ) -> SMOTE | SMOTENC | SMOTEN:
@@ -252,6 +319,8 @@ def make_pipeline(
     quick: bool = False,
     n_minority: int = 1_000,
     seed: int = 0,
+    monotone: tuple[int, ...] = (),
+    tuning: Tuning | None = None,
 ) -> Pipeline:
     """The fitted-from-scratch pipeline of one candidate.
 
@@ -268,11 +337,15 @@ def make_pipeline(
     n_minority : int
         Defaults in the training rows (SMOTE needs more than ``k_neighbors`` of them).
     seed : int
+    monotone : tuple of int
+        LightGBM's ``monotone_constraints`` (:func:`monotone_vector`); the other models ignore it.
+    tuning : risk.tuning.Tuning, optional
+        Search settings of ``lightgbm_tuned`` (default: ``Tuning()``).
     """
     numeric = [j for j in range(n_features) if j not in set(categorical)]
     weight = "balanced" if candidate.imbalance == "class_weight" else None
     smote = candidate.imbalance == "smote"
-    if candidate.model == "lightgbm":
+    if candidate.model in ("lightgbm", TUNED_MODEL):
         # SMOTE goes inside the booster: it must resample the early-stopping fit rows only, not the stopping rows
         fit_share = 1 - VALIDATION_FRACTION
         k = max(1, min(5, int(n_minority * fit_share) - 1))
@@ -284,8 +357,14 @@ def make_pipeline(
             validation_fraction=VALIDATION_FRACTION,
             class_weight=weight,
             sampler=_sampler(categorical, n_features, k, seed) if smote else None,
+            monotone_constraints=tuple(monotone),
             random_state=seed,
         )
+        if candidate.model == TUNED_MODEL:
+            from risk.tuning import TunedLGBM, Tuning  # risk.tuning builds on CategoricalLGBM
+
+            settings = tuning or Tuning()
+            model = TunedLGBM(model, **settings.params(quick), random_state=seed)
         return Pipeline([("model", model)])
     encode = ColumnTransformer(
         [

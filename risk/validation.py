@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
@@ -12,6 +13,9 @@ from risk.calibration import cross_fitted_calibration
 from risk.cutoff import bayes_threshold
 from risk.metrics import ALL_METRICS, all_metrics, brier
 from risk.models import Candidate, make_pipeline
+
+if TYPE_CHECKING:
+    from risk.tuning import Tuning
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,9 @@ class CVResult:
         Candidate name -> list of per-fold metric dicts (on calibrated probabilities, plus ``brier_raw``).
     threshold : float
         Decision threshold used for accuracy, precision, recall and F1.
+    search : dict
+        Candidate name -> per-fold hyperparameter search record (``lightgbm_tuned`` only, see
+        :class:`risk.tuning.TunedLGBM`).
     """
 
     y: np.ndarray
@@ -42,6 +49,7 @@ class CVResult:
     raw: dict[str, np.ndarray] = field(default_factory=dict)
     calibrated: dict[str, np.ndarray] = field(default_factory=dict)
     per_fold: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    search: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
         """Candidate -> metric -> {mean, std} over folds."""
@@ -85,10 +93,14 @@ def cross_validate(
     quick: bool = False,
     seed: int = 0,
     calibration: str = "auto",
+    monotone: tuple[int, ...] = (),
+    tuning: Tuning | None = None,
 ) -> CVResult:
     """Fit every candidate on k-1 folds and predict the k-th; calibrate out-of-fold; score each fold.
 
     Decision metrics use the cost-optimal threshold for calibrated probabilities (:func:`bayes_threshold`).
+    ``monotone`` and ``tuning`` go to :func:`make_pipeline` (LightGBM's constraints; ``lightgbm_tuned``'s search,
+    which sees the training folds only, as every fit does).
     """
     folds = assign_folds(y, n_folds, seed)
     result = CVResult(y=y, folds=folds, threshold=bayes_threshold(cost_missed_default, cost_rejected_good))
@@ -97,10 +109,13 @@ def cross_validate(
         for k in range(n_folds):
             train, test = folds != k, folds == k
             pipe = make_pipeline(
-                cand, categorical, x.shape[1], quick=quick, n_minority=int(y[train].sum()), seed=seed
-            )
+                cand, categorical, x.shape[1], quick=quick, n_minority=int(y[train].sum()), seed=seed,
+                monotone=monotone, tuning=tuning,
+            )  # fmt: skip
             pipe.fit(x[train], y[train])
             raw[test] = pipe.predict_proba(x[test])[:, 1]
+            if (search := getattr(pipe[-1], "search_", None)) is not None:
+                result.search.setdefault(cand.name, []).append(search)
         cal = cross_fitted_calibration(raw, y, folds, method=calibration)
         result.raw[cand.name] = raw
         result.calibrated[cand.name] = cal

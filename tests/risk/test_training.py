@@ -31,7 +31,13 @@ def test_artifact_holds_safe_files_and_the_report(trained) -> None:  # noqa: ANN
     } <= set(trained.metadata["files"])
     report = trained.load_json("report.json")
     assert report["champion"].startswith("lightgbm+")
-    assert len(report["candidates"]) == 9
+    # setup's comparison: LightGBM and logistic regression x none/class weights (all nine: `risk evaluate`)
+    assert set(report["candidates"]) == {
+        f"{m}+{i}" for m in risk.training.BANK_MODELS for i in risk.training.BANK_IMBALANCE
+    }
+    assert "random_forest+none" not in report["candidates"] and "lightgbm+smote" not in report["candidates"]
+    assert report["monotone"] == risk.training.BANK_MONOTONE
+    assert trained.metadata["params"]["monotone_constraints"] == risk.training.BANK_MONOTONE
     assert "age" not in report["features"] and "gender" not in report["features"]
     assert set(report["protected"]) == {"age", "gender"}
     assert 0.8 < report["oracle"]["ratio"] <= 1.05

@@ -1,0 +1,208 @@
+"""The tuned LightGBM searches inside the rows it is fitted on; monotone constraints hold; the side-by-side report."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+import risk.tuning
+from risk import cli as risk_cli
+from risk.loanbook import prepare_loan_book
+from risk.models import Candidate, CategoricalLGBM, make_pipeline, monotone_vector, parse_monotone
+from risk.training import save_trained, train_loan_book
+from risk.tuning import TunedLGBM, Tuning, sample_params
+from risk.validation import assign_folds, cross_validate
+
+TUNED = [Candidate("lightgbm_tuned", "none")]
+#: a fixed number of trials and a budget that never ends the search: the chosen parameters depend on the data only
+FIXED = Tuning(time_budget=1e6, trials=4, inner_folds=2)
+
+
+def _data(n: int = 900, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, 3))
+    logit = -1.2 + 1.5 * z[:, 0] - 0.8 * z[:, 1] + 0.7 * np.sin(3 * z[:, 2])
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return np.c_[np.arange(n, dtype=float), z], y  # column 0 identifies the row
+
+
+def test_search_receives_only_the_training_fold(monkeypatch: pytest.MonkeyPatch) -> None:
+    x, y = _data()
+    seen: list[set[int]] = []
+    fit = TunedLGBM.fit
+
+    def recording_fit(self, xs, ys):  # noqa: ANN001, ANN202
+        seen.append(set(np.asarray(xs)[:, 0].astype(int).tolist()))
+        return fit(self, xs, ys)
+
+    monkeypatch.setattr(risk.tuning.TunedLGBM, "fit", recording_fit)
+    result = cross_validate(x, y, [], TUNED, n_folds=3, quick=True, tuning=FIXED)
+    folds = assign_folds(y, 3)
+    assert len(seen) == 3
+    for k, rows in enumerate(seen):
+        assert rows == set(np.flatnonzero(folds != k).tolist())  # the training fold, all of it, nothing else
+    assert len(result.search["lightgbm_tuned+none"]) == 3
+
+
+def test_poisoned_test_rows_do_not_change_the_chosen_parameters() -> None:
+    x, y = _data()
+    folds = assign_folds(y, 3)
+    clean = cross_validate(x, y, [], TUNED, n_folds=3, quick=True, tuning=FIXED)
+    poisoned = x.copy()
+    test0 = folds == 0
+    poisoned[test0, 1:] = np.random.default_rng(1).normal(0, 50, size=(test0.sum(), 3))
+    dirty = cross_validate(poisoned, y, [], TUNED, n_folds=3, quick=True, tuning=FIXED)
+    before, after = clean.search["lightgbm_tuned+none"], dirty.search["lightgbm_tuned+none"]
+    assert before[0]["best_params"] == after[0]["best_params"]  # fold 0's search never saw its test rows
+    assert before[0]["best_score"] == after[0]["best_score"]
+    # the poisoned rows are training rows of the other folds: there the search's inputs did change
+    assert [b["best_score"] for b in before[1:]] != [a["best_score"] for a in after[1:]]
+
+
+def test_search_tries_the_defaults_first_and_keeps_the_best() -> None:
+    x, y = _data()
+    model = TunedLGBM(
+        CategoricalLGBM(n_estimators=100, learning_rate=0.1, early_stopping_rounds=10), **FIXED.params()
+    )
+    model.fit(x[:, 1:], y)
+    search = model.search_
+    assert search["trials"] == 4 and search["rows"] == len(y)
+    assert search["best_score"] >= search["default_score"]
+    assert model.predict_proba(x[:, 1:]).shape == (len(y), 2)
+    assert model.n_estimators_ == search["rounds"] >= 1
+
+
+def test_time_budget_ends_the_search() -> None:
+    x, y = _data()
+    model = TunedLGBM(CategoricalLGBM(n_estimators=100, learning_rate=0.1), time_budget=0.0, trials=50)
+    model.fit(x[:, 1:], y)
+    assert model.search_["trials"] == 1  # the defaults are always scored, nothing after the budget
+    assert model.best_params_ == {}
+
+
+def test_sampled_parameters_stay_in_range() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        p = sample_params(rng, 2_000)
+        assert 3 <= p["num_leaves"] <= 31 and 5 <= p["min_child_samples"] <= 100
+        assert 0.01 <= p["learning_rate"] <= 0.1 and 0.3 <= p["feature_fraction"] <= 1
+        assert p["reg_lambda"] > 0 and p["min_split_gain"] >= 0
+
+
+def _u_shaped(n: int = 3_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Defaults rise with delinquencies (column 0) except a dip in the middle the unconstrained model follows."""
+    rng = np.random.default_rng(seed)
+    delinquencies = rng.integers(0, 10, n).astype(float)
+    other = rng.standard_normal(n)
+    logit = -2 + 0.3 * delinquencies - 2.5 * ((delinquencies >= 4) & (delinquencies <= 6)) + other
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return np.c_[delinquencies, other], y
+
+
+def _pd_along_delinquencies(model: object, others: float) -> np.ndarray:
+    grid = np.c_[np.arange(10, dtype=float), np.full(10, others)]
+    return model.predict_proba(grid)[:, 1]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "lightgbm_tuned"])
+def test_monotone_constraint_holds(family: str) -> None:
+    x, y = _u_shaped()
+    free = make_pipeline(Candidate(family, "none"), [], 2, quick=True, tuning=FIXED).fit(x, y)
+    tied = make_pipeline(Candidate(family, "none"), [], 2, quick=True, tuning=FIXED, monotone=(1, 0)).fit(
+        x, y
+    )
+    assert np.any(np.diff(_pd_along_delinquencies(free, 0.0)) < -1e-6)  # the data alone would lower the PD
+    for others in (-1.5, 0.0, 1.5):
+        assert np.all(np.diff(_pd_along_delinquencies(tied, others)) >= -1e-12)
+
+
+def test_monotone_vector_maps_names_to_columns() -> None:
+    features = ["dti", "credit_score", "prior_delinquencies", "purpose"]
+    declared = parse_monotone("prior_delinquencies=+1, credit_score=-1,missing_here=+1")
+    assert declared == {"prior_delinquencies": 1, "credit_score": -1, "missing_here": 1}
+    assert monotone_vector(features, [3], declared) == (0, -1, 1, 0)
+    assert monotone_vector(features, [3], {}) == ()
+    with pytest.raises(ValueError, match="categorical"):
+        monotone_vector(features, [3], {"purpose": 1})
+    with pytest.raises(ValueError, match="FEATURE=\\+1"):
+        parse_monotone("dti=up")
+
+
+def _book():  # noqa: ANN202
+    x, y = _u_shaped(1_500)
+    import pandas as pd
+
+    frame = pd.DataFrame({"prior_delinquencies": x[:, 0], "score": x[:, 1], "bad": y})
+    return prepare_loan_book(frame, "bad", 1, source="synthetic")
+
+
+def test_evaluate_reports_tuned_and_untuned_side_by_side() -> None:
+    args = argparse.Namespace(
+        models=("lightgbm", "logistic"), imbalance=("none", "class_weight"), folds=3, seed=0, tune=True,
+        cost_missed_default=5.0, cost_rejected_good=1.0, time_budget=1e6, trials=3, monotone=None, data="f.csv",
+    )  # fmt: skip
+    report = risk_cli.evaluate_book(_book(), args)
+    assert set(report["models"]) == {
+        f"{m}+{i}" for m in ("lightgbm", "lightgbm_tuned", "logistic") for i in ("none", "class_weight")
+    }
+    side = report["tuned_vs_untuned"]
+    assert set(side) == {"none", "class_weight"}
+    for treatment, row in side.items():
+        auc = row["roc_auc"]
+        assert auc["untuned"] == report["models"][f"lightgbm+{treatment}"]["roc_auc"]
+        assert auc["tuned"] == report["models"][f"lightgbm_tuned+{treatment}"]["roc_auc"]
+        assert auc["gain"] == pytest.approx(auc["tuned"]["mean"] - auc["untuned"]["mean"])
+        assert len(row["search"]) == 3 and all(s["trials"] == 3 for s in row["search"])
+
+
+def test_train_tuned_records_constraints_and_parameters(tmp_store) -> None:  # noqa: ANN001
+    book = _book()
+    trained = train_loan_book(
+        book, quick=True, models=("lightgbm",), imbalance=("none",), tune=True, tuning=FIXED,
+        monotone={"prior_delinquencies": 1},
+    )  # fmt: skip
+    assert trained.champion == "lightgbm_tuned+none"
+    assert set(trained.report["candidates"]) == {"lightgbm+none", "lightgbm_tuned+none"}
+    assert trained.report["monotone"] == {"prior_delinquencies": 1}
+    assert trained.report["tuning"]["final"]["rows"] == len(book.y)
+    artifact = save_trained(trained, tmp_store, "risk-tuned")
+    params = artifact.metadata["params"]
+    assert params["monotone_constraints"] == {"prior_delinquencies": 1}
+    assert params["tuned_params"] == trained.report["tuning"]["final"]["best_params"]
+    x = np.c_[np.arange(10, dtype=float), np.zeros(10)]
+    assert np.all(np.diff(trained.model.predict_encoded(x)) >= -1e-12)  # the served, calibrated PD too
+
+
+def test_cli_evaluate_tune_and_monotone_flags(tmp_path, capsys) -> None:  # noqa: ANN001
+    import json
+
+    import pandas as pd
+
+    from ledgerlight.cli import main
+
+    x, y = _u_shaped(1_000)
+    path = tmp_path / "loans.csv"
+    pd.DataFrame({"prior_delinquencies": x[:, 0], "score": x[:, 1], "bad": y}).to_csv(path, index=False)
+    argv = ["risk", "evaluate", "--data", str(path), "--target", "bad", "--folds", "2", "--models", "lightgbm",
+            "--imbalance", "none", "--tune", "--time-budget", "1000", "--trials", "2",
+            "--monotone", "prior_delinquencies=+1", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["models"]) == {"lightgbm+none", "lightgbm_tuned+none"}
+    assert report["monotone"] == {"prior_delinquencies": 1}
+    assert [s["trials"] for s in report["tuned_vs_untuned"]["none"]["search"]] == [2, 2]
+
+
+def test_bank_constraints_skip_a_feature_that_is_text_in_a_loaded_bank(small_bank, tmp_store) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    import risk
+
+    loans = small_bank.loans.assign(dti=lambda d: np.where(d["dti"] > d["dti"].median(), "high", "low"))
+    artifact = risk.train_from_bank(replace(small_bank, loans=loans), tmp_store, quick=True)
+    assert artifact.metadata["params"]["monotone_constraints"] == {
+        "prior_delinquencies": 1,
+        "credit_score": -1,
+    }
