@@ -53,12 +53,12 @@ def importance_comparison_figure(
             error_x={"type": "data", "array": std, "color": MUTED, "thickness": 1},
             hovertemplate="%{y}: %{x:.4f}<extra>AUC drop</extra>",
         )
+    # no legend: each panel's axis title names its measure (a legend below collided with those titles)
     fig.update_layout(
-        xaxis={"domain": [0, 0.47] if has_perm else [0, 1], "title": {"text": "mean |SHAP|"}},
-        xaxis2={"domain": [0.53, 1], "title": {"text": "AUC drop when shuffled"}, "anchor": "y"},
-        legend={"orientation": "h", "y": -0.22, "x": 0},
-        margin={"l": label_margin(names), "b": 80},
-        showlegend=has_perm,
+        xaxis={"domain": [0, 0.47] if has_perm else [0, 1], "title": {"text": "mean |SHAP| (log-odds)"}},
+        xaxis2={"domain": [0.53, 1], "title": {"text": "drop in ROC-AUC when shuffled"}, "anchor": "y"},
+        margin={"l": label_margin(names)},
+        showlegend=False,
     )
     return themed(fig)
 

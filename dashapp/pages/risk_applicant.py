@@ -68,8 +68,10 @@ def _column(column: str) -> dict:
 CONTRIBUTION_COLUMNS = [
     {"field": "name", "headerName": "feature", "minWidth": 150},
     {"field": "value", "headerName": "value", "minWidth": 200, "tooltipField": "value"},
-    {"field": "shap", "headerName": "SHAP (log-odds)", "type": "numericColumn", "sort": "desc", "minWidth": 120},
-    {"field": "pd_points", "headerName": "PD points", "type": "numericColumn", "minWidth": 100},
+    {"field": "shap", "headerName": "SHAP", "type": "numericColumn", "sort": "desc", "minWidth": 90,
+     "headerTooltip": "the feature's push on the log-odds of default"},
+    {"field": "pd_points", "headerName": "PD points", "type": "numericColumn", "minWidth": 100,
+     "headerTooltip": "the push in percentage points of PD (the waterfall's bars)"},
     {"field": "direction", "headerName": "direction", "minWidth": 110},
 ]
 

@@ -184,7 +184,7 @@ def _dependence(p: svc.Portfolio, feature: str, colour: str | None) -> Any:
 
 
 def _colour_options(p: svc.Portfolio) -> list[dict[str, str]]:
-    return [{"label": "colour: strongest interaction", "value": "auto"}, {"label": "colour: none", "value": "none"},
+    return [{"label": "colour: auto", "value": "auto"}, {"label": "no colour", "value": "none"},
             *({"label": f"colour: {plain_name(f)}", "value": f} for f in p.spec.features)]
 
 
