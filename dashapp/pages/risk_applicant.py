@@ -180,11 +180,8 @@ def _feature_options(spec: risk.FeatureSpec) -> list[dict[str, str]]:
 def filter_by_pd(pd_range: list | None, current: dict | None):
     """Show the borrowers whose published PD is in the chosen range (the grid's ``pd`` filter, applied and checked
     again by the server when the grid asks for rows); the other columns' filters stay."""
-    bounds = validation.items(pd_range, "PD range", max_len=2)
-    if len(bounds) != 2:
-        raise validation.InputError("PD range", "give the lowest and the highest PD")
-    low, high = bounds
-    others = {k: v for k, v in (current or {}).items() if k != "pd" and isinstance(k, str)}
+    low, high = validation.number_range(pd_range, "PD range", lo=0, hi=1) or (0.0, 1.0)
+    others = {k: v for k, v in current.items() if k != "pd"} if isinstance(current, dict) else {}
     return others | insights_svc.pd_range_filter(low, high)
 
 
@@ -228,27 +225,39 @@ def fill_what_if(customer_id: int | str, ids: list[dict]):
 
 
 @callback(Output("risk-waterfall", "figure"), Output("risk-decision", "children"), Output("risk-reasons", "children"),
-          Output("risk-contrib-grid", "rowData"), Input({"type": "risk-whatif", "feature": ALL}, "value"), Input("risk-app-threshold", "value"),
+          Input({"type": "risk-whatif", "feature": ALL}, "value"), Input("risk-app-threshold", "value"),
           State({"type": "risk-whatif", "feature": ALL}, "id"))
 def score_applicant(values: list, threshold: float, ids: list[dict]):
     """Score the (possibly edited) applicant: waterfall, decision at the cut-off and reason codes."""
     features, threshold = _features(ids), validation.number(threshold, "cut-off", lo=0, hi=1)
     if not ids or any(v is None for v in values):
-        return empty_figure("Pick a borrower"), "", [], []
+        return empty_figure("Pick a borrower"), "", []
     if dash.ctx.triggered_id == "risk-app-threshold":
         audit.served("change_cutoff", "applicant cut-off", {"risk-app-threshold": threshold})
     try:
         e = svc.explain(dict(zip(features, values, strict=True)))
     except (DataValidationError, ValueError) as exc:
-        return empty_figure("Cannot score these values"), error_card(str(exc)), [], []
+        return empty_figure("Cannot score these values"), error_card(str(exc)), []
     declined = e.pd >= threshold
     decision = html.Div([
         html.Span(f"PD {e.pd:.1%}", id="risk-pd", className="fs-4 fw-semibold me-3"),
         dbc.Badge(f"band {e.band} ({risk.BAND_NAMES[e.band]})", color="secondary", className="me-2"),
         dbc.Badge("DECLINE" if declined else "APPROVE", id="risk-decision-badge", color="danger" if declined else "success"),
     ])
-    reasons = [html.Li(r) for r in e.reasons] or [html.Li("Nothing raised the risk")]
-    return figs.waterfall_figure(e), decision, reasons, insights_svc.contribution_rows(e)
+    return figs.waterfall_figure(e), decision, [html.Li(r) for r in e.reasons] or [html.Li("Nothing raised the risk")]
+
+
+@callback(Output("risk-contrib-grid", "rowData"), Input({"type": "risk-whatif", "feature": ALL}, "value"),
+          State({"type": "risk-whatif", "feature": ALL}, "id"))
+def show_contributions(values: list, ids: list[dict]):
+    """The (possibly edited) applicant's SHAP contributions as table rows (the grid sorts them in the browser)."""
+    features = _features(ids)
+    if not ids or any(v is None for v in values):
+        return []
+    try:
+        return insights_svc.contribution_rows(svc.explain(dict(zip(features, values, strict=True))))
+    except (DataValidationError, ValueError):
+        return []
 
 
 @callback(Output("risk-ice", "figure"), Input({"type": "risk-whatif", "feature": ALL}, "value"),
