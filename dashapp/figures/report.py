@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 import plotly.io as pio
 
+FIGURE_HEIGHT = 420
 STYLE = (
     "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2733;margin:24px;}"
     "h1{font-size:22px;margin:0 0 4px}p.meta{color:#5f6b7a;margin:0 0 16px}"
@@ -26,11 +27,14 @@ def figures_html(title: str, meta: str, sections: Sequence[tuple[str, go.Figure]
     ``plotly_js`` (so it opens offline)."""
     parts = []
     for i, (heading, fig) in enumerate(sections):
+        height = int(fig.layout.height or FIGURE_HEIGHT)  # a fixed height: "100%" collapses inside a grid cell
         div = pio.to_html(
             fig,
             full_html=False,
             include_plotlyjs=False,
             div_id=f"figure-{i}",
+            default_height=f"{height}px",
+            default_width="100%",
             config={"displaylogo": False, "responsive": True},
         )
         parts.append(f"<section><h2>{html.escape(heading)}</h2>{div}</section>")

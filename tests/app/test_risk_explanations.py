@@ -144,6 +144,8 @@ def test_the_portfolio_exports_as_one_offline_html_file_and_is_audited(risk_env,
     assert data["filename"].endswith(".html") and page.startswith("<!DOCTYPE html>")
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", page)  # nothing to fetch: it opens offline
     assert page.count('class="plotly-graph-div"') >= 10 and "Plotly.newPlot" in page
+    sections = re.findall(r'<section><h2>[^<]*</h2><div style="height:(\d+)px', page)  # "100%" collapses
+    assert len(sections) == page.count("<section>")
     assert insights_svc.BUNDLE.read_text(encoding="utf-8")[:200] in page  # the cartesian bundle, inlined
     assert int((read_audit(limit=100_000)["action"] == "export_portfolio").sum()) == before + 1
 
