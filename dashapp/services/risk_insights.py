@@ -20,7 +20,6 @@ from dashapp.services import audit, validation
 from dashapp.services import risk as risk_svc
 from dashapp.services.bank import DataUnavailable
 from dashapp.services.served import NotTrained
-from risk import insights
 
 #: Plotly's cartesian bundle the app serves (a third of the full bundle): the export inlines it when it can
 BUNDLE = Path(__file__).resolve().parents[2] / "assets" / "vendor" / "plotly-cartesian.min.js"
@@ -63,14 +62,14 @@ def permutation() -> dict[str, Any] | None:
 def gains() -> risk.Gains:
     """Cumulative gains (and lift) of the champion's out-of-fold PDs."""
     p = risk_svc.get_portfolio()
-    return insights.cumulative_gains(p.y, p.calibrated[p.champion])
+    return risk.cumulative_gains(p.y, p.calibrated[p.champion])
 
 
 @functools.cache
 def _partners(version: str) -> dict[str, str | None]:
     p = risk_svc.get_portfolio()
     return {
-        f: insights.interaction_partner(p.spec, p.sample["x"], p.sample["shap"], f) for f in p.spec.features
+        f: risk.interaction_partner(p.spec, p.sample["x"], p.sample["shap"], f) for f in p.spec.features
     }
 
 
@@ -112,7 +111,7 @@ def ice(features: dict[str, Any], feature: str) -> IceCurve:
             np.asarray(published["pd"], dtype=np.float64),
         )
     else:
-        grid, pdp = insights.feature_grid(spec, risk_svc.get_portfolio().sample["x"], feature), None
+        grid, pdp = risk.feature_grid(spec, risk_svc.get_portfolio().sample["x"], feature), None
     j = spec.features.index(feature)
     categorical = feature in spec.categorical
     if categorical:
@@ -120,7 +119,7 @@ def ice(features: dict[str, Any], feature: str) -> IceCurve:
         current: Any = spec.decode_category(feature, row[0, j])
     else:
         labels, current = grid.tolist(), float(row[0, j])
-    return IceCurve(feature, labels, insights.ice_curve(model, row, feature, grid), pdp, current, categorical)
+    return IceCurve(feature, labels, risk.ice_curve(model, row, feature, grid), pdp, current, categorical)
 
 
 def contribution_rows(e: risk.Explanation) -> list[dict[str, Any]]:
