@@ -32,6 +32,15 @@ from risk.fairness import (
     model_fairness_grid,
 )
 from risk.features import FeatureSpec, infer_spec, is_protected
+from risk.insights import (
+    Gains,
+    cumulative_gains,
+    feature_grid,
+    ice_curve,
+    interaction_partner,
+    partial_dependence,
+    permutation_importance,
+)
 from risk.loanbook import LoanBook, prepare_loan_book, read_loan_book
 from risk.metrics import (
     all_metrics,
@@ -118,6 +127,13 @@ __all__ = [
     "compare_versions",
     "cost_curve",
     "fairness_report",
+    "Gains",
+    "cumulative_gains",
+    "feature_grid",
+    "ice_curve",
+    "interaction_partner",
+    "partial_dependence",
+    "permutation_importance",
     "find_recourse",
     "group_table",
     "held_out_pds",

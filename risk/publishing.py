@@ -22,6 +22,7 @@ from risk.bankbook import latest_loans, loan_frame
 from risk.card import card_evidence
 from risk.explain import contributions
 from risk.fairness import model_fairness_grid
+from risk.insights import PERMUTATION_ROWS, pdp_evidence, permutation_importance
 from risk.monitoring import monitor_grid
 from risk.reasons import reason_texts
 from risk.scoring import RiskModel
@@ -167,6 +168,33 @@ def _shift_log_odds(p: np.ndarray, delta: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) + delta)))
 
 
+PERMUTATION_UNAVAILABLE = (
+    "Permutation importance is measured on held-out loans the champion never saw: on the demo bank, a generated "
+    "later month. The champion is fitted on every loan of your own data, so none is held out."
+)
+
+
+def insight_evidence(model: RiskModel, artifact: Artifact, bank: Bank, *, seed: int = 0) -> dict[str, Any]:
+    """``permutation_importance`` (drop in ROC-AUC per shuffled feature, on held-out loans: the demo bank's
+    generated later month at no shift) and ``pdp`` (every feature's portfolio partial dependence over the stored
+    explanation sample; see :mod:`risk.insights`)."""
+    out: dict[str, Any] = {"pdp": pdp_evidence(model, artifact.load_npz("explain.npz")["x"], seed=seed)}
+    if bank.truth is None:
+        out["permutation_importance"] = {"unavailable": PERMUTATION_UNAVAILABLE}
+        return out
+    later = loan_frame(generate_later_batch(bank, n_customers=int(min(bank.n_customers, DRIFT_CUSTOMERS)),
+                                            seed=BATCH_SEED, shift=0.0))
+    later = later.iloc[: PERMUTATION_ROWS]
+    try:
+        doc = permutation_importance(model, model.encode(later, source="later month"),
+                                     later["defaulted"].to_numpy(dtype=np.int8), seed=seed)
+        doc["held_out"] = f"{len(later):,} loans of a generated later month (never seen in training)"
+    except ValueError as exc:
+        doc = {"unavailable": str(exc)}
+    out["permutation_importance"] = doc
+    return out
+
+
 def band_counts(scores: pd.DataFrame) -> dict[str, int]:
     """Borrowers per band (every band present, zero when empty)."""
     counts = scores["band"].value_counts()
@@ -177,7 +205,7 @@ def publish(artifact: Artifact, bank: Bank, url: str | None = None) -> dict[str,
     """Score every borrower with ``artifact`` and write ``risk_scores`` and the risk evidence of its version.
 
     Evidence kinds: ``card`` (:func:`risk.card_evidence`), ``fairness`` and ``fairness@<cut-off>``,
-    ``fairness_grid``, ``drift@<shift>``, ``drift_grid``, ``scores_summary`` (borrowers per band, mean PD).
+    ``fairness_grid``, ``drift@<shift>``, ``drift_grid``, ``permutation_importance``, ``pdp``, ``scores_summary`` (borrowers per band, mean PD).
 
     Returns
     -------
@@ -199,6 +227,7 @@ def publish(artifact: Artifact, bank: Bank, url: str | None = None) -> dict[str,
         evidence |= drift_evidence(model, bank, frame)
     else:
         evidence["drift_grid"] = {"unavailable": GENERATED_DRIFT_UNAVAILABLE}
+    evidence |= insight_evidence(model, artifact, bank)
     evidence["scores_summary"] = {"borrowers": int(len(scores)), "bands": band_counts(scores),
                                   "mean_pd": float(scores["pd"].mean()) if len(scores) else None}
     write_evidence(MODEL_NAME, artifact.version, evidence, url)

@@ -98,13 +98,27 @@ def importance_figure(spec: risk.FeatureSpec, importance: np.ndarray, top: int =
     return themed(fig)
 
 
-def dependence_figure(spec: risk.FeatureSpec, x: np.ndarray, shap: np.ndarray, feature: str) -> go.Figure:
-    """SHAP value against the feature's value for a sample of loans (categories as labels)."""
+def dependence_figure(spec: risk.FeatureSpec, x: np.ndarray, shap: np.ndarray, feature: str,
+                      color_by: str | None = None) -> go.Figure:
+    """SHAP value against the feature's value for a sample of loans (categories as labels), the dots coloured by a
+    second feature's value when ``color_by`` is given (how the two interact)."""
     j = spec.features.index(feature)
     values = x[:, j]
     if feature in spec.categorical:
         values = np.array([spec.decode_category(feature, v) for v in values])
-    fig = go.Figure(go.Scatter(x=values, y=shap[:, j], mode="markers", marker={"size": 5, "color": TEAL, "opacity": 0.5}))
+    marker: dict = {"size": 5, "color": TEAL, "opacity": 0.5}
+    hover = "%{x}: SHAP %{y:.3f}<extra></extra>"
+    text = None
+    if color_by is not None and color_by != feature:
+        k = spec.features.index(color_by)
+        other = x[:, k]
+        text = ([spec.decode_category(color_by, v) for v in other] if color_by in spec.categorical
+                else [f"{v:g}" for v in other])
+        marker |= {"color": other, "colorscale": [[0.0, TEAL], [0.5, "#f4c95d"], [1.0, ROSE]], "opacity": 0.7,
+                   "colorbar": {"title": {"text": plain_name(color_by)}, "thickness": 10}}
+        hover = f"%{{x}}: SHAP %{{y:.3f}}<br>{plain_name(color_by)} = %{{text}}<extra></extra>"
+    fig = go.Figure(go.Scatter(x=values, y=shap[:, j], mode="markers", marker=marker, text=text,
+                               hovertemplate=hover))
     fig.add_hline(y=0, line={"color": MUTED, "dash": "dot"})
     fig.update_layout(xaxis_title=plain_name(feature), yaxis_title="SHAP (log-odds of default)")
     return themed(fig)

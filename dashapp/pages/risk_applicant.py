@@ -16,12 +16,14 @@ from dashapp.components import error_card, figure_card, no_data_card, not_ready_
 from dashapp.components.customer_link import customer_link, register_customer_link
 from dashapp.components.recourse import recourse_block
 from dashapp.components.row_blocks import EMPTY_BLOCK, rows_block
+from dashapp.figures import explain as explain_figs
 from dashapp.figures import risk as figs
 from dashapp.figures.theme import empty_figure
 from dashapp.pagecache import cached_page
 from dashapp.services import audit, validation
 from dashapp.services import decisions as decisions_svc
 from dashapp.services import risk as svc
+from dashapp.services import risk_insights as insights_svc
 from dashapp.services.bank import DataUnavailable
 from dashapp.services.ids import customer_ref
 from dashapp.services.served import NotTrained
@@ -29,7 +31,8 @@ from risk import GRID_COLUMNS, SORTABLE, plain_name
 
 dash.register_page(__name__, path="/risk/applicant", name="Applicant", title="Ledgerlight · applicant", order=11,
                    query_params={"customer_id": customer_ref},
-                   description="One applicant's default risk, decision, SHAP waterfall, reasons and what-if.")
+                   description="One applicant's default risk, decision, SHAP waterfall and contributions, ICE curves, "
+                               "reasons and what-if.")
 
 PAGE_SIZE = 20
 BLOCK_SIZE = 100  # rows per server request (the service allows at most svc.MAX_PAGE)
@@ -60,6 +63,36 @@ def _column(column: str) -> dict:
     else:
         out |= {"filter": False, "minWidth": 260, "tooltipField": column}
     return out
+
+
+CONTRIBUTION_COLUMNS = [
+    {"field": "name", "headerName": "feature", "minWidth": 150},
+    {"field": "value", "headerName": "value", "minWidth": 200, "tooltipField": "value"},
+    {"field": "shap", "headerName": "SHAP", "type": "numericColumn", "sort": "desc", "minWidth": 90,
+     "headerTooltip": "the feature's push on the log-odds of default"},
+    {"field": "pd_points", "headerName": "PD points", "type": "numericColumn", "minWidth": 100,
+     "headerTooltip": "the push in percentage points of PD (the waterfall's bars)"},
+    {"field": "direction", "headerName": "direction", "minWidth": 110},
+]
+
+
+def _contributions_grid() -> dag.AgGrid:
+    """The applicant's SHAP contributions, one row per feature, sorted in the browser (15-odd rows)."""
+    return dag.AgGrid(
+        id="risk-contrib-grid", columnDefs=CONTRIBUTION_COLUMNS, rowData=[],
+        defaultColDef={"sortable": True, "resizable": True, "flex": 1, "filter": False},
+        getRowId="params.data.feature", dashGridOptions={"tooltipShowDelay": 300, "domLayout": "normal"},
+        style={"height": "420px"})
+
+
+def _pd_range() -> html.Div:
+    """The PD range the grid shows (applied as the grid's server-side ``pd`` filter)."""
+    return html.Div([
+        dbc.Label("PD between", html_for="risk-pd-range", className="small mb-0"),
+        dcc.RangeSlider(id="risk-pd-range", min=0, max=1, step=0.01, value=[0, 1],
+                        marks={v: f"{v:.0%}" for v in (0, 0.1, 0.2, 0.3, 0.5, 0.75, 1)},
+                        tooltip={"placement": "bottom", "always_visible": False}),
+    ], className="mb-2")
 
 
 def _record_block() -> html.Div:
@@ -110,6 +143,7 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
                 dbc.InputGroup([dbc.InputGroupText("customer id"),
                                 dbc.Input(id="risk-search", type="text", debounce=True, placeholder="search")],
                                size="sm", className="mb-2"),
+                _pd_range(),
                 grid])], className="ll-card h-100"), lg=7),
             dbc.Col(dbc.Card([dbc.CardHeader("Decision"), dbc.CardBody([
                 dbc.Label("Decline when PD ≥", html_for="risk-app-threshold"),
@@ -126,8 +160,29 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
             dbc.Col(dbc.Card([dbc.CardHeader("What if"), dbc.CardBody(_what_if_inputs(p.model.spec))],
                              className="ll-card h-100"),
                     lg=5),
+        ], className="g-3 mb-3"),
+        dbc.Row([
+            dbc.Col(dbc.Card([dbc.CardHeader("Contributions (sortable)"), dbc.CardBody(_contributions_grid())],
+                             className="ll-card h-100"), lg=7),
+            dbc.Col(figure_card("How the PD moves with one feature (ICE and portfolio PDP)", "risk-ice", height=380,
+                                controls=dcc.Dropdown(id="risk-ice-feature", options=_feature_options(p.model.spec),
+                                                      value=p.model.spec.features[0], clearable=False)), lg=5),
         ], className="g-3"),
     ])
+
+
+def _feature_options(spec: risk.FeatureSpec) -> list[dict[str, str]]:
+    return [{"label": plain_name(f), "value": f} for f in spec.features]
+
+
+@callback(Output("risk-grid", "filterModel"), Input("risk-pd-range", "value"), State("risk-grid", "filterModel"),
+          prevent_initial_call=True)
+def filter_by_pd(pd_range: list | None, current: dict | None):
+    """Show the borrowers whose published PD is in the chosen range (the grid's ``pd`` filter, applied and checked
+    again by the server when the grid asks for rows); the other columns' filters stay."""
+    low, high = validation.number_range(pd_range, "PD range", lo=0, hi=1) or (0.0, 1.0)
+    others = {k: v for k, v in current.items() if k != "pd"} if isinstance(current, dict) else {}
+    return others | insights_svc.pd_range_filter(low, high)
 
 
 @callback(Output("risk-grid", "getRowsResponse"), Input("risk-grid", "getRowsRequest"))
@@ -190,6 +245,33 @@ def score_applicant(values: list, threshold: float, ids: list[dict]):
         dbc.Badge("DECLINE" if declined else "APPROVE", id="risk-decision-badge", color="danger" if declined else "success"),
     ])
     return figs.waterfall_figure(e), decision, [html.Li(r) for r in e.reasons] or [html.Li("Nothing raised the risk")]
+
+
+@callback(Output("risk-contrib-grid", "rowData"), Input({"type": "risk-whatif", "feature": ALL}, "value"),
+          State({"type": "risk-whatif", "feature": ALL}, "id"))
+def show_contributions(values: list, ids: list[dict]):
+    """The (possibly edited) applicant's SHAP contributions as table rows (the grid sorts them in the browser)."""
+    features = _features(ids)
+    if not ids or any(v is None for v in values):
+        return []
+    try:
+        return insights_svc.contribution_rows(svc.explain(dict(zip(features, values, strict=True))))
+    except (DataValidationError, ValueError):
+        return []
+
+
+@callback(Output("risk-ice", "figure"), Input({"type": "risk-whatif", "feature": ALL}, "value"),
+          Input("risk-ice-feature", "value"), State({"type": "risk-whatif", "feature": ALL}, "id"))
+def show_ice(values: list, feature: str, ids: list[dict]):
+    """How the (possibly edited) applicant's PD moves as one feature varies, beside the portfolio's average."""
+    features = _features(ids)
+    if not ids or any(v is None for v in values):
+        return empty_figure("Pick a borrower")
+    try:
+        curve = insights_svc.ice(dict(zip(features, values, strict=True)), feature)
+    except (DataValidationError, ValueError) as exc:
+        return empty_figure(f"Cannot score these values: {exc}"[:120])
+    return explain_figs.ice_figure(curve.feature, curve.labels, curve.ice, curve.pdp, curve.current, curve.categorical)
 
 
 register_customer_link("risk-grid", __name__)

@@ -88,12 +88,39 @@ def test_pick_an_applicant_see_the_waterfall_move_the_threshold(risk_env, served
     duo.wait_for_element("#risk-waterfall g.trace", timeout=30)
     expected = svc.customer_risk(int(picked)).explanation.pd
     duo.wait_for_text_to_equal("#risk-pd", f"PD {expected:.1%}", timeout=20)
-    handle = duo.find_element("[role='slider']")  # the page's only slider
+    handle = duo.find_element("#risk-app-threshold [role='slider']")  # the cut-off (the PD range has two more)
     handle.send_keys(Keys.HOME)  # threshold 0: every applicant is declined
     duo.wait_for_text_to_equal("#risk-decision-badge", "DECLINE", timeout=20)
     handle.send_keys(Keys.END)  # threshold 1: approved
     duo.wait_for_text_to_equal("#risk-decision-badge", "APPROVE", timeout=20)
     assert duo.find_elements("#risk-reasons li")
+    # the ICE curve (this applicant and the portfolio) and one contributions row per feature, sortable
+    duo.wait_for_element("#risk-ice g.trace", timeout=30)
+    assert len(duo.find_elements("#risk-ice g.trace.scatter")) == 2
+    features = svc.get_model().spec.features
+    contrib = "#risk-contrib-grid .ag-center-cols-container .ag-row"
+    WebDriverWait(duo.driver, 20).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, contrib)) == len(features))
+    assert {r.get_attribute("row-id") for r in duo.find_elements(contrib)} == set(features)
+
+
+@pytest.mark.browser
+def test_the_pd_range_narrows_the_applicant_grid(risk_env, served) -> None:
+    duo = served
+    duo.wait_for_page(url=f"{duo.server_url}/risk/applicant")
+    loaded = "#risk-grid .ag-center-cols-container .ag-row:not(.ag-row-loading)"
+    WebDriverWait(duo.driver, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, loaded)) >= 3)
+
+    def pds(d) -> list[float]:
+        return [float(c.text) for c in d.find_elements(By.CSS_SELECTOR, f"{loaded} [col-id='pd']") if c.text]
+
+    WebDriverWait(duo.driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: (shown := pds(d)) and min(shown) < 0.1)  # before: the first page has PDs under 10%
+    low = duo.find_element("#risk-pd-range [role='slider']")  # the lower handle
+    for _ in range(10):
+        low.send_keys(Keys.ARROW_RIGHT)  # PD >= 10%
+
+    WebDriverWait(duo.driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: (shown := pds(d)) and min(shown) >= 0.1)
 
 
 @pytest.mark.browser
@@ -103,4 +130,9 @@ def test_portfolio_page_renders_metrics_and_cutoff(risk_env, served) -> None:
     duo.wait_for_element("#risk-metrics", timeout=30)
     assert "lightgbm+" in duo.find_element("#risk-metrics").text
     duo.wait_for_contains_text("#risk-approval-rate", "Approval rate", timeout=20)
+    for graph in ("#risk-importance", "#risk-beeswarm", "#risk-dependence", "#risk-gains", "#risk-lift"):
+        duo.wait_for_element(f"{graph} g.trace", timeout=30)
+    assert len(duo.find_elements("#risk-importance g.trace.bars")) == 2  # SHAP beside permutation
+    assert duo.find_elements("#risk-dependence .colorbar")  # coloured by the interacting feature
+    assert duo.find_element("#risk-export-html").text.startswith("Download portfolio")
     assert duo.get_logs() in ([], None)

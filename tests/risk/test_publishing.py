@@ -119,3 +119,15 @@ def test_candidates_compared_on_a_sample_champion_fitted_on_all(small_bank: Bank
     fair = risk.model_fairness(art, frame)  # out-of-fold PDs of the sample, with the sample's protected groups
     assert fair["scores"] == "out-of-fold" and fair["rows"] == len(trained.cv_rows)
     assert sum(g["n"] for g in fair["attributes"]["gender"]["groups"]) == len(trained.cv_rows)
+
+
+def test_publish_writes_permutation_importance_on_held_out_loans_and_partial_dependence(artifact, published: str
+                                                                                        ) -> None:
+    model = risk.RiskModel.load(artifact)
+    perm = read_evidence("risk", artifact.version, "permutation_importance", published)
+    assert perm["features"] == model.spec.features and len(perm["mean"]) == len(perm["std"]) == len(perm["features"])
+    assert "later month" in perm["held_out"] and perm["rows"] > 0 and 0.5 < perm["auc"] <= 1.0
+    pdp = read_evidence("risk", artifact.version, "pdp", published)
+    sample = artifact.load_npz("explain.npz")["x"]
+    assert pdp == risk.insights.pdp_evidence(model, sample)  # what the insights compute, stored as it is
+    assert set(pdp["features"]) == set(model.spec.features) and pdp["rows"] == min(len(sample), 500)
