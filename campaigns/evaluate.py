@@ -91,6 +91,9 @@ def evaluate_campaigns(
     if past_campaigns < 1:
         raise ValueError(f"past_campaigns must be at least 1, got {past_campaigns}")
     seg = age_segments(bank.customers) if segments is None else pd.Series(segments).astype("str")
+    if len(seg) != bank.n_customers:
+        raise ValueError(f"segments has {len(seg):,} labels for {bank.n_customers:,} customers")
+    seg = seg.reset_index(drop=True)
     truth = true_uplift(bank, product, seed=seed)
     X = customer_features(bank, product_names().index(product) + 1)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 41]))

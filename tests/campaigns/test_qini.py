@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bankdata import generate_bank
@@ -56,3 +57,13 @@ def test_oracle_beats_uplift_beats_random(report: dict) -> None:
     assert models["uplift"]["qini_true"] > 0.25 * oracle["qini_true"]
     assert oracle["qini"] > models["random"]["qini"]
     assert oracle["true_uplift_top_10"] > oracle["true_uplift_top_30"]
+
+
+def test_custom_segments_must_match_the_customers() -> None:
+    bank = generate_bank(n_customers=1_000, seed=2)
+    with pytest.raises(ValueError, match="segments has 10 labels"):
+        evaluate_campaigns(bank, segments=pd.Series(["a"] * 10))
+    report = evaluate_campaigns(
+        bank, segments=pd.Series(np.where(bank.customers["income"] > 50_000, "hi", "lo"))
+    )
+    assert {row["segment"] for row in report["segments"]} == {"hi", "lo"}
