@@ -55,6 +55,7 @@ from bankdata._decisions import (
 from bankdata._extend import MAX_EXTEND_MONTHS, Extension, extend_demo_bank
 from bankdata._external_ids import ENTITIES as ID_ENTITIES
 from bankdata._external_ids import external_ids_table, read_id_kinds, to_external, to_internal
+from bankdata._gen_campaigns import product_names, simulate_campaign, true_uplift
 from bankdata._generator import generate_bank, generate_cohort, generate_later_batch
 from bankdata._identity import (
     BankIdentity,
@@ -145,6 +146,9 @@ __all__ = [
     "write_served",
     "fingerprint",
     "generate_bank",
+    "product_names",
+    "simulate_campaign",
+    "true_uplift",
     "generate_later_batch",
     "generate_cohort",
     "extend_demo_bank",

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from bankdata import ArtifactError, DatabaseError, DataValidationError
 from bankdata import cli as bankdata_cli
+from campaigns import cli as campaigns_cli
 from dashapp import cli as dashapp_cli
 from dashapp.auth import cli as users_cli
 from ledgerlight import learning as learning_cli
@@ -19,7 +20,7 @@ from risk import cli as risk_cli
 from risk import cli_backtest
 from segmentation import cli as segmentation_cli
 
-AREAS = (setup_cli, bankdata_cli, risk_cli, segmentation_cli, recsys_cli, dashapp_cli, users_cli, learning_cli)
+AREAS = (setup_cli, bankdata_cli, risk_cli, segmentation_cli, recsys_cli, campaigns_cli, dashapp_cli, users_cli, learning_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
