@@ -45,7 +45,7 @@ def test_selection_never_sees_a_test_pair(frame: pd.DataFrame, monkeypatch: pyte
 
     monkeypatch.setattr(evaluate, "evaluate_recommender", spy)
     grid = [{"factors": 4, "regularization": r} for r in (1.0, 100.0)]
-    models = {"als": ALSRecommender(iterations=2, num_threads=1)}
+    models = {"als": ALSRecommender(iterations=2, n_jobs=1)}
     report = evaluate_models(frame, models, k=5, seed=3, grids={"als": grid})
 
     train, test = per_user_random_split(frame, test_fraction=0.25, seed=3)
@@ -71,7 +71,7 @@ def test_validation_split_partitions_the_training_side(frame: pd.DataFrame) -> N
 def test_selection_picks_the_best_candidate_on_validation(frame: pd.DataFrame) -> None:
     train, _ = per_user_random_split(frame, seed=2)
     grid = [{"factors": 2, "regularization": 1e4}, {"factors": 8, "regularization": 100.0}]
-    out = select_params(ALSRecommender(iterations=3, num_threads=1), grid, train, k=5, seed=2)
+    out = select_params(ALSRecommender(iterations=3, n_jobs=1), grid, train, k=5, seed=2)
     scores = [c["ndcg"] for c in out["candidates"]]
     assert out["chosen"] == grid[int(np.argmax(scores))] and out["validation_ndcg"] == max(scores)
     with pytest.raises(ValueError, match="at least one"):
