@@ -23,7 +23,14 @@ from sklearn.exceptions import NotFittedError
 
 import recsys
 from bankdata import ArtifactStore
-from recsys import ALSRecommender, InteractionMatrix, MFRecommender, PopularityRecommender, Recommender
+from recsys import (
+    ALSRecommender,
+    EASERecommender,
+    InteractionMatrix,
+    MFRecommender,
+    PopularityRecommender,
+    Recommender,
+)
 from risk.calibration import ScoreCalibrator
 from risk.features import FeatureSpec
 from risk.models import CategoricalLGBM
@@ -130,6 +137,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "recsys.mf": lambda: _recsys_case(
         lambda: MFRecommender(factors=4, epochs=3, batch_size=16, lr=0.01, weight_decay=1e-3, n_negatives=8,
                               user_dropout=0.1, weighted=False, random_state=7, n_jobs=1)),  # fmt: skip
+    "recsys.ease": lambda: _recsys_case(lambda: EASERecommender(regularization=30.0, side_features=False)),
     "segmentation.segments": _segments_case,
     "risk.calibrator": _calibrator_case,
 }
@@ -164,7 +172,7 @@ def test_thread_setting_is_called_n_jobs_and_checked(name: str) -> None:
     case = CASES[name]()
     names = set(inspect.signature(type(case.make()).__init__).parameters)
     assert not names & set(OLD_THREAD_NAMES)
-    if "n_jobs" not in names:  # popularity and the calibrator are single-threaded numpy: no setting
+    if "n_jobs" not in names:  # popularity, EASE and the calibrator are single-threaded numpy: no setting
         pytest.skip(f"{name} has no thread setting")
     model = case.make()
     model.n_jobs = 3

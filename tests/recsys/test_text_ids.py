@@ -140,7 +140,7 @@ def test_cli_writes_recommendations_with_the_original_ids(holdings_file: Path, t
     assert str(out) in captured.out
     recs = pd.read_csv(out)
     assert list(recs.columns) == ["model", "customer", "rank", "product", "score"]
-    assert set(recs["model"]) == {"popularity", "als", "mf"}
+    assert set(recs["model"]) == {"popularity", "als", "mf", "ease"}
     assert set(recs["product"]) <= set(PRODUCTS)
     assert recs["customer"].str.fullmatch(r"CUST-\d{5}").all()
     assert recs.groupby(["model", "customer"]).size().eq(2).all()
