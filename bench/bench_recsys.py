@@ -56,7 +56,7 @@ def scale(n_customers: int, n_events: int) -> list[dict]:
     matrix = InteractionMatrix.from_frame(log)
     t_matrix = time.perf_counter() - start
     del log
-    model = ALSRecommender(factors=16, regularization=1.0, alpha=1.0, iterations=15, num_threads=2)
+    model = ALSRecommender(factors=16, regularization=1.0, alpha=1.0, iterations=15, n_jobs=2)
     start = time.perf_counter()
     model.fit(matrix)
     t_fit = time.perf_counter() - start

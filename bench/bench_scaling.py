@@ -102,13 +102,13 @@ def one_size(n: int) -> list[dict]:
     def segments():
         with threadpool_limits(limits=1):
             features = bank_features(bank)
-            seg = SegmentModel(**model_params(quick=False, n_clusters=None, random_state=0), n_threads=1).fit(features)
+            seg = SegmentModel(**model_params(quick=False, n_clusters=None, random_state=0), n_jobs=1).fit(features)
             return seg.project(features)
 
     st.run("segmentation", segments, transactions=len(bank.transactions))
     log = recsys.bank_interactions(bank)
     matrix = recsys.InteractionMatrix.from_frame(log, item_ids=bank.products["product_id"].to_numpy())
-    als = recsys.ALSRecommender(factors=3, regularization=30.0, alpha=1.0, iterations=15, num_threads=2)
+    als = recsys.ALSRecommender(factors=3, regularization=30.0, alpha=1.0, iterations=15, n_jobs=2)
     st.run("als_fit", lambda: als.fit(matrix), events=len(log))
     st.run("recommend_all", lambda: als.recommend(matrix.user_ids, 5), customers=len(matrix.user_ids))
     customers = matrix.user_ids[:1000]

@@ -7,6 +7,7 @@ is saved or read), so a web worker that only reads published rows never pays for
 
 from recsys.als import ALSRecommender
 from recsys.base import NotFittedError, Recommender, top_n
+from recsys.ease import EASERecommender
 from recsys.evaluate import default_models, evaluate_models, evaluate_recommender, oracle_metrics
 from recsys.explain import also_took, cooccurrence, explain
 from recsys.features import customer_side_features
@@ -58,6 +59,7 @@ __all__ = [
     "EVENT_WEIGHTS",
     "MODEL_NAME",
     "ALSRecommender",
+    "EASERecommender",
     "InteractionMatrix",
     "MFRecommender",
     "NotFittedError",

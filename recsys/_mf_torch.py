@@ -43,7 +43,7 @@ class MFModule(nn.Module):
 
 def fit_mf(model: MFRecommender, matrix: sp.csr_matrix, user_features: pd.DataFrame | None) -> None:
     """Train ``model`` (its vocabulary already built) on ``matrix`` and set its numpy serving arrays."""
-    torch.set_num_threads(model.num_threads)
+    torch.set_num_threads(model.n_jobs)
     torch.manual_seed(model.random_state)
     rng = np.random.default_rng(model.random_state)
     model._build_vocab(user_features)

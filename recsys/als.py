@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.base import Recommender
+from recsys.base import Recommender, check_n_jobs
 
 WEIGHTINGS: tuple[str, ...] = ("none", "bm25", "tfidf")
 BM25_K1 = 100.0  # implicit's default: saturation of a pair's own weight barely matters at these weights
@@ -58,7 +58,7 @@ class ALSRecommender(Recommender):
         Length normalisation of BM25 (0: none, 1: full), per item.
     iterations : int
         ALS sweeps.
-    num_threads : int
+    n_jobs : int
         Threads for ``implicit`` (at most 2 on a shared machine; 0 is not allowed here).
     random_state : int
         Seed of the initial factors.
@@ -75,7 +75,7 @@ class ALSRecommender(Recommender):
         weighting: str = "none",
         bm25_b: float = 0.8,
         iterations: int = 15,
-        num_threads: int = 2,
+        n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
         self.factors = factors
@@ -84,12 +84,11 @@ class ALSRecommender(Recommender):
         self.weighting = weighting
         self.bm25_b = bm25_b
         self.iterations = iterations
-        self.num_threads = num_threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _fit(self, matrix: sp.csr_matrix, user_features: pd.DataFrame | None) -> None:
-        if not 1 <= self.num_threads <= 2:
-            raise ValueError(f"num_threads must be 1 or 2 on this deployment, got {self.num_threads}")
+        check_n_jobs(self.n_jobs)
         from implicit.cpu.als import AlternatingLeastSquares  # imported to fit only
         from threadpoolctl import threadpool_limits
 
@@ -101,7 +100,7 @@ class ALSRecommender(Recommender):
                 regularization=self.regularization,
                 alpha=self.alpha,
                 iterations=self.iterations,
-                num_threads=self.num_threads,
+                num_threads=self.n_jobs,
                 random_state=self.random_state,
             )
             model.fit(matrix, show_progress=False)

@@ -17,15 +17,34 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError  # scikit-learn's, kept importable as recsys.NotFittedError
 
 from recsys.interactions import InteractionMatrix, id_array, lookup_ids, pad_id
 
 _REGISTRY: dict[str, type[Recommender]] = {}
 CHUNK_USERS = 65_536
+THREAD_CHOICES: tuple[int, ...] = (1, 2)
+"""Allowed ``n_jobs`` on this deployment (a shared machine): every model of the three families checks it."""
+LEGACY_THREAD_NAMES: tuple[str, ...] = ("num_threads", "n_threads")
+"""Names the thread setting had in files written before it was called ``n_jobs``; loading renames them."""
 
 
-class NotFittedError(RuntimeError):
-    """The model was asked to recommend before ``fit`` or ``load``."""
+
+def check_n_jobs(n_jobs: object) -> int:
+    """``n_jobs`` if it is one of :data:`THREAD_CHOICES`, else ValueError (one message for every model)."""
+    if isinstance(n_jobs, bool) or n_jobs not in THREAD_CHOICES:
+        raise ValueError(f"n_jobs must be 1 or 2 on this deployment, got {n_jobs!r}")
+    return int(n_jobs)
+
+
+def upgrade_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Saved hyperparameters with an older thread setting (``num_threads``, ``n_threads``) renamed ``n_jobs``."""
+    out = dict(params)
+    for old in LEGACY_THREAD_NAMES:
+        if old in out:
+            value = out.pop(old)
+            out.setdefault("n_jobs", value)
+    return out
 
 
 class Recommender(ABC):
@@ -129,6 +148,7 @@ class Recommender(ABC):
 
     def held_mask(self, user_ids: np.ndarray | list[int] | list[str]) -> np.ndarray:
         """Boolean (n_users, n_items): True where the user holds the item (unknown users hold nothing)."""
+        self._check_fitted()
         ids = id_array(user_ids)
         rows = lookup_ids(self.user_ids_, ids)
         mask = np.zeros((len(ids), self.n_items), dtype=bool)
@@ -253,7 +273,7 @@ class Recommender(ABC):
         target = _REGISTRY.get(kind)
         if target is None or (cls is not Recommender and not issubclass(target, cls)):
             raise ValueError(f"{path}: holds a {kind!r} model, expected {cls.kind!r}")
-        model = target(**json.loads(str(arrays["params"])))
+        model = target(**upgrade_params(json.loads(str(arrays["params"]))))
         model.user_ids_ = arrays["user_ids"]
         model.item_ids_ = arrays["item_ids"]
         model.item_popularity_ = arrays["item_popularity"]

@@ -14,6 +14,7 @@ import pandas as pd
 
 from recsys.als import ALSRecommender
 from recsys.base import Recommender, top_n
+from recsys.ease import EASERecommender
 from recsys.interactions import InteractionMatrix
 from recsys.metrics import ranking_metrics
 from recsys.mf import MFRecommender
@@ -28,7 +29,7 @@ SPLITS: dict[str, Callable[..., tuple[pd.DataFrame, pd.DataFrame]]] = {
 
 
 def default_models(n_items: int, *, quick: bool = False) -> dict[str, Recommender]:
-    """The three models with settings suited to the catalogue size (``quick``: fewer epochs, for tests)."""
+    """The four models with settings suited to the catalogue size (``quick``: fewer epochs, for tests)."""
     if n_items <= 50:  # a bank's product shelf
         als = ALSRecommender(  # what the validation split chooses on the 20k demo bank (docs/recsys.md)
             factors=16, regularization=300.0, alpha=2.0, weighting="bm25", iterations=5 if quick else 15
@@ -37,11 +38,13 @@ def default_models(n_items: int, *, quick: bool = False) -> dict[str, Recommende
     else:  # a large catalogue (tuned on MovieLens 100k, see docs/recsys.md)
         als = ALSRecommender(factors=32, regularization=20.0, alpha=2.0, iterations=5 if quick else 15)
         mf = MFRecommender(factors=64, epochs=5 if quick else 50, batch_size=128, lr=0.01, weight_decay=0.1)
-    return {"popularity": PopularityRecommender(), "als": als, "mf": mf}
+    # EASE's penalties: what the validation split chooses on the 20k demo bank and on MovieLens 100k
+    ease = EASERecommender(regularization=3000.0 if n_items <= 50 else 500.0)
+    return {"popularity": PopularityRecommender(), "als": als, "mf": mf, "ease": ease}
 
 
 def default_grids(n_items: int) -> dict[str, list[dict[str, object]]]:
-    """Candidate ALS settings per catalogue size, chosen between on a validation split (see :mod:`recsys.tuning`).
+    """Candidate ALS and EASE settings per catalogue size, chosen on a validation split (see :mod:`recsys.tuning`).
 
     A small shelf wants more factors than a handful held back by a strong penalty (the penalty that wins grows
     with the number of users); a large catalogue's grid surrounds the MovieLens 100k settings.
@@ -61,7 +64,13 @@ def default_grids(n_items: int) -> dict[str, list[dict[str, object]]]:
             for f in (32, 64)
             for r in (5.0, 20.0, 50.0)
         ]
-    return {"als": grid}
+    # EASE's one inverse is cheap: its penalty is chosen over a wide log grid (with and without side features)
+    ease = [
+        {"regularization": r, "side_features": s}
+        for s in (True, False)
+        for r in ((10.0, 100.0, 1000.0, 3000.0, 10000.0, 30000.0) if n_items <= 50 else (50.0, 200.0, 500.0, 2000.0))
+    ]
+    return {"als": grid, "ease": ease}
 
 
 def chosen_models(

@@ -96,7 +96,7 @@ def partial_fit_users(
             regularization=model.regularization,
             alpha=model.alpha,
             iterations=1,
-            num_threads=model.num_threads,
+            num_threads=model.n_jobs,
             random_state=model.random_state,
         )
         solver.item_factors = grown.item_factors_

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.base import Recommender
+from recsys.base import Recommender, check_n_jobs
 
 if TYPE_CHECKING:
     import torch
@@ -60,7 +60,7 @@ class MFRecommender(Recommender):
         Weight each pair's loss by ``1 + log(weight)`` of its confidence.
     random_state : int
         Seed of initialisation and batching.
-    num_threads : int
+    n_jobs : int
         Torch intra-op threads (1 or 2; 1 is faster on a busy machine).
     """
 
@@ -81,7 +81,7 @@ class MFRecommender(Recommender):
         user_dropout: float = 0.2,
         weighted: bool = True,
         random_state: int = 0,
-        num_threads: int = 1,
+        n_jobs: int = 1,
     ) -> None:
         self.factors = factors
         self.loss = loss
@@ -95,7 +95,7 @@ class MFRecommender(Recommender):
         self.user_dropout = user_dropout
         self.weighted = weighted
         self.random_state = random_state
-        self.num_threads = num_threads
+        self.n_jobs = n_jobs
 
     # -- side features ------------------------------------------------------------------------------
     def _encode(self, user_ids: np.ndarray, user_features: pd.DataFrame | None) -> np.ndarray:
@@ -137,8 +137,7 @@ class MFRecommender(Recommender):
     def _fit(self, matrix: sp.csr_matrix, user_features: pd.DataFrame | None) -> None:
         if self.loss not in ("softmax", "bpr"):
             raise ValueError(f"loss must be 'softmax' or 'bpr', got {self.loss!r}")
-        if not 1 <= self.num_threads <= 2:
-            raise ValueError(f"num_threads must be 1 or 2 on this deployment, got {self.num_threads}")
+        check_n_jobs(self.n_jobs)
         if user_features is not None and not isinstance(user_features, pd.DataFrame):
             raise TypeError("user_features must be a DataFrame indexed by user id")
         from recsys._mf_torch import fit_mf

@@ -63,8 +63,8 @@ def select_params(
     fit_frame, val_frame = validation_split(train, seed=seed)
     matrix = InteractionMatrix.from_frame(fit_frame)
     base = model.get_params()
-    if "num_threads" in base:  # many small fits: a second thread only adds contention on a shared machine
-        base["num_threads"] = 1
+    if "n_jobs" in base:  # many small fits: a second thread only adds contention on a shared machine
+        base["n_jobs"] = 1
     rows = []
     for overrides in grid:
         candidate = type(model)(**{**base, **overrides})

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -23,7 +25,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-class ScoreCalibrator:
+class ScoreCalibrator(BaseEstimator):
     """Map a model's scores to calibrated default probabilities.
 
     Parameters
@@ -84,25 +86,34 @@ class ScoreCalibrator:
             out[test] = part.predict(scores[test])
         return brier(y, out)
 
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "method_"):
+            raise NotFittedError("ScoreCalibrator is not fitted yet: call fit() or from_dict()")
+
     def predict(self, scores: np.ndarray) -> np.ndarray:
         """Calibrated probabilities for ``scores``."""
-        if not hasattr(self, "method_"):
-            raise ValueError("ScoreCalibrator is not fitted")
+        self._check_fitted()
         scores = np.asarray(scores, dtype=np.float64)
         if self.method_ == "isotonic":
             return np.interp(scores, self.x_, self.y_)
         return 1.0 / (1.0 + np.exp(-(self.coef_ * _logit(scores) + self.intercept_)))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready parameters."""
+        """JSON-ready fitted mapping (``method`` is the one in use) and the hyperparameters (``params``)."""
+        self._check_fitted()
+        params = self.get_params()
         if self.method_ == "isotonic":
-            return {"method": "isotonic", "x": self.x_.tolist(), "y": self.y_.tolist()}
-        return {"method": "sigmoid", "coef": self.coef_, "intercept": self.intercept_}
+            return {"method": "isotonic", "x": self.x_.tolist(), "y": self.y_.tolist(), "params": params}
+        return {"method": "sigmoid", "coef": self.coef_, "intercept": self.intercept_, "params": params}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScoreCalibrator:
-        """Rebuild a calibrator written by :meth:`to_dict`."""
-        cal = cls(method=data["method"])
+        """Rebuild a calibrator written by :meth:`to_dict` (older files without ``params``: the method in use)."""
+        params = data.get("params", {"method": data["method"]})
+        try:
+            cal = cls(**params)
+        except TypeError as exc:
+            raise ValueError(f"stored calibrator has unknown hyperparameters ({exc})") from None
         cal.method_ = data["method"]
         if cal.method_ == "isotonic":
             cal.x_, cal.y_ = np.asarray(data["x"], dtype=np.float64), np.asarray(data["y"], dtype=np.float64)

@@ -76,23 +76,43 @@ class RiskModel:
             )
 
     @classmethod
-    def load(cls, artifact: Artifact) -> RiskModel:
-        """Rebuild from a verified artifact (the store has checked every file's sha256)."""
+    def load(cls, source: Artifact | str | Path) -> RiskModel:
+        """Rebuild from a verified artifact (the store has checked every file's sha256) or from the folder that
+        :meth:`save` wrote (read as it is: no checksums).
+        """
+        if isinstance(source, Artifact):
+            where = f"{source.model}/{source.version}"
+            file, read_json = source.file, source.load_json
+        else:
+            folder = Path(source)
+            where = str(folder)
+            if not folder.is_dir():
+                raise ArtifactError(f"{where}: no risk model folder there")
+
+            def file(name: str) -> Path:
+                if not (folder / name).is_file():
+                    raise ArtifactError(f"{where}: no file {name!r} in the risk model folder")
+                return folder / name
+
+            def read_json(name: str) -> Any:
+                return json.loads(file(name).read_text(encoding="utf-8"))
+
         try:
-            booster = lgb.Booster(model_file=str(artifact.file(MODEL_FILE)))
-            spec = FeatureSpec.from_dict(artifact.load_json(SPEC_FILE))
-            calibrator = ScoreCalibrator.from_dict(artifact.load_json(CALIBRATION_FILE))
+            booster = lgb.Booster(model_file=str(file(MODEL_FILE)))
+            spec = FeatureSpec.from_dict(read_json(SPEC_FILE))
+            calibrator = ScoreCalibrator.from_dict(read_json(CALIBRATION_FILE))
         except (KeyError, ValueError, lgb.basic.LightGBMError) as exc:
-            raise ArtifactError(
-                f"{artifact.model}/{artifact.version}: not a valid risk model: {exc}"
-            ) from None
+            raise ArtifactError(f"{where}: not a valid risk model: {exc}") from None
         return cls(spec, booster, calibrator)
 
-    def save(self, folder: Path) -> None:
-        """Write the three files into ``folder``."""
+    def save(self, folder: str | Path) -> Path:
+        """Write the three files into ``folder`` (created if needed) and return it; :meth:`load` reads it back."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
         self.booster.save_model(str(folder / MODEL_FILE))
         (folder / SPEC_FILE).write_text(json.dumps(self.spec.to_dict(), indent=2), encoding="utf-8")
         (folder / CALIBRATION_FILE).write_text(json.dumps(self.calibrator.to_dict()), encoding="utf-8")
+        return folder
 
     def encode(self, frame: pd.DataFrame, source: str = "applicants") -> np.ndarray:
         """Encoded features of ``frame`` (see :meth:`FeatureSpec.encode`)."""

@@ -79,7 +79,7 @@ def evaluate_features(
     }
     if truth is not None:
         report["true_personas"] = int(truth.nunique())
-    with threadpool_limits(limits=model.n_threads):
+    with threadpool_limits(limits=model.n_jobs):
         gmm = GaussianMixture(model.n_clusters_, covariance_type="diag", n_init=2, random_state=random_state)
         gmm_labels = gmm.fit(scaled).predict(scaled)
     report["comparison"] = {

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import RobustScaler
 from threadpoolctl import threadpool_limits
 
@@ -57,8 +58,9 @@ class SegmentModel(BaseEstimator):
         K-Means restarts for the final fit.
     random_state : int
         Seed: the same data and seed give the same segments.
-    n_threads : int
-        BLAS/OpenMP threads while fitting (1 or 2; one is fastest on a busy shared machine).
+    n_jobs : int
+        BLAS/OpenMP threads while fitting (1 or 2; one is fastest on a busy shared machine). Files saved when it
+        was called ``n_threads`` load with it renamed.
     """
 
     def __init__(
@@ -72,7 +74,7 @@ class SegmentModel(BaseEstimator):
         selection_sample: int = 5_000,
         n_init: int = 4,
         random_state: int = 0,
-        n_threads: int = 1,
+        n_jobs: int = 1,
     ) -> None:
         self.n_clusters = n_clusters
         self.k_range = k_range
@@ -82,7 +84,7 @@ class SegmentModel(BaseEstimator):
         self.selection_sample = selection_sample
         self.n_init = n_init
         self.random_state = random_state
-        self.n_threads = n_threads
+        self.n_jobs = n_jobs
 
     def _check_frame(self, X: pd.DataFrame, fitting: bool) -> np.ndarray:
         if not isinstance(X, pd.DataFrame):
@@ -108,9 +110,9 @@ class SegmentModel(BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y: object = None) -> SegmentModel:
         """Learn the scaler, choose k (unless given), fit K-Means and the PCA; returns self."""
-        if self.n_threads not in (1, 2):
-            raise ValueError(f"n_threads must be 1 or 2; got {self.n_threads}")
-        with threadpool_limits(limits=self.n_threads):
+        if isinstance(self.n_jobs, bool) or self.n_jobs not in (1, 2):
+            raise ValueError(f"n_jobs must be 1 or 2 on this deployment, got {self.n_jobs!r}")
+        with threadpool_limits(limits=self.n_jobs):
             return self._fit(X)
 
     def _fit(self, X: pd.DataFrame) -> SegmentModel:
@@ -141,7 +143,7 @@ class SegmentModel(BaseEstimator):
                 # the evidence is computed on a sample: MiniBatch only when the sample itself is large
                 minibatch=minibatch and min(len(X), self.selection_sample) > MINIBATCH_ABOVE,
                 random_state=self.random_state,
-                n_threads=self.n_threads,
+                n_jobs=self.n_jobs,
             )
             k = self.selection_.k
         else:
@@ -188,7 +190,7 @@ class SegmentModel(BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "cluster_centers_"):
-            raise ValueError("SegmentModel is not fitted; call fit() or load() first")
+            raise NotFittedError("SegmentModel is not fitted yet: call fit() or load()")
 
     def scale(self, X: pd.DataFrame) -> np.ndarray:
         """Features as the model sees them: signed log of skewed columns, robust scaling, clipping."""
@@ -268,6 +270,8 @@ def _params_to_json(params: dict[str, Any]) -> dict[str, Any]:
 def _params_from_json(params: dict[str, Any]) -> dict[str, Any]:
     """The inverse of :func:`_params_to_json`."""
     out = dict(params)
+    if "n_threads" in out:  # the thread setting's name before it became n_jobs (scikit-learn's)
+        out.setdefault("n_jobs", out.pop("n_threads"))
     ks = params.get("k_range")
     if isinstance(ks, dict):
         if "range" in ks:

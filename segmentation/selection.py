@@ -115,7 +115,7 @@ def select_k(
     sample_size: int = 5_000,
     minibatch: bool = False,
     random_state: int = 0,
-    n_threads: int = 1,
+    n_jobs: int = 1,
 ) -> KSelection:
     """Score each candidate k on a sample of ``X`` and choose one.
 
@@ -140,10 +140,10 @@ def select_k(
         Use MiniBatchKMeans.
     random_state : int
         Seed; the same seed gives the same evidence and k.
-    n_threads : int
+    n_jobs : int
         BLAS/OpenMP threads (1 or 2).
     """
-    with threadpool_limits(limits=n_threads):
+    with threadpool_limits(limits=n_jobs):
         return _select_k(
             np.asarray(X, dtype=np.float64), ks, n_bootstrap, n_references, sample_size, minibatch, random_state
         )

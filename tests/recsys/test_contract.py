@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import ALSRecommender, MFRecommender, NotFittedError, PopularityRecommender, Recommender
+from recsys import (
+    ALSRecommender,
+    EASERecommender,
+    MFRecommender,
+    NotFittedError,
+    PopularityRecommender,
+    Recommender,
+)
 from recsys.interactions import InteractionMatrix
 
 
@@ -15,10 +22,11 @@ def _make(kind: str) -> Recommender:
         "popularity": lambda: PopularityRecommender(),
         "als": lambda: ALSRecommender(factors=4, iterations=5, regularization=0.1),
         "mf": lambda: MFRecommender(factors=4, epochs=5, batch_size=16),
+        "ease": lambda: EASERecommender(regularization=10.0),
     }[kind]()
 
 
-KINDS = ["popularity", "als", "mf"]
+KINDS = ["popularity", "als", "mf", "ease"]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from recsys.incremental import affected_history, partial_fit_users, with_held
 def fitted(small_bank: Bank) -> tuple[ALSRecommender, pd.DataFrame]:
     log = bank_interactions(small_bank)[["user_id", "item_id", "weight"]]
     matrix = InteractionMatrix.from_frame(log, item_ids=small_bank.products["product_id"].to_numpy())
-    model = ALSRecommender(factors=3, regularization=30.0, alpha=1.0, iterations=5, num_threads=1)
+    model = ALSRecommender(factors=3, regularization=30.0, alpha=1.0, iterations=5, n_jobs=1)
     return model.fit(matrix), log
 
 

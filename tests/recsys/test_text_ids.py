@@ -83,7 +83,7 @@ def test_splits_work_on_text_ids(split) -> None:
 
 @pytest.mark.parametrize(
     "model",
-    [PopularityRecommender(), ALSRecommender(factors=4, iterations=5, regularization=0.1, num_threads=1),
+    [PopularityRecommender(), ALSRecommender(factors=4, iterations=5, regularization=0.1, n_jobs=1),
      MFRecommender(factors=4, epochs=20, batch_size=16)],
     ids=["popularity", "als", "mf"],
 )
@@ -113,7 +113,7 @@ def test_models_recommend_save_and_load_original_text_ids(model: Recommender, tm
 
 def test_learning_models_find_the_two_tastes_with_text_ids() -> None:
     frame = holdings().rename(columns={"customer": "user_id", "product": "item_id", "policies": "weight"})
-    model = ALSRecommender(factors=4, iterations=10, regularization=0.1, num_threads=1).fit(
+    model = ALSRecommender(factors=4, iterations=10, regularization=0.1, n_jobs=1).fit(
         InteractionMatrix.from_frame(frame)
     )
     items, _ = model.recommend(["CUST-00000", "CUST-00001"], 1)
@@ -140,7 +140,7 @@ def test_cli_writes_recommendations_with_the_original_ids(holdings_file: Path, t
     assert str(out) in captured.out
     recs = pd.read_csv(out)
     assert list(recs.columns) == ["model", "customer", "rank", "product", "score"]
-    assert set(recs["model"]) == {"popularity", "als", "mf"}
+    assert set(recs["model"]) == {"popularity", "als", "mf", "ease"}
     assert set(recs["product"]) <= set(PRODUCTS)
     assert recs["customer"].str.fullmatch(r"CUST-\d{5}").all()
     assert recs.groupby(["model", "customer"]).size().eq(2).all()
@@ -169,7 +169,7 @@ def test_continuous_learning_adds_a_new_text_customer() -> None:
     from recsys import partial_fit_users, with_held
 
     frame = holdings().rename(columns={"customer": "user_id", "product": "item_id", "policies": "weight"})
-    model = ALSRecommender(factors=4, iterations=5, num_threads=1).fit(InteractionMatrix.from_frame(frame))
+    model = ALSRecommender(factors=4, iterations=5, n_jobs=1).fit(InteractionMatrix.from_frame(frame))
     new = pd.DataFrame({"user_id": ["NEW-1", "NEW-1"], "item_id": ["INS-HOME", "INS-LIFE"], "weight": [1.0, 2.0]})
     grown = with_held(partial_fit_users(model, new), new)
     assert grown.user_ids_.dtype.kind == "U" and "NEW-1" in grown.user_ids_.tolist()
@@ -185,7 +185,7 @@ def test_serving_answers_with_product_and_customer_codes() -> None:
     matrix = InteractionMatrix.from_frame(frame)
     models = {
         "popularity": PopularityRecommender().fit(matrix),
-        "als": ALSRecommender(factors=4, iterations=5, regularization=0.1, num_threads=1).fit(matrix),
+        "als": ALSRecommender(factors=4, iterations=5, regularization=0.1, n_jobs=1).fit(matrix),
         "mf": MFRecommender(factors=4, epochs=5, batch_size=16).fit(matrix),
     }
     families = {"CC": "card", "MT": "loan", "IN": "insurance", "DE": "deposit"}

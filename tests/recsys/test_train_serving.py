@@ -36,19 +36,19 @@ def trained(small_bank, tmp_path_factory):
 def test_artifact_holds_factors_state_dict_and_metrics(trained) -> None:
     store, art, models = trained
     files = {p.name for p in art.path.iterdir()}
-    assert {"popularity.npz", "als.npz", "mf.npz", "mf.pt", "catalogue.json", "metadata.json"} <= files
+    assert {"popularity.npz", "als.npz", "mf.npz", "ease.npz", "mf.pt", "catalogue.json", "metadata.json"} <= files
     for name in ("als.npz", "mf.npz"):
         with np.load(art.path / name, allow_pickle=False) as data:
             assert data["item_ids"].dtype == np.int64
     state = MFRecommender.load_state_dict(art.path / "mf.pt")
     assert state["item.weight"].shape == (12, models.models["mf"].factors)
     metrics = art.metadata["metrics"]
-    assert set(metrics["models"]) == {"popularity", "als", "mf"}
+    assert set(metrics["models"]) == {"popularity", "als", "mf", "ease"}
     k = metrics["k"]
     oracle = metrics["oracle"][f"ndcg@{k}"]
     for m in metrics["models"].values():
         assert 0 < m[f"ndcg@{k}"] <= oracle + 0.05
-    assert set(models.models) == {"popularity", "als", "mf"}
+    assert set(models.models) == {"popularity", "als", "mf"}  # served: EASE is evaluated and saved, not yet served
 
 
 def test_state_dict_refuses_pickled_code(tmp_path) -> None:
@@ -148,7 +148,7 @@ def test_cli_evaluate_a_file_prints_json_for_every_model(tmp_path, capsys) -> No
                  "--weight", "rating", "--k", "10", "--quick", "--json"])  # fmt: skip
     assert code == 0
     report = json.loads(capsys.readouterr().out)
-    assert set(report["models"]) == {"popularity", "als", "mf"}
+    assert set(report["models"]) == {"popularity", "als", "mf", "ease"}
     for metrics in report["models"].values():
         assert {"precision@10", "recall@10", "ndcg@10", "map@10", "hit_rate@10", "coverage"} <= set(metrics)
 

@@ -1,4 +1,4 @@
-"""ALS's settings are chosen on a validation split of the training side only, and then beat popularity."""
+"""ALS's and EASE's settings are chosen on a validation split of the training side only, and then beat popularity."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import recsys.evaluate as evaluate
 from bankdata import generate_bank
 from recsys import bank_interactions
 from recsys.als import ALSRecommender, reweight
+from recsys.ease import EASERecommender
 from recsys.evaluate import default_grids, default_models, evaluate_models
+from recsys.features import customer_side_features
 from recsys.popularity import PopularityRecommender
 from recsys.split import per_user_random_split
 from recsys.tuning import select_params, validation_split
@@ -34,7 +36,16 @@ def frame(small_bank) -> pd.DataFrame:
     return log[log["user_id"] <= 1_000].reset_index(drop=True)
 
 
-def test_selection_never_sees_a_test_pair(frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("name", "model", "grid"),
+    [
+        ("als", ALSRecommender(iterations=2, n_jobs=1), [{"factors": 4, "regularization": r} for r in (1.0, 100.0)]),
+        ("ease", EASERecommender(), [{"regularization": r, "side_features": s} for r in (10.0, 1e4) for s in (True, False)]),
+    ],
+)  # fmt: skip
+def test_selection_never_sees_a_test_pair(
+    frame: pd.DataFrame, small_bank, monkeypatch: pytest.MonkeyPatch, name: str, model, grid: list
+) -> None:
     """Every fit and every scoring of the selection stays inside the evaluation's training side."""
     seen: list[tuple[set, set]] = []
     real = evaluate.evaluate_recommender
@@ -44,9 +55,8 @@ def test_selection_never_sees_a_test_pair(frame: pd.DataFrame, monkeypatch: pyte
         return real(model, train, test, **kwargs)
 
     monkeypatch.setattr(evaluate, "evaluate_recommender", spy)
-    grid = [{"factors": 4, "regularization": r} for r in (1.0, 100.0)]
-    models = {"als": ALSRecommender(iterations=2, num_threads=1)}
-    report = evaluate_models(frame, models, k=5, seed=3, grids={"als": grid})
+    side = customer_side_features(small_bank.customers)
+    report = evaluate_models(frame, {name: model}, k=5, seed=3, grids={name: grid}, user_features=side)
 
     train, test = per_user_random_split(frame, test_fraction=0.25, seed=3)
     test_pairs, train_pairs = _pairs(test), _pairs(train)
@@ -56,8 +66,10 @@ def test_selection_never_sees_a_test_pair(frame: pd.DataFrame, monkeypatch: pyte
         assert not (fitted | scored) & test_pairs
         assert (fitted | scored) <= train_pairs and not fitted & scored
     assert seen[-1][1] == test_pairs - {p for p in test_pairs if p[0] not in {q[0] for q in train_pairs}}
-    assert report["tuning"]["als"]["chosen"] in grid
-    assert len(report["tuning"]["als"]["candidates"]) == len(grid)
+    assert report["tuning"][name]["chosen"] in grid
+    assert len(report["tuning"][name]["candidates"]) == len(grid)
+    scores = [c["ndcg"] for c in report["tuning"][name]["candidates"]]
+    assert report["tuning"][name]["chosen"] == grid[int(np.argmax(scores))]
 
 
 def test_validation_split_partitions_the_training_side(frame: pd.DataFrame) -> None:
@@ -71,7 +83,7 @@ def test_validation_split_partitions_the_training_side(frame: pd.DataFrame) -> N
 def test_selection_picks_the_best_candidate_on_validation(frame: pd.DataFrame) -> None:
     train, _ = per_user_random_split(frame, seed=2)
     grid = [{"factors": 2, "regularization": 1e4}, {"factors": 8, "regularization": 100.0}]
-    out = select_params(ALSRecommender(iterations=3, num_threads=1), grid, train, k=5, seed=2)
+    out = select_params(ALSRecommender(iterations=3, n_jobs=1), grid, train, k=5, seed=2)
     scores = [c["ndcg"] for c in out["candidates"]]
     assert out["chosen"] == grid[int(np.argmax(scores))] and out["validation_ndcg"] == max(scores)
     with pytest.raises(ValueError, match="at least one"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from risk.calibration import ScoreCalibrator, cross_fitted_calibration
 from risk.metrics import brier, roc_auc
@@ -49,5 +50,5 @@ def test_round_trip_through_json_gives_the_same_probabilities(method: str) -> No
 def test_unknown_method_and_unfitted_use_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown calibration method"):
         ScoreCalibrator("magic").fit(np.linspace(0, 1, 20), np.arange(20) % 2)
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         ScoreCalibrator().predict(np.array([0.5]))

@@ -55,9 +55,9 @@ def test_save_and_load_round_trip_without_pickle(blobs: pd.DataFrame, tmp_path: 
     "params",
     [
         {"n_clusters": None, "k_range": range(2, 6), "minibatch": True, "n_bootstrap": 2, "n_references": 2,
-         "selection_sample": 600, "n_init": 3, "random_state": 7, "n_threads": 2},
+         "selection_sample": 600, "n_init": 3, "random_state": 7, "n_jobs": 2},
         {"n_clusters": 3, "k_range": (3, 5, 7), "minibatch": "auto", "n_bootstrap": 0, "n_references": 0,
-         "selection_sample": 900, "n_init": 1, "random_state": 11, "n_threads": 1},
+         "selection_sample": 900, "n_init": 1, "random_state": 11, "n_jobs": 1},
     ],
 )  # fmt: skip
 def test_save_and_load_keep_every_hyperparameter(blobs: pd.DataFrame, tmp_path: Path, params: dict) -> None:
@@ -106,5 +106,5 @@ def test_missing_values_are_imputed_with_the_median_and_counted(blobs: pd.DataFr
 def test_fit_rejects_too_few_customers_and_bad_threads(blobs: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="at least 3 customers"):
         SegmentModel().fit(blobs.head(2))
-    with pytest.raises(ValueError, match="n_threads"):
-        SegmentModel(n_threads=8).fit(blobs)
+    with pytest.raises(ValueError, match="n_jobs must be 1 or 2"):
+        SegmentModel(n_jobs=8).fit(blobs)
