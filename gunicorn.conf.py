@@ -36,10 +36,10 @@ raw_env = [
 
 # One session key for every worker: outside production, make one here in the master (workers inherit it);
 # in production (LEDGERLIGHT_ENV=production) the app refuses to start without SECRET_KEY.
-if not os.environ.get("SECRET_KEY") and os.environ.get("LEDGERLIGHT_ENV", "").lower() != "production":
+if len(os.environ.get("SECRET_KEY", "")) < 32 and os.environ.get("LEDGERLIGHT_ENV", "").lower() != "production":
     os.environ["SECRET_KEY"] = secrets.token_hex(32)
-    print("gunicorn.conf: SECRET_KEY is not set; made a random one for this server run (sessions end on restart)",
-          file=sys.stderr)
+    print("gunicorn.conf: SECRET_KEY is not set (or shorter than 32 characters); made a random one for this server "
+          "run (sessions end on restart)", file=sys.stderr)
 
 
 def post_worker_init(worker):

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 from collections.abc import Mapping
+from pathlib import Path
+
+from dashapp.auth.config import MIN_SECRET, is_production
 
 APP_TARGET = "dashapp.app:server"
 SINGLE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+GUNICORN_CONFIG = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
 
 
 def _positive_int(name: str, value: str | int, lowest: int = 1, highest: int = 10_000) -> int:
@@ -38,13 +43,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def gunicorn_argv(host: str, port: int, workers: int, threads: int) -> list[str]:
     """The gunicorn command line (no ``--preload``: each worker imports the app and loads models itself)."""
-    return [sys.executable, "-m", "gunicorn", APP_TARGET, "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--threads", str(threads), "--timeout", "120", "--access-logfile", "-"]
+    config = ["--config", str(GUNICORN_CONFIG)] if GUNICORN_CONFIG.is_file() else []  # whatever the directory
+    return [sys.executable, "-m", "gunicorn", APP_TARGET, *config, "--bind", f"{host}:{port}", "--workers",
+            str(workers), "--threads", str(threads), "--timeout", "120", "--access-logfile", "-"]
 
 
 def server_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of the server: ``base`` (default ``os.environ``) with BLAS/OpenMP pinned to one thread."""
-    return {**(os.environ if base is None else base), **SINGLE_THREAD_ENV}
+    """The environment of the server: ``base`` (default ``os.environ``) with BLAS/OpenMP pinned to one thread.
+
+    Outside production, a missing or too short ``SECRET_KEY`` is replaced by one random key for this server run,
+    which every worker inherits (a key per worker would sign a session that the other worker rejects). In production
+    the key is left as it is, and the app refuses to start without a good one.
+    """
+    env = {**(os.environ if base is None else base), **SINGLE_THREAD_ENV}
+    if len(env.get("SECRET_KEY", "")) < MIN_SECRET and not is_production(env):
+        env["SECRET_KEY"] = secrets.token_hex(32)
+        print("serve: SECRET_KEY is not set (or shorter than 32 characters); made one for this server run "
+              "(sessions end on restart)", file=sys.stderr)
+    return env
 
 
 def serve(args: argparse.Namespace) -> int:

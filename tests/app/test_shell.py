@@ -265,3 +265,40 @@ def test_serve_dev_runs_flask_without_debug(monkeypatch, dash_app, capsys) -> No
     assert runs == [{"host": "127.0.0.1", "port": 8123, "debug": False}]
     assert cli.os.environ["OPENBLAS_NUM_THREADS"] == "1"
     assert "http://127.0.0.1:8123" in capsys.readouterr().out
+
+
+def _exec_env(monkeypatch, tmp_path: Path, **env: str) -> tuple[list[str], dict[str, str]]:
+    """Run ``ledgerlight serve`` from a directory outside the repository; the argv and environment it execs."""
+    calls = []
+    monkeypatch.setattr(cli.os, "execve", lambda path, argv, environ: calls.append((argv, environ)))
+    for name in ("SECRET_KEY", "LEDGERLIGHT_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    args = _parse(["serve"])
+    args.func(args)
+    (argv, environ), = calls
+    return argv, environ
+
+
+@pytest.mark.parametrize("key", [None, "short-key"])
+def test_serve_makes_one_session_key_for_every_worker_when_none_or_a_short_one_is_set(monkeypatch, tmp_path, key) -> None:
+    """Each worker made its own key (sign-in failed about half the time): the server run gets one, passed to all."""
+    argv, environ = _exec_env(monkeypatch, tmp_path, **({"SECRET_KEY": key} if key else {}))
+    assert len(environ["SECRET_KEY"]) >= 32 and environ["SECRET_KEY"] != key
+    _, again = _exec_env(monkeypatch, tmp_path, **({"SECRET_KEY": key} if key else {}))
+    assert again["SECRET_KEY"] != environ["SECRET_KEY"]  # random per server run, never a constant
+
+
+def test_serve_keeps_a_long_enough_key_and_leaves_production_to_refuse(monkeypatch, tmp_path) -> None:
+    long_key = "k" * 40
+    assert _exec_env(monkeypatch, tmp_path, SECRET_KEY=long_key)[1]["SECRET_KEY"] == long_key
+    _, environ = _exec_env(monkeypatch, tmp_path, LEDGERLIGHT_ENV="production")
+    assert "SECRET_KEY" not in environ  # the app then refuses to start, as it must in production
+
+
+def test_serve_uses_the_repositorys_gunicorn_config_from_any_directory(monkeypatch, tmp_path) -> None:
+    argv, _ = _exec_env(monkeypatch, tmp_path)
+    config = Path(argv[argv.index("--config") + 1])
+    assert config.is_absolute() and config.name == "gunicorn.conf.py" and config.is_file()
