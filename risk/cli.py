@@ -34,7 +34,7 @@ from risk.models import (
 )
 from risk.publishing import publish
 from risk.training import BANK_MONOTONE, MODEL_NAME, oracle_report, save_trained, train_loan_book
-from risk.tuning import INNER_FOLDS, TIME_BUDGET, TRIALS, Tuning
+from risk.tuning import ENSEMBLE, INNER_FOLDS, TIME_BUDGET, TRIALS, Tuning
 from risk.validation import cross_validate
 
 log = logging.getLogger("ledgerlight.risk")
@@ -83,11 +83,16 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--time-budget", type=float, default=TIME_BUDGET, metavar="SECONDS",
-        help=f"search seconds per fit of {TUNED_MODEL} (each fold and the final fit; default {TIME_BUDGET:g})",
+        help=f"safety cap on the search seconds per fit of {TUNED_MODEL} (each fold and the final fit; default "
+        f"{TIME_BUDGET:g}); --trials normally ends the search",
     )  # fmt: skip
     parser.add_argument(
-        "--trials", type=int, default=TRIALS, help=f"most parameter sets per fit (default {TRIALS})"
+        "--trials", type=int, default=TRIALS, help=f"parameter sets tried per fit (default {TRIALS})"
     )
+    parser.add_argument(
+        "--ensemble", type=int, default=ENSEMBLE,
+        help=f"best parameter sets refitted and averaged into the tuned booster (default {ENSEMBLE})",
+    )  # fmt: skip
     parser.add_argument(
         "--monotone", type=parse_monotone, default=None, metavar="F=+1,F=-1",
         help="monotone constraints on LightGBM: +1 the PD never falls as F rises, -1 never rises (default on the "
@@ -187,7 +192,10 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _tuning(args: argparse.Namespace) -> Tuning:
-    return Tuning(time_budget=args.time_budget, trials=args.trials, inner_folds=INNER_FOLDS)
+    return Tuning(
+        time_budget=args.time_budget, trials=args.trials, inner_folds=INNER_FOLDS,
+        ensemble=getattr(args, "ensemble", ENSEMBLE),
+    )  # fmt: skip
 
 
 def _monotone(args: argparse.Namespace) -> dict[str, int]:

@@ -119,6 +119,8 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         Default: 2 % of the rows, between 20 and 200.
     min_split_gain : float
         Least loss reduction a split must bring.
+    max_depth, reg_alpha, min_sum_hessian, path_smooth, extra_trees, max_cat_to_onehot, max_bin : LightGBM
+        hyperparameters at LightGBM's defaults (searched by :class:`risk.tuning.TunedLGBM`).
     monotone_constraints : tuple of int
         Per column of the matrix: 1 (the PD never falls as the value rises), -1 (never rises), 0 (free); empty:
         no constraints (see :func:`monotone_vector`).
@@ -150,6 +152,13 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         feature_fraction: float = 0.7,
         bagging_fraction: float = 0.8,
         min_split_gain: float = 0.0,
+        max_depth: int = -1,
+        reg_alpha: float = 0.0,
+        min_sum_hessian: float = 1e-3,
+        path_smooth: float = 0.0,
+        extra_trees: bool = False,
+        max_cat_to_onehot: int = 4,
+        max_bin: int = 255,
         monotone_constraints: tuple[int, ...] = (),
         cat_smooth: float = 50.0,
         min_data_per_group: int | None = None,
@@ -172,6 +181,13 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         self.feature_fraction = feature_fraction
         self.bagging_fraction = bagging_fraction
         self.min_split_gain = min_split_gain
+        self.max_depth = max_depth
+        self.reg_alpha = reg_alpha
+        self.min_sum_hessian = min_sum_hessian
+        self.path_smooth = path_smooth
+        self.extra_trees = extra_trees
+        self.max_cat_to_onehot = max_cat_to_onehot
+        self.max_bin = max_bin
         self.monotone_constraints = monotone_constraints
         self.cat_smooth = cat_smooth
         self.min_data_per_group = min_data_per_group
@@ -198,6 +214,13 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
             colsample_bytree=self.feature_fraction,
             reg_lambda=self.reg_lambda,
             min_split_gain=self.min_split_gain,
+            max_depth=self.max_depth,
+            reg_alpha=self.reg_alpha,
+            min_child_weight=self.min_sum_hessian,
+            path_smooth=self.path_smooth,
+            extra_trees=self.extra_trees,
+            max_cat_to_onehot=self.max_cat_to_onehot,
+            max_bin=self.max_bin,
             cat_smooth=self.cat_smooth,
             min_data_per_group=self.min_data_per_group or scaled(n_rows, 0.02, 20, 200),
             max_cat_threshold=self.max_cat_threshold,

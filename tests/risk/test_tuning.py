@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+import lightgbm as lgb
 import numpy as np
 import pytest
+from lightgbm import LGBMClassifier
+from sklearn.model_selection import StratifiedKFold
 
 import risk.tuning
 from risk import cli as risk_cli
 from risk.loanbook import prepare_loan_book
 from risk.models import Candidate, CategoricalLGBM, make_pipeline, monotone_vector, parse_monotone
 from risk.training import save_trained, train_loan_book
-from risk.tuning import TunedLGBM, Tuning, sample_params
+from risk.tuning import TunedLGBM, Tuning, average_boosters, sample_params
 from risk.validation import assign_folds, cross_validate
 
 TUNED = [Candidate("lightgbm_tuned", "none")]
@@ -84,11 +87,90 @@ def test_time_budget_ends_the_search() -> None:
 
 def test_sampled_parameters_stay_in_range() -> None:
     rng = np.random.default_rng(0)
-    for _ in range(50):
-        p = sample_params(rng, 2_000)
-        assert 3 <= p["num_leaves"] <= 31 and 5 <= p["min_child_samples"] <= 100
-        assert 0.01 <= p["learning_rate"] <= 0.1 and 0.3 <= p["feature_fraction"] <= 1
-        assert p["reg_lambda"] > 0 and p["min_split_gain"] >= 0
+    draws = [sample_params(rng, 2_000) for _ in range(200)]
+    for p in draws:
+        assert 4 <= p["num_leaves"] <= 16 and p["max_depth"] in (-1, 3, 4, 5)
+        assert 5 <= p["min_child_samples"] <= 100 and 5 <= p["min_data_per_group"] <= 100
+        assert 0.01 <= p["learning_rate"] <= 0.05 and 0.3 <= p["feature_fraction"] <= 0.9
+        assert 0.5 <= p["bagging_fraction"] <= 1 and 0.1 <= p["reg_lambda"] <= 100
+        assert p["reg_alpha"] >= 0 and p["min_split_gain"] >= 0 and p["path_smooth"] >= 0
+        assert p["max_cat_to_onehot"] in (4, 64) and p["max_bin"] in (63, 127, 255)
+    assert {p["extra_trees"] for p in draws} == {True, False}  # both sides of each switch are searched
+    assert {p["max_cat_to_onehot"] for p in draws} == {4, 64}
+    assert CategoricalLGBM().set_params(**draws[0]).get_params()["path_smooth"] == draws[0]["path_smooth"]
+
+
+def test_new_parameters_at_their_defaults_leave_the_untuned_model_unchanged() -> None:
+    x, y = _data()
+    ours = CategoricalLGBM(n_estimators=60, early_stopping_rounds=0, fallback_rounds=60).fit(x[:, 1:], y)
+    plain = LGBMClassifier(
+        n_estimators=60, learning_rate=0.03, num_leaves=7, min_child_samples=20, subsample=0.8, subsample_freq=1,
+        colsample_bytree=0.7, reg_lambda=5.0, cat_smooth=50.0, min_data_per_group=20, max_cat_threshold=8,
+        random_state=0, n_jobs=1, verbose=-1,
+    ).fit(x[:, 1:], y)  # fmt: skip
+    assert np.allclose(ours.predict_proba(x[:, 1:]), plain.predict_proba(x[:, 1:]))
+
+
+def test_average_boosters_scores_the_mean_log_odds_in_one_text_model() -> None:
+    x, y = _data()
+    members = [
+        LGBMClassifier(
+            n_estimators=20 + 15 * i, num_leaves=5, colsample_bytree=0.7, random_state=i, verbose=-1
+        ).fit(x[:, 1:], y)
+        for i in range(3)
+    ]
+    mean = np.mean([m.predict(x[:, 1:], raw_score=True) for m in members], axis=0)
+    merged = average_boosters(members)
+    assert merged.booster_.num_trees() == 20 + 35 + 50
+    assert np.allclose(merged.predict(x[:, 1:], raw_score=True), mean)
+    reread = lgb.Booster(model_str=merged.booster_.model_to_string())  # what the artifact stores
+    assert np.allclose(reread.predict(x[:, 1:], raw_score=True), mean)
+    contrib = reread.predict(x[:, 1:], pred_contrib=True)  # TreeSHAP still adds up to the averaged score
+    assert np.allclose(contrib.sum(axis=1), mean)
+
+
+def test_search_is_reproducible_and_averages_the_best_sets() -> None:
+    x, y = _data()
+    base = CategoricalLGBM(n_estimators=200, learning_rate=0.1, early_stopping_rounds=10)
+    first = TunedLGBM(base, time_budget=1e6, trials=6, inner_folds=3, ensemble=3, random_state=3).fit(
+        x[:, 1:], y
+    )
+    again = TunedLGBM(base, time_budget=1e6, trials=6, inner_folds=3, ensemble=3, random_state=3).fit(
+        x[:, 1:], y
+    )
+    assert first.search_["trials"] == again.search_["trials"] == 6  # the trial count, not the clock, ends it
+    assert np.array_equal(first.predict_proba(x[:, 1:]), again.predict_proba(x[:, 1:]))
+    members = first.search_["ensemble"]
+    scores = [m["score"] for m in members]
+    assert len(members) == 3 and scores == sorted(scores, reverse=True)
+    assert scores[0] == first.search_["best_score"] >= first.search_["default_score"]
+    assert members[0]["params"] == first.best_params_
+    assert first.model_.booster_.num_trees() == sum(m["rounds"] for m in members)
+    single = TunedLGBM(base, time_budget=1e6, trials=6, inner_folds=3, ensemble=1, random_state=3).fit(
+        x[:, 1:], y
+    )
+    assert single.best_params_ == first.best_params_ and single.search_["best_score"] == scores[0]
+    assert single.model_.booster_.num_trees() == members[0]["rounds"]
+
+
+def test_inner_score_is_the_best_round_of_the_mean_curve(monkeypatch: pytest.MonkeyPatch) -> None:
+    x, y = _data()
+    model = TunedLGBM(trials=1, inner_folds=3)
+    base = CategoricalLGBM(n_estimators=150, learning_rate=0.1, early_stopping_rounds=10)
+    splits = list(StratifiedKFold(3, shuffle=True, random_state=0).split(x, y))
+    curves = []
+    original = LGBMClassifier.fit
+
+    def recording(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        fitted = original(self, *args, **kwargs)
+        curves.append(np.asarray(fitted.evals_result_["valid_0"]["auc"]))
+        return fitted
+
+    monkeypatch.setattr(LGBMClassifier, "fit", recording)
+    score, rounds = model._score(base, x[:, 1:], y, splits, None)
+    mean = np.mean([c[: min(map(len, curves))] for c in curves], axis=0)
+    assert len(curves) == 3 and rounds == int(np.argmax(mean)) + 1 and score == pytest.approx(mean.max())
+    assert score <= np.mean([c.max() for c in curves])  # one round for all folds: no per-fold cherry-picking
 
 
 def _u_shaped(n: int = 3_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
