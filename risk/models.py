@@ -21,6 +21,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 if TYPE_CHECKING:
     from risk.tuning import Tuning
@@ -139,6 +140,8 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
     sampler : imbalanced-learn sampler, optional
         Resamples the boosting rows only (never the held-out stopping rows).
     random_state : int
+    n_jobs : int
+        LightGBM threads, 1 or 2 on this deployment (the name every model of the three families uses).
     """
 
     def __init__(
@@ -171,6 +174,7 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         class_weight: str | None = None,
         sampler: BaseEstimator | None = None,
         random_state: int = 0,
+        n_jobs: int = LGBM_THREADS,
     ) -> None:
         self.categorical = categorical
         self.n_estimators = n_estimators
@@ -200,6 +204,7 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.sampler = sampler
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _booster(self, n_rows: int, n_estimators: int, **extra: object) -> LGBMClassifier:
         if any(self.monotone_constraints):
@@ -226,7 +231,7 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
             max_cat_threshold=self.max_cat_threshold,
             class_weight=self.class_weight,
             random_state=self.random_state,
-            n_jobs=LGBM_THREADS,
+            n_jobs=check_n_jobs(self.n_jobs),
             verbose=-1,
             **extra,
         )
@@ -279,12 +284,21 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities."""
+        """Class probabilities; scikit-learn's ``NotFittedError`` before ``fit``."""
+        check_is_fitted(self, "model_")
         return self.model_.predict_proba(x)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Predicted class at 0.5."""
+        """Predicted class at 0.5; scikit-learn's ``NotFittedError`` before ``fit``."""
+        check_is_fitted(self, "model_")
         return self.model_.predict(x)
+
+
+def check_n_jobs(n_jobs: object) -> int:
+    """``n_jobs`` if it is 1 or 2 (this deployment's choices), else ValueError with the message every model uses."""
+    if isinstance(n_jobs, bool) or n_jobs not in (1, 2):
+        raise ValueError(f"n_jobs must be 1 or 2 on this deployment, got {n_jobs!r}")
+    return int(n_jobs)
 
 
 def monotone_vector(

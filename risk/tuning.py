@@ -16,6 +16,7 @@ from lightgbm import LGBMClassifier, early_stopping
 from lightgbm.basic import _LIB, _safe_call
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.validation import check_is_fitted
 
 from risk.models import CategoricalLGBM
 
@@ -242,9 +243,11 @@ class TunedLGBM(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities."""
+        """Class probabilities; scikit-learn's ``NotFittedError`` before ``fit``."""
+        check_is_fitted(self, "model_")
         return self.model_.predict_proba(x)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Predicted class at 0.5."""
+        """Predicted class at 0.5; scikit-learn's ``NotFittedError`` before ``fit``."""
+        check_is_fitted(self, "model_")
         return self.model_.predict(x)

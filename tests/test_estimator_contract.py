@@ -35,6 +35,7 @@ from risk.calibration import ScoreCalibrator
 from risk.features import FeatureSpec
 from risk.models import CategoricalLGBM
 from risk.scoring import RiskModel
+from risk.tuning import TunedLGBM
 from segmentation.model import SegmentModel
 
 OLD_THREAD_NAMES = ("num_threads", "n_threads")
@@ -248,7 +249,17 @@ def test_risk_model_folder_missing_a_file_is_refused(tmp_path: Path) -> None:
         RiskModel.load(tmp_path / "nowhere")
 
 
-@pytest.mark.xfail(strict=True, reason="risk/models.py (owned by the LightGBM tuning work) reads model_ unchecked")
-def test_lightgbm_wrapper_unfitted_raises_not_fitted_error() -> None:
+@pytest.mark.parametrize("model", [CategoricalLGBM(), TunedLGBM()], ids=["lightgbm", "lightgbm_tuned"])
+def test_lightgbm_wrappers_unfitted_raise_not_fitted_error(model) -> None:
     with pytest.raises(NotFittedError):
-        CategoricalLGBM().predict_proba(np.zeros((2, 2)))
+        model.predict_proba(np.zeros((2, 2)))
+    with pytest.raises(NotFittedError):
+        model.predict(np.zeros((2, 2)))
+
+
+def test_lightgbm_wrapper_thread_setting_is_n_jobs_and_checked() -> None:
+    x = np.random.default_rng(0).normal(size=(200, 3))
+    y = (x[:, 0] > 0).astype(int)
+    assert CategoricalLGBM(n_jobs=2, fallback_rounds=5, early_stopping_rounds=0).fit(x, y).model_.n_jobs == 2
+    with pytest.raises(ValueError, match=r"^n_jobs must be 1 or 2 on this deployment, got 3$"):
+        CategoricalLGBM(n_jobs=3, fallback_rounds=5, early_stopping_rounds=0).fit(x, y)
