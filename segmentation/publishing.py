@@ -20,7 +20,8 @@ Evidence (``bankdata.write_evidence("segments", version, ...)``), each a small J
 ``segments`` (one record per segment: size, share, revenue, revenue_share, distinctive, name), ``profiles`` (mean,
 median, z per segment and feature), ``boxes`` (quartiles, min, max, mean per segment and feature: the unfiltered
 view is exact without a query), ``features`` (name, column, base mean and standard deviation), ``selection`` (the
-k-selection evidence), ``bounds`` (age and income range, regions), ``products`` (the bitmask's catalogue) and
+k-selection evidence: per k inertia, silhouette, Davies-Bouldin, stability, gap and gap_se; the chosen k, the
+elbow, the rule, and ``stable_ari``, the stability threshold), ``bounds`` (age and income range, regions), ``products`` (the bitmask's catalogue) and
 ``model`` (explained variance of the PCA, metrics, customers, feature names, attribute columns).
 """
 
@@ -36,6 +37,7 @@ import sqlalchemy as sa
 from bankdata import Artifact, Bank, served_table, write_evidence, write_served
 from segmentation.artifact import MODEL_NAME, load_segmentation
 from segmentation.features import FEATURES
+from segmentation.selection import STABLE_ARI
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +166,15 @@ def box_statistics(customers: pd.DataFrame, features: list[str]) -> pd.DataFrame
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def selection_evidence(selection: dict[str, Any]) -> dict[str, Any]:
+    """The k-selection evidence as published: the artifact's record (its table already holds gap and gap_se where
+    the version was chosen by the gap rule) plus the stability threshold the rule used, for the page to draw."""
+    out = dict(selection)
+    if out.get("table"):
+        out.setdefault("stable_ari", STABLE_ARI)  # the threshold every version so far was chosen with
+    return out
+
+
 def evidence_documents(seg: Any, catalogue: list[str]) -> dict[str, Any]:
     """The evidence documents of one segmentation (see the module docstring); ``seg`` is a full
     :class:`segmentation.Segmentation` (with its customers)."""
@@ -189,7 +200,7 @@ def evidence_documents(seg: Any, catalogue: list[str]) -> dict[str, Any]:
         "profiles": seg.profiles.to_dict(orient="records"),
         "boxes": box_statistics(customers, list(columns)).to_dict(orient="records"),
         "features": features,
-        "selection": seg.selection,
+        "selection": selection_evidence(seg.selection),
         "bounds": _bounds(customers),
         "products": catalogue,
         "model": {"explained_variance_ratio": [float(v) for v in seg.model.explained_variance_ratio_],

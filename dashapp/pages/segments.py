@@ -112,15 +112,43 @@ def _rename_card(opts: svc.FilterOptions) -> dbc.Card:
     ], className="ll-card h-100")
 
 
-def _evidence(pub: svc.Published) -> dbc.Row:
+def _rule_text(selection: dict[str, Any], chosen: int, stable_ari: float | None, with_gap: bool) -> str:
+    """The rule that chose k, in plain words (the stored rule where it is not a gap rule)."""
+    rule = str(selection.get("rule", ""))
+    stable = f"stable (bootstrap ARI at least {stable_ari:.2f})" if stable_ari is not None else "stable"
+    grey = " Grey: ks below the stability line (dashed), which cannot be chosen."
+    if with_gap and "within one standard error" in rule:
+        text = (f"k = {chosen} is the smallest {stable} k whose gap statistic is within one standard error of the "
+                "next k's: one more segment would not explain clearly more than noise would.")
+    elif with_gap and "largest gap statistic" in rule:
+        text = (f"k = {chosen} has the largest gap statistic of the {stable} ks: the gap rose over the whole range, "
+                "so no k was within one standard error of the next k's.")
+    else:
+        return f"k = {chosen}. Rule: {rule}" if rule else f"k = {chosen}"
+    if "no k was stable" in rule:
+        return text + " No k was stable, so all were considered."
+    return text + grey
+
+
+def _evidence(pub: svc.Published) -> html.Div:
     table = pd.DataFrame(pub.selection.get("table", []))
     chosen, elbow_k = int(pub.selection.get("k", len(pub.segments))), pub.selection.get("elbow_k")
-    return dbc.Row([
-        dbc.Col(figure_card("Choosing k", "segments-k-evidence", figs.k_evidence_figure(table, chosen),
-                            subtitle=f"Rule: {pub.selection.get('rule', '')}"), lg=7),
-        dbc.Col(figure_card("Elbow", "segments-elbow", figs.elbow_figure(table, elbow_k),
-                            subtitle="Within-segment spread falls as k grows; the bend is the elbow"), lg=5),
-    ], className="g-3 mb-3")
+    stable_ari = pub.stable_ari
+    subtitle = _rule_text(pub.selection, chosen, stable_ari, figs.has_gap(table))
+    return html.Div([
+        dbc.Row(dbc.Col(figure_card("Choosing k: the gap statistic among stable k", "segments-k-evidence",
+                                    figs.k_evidence_figure(table, chosen, stable_ari), subtitle=subtitle,
+                                    height=400)), className="g-3 mb-3"),
+        dbc.Row([
+            dbc.Col(figure_card("Silhouette and Davies-Bouldin (reported, not used to choose k)", "segments-k-scores",
+                                figs.k_scores_figure(table, chosen),
+                                subtitle="Both favour the coarsest split of overlapping groups"), lg=6),
+            dbc.Col(figure_card("Elbow (diagnostic, not used to choose k)", "segments-elbow",
+                                figs.elbow_figure(table, elbow_k),
+                                subtitle="Within-segment spread falls as k grows; the bend is shown for reference"),
+                    lg=6),
+        ], className="g-3 mb-3"),
+    ])
 
 
 def _names_stamp() -> tuple[tuple[int, str], ...] | None:

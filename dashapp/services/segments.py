@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -181,6 +182,16 @@ class Published:
     metrics: dict[str, Any]
     n_customers: int
     attributes: list[str]
+
+    @property
+    def stable_ari(self) -> float | None:
+        """The bootstrap ARI at which a k counted as stable; versions published before it was stored give it in
+        their rule's words ("stability (ARI) >= 0.75"), and ``None`` when neither says."""
+        value = self.selection.get("stable_ari")
+        if value is None:
+            found = re.search(r"ARI\)\s*>=\s*([0-9]*\.?[0-9]+)", str(self.selection.get("rule", "")))
+            value = found.group(1) if found else None
+        return None if value is None else float(value)
 
     @property
     def feature_names(self) -> list[str]:

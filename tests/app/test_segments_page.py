@@ -122,6 +122,32 @@ def test_figures_carry_the_data(segments_env) -> None:
     assert "PC1 (" in f.scatter.layout.xaxis.title.text
 
 
+def test_the_k_evidence_shows_the_gap_and_older_evidence_still_renders(segments_env, dash_app) -> None:
+    from dataclasses import replace
+
+    from dashapp.pages import segments as page
+
+    pub = svc.published()
+    assert pub.stable_ari == 0.75
+    assert all("gap" in row and "gap_se" in row for row in pub.selection["table"])
+    html = str(page._evidence(pub))
+    assert "Elbow (diagnostic, not used to choose k)" in html
+    assert f"k = {pub.selection['k']} " in html and "gap statistic" in html and "bootstrap ARI at least 0.75" in html
+    for rule, words in (("the smallest k whose gap statistic is within one standard error of the next k's",
+                         "is the smallest stable (bootstrap ARI at least 0.75) k whose gap"),
+                        ("the largest gap statistic (the gap rose over the whole range)", "has the largest gap")):
+        assert words in page._rule_text({"rule": f"among k with ..., {rule}"}, 7, 0.75, True)
+    assert "segments-k-scores" in html  # silhouette and Davies-Bouldin stay on the page, secondary
+    # a version published before the threshold and the gap were stored: the rule's words, and the silhouette
+    older = [{k: v for k, v in row.items() if k not in ("gap", "gap_se")} for row in pub.selection["table"]]
+    rule = "among k with bootstrap stability (ARI) >= 0.75, the best mean rank of silhouette and Davies-Bouldin"
+    old = replace(pub, selection={"table": older, "k": pub.selection["k"], "elbow_k": 3, "rule": rule})
+    assert old.stable_ari == 0.75
+    html = str(page._evidence(old))
+    assert f"Rule: {rule}" in html and "Silhouette (no gap in this version)" in html
+    assert replace(pub, selection={"table": [], "k": 4, "rule": "k fixed at 4 by the user"}).stable_ari is None
+
+
 def test_formula_injection_is_neutralised() -> None:
     df = pd.DataFrame({"name": ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\ry", "ok", None], "n": [-1, 2, 3, 4, 5, 6, 7, 8]})
     out = svc.neutralise_formulas(df)

@@ -24,7 +24,9 @@ from segmentation.publishing import (
     mask_products,
     product_catalogue,
     products_mask,
+    selection_evidence,
 )
+from segmentation.selection import STABLE_ARI
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,10 @@ def test_the_evidence_describes_the_segmentation(published, small_bank: Bank) ->
     def doc(kind: str):
         return read_evidence("segments", artifact.version, kind, url)
 
-    assert doc("selection") == seg.selection
+    selection = doc("selection")
+    assert {k: v for k, v in selection.items() if k != "stable_ari"} == seg.selection
+    assert selection["stable_ari"] == STABLE_ARI  # the threshold the page draws
+    assert all({"gap", "gap_se", "stability"} <= set(row) for row in selection["table"])  # what chose k
     segments = pd.DataFrame(doc("segments"))
     assert segments["size"].sum() == small_bank.n_customers
     revenue = seg.customers.groupby("segment")["monetary"].sum()
@@ -84,6 +89,11 @@ def test_the_evidence_describes_the_segmentation(published, small_bank: Bank) ->
     model = doc("model")
     assert model["n_customers"] == small_bank.n_customers
     assert model["explained_variance_ratio"] == pytest.approx(seg.model.explained_variance_ratio_.tolist())
+
+
+def test_a_fixed_k_publishes_its_empty_evidence_as_it_is() -> None:
+    fixed = {"table": [], "k": 4, "elbow_k": None, "rule": "k fixed"}
+    assert selection_evidence(fixed) == fixed
 
 
 def test_republishing_replaces_the_version(published, small_bank: Bank) -> None:
