@@ -161,7 +161,7 @@ def show_customer(customer_id, n):
         return error_card(str(exc)), []
     best = svc.best_model()
     order = sorted(view.recommendations, key=lambda m: m != best)  # the best model first, then page order
-    width = max(3, 12 // max(len(order), 1))
+    width = 4 if len(order) <= 3 else 6  # four lists: two by two, so the reasons stay readable
     cards = [_list_card(m, view.recommendations[m], m == best, width) for m in order]
     return dbc.Row(cards, className="g-3"), _profile(view)
 
