@@ -1,8 +1,9 @@
 """Continuous learning: ``ledgerlight learn``, ``ledgerlight retrain`` and ``ledgerlight promote``.
 
 ``learn --interactions FILE`` stores new events (exactly as ``ledgerlight load interactions FILE``), then refreshes the
-ALS factors of the customers they concern (``recsys.incremental``) and saves the result as a new ``recsys`` version:
-those customers' recommendations change at once, with no full retrain. ``retrain`` runs a full retrain of one or
+ALS factors of the customers they concern and folds their new history into EASE's input rows (EASE's item-item
+matrix needs no refit: ``recsys.incremental``) and saves the result as a new ``recsys`` version: those customers'
+recommendations change at once, with no full retrain. ``retrain`` runs a full retrain of one or
 every model on the bank in the database (new loan outcomes included). Both save *candidates*: the app keeps serving
 what it served until ``promote MODEL VERSION --reason TEXT`` (or ``--promote --reason TEXT`` on the training command)
 moves ``LATEST``, after checking that the version was trained on this bank; the promotion is audited and the app
@@ -48,7 +49,10 @@ from recsys import (
     EVENT_WEIGHTS,
     MODEL_NAME,
     ALSRecommender,
+    EASERecommender,
     Recommender,
+    customer_side_features,
+    fold_in_users,
     partial_fit_users,
     publish_customers,
     with_held,
@@ -57,6 +61,7 @@ from risk import cli_backtest
 
 log = logging.getLogger("ledgerlight.learning")
 MODEL_FILES = ("popularity", "als", "mf")
+OPTIONAL_FILES = ("ease",)  # carried (and updated) when the base version has them
 _IN_CHUNK = 500  # ids per IN (...) list: well under SQLite's parameter limit
 
 
@@ -90,9 +95,11 @@ def events_to_history(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 def update_recommenders(
-    history: pd.DataFrame, held: pd.DataFrame, store: ArtifactStore, *, source: str, promote: bool = False
+    history: pd.DataFrame, held: pd.DataFrame, store: ArtifactStore, *, source: str, promote: bool = False,
+    user_features: pd.DataFrame | None = None,
 ) -> Artifact:
-    """Save a new ``recsys`` version: ALS factors of the users in ``history`` refreshed, their held products updated.
+    """Save a new ``recsys`` version: ALS factors of the users in ``history`` refreshed, their EASE input rows
+    rebuilt from their history (when the base version has EASE), their held products updated.
 
     Parameters
     ----------
@@ -105,9 +112,13 @@ def update_recommenders(
         Where the new events came from (recorded in the metadata, named in errors).
     promote : bool
         Move ``LATEST`` to the new version (default: a candidate, promoted through ``promote_version``).
+    user_features : DataFrame, optional
+        Side features by customer id (``recsys.customer_side_features``): EASE's category inputs of customers the
+        base version did not know.
     """
     base = store.load(MODEL_NAME)
-    models: dict[str, Recommender] = {name: Recommender.load(base.file(f"{name}.npz")) for name in MODEL_FILES}
+    names = [*MODEL_FILES, *(n for n in OPTIONAL_FILES if f"{n}.npz" in base.metadata["files"])]
+    models: dict[str, Recommender] = {name: Recommender.load(base.file(f"{name}.npz")) for name in names}
     als = models["als"]
     if not isinstance(als, ALSRecommender):
         raise ArtifactError(f"{MODEL_NAME}/{base.version}: als.npz holds a {als.kind!r} model")
@@ -115,6 +126,11 @@ def update_recommenders(
     models["als"] = partial_fit_users(als, history, held=held, source=source)
     for name in ("popularity", "mf"):  # no new factors: only what they must not recommend again
         models[name] = with_held(models[name], held, users=history["user_id"].to_numpy())
+    if "ease" in models:
+        ease = models["ease"]
+        if not isinstance(ease, EASERecommender):
+            raise ArtifactError(f"{MODEL_NAME}/{base.version}: ease.npz holds a {ease.kind!r} model")
+        models["ease"] = fold_in_users(ease, history, held=held, user_features=user_features, source=source)
     seconds = time.perf_counter() - started
     copied = [name for name in base.metadata["files"] if not name.endswith(".npz")]
 
@@ -141,7 +157,9 @@ def update_recommenders(
                 "source": source,
                 "customers_updated": users,
                 "update_seconds": round(seconds, 3),
-                "note": "ALS user factors refreshed (partial_fit_users); MF and item factors as in the base version",
+                "note": "ALS user factors refreshed (partial_fit_users), EASE input rows rebuilt (fold_in_users); "
+                        "MF, item factors and EASE's item-item matrix as in the base version",
+                "models": list(models),
             },
         },
         promote=promote,
@@ -172,9 +190,11 @@ def learn_interactions(
     log.info("stored %s interactions from %s", f"{stored:,}", Path(path).name)
     events = customer_events(_internal_customers(frame["customer_id"], url), url)
     history, held = events_to_history(events)
-    artifact = update_recommenders(history, held, store, source=Path(path).name, promote=False)
+    customers = query(sa.select(BANK_TABLES["customers"]), url)
+    artifact = update_recommenders(history, held, store, source=Path(path).name, promote=False,
+                                   user_features=customer_side_features(customers))
     started = time.perf_counter()
-    written = publish_customers(artifact, query(sa.select(BANK_TABLES["customers"]), url), url)
+    written = publish_customers(artifact, customers, url)
     log.info("published %s %s in %.1f s: %s", MODEL_NAME, artifact.version, time.perf_counter() - started,
              ", ".join(f"{t} {n:,}" for t, n in written.items()))
     if promote_reason is not None:
@@ -221,7 +241,8 @@ def _run_learn(args: argparse.Namespace) -> int:
     )
     inc = art.metadata["extra"]["incremental"]
     print(
-        f"recsys {art.version}: ALS refreshed for {inc['customers_updated']:,} customer(s) "
+        f"recsys {art.version}: {'ALS and EASE' if 'ease' in inc.get('models', ()) else 'ALS'} refreshed for "
+        f"{inc['customers_updated']:,} customer(s) "
         f"in {inc['update_seconds']:.2f} s (base {inc['base_version']})"
     )
     print(saved_state(art, store.latest(MODEL_NAME)))
@@ -285,7 +306,7 @@ def _run_dry_run(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``learn``, ``retrain`` and ``promote`` to the ``ledgerlight`` command."""
     learn = subparsers.add_parser(
-        "learn", help="store new interactions and refresh those customers' ALS recommendations (no full retrain)"
+        "learn", help="store new interactions and refresh those customers' ALS and EASE recommendations (no full retrain)"
     )
     learn.add_argument("--interactions", type=Path, required=True, help="a CSV/Parquet interaction log")
     learn.add_argument("--map", action="append", metavar="SRC=DST", help="rename a column of the file (repeatable)")

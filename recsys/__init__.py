@@ -9,9 +9,9 @@ from recsys.als import ALSRecommender
 from recsys.base import NotFittedError, Recommender, top_n
 from recsys.ease import EASERecommender
 from recsys.evaluate import default_models, evaluate_models, evaluate_recommender, oracle_metrics
-from recsys.explain import also_took, cooccurrence, explain
+from recsys.explain import also_took, cooccurrence, explain, strongest_link
 from recsys.features import customer_side_features
-from recsys.incremental import affected_history, partial_fit_users, with_held
+from recsys.incremental import affected_history, fold_in_users, partial_fit_users, with_held
 from recsys.interactions import (
     EVENT_WEIGHTS,
     InteractionMatrix,
@@ -35,6 +35,7 @@ from recsys.publishing import (
     LIST_DEPTH,
     MAX_CAMPAIGN,
     RECOMMENDATIONS_TABLE,
+    best_model,
     publish,
     publish_customers,
     serving_evidence,
@@ -49,10 +50,12 @@ __all__ = [
     "LIST_DEPTH",
     "MAX_CAMPAIGN",
     "RECOMMENDATIONS_TABLE",
+    "best_model",
     "publish",
     "publish_customers",
     "serving_evidence",
     "affected_history",
+    "fold_in_users",
     "partial_fit_users",
     "with_held",
     "CREDIT_FAMILIES",
@@ -88,6 +91,7 @@ __all__ = [
     "ranking_metrics",
     "read_interactions",
     "recall_at_k",
+    "strongest_link",
     "temporal_split",
     "top_n",
     "train_from_bank",

@@ -1,7 +1,8 @@
 """Plain-language reasons for a recommendation.
 
 Order of preference: a product the customer holds that often goes with the recommended one ("customers who hold
-X also took Y"), else the side features that pushed the score up (matrix factorisation), else popularity.
+X also took Y"; for EASE, the held product whose item-item weight adds most to the score: "customers who hold X
+often take Y"), else the side features that pushed the score up (matrix factorisation), else popularity.
 """
 
 from __future__ import annotations
@@ -31,10 +32,22 @@ def also_took(cooc: np.ndarray, held_cols: np.ndarray, item_col: int) -> tuple[i
     return int(held_cols[best]), float(share[best])
 
 
+def strongest_link(item_weights: np.ndarray, held_cols: np.ndarray, item_col: int) -> int | None:
+    """The held item whose weight towards ``item_col`` is largest (an EASE item x item matrix, rows the held
+    items); None when the customer holds nothing that adds to the score."""
+    held_cols = np.asarray(held_cols, dtype=np.int64)
+    if len(held_cols) == 0:
+        return None
+    weights = np.asarray(item_weights)[held_cols, item_col]
+    best = int(np.argmax(weights))
+    return int(held_cols[best]) if weights[best] > 0 else None
+
+
 def explain(
     *,
     item_name: str,
     held_names: list[str] | None = None,
+    often: str | None = None,
     link: tuple[str, float] | None = None,
     contributions: pd.DataFrame | None = None,
     popularity: float | None = None,
@@ -45,6 +58,8 @@ def explain(
     ----------
     item_name : str
         The recommended product.
+    often : str, optional
+        The held product that adds most to the score (from :func:`strongest_link`); first choice when given.
     link : (held product name, share), optional
         From :func:`also_took`.
     contributions : DataFrame, optional
@@ -52,6 +67,8 @@ def explain(
     popularity : float, optional
         Share of customers holding the product.
     """
+    if often is not None:
+        return f"Customers who hold {often} often take {item_name}"
     if link is not None:
         name, share = link
         return f"{share:.0%} of customers who hold {name} also took {item_name}"

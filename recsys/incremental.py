@@ -5,6 +5,10 @@ can be refreshed alone with ``implicit``'s ``partial_fit_users``: the item facto
 factors stay bit for bit the same, and the cost is one small least-squares solve per affected customer (no full
 retrain). New customers get a factor row too. A full retrain (``ledgerlight retrain``) later refreshes the item
 factors and the MF model.
+
+EASE needs even less: it scores a customer as their interaction row times the item-item matrix, so
+:func:`fold_in_users` only replaces the affected customers' input rows (the matrix is kept): their recommendations
+follow their new history at once, and nobody else's change.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import scipy.sparse as sp
 from bankdata import DataValidationError
 from recsys.als import ALSRecommender
 from recsys.base import Recommender, _binary
+from recsys.ease import EASERecommender
 from recsys.interactions import InteractionMatrix, id_array, lookup_ids
 
 
@@ -164,3 +169,82 @@ def affected_history(log: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     users = np.unique(new["user_id"].to_numpy())
     mine = log[np.isin(log["user_id"].to_numpy(), users)]
     return pd.concat([mine, new[["user_id", "item_id", "weight"]]], ignore_index=True)
+
+
+def fold_in_users(
+    model: EASERecommender,
+    history: pd.DataFrame,
+    *,
+    held: pd.DataFrame | None = None,
+    user_features: pd.DataFrame | None = None,
+    source: str = "interactions",
+) -> EASERecommender:
+    """A copy of an EASE ``model`` whose input rows of the users in ``history`` are rebuilt from their full history.
+
+    Parameters
+    ----------
+    model : EASERecommender
+        A fitted (or loaded) EASE model; it is not modified, its item-item weights are shared, not refitted.
+    history : DataFrame
+        ``user_id``, ``item_id``, ``weight``: **every** event of each affected user, old and new (the row is
+        rebuilt, as :meth:`EASERecommender.fit` builds it: ``log1p`` of the largest weight per product).
+    held : DataFrame, optional
+        ``user_id``, ``item_id`` of what the affected users now hold; their held rows are replaced.
+    user_features : DataFrame, optional
+        Side features indexed by user id: the category inputs of users the model did not know (known users keep
+        theirs). Without them a new user's row has their products only.
+    source : str
+        Name used in error messages.
+
+    Raises
+    ------
+    DataValidationError
+        Empty history, a missing column, or an item the model does not know.
+    """
+    if not isinstance(model, EASERecommender):
+        raise TypeError(f"fold_in_users needs an EASERecommender, got {type(model).__name__}")
+    model._check_fitted()
+    missing = {"user_id", "item_id", "weight"} - set(history.columns)
+    if missing:
+        raise DataValidationError(source, f"missing column(s) {sorted(missing)} in the history frame")
+    if history.empty:
+        raise DataValidationError(source, "no events: nothing to update")
+    _check_items(history, model.item_ids_, source)
+    users = np.unique(id_array(history["user_id"]))
+    new = np.setdiff1d(users, model.user_ids_)
+    ids = np.concatenate([model.user_ids_, new])
+    order = np.argsort(ids, kind="stable")
+    n_items, width = model.n_items, model.weights_.shape[0]
+    tokens = model._tokens(new, user_features) if model.feature_names_ else sp.csr_matrix((len(new), 0))
+    new_inputs = sp.hstack([sp.csr_matrix((len(new), n_items), dtype=np.float32), tokens], format="csr")
+    inputs = sp.vstack([model.inputs_, sp.csr_matrix(new_inputs, dtype=np.float32)], format="csr")[order]
+    held_rows = sp.vstack([model.held_, sp.csr_matrix((len(new), n_items), dtype=np.float32)], format="csr")[order]
+    copy = EASERecommender(**model.get_params())
+    copy.user_ids_ = ids[order]
+    copy.item_ids_ = model.item_ids_.copy()
+    copy.item_popularity_ = model.item_popularity_.copy()
+    copy.weights_ = model.weights_
+    copy.feature_names_, copy.vocab_, copy.offsets_ = list(model.feature_names_), model.vocab_, model.offsets_
+    rows = lookup_ids(copy.user_ids_, users)
+    items = _rows_for(users, history, copy.item_ids_).astype(np.float64)
+    items.data = np.log1p(np.maximum(items.data, 0.0))
+    keep = sp.csr_matrix(inputs[rows][:, n_items:], dtype=np.float32)
+    replaced = sp.hstack([sp.csr_matrix(items, dtype=np.float32), keep], format="csr")
+    copy.inputs_ = _set_rows(inputs, rows, replaced, width)
+    copy.held_ = _binary(held_rows.tocsr())
+    if held is not None:
+        _check_items(held, copy.item_ids_, source)
+        copy.held_ = _replace_rows(copy.held_, rows, _rows_for(users, held.assign(weight=1.0), copy.item_ids_))
+    return copy
+
+
+def _set_rows(matrix: sp.csr_matrix, rows: np.ndarray, values: sp.csr_matrix, width: int) -> sp.csr_matrix:
+    """``matrix`` (n x width) with its rows ``rows`` replaced by the rows of ``values`` (values kept as given)."""
+    keep = np.ones(matrix.shape[0], dtype=np.float32)
+    keep[rows] = 0.0
+    cleared = sp.diags(keep) @ matrix
+    coo = values.tocoo()
+    placed = sp.csr_matrix((coo.data.astype(np.float32), (rows[coo.row], coo.col)), shape=(matrix.shape[0], width))
+    out = (cleared + placed).tocsr()
+    out.eliminate_zeros()
+    return sp.csr_matrix(out, dtype=np.float32)

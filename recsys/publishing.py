@@ -11,7 +11,8 @@ Two serving tables, keyed by model version:
   customer id), at most :data:`MAX_CAMPAIGN` of them.
 
 The evidence document ``serving`` holds the small things a page needs (catalogue, item popularity, co-occurrence
-counts and the MF reason factors, the evaluation): a worker loads it once per version and nothing that grows with
+counts, the MF reason factors and EASE's item-item weights, the models published and the best of them by held-out
+nDCG, the evaluation): a worker loads it once per version and nothing that grows with
 the bank. Credit products are not removed here: the risk model (and its blocked bands) may change after publishing,
 so serving applies the credit rule at query time.
 """
@@ -19,7 +20,8 @@ so serving applies the credit rule at query time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,7 @@ import sqlalchemy as sa
 
 from bankdata import Artifact, ArtifactError, Bank, read_evidence, served_table, write_evidence, write_served
 from recsys.base import CHUNK_USERS, Recommender, top_n
+from recsys.ease import EASERecommender
 from recsys.explain import cooccurrence
 from recsys.features import customer_side_features
 from recsys.rules import CREDIT_FAMILIES
@@ -34,7 +37,10 @@ from recsys.train import CATALOGUE_FILE, MODEL_NAME, catalogue_frame
 
 log = logging.getLogger("ledgerlight.recsys")
 
-MODEL_FILES = ("popularity", "als", "mf")
+#: every model a version may serve, in the order pages show them
+MODEL_FILES = ("popularity", "als", "mf", "ease")
+#: the models every version has; the others (EASE, added later) are served when their file is there
+REQUIRED_MODELS = ("popularity", "als", "mf")
 #: the longest list a page shows
 LIST_DEPTH = 12
 #: the most customers a campaign list may hold (per product and model)
@@ -63,10 +69,13 @@ CAMPAIGN_TABLE = served_table(
 
 
 def load_models(artifact: Artifact) -> dict[str, Recommender]:
-    """The three fitted recommenders of an artifact (``ArtifactError`` naming a file that does not load)."""
+    """The fitted recommenders of an artifact (``ArtifactError`` naming a file that does not load); an older version
+    without ``ease.npz`` loads without EASE."""
     models: dict[str, Recommender] = {}
     for name in MODEL_FILES:
         path = artifact.path / f"{name}.npz"
+        if name not in REQUIRED_MODELS and not path.exists():
+            continue
         try:
             models[name] = Recommender.load(path)
         except (FileNotFoundError, ValueError, KeyError) as exc:
@@ -159,6 +168,27 @@ def _mf_reasons(rec: Recommender) -> dict[str, object] | None:
     }
 
 
+def _ease_reasons(rec: Recommender | None) -> dict[str, object] | None:
+    """EASE's item x item weights (row: a held product, column: the product it points to), for the reasons."""
+    if not isinstance(rec, EASERecommender):
+        return None
+    return {"item_weights": rec.weights_[: rec.n_items]}
+
+
+def best_model(metrics: Mapping[str, Any], names: Sequence[str], default: str = "mf") -> str:
+    """The model of ``names`` with the best held-out nDCG@k in an evaluation report (``metrics``: a version's
+    metadata ``metrics``, ``k`` and ``models``); ties go to the earlier name, a report without the figure gives
+    ``default`` (or the first name when ``default`` is not among them)."""
+    if not names:
+        raise ValueError("best_model needs at least one model name")
+    key = f"ndcg@{int(metrics.get('k', 5))}"
+    scored = {n: float(m[key]) for n, m in (metrics.get("models") or {}).items()
+              if n in names and isinstance(m, Mapping) and isinstance(m.get(key), int | float) and np.isfinite(m[key])}
+    if scored:
+        return max(names, key=lambda n: (scored.get(n, -np.inf), -list(names).index(n)))
+    return default if default in names else names[0]
+
+
 def publish_customers(artifact: Artifact, customers: pd.DataFrame, url: str | None = None) -> dict[str, int]:
     """Write the serving rows and evidence of one ``recsys`` version for ``customers`` (the bank's customers table:
     ``customer_id``, ``age``, ``income`` and the optional side-feature columns); returns rows written per table.
@@ -191,6 +221,9 @@ def publish_customers(artifact: Artifact, customers: pd.DataFrame, url: str | No
         "item_popularity": {name: rec.item_popularity_ for name, rec in models.items()},
         "cooccurrence": cooccurrence(models["popularity"].held_),
         "mf": _mf_reasons(models["mf"]),
+        "ease": _ease_reasons(models.get("ease")),
+        "models": list(models),
+        "best_model": best_model(artifact.metadata.get("metrics", {}), list(models)),
         "metrics": dict(artifact.metadata.get("metrics", {})),
         "depth": depth,
         "credit_families": list(CREDIT_FAMILIES),

@@ -11,16 +11,17 @@ import pandas as pd
 
 from bankdata import Artifact
 from recsys.base import Recommender, top_n
-from recsys.explain import also_took, cooccurrence, explain
+from recsys.ease import EASERecommender
+from recsys.explain import also_took, cooccurrence, explain, strongest_link
 from recsys.interactions import id_array, pad_id
 from recsys.mf import MFRecommender
-from recsys.publishing import artifact_catalogue, load_models
+from recsys.publishing import artifact_catalogue, best_model, load_models
 from recsys.rules import CREDIT_FAMILIES, blocked_mask
 
 
 @dataclass(frozen=True)
 class RecsysModels:
-    """The three fitted recommenders, the catalogue and the evaluation, as saved in one artifact.
+    """The fitted recommenders (EASE too when the version has it), the catalogue and the evaluation, as saved in one artifact.
 
     Attributes
     ----------
@@ -45,8 +46,15 @@ class RecsysModels:
         catalogue = artifact_catalogue(art, models["popularity"].item_ids_)
         return cls(models, catalogue, dict(art.metadata.get("metrics", {})), art.version)
 
+    @property
+    def best(self) -> str:
+        """The model with the best held-out nDCG@k of the stored evaluation (the default of every question)."""
+        return best_model(self.metrics, list(self.models))
+
     # -- lookups ------------------------------------------------------------------------------------
-    def _model(self, name: str) -> Recommender:
+    def _model(self, name: str | None) -> Recommender:
+        if name is None:
+            name = self.best
         if name not in self.models:
             raise KeyError(f"unknown model {name!r}; choose one of {', '.join(self.models)}")
         return self.models[name]
@@ -65,7 +73,7 @@ class RecsysModels:
         customer_id: int | str,
         n: int = 5,
         *,
-        model: str = "mf",
+        model: str | None = None,
         user_features: pd.DataFrame | None = None,
         blocked_customers: Iterable[int | str] | None = None,
     ) -> pd.DataFrame:
@@ -103,12 +111,17 @@ class RecsysModels:
         col = int(rec.item_ids_.searchsorted(item_id))
         names = self.catalogue["name"].to_numpy()
         held_cols = np.flatnonzero(rec.held_mask([customer_id])[0])
-        link = also_took(self.cooc, held_cols, col)
+        often = None
+        if isinstance(rec, EASERecommender):
+            strongest = strongest_link(rec.weights_[: rec.n_items], held_cols, col)
+            often = None if strongest is None else str(names[strongest])
+        link = None if often else also_took(self.cooc, held_cols, col)
         contributions = None
         if isinstance(rec, MFRecommender) and link is None:
             contributions = rec.feature_contributions(customer_id, item_id, user_features)
         return explain(
             item_name=str(names[col]),
+            often=often,
             link=(str(names[link[0]]), link[1]) if link else None,
             contributions=contributions,
             popularity=float(rec.item_popularity_[col]),
@@ -128,7 +141,7 @@ class RecsysModels:
         product_id: int | str,
         n: int = 100,
         *,
-        model: str = "mf",
+        model: str | None = None,
         customer_ids: np.ndarray | None = None,
         user_features: pd.DataFrame | None = None,
         blocked_customers: Iterable[int | str] | None = None,

@@ -110,7 +110,9 @@ def _products_card(view: svc.Customer360) -> dbc.Card:
         nb = view.next_best.loc[:, [c for c in ("rank", "name", "family", "reason") if c in view.next_best.columns]]
         note = " Credit products are not offered to this customer (credit policy)." if view.credit_blocked else ""
         body = [html.H6("Held"), _table(view.held.loc[:, ["name", "family"]], "customer-held"),
-                html.H6("Next best", className="mt-3"), _table(nb, "customer-next-best"),
+                html.H6(["Next best ", html.Small(f"({view.next_best_label}, best on held-out interactions)",
+                                                  className="text-muted", id="customer-next-best-model")],
+                        className="mt-3"), _table(nb, "customer-next-best"),
                 html.Small(note, className="text-muted")]
     return dbc.Card([dbc.CardHeader("Products"), dbc.CardBody(body)], className="ll-card h-100")
 

@@ -29,8 +29,8 @@ dash.register_page(__name__, path="/recommendations", name="Recommendations", ti
                    order=30, description="Next products for a customer, campaign lists per product, model comparison.")
 
 TITLE = "Product recommendations"
-SUBTITLE = ("What to offer each customer next, from three models side by side; who to target for a product; "
-            "how the models compare on held-out interactions.")
+SUBTITLE = ("What to offer each customer next, from every served model side by side (the best on held-out "
+            "interactions first); who to target for a product; how the models compare on held-out interactions.")
 
 
 def _customer_panel() -> dbc.Card:
@@ -61,14 +61,14 @@ def _campaign_grid(key: str) -> html.Div:
 
 
 def _campaign_panel() -> dbc.Card:
-    models = [{"label": label, "value": key} for key, label in svc.MODEL_LABELS.items()]
+    models, best = svc.model_options()
     return dbc.Card([
         dbc.CardHeader("Campaign list: who is most likely to take a product"),
         dbc.CardBody([
             dbc.Row([
                 dbc.Col(dcc.Dropdown(id="recs-product", options=svc.product_options(), placeholder="product",
                                      clearable=False), md=5),
-                dbc.Col(dcc.Dropdown(id="recs-campaign-model", options=models, value="mf", clearable=False), md=3),
+                dbc.Col(dcc.Dropdown(id="recs-campaign-model", options=models, value=best, clearable=False), md=3),
                 dbc.Col(dbc.Input(id="recs-campaign-n", type="number", min=1, max=svc.MAX_CAMPAIGN, value=200), md=2),
                 dbc.Col(dbc.Button("Export CSV", id="recs-export", color="primary", size="sm"), md=2),
             ], className="g-2 mb-2"),
@@ -111,15 +111,18 @@ def layout(**_query: str) -> html.Div:
     ])
 
 
-def _list_card(model: str, frame: pd.DataFrame) -> dbc.Col:
+def _list_card(model: str, frame: pd.DataFrame, best: bool, width: int) -> dbc.Col:
     rows = [html.Tr([html.Td(int(r.rank)), html.Td(r.name), html.Td(f"{r.score:.3f}"),
                      html.Td(r.reason, className="text-muted")]) for r in frame.itertuples(index=False)]
     body = dbc.Table([html.Thead(html.Tr([html.Th("#"), html.Th("Product"), html.Th("Score"), html.Th("Why")])),
                       html.Tbody(rows)], size="sm", class_name="small mb-0", id=f"recs-list-{model}")
     if frame.empty:
         body = html.P("Nothing left to offer.", className="text-muted small", id=f"recs-list-{model}")
-    return dbc.Col(dbc.Card([dbc.CardHeader(svc.MODEL_LABELS.get(model, model)), dbc.CardBody(body)],
-                            className="ll-card h-100"), lg=4)
+    header = [svc.MODEL_LABELS.get(model, model)]
+    if best:
+        header.append(dbc.Badge("best", color="success", className="ms-2", id="recs-best-badge",
+                                title="best nDCG on held-out interactions"))
+    return dbc.Col(dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)], className="ll-card h-100"), lg=width)
 
 
 def _profile(view: svc.CustomerView) -> list[Any]:
@@ -156,7 +159,10 @@ def show_customer(customer_id, n):
         view = svc.customer_view(ids.customer(customer_id), n)
     except (ValueError, NotTrained) as exc:
         return error_card(str(exc)), []
-    cards = [_list_card(model, frame) for model, frame in view.recommendations.items()]
+    best = svc.best_model()
+    order = sorted(view.recommendations, key=lambda m: m != best)  # the best model first, then page order
+    width = 4 if len(order) <= 3 else 6  # four lists: two by two, so the reasons stay readable
+    cards = [_list_card(m, view.recommendations[m], m == best, width) for m in order]
     return dbc.Row(cards, className="g-3"), _profile(view)
 
 

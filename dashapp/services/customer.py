@@ -24,7 +24,6 @@ from dashapp.services.served import NotTrained
 
 PROFILE_COLUMNS = ("age", "gender", "region", "income", "employment", "tenure_months", "credit_score", "balance",
                    "signup_date")
-NEXT_BEST_MODEL = "mf"
 __all__ = ["Customer360", "RiskPart", "customer_360", "parse_customer_id"]
 
 
@@ -40,6 +39,8 @@ class Customer360:
     segment: dict[str, Any] | None = None  # segment, name, customers, share, distinctive, medians
     held: pd.DataFrame | None = None  # product_id, name, family
     next_best: pd.DataFrame | None = None  # rank, product_id, name, family, score, reason
+    next_best_model: str | None = None  # the served recommender whose list it is (the best by held-out nDCG)
+    next_best_label: str | None = None  # that model as pages name it
     credit_blocked: bool = False
     missing: dict[str, str] = field(default_factory=dict)  # part -> why it is missing
 
@@ -83,9 +84,12 @@ def customer_360(customer_id: int, role: str | None = None) -> Customer360:
     except NotTrained as exc:
         missing["segment"] = str(exc)
     try:
-        view = recsys_service.customer_view(customer_id, n=5, models=(NEXT_BEST_MODEL,), profile=row)
+        best = recsys_service.best_model()
+        view = recsys_service.customer_view(customer_id, n=5, models=(best,), profile=row)
         parts["held"] = view.held
-        parts["next_best"] = view.recommendations.get(NEXT_BEST_MODEL, next(iter(view.recommendations.values())))
+        parts["next_best"] = view.recommendations[best]
+        parts["next_best_model"] = best
+        parts["next_best_label"] = recsys_service.MODEL_LABELS.get(best, best)
         parts["credit_blocked"] = view.credit_blocked
     except NotTrained as exc:
         missing["products"] = str(exc)

@@ -1,11 +1,12 @@
 """Recommendations page data, answered by queries of what publishing wrote for the served ``recsys`` version.
 
 A worker holds only the served version's small ``serving`` evidence (catalogue, item popularity, co-occurrence counts,
-the MF side-feature factors behind the reasons, the evaluation: ``recsys.publishing``), never the models' customer
+the MF side-feature factors and EASE's item-item weights behind the reasons, the models published and the best
+of them by held-out nDCG, the evaluation: ``recsys.publishing``), never the models' customer
 factors and never a table that grows with the bank; torch is never imported. Per request:
 
-- one customer: the profile by primary key, held products from ``interactions`` (customer_id index), the three
-  ranked lists from ``recommendations`` (one indexed row per model), the reasons computed for that customer;
+- one customer: the profile by primary key, held products from ``interactions`` (customer_id index), each served
+  model's ranked list from ``recommendations`` (one indexed row per model), the reasons computed for that customer;
 - a campaign: the ranked ``campaign_candidates`` of one product and model (an index range), joined to ``customers``
   for the attributes, paged, sorted and filtered by the SQL query for the grid.
 
@@ -34,7 +35,8 @@ from dashapp.services.bank import DataUnavailable
 from dashapp.services.segments import neutralise_formulas
 from dashapp.services.served import NotPublished, load_served
 
-MODEL_LABELS = {"popularity": "Popularity", "als": "Implicit ALS", "mf": "PyTorch MF"}
+#: every model a version may serve and its label, in page order (a version serves those it published: ``Served.models``)
+MODEL_LABELS = {"popularity": "Popularity", "als": "Implicit ALS", "mf": "PyTorch MF", "ease": "EASE (item-item)"}
 CAMPAIGN_COLUMNS = ("rank", "customer_id", "score", "age", "income", "region", "employment")
 PROFILE_COLUMNS = ("age", "gender", "region", "income", "employment")
 MAX_LIST = recsys.LIST_DEPTH
@@ -89,6 +91,13 @@ class Served:
     mf: MFReasons | None
     metrics: dict[str, Any]
     credit_families: tuple[str, ...]
+    models: tuple[str, ...] = ("popularity", "als", "mf")  # what the version published, in page order
+    ease_weights: np.ndarray | None = None  # EASE's item x item weights (None: the version has no EASE)
+
+    @functools.cached_property
+    def best(self) -> str:
+        """The default model of every page: the served model with the best held-out nDCG@k of the evaluation."""
+        return recsys.best_model(self.metrics, list(self.models))
 
     @functools.cached_property
     def product_ids(self) -> np.ndarray:
@@ -158,6 +167,8 @@ def _load(artifact: Artifact) -> Served:
         item_factors=np.asarray(mf["item_factors"], dtype=np.float32),
     )
     catalogue = pd.DataFrame(doc["catalogue"]).astype({"product_id": "int64", "name": "str", "family": "str"})
+    published = doc.get("models") or list(doc["item_popularity"])  # older documents: the models they hold
+    ease = doc.get("ease")
     return Served(
         version=artifact.version,
         catalogue=catalogue,
@@ -166,6 +177,8 @@ def _load(artifact: Artifact) -> Served:
         mf=reasons,
         metrics=dict(doc.get("metrics") or {}),
         credit_families=tuple(doc.get("credit_families") or recsys.CREDIT_FAMILIES),
+        models=tuple(m for m in MODEL_LABELS if m in published),
+        ease_weights=None if not ease else np.asarray(ease["item_weights"], dtype=np.float32),
     )
 
 
@@ -251,14 +264,30 @@ def _floats(text: str | None) -> np.ndarray:
     return np.array([float(v) for v in text.split(",")] if text else [], dtype=np.float64)
 
 
+def model_options() -> tuple[list[dict[str, str]], str]:
+    """The served version's models as dropdown options (label, value) and the default: the best of them."""
+    pub = served()
+    return [{"label": MODEL_LABELS[m], "value": m} for m in pub.models], pub.best
+
+
+def best_model() -> str:
+    """The served model with the best held-out nDCG@k (the default list on every page)."""
+    return served().best
+
+
 def _reason(pub: Served, model: str, col: int, held_cols: np.ndarray, codes: np.ndarray | None) -> str:
     names = pub.names
-    link = recsys.also_took(pub.cooc, held_cols, col)
+    often = None
+    if model == "ease" and pub.ease_weights is not None:
+        strongest = recsys.strongest_link(pub.ease_weights, held_cols, col)
+        often = None if strongest is None else str(names[strongest])
+    link = None if often else recsys.also_took(pub.cooc, held_cols, col)
     contributions = None
     if model == "mf" and link is None and pub.mf is not None and codes is not None and len(codes):
         contributions = pub.mf.contributions(codes, col)
     return recsys.explain(
         item_name=str(names[col]),
+        often=often,
         link=(str(names[link[0]]), link[1]) if link else None,
         contributions=contributions,
         popularity=float(pub.popularity[model][col]),
@@ -290,7 +319,7 @@ def _ranked_list(pub: Served, model: str, row: dict[str, Any] | None, n: int, he
 
 def customer_view(customer_id: int, n: int = 5, *, models: tuple[str, ...] | None = None,
                   profile: dict[str, Any] | None = None) -> CustomerView:
-    """Profile, held products and top-``n`` from every model (or ``models``) for one customer (indexed look-ups
+    """Profile, held products and top-``n`` from every served model (or those of ``models``) for one customer (indexed look-ups
     only; ``profile``: the customer's row when the caller has read it already).
 
     Raises
@@ -307,7 +336,7 @@ def customer_view(customer_id: int, n: int = 5, *, models: tuple[str, ...] | Non
     row = profile if profile is not None else bank_service.customer_profile(customer_id)
     if row is None:
         raise ValueError(f"no customer with id {customer_id}")
-    wanted = [m for m in MODEL_LABELS if models is None or m in models]
+    wanted = [m for m in pub.models if models is None or m in models]
     held = _held_products(customer_id)
     held_cols = np.flatnonzero(np.isin(pub.product_ids, list(held)))
     blocked = is_credit_blocked(customer_id)
@@ -330,17 +359,18 @@ def customer_view(customer_id: int, n: int = 5, *, models: tuple[str, ...] | Non
 
 def campaign_request(product_id: object, n: object, model: object) -> tuple[int, int, str]:
     """A campaign's product, size and model from a request, checked: a product of the catalogue, 1 to
-    :data:`MAX_CAMPAIGN` customers, one of :data:`MODEL_LABELS` (default ``mf``).
+    :data:`MAX_CAMPAIGN` customers, one of the served version's models (default: the best of them).
 
     Raises
     ------
     InputError
         Naming the field and why.
     """
-    known = [int(p) for p in served().catalogue["product_id"]]
+    pub = served()
+    known = [int(p) for p in pub.catalogue["product_id"]]
     product = validation.choice(validation.whole_number(product_id, "product", lo=0), "product", known)
     size = validation.whole_number(n, "campaign size", lo=1, hi=MAX_CAMPAIGN)
-    return product, size, validation.choice(model, "model", list(MODEL_LABELS), default="mf")
+    return product, size, validation.choice(model, "model", list(pub.models), default=pub.best)
 
 
 def _candidates(pub: Served, product_id: int, n: int, model: str) -> sa.Select:
@@ -348,8 +378,8 @@ def _candidates(pub: Served, product_id: int, n: int, model: str) -> sa.Select:
     of ``campaign_candidates`` read in order until ``n`` are found."""
     if not 1 <= int(n) <= MAX_CAMPAIGN:
         raise ValueError(f"campaign size must be between 1 and {MAX_CAMPAIGN:,}, got {n}")
-    if model not in MODEL_LABELS:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_LABELS)}")
+    if model not in pub.models:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(pub.models)}")
     where = [_C.c.model_version == pub.version, _C.c.model == model, _C.c.product_id == int(product_id)]
     bands = tuple(get_settings().credit_blocked_bands)
     if pub.is_credit(product_id) and bands:
@@ -372,10 +402,11 @@ def _joined(top: sa.Subquery, columns: dict[str, sa.ColumnElement[Any]]) -> sa.S
             .select_from(top.outerjoin(_CUSTOMERS, _CUSTOMERS.c.customer_id == top.c.customer_id)))
 
 
-def campaign(product_id: int, n: int = 100, model: str = "mf") -> pd.DataFrame:
+def campaign(product_id: int, n: int = 100, model: str | None = None) -> pd.DataFrame:
     """The ``n`` customers most likely to take ``product_id`` (not holding it, not blocked from it), with attributes:
-    rank, customer_id, score, age, income, region, employment, best first."""
-    top = _candidates(served(), int(product_id), int(n), model).subquery("top")
+    rank, customer_id, score, age, income, region, employment, best first (``model``: default the best one)."""
+    pub = served()
+    top = _candidates(pub, int(product_id), int(n), model or pub.best).subquery("top")
     frame = _rows(_joined(top, _with_attributes(top, top.c.stored_rank)).order_by(top.c.stored_rank))
     frame = ids.show(frame, "customer_id", "customer")
     return frame.assign(rank=np.arange(1, len(frame) + 1)).loc[:, list(CAMPAIGN_COLUMNS)]
@@ -444,9 +475,10 @@ def campaign_file_name(product_id: int) -> str:
     return f"ledgerlight-campaign-product-{shown}.csv"
 
 
-def campaign_export(product_id: int, n: int = 100, model: str = "mf") -> pd.DataFrame:
+def campaign_export(product_id: int, n: int = 100, model: str | None = None) -> pd.DataFrame:
     """:func:`campaign` made safe for spreadsheets (text cells that start a formula are neutralised); audited with
     the product, model and the number of customers exported."""
+    model = model or best_model()
     frame = neutralise_formulas(campaign(product_id, n, model))
     audit.served("export_campaign", f"campaign list for product {ids.shown('product', int(product_id))}",
                  {"model": model, "n": int(n), "rows": len(frame)})

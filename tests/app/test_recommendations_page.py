@@ -114,7 +114,7 @@ def test_customer_view_equals_the_models_lists_with_reasons(recsys_env, old_way,
         view = svc.customer_view(customer, 12)
         owned = set(held.loc[held["customer_id"] == customer, "product_id"])
         assert set(view.held["product_id"]) == owned
-        assert list(view.recommendations) == ["popularity", "als", "mf"]
+        assert list(view.recommendations) == ["popularity", "als", "mf", "ease"]
         for model, frame in view.recommendations.items():
             expected = models.recommend(customer, 12, model=model, user_features=side)
             assert frame["product_id"].tolist() == expected["product_id"].tolist(), (customer, model)
@@ -168,12 +168,12 @@ def test_campaign_excludes_holders_matches_the_models_and_exports_safely(recsys_
     bank_env, _ = recsys_env
     models, side = old_way
     product = 2
-    frame = svc.campaign(product, 300)
+    frame = svc.campaign(product, 300)  # the default: the best model
     holders = set(bank_env.bank.held_products().query("product_id == @product")["customer_id"])
     assert len(frame) == 300 and not holders & set(frame["customer_id"])
     assert list(frame.columns) == list(svc.CAMPAIGN_COLUMNS)
     assert np.all(np.diff(frame["score"].to_numpy()) <= 1e-9)
-    old = models.campaign(product, 300, model="mf", customer_ids=bank_env.bank.customers["customer_id"].to_numpy(),
+    old = models.campaign(product, 300, model=models.best, customer_ids=bank_env.bank.customers["customer_id"].to_numpy(),
                           user_features=side)
     _same_order_but_ties(frame, old)
     attrs = bank_env.bank.customers.set_index("customer_id").loc[frame["customer_id"]]
@@ -227,8 +227,18 @@ def test_campaign_grid_leaves_blocked_customers_out_of_every_page(recsys_env, mo
     assert total == 300 and [r["customer_id"] for r in rows] == reference["customer_id"].tolist()[::-1]
 
 
+def _best(metrics: dict, names) -> str:
+    """The model with the highest held-out nDCG@k (the first on a tie), computed here from the stored report."""
+    k = metrics["k"]
+    return max(names, key=lambda m: (metrics["models"][m][f"ndcg@{k}"], -list(names).index(m)))
+
+
 def test_campaign_request_checks_every_field(recsys_env) -> None:
-    assert svc.campaign_request(1, 10, None) == (1, 10, "mf")
+    _, artifact = recsys_env
+    best = _best(artifact.metadata["metrics"], ["popularity", "als", "mf", "ease"])
+    assert svc.best_model() == best
+    assert svc.campaign_request(1, 10, None) == (1, 10, best)
+    assert svc.campaign_request(1, 10, "ease") == (1, 10, "ease")
     for bad in [(999, 10, "mf"), (1, 0, "mf"), (1, svc.MAX_CAMPAIGN + 1, "mf"), (1, 10, "gbm"), ("1", 10, "mf")]:
         with pytest.raises(ValueError):
             svc.campaign_request(*bad)
@@ -237,7 +247,7 @@ def test_campaign_request_checks_every_field(recsys_env) -> None:
 def test_comparison_lists_models_and_the_oracle(recsys_env) -> None:
     table = svc.comparison()
     k = svc.metrics_k()
-    assert {"Popularity", "Implicit ALS", "PyTorch MF"} <= set(table["model"])
+    assert {"Popularity", "Implicit ALS", "PyTorch MF", "EASE (item-item)"} <= set(table["model"])
     assert any(m.startswith("oracle") for m in table["model"])
     fig = figs.comparison_figure(table, k)
     assert len(fig.data) == len(table)
@@ -339,15 +349,138 @@ def test_pick_a_customer_and_see_recommendations(recsys_env, served) -> None:
     _centre(served, "#recs-product")  # below the fold: a click at the window's edge can land on another element
     served.select_dcc_dropdown("#recs-product", index=1)
     served.wait_for_contains_text("#recs-campaign-note", "200 customers", timeout=30)
-    expected = svc.campaign(2, 200, "mf")["customer_id"].astype(str).tolist()
+    expected = svc.campaign(2, 200, svc.best_model())["customer_id"].astype(str).tolist()  # the default model
     served.wait_for_contains_text("#recs-campaign-grid .ag-row[row-index='0'] [col-id='customer_id']", expected[0],
                                   timeout=30)
+    served.wait_for_element("#recs-list-ease", timeout=5)
+    other = next(m for m in ("als", "ease", "mf") if m != svc.best_model())
     _centre(served, "#recs-campaign-model")
-    served.select_dcc_dropdown("#recs-campaign-model", index=1)  # another model: a fresh list
-    als = svc.campaign(2, 200, "als")["customer_id"].astype(str).tolist()
-    served.wait_for_contains_text("#recs-campaign-grid .ag-row[row-index='0'] [col-id='customer_id']", als[0],
+    served.select_dcc_dropdown("#recs-campaign-model", index=list(svc.MODEL_LABELS).index(other))  # a fresh list
+    theirs = svc.campaign(2, 200, other)["customer_id"].astype(str).tolist()
+    served.wait_for_contains_text("#recs-campaign-grid .ag-row[row-index='0'] [col-id='customer_id']", theirs[0],
                                   timeout=30)
     assert served.get_logs() in ([], None)
+
+
+# --- EASE served, the best model by default, an old version without EASE, forged model names -----------------------
+
+
+def _find(tree, component_id: str):
+    """The props of the component with ``component_id`` in a layout's JSON tree (None when absent)."""
+    if isinstance(tree, dict):
+        props = tree.get("props", {})
+        if props.get("id") == component_id:
+            return props
+        children = [props.get("children"), *tree.values()] if "props" in tree else list(tree.values())
+        for child in children:
+            found = _find(child, component_id)
+            if found is not None:
+                return found
+    elif isinstance(tree, list):
+        for child in tree:
+            found = _find(child, component_id)
+            if found is not None:
+                return found
+    return None
+
+
+def _layout(client, path: str = "/recommendations") -> dict:
+    from tests.app.helpers import CALLBACK, router
+
+    response = client.post(CALLBACK, json=router(path))
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return response.get_json()["response"]["_pages_content"]["children"]
+
+
+def test_the_page_offers_ease_and_defaults_to_the_best_model(recsys_env, as_user) -> None:
+    _, artifact = recsys_env
+    best = _best(artifact.metadata["metrics"], ["popularity", "als", "mf", "ease"])
+    dropdown = _find(_layout(as_user("marketing")), "recs-campaign-model")
+    assert dropdown is not None
+    assert [o["value"] for o in dropdown["options"]] == ["popularity", "als", "mf", "ease"]
+    assert {"label": "EASE (item-item)", "value": "ease"} in dropdown["options"]
+    assert dropdown["value"] == best
+
+
+def _campaign_body(model):
+    from tests.app.helpers import single
+
+    request = {"startRow": 0, "endRow": 20, "sortModel": [], "filterModel": {}}
+    body = single("..recs-campaign-grid.getRowsResponse...recs-campaign-note.children..",
+                  [("recs-campaign-grid", "getRowsRequest", request)],
+                  [("recs-product", "value", 1), ("recs-campaign-model", "value", model),
+                   ("recs-campaign-n", "value", 50)])
+    body["outputs"] = [{"id": "recs-campaign-grid", "property": "getRowsResponse"},
+                       {"id": "recs-campaign-note", "property": "children"}]
+    return body
+
+
+@pytest.mark.parametrize("forged", ["gbm", "EASE", "ease ", 1, ["ease"]])
+def test_a_forged_model_name_is_refused(recsys_env, as_user, forged) -> None:
+    from tests.app.helpers import CALLBACK, single
+
+    client = as_user("marketing")
+    genuine = client.post(CALLBACK, json=_campaign_body("ease"))
+    assert genuine.status_code == 200
+    rows = genuine.get_json()["response"]["recs-campaign-grid"]["getRowsResponse"]["rowData"]
+    assert [r["customer_id"] for r in rows] == svc.campaign(1, 20, "ease")["customer_id"].tolist()
+    response = client.post(CALLBACK, json=_campaign_body(forged))
+    assert response.status_code in (200, 400), response.status_code
+    if response.status_code == 200:
+        answer = response.get_json()["response"]
+        assert answer["recs-campaign-grid"]["getRowsResponse"]["rowData"] == []
+        assert "model" in answer["recs-campaign-note"]["children"]
+    export = single("recs-download.data", [("recs-export", "n_clicks", 1)],
+                    [("recs-product", "value", 1), ("recs-campaign-model", "value", forged),
+                     ("recs-campaign-n", "value", 10)])
+    refused = client.post(CALLBACK, json=export)
+    assert refused.status_code in (400, 422), refused.status_code
+    assert "recs-download" not in refused.get_data(as_text=True)
+
+
+@pytest.fixture()
+def old_version(recsys_env):
+    """A served version as saved before EASE (no ease.npz, no EASE in its evaluation), published; the EASE
+    version is served again afterwards."""
+    from bankdata import ArtifactStore
+    from dashapp.services import clear_caches
+    from dashapp.services.publishing import publish_version
+
+    bank_env, artifact = recsys_env
+    store = ArtifactStore()
+    meta = artifact.metadata
+    metrics = {**meta["metrics"], "models": {m: v for m, v in meta["metrics"]["models"].items() if m != "ease"}}
+
+    def write(folder: Path) -> None:
+        for name in meta["files"]:
+            if name not in ("ease.npz", "metadata.json"):
+                (folder / name).write_bytes(artifact.file(name).read_bytes())
+
+    old = store.save("recsys", write, params={k: v for k, v in meta["params"].items() if k != "ease"},
+                     metrics=metrics, features=meta["features"], data_fingerprint=meta["data_fingerprint"],
+                     row_count=meta["row_count"], extra=meta.get("extra"), promote=True)
+    publish_version("recsys", old, bank_env.bank, bank_env.database_url)
+    clear_caches()
+    yield old
+    store.promote("recsys", artifact.version)
+    clear_caches()
+
+
+def test_an_old_version_without_ease_still_serves(recsys_env, old_version, as_user) -> None:
+    bank_env, _ = recsys_env
+    assert "ease.npz" not in old_version.metadata["files"]
+    pub = svc.served()
+    assert pub.version == old_version.version and pub.models == ("popularity", "als", "mf")
+    best = _best(old_version.metadata["metrics"], ["popularity", "als", "mf"])
+    assert pub.best == best
+    customer = int(bank_env.bank.customers["customer_id"].iloc[0])
+    view = svc.customer_view(customer, 5)
+    assert list(view.recommendations) == ["popularity", "als", "mf"] and len(view.recommendations[best]) == 5
+    with pytest.raises(ValueError, match="model"):
+        svc.campaign_request(1, 10, "ease")  # the old version has no EASE to serve
+    assert svc.campaign_request(1, 10, None) == (1, 10, best)
+    dropdown = _find(_layout(as_user("marketing")), "recs-campaign-model")
+    assert [o["value"] for o in dropdown["options"]] == ["popularity", "als", "mf"] and dropdown["value"] == best
 
 
 def _centre(duo, selector: str) -> None:

@@ -205,7 +205,7 @@ def test_learn_takes_new_events_written_with_the_bank_ids(text_bank, tmp_path, c
         {"customer_id": customers, "product_id": product_text, "ts": "2030-01-02", "event": "purchase"}
     ).to_csv(path, index=False)
     assert main(["learn", "--interactions", str(path)]) == 0, capsys.readouterr().err
-    assert "ALS refreshed for 3 customer(s)" in capsys.readouterr().out
+    assert "ALS and EASE refreshed for 3 customer(s)" in capsys.readouterr().out
     bad = tmp_path / "bad.csv"
     pd.DataFrame(
         {

@@ -60,7 +60,7 @@ def test_learn_changes_the_customers_als_list_and_the_app_serves_it(env: dict, c
 
     reason = ["--promote", "--reason", f"new purchases of customer {customer}"]
     assert main(["learn", "--interactions", str(path), *reason]) == 0
-    assert "ALS refreshed for 1 customer" in capsys.readouterr().out
+    assert "ALS and EASE refreshed for 1 customer" in capsys.readouterr().out
     latest = store.latest("recsys")
     assert latest != base
     assert store.load("recsys").metadata["extra"]["incremental"]["base_version"] == base
@@ -80,6 +80,63 @@ def test_learn_changes_the_customers_als_list_and_the_app_serves_it(env: dict, c
     pd.testing.assert_frame_equal(served.recommend(other, 5, model="als"), now.recommend(other, 5, model="als"))
     shown = recsys_service.customer_view(other, 5).recommendations["als"]
     assert shown["product_id"].tolist() == now.recommend(other, 5, model="als")["product_id"].tolist()
+
+
+def _buy(env: dict, customer: int, products: list[int], name: str) -> Path:
+    path = env["tmp"] / name
+    pd.DataFrame({"customer_id": customer, "product_id": products, "ts": "2030-01-02", "event": "purchase"}).to_csv(
+        path, index=False)
+    return path
+
+
+def test_learn_keeps_ease_and_its_list_follows_a_new_purchase(env: dict, capsys: pytest.CaptureFixture) -> None:
+    store: ArtifactStore = env["store"]
+    base = store.load("recsys")
+    served = _models(store)
+    customer = int(env["bank"].interactions["customer_id"].iloc[5])
+    before = served.recommend(customer, 12, model="ease")
+    bought = before["product_id"].tolist()[-1:]  # what EASE thought least likely
+    shown_before = recsys_service.customer_view(customer, 5, models=("ease",)).recommendations["ease"]
+    path = _buy(env, customer, bought, "ease_events.csv")
+    assert main(["learn", "--interactions", str(path), "--promote", "--reason", "a purchase for EASE"]) == 0
+    assert "ALS and EASE refreshed" in capsys.readouterr().out
+    new = store.load("recsys")
+    assert new.version != base.version and "ease.npz" in new.metadata["files"]
+    assert new.metadata["extra"]["incremental"]["models"] == ["popularity", "als", "mf", "ease"]
+    now = _models(store)
+    old_ease, new_ease = served.models["ease"], now.models["ease"]
+    np.testing.assert_array_equal(new_ease.weights_, old_ease.weights_)  # the item-item matrix is not refitted
+    after = now.recommend(customer, 12, model="ease")
+    assert not set(bought) & set(after["product_id"])
+    assert not np.allclose(before.set_index("product_id").loc[after["product_id"], "score"], after["score"])
+    shown = recsys_service.customer_view(customer, 5, models=("ease",)).recommendations["ease"]
+    assert shown["product_id"].tolist() == after["product_id"].tolist()[:5]  # published: the app serves it at once
+    assert shown["score"].tolist() != shown_before["score"].tolist()
+    others = old_ease.user_ids_[old_ease.user_ids_ != customer]
+    np.testing.assert_array_equal(new_ease.score(others), old_ease.score(others))  # nobody else moved
+
+
+def test_learn_on_a_version_without_ease_still_works(env: dict, capsys: pytest.CaptureFixture) -> None:
+    store: ArtifactStore = env["store"]
+    base = store.load("recsys")
+    meta = base.metadata
+
+    def write(folder: Path) -> None:  # a version saved before EASE
+        for name in meta["files"]:
+            if name not in ("ease.npz", "metadata.json"):
+                (folder / name).write_bytes(base.file(name).read_bytes())
+
+    old = store.save("recsys", write, params=meta["params"], metrics=meta["metrics"], features=meta["features"],
+                     data_fingerprint=meta["data_fingerprint"], row_count=meta["row_count"], extra=meta["extra"],
+                     promote=True)
+    path = _buy(env, 1, [3], "old_events.csv")
+    assert main(["learn", "--interactions", str(path), "--promote", "--reason", "old version, no EASE"]) == 0
+    assert "ALS refreshed for 1 customer" in capsys.readouterr().out
+    new = store.load("recsys")
+    assert new.metadata["extra"]["incremental"]["base_version"] == old.version
+    assert "ease.npz" not in new.metadata["files"]
+    assert recsys_service.served().models == ("popularity", "als", "mf")
+    assert set(recsys_service.customer_view(1, 3).recommendations) == {"popularity", "als", "mf"}
 
 
 def test_learn_refuses_a_bad_file_and_stores_nothing(env: dict, capsys: pytest.CaptureFixture) -> None:

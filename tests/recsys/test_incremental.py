@@ -1,4 +1,4 @@
-"""Incremental ALS: new purchases change the affected customer's recommendations, nobody else's, without a refit."""
+"""Incremental ALS and EASE: new purchases change the affected customer's recommendations, nobody else's, without a refit."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import pandas as pd
 import pytest
 
 from bankdata import Bank, DataValidationError
-from recsys import ALSRecommender, InteractionMatrix, bank_interactions
-from recsys.incremental import affected_history, partial_fit_users, with_held
+from recsys import (
+    ALSRecommender,
+    EASERecommender,
+    InteractionMatrix,
+    bank_interactions,
+    customer_side_features,
+)
+from recsys.incremental import affected_history, fold_in_users, partial_fit_users, with_held
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +94,59 @@ def test_bad_input_is_named(fitted: tuple[ALSRecommender, pd.DataFrame]) -> None
         partial_fit_users(model, pd.DataFrame({"user_id": [1], "item_id": [1]}))
     with pytest.raises(TypeError, match="ALSRecommender"):
         partial_fit_users(object(), _purchase(1, model.item_ids_[:1]))  # type: ignore[arg-type]
+
+
+# --- EASE: the customer's input row is rebuilt, the item-item matrix kept -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fitted_ease(small_bank: Bank) -> tuple[EASERecommender, pd.DataFrame, pd.DataFrame]:
+    log = bank_interactions(small_bank)[["user_id", "item_id", "weight"]]
+    matrix = InteractionMatrix.from_frame(log, item_ids=small_bank.products["product_id"].to_numpy())
+    side = customer_side_features(small_bank.customers)
+    return EASERecommender(regularization=100.0).fit(matrix, user_features=side), log, side
+
+
+def test_ease_fold_in_of_the_same_history_changes_nothing(fitted_ease) -> None:
+    model, log, side = fitted_ease
+    customer = int(log["user_id"].iloc[0])
+    same = fold_in_users(model, log[log["user_id"] == customer], user_features=side)
+    assert (same.inputs_ != model.inputs_).nnz == 0
+    assert same.weights_ is model.weights_  # no refit
+
+
+def test_ease_recommendations_follow_a_new_purchase_at_once(fitted_ease) -> None:
+    model, log, side = fitted_ease
+    customer = int(log["user_id"].iloc[3])
+    ranked = model.recommend([customer], 12)[0][0]
+    bought = ranked[ranked >= 0][-1:]  # the product EASE thought least likely
+    new = _purchase(customer, bought)
+    updated = fold_in_users(model, affected_history(log, new), held=new[["user_id", "item_id"]], user_features=side)
+    before, before_scores = model.recommend([customer], 5)
+    after, after_scores = updated.recommend([customer], 5)
+    assert bought[0] not in after[0]  # now held
+    assert not np.allclose(before_scores, after_scores)  # the new product's weights now add to the others
+    expected = updated.inputs_[updated.user_ids_.searchsorted(customer)] @ model.weights_
+    np.testing.assert_allclose(updated.score([customer])[0], np.asarray(expected).ravel(), rtol=1e-6)
+    others = updated.user_ids_[updated.user_ids_ != customer]
+    np.testing.assert_array_equal(updated.score(others), model.score(others))
+    col = int(model.item_ids_.searchsorted(bought[0]))
+    assert not model.held_mask([customer])[0][col] and updated.held_mask([customer])[0][col]
+
+
+def test_ease_new_customer_gets_a_row_with_side_features(fitted_ease) -> None:
+    model, log, side = fitted_ease
+    newcomer = int(log["user_id"].max()) + 1000
+    features = side.iloc[[0]].set_axis([newcomer])
+    updated = fold_in_users(model, _purchase(newcomer, model.item_ids_[:1]), user_features=features)
+    assert np.all(np.diff(updated.user_ids_) > 0) and newcomer in updated.user_ids_
+    cold = model.score([newcomer], features)[0]
+    warm = updated.score([newcomer])[0]
+    assert not np.allclose(cold, warm)  # the purchase adds its weights to the side features' scores
+    np.testing.assert_allclose(warm - cold, np.log1p(8.0) * model.weights_[0], rtol=1e-5, atol=1e-6)
+
+
+def test_ease_fold_in_refuses_unknown_products(fitted_ease) -> None:
+    model, log, _ = fitted_ease
+    with pytest.raises(DataValidationError, match="full retrain"):
+        fold_in_users(model, _purchase(int(log["user_id"].iloc[0]), np.array([10**9])))

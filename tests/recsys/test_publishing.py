@@ -19,7 +19,7 @@ from bankdata import _db as db
 from bankdata import _serving as serving
 from recsys import CAMPAIGN_TABLE, RECOMMENDATIONS_TABLE, RecsysModels, cooccurrence, customer_side_features
 
-MODELS = ("popularity", "als", "mf")
+MODELS = ("popularity", "als", "mf", "ease")
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_every_customer_gets_each_models_ranking_of_what_they_do_not_hold(small_
     ids = np.sort(small_bank.customers["customer_id"].to_numpy())
     side = customer_side_features(small_bank.customers)
     lists = _lists(published["url"], published["version"])
-    assert published["written"][RECOMMENDATIONS_TABLE.name] == len(lists) == 3 * len(ids)
+    assert published["written"][RECOMMENDATIONS_TABLE.name] == len(lists) == len(MODELS) * len(ids)
     held = small_bank.held_products().groupby("customer_id")["product_id"].agg(set)
     for name in MODELS:
         rows = lists[lists["model"] == name].reset_index(drop=True)
@@ -71,7 +71,7 @@ def test_every_customer_gets_each_models_ranking_of_what_they_do_not_hold(small_
             assert not set(products) & held.get(row.customer_id, set())
             np.testing.assert_allclose(_parse(row.scores, float), scores[r][: len(expected)], rtol=1e-5, atol=1e-6)
         if name == "mf":
-            assert rows["features"].notna().all()
+            assert rows["features"].notna().all()  # EASE's reasons need no per-customer tokens
         else:
             assert rows["features"].isna().all()
 
@@ -104,7 +104,7 @@ def test_campaign_lists_are_capped(small_bank, trained, tmp_path, monkeypatch) -
     write_bank(small_bank, url)
     recsys.publish(artifact, small_bank, url)
     counts = _campaigns(url, artifact.version).groupby(["model", "product_id"]).size()
-    assert len(counts) == 3 * len(small_bank.products) and (counts == 40).all()
+    assert len(counts) == len(MODELS) * len(small_bank.products) and (counts == 40).all()
 
 
 def test_the_evidence_holds_what_a_page_needs(small_bank, trained, published) -> None:
@@ -117,7 +117,41 @@ def test_the_evidence_holds_what_a_page_needs(small_bank, trained, published) ->
     assert doc["mf"]["feature_names"] == mf.feature_names_
     np.testing.assert_array_equal(np.asarray(doc["mf"]["token_factors"], dtype=np.float32), mf.token_factors_)
     assert doc["depth"] == len(small_bank.products)  # 12 products: every list ranks all that are not held
+    ease = models.models["ease"]
+    np.testing.assert_array_equal(np.asarray(doc["ease"]["item_weights"], dtype=np.float32),
+                                  ease.weights_[: ease.n_items])
+    assert doc["models"] == list(MODELS)
+    k = models.metrics["k"]
+    scores = {m: models.metrics["models"][m][f"ndcg@{k}"] for m in MODELS}
+    assert doc["best_model"] == models.best == max(scores, key=scores.get)
     assert recsys.serving_evidence("20000101T000000Z", published["url"]) is None
+
+
+def test_best_model_is_the_highest_held_out_ndcg_of_the_served_ones() -> None:
+    report = {"k": 5, "models": {"mf": {"ndcg@5": 0.75}, "ease": {"ndcg@5": 0.79}, "als": {"ndcg@5": 0.74}}}
+    assert recsys.best_model(report, ["popularity", "als", "mf", "ease"]) == "ease"
+    assert recsys.best_model(report, ["popularity", "als", "mf"]) == "mf"  # a version without EASE
+    assert recsys.best_model({"k": 5, "models": {}}, ["popularity", "als", "mf"]) == "mf"  # no evaluation
+    tie = {"k": 5, "models": {"als": {"ndcg@5": 0.7}, "mf": {"ndcg@5": 0.7}}}
+    assert recsys.best_model(tie, ["popularity", "als", "mf"]) == "als"
+
+
+def test_ease_reasons_name_the_held_product_with_the_largest_weight(trained) -> None:
+    _, models = trained
+    ease = models.models["ease"]
+    weights = ease.weights_[: ease.n_items]
+    names = models.catalogue["name"].tolist()
+    for customer in ease.user_ids_[:200]:
+        held_cols = np.flatnonzero(ease.held_mask([customer])[0])
+        recs = models.recommend(int(customer), 3, model="ease")
+        for row in recs.itertuples(index=False):
+            col = names.index(row.name)
+            positive = held_cols[weights[held_cols, col] > 0]
+            if len(positive):
+                strongest = names[int(positive[np.argmax(weights[positive, col])])]
+                assert row.reason == f"Customers who hold {strongest} often take {row.name}"
+            else:
+                assert "often take" not in row.reason
 
 
 def test_publishing_again_replaces_the_versions_rows(small_bank, trained, published) -> None:
@@ -168,4 +202,4 @@ def test_the_train_command_publishes_the_bank_in_the_database(small_bank, tmp_pa
     assert main(["recsys", "train", "--quick"]) == 0
     assert "published recommendations" in capsys.readouterr().out
     version = ArtifactStore(tmp_path / "checkpoints").latest("recsys")
-    assert published_rows(RECOMMENDATIONS_TABLE, version, url) == 3 * small_bank.n_customers
+    assert published_rows(RECOMMENDATIONS_TABLE, version, url) == len(MODELS) * small_bank.n_customers

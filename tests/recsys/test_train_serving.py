@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,18 @@ def test_artifact_holds_factors_state_dict_and_metrics(trained) -> None:
     oracle = metrics["oracle"][f"ndcg@{k}"]
     for m in metrics["models"].values():
         assert 0 < m[f"ndcg@{k}"] <= oracle + 0.05
-    assert set(models.models) == {"popularity", "als", "mf"}  # served: EASE is evaluated and saved, not yet served
+    assert set(models.models) == {"popularity", "als", "mf", "ease"}  # every saved model is served
+
+
+def test_an_old_version_without_ease_still_loads(trained, tmp_path) -> None:
+    _, art, _ = trained
+    old = tmp_path / "old"
+    shutil.copytree(art.path, old)
+    (old / "ease.npz").unlink()
+    loaded = RecsysModels.from_artifact(type(art)(art.model, art.version, old, art.metadata))
+    assert set(loaded.models) == {"popularity", "als", "mf"}
+    assert loaded.best in loaded.models
+    assert len(loaded.recommend(int(loaded.models["mf"].user_ids_[0]), 3)) == 3
 
 
 def test_state_dict_refuses_pickled_code(tmp_path) -> None:
