@@ -132,7 +132,8 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
                          "paginationPageSize": PAGE_SIZE, "cacheBlockSize": BLOCK_SIZE, "maxBlocksInCache": 10,
                          "infiniteInitialRowCount": BLOCK_SIZE, "tooltipShowDelay": 300,
                          "suppressMultiSort": True},
-        getRowId="params.data.customer_id", style={"height": "420px"},
+        getRowId="params.data.customer_id + ''",  # a string, as AG Grid requires (warning #25)
+        style={"height": "420px"},
     )
     return html.Div([
         header,

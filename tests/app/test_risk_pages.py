@@ -16,6 +16,10 @@ from dashapp.services import clear_caches
 from dashapp.services import risk as svc
 from dashapp.services.served import NotTrained
 
+CONSOLE_WARNINGS_HOOK = """window.__warnings = [];
+const warn = console.warn.bind(console);
+console.warn = (...args) => { window.__warnings.push(args.map(String).join(' ')); warn(...args); };"""
+
 
 @pytest.fixture(scope="module")
 def risk_env(trained_env):
@@ -79,10 +83,14 @@ def _decision(duo) -> str:
 @pytest.mark.browser
 def test_pick_an_applicant_see_the_waterfall_move_the_threshold(risk_env, served) -> None:
     duo = served
+    # dash.testing keeps only SEVERE console entries: record the page's console warnings itself
+    duo.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CONSOLE_WARNINGS_HOOK})
     duo.wait_for_page(url=f"{duo.server_url}/risk/applicant")
     loaded = "#risk-grid .ag-center-cols-container .ag-row:not(.ag-row-loading)"
     # the infinite row model draws loading rows first, then the block the server sent
     WebDriverWait(duo.driver, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, loaded)) >= 3)
+    grid_warnings = [w for w in duo.driver.execute_script("return window.__warnings || []") if "AG Grid" in w]
+    assert not grid_warnings, grid_warnings  # e.g. warning #25: getRowId must return a string
     picked = _click_row(duo, loaded, 2)
     duo.wait_for_element("#risk-decision-badge", timeout=30)
     duo.wait_for_element("#risk-waterfall g.trace", timeout=30)
