@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from selenium.common.exceptions import ElementClickInterceptedException
 
 from dashapp.figures import recsys as figs
 from dashapp.services import recsys as svc
@@ -346,16 +348,15 @@ def test_pick_a_customer_and_see_recommendations(recsys_env, served) -> None:
     held = set(svc.customer_view(first, 5).held["name"])
     shown = {cell.text for cell in served.find_elements("#recs-lists tbody tr td:nth-child(2)")}
     assert shown and not held & shown
-    _centre(served, "#recs-product")  # below the fold: a click at the window's edge can land on another element
-    served.select_dcc_dropdown("#recs-product", index=1)
+    served.wait_for_element("#recs-list-ease", timeout=10)  # every list drawn: the layout above stops moving
+    _select_below_the_fold(served, "#recs-product", index=1)
     served.wait_for_contains_text("#recs-campaign-note", "200 customers", timeout=30)
     expected = svc.campaign(2, 200, svc.best_model())["customer_id"].astype(str).tolist()  # the default model
     served.wait_for_contains_text("#recs-campaign-grid .ag-row[row-index='0'] [col-id='customer_id']", expected[0],
                                   timeout=30)
     served.wait_for_element("#recs-list-ease", timeout=5)
     other = next(m for m in ("als", "ease", "mf") if m != svc.best_model())
-    _centre(served, "#recs-campaign-model")
-    served.select_dcc_dropdown("#recs-campaign-model", index=list(svc.MODEL_LABELS).index(other))  # a fresh list
+    _select_below_the_fold(served, "#recs-campaign-model", index=list(svc.MODEL_LABELS).index(other))  # a fresh list
     theirs = svc.campaign(2, 200, other)["customer_id"].astype(str).tolist()
     served.wait_for_contains_text("#recs-campaign-grid .ag-row[row-index='0'] [col-id='customer_id']", theirs[0],
                                   timeout=30)
@@ -486,3 +487,17 @@ def test_an_old_version_without_ease_still_serves(recsys_env, old_version, as_us
 def _centre(duo, selector: str) -> None:
     """Scroll an element to the middle of the window before it is clicked."""
     duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", duo.find_element(selector))
+
+
+def _select_below_the_fold(duo, selector: str, index: int, tries: int = 3) -> None:
+    """Centre a dropdown and pick an option; a click that lands on something else (the page still settling on a
+    busy machine) is retried after centring again."""
+    for attempt in range(tries):
+        _centre(duo, selector)
+        try:
+            duo.select_dcc_dropdown(selector, index=index)
+            return
+        except ElementClickInterceptedException:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.5)
