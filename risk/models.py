@@ -95,7 +95,21 @@ def inner_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, 
     return np.sort(fit), np.sort(stop)
 
 
-class CategoricalLGBM(ClassifierMixin, BaseEstimator):
+class FittedBoosterMixin:
+    """``predict_proba`` / ``predict`` of an estimator whose ``fit`` leaves a LightGBM classifier in ``model_``."""
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities; scikit-learn's ``NotFittedError`` before ``fit``."""
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(x)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predicted class at 0.5; scikit-learn's ``NotFittedError`` before ``fit``."""
+        check_is_fitted(self, "model_")
+        return self.model_.predict(x)
+
+
+class CategoricalLGBM(FittedBoosterMixin, ClassifierMixin, BaseEstimator):
     """LightGBM on the encoded matrix with early stopping inside the rows it is fitted on.
 
     ``fit`` holds out a stratified ``validation_fraction`` of *its own* rows, boosts on the rest (SMOTE-resampled
@@ -283,15 +297,6 @@ class CategoricalLGBM(ClassifierMixin, BaseEstimator):
         self.classes_ = self.model_.classes_
         return self
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities; scikit-learn's ``NotFittedError`` before ``fit``."""
-        check_is_fitted(self, "model_")
-        return self.model_.predict_proba(x)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Predicted class at 0.5; scikit-learn's ``NotFittedError`` before ``fit``."""
-        check_is_fitted(self, "model_")
-        return self.model_.predict(x)
 
 
 def check_n_jobs(n_jobs: object) -> int:

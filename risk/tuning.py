@@ -16,9 +16,8 @@ from lightgbm import LGBMClassifier, early_stopping
 from lightgbm.basic import _LIB, _safe_call
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import StratifiedKFold
-from sklearn.utils.validation import check_is_fitted
 
-from risk.models import CategoricalLGBM
+from risk.models import CategoricalLGBM, FittedBoosterMixin
 
 #: Safety cap on the seconds of search per fit (each outer fold and the final fit get their own); the trial count,
 #: not the clock, ends the search on the shared files, so the result does not depend on the machine's load
@@ -113,7 +112,7 @@ def average_boosters(models: list[LGBMClassifier]) -> LGBMClassifier:
     return models[0]
 
 
-class TunedLGBM(ClassifierMixin, BaseEstimator):
+class TunedLGBM(FittedBoosterMixin, ClassifierMixin, BaseEstimator):
     """Random search over a :class:`CategoricalLGBM`'s hyperparameters inside the rows it is fitted on.
 
     ``fit(x, y)`` splits *its own* rows into ``inner_folds`` stratified folds. Each parameter set (first the
@@ -241,13 +240,3 @@ class TunedLGBM(ClassifierMixin, BaseEstimator):
         self.classes_ = fitted.classes_
         self.search_ = {**search, "best_params": params, "seconds": round(time.perf_counter() - started, 2)}
         return self
-
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities; scikit-learn's ``NotFittedError`` before ``fit``."""
-        check_is_fitted(self, "model_")
-        return self.model_.predict_proba(x)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Predicted class at 0.5; scikit-learn's ``NotFittedError`` before ``fit``."""
-        check_is_fitted(self, "model_")
-        return self.model_.predict(x)
