@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,44 @@ from risk.tuning import ENSEMBLE, INNER_FOLDS, TIME_BUDGET, TRIALS, Tuning
 from risk.validation import cross_validate
 
 log = logging.getLogger("ledgerlight.risk")
+
+
+def _at_least_one(flag: str):
+    """An argparse type: a whole number >= 1, else an error naming ``flag``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{flag}: must be a whole number of at least 1, got {text!r}")
+        return value
+
+    return parse
+
+
+def _seconds(flag: str):
+    """An argparse type: a finite number of seconds above 0, else an error naming ``flag``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"{flag}: must be a number of seconds above 0, got {text!r}")
+        return value
+
+    return parse
+
+
+def _monotone_option(text: str) -> dict[str, int]:
+    """``--monotone``: :func:`parse_monotone`, its message shown by argparse."""
+    try:
+        return parse_monotone(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _csv(text: str) -> tuple[str, ...]:
@@ -82,19 +121,19 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         "champion family)",
     )  # fmt: skip
     parser.add_argument(
-        "--time-budget", type=float, default=TIME_BUDGET, metavar="SECONDS",
+        "--time-budget", type=_seconds("--time-budget"), default=TIME_BUDGET, metavar="SECONDS",
         help=f"safety cap on the search seconds per fit of {TUNED_MODEL} (each fold and the final fit; default "
         f"{TIME_BUDGET:g}); --trials normally ends the search",
     )  # fmt: skip
     parser.add_argument(
-        "--trials", type=int, default=TRIALS, help=f"parameter sets tried per fit (default {TRIALS})"
+        "--trials", type=_at_least_one("--trials"), default=TRIALS, help=f"parameter sets tried per fit (default {TRIALS})"
     )
     parser.add_argument(
-        "--ensemble", type=int, default=ENSEMBLE,
+        "--ensemble", type=_at_least_one("--ensemble"), default=ENSEMBLE,
         help=f"best parameter sets refitted and averaged into the tuned booster (default {ENSEMBLE})",
     )  # fmt: skip
     parser.add_argument(
-        "--monotone", type=parse_monotone, default=None, metavar="F=+1,F=-1",
+        "--monotone", type=_monotone_option, default=None, metavar="F=+1,F=-1",
         help="monotone constraints on LightGBM: +1 the PD never falls as F rises, -1 never rises (default on the "
         f"bank: {','.join(f'{k}={v:+d}' for k, v in BANK_MONOTONE.items())}; on --data: none; '' for none)",
     )  # fmt: skip

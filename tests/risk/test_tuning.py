@@ -288,3 +288,19 @@ def test_bank_constraints_skip_a_feature_that_is_text_in_a_loaded_bank(small_ban
         "prior_delinquencies": 1,
         "credit_score": -1,
     }
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--trials", "0", "--trials: must be a whole number of at least 1"),
+    ("--ensemble", "0", "--ensemble: must be a whole number of at least 1"),
+    ("--time-budget", "-1", "--time-budget: must be a number of seconds above 0"),
+    ("--time-budget", "nan", "--time-budget: must be a number of seconds above 0"),
+    ("--monotone", "dti=+5", "expected FEATURE=+1 or FEATURE=-1, got 'dti=+5'"),
+])  # fmt: skip
+def test_cli_tuning_options_refuse_bad_values_with_the_reason(flag: str, value: str, message: str, capsys) -> None:  # noqa: ANN001
+    from ledgerlight.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["risk", "evaluate", "--demo-customers", "200", "--tune", flag, value])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
