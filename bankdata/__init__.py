@@ -39,6 +39,22 @@ from bankdata._db import (
     table_counts,
     write_bank,
 )
+from bankdata._campaign_store import (
+    ARMS,
+    CAMPAIGN_TABLES,
+    DEFAULT_WINDOW_DAYS,
+    RESPONSE_SOURCES,
+    Campaign,
+    ResponsesRecorded,
+    campaign_outcomes,
+    create_campaign,
+    holdings_responses,
+    read_campaign,
+    read_campaigns,
+    record_responses,
+    simulated_responses,
+    treated_customers,
+)
 from bankdata._decisions import (
     ChainReport,
     DecisionRecord,
@@ -81,6 +97,20 @@ from bankdata._summary import SCORE_BANDS, read_summary, refresh_summary, summar
 from bankdata._validation import DataValidationError
 
 __all__ = [
+    "ARMS",
+    "CAMPAIGN_TABLES",
+    "DEFAULT_WINDOW_DAYS",
+    "RESPONSE_SOURCES",
+    "Campaign",
+    "ResponsesRecorded",
+    "campaign_outcomes",
+    "create_campaign",
+    "holdings_responses",
+    "read_campaign",
+    "read_campaigns",
+    "record_responses",
+    "simulated_responses",
+    "treated_customers",
     "BANK_TABLES",
     "TABLES",
     "ThrottleKey",

@@ -452,7 +452,10 @@ def write_bank(bank: Bank, url: str | None = None, replace: bool = True) -> dict
                 drop_served_tables,  # the served rows describe the bank being replaced
             )
 
+            from bankdata._campaign_store import drop_campaign_tables
+
             drop_served_tables(conn)
+            drop_campaign_tables(conn)  # their members are the replaced bank's customers
             metadata.drop_all(conn, tables=all_bank_tables)
             forget_ids(conn)  # the replaced bank's own ids
         else:

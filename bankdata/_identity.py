@@ -137,7 +137,10 @@ def remove_bank(url: str | None = None) -> dict[str, int]:
             )
         from bankdata._external_ids import forget_ids
 
+        from bankdata._campaign_store import drop_campaign_tables
+
         drop_served_tables(conn)  # the served rows and the summary (the Overview) describe the bank removed
+        drop_campaign_tables(conn)  # so do the campaigns' members and responses
         forget_ids(conn)
         for table in present:
             conn.execute(sa.delete(table))

@@ -15,6 +15,7 @@ from campaigns.measure import (
     wilson_interval,
 )
 from campaigns.qini import TOP_SHARES, qini, qini_coefficient, qini_curve, true_qini_curve, uplift_at_top
+from campaigns.report import campaign_report
 from campaigns.uplift import TwoModelUplift
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "TwoModelUplift",
     "age_segments",
     "assign_holdout",
+    "campaign_report",
     "check_control_share",
     "cost_per_incremental",
     "customer_features",
