@@ -19,6 +19,22 @@ from bankdata._accounts import (
 )
 from bankdata._artifacts import Artifact, ArtifactError, ArtifactStore, fingerprint, save_json, save_npz
 from bankdata._bank import TABLES, Bank, GroundTruth
+from bankdata._campaign_store import (
+    ARMS,
+    CAMPAIGN_TABLES,
+    DEFAULT_WINDOW_DAYS,
+    RESPONSE_SOURCES,
+    Campaign,
+    ResponsesRecorded,
+    campaign_outcomes,
+    create_campaign,
+    holdings_responses,
+    read_campaign,
+    read_campaigns,
+    record_responses,
+    simulated_responses,
+    treated_customers,
+)
 from bankdata._config import Settings, get_settings
 from bankdata._db import (
     BANK_TABLES,
@@ -38,22 +54,6 @@ from bankdata._db import (
     set_segment_name,
     table_counts,
     write_bank,
-)
-from bankdata._campaign_store import (
-    ARMS,
-    CAMPAIGN_TABLES,
-    DEFAULT_WINDOW_DAYS,
-    RESPONSE_SOURCES,
-    Campaign,
-    ResponsesRecorded,
-    campaign_outcomes,
-    create_campaign,
-    holdings_responses,
-    read_campaign,
-    read_campaigns,
-    record_responses,
-    simulated_responses,
-    treated_customers,
 )
 from bankdata._decisions import (
     ChainReport,

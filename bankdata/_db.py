@@ -447,12 +447,11 @@ def write_bank(bank: Bank, url: str | None = None, replace: bool = True) -> dict
     written: dict[str, int] = {}
     with _connect(url, write=True) as conn:
         if replace:
+            from bankdata._campaign_store import drop_campaign_tables
             from bankdata._external_ids import forget_ids
             from bankdata._serving import (
                 drop_served_tables,  # the served rows describe the bank being replaced
             )
-
-            from bankdata._campaign_store import drop_campaign_tables
 
             drop_served_tables(conn)
             drop_campaign_tables(conn)  # their members are the replaced bank's customers
