@@ -135,9 +135,8 @@ def remove_bank(url: str | None = None) -> dict[str, int]:
                 f"the {describe_url(conn.engine.url)} holds a bank without the demo bank's ground truth: it is not "
                 "the demo bank, nothing removed"
             )
-        from bankdata._external_ids import forget_ids
-
         from bankdata._campaign_store import drop_campaign_tables
+        from bankdata._external_ids import forget_ids
 
         drop_served_tables(conn)  # the served rows and the summary (the Overview) describe the bank removed
         drop_campaign_tables(conn)  # so do the campaigns' members and responses

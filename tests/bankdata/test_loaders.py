@@ -10,8 +10,7 @@ import pytest
 from bankdata import DataValidationError
 from bankdata._loaders import load_table, parse_column_map, read_tabular
 from bankdata._schema import SCHEMAS, TRUTH_SCHEMAS
-
-CDNOW = Path("/work/shared/data/cdnow_master.txt")
+from tests.shared_data import shared_file
 
 LOANS_HEADER = (
     "loan_id,customer_id,issued_at,amount,term_months,interest_rate,purpose,dti,prior_delinquencies,defaulted"
@@ -226,9 +225,7 @@ def test_parquet_round_trip_keeps_types(tmp_path: Path) -> None:
 
 
 def test_whitespace_text_file_reads_the_cdnow_log() -> None:
-    if not CDNOW.exists():
-        pytest.skip("shared CDNOW data not present")
-    df = read_tabular(CDNOW)
+    df = read_tabular(shared_file("cdnow_master.txt"))
     assert list(df.columns) == ["customer_id", "date", "number_of_cds", "dollar_value"]
     assert len(df) == 69_659
     assert df["customer_id"].dtype == "int64" and df["customer_id"].iloc[0] == 1
