@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
+import platform
 import sys
 import traceback
 from collections.abc import Sequence
@@ -23,13 +25,59 @@ from segmentation import cli as segmentation_cli
 AREAS = (setup_cli, bankdata_cli, risk_cli, segmentation_cli, recsys_cli, campaigns_cli, dashapp_cli, users_cli, learning_cli)
 
 
+#: the environment variables the command and the server read, with what each sets
+ENVIRONMENT = (
+    ("DATABASE_URL", "the database (SQLAlchemy URL; default a SQLite file in LEDGERLIGHT_DATA_DIR)"),
+    ("LEDGERLIGHT_DATA_DIR", "generated and uploaded data (default ./data)"),
+    ("LEDGERLIGHT_CHECKPOINTS", "trained model versions (default ./checkpoints)"),
+    ("LEDGERLIGHT_CREDIT_BLOCKED_BANDS", "risk bands never offered credit, comma separated (default E)"),
+    ("LEDGERLIGHT_BANK_NAME", "the bank's name on letters to applicants"),
+    ("SECRET_KEY", "signs the app's sessions: 32+ characters, required when LEDGERLIGHT_ENV=production"),
+    ("LEDGERLIGHT_ENV", "production refuses to serve without SECRET_KEY"),
+    ("WEB_CONCURRENCY", "gunicorn workers (default 2)"),
+    ("OMP_NUM_THREADS", "threads per worker for the models (set OPENBLAS_NUM_THREADS=1 too)"),
+)
+EXAMPLES = """\
+first steps:
+  ledgerlight setup                      build the demo bank and train what is missing
+  ledgerlight serve                      serve the app on http://127.0.0.1:8050
+  ledgerlight load loans my_loans.csv    validate and append your own file
+  ledgerlight COMMAND --help             what a command does, its options and examples
+
+setup, train and retrain:
+  setup    first run: the demo bank if the database has none, then only the models that are missing
+  train    train models now; each new version is a candidate (a model's first version is served at once)
+  retrain  the same full retrain, and with --promote --reason TEXT the new versions are served (audited)
+  learn    no retrain: fold new interactions into the served recommender (ALS and EASE rows)
+  promote  serve a candidate version (`ledgerlight promote MODEL VERSION --dry-run` compares it first)
+"""
+
+
+def _epilog() -> str:
+    width = max(len(name) for name, _ in ENVIRONMENT)
+    lines = [f"  {name:<{width}}  {what}" for name, what in ENVIRONMENT]
+    return EXAMPLES + "\nenvironment variables:\n" + "\n".join(lines)
+
+
+def version_text() -> str:
+    """``ledgerlight <version> (Python <x.y.z>)``, the installed distribution's version."""
+    try:
+        number = importlib.metadata.version("ledgerlight")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        number = "unknown"
+    return f"ledgerlight {number} (Python {platform.python_version()})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every area's sub-commands."""
     parser = argparse.ArgumentParser(
         prog="ledgerlight",
         description="Ledgerlight: default risk, customer segments and product recommendations for a bank.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=version_text(), help="print the version and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for area in AREAS:
         area.register(subparsers)
