@@ -15,6 +15,7 @@ from bankdata import cli as bankdata_cli
 from campaigns import cli as campaigns_cli
 from dashapp import cli as dashapp_cli
 from dashapp.auth import cli as users_cli
+from ledgerlight import backup as backup_cli
 from ledgerlight import learning as learning_cli
 from ledgerlight import setup as setup_cli
 from recsys import cli as recsys_cli
@@ -22,7 +23,8 @@ from risk import cli as risk_cli
 from risk import cli_backtest
 from segmentation import cli as segmentation_cli
 
-AREAS = (setup_cli, bankdata_cli, risk_cli, segmentation_cli, recsys_cli, campaigns_cli, dashapp_cli, users_cli, learning_cli)
+AREAS = (setup_cli, bankdata_cli, risk_cli, segmentation_cli, recsys_cli, campaigns_cli, dashapp_cli, users_cli, learning_cli,
+         backup_cli)
 
 
 #: the environment variables the command and the server read, with what each sets
