@@ -18,6 +18,7 @@ from bankdata._accounts import (
     touch_session,
 )
 from bankdata._artifacts import Artifact, ArtifactError, ArtifactStore, fingerprint, save_json, save_npz
+from bankdata._backup import BackupReport, backup, read_manifest, restore
 from bankdata._bank import TABLES, Bank, GroundTruth
 from bankdata._campaign_store import (
     ARMS,
@@ -97,6 +98,10 @@ from bankdata._summary import SCORE_BANDS, read_summary, refresh_summary, summar
 from bankdata._validation import DataValidationError
 
 __all__ = [
+    "BackupReport",
+    "backup",
+    "read_manifest",
+    "restore",
     "ARMS",
     "CAMPAIGN_TABLES",
     "DEFAULT_WINDOW_DAYS",

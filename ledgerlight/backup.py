@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bankdata import append_audit
-from bankdata._backup import backup, restore
+from bankdata import append_audit, backup, restore
 from bankdata.cli import cli_user
 
 EXAMPLES = """\
