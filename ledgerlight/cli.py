@@ -18,6 +18,7 @@ from dashapp.auth import cli as users_cli
 from ledgerlight import backup as backup_cli
 from ledgerlight import learning as learning_cli
 from ledgerlight import setup as setup_cli
+from ledgerlight.cli_examples import add_examples
 from recsys import cli as recsys_cli
 from risk import cli as risk_cli
 from risk import cli_backtest
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for area in AREAS:
         area.register(subparsers)
+    add_examples(parser)
     return parser
 
 

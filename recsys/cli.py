@@ -43,8 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--item", help="item id column of --interactions (e.g. product codes such as CC-GOLD)")
     evaluate.add_argument("--weight", help="confidence column (>= 0); default: every row weighs 1")
     evaluate.add_argument("--time", help="time column (needed for --split temporal)")
-    evaluate.add_argument("--split", choices=sorted(SPLITS), default="random")
-    evaluate.add_argument("--test-fraction", type=float, default=0.25)
+    evaluate.add_argument("--split", choices=sorted(SPLITS), default="random",
+                          help="random: a share of each user's items held out; temporal: each user's latest items "
+                               "(needs --time) (default random)")
+    evaluate.add_argument("--test-fraction", type=float, default=0.25, metavar="F",
+                          help="share of each user's items held out for testing, between 0 and 1 (default 0.25)")
     evaluate.add_argument(
         "--k", type=int, default=None, help=f"list length (default 10; {BANK_K} on the bank)"
     )
@@ -69,7 +72,8 @@ def _bank_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--demo-customers", type=int, metavar="N", help="use a fresh demo bank of N customers"
     )
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int, default=42,
+                        help="seed of the demo bank, the split and the models (default %(default)s)")
 
 
 def _bank(args: argparse.Namespace) -> Bank:
