@@ -1,7 +1,8 @@
 # Ledgerlight: `make run` serves the app on the demo bank; `make test` runs the whole suite (browser tests included).
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
+# one virtual environment per interpreter: `make test PYTHON=python3.13` builds and uses .venv-python3.13
+VENV ?= $(if $(filter python3,$(PYTHON)),.venv,.venv-$(notdir $(PYTHON)))
 BIN := $(VENV)/bin
 DEMO_CUSTOMERS ?= 50000
 HOST ?= 127.0.0.1
