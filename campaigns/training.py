@@ -46,6 +46,7 @@ class UpliftData:
     X: pd.DataFrame
     treated: np.ndarray
     responded: np.ndarray
+    product_name: str = ""
 
     def counts(self) -> dict[str, int]:
         """Members and responders of each arm."""
@@ -67,7 +68,8 @@ class UpliftData:
             if self.campaigns
             else "no campaign with responses"
         )
-        return f"product {self.product_id}: too little to learn an uplift from ({used}): {'; '.join(short)}"
+        product = self.product_name or f"product {self.product_id}"
+        return f"{product}: too little to learn an uplift from ({used}): {'; '.join(short)}"
 
 
 def bank_as_of(bank: Bank, moment: Any) -> Bank:
@@ -80,6 +82,8 @@ def bank_as_of(bank: Bank, moment: Any) -> Bank:
 def uplift_training_data(product_id: int, bank: Bank, url: str | None = None) -> UpliftData:
     """Every member of the product's stored campaigns that have at least one recorded response, pooled."""
     parts, used = [], []
+    names = dict(zip(bank.products["product_id"].astype("int64"), bank.products["name"].astype("str"), strict=True))
+    name = names.get(int(product_id), "")
     for campaign in sorted(read_campaigns(url, limit=MAX_CAMPAIGNS, product_id=int(product_id)),
                            key=lambda c: c.campaign_id):  # fmt: skip
         outcomes = campaign_outcomes(campaign.campaign_id, url)
@@ -92,7 +96,7 @@ def uplift_training_data(product_id: int, bank: Bank, url: str | None = None) ->
     if not parts:
         empty = customer_features(bank, int(product_id)).iloc[:0]
         return UpliftData(int(product_id), [], np.array([], dtype=np.int64), empty, np.array([], dtype=bool),
-                          np.array([], dtype=bool))  # fmt: skip
+                          np.array([], dtype=bool), name)  # fmt: skip
     outcomes = pd.concat([o for o, _ in parts], ignore_index=True)
     X = pd.concat([f for _, f in parts]).reset_index(drop=True)
     return UpliftData(
@@ -102,6 +106,7 @@ def uplift_training_data(product_id: int, bank: Bank, url: str | None = None) ->
         X,
         outcomes["treated"].to_numpy(dtype=bool),
         outcomes["responded"].to_numpy(dtype=bool),
+        name,
     )
 
 
