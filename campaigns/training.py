@@ -82,7 +82,9 @@ def bank_as_of(bank: Bank, moment: Any) -> Bank:
 def uplift_training_data(product_id: int, bank: Bank, url: str | None = None) -> UpliftData:
     """Every member of the product's stored campaigns that have at least one recorded response, pooled."""
     parts, used = [], []
-    names = dict(zip(bank.products["product_id"].astype("int64"), bank.products["name"].astype("str"), strict=True))
+    names = dict(
+        zip(bank.products["product_id"].astype("int64"), bank.products["name"].astype("str"), strict=True)
+    )
     name = names.get(int(product_id), "")
     for campaign in sorted(read_campaigns(url, limit=MAX_CAMPAIGNS, product_id=int(product_id)),
                            key=lambda c: c.campaign_id):  # fmt: skip
