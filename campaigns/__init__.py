@@ -3,8 +3,10 @@ and an uplift model to rank by. Imports ``bankdata``, the public APIs of ``risk`
 ``recsys`` (whose served tables an audience is built from) and third-party libraries; never Dash."""
 
 from campaigns.audience import (
+    CONTACT_COLUMNS,
     MAX_RANKED,
     UPLIFT_RANKING,
+    contact_list,
     credit_blocked,
     ranked_audience,
     ranking_models,
@@ -38,6 +40,8 @@ from campaigns.training import (
 from campaigns.uplift import TwoModelUplift
 
 __all__ = [
+    "CONTACT_COLUMNS",
+    "contact_list",
     "MAX_RANKED",
     "MIN_TRAIN_ARM",
     "MIN_TRAIN_RESPONDERS",

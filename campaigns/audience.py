@@ -26,15 +26,20 @@ from bankdata import (
     BANK_TABLES,
     ArtifactStore,
     get_settings,
+    neutralise_formulas,
     published_rows,
     query,
     segment_names,
+    shown_ids,
     to_internal,
+    treated_customers,
 )
 from campaigns.publishing import UPLIFT_MODEL, UPLIFT_TABLE
 
 UPLIFT_RANKING = "uplift"
 """The ranking name of the uplift model's published list (next to the recommender's models)."""
+CONTACT_COLUMNS = ("rank", "customer_id", "stratum", "score")
+"""The columns of a campaign's contact list (its export)."""
 NO_SEGMENT = "all"
 """The stratum of customers no served segmentation covers."""
 MAX_RANKED = recsys.MAX_CAMPAIGN
@@ -265,3 +270,17 @@ def ranked_audience(
         "credit_rule_applied": blocked is not None,
     }
     return frame
+
+
+def contact_list(campaign_id: int, url: str | None = None) -> pd.DataFrame:
+    """Whom to contact: the campaign's treated members in rank order (never a control), ready for a CSV:
+    ``rank``, ``customer_id`` (as the bank writes its ids), ``stratum``, ``score`` (empty for an unranked
+    audience), text cells that a spreadsheet could run as a formula neutralised."""
+    treated = treated_customers(campaign_id, url)
+    frame = pd.DataFrame({
+        "rank": np.arange(1, len(treated) + 1),
+        "customer_id": shown_ids("customer", treated["customer_id"], url).to_numpy(),
+        "stratum": treated["stratum"].astype("str").to_numpy(),
+        "score": pd.to_numeric(treated["score"], errors="coerce").round(6).to_numpy(),
+    })  # fmt: skip
+    return neutralise_formulas(frame).loc[:, list(CONTACT_COLUMNS)]

@@ -29,15 +29,12 @@ from bankdata import (
     response_counts,
     shown_ids,
     simulated_responses,
-    treated_customers,
 )
 from bankdata.cli import cli_user
-from campaigns.audience import ranked_audience, resolve_product, segment_audience
+from campaigns.audience import contact_list, ranked_audience, resolve_product, segment_audience
 from campaigns.holdout import DEFAULT_CONTROL_SHARE, assign_holdout, check_control_share
 from campaigns.report import campaign_report
 from campaigns.training import train_uplift
-
-EXPORT_COLUMNS = ("rank", "customer_id", "stratum", "score")
 
 
 def _url() -> str:
@@ -221,21 +218,10 @@ def _write_csv(frame: pd.DataFrame, out: Path) -> None:
         raise
 
 
-def export_frame(campaign_id: int, url: str | None = None) -> pd.DataFrame:
-    """The treated members to contact, in rank order: ``rank``, ``customer_id`` (as the bank writes its ids),
-    ``stratum``, ``score`` (empty for an unranked audience), text cells neutralised for spreadsheets."""
-    treated = treated_customers(campaign_id, url)
-    frame = pd.DataFrame({"rank": range(1, len(treated) + 1),
-                          "customer_id": shown_ids("customer", treated["customer_id"], url).to_numpy(),
-                          "stratum": treated["stratum"].astype("str").to_numpy(),
-                          "score": pd.to_numeric(treated["score"], errors="coerce").round(6).to_numpy()})  # fmt: skip
-    return neutralise_formulas(frame).loc[:, list(EXPORT_COLUMNS)]
-
-
 def run_export(args: argparse.Namespace) -> int:
     """Write the treated members (the control group is kept, never exported); audited."""
     campaign = _campaign(args.campaign_id)
-    frame = export_frame(campaign.campaign_id, _url())
+    frame = contact_list(campaign.campaign_id, _url())
     _write_csv(frame, args.out)
     append_audit(cli_user(), "export_campaign", f"campaign {campaign.campaign_id}",
                  f"{len(frame):,} treated customers to {Path(args.out).name}", _url())  # fmt: skip
