@@ -366,3 +366,30 @@ def test_a_text_id_bank_loads_and_exports_its_own_ids(tmp_path: Path, monkeypatc
     pd.DataFrame({"customer_id": first, "responded_at": when}).to_csv(tmp_path / "r.csv", index=False)
     code, out, err = run(capsys, "load", "responses", str(tmp_path / "r.csv"), "--campaign", str(cid))
     assert code == 0 and "3 response(s) recorded" in out, err
+
+
+def test_an_audience_needs_a_served_model_and_says_which_command_trains_it(
+    small_bank: Bank, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bare.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    write_bank(small_bank, url)
+    code, _, err = run(capsys, "campaigns", "create", "--name", "x", "--product", CARD, "--segments", "0")
+    assert code == 2 and "ledgerlight train segments" in err
+    code, _, err = run(capsys, "campaigns", "create", "--name", "x", "--product", CARD, "--top", "10")
+    assert code == 2 and "ledgerlight train recsys" in err
+    cid = _small_campaign(url)
+    code, _, err = run(capsys, "learn", "--campaign", str(cid))
+    assert code == 2 and "recsys" in err  # nothing to update
+    assert read_campaigns(url)[0].campaign_id == cid  # only the campaign made here
+
+
+def test_learn_from_a_campaign_without_responses_is_refused(env: dict, capsys) -> None:
+    cid = _small_campaign(env["url"])
+    versions = ArtifactStore().versions("recsys")
+    code, _, err = run(capsys, "learn", "--campaign", str(cid))
+    assert code == 2 and "no recorded responses yet" in err
+    code, _, err = run(capsys, "learn", "--campaign", str(cid), "--interactions", "x.csv")
+    assert code == 2 and "one of them" in err
+    assert ArtifactStore().versions("recsys") == versions  # nothing saved
