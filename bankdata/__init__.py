@@ -33,6 +33,7 @@ from bankdata._campaign_store import (
     read_campaign,
     read_campaigns,
     record_responses,
+    response_counts,
     simulated_responses,
     treated_customers,
 )
@@ -69,6 +70,7 @@ from bankdata._decisions import (
     sha256_text,
     verify_chain,
 )
+from bankdata._exports import neutralise_formulas, shown_ids
 from bankdata._extend import MAX_EXTEND_MONTHS, Extension, extend_demo_bank
 from bankdata._external_ids import ENTITIES as ID_ENTITIES
 from bankdata._external_ids import external_ids_table, read_id_kinds, to_external, to_internal
@@ -84,6 +86,7 @@ from bankdata._identity import (
 )
 from bankdata._loaders import load_table, parse_column_map, read_tabular
 from bankdata._modelcard import model_card_html, model_card_sections
+from bankdata._responses import RESPONSES_SCHEMA, read_responses, store_response_purchases
 from bankdata._serving import (
     evidence_written_at,
     published_rows,
@@ -114,8 +117,14 @@ __all__ = [
     "read_campaign",
     "read_campaigns",
     "record_responses",
+    "response_counts",
     "simulated_responses",
     "treated_customers",
+    "RESPONSES_SCHEMA",
+    "read_responses",
+    "store_response_purchases",
+    "neutralise_formulas",
+    "shown_ids",
     "BANK_TABLES",
     "TABLES",
     "ThrottleKey",

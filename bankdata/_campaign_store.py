@@ -225,6 +225,12 @@ def read_campaigns(url: str | None = None, *, limit: int = 200, product_id: int 
     return [_campaign(r) for r in read_app_rows(statement, url, what="the campaigns")]
 
 
+def response_counts(url: str | None = None) -> dict[int, int]:
+    """Recorded responses per campaign, ``{campaign_id: n}`` (campaigns without responses left out)."""
+    statement = sa.select(_R.c.campaign_id, sa.func.count().label("n")).group_by(_R.c.campaign_id)
+    return {int(c): int(n) for c, n in read_app_rows(statement, url, what="the campaign responses")}
+
+
 def campaign_outcomes(campaign_id: int, url: str | None = None) -> pd.DataFrame:
     """Every member of a campaign with its outcome: ``customer_id``, ``stratum``, ``arm``, ``score``,
     ``treated`` (bool), ``responded`` (bool) and ``responded_at`` (NaT when not), in customer order."""

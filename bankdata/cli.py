@@ -1,5 +1,5 @@
-"""``ledgerlight demo generate|extend|status|remove`` and ``ledgerlight load TABLE FILE``: the data
-commands."""
+"""``ledgerlight demo generate|extend|status|remove``, ``ledgerlight load TABLE FILE`` and ``ledgerlight load
+responses FILE --campaign ID``: the data commands."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from bankdata._bank import TABLES, TRUTH_TABLES, Bank
+from bankdata._campaign_store import record_responses
 from bankdata._config import get_settings
 from bankdata._db import DatabaseError, append_audit, append_load, describe_url, table_counts, write_bank
 from bankdata._extend import MAX_EXTEND_MONTHS, extend_demo_bank
@@ -25,10 +26,13 @@ from bankdata._external_ids import read_id_kinds, to_external
 from bankdata._generator import generate_bank
 from bankdata._identity import remove_bank
 from bankdata._loaders import DEFAULT_MAX_BYTES, load_table, parse_column_map
+from bankdata._responses import read_responses, store_response_purchases
 from bankdata._schema import SCHEMAS, TRUTH_PREFIX
 from bankdata._summary import refresh_summary
 
 log = logging.getLogger("ledgerlight.bankdata")
+RESPONSES = "responses"
+"""``ledgerlight load responses FILE --campaign ID``: a campaign's take-ups, not a table of the bank."""
 
 
 def _fail(message: str) -> int:
@@ -182,9 +186,32 @@ def _id_kinds_line(url: str) -> str:
     return ", ".join(parts)
 
 
+def _run_load_responses(args: argparse.Namespace, url: str, mapping: dict[str, str]) -> int:
+    """``load responses FILE --campaign ID``: record the take-ups once and store them as purchases; audited."""
+    if args.campaign is None:
+        raise ValueError("load responses needs --campaign ID (the campaign the customers responded to; "
+                         "`ledgerlight campaigns list` shows them)")
+    frame = read_responses(args.file, args.campaign, column_map=mapping, date_format=args.date_format,
+                           max_bytes=int(args.max_mb * 1e6), url=url)
+    done = record_responses(args.campaign, frame, source="file", url=url)
+    purchases = store_response_purchases(args.campaign, url)
+    name = Path(args.file).name
+    append_audit(cli_user(), "load_responses", f"campaign {args.campaign}", f"{name}: {done.describe()}", url)
+    print(f"campaign {args.campaign}, {name}: {done.describe()}")
+    print(f"stored {purchases:,} take-up(s) as purchase interactions (`ledgerlight learn --campaign "
+          f"{args.campaign}` refreshes those customers' recommendations)")
+    if purchases and all(table_counts(url).get(t) is not None for t in TABLES):
+        refresh_summary(url)
+    return 0
+
+
 def _run_load(args: argparse.Namespace) -> int:
     url = get_settings().database_url
     mapping = parse_column_map(args.map)
+    if args.table == RESPONSES:
+        return _run_load_responses(args, url, mapping)
+    if args.campaign is not None:
+        raise ValueError("--campaign goes with `ledgerlight load responses FILE --campaign ID`")
     df = load_table(args.file, args.table, mapping, max_bytes=int(args.max_mb * 1e6), date_format=args.date_format,
                     text_ids=True)
     try:
@@ -243,8 +270,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     remove.add_argument("--yes", action="store_true", help="confirm: the demo bank's rows are deleted")
     remove.set_defaults(func=_run_remove)
 
-    load = subparsers.add_parser("load", help="validate your CSV/Parquet file and append it to a table")
-    load.add_argument("table", choices=list(SCHEMAS), help="the table the rows belong to")
+    load = subparsers.add_parser("load", help="validate your CSV/Parquet file and append it to a table (or record a "
+                                              "campaign's responses)")
+    load.add_argument("table", choices=[*SCHEMAS, RESPONSES],
+                      help="the table the rows belong to, or responses (customer_id, responded_at, optional product) "
+                           "of a campaign")
     load.add_argument("file", help="a .csv, .tsv, .txt or .parquet file")
     load.add_argument(
         "--map",
@@ -264,4 +294,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="how the file writes dates that are not ISO 8601, e.g. %%d/%%m/%%Y (needed when they could be read "
         "day-first or month-first)",
     )
+    load.add_argument("--campaign", type=int, metavar="ID", help="with responses: the campaign they answer")
     load.set_defaults(func=_run_load)

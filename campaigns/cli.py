@@ -1,4 +1,5 @@
-"""``ledgerlight campaigns evaluate``: simulate past campaigns on the demo bank and compare rankings by Qini."""
+"""``ledgerlight campaigns evaluate``: simulate past campaigns on the demo bank and compare rankings by Qini (the
+stored campaigns' actions are in :mod:`campaigns.stored_cli`)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from typing import Any
 from bankdata import Bank, generate_bank, product_names, read_bank
 from campaigns.evaluate import DEFAULT_PRODUCT, evaluate_campaigns
 from campaigns.holdout import DEFAULT_CONTROL_SHARE, check_control_share
+from campaigns.stored_cli import register as register_stored
 
 MIN_DEMO_CUSTOMERS = 1_000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``campaigns evaluate`` to the root parser."""
+    """Add ``campaigns evaluate`` and the stored-campaign actions (:mod:`campaigns.stored_cli`) to the root parser."""
     campaigns = subparsers.add_parser("campaigns", help="campaigns that measure themselves: uplift and Qini")
     sub = campaigns.add_subparsers(dest="campaigns_command", metavar="ACTION", required=True)
     evaluate = sub.add_parser(
@@ -43,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(func=run_evaluate)
+    register_stored(sub)
 
 
 def _check(args: argparse.Namespace) -> None:

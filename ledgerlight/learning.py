@@ -1,6 +1,7 @@
 """Continuous learning: ``ledgerlight learn``, ``ledgerlight retrain`` and ``ledgerlight promote``.
 
-``learn --interactions FILE`` stores new events (exactly as ``ledgerlight load interactions FILE``), then refreshes the
+``learn --interactions FILE`` (or ``learn --campaign ID``: the campaign's responders, whose take-ups are stored
+purchases) stores new events (exactly as ``ledgerlight load interactions FILE``), then refreshes the
 ALS factors of the customers they concern and folds their new history into EASE's input rows (EASE's item-item
 matrix needs no refit: ``recsys.incremental``) and saves the result as a new ``recsys`` version: those customers'
 recommendations change at once, with no full retrain. ``retrain`` runs a full retrain of one or
@@ -30,6 +31,7 @@ from bankdata import (
     ArtifactStore,
     append_load,
     bank_identity,
+    campaign_outcomes,
     engine_for,
     fingerprint,
     get_settings,
@@ -37,7 +39,9 @@ from bankdata import (
     parse_column_map,
     query,
     read_bank,
+    read_campaign,
     saved_state,
+    store_response_purchases,
     to_internal,
 )
 from bankdata.cli import cli_user
@@ -188,10 +192,21 @@ def learn_interactions(
     frame = load_table(path, "interactions", column_map, text_ids=True)  # the bank's ids: whole numbers or text
     stored = append_load("interactions", frame, url, source=Path(path).name)
     log.info("stored %s interactions from %s", f"{stored:,}", Path(path).name)
-    events = customer_events(_internal_customers(frame["customer_id"], url), url)
+    return refresh_customers(_internal_customers(frame["customer_id"], url), source=Path(path).name, url=url,
+                             store=store, promote_reason=promote_reason, user=user)
+
+
+def refresh_customers(
+    customer_ids: np.ndarray, *, source: str, url: str | None = None, store: ArtifactStore | None = None,
+    promote_reason: str | None = None, user: str = "ledgerlight",
+) -> Artifact:  # fmt: skip
+    """Update the recommenders of ``customer_ids`` from their stored interactions and publish the new version (a
+    candidate, promoted and audited when ``promote_reason`` is given); ``source`` is recorded in its metadata."""
+    store = store or ArtifactStore()
+    events = customer_events(customer_ids, url)
     history, held = events_to_history(events)
     customers = query(sa.select(BANK_TABLES["customers"]), url)
-    artifact = update_recommenders(history, held, store, source=Path(path).name, promote=False,
+    artifact = update_recommenders(history, held, store, source=source, promote=False,
                                    user_features=customer_side_features(customers))
     started = time.perf_counter()
     written = publish_customers(artifact, customers, url)
@@ -200,6 +215,37 @@ def learn_interactions(
     if promote_reason is not None:
         promote_version(MODEL_NAME, artifact.version, reason=promote_reason, user=user, url=url, store=store)
     return artifact
+
+
+def learn_campaign(
+    campaign_id: int, *, url: str | None = None, store: ArtifactStore | None = None,
+    promote_reason: str | None = None, user: str = "ledgerlight",
+) -> Artifact:  # fmt: skip
+    """Refresh the recommenders of a campaign's responders from the stored interactions (their take-ups stored as
+    purchases first, never twice) and publish the new version, as :func:`learn_interactions` does for a file.
+
+    Raises
+    ------
+    ValueError
+        No such campaign, or it has no recorded responses yet.
+    """
+    store = store or ArtifactStore()
+    if promote_reason is not None:
+        check_reason(promote_reason)
+    campaign = read_campaign(campaign_id, url)
+    if campaign is None:
+        raise ValueError(f"no campaign {campaign_id}: `ledgerlight campaigns list` shows the stored ones")
+    store.load(MODEL_NAME)  # fail before storing anything when there is no model to update
+    outcomes = campaign_outcomes(campaign.campaign_id, url)
+    responders = outcomes.loc[outcomes["responded"], "customer_id"].to_numpy(dtype=np.int64)
+    if not len(responders):
+        raise ValueError(f"campaign {campaign.campaign_id} has no recorded responses yet: load them with `ledgerlight "
+                         f"load responses FILE --campaign {campaign.campaign_id}`")
+    added = store_response_purchases(campaign.campaign_id, url)
+    log.info("campaign %d: %s responder(s), %s take-up(s) newly stored as purchases", campaign.campaign_id,
+             f"{len(responders):,}", f"{added:,}")
+    return refresh_customers(responders, source=f"campaign {campaign.campaign_id}", url=url, store=store,
+                             promote_reason=promote_reason, user=user)
 
 
 def retrain(models: list[str], *, quick: bool = False, promote_reason: str | None = None, url: str | None = None,
@@ -235,10 +281,17 @@ def _promote_reason(args: argparse.Namespace) -> str | None:
 
 def _run_learn(args: argparse.Namespace) -> int:
     store = ArtifactStore()
-    art = learn_interactions(
-        args.interactions, column_map=parse_column_map(args.map), store=store, promote_reason=_promote_reason(args),
-        user=cli_user(),
-    )
+    if (args.interactions is None) == (args.campaign is None):
+        raise ValueError("learn needs --interactions FILE or --campaign ID (one of them)")
+    if args.campaign is not None:
+        if args.map:
+            raise ValueError("--map goes with --interactions FILE")
+        art = learn_campaign(args.campaign, store=store, promote_reason=_promote_reason(args), user=cli_user())
+    else:
+        art = learn_interactions(
+            args.interactions, column_map=parse_column_map(args.map), store=store,
+            promote_reason=_promote_reason(args), user=cli_user(),
+        )  # fmt: skip
     inc = art.metadata["extra"]["incremental"]
     print(
         f"recsys {art.version}: {'ALS and EASE' if 'ease' in inc.get('models', ()) else 'ALS'} refreshed for "
@@ -306,9 +359,12 @@ def _run_dry_run(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``learn``, ``retrain`` and ``promote`` to the ``ledgerlight`` command."""
     learn = subparsers.add_parser(
-        "learn", help="store new interactions and refresh those customers' ALS and EASE recommendations (no full retrain)"
+        "learn", help="store new interactions (or use a campaign's responses) and refresh those customers' ALS and EASE "
+                      "recommendations (no full retrain)"
     )
-    learn.add_argument("--interactions", type=Path, required=True, help="a CSV/Parquet interaction log")
+    learn.add_argument("--interactions", type=Path, help="a CSV/Parquet interaction log")
+    learn.add_argument("--campaign", type=int, metavar="ID",
+                       help="instead of a file: the responders of a stored campaign (their take-ups are purchases)")
     learn.add_argument("--map", action="append", metavar="SRC=DST", help="rename a column of the file (repeatable)")
     _add_promote_options(learn, "the new version")
     learn.set_defaults(func=_run_learn)
