@@ -14,10 +14,16 @@ REFERENCE_PYTHON = "3.11"
 
 #: command path -> example command lines (each a full ``ledgerlight ...`` line, with an optional ``# comment``)
 EXAMPLES: dict[str, tuple[str, ...]] = {
-    "publish": ("ledgerlight publish", "ledgerlight publish risk --version 20261203T101500Z  # before promoting it"),
+    "publish": (
+        "ledgerlight publish",
+        "ledgerlight publish risk --version 20261203T101500Z  # before promoting it",
+    ),
     "setup": ("ledgerlight setup", "ledgerlight setup --customers 200000 --seed 7"),
     "train": ("ledgerlight train all", "ledgerlight train risk", "ledgerlight train --missing"),
-    "demo generate": ("ledgerlight demo generate --customers 50000", "ledgerlight demo generate --no-db --quiet"),
+    "demo generate": (
+        "ledgerlight demo generate --customers 50000",
+        "ledgerlight demo generate --no-db --quiet",
+    ),
     "demo extend": ("ledgerlight demo extend --months 3  # three more months of history and outcomes",),
     "demo status": ("ledgerlight demo status",),
     "demo remove": ("ledgerlight demo remove --yes",),
@@ -25,6 +31,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "ledgerlight load customers customers.csv",
         "ledgerlight load loans loans.parquet --map loan_status=defaulted",
         "ledgerlight load transactions tx.csv --date-format %d/%m/%Y",
+        "ledgerlight load responses responses.csv --campaign 3",
     ),
     "risk train": (
         "ledgerlight risk train",
@@ -43,7 +50,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "risk fairness": ("ledgerlight risk fairness", "ledgerlight risk fairness --threshold 0.2 --json"),
     "risk monitor": ("ledgerlight risk monitor", "ledgerlight risk monitor --data new_loans.csv --json"),
     "risk decisions list": ("ledgerlight risk decisions list --limit 20",),
-    "risk decisions verify": ("ledgerlight risk decisions verify", "ledgerlight risk decisions verify 42 --json"),
+    "risk decisions verify": (
+        "ledgerlight risk decisions verify",
+        "ledgerlight risk decisions verify 42 --json",
+    ),
     "risk notice": ("ledgerlight risk notice 42 --format pdf --output notice-42.pdf",),
     "risk backtest": ("ledgerlight risk backtest", "ledgerlight risk backtest --json"),
     "segments train": (
@@ -65,8 +75,32 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "ledgerlight campaigns evaluate --demo-customers 20000 --json",
         "ledgerlight campaigns evaluate --product 'Savings account' --control-share 0.2 --cost 2 --margin 60",
     ),
-    "serve": ("ledgerlight serve", "ledgerlight serve --host 0.0.0.0 --port 8050 --workers 4", "ledgerlight serve --dev"),
-    "users add": ("ledgerlight users add mia --role marketing", "ledgerlight users add ops --role admin --password-stdin"),
+    "campaigns create": (
+        "ledgerlight campaigns create --name 'Card spring' --product 'Credit card' --top 5000 --control-share 0.1",
+        "ledgerlight campaigns create --name 'Savers' --product 'Savings account' --segments 2,5 --model ease",
+        "ledgerlight campaigns create --name 'Card by uplift' --product 'Credit card' --top 5000 --model uplift",
+    ),
+    "campaigns list": ("ledgerlight campaigns list", "ledgerlight campaigns list --json"),
+    "campaigns show": (
+        "ledgerlight campaigns show 3",
+        "ledgerlight campaigns show 3 --cost 2 --margin 60 --json",
+    ),
+    "campaigns export": ("ledgerlight campaigns export 3 --out card-spring.csv",),
+    "campaigns simulate": ("ledgerlight campaigns simulate 3 --out responses.csv  # demo bank only",),
+    "campaigns record-holdings": ("ledgerlight campaigns record-holdings 3",),
+    "campaigns train-uplift": (
+        "ledgerlight campaigns train-uplift",
+        "ledgerlight campaigns train-uplift --product 'Credit card'",
+    ),
+    "serve": (
+        "ledgerlight serve",
+        "ledgerlight serve --host 0.0.0.0 --port 8050 --workers 4",
+        "ledgerlight serve --dev",
+    ),
+    "users add": (
+        "ledgerlight users add mia --role marketing",
+        "ledgerlight users add ops --role admin --password-stdin",
+    ),
     "users list": ("ledgerlight users list",),
     "users delete": ("ledgerlight users delete mia",),
     "users passwd": ("ledgerlight users passwd mia", "ledgerlight users passwd mia --password-stdin"),
@@ -76,6 +110,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "learn": (
         "ledgerlight learn --interactions new_events.csv",
         "ledgerlight learn --interactions new_events.csv --promote --reason 'weekly refresh'",
+        "ledgerlight learn --campaign 3  # what the campaign's responders took up",
     ),
     "retrain": ("ledgerlight retrain", "ledgerlight retrain risk --promote --reason 'Q4 outcomes'"),
     "promote": (
