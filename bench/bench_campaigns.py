@@ -38,7 +38,7 @@ def evaluate(n: int) -> dict:
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - started
     report = json.loads(done.stdout)
-    keep = ("qini", "qini_true", "uplift_top_10", "uplift_top_20", "uplift_top_30", "true_uplift_top_10")
+    keep = ("qini", "qini_sd", "qini_first_campaign", "qini_true", "uplift_top_10", "uplift_top_20", "uplift_top_30", "true_uplift_top_10")
     rankings = {name: {k: m.get(k) for k in keep} for name, m in report["models"].items()}
     rankings["oracle"] = {k: report["oracle"].get(k) for k in keep}
     return {
@@ -53,6 +53,8 @@ def evaluate(n: int) -> dict:
         "rankings": rankings,
         "campaign": {k: report["campaign"].get(k) for k in ("n_treated", "n_control", "uplift", "uplift_low",
                                                             "uplift_high")},  # fmt: skip
+        "replicates": report["data"]["replicates"],
+        "uplift_vs_response": report["uplift_vs_response"],
         "note_of_the_command": report["note"],
         **machine(),
     }

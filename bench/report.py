@@ -410,17 +410,21 @@ def campaigns_section() -> list[str]:
         return [*out, "not measured (`python bench/bench_campaigns.py`)", ""]
     oracle_true = ev["rankings"]["oracle"]["qini_true"] or float("nan")
     out += [f"`{ev['command']}` ({ev['product']}, {ev['control_share']:.0%} holdout, "
-            f"{ev['measured_customers']:,} customers in the measured campaign; {fmt_seconds(ev['seconds'])}):", "",
-            "| ranking | Qini (responses) | Qini (true) | share of the oracle's true Qini | uplift top 10% (measured) |",
-            "|---|---|---|---|---|"]  # fmt: skip
+            f"{ev['measured_customers']:,} customers in the measured campaign, drawn {ev.get('replicates', 1)} "
+            f"times; {fmt_seconds(ev['seconds'])}):", "",
+            "| ranking | Qini (responses, mean of the draws) | sd between draws | Qini (true) | share of the oracle's "
+            "true Qini | uplift top 10% (measured) |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
     for name in ("random", "response", "uplift", "oracle"):
         m = ev["rankings"].get(name)
         if m is None:
             continue
         top = m.get("uplift_top_10")
         shown_top = f"{top:+.1%}" if top is not None else "n/a"
-        out.append(f"| {name} | {m['qini']:.4f} | {m['qini_true']:.4f} | {m['qini_true'] / oracle_true:.0%} | "
-                   f"{shown_top} |")  # fmt: skip
+        sd = m.get("qini_sd")
+        shown_sd = f"{sd:.4f}" if sd is not None else "n/a"
+        out.append(f"| {name} | {m['qini']:.4f} | {shown_sd} | {m['qini_true']:.4f} | "
+                   f"{m['qini_true'] / oracle_true:.0%} | {shown_top} |")  # fmt: skip
     out += ["", ev["note_of_the_command"], ""]
     loop = find(rows, "campaigns_stored_loop")
     if loop is not None:

@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from bankdata import Bank, generate_bank, product_names, read_bank
-from campaigns.evaluate import DEFAULT_PRODUCT, evaluate_campaigns
+from campaigns.evaluate import DEFAULT_PRODUCT, DEFAULT_REPLICATES, evaluate_campaigns
 from campaigns.holdout import DEFAULT_CONTROL_SHARE, check_control_share
 from campaigns.stored_cli import register as register_stored
 
@@ -43,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument(
         "--margin", type=float, metavar="M", help="margin per take-up (with --cost): adds net"
     )
+    evaluate.add_argument(
+        "--replicates", type=int, default=DEFAULT_REPLICATES, metavar="R",
+        help=f"draw the evaluated campaign R times (new holdout and responses) and average the measured figures "
+             f"(1 to 200, default {DEFAULT_REPLICATES})",
+    )  # fmt: skip
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(func=run_evaluate)
     register_stored(sub)
@@ -69,6 +74,8 @@ def _check(args: argparse.Namespace) -> None:
             raise ValueError(f"{flag} must be a non-negative number, got {value}")
     if args.margin is not None and args.cost is None:
         raise ValueError("--margin needs --cost (the cost of one contact)")
+    if not 1 <= args.replicates <= 200:
+        raise ValueError(f"--replicates must be from 1 to 200, got {args.replicates}")
 
 
 def _bank(args: argparse.Namespace) -> Bank:
@@ -85,7 +92,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Simulate, evaluate and print the report (one JSON object with ``--json``)."""
     _check(args)
     report = evaluate_campaigns(
-        _bank(args), product=args.product, control_share=args.control_share, seed=args.seed,
+        _bank(args), product=args.product, control_share=args.control_share, seed=args.seed, replicates=args.replicates,
         cost_per_contact=args.cost, margin=args.margin,
     )  # fmt: skip
     if args.json:
@@ -94,6 +101,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(f"campaign on {report['product']!r}, {report['data']['later_customers']:,} customers, "
           f"{report['control_share']:.0%} held out")  # fmt: skip
     rows = [*report["models"].items(), ("oracle", report["oracle"])]
+    print(f"measured figures: the mean of {report['data']['replicates']} draws of the campaign")
     print(f"{'ranking':>10}  {'Qini':>8}  {'Qini(true)':>10}  {'top10%':>7}  {'top20%':>7}  {'top30%':>7}")
     for name, m in rows:
         print(f"{name:>10}  {m['qini']:8.4f}  {m['qini_true']:10.4f}  {_pct(m['uplift_top_10'])}  "

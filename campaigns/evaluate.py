@@ -30,6 +30,7 @@ from campaigns.uplift import TwoModelUplift
 DEFAULT_PRODUCT = "Credit card"
 AGE_BANDS = (0, 30, 45, 60, 200)
 MIN_CUSTOMERS = 1_000
+DEFAULT_REPLICATES = 20
 
 
 def age_segments(customers: pd.DataFrame) -> pd.Series:
@@ -49,6 +50,7 @@ def evaluate_campaigns(
     cost_per_contact: float | None = None,
     margin: float | None = None,
     segments: pd.Series | None = None,
+    replicates: int = DEFAULT_REPLICATES,
 ) -> dict[str, Any]:
     """Compare the random, response and uplift rankings with the oracle on a simulated later campaign.
 
@@ -70,6 +72,10 @@ def evaluate_campaigns(
         With a cost, the report adds the cost per incremental customer (and, with a margin, the net).
     segments : Series, optional
         Each customer's segment (in ``bank.customers`` order); default :func:`age_segments`.
+    replicates : int
+        The later campaign is drawn this many times (new holdout, new responses, the same customers and scores):
+        the measured Qini and uplift at the top are their means, ``qini_sd`` the Qini's spread between draws. One
+        campaign's Qini rests on its few controls and moves by more than the gap between two good rankings.
 
     Returns
     -------
@@ -88,6 +94,8 @@ def evaluate_campaigns(
         raise ValueError(
             f"campaigns evaluate needs at least {MIN_CUSTOMERS:,} customers, got {bank.n_customers:,}"
         )
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or not 1 <= replicates <= 200:
+        raise ValueError(f"replicates must be a whole number from 1 to 200, got {replicates!r}")
     if past_campaigns < 1:
         raise ValueError(f"past_campaigns must be at least 1, got {past_campaigns}")
     seg = age_segments(bank.customers) if segments is None else pd.Series(segments).astype("str")
@@ -115,17 +123,20 @@ def evaluate_campaigns(
     ).fit(X_past[t_past].to_numpy(dtype=float), r_past[t_past])  # fmt: skip
 
     X_later, truth_later = X[later], truth[later].reset_index(drop=True)
-    t_later = assign_holdout(seg[later].to_numpy(), share, seed=seed * 1000 + 300)
-    campaign = simulate_campaign(truth_later, t_later, seed=seed * 1000 + 400)
-    r_later = campaign["responded"].to_numpy()
+    draws = []  # the later campaign run `replicates` times: new holdouts, new responses, the same customers
+    for k in range(replicates):
+        t_k = assign_holdout(seg[later].to_numpy(), share, seed=seed * 1000 + 300 + 1000 * k)
+        r_k = simulate_campaign(truth_later, t_k, seed=seed * 1000 + 400 + 1000 * k)["responded"].to_numpy()
+        draws.append((t_k, r_k))
+    t_later, r_later = draws[0]
     scores = {
         "random": rng.random(len(X_later)),
         "response": response_model.predict_proba(X_later.to_numpy(dtype=float))[:, 1],
         "uplift": uplift_model.predict(X_later),
     }
     true_u = truth_later["uplift"].to_numpy()
-    oracle = _ranking_report(true_u, t_later, r_later, true_u)
-    models = {name: _ranking_report(s, t_later, r_later, true_u) for name, s in scores.items()}
+    oracle = _ranking_report(true_u, draws, true_u)
+    models = {name: _ranking_report(s, draws, true_u) for name, s in scores.items()}
     for report in models.values():
         report["qini_true_share_of_oracle"] = report["qini_true"] / oracle["qini_true"]
     overall = measure(t_later, r_later)
@@ -140,6 +151,7 @@ def evaluate_campaigns(
             "customers": bank.n_customers,
             "past_customers": int(past.sum()),
             "later_customers": int(later.sum()),
+            "replicates": replicates,
             "past_campaigns": past_campaigns,
             "past_control_share": past_control_share,
             "sure_things": int(
@@ -147,34 +159,48 @@ def evaluate_campaigns(
             ),
             "do_not_disturb": int((true_u < 0).sum()),
         },
-        "note": _note(models, oracle),
+        "uplift_vs_response": _paired(scores["uplift"], scores["response"], draws),
+        "note": "",
     }
+    report["note"] = _note(models, oracle, report["uplift_vs_response"])
     if cost_per_contact is not None:
         report["economics"] = cost_per_incremental(overall, cost_per_contact, margin)
     return report
 
 
-def _ranking_report(
-    score: np.ndarray, treated: np.ndarray, responded: np.ndarray, true_u: np.ndarray
-) -> dict:
+def _ranking_report(score: np.ndarray, draws: list[tuple[np.ndarray, np.ndarray]], true_u: np.ndarray) -> dict:
+    """One ranking's figures: measured ones averaged over the campaign's draws (with the Qini's spread), and the
+    expected ones from the true uplift."""
+    qinis = np.array([qini(score, t, r) for t, r in draws])
     out: dict[str, Any] = {
-        "qini": qini(score, treated, responded),
+        "qini": float(qinis.mean()),
+        "qini_sd": float(qinis.std(ddof=1)) if len(qinis) > 1 else None,
+        "qini_first_campaign": float(qinis[0]),
         "qini_true": qini_coefficient(true_qini_curve(score, true_u)),
     }
     order = np.argsort(-score, kind="stable")
     for share in TOP_SHARES:
         pct = int(round(share * 100))
-        out[f"uplift_top_{pct}"] = uplift_at_top(score, treated, responded, share)
+        out[f"uplift_top_{pct}"] = float(np.nanmean([uplift_at_top(score, t, r, share) for t, r in draws]))
         out[f"true_uplift_top_{pct}"] = float(true_u[order[: max(1, int(round(share * len(score))))]].mean())
     return out
 
 
-def _note(models: dict[str, dict], oracle: dict) -> str:
+def _paired(first: np.ndarray, second: np.ndarray, draws: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """The Qini of ``first`` minus that of ``second`` on the same draws: mean, its standard error, and wins."""
+    gaps = np.array([qini(first, t, r) - qini(second, t, r) for t, r in draws])
+    se = float(gaps.std(ddof=1) / np.sqrt(len(gaps))) if len(gaps) > 1 else None
+    return {"qini_gap": float(gaps.mean()), "qini_gap_se": se, "wins": int((gaps > 0).sum()), "draws": len(gaps)}
+
+
+def _note(models: dict[str, dict], oracle: dict, paired: dict[str, Any]) -> str:
     up, resp = models["uplift"], models["response"]
     verb = "beats" if up["qini"] > resp["qini"] else "does not beat"
+    se = f" (standard error {paired['qini_gap_se']:.4f})" if paired["qini_gap_se"] is not None else ""
     return (
         f"uplift ranking {verb} the response (propensity) ranking: Qini {up['qini']:.4f} vs {resp['qini']:.4f} on "
-        f"the campaign's responses ({up['qini'] - resp['qini']:+.4f}); expected Qini from the true uplift "
+        f"the campaign's responses, averaged over {paired['draws']} draws of the campaign ({paired['qini_gap']:+.4f}"
+        f"{se}; higher in {paired['wins']} of {paired['draws']}); expected Qini from the true uplift "
         f"{up['qini_true']:.4f} vs {resp['qini_true']:.4f} ({up['qini_true_share_of_oracle']:.0%} vs "
         f"{resp['qini_true_share_of_oracle']:.0%} of the oracle's {oracle['qini_true']:.4f}); uplift in the top 10% "
         f"{up['uplift_top_10']:.3f} vs {resp['uplift_top_10']:.3f}"

@@ -67,3 +67,21 @@ def test_custom_segments_must_match_the_customers() -> None:
         bank, segments=pd.Series(np.where(bank.customers["income"] > 50_000, "hi", "lo"))
     )
     assert {row["segment"] for row in report["segments"]} == {"hi", "lo"}
+
+
+def test_measured_figures_are_averaged_over_draws_of_the_same_campaign(report: dict) -> None:
+    paired = report["uplift_vs_response"]
+    assert paired["draws"] == report["data"]["replicates"] == 20
+    up, resp = report["models"]["uplift"], report["models"]["response"]
+    assert paired["qini_gap"] == pytest.approx(up["qini"] - resp["qini"])  # paired draws: the gap of the means
+    assert up["qini_sd"] > 0 and 0 <= paired["wins"] <= 20
+    assert "averaged over 20 draws" in report["note"]
+
+
+def test_one_draw_is_the_first_campaign_and_bad_replicates_are_refused() -> None:
+    bank = generate_bank(n_customers=1_000, seed=2)
+    one = evaluate_campaigns(bank, replicates=1)
+    assert all(m["qini"] == m["qini_first_campaign"] and m["qini_sd"] is None for m in one["models"].values())
+    for bad in (0, 201, 2.5, True):
+        with pytest.raises(ValueError, match="replicates must be a whole number"):
+            evaluate_campaigns(bank, replicates=bad)
