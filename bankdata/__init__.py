@@ -17,6 +17,7 @@ from bankdata._accounts import (
     set_role,
     touch_session,
 )
+from bankdata._api_keys import ApiKey, add_api_key, api_keys_table, list_api_keys, revoke_api_key, use_api_key
 from bankdata._artifacts import Artifact, ArtifactError, ArtifactStore, fingerprint, save_json, save_npz
 from bankdata._bank import TABLES, Bank, GroundTruth
 from bankdata._campaign_store import (
@@ -68,6 +69,7 @@ from bankdata._decisions import (
     sha256_text,
     verify_chain,
 )
+from bankdata._events import EventsStored, api_events_table, append_events
 from bankdata._extend import MAX_EXTEND_MONTHS, Extension, extend_demo_bank
 from bankdata._external_ids import ENTITIES as ID_ENTITIES
 from bankdata._external_ids import external_ids_table, read_id_kinds, to_external, to_internal
@@ -97,6 +99,15 @@ from bankdata._summary import SCORE_BANDS, read_summary, refresh_summary, summar
 from bankdata._validation import DataValidationError
 
 __all__ = [
+    "ApiKey",
+    "EventsStored",
+    "add_api_key",
+    "api_events_table",
+    "api_keys_table",
+    "append_events",
+    "list_api_keys",
+    "revoke_api_key",
+    "use_api_key",
     "ARMS",
     "CAMPAIGN_TABLES",
     "DEFAULT_WINDOW_DAYS",

@@ -455,6 +455,9 @@ def write_bank(bank: Bank, url: str | None = None, replace: bool = True) -> dict
 
             drop_served_tables(conn)
             drop_campaign_tables(conn)  # their members are the replaced bank's customers
+            from bankdata._events import drop_event_tables
+
+            drop_event_tables(conn)  # events of the replaced bank's customers: their ids may be sent again
             metadata.drop_all(conn, tables=all_bank_tables)
             forget_ids(conn)  # the replaced bank's own ids
         else:
