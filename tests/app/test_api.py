@@ -356,3 +356,40 @@ def test_openapi_is_a_3_1_document_whose_references_resolve(api) -> None:
             assert method in {"get", "post"} and "200" in op["responses"], path
     assert {"features", "ref"} <= set(schemas["Applicant"]["properties"])
     assert schemas["Event"]["properties"]["event_id"]["maxLength"] == 100
+
+
+# --- the docs' examples ---------------------------------------------------------------------------------------------
+
+
+def _curl_lines() -> list[list[str]]:
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    block = re.search(r"## Examples\n.*?```bash\n(.*?)```", text, re.S)
+    assert block, "docs/api.md has no curl examples"
+    return [shlex.split(line) for line in block.group(1).splitlines() if line.startswith("curl ")]
+
+
+def test_the_docs_curl_examples_answer(api) -> None:
+    """Each curl line of docs/api.md ("Examples"), sent through the test client with real keys, answers 200."""
+    client, keys, _env = api
+    lines = _curl_lines()
+    assert len(lines) >= 5
+    for words in lines:
+        method, headers, data, url = "GET", {}, None, None
+        words = iter(words[1:])
+        for word in words:
+            if word == "-X":
+                method = next(words)
+            elif word == "-H":
+                name, _, value = next(words).partition(": ")
+                headers[name] = value.replace("$RISK_KEY", keys["risk"]).replace("$MARKETING_KEY", keys["marketing"])
+            elif word == "-d":
+                data = next(words)
+            elif word.startswith("http"):
+                url = word
+        assert url is not None
+        path = "/" + url.split("/", 3)[3]
+        answer = client.open(path, method=method, headers=headers, data=data)
+        assert answer.status_code == 200, f"{method} {path}: {answer.get_data(as_text=True)[:300]}"
