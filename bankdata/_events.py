@@ -18,7 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bankdata._db import BANK_TABLES, ROW_NO, _connect, _insert_frame, metadata
+from bankdata._db import BANK_TABLES, ROW_NO, _connect, _insert_frame, lock_appends, metadata
 from bankdata._schema import SCHEMAS
 from bankdata._validation import DataValidationError, ProblemReport, validate_frame
 
@@ -105,6 +105,9 @@ def _same_values(stored: pd.DataFrame, batch: pd.DataFrame) -> pd.Series:
 def _append(conn: Connection, source: str, file: str, valid: pd.DataFrame, ids: pd.Series) -> EventsStored:
     from bankdata._external_ids import translate_load
 
+    lock_appends(
+        conn
+    )  # concurrent batches (and loads) append one after the other: row numbers and ids never collide
     metadata.create_all(conn, tables=[api_events_table, BANK_TABLES["interactions"]])
     report = ProblemReport(file)
     internal, checked, _new = translate_load(conn, INTERACTIONS, valid, report)
@@ -190,12 +193,5 @@ def append_events(
     valid = validate_frame(
         frame.drop(columns=[EVENT_ID]).reset_index(drop=True), INTERACTIONS, file, text_ids=True
     )
-    for attempt in (1, 2):
-        try:
-            with _connect(url, write=True) as conn:
-                return _append(conn, source, file, valid, ids)
-        except sa.exc.IntegrityError:
-            # another worker stored one of these ids a moment ago (PostgreSQL): look again, they are duplicates now
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    with _connect(url, write=True) as conn:
+        return _append(conn, source, file, valid, ids)

@@ -1,7 +1,9 @@
-"""API keys, their token buckets and API events in the database (no app)."""
+"""API keys, their token buckets and API events in the database (no app), on SQLite and (``DATABASE_URL_TEST``)
+PostgreSQL."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,9 +24,17 @@ from bankdata import (
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 
 
-@pytest.fixture()
-def url(tmp_path: Path, small_bank) -> str:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request, tmp_path: Path, small_bank) -> str:
     url = f"sqlite:///{tmp_path / 'bank.db'}"
+    if request.param == "postgres":
+        url = os.environ.get("DATABASE_URL_TEST", "")
+        if not url:
+            pytest.skip("DATABASE_URL_TEST is not set")
+        from bankdata import api_keys_table, engine_for
+
+        with engine_for(url).begin() as conn:  # the keys outlive a bank (like users): start with none
+            api_keys_table.drop(conn, checkfirst=True)
     write_bank(small_bank, url)
     return url
 
@@ -82,3 +92,18 @@ def test_replacing_the_bank_forgets_its_events(url: str, small_bank) -> None:
     assert append_events(_events(["r"]), "test", url).accepted == 1
     write_bank(small_bank, url)  # a new bank: its customers' events may carry the same ids again
     assert append_events(_events(["r"]), "test", url).accepted == 1
+
+
+def test_concurrent_retries_of_a_batch_never_double_count(url: str) -> None:
+    import threading
+
+    before = len(read_tables(("interactions",), url)["interactions"])
+    batches = [_events([f"{k % 2}-{i}" for i in range(50)]) for k in range(4)]  # two batches, each sent twice
+    done = []
+    threads = [threading.Thread(target=lambda b=b: done.append(append_events(b, "test", url))) for b in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted((d.accepted, d.duplicates) for d in done) == [(0, 50), (0, 50), (50, 0), (50, 0)]
+    assert len(read_tables(("interactions",), url)["interactions"]) == before + 100
