@@ -12,6 +12,7 @@ import pydantic
 
 from bankdata import DataValidationError
 
+MAX_ERRORS = 50
 #: HTTP status -> the short name in ``error``
 CODES = {
     400: "bad_request",
@@ -100,11 +101,15 @@ def from_validation(exc: DataValidationError, prefix: str) -> ApiError:
 
 
 def response(exc: ApiError) -> flask.Response:
-    """The JSON answer of ``exc``."""
+    """The JSON answer of ``exc`` (the first :data:`MAX_ERRORS` fields at fault, and how many there were)."""
+    shown = exc.errors[:MAX_ERRORS]
+    more = (
+        f" (the first {MAX_ERRORS} of {len(exc.errors):,} problems)" if len(exc.errors) > MAX_ERRORS else ""
+    )
     body = {
         "error": CODES.get(exc.status, "error"),
-        "message": exc.message,
-        "errors": [e.to_dict() for e in exc.errors],
+        "message": exc.message + more,
+        "errors": [e.to_dict() for e in shown],
         "request_id": flask.g.get("request_id", ""),
     }
     answer = flask.make_response(flask.jsonify(body), exc.status)

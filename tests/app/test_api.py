@@ -174,6 +174,14 @@ def test_malformed_bodies_are_400_or_422_never_500(api, body, status) -> None:
     assert answer.is_json and answer.get_json()["errors"]
 
 
+def test_a_thousand_problems_answer_the_first_fifty(api) -> None:
+    client, keys, env = api
+    features = {**_applicant(env), **{f"unknown_{i}": 1 for i in range(1000)}}
+    answer = client.post(f"{API}/risk/score", json={"applicants": [{"features": features}]}, headers=_h(keys["risk"]))
+    assert answer.status_code == 422 and len(answer.get_json()["errors"]) == 50
+    assert "of 1,000 problems" in answer.get_json()["message"]
+
+
 def test_oversized_batches_are_413(api) -> None:
     client, keys, env = api
     body = {"applicants": [{"features": _applicant(env)}] * 1001}
