@@ -17,6 +17,7 @@ from bankdata._accounts import (
     set_role,
     touch_session,
 )
+from bankdata._api_keys import ApiKey, add_api_key, api_keys_table, list_api_keys, revoke_api_key, use_api_key
 from bankdata._artifacts import Artifact, ArtifactError, ArtifactStore, fingerprint, save_json, save_npz
 from bankdata._backup import BackupReport, backup, read_manifest, restore
 from bankdata._bank import TABLES, Bank, GroundTruth
@@ -70,6 +71,7 @@ from bankdata._decisions import (
     sha256_text,
     verify_chain,
 )
+from bankdata._events import EventsStored, api_events_table, append_events
 from bankdata._exports import neutralise_formulas, shown_ids
 from bankdata._extend import MAX_EXTEND_MONTHS, Extension, extend_demo_bank
 from bankdata._external_ids import ENTITIES as ID_ENTITIES
@@ -105,6 +107,15 @@ __all__ = [
     "backup",
     "read_manifest",
     "restore",
+    "ApiKey",
+    "EventsStored",
+    "add_api_key",
+    "api_events_table",
+    "api_keys_table",
+    "append_events",
+    "list_api_keys",
+    "revoke_api_key",
+    "use_api_key",
     "ARMS",
     "CAMPAIGN_TABLES",
     "DEFAULT_WINDOW_DAYS",

@@ -391,6 +391,18 @@ def _insert_frame(
     return len(df)
 
 
+#: any constant: the PostgreSQL advisory lock that serialises appends to the bank's tables (loads and API events)
+_APPEND_LOCK = 724_212
+
+
+def lock_appends(conn: Connection) -> None:
+    """Inside a write transaction, wait until no other transaction is appending to the bank's tables: each append
+    numbers its rows after the largest ``row_no``, so two at once would collide. SQLite needs nothing (a writer
+    begins IMMEDIATE); on PostgreSQL a transaction-scoped advisory lock, released at commit or rollback."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_APPEND_LOCK})"))
+
+
 def insert_rows(conn: Connection, table: sa.Table, columns: list[str], rows: list[tuple]) -> None:
     """Insert ready-made tuples the fastest way the database allows: the driver's executemany on SQLite, COPY on
     PostgreSQL with psycopg 3, Core executemany elsewhere."""
@@ -455,6 +467,9 @@ def write_bank(bank: Bank, url: str | None = None, replace: bool = True) -> dict
 
             drop_served_tables(conn)
             drop_campaign_tables(conn)  # their members are the replaced bank's customers
+            from bankdata._events import drop_event_tables
+
+            drop_event_tables(conn)  # events of the replaced bank's customers: their ids may be sent again
             metadata.drop_all(conn, tables=all_bank_tables)
             forget_ids(conn)  # the replaced bank's own ids
         else:
@@ -518,6 +533,7 @@ def append_load(table: str, df: pd.DataFrame, url: str | None = None, *, source:
     source = source or table
     df = validate_frame(df, schema, source, text_ids=True)
     with _connect(url, write=True) as conn:
+        lock_appends(conn)
         metadata.create_all(conn)
         identity = read_identity(conn)
         if table == "customers" and identity is not None and identity.is_demo:

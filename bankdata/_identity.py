@@ -140,6 +140,9 @@ def remove_bank(url: str | None = None) -> dict[str, int]:
 
         drop_served_tables(conn)  # the served rows and the summary (the Overview) describe the bank removed
         drop_campaign_tables(conn)  # so do the campaigns' members and responses
+        from bankdata._events import drop_event_tables
+
+        drop_event_tables(conn)  # and the events the API stored for its customers
         forget_ids(conn)
         for table in present:
             conn.execute(sa.delete(table))

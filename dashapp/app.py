@@ -1,4 +1,5 @@
-"""The Dash app: shell (navbar, page container, footer), Dash Pages, vendored assets, sign-in and ``/healthz``.
+"""The Dash app: shell (navbar, page container, footer), Dash Pages, vendored assets, sign-in, ``/healthz`` and the
+JSON API (``/api/v1``, :mod:`dashapp.api`).
 
 ``gunicorn dashapp.app:server`` serves it. Building the app loads no data: pages call services, which read the
 database and artifacts lazily, once per worker.
@@ -13,6 +14,7 @@ import dash
 import flask
 from dash import dcc, html
 
+from dashapp.api import init_api
 from dashapp.auth import csrf_token, init_auth, signed_in, signed_in_role, visible_pages
 from dashapp.components import footer, nav_pages, navbar
 from dashapp.figures.theme import TEAL
@@ -74,6 +76,7 @@ def create_app() -> dash.Dash:
     )
     app.layout = functools.partial(shell, app)
     init_auth(app)
+    init_api(app.server)  # /api/v1: API keys, not sessions (the guard lets /api/ through to the API's own checks)
     app.server.add_url_rule("/healthz", "healthz", healthz)
     app.server.add_url_rule(f"{IMAGE_ROUTE}/<path:name>", "docs_image", docs_image)
     return app

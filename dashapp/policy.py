@@ -50,6 +50,15 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
     ADMIN: frozenset(Capability),
 }
 
+#: JSON API endpoint -> what decides the roles that may call it: a capability, or the page whose roles it shares
+#: (an endpoint missing here is for ``admin`` only). docs/api.md ("Roles") says the same in words.
+API_ACCESS: dict[str, Capability | str] = {
+    "risk_score": Capability.SCORES,  # a named applicant's PD, band and reasons: what the Applicant page shows
+    "recommendations": "/recommendations",
+    "segment": "/segments",
+    "events": "/recommendations",  # interactions feed the recommender: the roles that run its page send them
+}
+
 #: columns that only a role with the capability may receive, in any page, grid, figure or export
 RESTRICTED_COLUMNS: dict[str, Capability] = {
     "pd": Capability.SCORES,
@@ -91,6 +100,16 @@ def redact(frame: pd.DataFrame, role: str | None) -> pd.DataFrame:
     """``frame`` without the columns ``role`` may not receive (the caller's frame is not modified)."""
     keep = visible_columns(role, [str(c) for c in frame.columns])
     return frame.loc[:, keep] if len(keep) != frame.shape[1] else frame
+
+
+def may_call(role: str | None, endpoint: str) -> bool:
+    """Whether ``role`` may call the API endpoint named ``endpoint`` (see :data:`API_ACCESS`; deny by default)."""
+    rule = API_ACCESS.get(endpoint)
+    if role not in ROLES:
+        return False
+    if isinstance(rule, Capability):
+        return may(role, rule)
+    return may_open_page(role, rule) if rule is not None else role == ADMIN
 
 
 def require(role: str | None, capability: Capability, what: str) -> None:

@@ -14,6 +14,7 @@ from bankdata import ArtifactError, DatabaseError, DataValidationError
 from bankdata import cli as bankdata_cli
 from campaigns import cli as campaigns_cli
 from dashapp import cli as dashapp_cli
+from dashapp.api import cli as apikeys_cli
 from dashapp.auth import cli as users_cli
 from ledgerlight import backup as backup_cli
 from ledgerlight import learning as learning_cli
@@ -24,8 +25,8 @@ from risk import cli as risk_cli
 from risk import cli_backtest
 from segmentation import cli as segmentation_cli
 
-AREAS = (setup_cli, bankdata_cli, risk_cli, segmentation_cli, recsys_cli, campaigns_cli, dashapp_cli, users_cli, learning_cli,
-         backup_cli)
+AREAS = (setup_cli, bankdata_cli, risk_cli, segmentation_cli, recsys_cli, campaigns_cli, dashapp_cli, users_cli,
+         apikeys_cli, learning_cli, backup_cli)
 
 
 #: the environment variables the command and the server read, with what each sets
@@ -37,6 +38,8 @@ ENVIRONMENT = (
     ("LEDGERLIGHT_BANK_NAME", "the bank's name on letters to applicants"),
     ("SECRET_KEY", "signs the app's sessions: 32+ characters, required when LEDGERLIGHT_ENV=production"),
     ("LEDGERLIGHT_ENV", "production refuses to serve without SECRET_KEY"),
+    ("LEDGERLIGHT_API_RATE", "calls a second of a new API key (default 20; `apikeys add --rate`)"),
+    ("LEDGERLIGHT_API_BURST", "calls at once of a new API key after a pause (default 40)"),
     ("WEB_CONCURRENCY", "gunicorn workers (default 2)"),
     ("OMP_NUM_THREADS", "threads per worker for the models (set OPENBLAS_NUM_THREADS=1 too)"),
 )

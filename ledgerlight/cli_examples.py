@@ -92,6 +92,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "ledgerlight campaigns train-uplift",
         "ledgerlight campaigns train-uplift --product 'Credit card'",
     ),
+    "apikeys add": (
+        "ledgerlight apikeys add origination --role risk  # prints the key once",
+        "ledgerlight apikeys add online-bank --role marketing --rate 50 --burst 100",
+    ),
+    "apikeys list": ("ledgerlight apikeys list",),
+    "apikeys revoke": ("ledgerlight apikeys revoke origination",),
     "serve": (
         "ledgerlight serve",
         "ledgerlight serve --host 0.0.0.0 --port 8050 --workers 4",

@@ -28,6 +28,8 @@ from dashapp.services.validation import InputError
 CALLBACK_PATH = "/_dash-update-component"
 PUBLIC_PATHS = frozenset({LOGIN_PATH, "/healthz", "/_favicon.ico"})
 PUBLIC_PREFIXES = ("/assets/",)
+#: the JSON API checks every call's own API key (``dashapp.api``): a browser session never authenticates it
+API_PREFIX = "/api/"
 DASH_PREFIX = "/_dash-"
 COMPONENT_SUITES = "/_dash-component-suites/"
 #: GET paths that are not pages (Dash's own endpoints, Help images): signed in is enough
@@ -75,7 +77,7 @@ def before_request() -> flask.Response | None:
     flask.g.started = time.perf_counter()
     flask.g.request_id = logs.request_id(flask.request.headers.get(logs.REQUEST_ID_HEADER))
     path = flask.request.path
-    if is_public(path):
+    if is_public(path) or path == API_PREFIX.rstrip("/") or path.startswith(API_PREFIX):
         return None
     try:
         user = _user_or_none()
@@ -157,6 +159,7 @@ def after_request(response: flask.Response) -> flask.Response:
     user = flask.g.get("_login_user")
     name = getattr(user, "id", None) if user is not None and getattr(user, "is_authenticated", False) else None
     response = _write_served(response, name)
+    name = name or flask.g.get("api_caller")  # an API call is its key's (dashapp.api.calls), for the log line
     _write_refusal(response, name)
     if response.mimetype == "text/html":
         csp = content_security_policy(dash.get_app().csp_hashes())
