@@ -1,0 +1,66 @@
+"""Layout of the charts and widgets whose labels overlapped or were cut: asserted on the figure and component objects."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dashapp.figures import bins
+from dashapp.figures import governance as gov
+
+#: interval labels as the risk package stores them with a published report
+AMOUNT_BINS = ["(-inf, 4640]", "(4640, 6660]", "(1.055e+04, 1.289e+04]", "(3.658e+04, inf]"]
+
+
+def _attribute(flagged: bool = False) -> dict:
+    groups = [{"group": g, "approval_rate": 0.8, "tpr": 0.7, "fpr": 0.1, "di_ratio": 0.9, "n": 100,
+               "flag": flagged and g == "<25"} for g in ("65+", "<25", "25-34")]
+    return {"reference": "65+", "groups": groups}
+
+
+def test_the_fairness_title_and_legend_sit_above_the_bars_apart_from_each_other_and_the_x_labels() -> None:
+    fig = gov.fairness_figure(_attribute(flagged=True))
+    title, legend = fig.layout.title, fig.layout.legend
+    assert title.text == "reference 65+; DI < 0.8: <25"
+    assert (title.yref, title.y, title.yanchor) == ("container", 1, "top")  # in the top strip of the margin
+    assert legend.orientation == "h" and legend.yanchor == "bottom" and legend.y >= 1  # above the plot, not under it
+    assert fig.layout.margin.t >= 80  # room for the title strip and a legend row that may wrap on a phone
+    assert fig.layout.xaxis.automargin and fig.layout.yaxis.automargin  # the house template's safety net
+    assert [str(x) for x in fig.data[0].x] == ["<25", "25-34", "65+"]
+
+
+def test_bin_labels_read_by_meaning_without_exponents() -> None:
+    assert bins.feature_bin_labels(AMOUNT_BINS, "amount") == ["≤ 4,640", "4,640–6,660", "10,550–12,890", "> 36,580"]
+    assert bins.feature_bin_labels(["(-inf, 0]", "(0, 1]", "(1, 2]", "(2, inf]"], "prior_delinquencies") == [
+        "≤ 0", "1", "2", "> 2"]
+    assert bins.feature_bin_labels(["(16, 25]"], "tenure_months") == ["17–25"]
+    assert bins.feature_bin_labels(["(6.28, 7.44]"], "interest_rate") == ["6.28%–7.44%"]
+    assert bins.feature_bin_labels(["(0.1403, 0.1942]"], "dti") == ["0.14–0.19"]
+    assert bins.bin_label("(0.007312, 0.01014]", "probability") == "0.73%–1%"
+    assert bins.feature_bin_labels(["West", "missing"], "region") == ["West", "missing"]
+    assert bins.feature_bin_labels(["(1.055e+04, 1.289e+04]"], "a_column_of_your_own") == ["10,550–12,890"]
+    for value in (2e-05, -3.2e-07, 0.25, 12_345.6, 1e9):
+        assert "e" not in bins.plain_number(value).lower()
+
+
+def _stability() -> pd.DataFrame:
+    return pd.DataFrame({"feature": "amount", "bin": AMOUNT_BINS, "expected": 0.25, "actual": [0.2, 0.3, 0.25, 0.25],
+                         "points": [0.01, -0.004, 0.0, 0.002], "contribution": [-5e-4, -2e-4, 0.0, 4e-5]})
+
+
+def test_characteristic_stability_labels_its_bins_as_money_and_its_ticks_as_plain_numbers() -> None:
+    fig = gov.stability_figure(_stability(), "amount")
+    labels = list(fig.data[0].x)
+    assert labels == ["≤ 4,640", "4,640–6,660", "10,550–12,890", "> 36,580"]
+    assert not any("e+" in label or "e-" in label for label in labels)
+    assert fig.layout.yaxis.tickformat == gov.PLAIN_TICKS  # 0.0002, not 200µ
+    assert "~r" in gov.PLAIN_TICKS and "s" not in gov.PLAIN_TICKS  # rounded decimals, never the SI-prefix type
+    assert fig.layout.xaxis.title.text == "loan amount bin"
+
+
+def test_the_psi_and_score_charts_use_plain_ticks_and_readable_bins() -> None:
+    features = pd.DataFrame({"feature": ["income", "dti"], "psi": [0.0004, 0.3], "status": ["stable", "alert"]})
+    assert gov.psi_figure(features).layout.xaxis.tickformat == gov.PLAIN_TICKS
+    score = pd.DataFrame({"bin": ["(-inf, 0.007312]", "(0.007312, 0.01014]", "(0.2599, inf]"],
+                          "expected": [0.1, 0.1, 0.1], "actual": [0.1, 0.09, 0.11]})
+    fig = gov.score_bins_figure(score)
+    assert list(fig.data[0].x) == ["≤ 0.73%", "0.73%–1%", "> 26%"]
