@@ -157,7 +157,7 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
                 _record_block()])], className="ll-card h-100"), lg=5),
         ], className="g-3 mb-3"),
         dbc.Row([
-            dbc.Col(figure_card("Why this score (SHAP, probability terms)", "risk-waterfall", height=460), lg=7),
+            dbc.Col(figure_card("Why this score (SHAP, probability terms)", "risk-waterfall", height=520), lg=7),
             dbc.Col(dbc.Card([dbc.CardHeader("What if"), dbc.CardBody(_what_if_inputs(p.model.spec))],
                              className="ll-card h-100"),
                     lg=5),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 
+import risk
 from dashapp.figures import bins
 from dashapp.figures import governance as gov
+from dashapp.figures import risk as risk_figs
 
 #: interval labels as the risk package stores them with a published report
 AMOUNT_BINS = ["(-inf, 4640]", "(4640, 6660]", "(1.055e+04, 1.289e+04]", "(3.658e+04, inf]"]
@@ -64,3 +68,35 @@ def test_the_psi_and_score_charts_use_plain_ticks_and_readable_bins() -> None:
                           "expected": [0.1, 0.1, 0.1], "actual": [0.1, 0.09, 0.11]})
     fig = gov.score_bins_figure(score)
     assert list(fig.data[0].x) == ["≤ 0.73%", "0.73%–1%", "> 26%"]
+
+
+def _explanation(deltas: list[float], base: float = 0.05) -> risk.Explanation:
+    n = len(deltas)
+    shap = np.asarray(deltas)
+    return risk.Explanation(pd=base + float(shap.sum()), band="C", base_pd=base, base_logit=-2.9,
+                            features=[f"f{i}" for i in range(n)], values=[str(25985.99 + i) for i in range(n)],
+                            shap_logit=shap * 10, shap_pd=shap, reasons=[])
+
+
+@pytest.mark.parametrize("deltas", [[0.08, 0.05, 0.02, 0.01], [-0.02, -0.015, -0.01, -0.004], [0.03, -0.049, 0.001]])
+def test_the_waterfall_leaves_room_for_the_labels_right_of_its_bars(deltas: list[float]) -> None:
+    fig = risk_figs.waterfall_figure(_explanation(deltas))
+    bar, labels = fig.data
+    assert bar.textposition == "none" and bar.hovertemplate  # the value shows in the hover and in the label trace
+    right_ends = [max(b, b + x) for b, x in zip(bar.base, bar.x, strict=True)]
+    assert labels.mode == "text" and labels.textposition == "middle right" and labels.cliponaxis is False
+    lo, hi = fig.layout.xaxis.range
+    gaps = np.asarray(labels.x) - np.asarray(right_ends)
+    assert np.all(gaps > 0) and np.all(gaps < 0.05 * (hi - lo))  # just right of each bar
+    assert list(labels.y) == list(bar.y) and list(labels.text) == list(bar.text)
+    span = max(right_ends) - min(0.0, lo)
+    assert lo <= 0 and hi >= max(right_ends) + 0.2 * span  # "+x.x%" beside the bar reaching furthest right fits
+    assert fig.layout.margin.r >= 56
+
+
+def test_waterfall_labels_are_two_short_lines_with_the_value_thousands_separated() -> None:
+    fig = risk_figs.waterfall_figure(_explanation([0.01, -0.02]))
+    labels = list(fig.data[0].y)
+    assert labels[0] == "average applicant" and labels[-1] == "this applicant"
+    assert all("<br>" in label for label in labels[1:-1])
+    assert "25,986" in labels[1] or "25,987" in labels[1]
