@@ -12,6 +12,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
 from dashapp.components.backtest import band_table
+from dashapp.components.sliders import value_slider
 from dashapp.figures import backtest as bt_figs
 from dashapp.figures import governance as figs
 from dashapp.figures.theme import empty_figure
@@ -31,8 +32,7 @@ ATTRIBUTES = ("age_band", "gender")  # the demo bank's protected attributes (gen
 
 
 def _slider(slider_id: str, low: float, high: float, value: float, marks: dict, step: float) -> dcc.Slider:
-    return dcc.Slider(id=slider_id, min=low, max=high, step=step, value=value, marks=marks,
-                      tooltip={"placement": "bottom", "always_visible": True})
+    return value_slider(slider_id, low, high, value, step=step, marks=marks)
 
 
 def _step(grid: list[float]) -> float:

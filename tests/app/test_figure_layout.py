@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import risk
+from dashapp.components.sliders import PROBABILITY_MARKS, value_range_slider, value_slider
 from dashapp.figures import bins
 from dashapp.figures import governance as gov
 from dashapp.figures import risk as risk_figs
@@ -100,3 +101,21 @@ def test_waterfall_labels_are_two_short_lines_with_the_value_thousands_separated
     assert labels[0] == "average applicant" and labels[-1] == "this applicant"
     assert all("<br>" in label for label in labels[1:-1])
     assert "25,986" in labels[1] or "25,987" in labels[1]
+
+
+def test_sliders_show_their_tooltip_above_the_handle_only_while_it_is_used() -> None:
+    for slider in (value_slider("s", 0, 1, 0.2, step=0.01, marks=PROBABILITY_MARKS),
+                   value_range_slider("r", 0, 1, [0, 1], step=0.01, marks=PROBABILITY_MARKS)):
+        assert slider.tooltip == {"placement": "top", "always_visible": False}
+        assert slider.allow_direct_input is True  # the number box beside the track shows the value
+    gaps = np.diff(sorted(PROBABILITY_MARKS))
+    assert gaps.min() >= 0.2  # "0% 10% 20% 30%" ran together on a phone
+
+
+def test_pages_build_their_sliders_through_the_shared_helper() -> None:
+    from pathlib import Path
+
+    pages = Path(__file__).resolve().parents[2] / "dashapp" / "pages"
+    for name in ("monitoring.py", "risk_portfolio.py", "risk_applicant.py"):
+        text = (pages / name).read_text()
+        assert "always_visible" not in text and "dcc.Slider(" not in text and "dcc.RangeSlider(" not in text, name
