@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import risk
+from dashapp.components.recs_metrics import recs_metrics_table
 from dashapp.components.sliders import PROBABILITY_MARKS, value_range_slider, value_slider
 from dashapp.figures import bins
 from dashapp.figures import governance as gov
@@ -119,3 +120,18 @@ def test_pages_build_their_sliders_through_the_shared_helper() -> None:
     for name in ("monitoring.py", "risk_portfolio.py", "risk_applicant.py"):
         text = (pages / name).read_text()
         assert "always_visible" not in text and "dcc.Slider(" not in text and "dcc.RangeSlider(" not in text, name
+
+
+def test_the_recommendation_metrics_table_is_short_responsive_and_leaves_timings_out() -> None:
+    metrics = pd.DataFrame({"model": ["EASE (item-item)", "oracle (true affinity)"], "coverage": [1.0, 0.5],
+                            "fit_seconds": [0.2, np.nan], "hit_rate@5": [0.957, 0.964], "map@5": [0.715, 0.754],
+                            "ndcg@5": [0.786, 0.818], "precision@5": [0.317, 0.323], "recall@5": [0.912, 0.928],
+                            "recommend_seconds": [0.02, np.nan]})
+    holder = recs_metrics_table(metrics, 5)
+    table = holder.children[0]
+    assert table.id == "recs-metrics" and table.responsive
+    head = [th.children for th in table.children[0].children.children]
+    assert head == ["model", "nDCG", "Prec.", "Recall", "MAP", "Hit rate", "Cov."]
+    first = [td.children for td in table.children[1].children[0].children]
+    assert first == ["EASE (item-item)", "0.786", "0.317", "0.912", "0.715", "0.957", "100%"]
+    assert "ll-metrics-table" in table.class_name
