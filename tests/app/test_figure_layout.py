@@ -135,3 +135,11 @@ def test_the_recommendation_metrics_table_is_short_responsive_and_leaves_timings
     first = [td.children for td in table.children[1].children[0].children]
     assert first == ["EASE (item-item)", "0.786", "0.317", "0.912", "0.715", "0.957", "100%"]
     assert "ll-metrics-table" in table.class_name
+
+
+def test_customer_tables_use_the_page_font_and_keep_dates_on_one_line(dash_app) -> None:
+    from dashapp.pages import customer
+
+    table = customer._table(pd.DataFrame({"loan_id": [10], "issued_at": ["2025-03-15"], "amount": [31080]}), "t")
+    assert table.style_cell["fontFamily"] == "var(--bs-body-font-family)"  # DataTable's own default is monospace
+    assert table.style_cell_conditional == [{"if": {"column_id": "issued_at"}, "whiteSpace": "nowrap"}]
