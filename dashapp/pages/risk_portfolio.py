@@ -34,10 +34,12 @@ def _metrics_table(report: dict) -> dbc.Table:
     head = html.Thead(html.Tr([html.Th("model + imbalance"), *[html.Th(m) for m in METRICS]]))
     rows = []
     for name, m in report["candidates"].items():
-        cells = [html.Td(html.B(name) if name == report["champion"] else name)]
+        cells = [html.Td(html.B(name) if name == report["champion"] else name, className="ll-wrap")]
         cells += [html.Td(f"{m[k]['mean']:.3f} ± {m[k]['std']:.3f}") for k in METRICS]
         rows.append(html.Tr(cells))
-    return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, hover=True, responsive=True, id="risk-metrics")
+    # "0.881 ± 0.005" on one line (ll-metrics-table): on a phone it broke into three; the table scrolls instead
+    return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, hover=True, responsive=True, id="risk-metrics",
+                     class_name="ll-metrics-table")
 
 
 def _cost_controls(threshold: float) -> html.Div:

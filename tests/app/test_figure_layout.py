@@ -104,6 +104,16 @@ def test_waterfall_labels_are_two_short_lines_with_the_value_thousands_separated
     assert "25,986" in labels[1] or "25,987" in labels[1]
 
 
+def test_the_two_importance_panels_have_two_line_axis_titles_that_do_not_meet() -> None:
+    from dashapp.figures import explain
+
+    spec = risk.FeatureSpec(numeric=["dti", "income"], categorical={}, fill={"dti": 0.3, "income": 4e4})
+    perm = {"features": ["dti", "income"], "mean": [0.05, 0.01], "std": [0.01, 0.002]}
+    fig = explain.importance_comparison_figure(spec, np.array([0.4, 0.1]), perm)
+    assert "<br>" in fig.layout.xaxis.title.text and "<br>" in fig.layout.xaxis2.title.text
+    assert fig.layout.xaxis.domain[1] < fig.layout.xaxis2.domain[0]
+
+
 def test_sliders_show_their_tooltip_above_the_handle_only_while_it_is_used() -> None:
     for slider in (value_slider("s", 0, 1, 0.2, step=0.01, marks=PROBABILITY_MARKS),
                    value_range_slider("r", 0, 1, [0, 1], step=0.01, marks=PROBABILITY_MARKS)):
