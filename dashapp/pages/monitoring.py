@@ -29,6 +29,7 @@ dash.register_page(__name__, path="/monitoring", name="Monitoring", title="Ledge
                                "characteristic stability of the risk model.")
 
 ATTRIBUTES = ("age_band", "gender")  # the demo bank's protected attributes (gender, age in bands)
+LIGHT_ROW_PX = 36  # a traffic-light row holds two lines of text (realised, then "vs" predicted)
 
 
 def _slider(slider_id: str, low: float, high: float, value: float, marks: dict, step: float) -> dcc.Slider:
@@ -100,7 +101,7 @@ def _backtest_section(doc: dict | None) -> html.Div:
         figure_card("Traffic lights by month and band", "monitoring-backtest-lights",
                     bt_figs.lights_figure(doc["month_bands"]),
                     subtitle="the same one-sided binomial test for each band's loans of each month",
-                    height=max(240, 28 * len(doc["months"]) + 90)),
+                    height=max(240, LIGHT_ROW_PX * len(doc["months"]) + 90)),
     ], className="mb-4")
 
 

@@ -72,6 +72,16 @@ def test_the_psi_and_score_charts_use_plain_ticks_and_readable_bins() -> None:
     assert list(fig.data[0].x) == ["≤ 0.73%", "0.73%–1%", "> 26%"]
 
 
+def test_traffic_light_cells_break_their_label_onto_two_short_lines() -> None:
+    from dashapp.figures.backtest import lights_figure
+
+    rows = [{"month": "2026-01", "band": b, "light": "green", "realised": 0.009, "mean_pd": 0.011, "n": 40,
+             "p_value": 0.5} for b in "ABCDE"]
+    heat = lights_figure(rows).data[0]
+    assert heat.text[0][0] == "0.9%<br>vs 1.1%"
+    assert max(len(line) for cell in heat.text[0] for line in cell.split("<br>")) <= 8
+
+
 def _explanation(deltas: list[float], base: float = 0.05) -> risk.Explanation:
     n = len(deltas)
     shap = np.asarray(deltas)
