@@ -54,6 +54,6 @@ def band_table(
         hover=True,
         size="sm",
         responsive=True,
-        className="mb-0",
+        className="mb-0 ll-metrics-table",  # cells on one line (the interval broke into three on a phone)
         **extra,
     )

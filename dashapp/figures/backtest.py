@@ -135,7 +135,8 @@ def lights_figure(month_bands: list[dict[str, Any]]) -> go.Figure:
     for m in months:
         rows = [cell.get((m, b)) for b in bands]
         z.append([None if r is None else LIGHT_CODES[r["light"]] for r in rows])
-        text.append(["" if r is None else f"{r['realised']:.1%} vs {r['mean_pd']:.1%}" for r in rows])
+        # two lines: "0.9% vs 1.1%" on one ran into the next cell's text in a phone's narrow columns
+        text.append(["" if r is None else f"{r['realised']:.1%}<br>vs {r['mean_pd']:.1%}" for r in rows])
         hover.append(
             [
                 ""
@@ -153,7 +154,7 @@ def lights_figure(month_bands: list[dict[str, Any]]) -> go.Figure:
         "text": text,
         "customdata": hover,
         "texttemplate": "%{text}",
-        "textfont": {"size": 11, "color": "white"},
+        "textfont": {"size": 10, "color": "white"},
         "zmin": 0,
         "zmax": 2,
         "colorscale": LIGHT_SCALE,

@@ -8,9 +8,17 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashapp.figures.theme import NAVY, ROSE, SAND, SKY, TEAL, empty_figure, themed
+from dashapp.figures.bins import bin_label, feature_bin_labels
+from dashapp.figures.theme import NAVY, ROSE, SAND, SKY, TEAL, empty_figure, label_margin, themed
+from risk import plain_name
 
 STATUS_COLOURS = {"stable": TEAL, "watch": SAND, "alert": ROSE}
+#: a horizontal legend just above the plot area; the top margin leaves a strip for the title over it
+LEGEND_UNDER_TITLE = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"}
+#: title strip (about 30 px) plus up to two legend rows (about 22 px each) when a narrow screen wraps them
+FAIRNESS_TOP_MARGIN = 84
+#: small decimals written out (0.0004), never with an SI prefix (400µ) or an exponent
+PLAIN_TICKS = ".3~r"
 
 
 def fairness_figure(attribute: dict[str, Any], flag: float = 0.8) -> go.Figure:
@@ -26,10 +34,14 @@ def fairness_figure(attribute: dict[str, Any], flag: float = 0.8) -> go.Figure:
                     hovertemplate="%{x}: %{y:.1%} (DI %{customdata[0]:.2f}, n %{customdata[1]:,})<extra>" + label + "</extra>")
     flagged = [g["group"] for g in groups if g.get("flag")]
     title = f"reference {attribute.get('reference')}" + (f"; DI < {flag}: {', '.join(flagged)}" if flagged else "")
-    fig.update_layout(barmode="group", yaxis_tickformat=".0%", title=title)
-    fig = themed(fig)
-    fig.update_layout(legend={"orientation": "h", "y": -0.12, "x": 0})  # below the bars, clear of the title
-    return fig
+    # the title in the top strip of the margin and the legend in a row under it, above the bars: neither meets the
+    # other nor the group labels under the x axis (a legend below the bars ran into them)
+    fig.update_layout(barmode="group", yaxis={"tickformat": ".0%", "automargin": True},
+                      xaxis={"type": "category", "automargin": True},
+                      title={"text": title, "x": 0, "xref": "paper", "xanchor": "left", "y": 1, "yref": "container",
+                             "yanchor": "top", "pad": {"t": 8}, "font": {"size": 13}},
+                      legend=LEGEND_UNDER_TITLE, margin={"t": FAIRNESS_TOP_MARGIN, "b": 40})
+    return themed(fig)
 
 
 def _group_order(name: str) -> tuple[int, float, str]:
@@ -49,16 +61,21 @@ def psi_figure(features: pd.DataFrame, alert: float = 0.25) -> go.Figure:
                            marker_color=[STATUS_COLOURS[s] for s in part["status"]],
                            hovertemplate="%{y}: PSI %{x:.3f}<extra></extra>"))
     fig.add_vline(x=alert, line_dash="dash", line_color=ROSE)
-    fig.update_layout(xaxis_title="PSI", yaxis_title=None)
+    fig.update_layout(xaxis_title="PSI", yaxis_title=None, xaxis_tickformat=PLAIN_TICKS,
+                      margin={"l": label_margin(part["feature"])})
     return themed(fig)
 
 
 def score_bins_figure(bins: pd.DataFrame) -> go.Figure:
     """Share of training and new rows in each PD decile of the training data."""
+    labels = [bin_label(b, "probability") for b in bins["bin"]]
     fig = go.Figure()
-    fig.add_bar(x=bins["bin"], y=bins["expected"], name="training", marker_color=NAVY)
-    fig.add_bar(x=bins["bin"], y=bins["actual"], name="new batch", marker_color=SAND)
-    fig.update_layout(barmode="group", yaxis_tickformat=".0%", xaxis_title="PD bin", legend_orientation="h")
+    fig.add_bar(x=labels, y=bins["expected"], name="training", marker_color=NAVY,
+                hovertemplate="PD %{x}: %{y:.1%}<extra>training</extra>")
+    fig.add_bar(x=labels, y=bins["actual"], name="new batch", marker_color=SAND,
+                hovertemplate="PD %{x}: %{y:.1%}<extra>new batch</extra>")
+    fig.update_layout(barmode="group", yaxis_tickformat=".0%", xaxis_title="PD bin", xaxis_type="category",
+                      legend_orientation="h")
     return themed(fig)
 
 
@@ -67,11 +84,13 @@ def stability_figure(stability: pd.DataFrame, feature: str) -> go.Figure:
     part = stability.loc[stability["feature"] == feature]
     if part.empty:
         return empty_figure(f"No bins for {feature}")
-    fig = go.Figure(go.Bar(x=part["bin"], y=part["contribution"], marker_color=[ROSE if v > 0 else TEAL for v in part["contribution"]],
+    labels = feature_bin_labels(list(part["bin"]), feature)
+    fig = go.Figure(go.Bar(x=labels, y=part["contribution"], marker_color=[ROSE if v > 0 else TEAL for v in part["contribution"]],
                            customdata=part[["expected", "actual", "points"]].to_numpy(),
                            hovertemplate="%{x}: %{y:+.4f}<br>training %{customdata[0]:.1%}, new %{customdata[1]:.1%}, "
                                          "points %{customdata[2]:+.3f}<extra></extra>"))
-    fig.update_layout(xaxis_title=f"{feature} bin", yaxis_title="score shift (log-odds)")
+    fig.update_layout(xaxis_title=f"{plain_name(feature)} bin", yaxis_title="score shift (log-odds)",
+                      xaxis_type="category", yaxis_tickformat=PLAIN_TICKS)
     return themed(fig)
 
 

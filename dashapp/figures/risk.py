@@ -150,20 +150,58 @@ def waterfall_figure(e: risk.Explanation, top: int = 10) -> go.Figure:
     """One applicant's SHAP waterfall in probability terms: from the average applicant to this applicant's PD."""
     order = np.argsort(-np.abs(e.shap_pd))
     shown, rest = order[:top], order[top:]
-    labels = [f"{plain_name(e.features[j])} = {e.values[j]}" for j in shown]
+    # two lines (the name, then the value in grey): one line, "debt-to-income ratio = 0.3955", took most of a phone's
+    # width for the labels and left the bars and their value labels on top of each other
+    names = [plain_name(e.features[j]) for j in shown]
+    values = [_value_text(e.values[j]) for j in shown]
+    labels = [f"{n}<br><span style='color:{MUTED}'>{v}</span>" for n, v in zip(names, values, strict=True)]
     deltas = [float(e.shap_pd[j]) for j in shown]
     if len(rest):
         labels.append(f"{len(rest)} other features")
+        names.append(labels[-1])
         deltas.append(float(e.shap_pd[rest].sum()))
     # drawn as floating bars (each starts where the previous ended): the served Plotly bundle has no waterfall trace
     starts = e.base_pd + np.concatenate([[0.0], np.cumsum(deltas)[:-1]]) if deltas else np.array([])
+    rows = ["average applicant", *labels, "this applicant"]
+    widths, bases = [e.base_pd, *deltas, e.pd], [0.0, *starts.tolist(), 0.0]
+    texts = [f"{e.base_pd:.1%}", *[f"{d:+.1%}" for d in deltas], f"{e.pd:.1%}"]
     fig = go.Figure(go.Bar(
-        orientation="h", y=["average applicant", *labels, "this applicant"], x=[e.base_pd, *deltas, e.pd],
-        base=[0.0, *starts.tolist(), 0.0],
+        orientation="h", y=rows, x=widths, base=bases,
         marker_color=[NAVY, *[ROSE if d > 0 else TEAL for d in deltas], NAVY],
-        text=[f"{e.base_pd:.1%}", *[f"{d:+.1%}" for d in deltas], f"{e.pd:.1%}"], textposition="outside",
-        cliponaxis=False, hovertemplate="%{y}: %{text}<extra></extra>",
+        text=texts, textposition="none", hovertemplate="%{y}: %{text}<extra></extra>",
     ))
+    # every value label right of its bar's right end: a negative push's label drawn left of its bar ran into the
+    # feature names when the bar came near the axis start (on a phone, always)
+    x_range = waterfall_range(bases, widths)
+    gap = (x_range[1] - x_range[0]) * 0.01  # a few pixels between a bar and its label
+    fig.add_scatter(x=[max(b, b + w) + gap for b, w in zip(bases, widths, strict=True)], y=rows, text=texts,
+                    mode="text", textposition="middle right", cliponaxis=False, hoverinfo="skip", showlegend=False,
+                    textfont={"size": 11, "color": MUTED})
     fig.update_layout(xaxis_tickformat=".0%", xaxis_title="Probability of default", yaxis_autorange="reversed",
-                      margin={"l": label_margin(labels), "r": 56})
+                      xaxis_range=x_range, yaxis_tickfont_size=11, showlegend=False,
+                      margin={"l": label_margin(["average applicant", *names, *values], font_size=11), "r": 64})
     return themed(fig)
+
+
+def _value_text(value: str) -> str:
+    """A feature value as the waterfall shows it: thousands separated (``25,986``), text as it is."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{number:,.0f}" if abs(number) >= 1000 else str(value)
+
+
+#: share of the drawn span left free right of the bars for their value labels ("+0.6%")
+WATERFALL_LABEL_ROOM = 0.22
+
+
+def waterfall_range(bases: list[float], widths: list[float]) -> list[float]:
+    """The x range of the waterfall: every bar, plus room right of the furthest bar end for its value label.
+
+    Autorange fits the bars only, so the label beside the bar that reached furthest right was cut at the chart's
+    edge (``+0.``); the right margin adds more room, as the labels are not clipped to the plot area.
+    """
+    ends = [b + w for b, w in zip(bases, widths, strict=True)]
+    lo, hi = min(0.0, *ends, *bases), max(0.0, *ends, *bases)
+    return [lo, hi + (hi - lo or 0.01) * WATERFALL_LABEL_ROOM]

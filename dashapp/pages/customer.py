@@ -31,6 +31,10 @@ dash.register_page(__name__, path="/customer", name="Customer", title="Ledgerlig
                    description="One customer's profile, transactions, risk, segment and products.")
 
 
+#: the page's own font: DataTable sets monospace on its cells, so ``inherit`` there still read as monospace
+TABLE_FONT = "var(--bs-body-font-family)"
+
+
 def _search(value: Any = "") -> html.Form:
     return html.Form(dbc.InputGroup([dbc.InputGroupText("customer id"),
                                      dbc.Input(name="id", id="customer-search", type="text", value=value, maxLength=100,
@@ -62,9 +66,12 @@ def _table(frame: pd.DataFrame, table_id: str) -> dash_table.DataTable | html.P:
     rows = [{c: _cell(v) for c, v in row.items()} for row in frame.to_dict("records")]
     return dash_table.DataTable(rows, [{"name": c, "id": c} for c in frame.columns],
                                 id=table_id, style_table={"overflowX": "auto"}, page_size=8,
-                                style_cell={"fontSize": "0.85rem", "fontFamily": "inherit", "textAlign": "left",
+                                style_cell={"fontSize": "0.85rem", "fontFamily": TABLE_FONT, "textAlign": "left",
                                             "whiteSpace": "normal", "height": "auto", "padding": "4px 6px"},
-                                style_header={"fontWeight": "600"})
+                                style_header={"fontWeight": "600"},
+                                # a date broke after its second hyphen in a narrow column
+                                style_cell_conditional=[{"if": {"column_id": c}, "whiteSpace": "nowrap"}
+                                                        for c in frame.columns if c.endswith("_at") or c == "ts"])
 
 
 def _risk_card(view: svc.Customer360) -> dbc.Card:
@@ -143,8 +150,9 @@ def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 - th
         dbc.Row([c for c in (risk_col, dbc.Col(_segment_card(view), lg=width), dbc.Col(_products_card(view), lg=width))
                  if c],
                 className="g-3 mb-3"),
+        # one row each: the loans table has up to nine columns, which scrolled sideways in a third of the width
         dbc.Row([dbc.Col(figure_card("Money in and out per month", "customer-monthly", figs.monthly_figure(view.monthly)),
-                         lg=8),
+                         lg=12),
                  dbc.Col(dbc.Card([dbc.CardHeader("Loans"), dbc.CardBody(_table(view.loans, "customer-loans"))],
-                                  className="ll-card h-100"), lg=4)], className="g-3"),
+                                  className="ll-card h-100"), lg=12)], className="g-3"),
     ])

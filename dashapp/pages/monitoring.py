@@ -12,6 +12,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
 from dashapp.components.backtest import band_table
+from dashapp.components.sliders import value_slider
 from dashapp.figures import backtest as bt_figs
 from dashapp.figures import governance as figs
 from dashapp.figures.theme import empty_figure
@@ -28,11 +29,11 @@ dash.register_page(__name__, path="/monitoring", name="Monitoring", title="Ledge
                                "characteristic stability of the risk model.")
 
 ATTRIBUTES = ("age_band", "gender")  # the demo bank's protected attributes (gender, age in bands)
+LIGHT_ROW_PX = 36  # a traffic-light row holds two lines of text (realised, then "vs" predicted)
 
 
 def _slider(slider_id: str, low: float, high: float, value: float, marks: dict, step: float) -> dcc.Slider:
-    return dcc.Slider(id=slider_id, min=low, max=high, step=step, value=value, marks=marks,
-                      tooltip={"placement": "bottom", "always_visible": True})
+    return value_slider(slider_id, low, high, value, step=step, marks=marks)
 
 
 def _step(grid: list[float]) -> float:
@@ -100,7 +101,7 @@ def _backtest_section(doc: dict | None) -> html.Div:
         figure_card("Traffic lights by month and band", "monitoring-backtest-lights",
                     bt_figs.lights_figure(doc["month_bands"]),
                     subtitle="the same one-sided binomial test for each band's loans of each month",
-                    height=max(240, 28 * len(doc["months"]) + 90)),
+                    height=max(240, LIGHT_ROW_PX * len(doc["months"]) + 90)),
     ], className="mb-4")
 
 

@@ -17,6 +17,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header, safe_csv
 from dashapp.components.customer_link import customer_link, register_customer_link
+from dashapp.components.recs_metrics import recs_metrics_table
 from dashapp.components.row_blocks import EMPTY_BLOCK, rows_block
 from dashapp.figures import recsys as figs
 from dashapp.pagecache import cached_page
@@ -92,7 +93,6 @@ def layout(**_query: str) -> html.Div:
         return html.Div([header, not_ready_card("Product recommendations", exc.command, str(exc))])
     except DataUnavailable as exc:
         return html.Div([header, no_data_card(str(exc))])
-    table = metrics.drop(columns=[c for c in metrics.columns if c.endswith("_seconds")]).round(3)
     return html.Div([
         header,
         dbc.Row([
@@ -104,9 +104,8 @@ def layout(**_query: str) -> html.Div:
         dbc.Row([
             dbc.Col(figure_card("Model comparison", "recs-comparison", figs.comparison_figure(metrics, k),
                                 subtitle=f"Held-out interactions (per-user 75/25 split), top {k}"), lg=7),
-            dbc.Col(dbc.Card([dbc.CardHeader("Metrics"), dbc.CardBody(
-                dbc.Table.from_dataframe(table, striped=True, size="sm", class_name="small", id="recs-metrics"))],
-                className="ll-card h-100"), lg=5),
+            dbc.Col(dbc.Card([dbc.CardHeader("Metrics"), dbc.CardBody(recs_metrics_table(metrics, k))],
+                             className="ll-card h-100"), lg=5),
         ], className="g-3"),
     ])
 

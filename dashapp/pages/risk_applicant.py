@@ -16,6 +16,7 @@ from dashapp.components import error_card, figure_card, no_data_card, not_ready_
 from dashapp.components.customer_link import customer_link, register_customer_link
 from dashapp.components.recourse import recourse_block
 from dashapp.components.row_blocks import EMPTY_BLOCK, rows_block
+from dashapp.components.sliders import PROBABILITY_MARKS, value_range_slider, value_slider
 from dashapp.figures import explain as explain_figs
 from dashapp.figures import risk as figs
 from dashapp.figures.theme import empty_figure
@@ -89,9 +90,7 @@ def _pd_range() -> html.Div:
     """The PD range the grid shows (applied as the grid's server-side ``pd`` filter)."""
     return html.Div([
         dbc.Label("PD between", html_for="risk-pd-range", className="small mb-0"),
-        dcc.RangeSlider(id="risk-pd-range", min=0, max=1, step=0.01, value=[0, 1],
-                        marks={v: f"{v:.0%}" for v in (0, 0.1, 0.2, 0.3, 0.5, 0.75, 1)},
-                        tooltip={"placement": "bottom", "always_visible": False}),
+        value_range_slider("risk-pd-range", 0, 1, [0, 1], step=0.01, marks=PROBABILITY_MARKS),
     ], className="mb-2")
 
 
@@ -148,16 +147,14 @@ def layout(customer_id: str | None = None, **_query: str) -> html.Div:
                 grid])], className="ll-card h-100"), lg=7),
             dbc.Col(dbc.Card([dbc.CardHeader("Decision"), dbc.CardBody([
                 dbc.Label("Decline when PD ≥", html_for="risk-app-threshold"),
-                dcc.Slider(id="risk-app-threshold", min=0, max=1, step=0.005, value=round(p.threshold, 3),
-                           marks={v: f"{v:.0%}" for v in (0, 0.1, 0.2, 0.3, 0.5, 1)},
-                           tooltip={"placement": "bottom", "always_visible": True}),
+                value_slider("risk-app-threshold", 0, 1, round(p.threshold, 3), step=0.005, marks=PROBABILITY_MARKS),
                 html.Div(id="risk-decision", className="mt-3"),
                 html.Ul(id="risk-reasons", className="mt-2 small"),
                 html.Div(id="risk-recourse"),
                 _record_block()])], className="ll-card h-100"), lg=5),
         ], className="g-3 mb-3"),
         dbc.Row([
-            dbc.Col(figure_card("Why this score (SHAP, probability terms)", "risk-waterfall", height=460), lg=7),
+            dbc.Col(figure_card("Why this score (SHAP, probability terms)", "risk-waterfall", height=520), lg=7),
             dbc.Col(dbc.Card([dbc.CardHeader("What if"), dbc.CardBody(_what_if_inputs(p.model.spec))],
                              className="ll-card h-100"),
                     lg=5),

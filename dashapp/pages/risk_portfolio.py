@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from dashapp.components import figure_card, kpi_tile, not_ready_card, page_header
+from dashapp.components.sliders import PROBABILITY_MARKS, value_slider
 from dashapp.figures import explain as explain_figs
 from dashapp.figures import report
 from dashapp.figures import risk as figs
@@ -33,10 +34,12 @@ def _metrics_table(report: dict) -> dbc.Table:
     head = html.Thead(html.Tr([html.Th("model + imbalance"), *[html.Th(m) for m in METRICS]]))
     rows = []
     for name, m in report["candidates"].items():
-        cells = [html.Td(html.B(name) if name == report["champion"] else name)]
+        cells = [html.Td(html.B(name) if name == report["champion"] else name, className="ll-wrap")]
         cells += [html.Td(f"{m[k]['mean']:.3f} ± {m[k]['std']:.3f}") for k in METRICS]
         rows.append(html.Tr(cells))
-    return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, hover=True, responsive=True, id="risk-metrics")
+    # "0.881 ± 0.005" on one line (ll-metrics-table): on a phone it broke into three; the table scrolls instead
+    return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, hover=True, responsive=True, id="risk-metrics",
+                     class_name="ll-metrics-table")
 
 
 def _cost_controls(threshold: float) -> html.Div:
@@ -48,9 +51,7 @@ def _cost_controls(threshold: float) -> html.Div:
                      dbc.Input(id="risk-cost-good", type="number", min=0, value=COST_REJECTED_GOOD, step=0.5)]),
         ], className="g-2 mb-2"),
         dbc.Label("Decline when PD ≥", html_for="risk-threshold"),
-        dcc.Slider(id="risk-threshold", min=0, max=1, step=0.005, value=round(threshold, 3),
-                   marks={v: f"{v:.0%}" for v in (0, 0.1, 0.2, 0.3, 0.5, 0.75, 1)},
-                   tooltip={"placement": "bottom", "always_visible": True}),
+        value_slider("risk-threshold", 0, 1, round(threshold, 3), step=0.005, marks=PROBABILITY_MARKS),
         dbc.Button("Use the cost-optimal cut-off", id="risk-best-threshold", size="sm", color="secondary",
                    className="mt-2"),
     ])
