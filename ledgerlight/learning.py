@@ -29,6 +29,7 @@ from bankdata import (
     Artifact,
     ArtifactError,
     ArtifactStore,
+    Bank,
     append_load,
     bank_identity,
     campaign_outcomes,
@@ -42,12 +43,14 @@ from bankdata import (
     read_campaign,
     saved_state,
     store_response_purchases,
+    table_counts,
     to_internal,
 )
 from bankdata.cli import cli_user
 from dashapp.services.challenger import compare_with_served, summary_lines
 from dashapp.services.promotion import check_reason, population_problem, promote_version
 from dashapp.services.publishing import train_and_publish
+from ledgerlight.progress import StageProgress
 from ledgerlight.setup import TRAINERS
 from recsys import (
     EVENT_WEIGHTS,
@@ -261,10 +264,20 @@ def retrain(models: list[str], *, quick: bool = False, promote_reason: str | Non
     if promote_reason is not None:
         check_reason(promote_reason)
     store = store or ArtifactStore()
-    bank = read_bank(url, with_truth=True)
+    with StageProgress(["reading the bank", *models], table_counts(url).get("customers", 0)) as progress:
+        with progress.stage("reading the bank"):
+            bank = read_bank(url, with_truth=True)
+        versions = _retrain_each(models, bank, progress, quick=quick, promote_reason=promote_reason, url=url,
+                                 store=store, user=user)  # fmt: skip
+    return versions
+
+
+def _retrain_each(models: list[str], bank: Bank, progress: StageProgress, *, quick: bool, promote_reason: str | None,
+                  url: str | None, store: ArtifactStore, user: str) -> dict[str, str]:  # fmt: skip
     versions = {}
     for name in models:
-        artifact = train_and_publish(name, bank, url, quick=quick, store=store)
+        with progress.stage(name):
+            artifact = train_and_publish(name, bank, url, quick=quick, store=store)
         if promote_reason is not None and store.latest(name) != artifact.version:
             promote_version(name, artifact.version, reason=promote_reason, user=user, url=url, store=store)
         versions[name] = artifact.version

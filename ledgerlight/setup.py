@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from contextlib import nullcontext
 
 import sqlalchemy as sa
 
@@ -31,6 +32,7 @@ from dashapp.services.publishing import (
     publish_version,
     train_and_publish,
 )
+from ledgerlight.progress import StageProgress
 
 log = logging.getLogger("ledgerlight.setup")
 
@@ -59,14 +61,21 @@ def ensure_demo_bank(n_customers: int = DEMO_CUSTOMERS, seed: int = DEMO_SEED) -
     return True
 
 
-def train_models(models: list[str], *, only_missing: bool, quick: bool = False, bank: Bank | None = None) -> list[str]:
+def models_to_train(models: list[str], *, only_missing: bool) -> list[str]:
+    """The named models that need training (with ``only_missing``: those with no saved version)."""
+    store = ArtifactStore()
+    return [m for m in models if not (only_missing and store.latest(m))]
+
+
+def train_models(models: list[str], *, only_missing: bool, quick: bool = False, bank: Bank | None = None,
+                 progress: StageProgress | None = None) -> list[str]:  # fmt: skip
     """Train the named models on the bank in the database; return the names that were trained.
 
     Each new version is published and kept as a candidate, except a model's first version (served at once); see
-    :func:`~dashapp.services.publishing.train_and_publish`.
+    :func:`~dashapp.services.publishing.train_and_publish`. ``progress`` has a stage named after each model.
     """
     store = ArtifactStore()
-    todo = [m for m in models if not (only_missing and store.latest(m))]
+    todo = models_to_train(models, only_missing=only_missing)
     if not todo:
         log.info("every model is trained: %s", ", ".join(f"{m}@{store.latest(m)}" for m in models))
         return []
@@ -74,7 +83,8 @@ def train_models(models: list[str], *, only_missing: bool, quick: bool = False, 
     for name in todo:
         started = time.perf_counter()
         log.info("training %s on %s customers", name, f"{bank.n_customers:,}")
-        artifact = train_and_publish(name, bank, quick=quick, store=store)
+        with progress.stage(name) if progress is not None else nullcontext():
+            artifact = train_and_publish(name, bank, quick=quick, store=store)
         log.info("trained and published %s version %s in %.1f s", name, artifact.version,
                  time.perf_counter() - started)
         print(saved_state(artifact, store.latest(name)))
@@ -106,9 +116,17 @@ def _run_setup(args: argparse.Namespace) -> int:
         print("setup: the database holds no bank, and in production the demo bank is made only with --demo. Load "
               "your files with `ledgerlight load TABLE FILE` (docs/your-own-data.md), then run setup again.")
         return 0
-    ensure_demo_bank(args.customers, args.seed)
-    train_models(list(TRAINERS), only_missing=True)
-    prepare_serving()
+    make_bank = not database_has_bank()
+    todo = models_to_train(list(TRAINERS), only_missing=True)
+    customers = args.customers if make_bank else table_counts().get("customers", 0)
+    stages = [*(["demo bank"] if make_bank else []), *todo, "serving tables"]
+    with StageProgress(stages, customers) as progress:
+        if make_bank:
+            with progress.stage("demo bank"):
+                ensure_demo_bank(args.customers, args.seed)
+        train_models(todo, only_missing=True, progress=progress)
+        with progress.stage("serving tables"):
+            prepare_serving()
     if not is_production():  # production: an operator adds users with `ledgerlight users add`
         print_demo_users(demo_users())
     return 0
@@ -116,7 +134,11 @@ def _run_setup(args: argparse.Namespace) -> int:
 
 def _run_train(args: argparse.Namespace) -> int:
     models = list(TRAINERS) if args.model == "all" else [args.model]
-    train_models(models, only_missing=args.missing, quick=args.quick)
+    todo = models_to_train(models, only_missing=args.missing)
+    with StageProgress(todo, table_counts().get("customers", 0)) as progress:
+        train_models(todo, only_missing=False, quick=args.quick, progress=progress)
+    if not todo:
+        log.info("every model is trained: %s", ", ".join(models))
     return 0
 
 
