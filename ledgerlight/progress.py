@@ -81,12 +81,20 @@ class StageProgress:
         The bank's size, to scale the estimates.
     disable : bool, optional
         No bar (None: no bar unless stderr is a terminal).
+    default_seconds : float, optional
+        The estimate of a stage never timed here (instead of the per-customer defaults), e.g. a benchmark script.
     """
 
-    def __init__(self, stages: Sequence[str], customers: int, *, disable: bool | None = None) -> None:
+    def __init__(self, stages: Sequence[str], customers: int, *, disable: bool | None = None,
+                 default_seconds: float | None = None) -> None:  # fmt: skip
         self.stages = list(stages)
         self.customers = max(int(customers), 1)
-        self.estimates = {s: max(estimate_seconds(s, self.customers), 0.5) for s in self.stages}
+        timed = _read_timings()
+        self.estimates = {
+            s: max(default_seconds if default_seconds is not None and s not in timed
+                   else estimate_seconds(s, self.customers), 0.5)
+            for s in self.stages
+        }  # fmt: skip
         self.disable = disable
         self._done = 0.0
         self._bar: tqdm | None = None

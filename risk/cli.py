@@ -7,8 +7,12 @@ import json
 import logging
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from bankdata import (
     ArtifactStore,
@@ -264,6 +268,16 @@ def tuned_vs_untuned(summary: dict[str, Any], search: dict[str, list[dict[str, A
     return out
 
 
+def _advance(bar: tqdm) -> Callable[[str], None]:
+    """A progress callback that names the fit just done and moves ``bar`` one step."""
+
+    def advance(label: str) -> None:
+        bar.set_description_str(f"done {label}", refresh=False)
+        bar.update(1)
+
+    return advance
+
+
 def evaluate_book(book: LoanBook, args: argparse.Namespace, truth: Any = None) -> dict[str, Any]:
     """The evaluation report: per candidate mean and std of each metric over stratified folds.
 
@@ -272,12 +286,17 @@ def evaluate_book(book: LoanBook, args: argparse.Namespace, truth: Any = None) -
     """
     models = (*dict.fromkeys((*args.models, *((CHAMPION_MODEL, TUNED_MODEL) if args.tune else ()))),)
     monotone = _monotone(args)
-    cv = cross_validate(
-        book.x, book.y, book.spec.categorical_indices, candidates(models, args.imbalance), n_folds=args.folds,
-        seed=args.seed, cost_missed_default=args.cost_missed_default, cost_rejected_good=args.cost_rejected_good,
-        monotone=monotone_vector(book.spec.features, book.spec.categorical_indices, monotone),
-        tuning=_tuning(args),
-    )  # fmt: skip
+    cands = candidates(models, args.imbalance)
+    # one bar over every fit (candidates x folds) on stderr, shown on a terminal only; tqdm's estimate of the time
+    # left comes from the fits done so far
+    with logging_redirect_tqdm(), tqdm(total=len(cands) * args.folds, unit="fit", disable=not sys.stderr.isatty(), file=sys.stderr,
+              bar_format="{desc} {n_fmt}/{total_fmt} fits|{bar}| {elapsed} elapsed, about {remaining} left") as bar:  # fmt: skip
+        cv = cross_validate(
+            book.x, book.y, book.spec.categorical_indices, cands, n_folds=args.folds,
+            seed=args.seed, cost_missed_default=args.cost_missed_default, cost_rejected_good=args.cost_rejected_good,
+            monotone=monotone_vector(book.spec.features, book.spec.categorical_indices, monotone),
+            tuning=_tuning(args), progress=_advance(bar),
+        )  # fmt: skip
     summary = cv.summary()
     report: dict[str, Any] = {
         "data": book.source,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -95,8 +96,11 @@ def cross_validate(
     calibration: str = "auto",
     monotone: tuple[int, ...] = (),
     tuning: Tuning | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> CVResult:
     """Fit every candidate on k-1 folds and predict the k-th; calibrate out-of-fold; score each fold.
+
+    ``progress(label)`` is called after each of the ``len(candidates) * n_folds`` fits (e.g. to move a bar).
 
     Decision metrics use the cost-optimal threshold for calibrated probabilities (:func:`bayes_threshold`).
     ``monotone`` and ``tuning`` go to :func:`make_pipeline` (LightGBM's constraints; ``lightgbm_tuned``'s search,
@@ -116,6 +120,8 @@ def cross_validate(
             raw[test] = pipe.predict_proba(x[test])[:, 1]
             if (search := getattr(pipe[-1], "search_", None)) is not None:
                 result.search.setdefault(cand.name, []).append(search)
+            if progress is not None:
+                progress(f"{cand.name} fold {k + 1}/{n_folds}")
         cal = cross_fitted_calibration(raw, y, folds, method=calibration)
         result.raw[cand.name] = raw
         result.calibrated[cand.name] = cal
