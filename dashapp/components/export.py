@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 from dash import dcc
 
-from dashapp.services.segments import neutralise_formulas
+from bankdata import neutralise_formulas
 
 
 def safe_csv(frame: pd.DataFrame, filename: str) -> dict[str, Any]:

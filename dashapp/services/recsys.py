@@ -27,12 +27,19 @@ import pandas as pd
 import sqlalchemy as sa
 
 import recsys
-from bankdata import BANK_TABLES, Artifact, DatabaseError, get_settings, query, query_records
+from bankdata import (
+    BANK_TABLES,
+    Artifact,
+    DatabaseError,
+    get_settings,
+    neutralise_formulas,
+    query,
+    query_records,
+)
 from dashapp.services import audit, grid, ids, validation
 from dashapp.services import bank as bank_service
 from dashapp.services import risk as risk_service
 from dashapp.services.bank import DataUnavailable
-from dashapp.services.segments import neutralise_formulas
 from dashapp.services.served import NotPublished, load_served
 
 #: every model a version may serve and its label, in page order (a version serves those it published: ``Served.models``)

@@ -37,6 +37,7 @@ from bankdata import (
     DatabaseError,
     append_audit,
     get_settings,
+    neutralise_formulas,  # exports are made safe for spreadsheets in one place
     query,
     query_records,
     read_evidence,
@@ -59,7 +60,6 @@ EXPORT_CHUNK_ROWS = 10_000
 DEFAULT_BOX_FEATURE = "monetary"
 PROFILE_FEATURES = ("age", "income", "monetary", "frequency", "recency_days", "n_products")
 EXPORT_ID_COLUMNS = ("customer_id", "segment", "segment_name")
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXCLUDE_INELIGIBLE = "exclude-ineligible"
 """The risk filter's value that leaves out customers not eligible for credit offers (every role may use it)."""
 _M = MEMBERS_TABLE
@@ -593,17 +593,6 @@ def _segment_cards(version: str, url: str) -> dict[int, dict[str, Any]]:
 
 
 # --- export ------------------------------------------------------------------------------------------------------
-
-
-def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix ``'`` to text cells starting with = + - @ tab or CR, so a spreadsheet never runs them as formulas."""
-    out = df.copy()
-    for col in out.columns:
-        if pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
-            text = out[col].astype("str")
-            risky = text.str.startswith(_FORMULA_PREFIXES).fillna(False) & out[col].notna()
-            out[col] = text.where(~risky, "'" + text).where(out[col].notna(), None)
-    return out
 
 
 def count_matching(flt: SegmentFilter) -> int:
