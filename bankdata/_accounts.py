@@ -8,7 +8,7 @@ sign-in attempts per key in one write transaction (SQLite: ``BEGIN IMMEDIATE``; 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -161,7 +161,9 @@ def _locked_rows(conn: Connection, keys: Sequence[ThrottleKey], now: datetime, w
     for k in sorted(keys, key=lambda k: k.key):  # one lock order for every worker: no deadlock
         _insert_missing(conn, {"key": k.key, "username": k.username, "window_started_at": now, "failures": 0,
                                "in_flight": 0, "next_allowed_at": now})
-        row = conn.execute(sa.select(table).where(table.c.key == k.key).with_for_update()).mappings().one()
+        row: Mapping[Any, Any] = (
+            conn.execute(sa.select(table).where(table.c.key == k.key).with_for_update()).mappings().one()
+        )
         if row["window_started_at"] + window <= now:
             conn.execute(sa.update(table).where(table.c.key == k.key)
                          .values(window_started_at=now, failures=0, in_flight=0, next_allowed_at=now))

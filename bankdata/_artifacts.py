@@ -67,7 +67,9 @@ def save_npz(path: Path, **arrays: np.ndarray) -> None:
             raise TypeError(
                 f"array {name!r} has dtype object, which needs pickle; convert it to numbers or str"
             )
-    np.savez(path, **{k: np.asarray(v) for k, v in arrays.items()})
+    # typed Any: numpy's stub would match the spread values against its allow_pickle: bool keyword
+    payload: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+    np.savez(path, **payload)
 
 
 def sha256_file(path: Path) -> str:

@@ -188,7 +188,7 @@ def create_campaign(
     rows = _check_members(members)
     audience_json = json.dumps(audience, sort_keys=True, default=str)
     now = _now()
-    values = {
+    values: dict[str, Any] = {
         "name": name, "product_id": int(product_id), "source": source, "audience": audience_json,
         "control_share": float(control_share), "seed": int(seed), "n_treated": int((rows["arm"] == "treated").sum()),
         "n_control": int((rows["arm"] == "control").sum()), "window_days": int(window_days), "created_at": now,

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -43,7 +44,7 @@ def describe_url(url: str | URL) -> str:
 
 # --- tables ---------------------------------------------------------------------------------------------------------
 
-_SA_TYPES = {
+_SA_TYPES: dict[str, type[sa.types.TypeEngine[Any]] | sa.types.TypeEngine[Any]] = {
     "id": sa.BigInteger,
     "int": sa.BigInteger,
     "float": sa.Float,
@@ -364,7 +365,10 @@ def _copy_rows(conn: Connection, table: sa.Table, columns: list[str], rows: list
     """PostgreSQL with psycopg 3: ``COPY ... FROM STDIN`` in the connection's open transaction."""
     quote = conn.dialect.identifier_preparer.quote
     sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
-    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise DatabaseError("the connection has no open driver connection to COPY into")
+    with driver.cursor() as cursor, cursor.copy(sql) as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -491,9 +495,17 @@ def write_bank(bank: Bank, url: str | None = None, replace: bool = True) -> dict
     return written
 
 
+def _key_name(table: str) -> str:
+    """The key column of a public table that has one (``KeyError`` for a keyless table)."""
+    key = SCHEMAS[table].key
+    if key is None:
+        raise KeyError(f"table {table!r} has no key column")
+    return key
+
+
 def _key_values(conn: Connection, table: str) -> pd.Index:
     """Every key of a public table in the database (empty when the table has no rows)."""
-    key = BANK_TABLES[table].c[SCHEMAS[table].key]
+    key = BANK_TABLES[table].c[_key_name(table)]
     return pd.Index([row[0] for row in conn.execute(sa.select(key))], dtype="int64")
 
 
@@ -628,10 +640,10 @@ _EMPTY_DTYPES = {
 def _read_table(conn: Connection, name: str, schema: TableSchema) -> pd.DataFrame:
     """Read one table in insertion order. The driver's raw tuples (no per-row SQLAlchemy processing) are parsed
     vectorised by ``validate_frame``: 40% less CPU than ``pd.read_sql`` on 1.5M transactions."""
-    columns = [sa.column(c) for c in schema.column_names]
+    columns: list[sa.ColumnClause[Any]] = [sa.column(c) for c in schema.column_names]
     query = sa.select(*columns).select_from(sa.table(name)).order_by(sa.column(ROW_NO))
     cursor = conn.exec_driver_sql(str(query.compile(dialect=conn.dialect))).cursor
-    parts = []
+    parts: list[pd.DataFrame] = []
     # In chunks: a whole table as Python tuples first (31.5M transactions at 1M customers) would need ~3x the memory
     # of the finished frame; each chunk is parsed and validated, then its tuples are freed.
     while rows := cursor.fetchmany(READ_CHUNK_ROWS):
@@ -751,7 +763,10 @@ def add_user(username: str, password_hash: str, role: str, url: str | None = Non
                 username=username, password_hash=password_hash, role=role, created_at=_now()
             )
         )
-        return int(result.inserted_primary_key[0])
+        inserted = result.inserted_primary_key
+        if inserted is None:
+            raise DatabaseError(f"the database did not return the id of the new user {username!r}")
+        return int(inserted[0])
 
 
 def get_user(username: str, url: str | None = None) -> dict | None:

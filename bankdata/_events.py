@@ -18,7 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bankdata._db import BANK_TABLES, ROW_NO, _connect, _insert_frame, lock_appends, metadata
+from bankdata._db import BANK_TABLES, ROW_NO, _connect, _insert_frame, _key_name, lock_appends, metadata
 from bankdata._schema import SCHEMAS
 from bankdata._validation import DataValidationError, ProblemReport, validate_frame
 
@@ -64,7 +64,7 @@ def _chunks(values: list) -> list[list]:
 
 
 def _known(conn: Connection, table: str, values: np.ndarray) -> set[int]:
-    key = BANK_TABLES[table].c[SCHEMAS[table].key]
+    key = BANK_TABLES[table].c[_key_name(table)]
     found: set[int] = set()
     for chunk in _chunks(sorted({int(v) for v in values})):
         found.update(int(r[0]) for r in conn.execute(sa.select(key).where(key.in_(chunk))))

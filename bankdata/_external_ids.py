@@ -216,9 +216,9 @@ def store_mapping(
                 rows[start : start + 50_000],
             )
     key = schema.key
-    entity = ENTITY_OF_COLUMN.get(key or "")
-    if entity is not None and entity not in stored_kinds(conn):
-        conn.execute(sa.insert(id_kinds_table).values(entity=entity, kind=_file_kind(df[key])))
+    key_entity = ENTITY_OF_COLUMN.get(key or "")
+    if key_entity is not None and key_entity not in stored_kinds(conn):
+        conn.execute(sa.insert(id_kinds_table).values(entity=key_entity, kind=_file_kind(df[key])))
 
 
 def _lookup(url: str | None, entity: str, column: sa.Column, other: sa.Column, keys: list) -> dict:

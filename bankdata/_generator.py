@@ -180,13 +180,15 @@ def _offset_ids(bank: Bank, customer_offset: int, loan_offset: int) -> Bank:
         return out.assign(loan_id=out["loan_id"] + loan_offset) if "loan_id" in out else out
 
     truth = bank.truth
+    if truth is not None:
+        truth = GroundTruth(moved(truth.personas), moved(truth.loan_pd), moved(truth.affinity))
     return Bank(
         customers=moved(bank.customers),
         transactions=moved(bank.transactions),
         loans=moved(bank.loans),
         products=bank.products,
         interactions=moved(bank.interactions),
-        truth=GroundTruth(moved(truth.personas), moved(truth.loan_pd), moved(truth.affinity)),
+        truth=truth,
     )
 
 

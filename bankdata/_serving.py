@@ -204,7 +204,7 @@ def drop_served_tables(conn: Connection) -> None:
     served_metadata.drop_all(conn)
 
 
-def _fetch(statement: sa.Executable, url: str | None) -> tuple[list[str], list[sa.Row]]:
+def _fetch(statement: sa.Executable, url: str | None) -> tuple[list[str], Sequence[sa.Row]]:
     with _connect(url, write=False) as conn:
         try:
             result = conn.execute(statement)

@@ -131,14 +131,15 @@ def evaluate_campaigns(
     t_later, r_later = draws[0]
     scores = {
         "random": rng.random(len(X_later)),
-        "response": response_model.predict_proba(X_later.to_numpy(dtype=float))[:, 1],
+        # np.asarray: the stub's predict_proba may also return a sparse matrix or a list (not for this model)
+        "response": np.asarray(response_model.predict_proba(X_later.to_numpy(dtype=float)))[:, 1],
         "uplift": uplift_model.predict(X_later),
     }
     true_u = truth_later["uplift"].to_numpy()
     oracle = _ranking_report(true_u, draws, true_u)
     models = {name: _ranking_report(s, draws, true_u) for name, s in scores.items()}
-    for report in models.values():
-        report["qini_true_share_of_oracle"] = report["qini_true"] / oracle["qini_true"]
+    for model_report in models.values():
+        model_report["qini_true_share_of_oracle"] = model_report["qini_true"] / oracle["qini_true"]
     overall = measure(t_later, r_later)
     report: dict[str, Any] = {
         "product": product,

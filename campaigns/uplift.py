@@ -77,7 +77,10 @@ class TwoModelUplift:
         if missing:
             raise ValueError(f"X lacks the features the model was fitted on: {missing}")
         values = X[list(self.feature_names_in_)].to_numpy(dtype=float)
-        return self.boosters_["treated"].predict(values), self.boosters_["control"].predict(values)
+        # np.asarray: Booster.predict is typed to return a sparse matrix or a list too (only for pred_contrib)
+        treated = np.asarray(self.boosters_["treated"].predict(values))
+        control = np.asarray(self.boosters_["control"].predict(values))
+        return treated, control
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Predicted uplift (take-up if contacted minus if held out) of each row."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import cast
 
 import dash
 import flask
@@ -37,7 +38,9 @@ def shell(app: dash.Dash) -> html.Div:
 
 def page_loading() -> dcc.Loading:
     """``dash.page_container`` with a spinner while a page's layout is built (the first one reads the bank)."""
-    return dcc.Loading(dash.page_container, target_components={"_pages_content": "children"}, delay_show=300,
+    # cast: dash's generated type for target_components is a TypedDict without keys
+    targets = cast("dcc.Loading.TargetComponents", {"_pages_content": "children"})
+    return dcc.Loading(dash.page_container, target_components=targets, delay_show=300,
                        type="dot", color=TEAL, overlay_style={"visibility": "visible", "opacity": 0.5})
 
 
@@ -70,7 +73,7 @@ def create_app() -> dash.Dash:
         external_scripts=[],
         suppress_callback_exceptions=True,
         title="Ledgerlight",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # documented "None or ''": no "Updating..." title
         enable_mcp=False,  # no second way into the callbacks: every call goes through the guard's checks
         websocket_callbacks=False,
     )

@@ -49,7 +49,7 @@ def served_stamp() -> Hashable:
     from dashapp.services.overview import summary_stamp
     from dashapp.services.served import NotTrained, served_version
 
-    versions = []
+    versions: list[str | None] = []
     for model in STAMPED_MODELS:
         try:
             versions.append(served_version(model))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from bankdata import append_audit, backup, restore
 from bankdata.cli import cli_user
@@ -34,7 +35,7 @@ def _run_restore(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``backup`` and ``restore`` to the ``ledgerlight`` command."""
-    kw = {"epilog": EXAMPLES, "formatter_class": argparse.RawDescriptionHelpFormatter}
+    kw: dict[str, Any] = {"epilog": EXAMPLES, "formatter_class": argparse.RawDescriptionHelpFormatter}
     out = subparsers.add_parser(
         "backup", help="copy the database (SQLite, online) and every trained model version into a new folder",
         description="A consistent copy of the SQLite database (taken while the app serves) and of the artifact store, "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -146,7 +147,7 @@ class Recommender(ABC):
             out[~known] = self._score_cold(ids[~known], user_features)
         return out
 
-    def held_mask(self, user_ids: np.ndarray | list[int] | list[str]) -> np.ndarray:
+    def held_mask(self, user_ids: np.ndarray | Sequence[int | str]) -> np.ndarray:
         """Boolean (n_users, n_items): True where the user holds the item (unknown users hold nothing)."""
         self._check_fitted()
         ids = id_array(user_ids)

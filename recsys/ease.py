@@ -66,7 +66,7 @@ class EASERecommender(Recommender):
         self.vocab_ = [
             np.unique(np.append(side[c].astype("str").fillna(UNKNOWN).to_numpy(), UNKNOWN)).astype(str)
             for c in self.feature_names_
-        ]
+        ] if side is not None else []
         sizes = [len(v) for v in self.vocab_]
         self.offsets_ = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64) if sizes else np.zeros(0, np.int64)
         n_items = matrix.shape[1]

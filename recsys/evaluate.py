@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ def default_models(n_items: int, *, quick: bool = False) -> dict[str, Recommende
     return {"popularity": PopularityRecommender(), "als": als, "mf": mf, "ease": ease}
 
 
-def default_grids(n_items: int) -> dict[str, list[dict[str, object]]]:
+def default_grids(n_items: int) -> dict[str, list[dict[str, Any]]]:
     """Candidate ALS and EASE settings per catalogue size, chosen on a validation split (see :mod:`recsys.tuning`).
 
     A small shelf wants more factors than a handful held back by a strong penalty (the penalty that wins grows
@@ -74,7 +75,7 @@ def default_grids(n_items: int) -> dict[str, list[dict[str, object]]]:
 
 
 def chosen_models(
-    models: Mapping[str, Recommender], tuning: Mapping[str, Mapping[str, object]] | None
+    models: Mapping[str, Recommender], tuning: Mapping[str, Mapping[str, Any]] | None
 ) -> dict[str, Recommender]:
     """Fresh copies of ``models`` with the parameters an evaluation's ``tuning`` chose (the others as given)."""
     tuning = tuning or {}
@@ -145,8 +146,8 @@ def evaluate_models(
     seed: int = 42,
     user_features: pd.DataFrame | None = None,
     affinity: pd.DataFrame | None = None,
-    grids: Mapping[str, list[dict[str, object]]] | None = None,
-) -> dict[str, object]:
+    grids: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
     """Split once, evaluate every model on the same split, and describe the split.
 
     A model named in ``grids`` first has its parameters chosen on a validation split of the training side only

@@ -16,11 +16,12 @@ Definitions, for one user with relevant set R and top-k list r_1..r_k (rel_i = 1
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
 
-Relevant = sp.spmatrix | sp.sparray | Sequence[Iterable[int]]
+Relevant: TypeAlias = sp.spmatrix | sp.sparray | Sequence[Iterable[int]]
 
 
 def _as_csr(relevant: Relevant, n_users: int, n_items: int) -> sp.csr_matrix:

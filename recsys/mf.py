@@ -24,6 +24,8 @@ from recsys.base import Recommender, check_n_jobs
 if TYPE_CHECKING:
     import torch
 
+    from recsys._mf_torch import MFModule
+
 UNKNOWN = "<unknown>"
 
 
@@ -65,6 +67,9 @@ class MFRecommender(Recommender):
     """
 
     kind = "mf"
+    # learned by recsys._mf_torch.fit_mf (torch is imported only to train): absent on a loaded model
+    loss_history_: list[float]
+    module_: MFModule
 
     def __init__(
         self,

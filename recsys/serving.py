@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -132,7 +133,7 @@ class RecsysModels:
         """Product x product counts of customers holding both (computed once per loaded artifact)."""
         return cooccurrence(self.models["popularity"].held_)
 
-    def compare(self, customer_id: int | str, n: int = 5, **kwargs: object) -> dict[str, pd.DataFrame]:
+    def compare(self, customer_id: int | str, n: int = 5, **kwargs: Any) -> dict[str, pd.DataFrame]:
         """:meth:`recommend` from every model, keyed by model name."""
         return {name: self.recommend(customer_id, n, model=name, **kwargs) for name in self.models}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,7 +60,7 @@ def evaluate_bank(
     seed: int = 42,
     max_customers: int = EVAL_CUSTOMERS,
     tune: bool = True,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Per-user 75/25 holdout of the bank's interactions; every model plus the oracle (true affinities).
 
     With ``tune``, ALS's settings are chosen on a validation split of the training side (report ``tuning``).

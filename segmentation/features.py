@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bankdata import DataValidationError
+from bankdata import Bank, DataValidationError
 
 FEATURES: dict[str, str] = {
     "recency_days": "days from the customer's last spending transaction to the reference date (window length if none)",
@@ -204,9 +204,10 @@ def customer_features(
         },
         index=ids,
     )
-    profile_cols = [c for c in PROFILE_NUMERIC if customers is not None and c in customers.columns]
+    profile = customers if customers is not None else pd.DataFrame()
+    profile_cols = [c for c in PROFILE_NUMERIC if c in profile.columns]
     for col in profile_cols:
-        raw = customers[col]
+        raw = profile[col]
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
         _fail(profile_name, "non-numeric values", np.isnan(values) & raw.notna().to_numpy(), col)
         _fail(profile_name, "infinite values", np.isinf(values), col)
@@ -245,7 +246,7 @@ def _holdings(ids: pd.Index, holdings: pd.DataFrame) -> pd.DataFrame:
     return flags
 
 
-def bank_features(bank: object, *, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+def bank_features(bank: Bank, *, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
     """Features of every customer of a ``bankdata.Bank`` (transactions, profile and held products)."""
     held = bank.held_products().merge(bank.products[["product_id", "family"]], on="product_id", how="left")
     return customer_features(bank.transactions, bank.customers, held, as_of=as_of)

@@ -218,6 +218,8 @@ def publish(artifact: Artifact, bank: Bank | None = None, url: str | None = None
     if artifact.model != MODEL_NAME:
         raise ValueError(f"not a segments artifact: {artifact.model!r}")
     seg = load_segmentation(artifact)
+    if seg.customers is None:  # load_segmentation reads them unless told not to
+        raise ValueError(f"segments {artifact.version}: the artifact's customers were not read")
     held = seg.customers["products"] if "products" in seg.customers.columns else pd.Series([], dtype=object)
     catalogue = product_catalogue(held, bank)
     rows = members_frame(seg.customers, seg.feature_names, catalogue)

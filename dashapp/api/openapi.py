@@ -73,7 +73,7 @@ def document() -> dict[str, Any]:
     _, defs = models_json_schema(
         [(m, "validation") for m in REQUESTS] + [(m, "serialization") for m in RESPONSES], ref_template=REF
     )
-    secured = [{"bearer": []}, {"apiKey": []}]
+    secured: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
     return {
         "openapi": "3.1.0",
         "info": {

@@ -4,7 +4,7 @@ schemas, makes one services call and answers a response model as JSON."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, cast
 
 import flask
 import pydantic
@@ -74,7 +74,8 @@ def score() -> flask.Response:
             pd=s.pd,
             band=s.band,
             band_name=risk.BAND_NAMES.get(s.band, s.band),
-            decision=s.decision,
+            # the service types it str; the model validates it is one of the two
+            decision=cast(Literal["approve", "decline"], s.decision),
             reasons=s.reasons,
             recourse_omitted=s.recourse_omitted,
             recourse=None

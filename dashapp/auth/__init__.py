@@ -38,7 +38,7 @@ def init_auth(app: dash.Dash) -> flask_login.LoginManager:
         raise ConfigError("debug mode is on with LEDGERLIGHT_ENV=production: refusing to start")
     hops = trusted_proxy_hops()
     if hops:
-        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops)
     manager = flask_login.LoginManager()
     manager.session_protection = "basic"  # "strong" would sign out users whose proxy IP changes
     manager.user_loader(load_session_user)  # the cookie holds a server-side session's token

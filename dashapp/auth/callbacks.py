@@ -12,6 +12,7 @@ properties equal, nothing missing and nothing extra. :func:`strict_loads` refuse
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 from collections.abc import Iterator, Mapping
@@ -99,17 +100,17 @@ class Dependency:
         """From the id as Dash writes it (a pattern id is its JSON) and the property."""
         return cls(json.loads(id_text) if id_text.startswith("{") else id_text, clean_property(prop))
 
-    @property
+    @builtins.property  # to a type checker the field `property` above shadows the builtin
     def is_pattern(self) -> bool:
         """Whether the id is a pattern-matching dict."""
         return isinstance(self.id, dict)
 
-    @property
+    @builtins.property
     def is_multi(self) -> bool:
         """Whether the request carries a list of components for it (an ALL or ALLSMALLER wildcard)."""
-        return self.is_pattern and any(_wildcard(v) in ("ALL", "ALLSMALLER") for v in self.id.values())
+        return isinstance(self.id, dict) and any(_wildcard(v) in ("ALL", "ALLSMALLER") for v in self.id.values())
 
-    @property
+    @builtins.property
     def key(self) -> str:
         """The id as Dash stringifies it (pattern ids as sorted JSON)."""
         return stringify_id(self.id)

@@ -13,6 +13,7 @@ import flask_login
 from dash.exceptions import DependencyException
 from markupsafe import escape
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse  # what flask.redirect returns
 
 from bankdata import ArtifactError, DatabaseError
 from dashapp.auth import logs, rules
@@ -72,7 +73,7 @@ def _user_or_none() -> Any:
     return user if user.is_authenticated else None
 
 
-def before_request() -> flask.Response | None:
+def before_request() -> BaseResponse | None:
     """Refuse what the user may not do before any app code runs."""
     flask.g.started = time.perf_counter()
     flask.g.request_id = logs.request_id(flask.request.headers.get(logs.REQUEST_ID_HEADER))

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import flask
 import flask_login
 from markupsafe import escape
+from werkzeug.wrappers import Response as BaseResponse  # what flask.redirect returns
 
 from bankdata import DatabaseError
 from dashapp.auth import throttle
@@ -67,7 +68,7 @@ def _throttled(username: str, next_path: str, wait: float) -> flask.Response:
     return response
 
 
-def login() -> flask.Response:
+def login() -> BaseResponse:
     """GET: the sign-in form. POST: check the token, the throttle and the password; start a server-side session."""
     if flask.request.method == "GET":
         if flask_login.current_user.is_authenticated:
@@ -105,7 +106,7 @@ def login() -> flask.Response:
     return flask.redirect(safe_next(next_path))
 
 
-def logout() -> flask.Response:
+def logout() -> BaseResponse:
     """POST with the session's token: revoke the server-side session and show the sign-in form."""
     if not csrf_ok(flask.request.form.get(FIELD)):
         return flask.make_response("The sign-out form expired; reload the page.", 400)

@@ -7,11 +7,12 @@ from typing import Any
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from dashapp.pagecache import not_cacheable
 from dashapp.services.messages import public_message
 
-GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False, "displayModeBar": False, "responsive": True}
+GRAPH_CONFIG: dcc.Graph.Config = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 
 
 def kpi_tile(label: str, value: str, hint: str | None = None, *, tile_id: str | None = None) -> dbc.Card:
@@ -59,7 +60,7 @@ def figure_card(
     height : int
         Height of the chart in pixels.
     """
-    header = [html.Span(title)]
+    header: list[Component] = [html.Span(title)]
     if subtitle:
         header.append(html.Small(subtitle, className="ll-card-subtitle"))
     graph = dcc.Graph(id=graph_id, figure=figure if figure is not None else go.Figure(),

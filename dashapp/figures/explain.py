@@ -32,12 +32,13 @@ def importance_comparison_figure(
         xaxis="x",
         hovertemplate="%{y}: %{x:.3f}<extra>mean |SHAP|</extra>",
     )
-    has_perm = bool(permutation) and "mean" in permutation
-    if has_perm:
+    perm = permutation if permutation and "mean" in permutation else None
+    has_perm = perm is not None
+    if perm is not None:
         by_name = dict(
             zip(
-                permutation["features"],
-                zip(permutation["mean"], permutation["std"], strict=True),
+                perm["features"],
+                zip(perm["mean"], perm["std"], strict=True),
                 strict=True,
             )
         )

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+if TYPE_CHECKING:  # figures never import the services layer at run time
+    from dashapp.services.segments import SegmentView
 
 from dashapp.figures.theme import (
     DIVERGING,
@@ -222,7 +226,7 @@ class SegmentFigures:
     boxes: go.Figure
 
 
-def view_figures(view: object) -> SegmentFigures:
+def view_figures(view: SegmentView) -> SegmentFigures:
     """All filter-driven charts of a ``SegmentView`` (from ``dashapp.services.segments``)."""
     return SegmentFigures(
         scatter=pca_scatter_figure(view.sample, view.names, view.explained, view.n_customers),

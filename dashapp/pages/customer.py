@@ -12,7 +12,8 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import dash_table, html
+from dash import html
+from dash.dash_table.DataTable import DataTable  # the class (the package re-exports it untyped)
 
 import risk
 from dashapp import policy
@@ -60,11 +61,11 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _table(frame: pd.DataFrame, table_id: str) -> dash_table.DataTable | html.P:
+def _table(frame: pd.DataFrame, table_id: str) -> DataTable | html.P:
     if frame is None or frame.empty:
         return html.P("None", className="text-muted small mb-0", id=table_id)
     rows = [{c: _cell(v) for c, v in row.items()} for row in frame.to_dict("records")]
-    return dash_table.DataTable(rows, [{"name": c, "id": c} for c in frame.columns],
+    return DataTable(rows, [{"name": c, "id": c} for c in frame.columns],
                                 id=table_id, style_table={"overflowX": "auto"}, page_size=8,
                                 style_cell={"fontSize": "0.85rem", "fontFamily": TABLE_FONT, "textAlign": "left",
                                             "whiteSpace": "normal", "height": "auto", "padding": "4px 6px"},
@@ -111,7 +112,7 @@ def _segment_card(view: svc.Customer360) -> dbc.Card:
 
 
 def _products_card(view: svc.Customer360) -> dbc.Card:
-    if view.held is None:
+    if view.held is None or view.next_best is None:  # the service sets both or neither
         body: Any = html.P(view.missing.get("products", ""), className="small mb-0")
     else:
         nb = view.next_best.loc[:, [c for c in ("rank", "name", "family", "reason") if c in view.next_best.columns]]
