@@ -125,4 +125,8 @@ def test_the_server_has_one_way_into_the_callbacks(dash_app) -> None:
     assert routes == {"/", "/<path:path>", "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
                       "/_dash-dependencies", "/_dash-layout", "/_dash-update-component", "/_favicon.ico",
                       "/_reload-hash", "/assets/<path:filename>", "/healthz", "/help/img/<path:name>", "/login",
-                      "/logout", "/static/<path:filename>"}
+                      "/logout", "/static/<path:filename>",
+                      # the JSON API: every route checks its own API key and role (tests/app/test_api.py)
+                      "/api/", "/api/<path:rest>", "/api/v1/customers/<customer_id>/recommendations",
+                      "/api/v1/customers/<customer_id>/segment", "/api/v1/events", "/api/v1/health",
+                      "/api/v1/openapi.json", "/api/v1/risk/score"}
