@@ -2,6 +2,7 @@
 and an uplift model to rank by. Imports ``bankdata`` and third-party libraries only (never Dash)."""
 
 from campaigns.evaluate import DEFAULT_PRODUCT, age_segments, evaluate_campaigns
+from campaigns.fairness import adverse_impact
 from campaigns.features import customer_features
 from campaigns.holdout import DEFAULT_CONTROL_SHARE, assign_holdout, check_control_share
 from campaigns.measure import (
@@ -26,6 +27,7 @@ __all__ = [
     "TOP_SHARES",
     "Measurement",
     "TwoModelUplift",
+    "adverse_impact",
     "age_segments",
     "assign_holdout",
     "campaign_report",
