@@ -16,6 +16,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header, safe_csv
+from dashapp.components.campaign_create import CreateCampaign, sync_audience
 from dashapp.components.customer_link import customer_link, register_customer_link
 from dashapp.components.row_blocks import EMPTY_BLOCK, rows_block
 from dashapp.figures import recsys as figs
@@ -76,6 +77,7 @@ def _campaign_panel() -> dbc.Card:
             html.Div(_campaign_grid("none"), id="recs-campaign-holder"),
             dcc.Download(id="recs-download"),
             customer_link("recs-campaign-grid"),
+            CreateCampaign("recommendations"),
         ]),
     ], className="ll-card")
 
@@ -202,3 +204,6 @@ def export_campaign(_clicks, product_id, model, n):
 
 
 register_customer_link("recs-campaign-grid", __name__)  # a customer id in the campaign list opens the Customer page
+# the "Create campaign" component takes the list shown: product, model and size (checked on the server)
+sync_audience("recommendations", {"product": ("recs-product", "value"), "model": ("recs-campaign-model", "value"),
+                                  "n": ("recs-campaign-n", "value")})
