@@ -54,31 +54,38 @@ class CreateCampaign(html.Div):
         button = staticmethod(lambda aio_id: CreateCampaign.ids.part("button", aio_id))
         feedback = staticmethod(lambda aio_id: CreateCampaign.ids.part("feedback", aio_id))
 
-    def __init__(self, aio_id: str, product_options: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, aio_id: str, product_options: list[dict[str, Any]] | None = None, *,
+                 inline: bool = False) -> None:  # fmt: skip
         if aio_id not in SOURCES:
             raise ValueError(f"unknown campaign source {aio_id!r}")
         ids = self.ids
         pick = dcc.Dropdown(id=ids.product(aio_id), options=product_options or [], placeholder="product to offer",
-                            clearable=False, className="mb-2")  # fmt: skip
+                            clearable=False)  # fmt: skip
+        name = dbc.Input(id=ids.name(aio_id), placeholder="campaign name", maxLength=120, size="sm", debounce=True)
+        share = dbc.InputGroup([
+            dbc.InputGroupText("hold out"),
+            dbc.Input(id=ids.share(aio_id), type="number", min=svc.MIN_CONTROL_PERCENT, max=svc.MAX_CONTROL_PERCENT,
+                      step=1, value=svc.DEFAULT_CONTROL_PERCENT),
+            dbc.InputGroupText("%"),
+        ], size="sm")  # fmt: skip
+        button = dbc.Button("Create campaign", id=ids.button(aio_id), color="success", size="sm", outline=True,
+                            className="text-nowrap")  # fmt: skip
+        width = {"xs": 12, "md": "auto"} if inline else {"xs": 12}
         fields = dbc.Row([
-            dbc.Col(dbc.Input(id=ids.name(aio_id), placeholder="campaign name", maxLength=120, size="sm",
-                              debounce=True), xs=12, sm=7),
-            dbc.Col(dbc.InputGroup([
-                dbc.Input(id=ids.share(aio_id), type="number", min=svc.MIN_CONTROL_PERCENT,
-                          max=svc.MAX_CONTROL_PERCENT, step=1, value=svc.DEFAULT_CONTROL_PERCENT,
-                          title="control share held out (not contacted), 1 to 50%"),
-                dbc.InputGroupText("% held out"),
-            ], size="sm"), xs=12, sm=5),
-        ], className="g-2 mb-2")
+            dbc.Col(html.Div(pick, hidden=product_options is None), xs=12),
+            dbc.Col(name, xs=12, md=5 if inline else 12),
+            dbc.Col(share, xs=12, md=4 if inline else 12, style={"maxWidth": "14rem"} if not inline else None),
+            dbc.Col(button, **width),
+        ], className="g-2 align-items-center")  # fmt: skip
         super().__init__([
-            html.Div(pick, hidden=product_options is None),
+            html.Div("New campaign from " + ("this list" if aio_id == "recommendations" else "this selection"),
+                     className="small fw-semibold mb-1"),
             fields,
-            dbc.Button("Create campaign", id=ids.button(aio_id), color="success", size="sm", outline=True),
-            html.Small(" A random control group is held out in every segment, to measure the campaign by.",
-                       className="text-muted"),
+            html.Small("A random control group is held out in every segment, to measure the campaign by.",
+                       className="text-muted d-block mt-1"),
             dcc.Store(id=ids.audience(aio_id), data={}),
-            html.Div(id=ids.feedback(aio_id), className="small mt-2", role="status"),
-        ], className="ll-create-campaign mt-3 pt-2 border-top")
+            html.Div(id=ids.feedback(aio_id), className="small mt-1", role="status"),
+        ], className="ll-create-campaign " + ("mb-2" if inline else "mt-3 pt-2 border-top"))  # fmt: skip
 
 
 def sync_audience(aio_id: str, inputs: dict[str, tuple[str, str]]) -> None:

@@ -30,6 +30,9 @@ SUBTITLE = ("Every campaign keeps a random holdout: take-up of the contacted aga
             "its 95% interval overall and per segment, the Qini curve of the ranking used, and what it cost.")
 EMPTY = "Create a campaign from the Segments filters or a product's campaign list"
 MAX_UPLOAD_BYTES = 50_000_000
+UPLOAD_STYLE = {"border": "1px dashed #8a99ad", "borderRadius": "6px", "padding": "14px", "textAlign": "center",
+                "cursor": "pointer", "background": "#f8fafc"}
+NUMBER = {"whiteSpace": "nowrap"}
 
 
 def _pct(value: float | None, digits: int = 1) -> str:
@@ -60,7 +63,7 @@ def _controls(options: list[dict[str, Any]], chosen: int) -> dbc.Card:
         dbc.Col([dbc.Label("Cost per contact", className="small mb-0", html_for="campaigns-cost"),
                  dbc.Input(id="campaigns-cost", type="number", min=0, step="any", placeholder="e.g. 2.5",
                            debounce=True)], xs=6, lg=3),
-        dbc.Col([dbc.Label("Margin per customer won", className="small mb-0", html_for="campaigns-margin"),
+        dbc.Col([dbc.Label("Margin per sale", className="small mb-0", html_for="campaigns-margin"),
                  dbc.Input(id="campaigns-margin", type="number", min=0, step="any", placeholder="e.g. 120",
                            debounce=True)], xs=6, lg=3),
     ], className="g-2")), className="ll-card mb-3")
@@ -81,7 +84,7 @@ def _actions(fairness: Any) -> dbc.Row:
         dbc.CardHeader("Responses: who took the product up"),
         dbc.CardBody([
             dcc.Upload(id="campaigns-upload", max_size=MAX_UPLOAD_BYTES, accept=".csv,text/csv", multiple=False,
-                       className="ll-upload", children=html.Div([
+                       style=UPLOAD_STYLE, children=html.Div([
                            "Drop a CSV here or ", html.A("choose a file", className="ll-link"),
                            html.Small(" columns customer_id, responded_at (ISO date) and optionally product",
                                       className="text-muted d-block")])),  # fmt: skip
@@ -176,12 +179,15 @@ def _segment_table(view: svc.CampaignView) -> dbc.Card:
     rows = []
     for s in view.report["segments"]:
         note = dbc.Badge("too small to read", color="warning", text_color="dark") if s["small"] else ""
-        ci = "" if s["uplift_low"] is None else f" ({_pts(s['uplift_low'])} to {_pts(s['uplift_high'])})"
-        rows.append(html.Tr([html.Td(s["segment"]), html.Td(f"{s['n_treated']:,}"), html.Td(f"{s['n_control']:,}"),
-                             html.Td(_pct(s["takeup_treated"])), html.Td(_pct(s["takeup_control"])),
-                             html.Td(_pts(s["uplift"]) + ci), html.Td(note)]))
-    head = html.Thead(html.Tr([html.Th(h) for h in ("Segment", "Contacted", "Held out", "Take-up contacted",
-                                                     "Take-up held out", "Uplift (95% CI)", "")]))
+        ci = "" if s["uplift_low"] is None else f"{s['uplift_low'] * 100:+.1f} to {s['uplift_high'] * 100:+.1f}"
+        rows.append(html.Tr([html.Td(s["segment"], style={"minWidth": "10rem"}),
+                             *(html.Td(v, style=NUMBER) for v in (f"{s['n_treated']:,}", f"{s['n_control']:,}",
+                                                                  _pct(s["takeup_treated"]), _pct(s["takeup_control"]))),
+                             html.Td([_pts(s["uplift"]), html.Br(), html.Small(ci, className="text-muted")],
+                                     style=NUMBER),
+                             html.Td(note, style=NUMBER)]))  # fmt: skip
+    head = html.Thead(html.Tr([html.Th(h) for h in ("Segment", "Contacted", "Held out", "Take-up, contacted",
+                                                     "Take-up, held out", "Uplift (95% CI, pts)", "")]))
     table = dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, className="small mb-0",
                       id="campaigns-segments")
     return dbc.Card([dbc.CardHeader(["Uplift by segment", html.Small("the holdout was drawn within each segment",
@@ -258,9 +264,9 @@ def _view(campaign: Any, cost: Any, margin: Any) -> tuple[Any, Any]:
             dbc.Alert("No responses recorded yet: upload a file or record them from new holdings below.",
                       color="info", className="small py-2 mb-0"))
     body = html.Div([
-        dbc.Row([dbc.Col(_header_card(view), lg=5), dbc.Col([_kpis(view), html.Div(note, className="mt-3")], lg=7)],
-                className="g-3 mb-3"),
-        _economics(view),
+        dbc.Row([dbc.Col(_header_card(view), lg=5),
+                 dbc.Col([_kpis(view), html.Div(note, className="my-3"), _economics(view)], lg=7)],
+                className="g-3 mb-3"),  # fmt: skip
         dbc.Row([dbc.Col(_segment_table(view), lg=7), dbc.Col(_qini(view), lg=5)], className="g-3 mb-3"),
     ])
     return body, _fairness(view)

@@ -73,11 +73,11 @@ def _campaign_panel() -> dbc.Card:
                 dbc.Col(dbc.Input(id="recs-campaign-n", type="number", min=1, max=svc.MAX_CAMPAIGN, value=200), md=2),
                 dbc.Col(dbc.Button("Export CSV", id="recs-export", color="primary", size="sm"), md=2),
             ], className="g-2 mb-2"),
+            CreateCampaign("recommendations", inline=True),
             html.Div(id="recs-campaign-note", className="small text-muted mb-2"),
             html.Div(_campaign_grid("none"), id="recs-campaign-holder"),
             dcc.Download(id="recs-download"),
             customer_link("recs-campaign-grid"),
-            CreateCampaign("recommendations"),
         ]),
     ], className="ll-card")
 
