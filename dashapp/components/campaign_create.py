@@ -61,7 +61,7 @@ class CreateCampaign(html.Div):
         ids = self.ids
         pick = dcc.Dropdown(id=ids.product(aio_id), options=product_options or [], placeholder="product to offer",
                             clearable=False)  # fmt: skip
-        name = dbc.Input(id=ids.name(aio_id), placeholder="campaign name", maxLength=120, size="sm", debounce=True)
+        name = dbc.Input(id=ids.name(aio_id), placeholder="campaign name", maxLength=120, size="sm")
         share = dbc.InputGroup([
             dbc.InputGroupText("hold out"),
             dbc.Input(id=ids.share(aio_id), type="number", min=svc.MIN_CONTROL_PERCENT, max=svc.MAX_CONTROL_PERCENT,
@@ -94,7 +94,7 @@ def sync_audience(aio_id: str, inputs: dict[str, tuple[str, str]]) -> None:
     keys = json.dumps(list(inputs))
     clientside_callback(
         f"function () {{ const keys = {keys}; const args = arguments; const out = {{}}; "
-        "keys.forEach(function (k, i) { out[k] = args[i]; }); return out; }",
+        "keys.forEach(function (k, i) { out[k] = args[i] === undefined ? null : args[i]; }); return out; }",
         Output(CreateCampaign.ids.audience(aio_id), "data"),
         *[Input(cid, prop) for cid, prop in inputs.values()],
     )

@@ -186,15 +186,15 @@ def segment_audience(flt: segments_service.SegmentFilter, item: Product) -> tupl
     ValueError
         Nobody matches.
     """
-    flt = _with_blocked_left_out(flt, item)
+    pub = segments_service.published()
+    flt = segments_service._effective(pub, _with_blocked_left_out(flt, item))  # a slider at its ends: no limit
     n = segments_service.count_matching(flt)
     if n > MAX_AUDIENCE:
         raise segments_service.ExportTooLarge(
             f"{n:,} customers match; a campaign holds at most {MAX_AUDIENCE:,}: narrow the filters")
     if n == 0:
         raise ValueError("no customer matches the filters")
-    pub = segments_service.published()
-    conds = segments_service._where(pub, segments_service._effective(pub, flt))
+    conds = segments_service._where(pub, flt)
     frame = _rows(sa.select(_SEG.c.customer_id, _SEG.c.segment).where(*conds).order_by(_SEG.c.customer_id))
     score_model = recsys_version = None
     try:
