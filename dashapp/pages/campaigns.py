@@ -303,6 +303,6 @@ def record_responses(contents, _clicks, filename, campaign, refresh):
             message = svc.record_upload(campaign, contents, filename)
         else:
             message = svc.record_holdings(campaign)
-    except svc.UploadRefused as exc:
+    except ValueError as exc:  # UploadRefused naming the rows, or a file the store refuses: nothing recorded
         return html.Span(public_message(exc), className="text-danger", id="campaigns-upload-error"), no_update
     return html.Span(message, className="text-success"), refresh + 1

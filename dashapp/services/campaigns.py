@@ -29,6 +29,7 @@ import campaigns
 import recsys
 from bankdata import (
     BANK_TABLES,
+    CAMPAIGN_TABLES,
     Campaign,
     DatabaseError,
     campaign_outcomes,
@@ -41,7 +42,6 @@ from bankdata import (
     record_responses,
     treated_customers,
 )
-from bankdata._campaign_store import campaign_members_table
 from dashapp import policy
 from dashapp.services import audit, ids, validation
 from dashapp.services import recsys as recsys_service
@@ -49,7 +49,7 @@ from dashapp.services import risk as risk_service
 from dashapp.services import segments as segments_service
 from dashapp.services.bank import DataUnavailable
 from dashapp.services.served import NotTrained
-from risk.fairness import AGE_EDGES, DI_FLAG, MIN_REFERENCE_ROWS, age_band
+from risk import age_band
 
 MAX_AUDIENCE = segments_service.EXPORT_MAX_ROWS
 """Most customers a campaign from a Segments filter holds (the export cap: whom one download may hold)."""
@@ -62,7 +62,7 @@ UPLOAD_COLUMNS = ("customer_id", "responded_at")
 FAIRNESS_ATTRIBUTES = ("age band", "gender")
 _CUSTOMERS = BANK_TABLES["customers"]
 _PRODUCTS = BANK_TABLES["products"]
-_MEMBERS = campaign_members_table
+_MEMBERS = CAMPAIGN_TABLES[1]  # campaign_members
 _SEG = segments_service._M  # segment_members
 
 
@@ -408,10 +408,12 @@ def _product_of(stored: Campaign) -> Product:
 
 
 def _age_band(column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
-    """risk.fairness.age_band in SQL: the same labels and edges."""
-    labels = [str(v) for v in age_band(np.asarray(AGE_EDGES, dtype=float))]  # the label of each lower edge
-    whens = [(column < edge, label) for edge, label in zip(AGE_EDGES[1:], labels[:-1], strict=True)]
-    return sa.case((column.is_(None), "unknown"), *whens, else_=labels[-1])
+    """``risk.age_band`` in SQL: its labels, at the ages where its label changes (read off the function itself)."""
+    ages = np.arange(0, 151)
+    labels = age_band(ages)
+    starts = np.flatnonzero(labels[1:] != labels[:-1]) + 1  # the first age of each band after the first
+    whens = [(column < int(ages[i]), str(labels[i - 1])) for i in starts]
+    return sa.case((column.is_(None), "unknown"), *whens, else_=str(labels[-1]))
 
 
 def _counts(group: sa.ColumnElement[Any], campaign: int | None) -> dict[str, int]:
@@ -432,8 +434,7 @@ def fair_offers(campaign: int) -> list[Fairness]:
     cu = _CUSTOMERS
     out = []
     for attribute, group in (("age band", _age_band(cu.c.age)), ("gender", sa.func.coalesce(cu.c.gender, "unknown"))):
-        table, reference = campaigns.adverse_impact(_counts(group, campaign), _counts(group, None),
-                                                    min_reference=MIN_REFERENCE_ROWS, flag=DI_FLAG)  # fmt: skip
+        table, reference = campaigns.adverse_impact(_counts(group, campaign), _counts(group, None))
         out.append(Fairness(attribute, table, reference))
     return out
 
@@ -559,7 +560,13 @@ def parse_responses(contents: Any, filename: Any, stored: Campaign) -> pd.DataFr
         problems += _problems("product", numbers[~matches.to_numpy()], f"not this campaign's product ({item.name})")
     if problems:
         raise UploadRefused(f"{name}: nothing recorded. " + "; ".join(problems))
-    return pd.DataFrame({"customer_id": internal, "responded_at": when.dt.tz_convert(None).to_numpy()})
+    when = when.dt.tz_convert(None).dt.floor("s")
+    # a date without a time on the campaign's first day counts from its creation (as `ledgerlight load responses`)
+    date_only = frame["responded_at"].str.strip().str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
+    first_day = date_only.to_numpy(dtype=bool) & (when.dt.normalize() == pd.Timestamp(stored.created_at).normalize()
+                                                  ).to_numpy(dtype=bool)  # fmt: skip
+    when = when.mask(first_day, pd.Timestamp(stored.created_at))
+    return pd.DataFrame({"customer_id": internal, "responded_at": when.to_numpy()})
 
 
 def record_upload(value: Any, contents: Any, filename: Any) -> str:

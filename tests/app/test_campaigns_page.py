@@ -197,6 +197,15 @@ def test_simulated_responses_measure_the_campaign(trained_env) -> None:
         svc.campaign_view(stored.campaign_id, -1, None)
 
 
+def test_a_date_on_the_first_day_counts_from_the_campaigns_creation(trained_env) -> None:
+    stored = _from_filter(trained_env.bank_env.bank, segments=(0,))
+    member = int(campaign_outcomes(stored.campaign_id)["customer_id"].iloc[0])
+    rows = pd.DataFrame({"customer_id": [member], "responded_at": [f"{stored.created_at:%Y-%m-%d}"]})
+    assert "1 response(s) recorded" in svc.record_upload(stored.campaign_id, _csv_upload(rows), "day.csv")
+    outcomes = campaign_outcomes(stored.campaign_id).set_index("customer_id")
+    assert outcomes.at[member, "responded_at"] >= pd.Timestamp(stored.created_at).floor("s")
+
+
 def test_holdings_record_purchases_after_the_campaign(trained_env) -> None:
     stored = _from_filter(trained_env.bank_env.bank, segments=(0,))
     message = svc.record_holdings(stored.campaign_id)  # the demo bank's purchases all predate the campaign

@@ -20,7 +20,15 @@ def test_ratio_is_each_groups_rate_over_the_most_favoured_large_group() -> None:
     assert rows.at["M", "ratio"] == pytest.approx(0.05 / 0.1)
     assert bool(rows.at["M", "flag"]) and not bool(rows.at["F", "flag"])
     assert bool(rows.at["X", "small"]) and rows.at["X", "ratio"] == pytest.approx(9.0)
-    assert DI_FLAG == 0.8
+
+
+
+def test_the_flag_and_the_reference_size_are_monitorings() -> None:
+    from campaigns.fairness import MIN_REFERENCE
+    from risk.fairness import DI_FLAG as MONITORING_FLAG
+    from risk.fairness import MIN_REFERENCE_ROWS
+
+    assert DI_FLAG == MONITORING_FLAG and MIN_REFERENCE == MIN_REFERENCE_ROWS
 
 
 def test_a_group_just_at_four_fifths_is_not_flagged_and_an_unselected_group_is() -> None:
