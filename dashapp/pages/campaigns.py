@@ -225,23 +225,27 @@ def _economics(view: svc.CampaignView) -> Any:
                    id="campaigns-economics")
 
 
+def _ratio(ratio: float | None, flag: bool) -> Any:
+    if ratio is None or math.isnan(ratio):
+        return "n/a"
+    return dbc.Badge(f"{ratio:.2f}", color="danger", title="below 0.8") if flag else f"{ratio:.2f}"
+
+
 def _fairness(view: svc.CampaignView) -> Any:
     if view.fairness is None:
         return html.Small(f"{view.product.name} is not a credit product: no fair-offer check needed.",
                           className="text-muted d-block mb-2", id="campaigns-fair")
     blocks: list[Any] = [html.H6("Fair offers (credit product)", className="small fw-semibold mb-1"),
-                         html.Small("Share of the bank's customers of each group in the audience, over the most "
-                                    "favoured group's; below 0.8 is flagged (four-fifths rule).",
+                         html.Small("Chosen: the group's customers in the audience. Ratio: the group's rate over the "
+                                    "most favoured group's; red below 0.8 (the four-fifths rule).",
                                     className="text-muted d-block mb-2")]
     for f in view.fairness:
-        rows = [html.Tr([html.Td(r["group"]), html.Td(f"{r['customers']:,}"), html.Td(f"{r['selected']:,}"),
-                         html.Td(_pct(r["rate"])),
-                         html.Td("n/a" if r["ratio"] is None or math.isnan(r["ratio"]) else f"{r['ratio']:.2f}"),
-                         html.Td(dbc.Badge("below 0.8", color="danger") if r["flag"] else
-                                 ("small group" if r["small"] else ""))])
-                for r in f.table.to_dict("records")]
-        head = html.Thead(html.Tr([html.Th(h) for h in (f.attribute.capitalize(), "Customers", "In audience",
-                                                         "Rate", "Ratio", "")]))
+        rows = [html.Tr([html.Td(v, style=NUMBER) for v in (
+                    f"{r['group']} (small)" if r["small"] else r["group"], f"{r['customers']:,}", f"{r['selected']:,}",
+                    _pct(r["rate"]), _ratio(r["ratio"], r["flag"]))])
+                for r in f.table.to_dict("records")]  # fmt: skip
+        head = html.Thead(html.Tr([html.Th(h, style=NUMBER) for h in (f.attribute.capitalize(), "Customers",
+                                                                       "Chosen", "Rate", "Ratio")]))  # fmt: skip
         blocks.append(html.Div(dbc.Table([head, html.Tbody(rows)], size="sm", className="small mb-2"),
                                className="table-responsive"))
     flagged = [g for f in view.fairness for g in f.flagged]

@@ -325,6 +325,8 @@ def _click(duo, element) -> None:
 
 @pytest.mark.browser
 def test_marketing_runs_the_loop_in_the_browser(trained_env, dash_duo, dash_app, app_users, tmp_path) -> None:
+    from selenium.webdriver.common.keys import Keys
+
     bank = trained_env.bank_env.bank
     duo = dash_duo
     duo.start_server(dash_app, navigate=False, port=free_port())
@@ -364,4 +366,8 @@ def test_marketing_runs_the_loop_in_the_browser(trained_env, dash_duo, dash_app,
     outcomes = campaign_outcomes(campaign_id)
     uplift = campaigns.measure(outcomes["treated"].to_numpy(), outcomes["responded"].to_numpy()).uplift
     duo.wait_for_contains_text("#campaigns-uplift", f"{uplift * 100:+.1f} pts", timeout=20)
+    duo.find_element("#campaigns-cost").send_keys("2", Keys.TAB)
+    duo.find_element("#campaigns-margin").send_keys("50", Keys.TAB)
+    duo.wait_for_contains_text("#campaigns-cost-total", f"{2 * stored.n_treated:,}", timeout=20)
+    duo.wait_for_element("#campaigns-net", timeout=20)
     assert duo.get_logs() == [], "severe errors in the browser console"
