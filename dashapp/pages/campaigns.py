@@ -16,6 +16,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dashapp.auth import signed_in_role
 from dashapp.components import error_card, figure_card, kpi_tile, no_data_card, page_header, safe_csv
 from dashapp.figures import campaigns as figs
+from dashapp.services import campaign_responses as responses_svc
 from dashapp.services import campaigns as svc
 from dashapp.services import validation
 from dashapp.services.bank import DataUnavailable
@@ -304,9 +305,9 @@ def record_responses(contents, _clicks, filename, campaign, refresh):
         if ctx.triggered_id == "campaigns-upload":
             if contents is None:
                 return no_update, no_update
-            message = svc.record_upload(campaign, contents, filename)
+            message = responses_svc.record_upload(campaign, contents, filename)
         else:
-            message = svc.record_holdings(campaign)
+            message = responses_svc.record_holdings(campaign)
     except ValueError as exc:  # UploadRefused naming the rows, or a file the store refuses: nothing recorded
         return html.Span(public_message(exc), className="text-danger", id="campaigns-upload-error"), no_update
     return html.Span(message, className="text-success"), refresh + 1

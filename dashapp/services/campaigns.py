@@ -8,14 +8,11 @@ swapped for a shared ``campaigns.audience`` later. Storage is ``bankdata``'s cam
 ``campaigns.campaign_report``; the fair-offer check counts the bank's customers by protected group in SQL (a worker
 never loads the bank's customers) and leaves the ratio to ``campaigns.adverse_impact``.
 
-Every creation, export and response load is audited (:func:`dashapp.services.audit.served`).
+Every creation and export is audited (responses: :mod:`dashapp.services.campaign_responses`) (:func:`dashapp.services.audit.served`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import re
 import secrets
 from dataclasses import dataclass, replace
@@ -35,11 +32,9 @@ from bankdata import (
     campaign_outcomes,
     create_campaign,
     get_settings,
-    holdings_responses,
     query,
     read_campaign,
     read_campaigns,
-    record_responses,
     treated_customers,
 )
 from dashapp import policy
@@ -48,17 +43,14 @@ from dashapp.services import recsys as recsys_service
 from dashapp.services import risk as risk_service
 from dashapp.services import segments as segments_service
 from dashapp.services.bank import DataUnavailable
-from dashapp.services.served import NotTrained
+from dashapp.services.served import NotTrained, served_version
 from risk import age_band
 
 MAX_AUDIENCE = segments_service.EXPORT_MAX_ROWS
 """Most customers a campaign from a Segments filter holds (the export cap: whom one download may hold)."""
 DEFAULT_CONTROL_PERCENT = 10
 MIN_CONTROL_PERCENT, MAX_CONTROL_PERCENT = 1, 50
-MAX_UPLOAD_ROWS = 500_000
-MAX_PROBLEMS_SHOWN = 5
 EXPORT_COLUMNS = ("rank", "customer_id", "segment", "score")
-UPLOAD_COLUMNS = ("customer_id", "responded_at")
 FAIRNESS_ATTRIBUTES = ("age band", "gender")
 _CUSTOMERS = BANK_TABLES["customers"]
 _PRODUCTS = BANK_TABLES["products"]
@@ -157,8 +149,6 @@ def control_share(percent: Any) -> float:
 
 
 def _served_version(name: str) -> str | None:
-    from dashapp.services.served import served_version
-
     try:
         return served_version(name)
     except NotTrained:
@@ -167,7 +157,7 @@ def _served_version(name: str) -> str | None:
 
 def _with_blocked_left_out(flt: segments_service.SegmentFilter, item: Product) -> segments_service.SegmentFilter:
     """A credit product's audience leaves out the customers in blocked risk bands (when a risk model is served)."""
-    bands = [b for b in get_settings().credit_blocked_bands]
+    bands = list(get_settings().credit_blocked_bands)
     if item.credit and bands and risk_service.customers_in_bands(bands) is not None:
         return replace(flt, exclude_ineligible=True)
     return flt
@@ -395,13 +385,14 @@ def campaign_view(value: Any, cost_per_contact: Any = None, margin: Any = None) 
     cost, gain = _money(cost_per_contact, "cost per contact"), _money(margin, "margin")
     outcomes = campaign_outcomes(stored.campaign_id)
     report = campaigns.campaign_report(outcomes, cost_per_contact=cost, margin=gain)
-    item = _product_of(stored)
+    item = product_of(stored)
     fairness = fair_offers(stored.campaign_id) if item.credit else None
     return CampaignView(campaign=stored, product=item, report=report, scored=int(outcomes["score"].notna().sum()),
                         members=len(outcomes), fairness=fairness)  # fmt: skip
 
 
-def _product_of(stored: Campaign) -> Product:
+def product_of(stored: Campaign) -> Product:
+    """The campaign's product (a placeholder when the catalogue no longer holds it)."""
     known = {p.product_id: p for p in products()}
     return known.get(stored.product_id) or Product(stored.product_id, stored.product_id, f"product {stored.product_id}",
                                                    "unknown", False)
@@ -463,131 +454,3 @@ def export_treated(value: Any, role: str | None) -> tuple[pd.DataFrame, str]:
     audit.served("export_campaign_treated", f"campaign {stored.campaign_id}",
                  {"name": stored.name, "rows": len(frame), "control_kept": stored.n_control})
     return frame, export_file_name(stored)
-
-
-# --- responses ------------------------------------------------------------------------------------------------------
-
-
-class UploadRefused(ValueError):
-    """A responses file that cannot be recorded; the message names the rows (nothing was recorded)."""
-
-
-def _problems(kind: str, rows: np.ndarray, what: str) -> list[str]:
-    if not len(rows):
-        return []
-    shown = ", ".join(str(int(r)) for r in rows[:MAX_PROBLEMS_SHOWN])
-    more = f" and {len(rows) - MAX_PROBLEMS_SHOWN:,} more" if len(rows) > MAX_PROBLEMS_SHOWN else ""
-    noun = "row" if len(rows) == 1 else "rows"
-    return [f"{kind}: {what} in {noun} {shown}{more}"]
-
-
-def _read_upload(contents: Any, filename: Any) -> tuple[pd.DataFrame, str]:
-    text = validation.text(contents, "responses file", max_len=200_000_000)
-    name = validation.text(filename, "file name", max_len=300, default="responses.csv")
-    if not name.lower().endswith(".csv"):
-        raise UploadRefused(f"{name}: upload a CSV file (customer_id, responded_at[, product])")
-    _, _, payload = text.partition("base64,")
-    try:
-        raw = base64.b64decode(payload, validate=True).decode("utf-8-sig")
-    except (binascii.Error, UnicodeDecodeError):
-        raise UploadRefused(f"{name}: not a UTF-8 CSV file") from None
-    try:
-        frame = pd.read_csv(io.StringIO(raw), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise UploadRefused(f"{name}: not a readable CSV ({str(exc).splitlines()[0]})") from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    missing = [c for c in UPLOAD_COLUMNS if c not in frame.columns]
-    if missing:
-        raise UploadRefused(f"{name}: missing column(s) {', '.join(missing)} (expected customer_id, responded_at"
-                            "[, product])")
-    if frame.empty:
-        raise UploadRefused(f"{name}: the file has no rows")
-    if len(frame) > MAX_UPLOAD_ROWS:
-        raise UploadRefused(f"{name}: at most {MAX_UPLOAD_ROWS:,} rows per file, got {len(frame):,}")
-    return frame, name
-
-
-def _translate_ids(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Internal ids of the bank's customer ids (text as in the file) and a mask of those that are not ids of
-    the bank; one bulk look-up for text ids."""
-    values = text.str.strip()
-    out = np.zeros(len(values), dtype=np.int64)
-    if ids.is_text("customer"):
-        from bankdata import to_internal
-
-        known = to_internal("customer", sorted(set(values[values != ""])), _url())
-        bad = ~values.isin(list(known)).to_numpy()
-        out[~bad] = values[~bad].map(known).to_numpy(dtype=np.int64)
-        return out, bad
-    digits = values.str.fullmatch(r"[0-9]{1,15}").fillna(False).to_numpy(dtype=bool)
-    out[digits] = values[digits].astype("int64").to_numpy()
-    bad = ~digits | (out <= 0)
-    if (~bad).any():
-        present: set[int] = set()
-        unique = np.unique(out[~bad])
-        for start in range(0, len(unique), 20_000):
-            chunk = [int(c) for c in unique[start : start + 20_000]]
-            present.update(_rows(sa.select(_CUSTOMERS.c.customer_id).where(_CUSTOMERS.c.customer_id.in_(chunk)))
-                           ["customer_id"].astype(int))  # fmt: skip
-        bad |= ~np.isin(out, list(present))
-    return out, bad
-
-
-def parse_responses(contents: Any, filename: Any, stored: Campaign) -> pd.DataFrame:
-    """A responses CSV (``dcc.Upload`` contents) checked row by row: customer_id (the bank's ids), responded_at
-    (ISO 8601 date or date-time) and optionally product (the campaign's product, by id or name). Returns
-    customer_id (internal), responded_at.
-
-    Raises
-    ------
-    UploadRefused
-        Naming the file, each problem and its rows (numbered from 1: data rows, the header not counted).
-    """
-    frame, name = _read_upload(contents, filename)
-    numbers = np.arange(1, len(frame) + 1)
-    customer_text = frame["customer_id"].astype(str)
-    internal, unknown = _translate_ids(customer_text)
-    empty = (customer_text.str.strip() == "").to_numpy()
-    when = pd.to_datetime(frame["responded_at"].str.strip(), errors="coerce", format="ISO8601", utc=True)
-    bad_date = when.isna().to_numpy()
-    problems = [*_problems("customer_id", numbers[empty], "empty"),
-                *_problems("customer_id", numbers[unknown & ~empty], "not a customer of the bank"),
-                *_problems("responded_at", numbers[bad_date], "not an ISO date (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)")]
-    if "product" in frame.columns:
-        item = _product_of(stored)
-        given = frame["product"].str.strip()
-        matches = given.isin(["", str(item.shown), str(item.product_id)]) | (given.str.lower() == item.name.lower())
-        problems += _problems("product", numbers[~matches.to_numpy()], f"not this campaign's product ({item.name})")
-    if problems:
-        raise UploadRefused(f"{name}: nothing recorded. " + "; ".join(problems))
-    when = when.dt.tz_convert(None).dt.floor("s")
-    # a date without a time on the campaign's first day counts from its creation (as `ledgerlight load responses`)
-    date_only = frame["responded_at"].str.strip().str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
-    first_day = date_only.to_numpy(dtype=bool) & (when.dt.normalize() == pd.Timestamp(stored.created_at).normalize()
-                                                  ).to_numpy(dtype=bool)  # fmt: skip
-    when = when.mask(first_day, pd.Timestamp(stored.created_at))
-    return pd.DataFrame({"customer_id": internal, "responded_at": when.to_numpy()})
-
-
-def record_upload(value: Any, contents: Any, filename: Any) -> str:
-    """Record an uploaded responses file for a campaign; returns what happened, in a line. Audited."""
-    stored = get_campaign(value)
-    responses = parse_responses(contents, filename, stored)
-    done = record_responses(stored.campaign_id, responses, source="file")
-    audit.served("campaign_responses", f"campaign {stored.campaign_id}",
-                 {"source": "file", "rows": len(responses), "recorded": done.recorded, "duplicates": done.duplicates,
-                  "not_members": done.not_members, "outside_window": done.outside_window})
-    return f"{validation.text(filename, 'file name', max_len=300, default='file')}: {done.describe()}."
-
-
-def record_holdings(value: Any) -> str:
-    """Record the take-ups of the campaign's product found in the bank's holdings (purchases within the window)."""
-    stored = get_campaign(value)
-    responses = holdings_responses(stored.campaign_id)
-    if responses.empty:
-        return "No new holdings of the product among the campaign's customers within its window yet."
-    done = record_responses(stored.campaign_id, responses, source="holdings")
-    audit.served("campaign_responses", f"campaign {stored.campaign_id}",
-                 {"source": "holdings", "rows": len(responses), "recorded": done.recorded,
-                  "duplicates": done.duplicates})
-    return f"From holdings: {done.describe()}."

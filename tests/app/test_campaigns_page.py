@@ -15,6 +15,7 @@ import pytest
 import campaigns
 from bankdata import campaign_outcomes, query, read_campaign, simulated_responses
 from dashapp.services import audit, validation
+from dashapp.services import campaign_responses as responses
 from dashapp.services import campaigns as svc
 from dashapp.services import recsys as recsys_service
 from dashapp.services import segments as segments_service
@@ -146,8 +147,8 @@ def test_an_upload_with_bad_rows_is_refused_naming_the_rows(trained_env) -> None
     when = (pd.Timestamp(stored.created_at) + pd.Timedelta(days=3)).isoformat()
     rows = pd.DataFrame({"customer_id": [members[0], members[1], 99_999_999, "", members[2]],
                          "responded_at": [when, "yesterday", when, when, when]})
-    with pytest.raises(svc.UploadRefused) as refused:
-        svc.record_upload(stored.campaign_id, _csv_upload(rows), "responses.csv")
+    with pytest.raises(responses.UploadRefused) as refused:
+        responses.record_upload(stored.campaign_id, _csv_upload(rows), "responses.csv")
     message = str(refused.value)
     assert "responded_at: not an ISO date" in message and "row 2" in message
     assert "customer_id: not a customer of the bank in row 3" in message
@@ -163,8 +164,8 @@ def test_an_upload_of_another_products_responses_is_refused(trained_env) -> None
     when = (pd.Timestamp(stored.created_at) + pd.Timedelta(days=1)).isoformat()
     rows = pd.DataFrame({"customer_id": [member, member], "responded_at": [when, when],
                          "product": [str(stored.product_id), "Mortgage"]})
-    with pytest.raises(svc.UploadRefused, match=r"product: not this campaign's product .* in row 2"):
-        svc.record_upload(stored.campaign_id, _csv_upload(rows), "r.csv")
+    with pytest.raises(responses.UploadRefused, match=r"product: not this campaign's product .* in row 2"):
+        responses.record_upload(stored.campaign_id, _csv_upload(rows), "r.csv")
 
 
 @pytest.mark.parametrize(("contents", "name", "message"), [
@@ -175,8 +176,8 @@ def test_an_upload_of_another_products_responses_is_refused(trained_env) -> None
 ])
 def test_unreadable_uploads_say_why(trained_env, contents, name, message) -> None:
     stored = _from_filter(trained_env.bank_env.bank, segments=(0,))
-    with pytest.raises(svc.UploadRefused, match=message):
-        svc.record_upload(stored.campaign_id, contents, name)
+    with pytest.raises(responses.UploadRefused, match=message):
+        responses.record_upload(stored.campaign_id, contents, name)
 
 
 def test_simulated_responses_measure_the_campaign(trained_env) -> None:
@@ -184,9 +185,9 @@ def test_simulated_responses_measure_the_campaign(trained_env) -> None:
     stored = svc.create_from_recommendations(_product_id(bank, CREDIT_CARD), 400, None, "sim", 30, "tester")
     drawn = simulated_responses(stored.campaign_id, bank)
     upload = drawn.assign(responded_at=drawn["responded_at"].dt.strftime("%Y-%m-%dT%H:%M:%S"))
-    message = svc.record_upload(stored.campaign_id, _csv_upload(upload), "sim.csv")
+    message = responses.record_upload(stored.campaign_id, _csv_upload(upload), "sim.csv")
     assert f"{len(drawn):,} response(s) recorded" in message
-    assert "already recorded" in svc.record_upload(stored.campaign_id, _csv_upload(upload), "sim.csv")  # once only
+    assert "already recorded" in responses.record_upload(stored.campaign_id, _csv_upload(upload), "sim.csv")  # once only
     view = svc.campaign_view(stored.campaign_id, 2.0, 50.0)
     outcomes = campaign_outcomes(stored.campaign_id)
     expected = campaigns.measure(outcomes["treated"].to_numpy(), outcomes["responded"].to_numpy())
@@ -201,14 +202,14 @@ def test_a_date_on_the_first_day_counts_from_the_campaigns_creation(trained_env)
     stored = _from_filter(trained_env.bank_env.bank, segments=(0,))
     member = int(campaign_outcomes(stored.campaign_id)["customer_id"].iloc[0])
     rows = pd.DataFrame({"customer_id": [member], "responded_at": [f"{stored.created_at:%Y-%m-%d}"]})
-    assert "1 response(s) recorded" in svc.record_upload(stored.campaign_id, _csv_upload(rows), "day.csv")
+    assert "1 response(s) recorded" in responses.record_upload(stored.campaign_id, _csv_upload(rows), "day.csv")
     outcomes = campaign_outcomes(stored.campaign_id).set_index("customer_id")
     assert outcomes.at[member, "responded_at"] >= pd.Timestamp(stored.created_at).floor("s")
 
 
 def test_holdings_record_purchases_after_the_campaign(trained_env) -> None:
     stored = _from_filter(trained_env.bank_env.bank, segments=(0,))
-    message = svc.record_holdings(stored.campaign_id)  # the demo bank's purchases all predate the campaign
+    message = responses.record_holdings(stored.campaign_id)  # the demo bank's purchases all predate the campaign
     assert "No new holdings" in message
 
 
