@@ -107,11 +107,16 @@ def _user() -> str:
 
 def _done(campaign: Any) -> html.Div:
     href = f"/campaigns?campaign={int(campaign.campaign_id)}"
-    return html.Div([
-        html.Span(f"Campaign #{campaign.campaign_id} created: {campaign.n_treated:,} to contact, "
-                  f"{campaign.n_control:,} held out. ", className="text-success"),
-        dcc.Link("Open it on the Campaigns page", href=href, className="ll-campaign-link"),
-    ])
+    return html.Div(
+        [
+            html.Span(
+                f"Campaign #{campaign.campaign_id} created: {campaign.n_treated:,} to contact, "
+                f"{campaign.n_control:,} held out. ",
+                className="text-success",
+            ),
+            dcc.Link("Open it on the Campaigns page", href=href, className="ll-campaign-link"),
+        ]
+    )
 
 
 @callback(
@@ -130,7 +135,9 @@ def create(_clicks, name, share, product, audience):
     source = validation.choice(trigger.get("aio_id") if isinstance(trigger, dict) else None, "campaign source",
                                SOURCES)  # fmt: skip
     try:
-        campaign = svc.create_from(source, audience, product, name, share, role=signed_in_role(), user=_user())
+        campaign = svc.create_from(
+            source, audience, product, name, share, role=signed_in_role(), user=_user()
+        )
     except (ValueError, NotTrained, DataUnavailable) as exc:  # InputError, ExportTooLarge: say why, in place
         return html.Span(public_message(exc), className="text-danger")
     return _done(campaign)

@@ -56,8 +56,9 @@ def _read_upload(contents: Any, filename: Any) -> tuple[pd.DataFrame, str]:
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in UPLOAD_COLUMNS if c not in frame.columns]
     if missing:
-        raise UploadRefused(f"{name}: missing column(s) {', '.join(missing)} (expected customer_id, responded_at"
-                            "[, product])")
+        raise UploadRefused(
+            f"{name}: missing column(s) {', '.join(missing)} (expected customer_id, responded_at[, product])"
+        )
     if frame.empty:
         raise UploadRefused(f"{name}: the file has no rows")
     if len(frame) > MAX_UPLOAD_ROWS:
@@ -106,14 +107,20 @@ def parse_responses(contents: Any, filename: Any, stored: Campaign) -> pd.DataFr
     empty = (customer_text.str.strip() == "").to_numpy()
     when = pd.to_datetime(frame["responded_at"].str.strip(), errors="coerce", format="ISO8601", utc=True)
     bad_date = when.isna().to_numpy()
-    problems = [*_problems("customer_id", numbers[empty], "empty"),
-                *_problems("customer_id", numbers[unknown & ~empty], "not a customer of the bank"),
-                *_problems("responded_at", numbers[bad_date], "not an ISO date (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)")]
+    problems = [
+        *_problems("customer_id", numbers[empty], "empty"),
+        *_problems("customer_id", numbers[unknown & ~empty], "not a customer of the bank"),
+        *_problems("responded_at", numbers[bad_date], "not an ISO date (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)"),
+    ]
     if "product" in frame.columns:
         item = product_of(stored)
         given = frame["product"].str.strip()
-        matches = given.isin(["", str(item.shown), str(item.product_id)]) | (given.str.lower() == item.name.lower())
-        problems += _problems("product", numbers[~matches.to_numpy()], f"not this campaign's product ({item.name})")
+        matches = given.isin(["", str(item.shown), str(item.product_id)]) | (
+            given.str.lower() == item.name.lower()
+        )
+        problems += _problems(
+            "product", numbers[~matches.to_numpy()], f"not this campaign's product ({item.name})"
+        )
     if problems:
         raise UploadRefused(f"{name}: nothing recorded. " + "; ".join(problems))
     when = when.dt.tz_convert(None).dt.floor("s")
@@ -130,9 +137,18 @@ def record_upload(value: Any, contents: Any, filename: Any) -> str:
     stored = get_campaign(value)
     responses = parse_responses(contents, filename, stored)
     done = record_responses(stored.campaign_id, responses, source="file")
-    audit.served("campaign_responses", f"campaign {stored.campaign_id}",
-                 {"source": "file", "rows": len(responses), "recorded": done.recorded, "duplicates": done.duplicates,
-                  "not_members": done.not_members, "outside_window": done.outside_window})
+    audit.served(
+        "campaign_responses",
+        f"campaign {stored.campaign_id}",
+        {
+            "source": "file",
+            "rows": len(responses),
+            "recorded": done.recorded,
+            "duplicates": done.duplicates,
+            "not_members": done.not_members,
+            "outside_window": done.outside_window,
+        },
+    )
     return f"{validation.text(filename, 'file name', max_len=300, default='file')}: {done.describe()}."
 
 
@@ -143,7 +159,14 @@ def record_holdings(value: Any) -> str:
     if responses.empty:
         return "No new holdings of the product among the campaign's customers within its window yet."
     done = record_responses(stored.campaign_id, responses, source="holdings")
-    audit.served("campaign_responses", f"campaign {stored.campaign_id}",
-                 {"source": "holdings", "rows": len(responses), "recorded": done.recorded,
-                  "duplicates": done.duplicates})
+    audit.served(
+        "campaign_responses",
+        f"campaign {stored.campaign_id}",
+        {
+            "source": "holdings",
+            "rows": len(responses),
+            "recorded": done.recorded,
+            "duplicates": done.duplicates,
+        },
+    )
     return f"From holdings: {done.describe()}."

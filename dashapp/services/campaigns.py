@@ -119,11 +119,17 @@ def _credit_families() -> tuple[str, ...]:
 
 def products() -> list[Product]:
     """The bank's products (the catalogue table), in product id order."""
-    frame = _rows(sa.select(_PRODUCTS.c.product_id, _PRODUCTS.c.name, _PRODUCTS.c.family).order_by(_PRODUCTS.c.product_id))
+    frame = _rows(
+        sa.select(_PRODUCTS.c.product_id, _PRODUCTS.c.name, _PRODUCTS.c.family).order_by(
+            _PRODUCTS.c.product_id
+        )
+    )
     credit = set(_credit_families())
     shown = ids.shown_many("product", frame["product_id"].astype("int64"))
-    return [Product(int(p), shown[int(p)], str(n), str(f), str(f) in credit)
-            for p, n, f in zip(frame["product_id"], frame["name"], frame["family"], strict=True)]
+    return [
+        Product(int(p), shown[int(p)], str(n), str(f), str(f) in credit)
+        for p, n, f in zip(frame["product_id"], frame["name"], frame["family"], strict=True)
+    ]
 
 
 def product_options() -> list[dict[str, Any]]:
@@ -134,7 +140,9 @@ def product_options() -> list[dict[str, Any]]:
 def product(product_id: Any) -> Product:
     """One product, checked against the catalogue (``InputError`` naming ``product``)."""
     known = {p.product_id: p for p in products()}
-    return known[validation.choice(validation.whole_number(product_id, "product", lo=1), "product", list(known))]
+    return known[
+        validation.choice(validation.whole_number(product_id, "product", lo=1), "product", list(known))
+    ]
 
 
 def control_share(percent: Any) -> float:
@@ -155,7 +163,9 @@ def _served_version(name: str) -> str | None:
         return None
 
 
-def _with_blocked_left_out(flt: segments_service.SegmentFilter, item: Product) -> segments_service.SegmentFilter:
+def _with_blocked_left_out(
+    flt: segments_service.SegmentFilter, item: Product
+) -> segments_service.SegmentFilter:
     """A credit product's audience leaves out the customers in blocked risk bands (when a risk model is served)."""
     bands = list(get_settings().credit_blocked_bands)
     if item.credit and bands and risk_service.customers_in_bands(bands) is not None:
@@ -163,7 +173,9 @@ def _with_blocked_left_out(flt: segments_service.SegmentFilter, item: Product) -
     return flt
 
 
-def segment_audience(flt: segments_service.SegmentFilter, item: Product) -> tuple[pd.DataFrame, dict[str, Any]]:
+def segment_audience(
+    flt: segments_service.SegmentFilter, item: Product
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Every customer matching ``flt`` (at most :data:`MAX_AUDIENCE`), with the served segment as stratum and the
     recommender's candidate score for the product where the best model listed the customer (else none).
 
@@ -177,11 +189,14 @@ def segment_audience(flt: segments_service.SegmentFilter, item: Product) -> tupl
         Nobody matches.
     """
     pub = segments_service.published()
-    flt = segments_service._effective(pub, _with_blocked_left_out(flt, item))  # a slider at its ends: no limit
+    flt = segments_service._effective(
+        pub, _with_blocked_left_out(flt, item)
+    )  # a slider at its ends: no limit
     n = segments_service.count_matching(flt)
     if n > MAX_AUDIENCE:
         raise segments_service.ExportTooLarge(
-            f"{n:,} customers match; a campaign holds at most {MAX_AUDIENCE:,}: narrow the filters")
+            f"{n:,} customers match; a campaign holds at most {MAX_AUDIENCE:,}: narrow the filters"
+        )
     if n == 0:
         raise ValueError("no customer matches the filters")
     conds = segments_service._where(pub, flt)
@@ -282,9 +297,20 @@ def _store(*, name: str, item: Product, source: str, members: pd.DataFrame, audi
     stored = create_campaign(name=name, product_id=item.product_id, source=source,
                              audience={**audience, "risk_version": risk_version}, control_share=share, seed=seed,
                              members=rows, created_by=user)  # fmt: skip
-    audit.served("campaign_create", f"campaign {stored.campaign_id}",
-                 {"name": stored.name, "source": source, "product": item.shown, "control_share": share,
-                  "seed": seed, "treated": stored.n_treated, "control": stored.n_control, "audience": audience})
+    audit.served(
+        "campaign_create",
+        f"campaign {stored.campaign_id}",
+        {
+            "name": stored.name,
+            "source": source,
+            "product": item.shown,
+            "control_share": share,
+            "seed": seed,
+            "treated": stored.n_treated,
+            "control": stored.n_control,
+            "audience": audience,
+        },
+    )
     return stored
 
 
@@ -304,18 +330,28 @@ def create_from_segments(flt: segments_service.SegmentFilter, product_id: Any, n
         raise validation.InputError("product", "pick the product the campaign offers")
     item = product(product_id)
     members, audience = segment_audience(flt, item)
-    return _store(name=name, item=item, source="segments", members=members, audience=audience, share=share,
-                  user=user)
+    return _store(
+        name=name, item=item, source="segments", members=members, audience=audience, share=share, user=user
+    )
 
 
-def create_from_recommendations(product_id: Any, n: Any, model: Any, name: Any, percent: Any, user: str) -> Campaign:
+def create_from_recommendations(
+    product_id: Any, n: Any, model: Any, name: Any, percent: Any, user: str
+) -> Campaign:
     """A campaign of a product's campaign list (top ``n`` of ``model``), its scores kept for the Qini curve."""
     name, share = _name(name), control_share(percent)
     if product_id is None:
         raise validation.InputError("product", "pick a product for the campaign list first")
     item, members, audience = ranked_audience(product_id, n, model)
-    return _store(name=name, item=item, source="recommendations", members=members, audience=audience, share=share,
-                  user=user)
+    return _store(
+        name=name,
+        item=item,
+        source="recommendations",
+        members=members,
+        audience=audience,
+        share=share,
+        user=user,
+    )
 
 
 SEGMENT_KEYS = ("segment", "age", "income", "region", "product", "risk")
@@ -345,8 +381,10 @@ def campaign_options() -> list[dict[str, Any]]:
         stored = read_campaigns()
     except DatabaseError as exc:
         raise DataUnavailable(str(exc)) from exc
-    return [{"label": f"#{c.campaign_id} · {c.name} · {c.created_at:%Y-%m-%d}", "value": c.campaign_id}
-            for c in stored]
+    return [
+        {"label": f"#{c.campaign_id} · {c.name} · {c.created_at:%Y-%m-%d}", "value": c.campaign_id}
+        for c in stored
+    ]
 
 
 def campaign_id(value: Any) -> int:
@@ -394,8 +432,9 @@ def campaign_view(value: Any, cost_per_contact: Any = None, margin: Any = None) 
 def product_of(stored: Campaign) -> Product:
     """The campaign's product (a placeholder when the catalogue no longer holds it)."""
     known = {p.product_id: p for p in products()}
-    return known.get(stored.product_id) or Product(stored.product_id, stored.product_id, f"product {stored.product_id}",
-                                                   "unknown", False)
+    return known.get(stored.product_id) or Product(
+        stored.product_id, stored.product_id, f"product {stored.product_id}", "unknown", False
+    )
 
 
 def _age_band(column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
@@ -424,7 +463,10 @@ def fair_offers(campaign: int) -> list[Fairness]:
     flagged below 0.8 as Monitoring flags the risk model. Two ``GROUP BY`` queries per attribute."""
     cu = _CUSTOMERS
     out = []
-    for attribute, group in (("age band", _age_band(cu.c.age)), ("gender", sa.func.coalesce(cu.c.gender, "unknown"))):
+    for attribute, group in (
+        ("age band", _age_band(cu.c.age)),
+        ("gender", sa.func.coalesce(cu.c.gender, "unknown")),
+    ):
         table, reference = campaigns.adverse_impact(_counts(group, campaign), _counts(group, None))
         out.append(Fairness(attribute, table, reference))
     return out
@@ -451,6 +493,9 @@ def export_treated(value: Any, role: str | None) -> tuple[pd.DataFrame, str]:
     frame = ids.show(frame, "customer_id", "customer").rename(columns={"stratum": "segment"})
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     frame = segments_service.neutralise_formulas(policy.redact(frame.loc[:, list(EXPORT_COLUMNS)], role))
-    audit.served("export_campaign_treated", f"campaign {stored.campaign_id}",
-                 {"name": stored.name, "rows": len(frame), "control_kept": stored.n_control})
+    audit.served(
+        "export_campaign_treated",
+        f"campaign {stored.campaign_id}",
+        {"name": stored.name, "rows": len(frame), "control_kept": stored.n_control},
+    )
     return frame, export_file_name(stored)

@@ -39,7 +39,9 @@ def _csv_upload(frame: pd.DataFrame) -> str:
 
 def _from_filter(bank, segments=(), percent=10, product=None):
     flt = segments_service.SegmentFilter(segments=tuple(segments))
-    return svc.create_from_segments(flt, product or _non_credit_product(bank), "filter campaign", percent, "tester")
+    return svc.create_from_segments(
+        flt, product or _non_credit_product(bank), "filter campaign", percent, "tester"
+    )
 
 
 # --- creating -------------------------------------------------------------------------------------------------------
@@ -55,8 +57,10 @@ def test_a_campaign_from_a_filter_holds_out_ten_percent_within_each_segment(trai
     members = campaign_outcomes(stored.campaign_id)
     assert set(members["customer_id"]) == set(expected["customer_id"])  # every matching customer
     segment_of = expected.set_index("customer_id")["segment"]
-    assert (members["stratum"].str.split(":").str[0].astype(int).to_numpy()
-            == segment_of.loc[members["customer_id"]].to_numpy()).all()  # stratum = the served segment
+    assert (
+        members["stratum"].str.split(":").str[0].astype(int).to_numpy()
+        == segment_of.loc[members["customer_id"]].to_numpy()
+    ).all()  # stratum = the served segment
     for stratum, group in members.groupby("stratum"):
         n = len(group)
         assert (~group["treated"]).sum() == max(1, int(np.floor(0.1 * n + 0.5))), stratum
@@ -66,7 +70,9 @@ def test_a_campaign_from_a_filter_holds_out_ten_percent_within_each_segment(trai
     assert again.audience["segments_version"] == segments_service.published().version
     assert again.audience["recsys_version"] == recsys_service.served().version
     assert again.seed == stored.seed  # the seed is recorded: the same draw can be made again
-    redrawn = campaigns.assign_holdout(members["stratum"].to_numpy(dtype=object), again.control_share, again.seed)
+    redrawn = campaigns.assign_holdout(
+        members["stratum"].to_numpy(dtype=object), again.control_share, again.seed
+    )
     assert (redrawn == members["treated"].to_numpy()).all()
 
 
@@ -77,7 +83,9 @@ def test_a_campaign_from_a_campaign_list_keeps_the_models_ranking(trained_env) -
     listed = recsys_service.campaign(product, 300, model)
     stored = svc.create_from_recommendations(product, 300, model, "cards", 20, "tester")
     members = campaign_outcomes(stored.campaign_id)
-    assert set(members["customer_id"]) == set(listed["customer_id"])  # credit-blocked left out as the list does
+    assert set(members["customer_id"]) == set(
+        listed["customer_id"]
+    )  # credit-blocked left out as the list does
     scores = listed.set_index("customer_id")["score"]
     assert np.allclose(members["score"].to_numpy(), scores.loc[members["customer_id"]].to_numpy())
     assert stored.n_control == pytest.approx(0.2 * len(listed), abs=len(members["stratum"].unique()))
@@ -115,9 +123,14 @@ def test_creating_and_exporting_are_audited(trained_env, dash_app) -> None:
         stored = _from_filter(bank, segments=(0,))
         frame, _ = svc.export_treated(stored.campaign_id, "marketing")
         events = audit.pending()
-    assert [(e.action, e.target) for e in events] == [("campaign_create", f"campaign {stored.campaign_id}"),
-                                                      ("export_campaign_treated", f"campaign {stored.campaign_id}")]
-    assert f'"treated": {stored.n_treated}' in events[0].detail and f'"control": {stored.n_control}' in events[0].detail
+    assert [(e.action, e.target) for e in events] == [
+        ("campaign_create", f"campaign {stored.campaign_id}"),
+        ("export_campaign_treated", f"campaign {stored.campaign_id}"),
+    ]
+    assert (
+        f'"treated": {stored.n_treated}' in events[0].detail
+        and f'"control": {stored.n_control}' in events[0].detail
+    )
     assert f'"rows": {len(frame)}' in events[1].detail
 
 
@@ -126,7 +139,9 @@ def test_creating_and_exporting_are_audited(trained_env, dash_app) -> None:
 
 def test_the_export_holds_the_treated_only_in_rank_order(trained_env) -> None:
     bank = trained_env.bank_env.bank
-    stored = svc.create_from_recommendations(_product_id(bank, CREDIT_CARD), 200, None, "ranked", 25, "tester")
+    stored = svc.create_from_recommendations(
+        _product_id(bank, CREDIT_CARD), 200, None, "ranked", 25, "tester"
+    )
     members = campaign_outcomes(stored.campaign_id)
     frame, name = svc.export_treated(stored.campaign_id, "marketing")
     assert list(frame.columns) == list(svc.EXPORT_COLUMNS)
@@ -145,8 +160,12 @@ def test_an_upload_with_bad_rows_is_refused_naming_the_rows(trained_env) -> None
     stored = _from_filter(bank, segments=(0,))
     members = campaign_outcomes(stored.campaign_id)["customer_id"].tolist()
     when = (pd.Timestamp(stored.created_at) + pd.Timedelta(days=3)).isoformat()
-    rows = pd.DataFrame({"customer_id": [members[0], members[1], 99_999_999, "", members[2]],
-                         "responded_at": [when, "yesterday", when, when, when]})
+    rows = pd.DataFrame(
+        {
+            "customer_id": [members[0], members[1], 99_999_999, "", members[2]],
+            "responded_at": [when, "yesterday", when, when, when],
+        }
+    )
     with pytest.raises(responses.UploadRefused) as refused:
         responses.record_upload(stored.campaign_id, _csv_upload(rows), "responses.csv")
     message = str(refused.value)
@@ -162,18 +181,30 @@ def test_an_upload_of_another_products_responses_is_refused(trained_env) -> None
     stored = _from_filter(bank, segments=(0,))
     member = int(campaign_outcomes(stored.campaign_id)["customer_id"].iloc[0])
     when = (pd.Timestamp(stored.created_at) + pd.Timedelta(days=1)).isoformat()
-    rows = pd.DataFrame({"customer_id": [member, member], "responded_at": [when, when],
-                         "product": [str(stored.product_id), "Mortgage"]})
+    rows = pd.DataFrame(
+        {
+            "customer_id": [member, member],
+            "responded_at": [when, when],
+            "product": [str(stored.product_id), "Mortgage"],
+        }
+    )
     with pytest.raises(responses.UploadRefused, match=r"product: not this campaign's product .* in row 2"):
         responses.record_upload(stored.campaign_id, _csv_upload(rows), "r.csv")
 
 
-@pytest.mark.parametrize(("contents", "name", "message"), [
-    ("data:text/csv;base64,!!!", "r.csv", "not a UTF-8 CSV"),
-    ("data:text/csv;base64," + base64.b64encode(b"id,when\n1,2\n").decode(), "r.csv", "missing column"),
-    ("data:text/csv;base64," + base64.b64encode(b"customer_id,responded_at\n").decode(), "r.csv", "no rows"),
-    ("data:text/csv;base64,", "r.xlsx", "upload a CSV"),
-])
+@pytest.mark.parametrize(
+    ("contents", "name", "message"),
+    [
+        ("data:text/csv;base64,!!!", "r.csv", "not a UTF-8 CSV"),
+        ("data:text/csv;base64," + base64.b64encode(b"id,when\n1,2\n").decode(), "r.csv", "missing column"),
+        (
+            "data:text/csv;base64," + base64.b64encode(b"customer_id,responded_at\n").decode(),
+            "r.csv",
+            "no rows",
+        ),
+        ("data:text/csv;base64,", "r.xlsx", "upload a CSV"),
+    ],
+)
 def test_unreadable_uploads_say_why(trained_env, contents, name, message) -> None:
     stored = _from_filter(trained_env.bank_env.bank, segments=(0,))
     with pytest.raises(responses.UploadRefused, match=message):
@@ -187,7 +218,9 @@ def test_simulated_responses_measure_the_campaign(trained_env) -> None:
     upload = drawn.assign(responded_at=drawn["responded_at"].dt.strftime("%Y-%m-%dT%H:%M:%S"))
     message = responses.record_upload(stored.campaign_id, _csv_upload(upload), "sim.csv")
     assert f"{len(drawn):,} response(s) recorded" in message
-    assert "already recorded" in responses.record_upload(stored.campaign_id, _csv_upload(upload), "sim.csv")  # once only
+    assert "already recorded" in responses.record_upload(
+        stored.campaign_id, _csv_upload(upload), "sim.csv"
+    )  # once only
     view = svc.campaign_view(stored.campaign_id, 2.0, 50.0)
     outcomes = campaign_outcomes(stored.campaign_id)
     expected = campaigns.measure(outcomes["treated"].to_numpy(), outcomes["responded"].to_numpy())
@@ -202,14 +235,18 @@ def test_a_date_on_the_first_day_counts_from_the_campaigns_creation(trained_env)
     stored = _from_filter(trained_env.bank_env.bank, segments=(0,))
     member = int(campaign_outcomes(stored.campaign_id)["customer_id"].iloc[0])
     rows = pd.DataFrame({"customer_id": [member], "responded_at": [f"{stored.created_at:%Y-%m-%d}"]})
-    assert "1 response(s) recorded" in responses.record_upload(stored.campaign_id, _csv_upload(rows), "day.csv")
+    assert "1 response(s) recorded" in responses.record_upload(
+        stored.campaign_id, _csv_upload(rows), "day.csv"
+    )
     outcomes = campaign_outcomes(stored.campaign_id).set_index("customer_id")
     assert outcomes.at[member, "responded_at"] >= pd.Timestamp(stored.created_at).floor("s")
 
 
 def test_holdings_record_purchases_after_the_campaign(trained_env) -> None:
     stored = _from_filter(trained_env.bank_env.bank, segments=(0,))
-    message = responses.record_holdings(stored.campaign_id)  # the demo bank's purchases all predate the campaign
+    message = responses.record_holdings(
+        stored.campaign_id
+    )  # the demo bank's purchases all predate the campaign
     assert "No new holdings" in message
 
 
@@ -224,8 +261,9 @@ def test_fair_offers_are_the_audiences_selection_rates_by_group(trained_env) -> 
     view = svc.campaign_view(stored.campaign_id)
     assert view.product.credit and view.fairness is not None
     members = set(campaign_outcomes(stored.campaign_id)["customer_id"])
-    customers = bank.customers.assign(band=age_band(bank.customers["age"]),
-                                      chosen=bank.customers["customer_id"].isin(members))
+    customers = bank.customers.assign(
+        band=age_band(bank.customers["age"]), chosen=bank.customers["customer_id"].isin(members)
+    )
     for fair, column in zip(view.fairness, ("band", "gender"), strict=True):
         rates = customers.groupby(customers[column].astype(str))["chosen"].agg(["sum", "size"])
         table = fair.table.set_index("group")
@@ -233,8 +271,10 @@ def test_fair_offers_are_the_audiences_selection_rates_by_group(trained_env) -> 
         assert table["selected"].to_dict() == rates["sum"].to_dict()
         reference = (rates["sum"] / rates["size"])[rates["size"] >= 30].idxmax()
         assert fair.reference == reference
-        assert table["flag"].to_dict() == ((rates["sum"] / rates["size"]) / (rates["sum"] / rates["size"])[reference]
-                                           < 0.8).to_dict()
+        assert (
+            table["flag"].to_dict()
+            == ((rates["sum"] / rates["size"]) / (rates["sum"] / rates["size"])[reference] < 0.8).to_dict()
+        )
     deposit = _from_filter(bank, segments=(0,))
     assert svc.campaign_view(deposit.campaign_id).fairness is None  # not a credit product: no check
 
@@ -260,19 +300,26 @@ def _create_body(source: str, audience: dict) -> dict:
         "output": '{"aio_id":["MATCH"],"component":"CreateCampaign","subcomponent":"feedback"}.children',
         "outputs": {"id": cid("feedback"), "property": "children"},
         "inputs": [{"id": cid("button"), "property": "n_clicks", "value": 1}],
-        "state": [{"id": cid("name"), "property": "value", "value": "by request"},
-                  {"id": cid("share"), "property": "value", "value": 10},
-                  {"id": cid("product"), "property": "value", "value": None},
-                  {"id": cid("audience"), "property": "data", "value": audience}],
-        "changedPropIds": [f'{{"aio_id":"{source}","component":"CreateCampaign","subcomponent":"button"}}.n_clicks'],
+        "state": [
+            {"id": cid("name"), "property": "value", "value": "by request"},
+            {"id": cid("share"), "property": "value", "value": 10},
+            {"id": cid("product"), "property": "value", "value": None},
+            {"id": cid("audience"), "property": "data", "value": audience},
+        ],
+        "changedPropIds": [
+            f'{{"aio_id":"{source}","component":"CreateCampaign","subcomponent":"button"}}.n_clicks'
+        ],
     }
 
 
 def test_risk_may_call_no_campaign_callback_and_marketing_may(trained_env, as_user) -> None:
     bank = trained_env.bank_env.bank
     stored = _from_filter(bank, segments=(0,))
-    export = single("campaigns-download.data", [("campaigns-export", "n_clicks", 1)],
-                    [("campaigns-picker", "value", stored.campaign_id)])
+    export = single(
+        "campaigns-download.data",
+        [("campaigns-export", "n_clicks", 1)],
+        [("campaigns-picker", "value", stored.campaign_id)],
+    )
     audience = {"product": _product_id(bank, CREDIT_CARD), "model": None, "n": 50}
     create = _create_body("recommendations", audience)
     risk = as_user("risk")
@@ -284,11 +331,15 @@ def test_risk_may_call_no_campaign_callback_and_marketing_may(trained_env, as_us
     assert answer.status_code == 200
     assert audit_rows("marketing")[-1] == ("export_campaign_treated", f"campaign {stored.campaign_id}")
     created = marketing.post(CALLBACK, json=create)
-    assert created.status_code == 200 and "/campaigns?campaign=" in str(created.get_json()), created.get_json()
+    assert created.status_code == 200 and "/campaigns?campaign=" in str(created.get_json()), (
+        created.get_json()
+    )
     assert audit_rows("marketing")[-1][0] == "campaign_create"
 
 
-def test_the_page_says_how_to_create_a_campaign_when_there_is_none(trained_env, dash_app, monkeypatch) -> None:
+def test_the_page_says_how_to_create_a_campaign_when_there_is_none(
+    trained_env, dash_app, monkeypatch
+) -> None:
     import dash
 
     monkeypatch.setattr(svc, "campaign_options", lambda: [])
@@ -351,8 +402,12 @@ def test_marketing_runs_the_loop_in_the_browser(trained_env, dash_duo, dash_app,
     duo.wait_for_text_to_equal("#campaigns-name", "Browser loop", timeout=30)
     campaign_id = int(duo.driver.current_url.rsplit("campaign=", 1)[1])
     stored = read_campaign(campaign_id)
-    eligible = segments_service.count_matching(segments_service.SegmentFilter(segments=(0,), exclude_ineligible=True))
-    assert stored.n_treated + stored.n_control == eligible and stored.created_by == "marketing"  # credit: E left out
+    eligible = segments_service.count_matching(
+        segments_service.SegmentFilter(segments=(0,), exclude_ineligible=True)
+    )
+    assert (
+        stored.n_treated + stored.n_control == eligible and stored.created_by == "marketing"
+    )  # credit: E left out
     assert stored.audience["filter"]["segments"] == [0] and stored.audience["filter"]["age"] is None
     duo.wait_for_element("#campaigns-fair", timeout=10)  # a credit product: fair offers before the export
     _click(duo, duo.find_element("#campaigns-export"))
@@ -361,9 +416,13 @@ def test_marketing_runs_the_loop_in_the_browser(trained_env, dash_duo, dash_app,
 
     drawn = simulated_responses(campaign_id, bank)
     upload = tmp_path / "responses.csv"
-    drawn.assign(responded_at=drawn["responded_at"].dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(upload, index=False)
+    drawn.assign(responded_at=drawn["responded_at"].dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(
+        upload, index=False
+    )
     duo.find_element("#campaigns-upload input[type=file]").send_keys(str(upload))
-    duo.wait_for_contains_text("#campaigns-responses-feedback", f"{len(drawn):,} response(s) recorded", timeout=30)
+    duo.wait_for_contains_text(
+        "#campaigns-responses-feedback", f"{len(drawn):,} response(s) recorded", timeout=30
+    )
     outcomes = campaign_outcomes(campaign_id)
     uplift = campaigns.measure(outcomes["treated"].to_numpy(), outcomes["responded"].to_numpy()).uplift
     duo.wait_for_contains_text("#campaigns-uplift", f"{uplift * 100:+.1f} pts", timeout=20)

@@ -22,7 +22,6 @@ def test_ratio_is_each_groups_rate_over_the_most_favoured_large_group() -> None:
     assert bool(rows.at["X", "small"]) and rows.at["X", "ratio"] == pytest.approx(9.0)
 
 
-
 def test_the_flag_and_the_reference_size_are_monitorings() -> None:
     from campaigns.fairness import MIN_REFERENCE
     from risk.fairness import DI_FLAG as MONITORING_FLAG
@@ -48,11 +47,14 @@ def test_nobody_selected_gives_no_ratio() -> None:
     assert reference == "a" and table["ratio"].isna().all() and not table["flag"].any()
 
 
-@pytest.mark.parametrize(("selected", "population", "message"), [
-    ({"z": 1}, {"a": 10}, "not in the population"),
-    ({"a": 11}, {"a": 10}, "more customers selected"),
-    ({"a": -1}, {"a": 10}, "negative"),
-])
+@pytest.mark.parametrize(
+    ("selected", "population", "message"),
+    [
+        ({"z": 1}, {"a": 10}, "not in the population"),
+        ({"a": 11}, {"a": 10}, "more customers selected"),
+        ({"a": -1}, {"a": 10}, "negative"),
+    ],
+)
 def test_inconsistent_counts_are_refused(selected, population, message) -> None:
     with pytest.raises(ValueError, match=message):
         adverse_impact(selected, population)
