@@ -203,15 +203,15 @@ def _actions(fairness: Any) -> dbc.Row:
 def layout(campaign: int | None = None, **_query: str) -> html.Div:
     """The picker (newest first, or ``?campaign=ID``), the measurement, the contact list and responses."""
     header = page_header(TITLE, SUBTITLE)
+    asked = None if campaign is None else svc.campaign_id(campaign)
     try:
-        options = svc.campaign_options()
+        options = svc.campaign_options(include=asked)
     except DataUnavailable as exc:
         return html.Div([header, no_data_card(str(exc))])
     if not options:
         return html.Div([header, _empty_state()])
-    chosen = int(campaign) if campaign is not None else int(options[0]["value"])
-    if all(o["value"] != chosen for o in options):
-        chosen = int(options[0]["value"])
+    known = [int(o["value"]) for o in options]
+    chosen = asked if asked in known else known[0]  # no such campaign: the newest
     body, fairness = _view(chosen, None, None)
     return html.Div(
         [

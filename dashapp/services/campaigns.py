@@ -375,10 +375,14 @@ def create_from(source: Any, audience: Any, product_id: Any, name: Any, percent:
 # --- reading and measuring ------------------------------------------------------------------------------------------
 
 
-def campaign_options() -> list[dict[str, Any]]:
-    """The stored campaigns for the picker, newest first."""
+def campaign_options(include: int | None = None) -> list[dict[str, Any]]:
+    """The latest stored campaigns for the picker, newest first (and campaign ``include``, an older one asked for by
+    the page address, when it exists)."""
     try:
         stored = read_campaigns()
+        if include is not None and all(c.campaign_id != include for c in stored):
+            older = read_campaign(include)
+            stored += [older] if older is not None else []
     except DatabaseError as exc:
         raise DataUnavailable(str(exc)) from exc
     return [

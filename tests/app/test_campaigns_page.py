@@ -342,11 +342,40 @@ def test_the_page_says_how_to_create_a_campaign_when_there_is_none(
 ) -> None:
     import dash
 
-    monkeypatch.setattr(svc, "campaign_options", lambda: [])
+    monkeypatch.setattr(svc, "campaign_options", lambda include=None: [])
     page = next(p for p in dash.page_registry.values() if p["path"] == "/campaigns")
     text = str(page["layout"]())
     assert "Create a campaign from the Segments filters or a product's campaign list" in text
     assert "campaigns-empty" in text and "campaigns-picker" not in text
+
+
+def test_the_page_opens_the_campaign_its_address_names_even_an_old_one(
+    trained_env, dash_app, monkeypatch
+) -> None:
+    import dash
+
+    first = _from_filter(trained_env.bank_env.bank, segments=(0,))
+    _from_filter(trained_env.bank_env.bank, segments=(1,))
+    monkeypatch.setattr(
+        svc, "read_campaigns", lambda: [read_campaign(first.campaign_id + 1)]
+    )  # only the newest
+    page = next(p for p in dash.page_registry.values() if p["path"] == "/campaigns")
+
+    def picked(**query):
+        picker = next(
+            c for c in page["layout"](**query)._traverse() if getattr(c, "id", None) == "campaigns-picker"
+        )
+        return picker.value, [o["value"] for o in picker.options]
+
+    assert picked(campaign=str(first.campaign_id)) == (
+        first.campaign_id,
+        [first.campaign_id + 1, first.campaign_id],
+    )
+    assert picked(campaign="999999") == (
+        first.campaign_id + 1,
+        [first.campaign_id + 1],
+    )  # unknown: the newest
+    assert picked()[0] == first.campaign_id + 1
 
 
 # --- the loop in the browser -----------------------------------------------------------------------------------------
