@@ -370,11 +370,15 @@ def _segment_table(view: svc.CampaignView) -> dbc.Card:
 
 def _qini(view: svc.CampaignView) -> Any:
     report = view.report
+    reason = None
     if not report.get("ranked"):
         reason = (
             f"No Qini curve: this audience was not ranked. {view.scored:,} of {view.members:,} members have a "
             "score for the product; a campaign from a product's campaign list is ranked by its model."
         )
+    elif not report["responses"]:
+        reason = "No Qini curve yet: it is drawn from the responses, and none are recorded."
+    if reason is not None:
         return dbc.Card(
             [
                 dbc.CardHeader("Qini curve"),

@@ -378,6 +378,23 @@ def test_the_page_opens_the_campaign_its_address_names_even_an_old_one(
     assert picked()[0] == first.campaign_id + 1
 
 
+def test_the_qini_panel_says_why_there_is_no_curve(trained_env, dash_app) -> None:
+    import dash
+
+    bank = trained_env.bank_env.bank
+    page = next(p for p in dash.page_registry.values() if p["path"] == "/campaigns")
+
+    def shown(campaign) -> str:
+        return str(page["layout"](campaign=str(campaign.campaign_id)))
+
+    assert "this audience was not ranked" in shown(_from_filter(bank, segments=(0,)))
+    ranked = svc.create_from_recommendations(_product_id(bank, CREDIT_CARD), 300, None, "q", 30, "tester")
+    assert "none are recorded" in shown(ranked) and "campaigns-qini'" not in shown(ranked)
+    drawn = simulated_responses(ranked.campaign_id, bank)
+    responses.record_upload(ranked.campaign_id, _csv_upload(drawn), "sim.csv")
+    assert "campaigns-qini'" in shown(ranked) and "random targeting" in shown(ranked)
+
+
 # --- the loop in the browser -----------------------------------------------------------------------------------------
 
 
