@@ -14,6 +14,7 @@ from campaigns.audience import (
     segment_audience,
 )
 from campaigns.evaluate import DEFAULT_PRODUCT, age_segments, evaluate_campaigns
+from campaigns.fairness import adverse_impact
 from campaigns.features import customer_features
 from campaigns.holdout import DEFAULT_CONTROL_SHARE, assign_holdout, check_control_share
 from campaigns.measure import (
@@ -66,6 +67,7 @@ __all__ = [
     "TOP_SHARES",
     "Measurement",
     "TwoModelUplift",
+    "adverse_impact",
     "age_segments",
     "assign_holdout",
     "campaign_report",

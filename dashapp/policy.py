@@ -41,6 +41,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/models": frozenset({"risk", ADMIN}),
     "/segments": frozenset({"marketing", ADMIN}),
     "/recommendations": frozenset({"marketing", ADMIN}),
+    "/campaigns": frozenset({"marketing", ADMIN}),
     "/admin": frozenset({ADMIN}),
 }
 

@@ -16,6 +16,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header, safe_csv
+from dashapp.components.campaign_create import CreateCampaign, sync_audience
 from dashapp.components.customer_link import customer_link, register_customer_link
 from dashapp.components.recs_metrics import recs_metrics_table
 from dashapp.components.row_blocks import EMPTY_BLOCK, rows_block
@@ -73,6 +74,7 @@ def _campaign_panel() -> dbc.Card:
                 dbc.Col(dbc.Input(id="recs-campaign-n", type="number", min=1, max=svc.MAX_CAMPAIGN, value=200), md=2),
                 dbc.Col(dbc.Button("Export CSV", id="recs-export", color="primary", size="sm"), md=2),
             ], className="g-2 mb-2"),
+            CreateCampaign("recommendations", inline=True),
             html.Div(id="recs-campaign-note", className="small text-muted mb-2"),
             html.Div(_campaign_grid("none"), id="recs-campaign-holder"),
             dcc.Download(id="recs-download"),
@@ -201,3 +203,6 @@ def export_campaign(_clicks, product_id, model, n):
 
 
 register_customer_link("recs-campaign-grid", __name__)  # a customer id in the campaign list opens the Customer page
+# the "Create campaign" component takes the list shown: product, model and size (checked on the server)
+sync_audience("recommendations", {"product": ("recs-product", "value"), "model": ("recs-campaign-model", "value"),
+                                  "n": ("recs-campaign-n", "value")})

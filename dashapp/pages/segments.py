@@ -12,10 +12,12 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dashapp import policy
 from dashapp.auth import signed_in, signed_in_role
 from dashapp.components import figure_card, kpi_tile, not_ready_card, page_header, safe_csv
+from dashapp.components.campaign_create import CreateCampaign, sync_audience
 from dashapp.figures import segments as figs
 from dashapp.figures.theme import empty_figure
 from dashapp.pagecache import cached_page
 from dashapp.policy import Capability
+from dashapp.services import campaigns as campaigns_svc
 from dashapp.services import segments as svc
 from dashapp.services import validation
 from dashapp.services.messages import public_message
@@ -79,7 +81,7 @@ def _risk_filter(opts: svc.FilterOptions, role: str | None) -> html.Div:
                     className="mb-2", hidden=opts.risk_bands is None, id=f"{RISK_FILTER}-wrap")
 
 
-def _filters(opts: svc.FilterOptions, role: str | None, count: str) -> dbc.Card:
+def _filters(opts: svc.FilterOptions, role: str | None, count: str, products: list[dict[str, Any]]) -> dbc.Card:
     risk_hint = None if opts.risk_bands is not None else "train the risk model to filter by credit eligibility"
     return dbc.Card([
         dbc.CardHeader("Filters"),
@@ -96,6 +98,7 @@ def _filters(opts: svc.FilterOptions, role: str | None, count: str) -> dbc.Card:
             html.Small(f"A download holds up to {svc.EXPORT_MAX_ROWS:,} customers.", className="text-muted d-block"),
             html.Div(id="segments-export-feedback", className="small text-danger mt-1"),
             dcc.Download(id="segments-download"),
+            CreateCampaign("segments", product_options=products),
         ]),
     ], className="ll-card h-100")
 
@@ -178,7 +181,7 @@ def layout(**_query: str) -> html.Div:
         dcc.Store(id="segments-names-changed", data=0),
         _kpis(pub),
         dbc.Row([
-            dbc.Col(_filters(opts, signed_in_role(), count), lg=3),
+            dbc.Col(_filters(opts, signed_in_role(), count, campaigns_svc.product_options()), lg=3),
             dbc.Col(figure_card("Segment map", "segments-scatter", scatter, subtitle="Customers on the first two "
                                 "principal components (sampled when large)", height=420), lg=5),
             dbc.Col(figure_card("Segment sizes", "segments-sizes", sizes, subtitle="Matching the filters, against all",
@@ -245,6 +248,10 @@ def _count_text(view: svc.SegmentView) -> str:
     if view.sampled:
         text += f" · means, medians and boxes from a random sample of {view.sample_rows:,} customers"
     return text
+
+
+# the "Create campaign" component reads the current filter (copied in the browser, checked on the server)
+sync_audience("segments", dict(zip(campaigns_svc.SEGMENT_KEYS, ((i, "value") for i in FILTERS), strict=True)))
 
 
 @callback(

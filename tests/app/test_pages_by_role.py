@@ -15,8 +15,8 @@ import pytest
 from dashapp.policy import ROLES, may_open_page
 from tests.app.conftest import free_port, sign_in
 
-PAGES = ("/", "/risk", "/risk/applicant", "/customer", "/segments", "/recommendations", "/monitoring", "/models",
-         "/admin", "/help")
+PAGES = ("/", "/risk", "/risk/applicant", "/customer", "/segments", "/recommendations", "/campaigns", "/monitoring",
+         "/models", "/admin", "/help")
 
 
 def _customer_with_a_loan(trained_env) -> int:

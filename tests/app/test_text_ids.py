@@ -160,6 +160,29 @@ def test_recommendations_picker_campaign_grid_and_export_show_text_ids(text_bank
     )
 
 
+def test_a_campaign_exports_and_takes_responses_in_the_banks_ids(text_bank) -> None:
+    import base64
+
+    from bankdata import campaign_outcomes
+    from dashapp.services import campaign_responses
+    from dashapp.services import campaigns as campaigns_service
+
+    product = int(recsys_service.served().catalogue["product_id"].iloc[0])
+    stored = campaigns_service.create_from_recommendations(product, 60, "mf", "text ids", 20, "tester")
+    frame, _ = campaigns_service.export_treated(stored.campaign_id, "marketing")
+    assert frame["customer_id"].str.fullmatch(TEXT_ID).all() and len(frame) == stored.n_treated
+    when = f"{stored.created_at + pd.Timedelta(minutes=1):%Y-%m-%dT%H:%M:%S}"
+    upload = pd.DataFrame({"customer_id": [*frame["customer_id"][:3], "C-99999"], "responded_at": [when] * 4,
+                           "product": [ids.shown("product", product)] * 4})
+    contents = "data:text/csv;base64," + base64.b64encode(upload.to_csv(index=False).encode()).decode()
+    with pytest.raises(campaign_responses.UploadRefused, match="not a customer of the bank in row 4"):
+        campaign_responses.record_upload(stored.campaign_id, contents, "r.csv")
+    contents = "data:text/csv;base64," + base64.b64encode(upload[:3].to_csv(index=False).encode()).decode()
+    assert "3 response(s) recorded" in campaign_responses.record_upload(stored.campaign_id, contents, "r.csv")
+    responded = campaign_outcomes(stored.campaign_id).query("responded")["customer_id"]
+    assert sorted(responded) == sorted(ids.customer(c) for c in frame["customer_id"][:3])
+
+
 def test_the_database_keeps_internal_whole_numbers(text_bank) -> None:
     stored = read_bank()
     assert stored.customers["customer_id"].dtype == "int64"
