@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from bankdata import BANK_TABLES, Campaign, holdings_responses, record_responses, to_internal
+from bankdata import (
+    BANK_TABLES,
+    Campaign,
+    holdings_responses,
+    record_responses,
+    store_response_purchases,
+    to_internal,
+)
 from dashapp.services import audit, ids, validation
 from dashapp.services.campaigns import _rows, _url, get_campaign, product_of
 
@@ -137,6 +144,9 @@ def record_upload(value: Any, contents: Any, filename: Any) -> str:
     stored = get_campaign(value)
     responses = parse_responses(contents, filename, stored)
     done = record_responses(stored.campaign_id, responses, source="file")
+    # a take-up is a purchase: stored as one (never twice), so the holdings, `ledgerlight learn --campaign` and the
+    # next uplift model see what the customers did, as after `ledgerlight load responses`
+    purchases = store_response_purchases(stored.campaign_id)
     audit.served(
         "campaign_responses",
         f"campaign {stored.campaign_id}",
@@ -147,6 +157,7 @@ def record_upload(value: Any, contents: Any, filename: Any) -> str:
             "duplicates": done.duplicates,
             "not_members": done.not_members,
             "outside_window": done.outside_window,
+            "purchases_stored": purchases,
         },
     )
     return f"{validation.text(filename, 'file name', max_len=300, default='file')}: {done.describe()}."

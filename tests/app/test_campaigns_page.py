@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import campaigns
-from bankdata import campaign_outcomes, query, read_campaign, simulated_responses
+from bankdata import campaign_outcomes, holdings_responses, query, read_campaign, simulated_responses
 from dashapp.services import audit, validation
 from dashapp.services import campaign_responses as responses
 from dashapp.services import campaigns as svc
@@ -221,6 +221,9 @@ def test_simulated_responses_measure_the_campaign(trained_env) -> None:
     assert "already recorded" in responses.record_upload(
         stored.campaign_id, _csv_upload(upload), "sim.csv"
     )  # once only
+    # each take-up is stored once as a purchase of the product: what learning and the holdings read
+    bought = holdings_responses(stored.campaign_id)
+    assert sorted(bought["customer_id"]) == sorted(drawn["customer_id"])
     view = svc.campaign_view(stored.campaign_id, 2.0, 50.0)
     outcomes = campaign_outcomes(stored.campaign_id)
     expected = campaigns.measure(outcomes["treated"].to_numpy(), outcomes["responded"].to_numpy())
