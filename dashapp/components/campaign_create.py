@@ -52,6 +52,7 @@ class CreateCampaign(html.Div):
         product = staticmethod(lambda aio_id: CreateCampaign.ids.part("product", aio_id))
         audience = staticmethod(lambda aio_id: CreateCampaign.ids.part("audience", aio_id))
         button = staticmethod(lambda aio_id: CreateCampaign.ids.part("button", aio_id))
+        ranking = staticmethod(lambda aio_id: CreateCampaign.ids.part("ranking", aio_id))
         feedback = staticmethod(lambda aio_id: CreateCampaign.ids.part("feedback", aio_id))
 
     def __init__(self, aio_id: str, product_options: list[dict[str, Any]] | None = None, *,
@@ -68,6 +69,13 @@ class CreateCampaign(html.Div):
                       step=1, value=svc.DEFAULT_CONTROL_PERCENT),
             dbc.InputGroupText("%"),
         ], size="sm")  # fmt: skip
+        uplift = aio_id == "recommendations" and svc.uplift_ranking_available()
+        ranking = dbc.Select(id=ids.ranking(aio_id), value=svc.LIST_RANKING, size="sm", options=[
+            {"label": "rank as the list", "value": svc.LIST_RANKING},
+            {"label": "rank by predicted uplift" + ("" if uplift else " (train the uplift model first)"),
+             "value": svc.UPLIFT_RANKING, "disabled": not uplift},
+        ])  # fmt: skip
+        ranking = dbc.InputGroup([dbc.InputGroupText("contact first"), ranking], size="sm")
         button = dbc.Button("Create campaign", id=ids.button(aio_id), color="success", size="sm", outline=True,
                             className="text-nowrap")  # fmt: skip
         width = {"xs": 12, "md": "auto"} if inline else {"xs": 12}
@@ -75,6 +83,7 @@ class CreateCampaign(html.Div):
             dbc.Col(html.Div(pick, hidden=product_options is None), xs=12),
             dbc.Col(name, xs=12, md=5 if inline else 12),
             dbc.Col(share, xs=12, md=4 if inline else 12, style={"maxWidth": "14rem"} if not inline else None),
+            dbc.Col(html.Div(ranking, hidden=aio_id != "recommendations"), xs=12, md=3 if inline else 12),
             dbc.Col(button, **width),
         ], className="g-2 align-items-center")  # fmt: skip
         super().__init__([
@@ -126,17 +135,18 @@ def _done(campaign: Any) -> html.Div:
     State(CreateCampaign.ids.share(MATCH), "value"),
     State(CreateCampaign.ids.product(MATCH), "value"),
     State(CreateCampaign.ids.audience(MATCH), "data"),
+    State(CreateCampaign.ids.ranking(MATCH), "value"),
     prevent_initial_call=True,
 )
 @owned_by(CAMPAIGNS_PAGE)
-def create(_clicks, name, share, product, audience):
+def create(_clicks, name, share, product, audience, ranking):
     """Create the campaign from the page's current audience (checked on the server) and link to it."""
     trigger = ctx.triggered_id
     source = validation.choice(trigger.get("aio_id") if isinstance(trigger, dict) else None, "campaign source",
                                SOURCES)  # fmt: skip
     try:
         campaign = svc.create_from(
-            source, audience, product, name, share, role=signed_in_role(), user=_user()
+            source, audience, product, name, share, role=signed_in_role(), user=_user(), ranking=ranking
         )
     except (ValueError, NotTrained, DataUnavailable) as exc:  # InputError, ExportTooLarge: say why, in place
         return html.Span(public_message(exc), className="text-danger")

@@ -278,6 +278,35 @@ def ranked_audience(product_id: Any, n: Any, model: Any) -> tuple[Product, pd.Da
     return item, members, audience
 
 
+LIST_RANKING = "list"
+UPLIFT_RANKING = campaigns.UPLIFT_RANKING
+
+
+def uplift_ranking_available() -> bool:
+    """Whether an uplift model's ranking is published (``ledgerlight campaigns train-uplift``)."""
+    return UPLIFT_RANKING in campaigns.ranking_models(_url())
+
+
+def uplift_audience(product_id: Any, n: Any) -> tuple[Product, pd.DataFrame, dict[str, Any]]:
+    """The top ``n`` customers by the published uplift model's predicted uplift for a product (credit-blocked
+    customers left out), with the uplift as score and the served segment as stratum.
+
+    Raises
+    ------
+    InputError
+        An unknown product or a size outside 1 to ``recsys.MAX_CAMPAIGN``.
+    ValueError
+        No uplift model is published, or it does not rank this product.
+    """
+    pid, size, _ = recsys_service.campaign_request(product_id, n, None)
+    frame = campaigns.ranked_audience(pid, size, UPLIFT_RANKING, _url())
+    members = frame[["customer_id", "stratum", "score"]].reset_index(drop=True)
+    item = product(pid)
+    audience = {"product_id": item.shown, "n": size, **frame.attrs.get("audience", {}), "listed": int(len(members)),
+                "credit_blocked_bands": list(get_settings().credit_blocked_bands) if item.credit else []}  # fmt: skip
+    return item, members, audience
+
+
 # --- creating -------------------------------------------------------------------------------------------------------
 
 
@@ -336,13 +365,18 @@ def create_from_segments(flt: segments_service.SegmentFilter, product_id: Any, n
 
 
 def create_from_recommendations(
-    product_id: Any, n: Any, model: Any, name: Any, percent: Any, user: str
+    product_id: Any, n: Any, model: Any, name: Any, percent: Any, user: str, ranking: Any = None
 ) -> Campaign:
-    """A campaign of a product's campaign list (top ``n`` of ``model``), its scores kept for the Qini curve."""
+    """A campaign of a product's campaign list (top ``n`` of ``model``), its scores kept for the Qini curve; with
+    ``ranking`` :data:`UPLIFT_RANKING`, the top ``n`` by the published uplift model's predicted uplift instead."""
     name, share = _name(name), control_share(percent)
     if product_id is None:
         raise validation.InputError("product", "pick a product for the campaign list first")
-    item, members, audience = ranked_audience(product_id, n, model)
+    how = validation.choice(ranking or LIST_RANKING, "ranking", (LIST_RANKING, UPLIFT_RANKING))
+    if how == UPLIFT_RANKING:
+        item, members, audience = uplift_audience(product_id, n)
+    else:
+        item, members, audience = ranked_audience(product_id, n, model)
     return _store(
         name=name,
         item=item,
@@ -359,7 +393,7 @@ RANKED_KEYS = ("product", "model", "n")
 
 
 def create_from(source: Any, audience: Any, product_id: Any, name: Any, percent: Any, *, role: str | None,
-                user: str) -> Campaign:  # fmt: skip
+                user: str, ranking: Any = None) -> Campaign:  # fmt: skip
     """Create a campaign from what a page's "Create campaign" component sent: ``source`` (``segments`` or
     ``recommendations``), the page's ``audience`` (the filter values, or product, model and size: checked like
     the page's own inputs, as ``role`` may use them), the product (Segments), name and control share in percent."""
@@ -369,7 +403,7 @@ def create_from(source: Any, audience: Any, product_id: Any, name: Any, percent:
         flt = segments_service.SegmentFilter.from_inputs(*(values[k] for k in SEGMENT_KEYS), role=role)
         return create_from_segments(flt, product_id, name, percent, user)
     values = validation.record(audience, "audience", RANKED_KEYS)
-    return create_from_recommendations(values["product"], values["n"], values["model"], name, percent, user)
+    return create_from_recommendations(values["product"], values["n"], values["model"], name, percent, user, ranking)
 
 
 # --- reading and measuring ------------------------------------------------------------------------------------------

@@ -308,6 +308,7 @@ def _create_body(source: str, audience: dict) -> dict:
             {"id": cid("share"), "property": "value", "value": 10},
             {"id": cid("product"), "property": "value", "value": None},
             {"id": cid("audience"), "property": "data", "value": audience},
+            {"id": cid("ranking"), "property": "value", "value": "list"},
         ],
         "changedPropIds": [
             f'{{"aio_id":"{source}","component":"CreateCampaign","subcomponent":"button"}}.n_clicks'
@@ -480,3 +481,24 @@ def test_marketing_runs_the_loop_in_the_browser(trained_env, dash_duo, dash_app,
     duo.wait_for_contains_text("#campaigns-cost-total", f"{2 * stored.n_treated:,}", timeout=20)
     duo.wait_for_element("#campaigns-net", timeout=20)
     assert duo.get_logs() == [], "severe errors in the browser console"
+
+
+def test_a_campaign_list_can_be_ranked_by_the_uplift_model_once_it_is_trained(trained_env) -> None:
+    bank = trained_env.bank_env.bank
+    pid = _product_id(bank, CREDIT_CARD)
+    with pytest.raises(ValueError, match="train-uplift"):
+        svc.create_from_recommendations(pid, 200, None, "by uplift", 10, "tester", ranking="uplift")
+    with pytest.raises(validation.InputError, match="ranking"):
+        svc.create_from_recommendations(pid, 200, None, "x", 10, "tester", ranking="gut feeling")
+    learning = svc.create_from_recommendations(pid, 1_500, None, "learning", 50, "tester")
+    drawn = simulated_responses(learning.campaign_id, bank)
+    upload = drawn.assign(responded_at=drawn["responded_at"].dt.strftime("%Y-%m-%dT%H:%M:%S"))
+    responses.record_upload(learning.campaign_id, _csv_upload(upload), "learning.csv")
+    campaigns.train_uplift(bank, [pid], url=trained_env.bank_env.database_url, store=trained_env.store)
+    assert svc.uplift_ranking_available()
+    ranked = svc.create_from_recommendations(pid, 300, None, "by uplift", 10, "tester", ranking="uplift")
+    assert ranked.audience["model"] == "uplift" and ranked.n_treated + ranked.n_control == 300
+    scores = campaign_outcomes(ranked.campaign_id)["score"]
+    assert scores.notna().all()
+    published = query(campaigns.UPLIFT_TABLE.select().where(campaigns.UPLIFT_TABLE.c.product_id == pid))
+    assert scores.min() >= published.nlargest(400, "uplift")["uplift"].min()  # the best by predicted uplift
