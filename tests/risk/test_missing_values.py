@@ -9,6 +9,7 @@ import pytest
 from risk.features import FeatureSpec
 from risk.loanbook import prepare_loan_book
 from risk.models import Candidate, make_pipeline
+from risk.recourse import find_recourse
 from risk.training import imputation_record, train_loan_book
 
 
@@ -34,8 +35,12 @@ def test_the_book_keeps_nan_and_lightgbm_takes_it_while_logistic_imputes() -> No
     cats, width = book.spec.categorical_indices, book.x.shape[1]
     tree = make_pipeline(Candidate("lightgbm", "none"), cats, width, quick=True)
     linear = make_pipeline(Candidate("logistic", "none"), cats, width, quick=True)
-    smote = make_pipeline(Candidate("lightgbm", "smote"), cats, width, quick=True, n_minority=int(book.y.sum()))
-    assert "impute" not in tree.named_steps and "impute" in linear.named_steps and "impute" in smote.named_steps
+    smote = make_pipeline(
+        Candidate("lightgbm", "smote"), cats, width, quick=True, n_minority=int(book.y.sum())
+    )
+    assert (
+        "impute" not in tree.named_steps and "impute" in linear.named_steps and "impute" in smote.named_steps
+    )
     for pipe in (tree, linear, smote):
         p = pipe.fit(book.x, book.y).predict_proba(book.x)[:, 1]
         assert np.isfinite(p).all()
@@ -52,7 +57,9 @@ def test_spec_round_trips_its_missing_mode_and_older_specs_fill() -> None:
     assert again == book.spec and again.missing == "keep"
     old = {k: v for k, v in book.spec.to_dict().items() if k != "missing"}
     assert FeatureSpec.from_dict(old).missing == "fill"
-    x = FeatureSpec.from_dict(old).encode(pd.DataFrame({"income": [np.nan], "debt": [1.0], "purpose": ["car"]}))
+    x = FeatureSpec.from_dict(old).encode(
+        pd.DataFrame({"income": [np.nan], "debt": [1.0], "purpose": ["car"]})
+    )
     assert x[0, 0] == pytest.approx(book.spec.fill["income"])
     with pytest.raises(ValueError, match="missing must be one of"):
         FeatureSpec(numeric=[], categorical={}, fill={}, missing="zero")
@@ -83,3 +90,13 @@ def test_a_smote_champion_is_served_with_the_median_it_was_fitted_on() -> None:
     row = {"income": None, "debt": 2_500.0, "purpose": "home"}
     median = {**row, "income": model.spec.fill["income"]}
     assert model.explain(row).pd == pytest.approx(model.explain(median).pd, abs=1e-12)
+
+
+def test_recourse_moves_what_the_applicant_gave_and_never_a_missing_number() -> None:
+    book = prepare_loan_book(book_frame(), "status", "bad")
+    model = train_loan_book(book, quick=True, models=("lightgbm",), imbalance=("none",)).model
+    row = {"income": None, "debt": 9_000.0, "purpose": "home"}
+    only_missing = find_recourse(model, row, 0.01, actionable={"income": "increase"})
+    assert only_missing.changes == [] and not only_missing.feasible
+    both = find_recourse(model, row, 0.01, actionable={"income": "increase", "debt": "decrease"})
+    assert both.evaluated > 0 and all(c.feature == "debt" and np.isfinite(c.after) for c in both.changes)
