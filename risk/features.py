@@ -40,6 +40,10 @@ _DATE_PATTERN = re.compile(
     r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4})([ T]\d{1,2}:\d{2}(:\d{2})?)?"
 )
 _MAX_ROWS_QUOTED = 5
+#: How :meth:`FeatureSpec.encode` treats a missing numeric value: ``fill`` with the training median, or ``keep`` it
+#: NaN for LightGBM, which learns at every split which side missing values go to (the median would put them among
+#: the typical applicants, where they may not belong)
+MISSING_MODES = ("fill", "keep")
 
 
 def name_tokens(column: str) -> set[str]:
@@ -78,6 +82,10 @@ class FeatureSpec:
     ranges : dict of str to dict
         Per numeric column, what training saw: ``min``, ``max`` and ``integer`` (every value whole); what a new
         applicant may have is checked against it (:func:`risk.check_applicant`). Empty in older artifacts.
+    missing : {"fill", "keep"}
+        A missing numeric entry becomes the ``fill`` value, or stays NaN (``keep``: for the LightGBM champion, whose
+        trees route missing values themselves; models that need numbers impute in their own pipeline). Older
+        artifacts: ``fill``.
     """
 
     numeric: list[str]
@@ -86,6 +94,11 @@ class FeatureSpec:
     protected: list[str] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)
     ranges: dict[str, dict[str, float | bool]] = field(default_factory=dict)
+    missing: str = "fill"
+
+    def __post_init__(self) -> None:
+        if self.missing not in MISSING_MODES:
+            raise ValueError(f"missing must be one of {', '.join(MISSING_MODES)}, got {self.missing!r}")
 
     @property
     def features(self) -> list[str]:
@@ -111,13 +124,23 @@ class FeatureSpec:
             protected=list(data.get("protected", [])),
             dropped=dict(data.get("dropped", {})),
             ranges={k: dict(v) for k, v in data.get("ranges", {}).items()},
+            missing=str(data.get("missing", "fill")),
         )
 
+    def filled(self, x: np.ndarray) -> np.ndarray:
+        """A copy of encoded rows with missing numeric entries replaced by their ``fill`` value (the training
+        median), for what needs numbers: the leakage check, plots, partial dependence grids."""
+        out = np.array(x, dtype=np.float64, copy=True)
+        for j, col in enumerate(self.numeric):
+            out[np.isnan(out[:, j]), j] = self.fill[col]
+        return out
+
     def encode(self, frame: pd.DataFrame, *, source: str = "data") -> np.ndarray:
-        """Encode rows as a float matrix (columns in :attr:`features` order, no missing values).
+        """Encode rows as a float matrix (columns in :attr:`features` order).
 
         Numeric columns are coerced to numbers (text raises :class:`DataValidationError`), missing values get the
-        training median; categories become their code, unseen or missing ones the training mode's code.
+        training median (``missing="fill"``) or stay NaN (``keep``); categories become their code, unseen or
+        missing ones the training mode's code, so categorical columns are never NaN.
         """
         missing = [c for c in self.features if c not in frame.columns]
         if missing:
@@ -125,7 +148,9 @@ class FeatureSpec:
         out = np.empty((len(frame), len(self.features)), dtype=np.float64)
         for j, col in enumerate(self.numeric):
             values = numeric_column(frame[col], col, source=source)
-            out[:, j] = values.fillna(self.fill[col]).to_numpy(dtype=np.float64)
+            if self.missing == "fill":
+                values = values.fillna(self.fill[col])
+            out[:, j] = values.to_numpy(dtype=np.float64)
         for j, (col, cats) in enumerate(self.categorical.items(), start=len(self.numeric)):
             text = categorical_text(frame[col])
             codes = pd.Categorical(text, categories=cats).codes.astype(np.float64)
@@ -146,7 +171,7 @@ class FeatureSpec:
         for j, col in enumerate(self.numeric):
             value = row[col]
             if _is_missing(value):
-                out[0, j] = self.fill[col]
+                out[0, j] = self.fill[col] if self.missing == "fill" else np.nan
             elif isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
                 out[0, j] = float(value)
             else:
@@ -226,6 +251,7 @@ def infer_spec(
     drop: tuple[str, ...] = (),
     protected: tuple[str, ...] = (),
     max_categories: int = 200,
+    missing: str = "fill",
 ) -> FeatureSpec:
     """Decide each column's role from the data (the target must already be removed from ``frame``).
 
@@ -241,6 +267,8 @@ def infer_spec(
         Extra protected attribute names, besides the recognised ones (age, gender, sex, marital status, ...).
     max_categories : int
         Text columns with more distinct values than this are refused (free text does not belong in a score).
+    missing : {"fill", "keep"}
+        What :meth:`FeatureSpec.encode` does with a missing numeric value (the median is recorded either way).
 
     Raises
     ------
@@ -305,5 +333,5 @@ def infer_spec(
         )
     return FeatureSpec(
         numeric=numeric, categorical=categorical, fill=fill, protected=found_protected, dropped=dropped,
-        ranges=ranges,
+        ranges=ranges, missing=missing,
     )

@@ -119,8 +119,12 @@ def prepare_loan_book(
     source: str = "data",
     drop: tuple[str, ...] = (),
     protected: tuple[str, ...] = (),
+    missing: str = "keep",
 ) -> LoanBook:
     """Check a labelled table and turn it into model inputs.
+
+    ``missing`` (:func:`infer_spec`): missing numeric values stay NaN in ``x`` by default, for LightGBM's own
+    missing-value handling; the models that need numbers impute inside their pipelines (:func:`make_pipeline`).
 
     Raises
     ------
@@ -132,9 +136,11 @@ def prepare_loan_book(
         raise DataValidationError(source, "no rows")
     frame = frame.reset_index(drop=True)
     y = target_vector(frame, target, positive, source=source)
-    spec = infer_spec(frame.drop(columns=[target]), source=source, drop=drop, protected=protected)
+    spec = infer_spec(
+        frame.drop(columns=[target]), source=source, drop=drop, protected=protected, missing=missing
+    )
     x = spec.encode(frame, source=source)
-    check_leakage(x, y, spec, target=target, source=source)
+    check_leakage(spec.filled(x), y, spec, target=target, source=source)
     return LoanBook(frame=frame, x=x, y=y, spec=spec, target=target, positive=str(positive), source=source)
 
 

@@ -18,6 +18,7 @@ from lightgbm import LGBMClassifier, early_stopping
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -353,6 +354,12 @@ def _sampler(
     return SMOTENC(categorical_features=categorical, k_neighbors=k_neighbors, random_state=seed)
 
 
+def imputes_missing(candidate: Candidate) -> bool:
+    """True when the candidate's pipeline fills missing numeric values with the median before its model: every one
+    but LightGBM without SMOTE (SMOTE interpolates between numbers; LightGBM routes NaN itself)."""
+    return candidate.model not in ("lightgbm", TUNED_MODEL) or candidate.imbalance == "smote"
+
+
 def make_pipeline(
     candidate: Candidate,
     categorical: list[int],
@@ -365,6 +372,10 @@ def make_pipeline(
     tuning: Tuning | None = None,
 ) -> Pipeline:
     """The fitted-from-scratch pipeline of one candidate.
+
+    The matrix may hold NaN in numeric columns (``FeatureSpec(missing="keep")``): LightGBM takes them as they are
+    (its trees learn where missing values go); logistic regression, the random forest and every SMOTE pipeline
+    first impute the median of the rows they are fitted on (:func:`imputes_missing`).
 
     Parameters
     ----------
@@ -387,6 +398,12 @@ def make_pipeline(
     numeric = [j for j in range(n_features) if j not in set(categorical)]
     weight = "balanced" if candidate.imbalance == "class_weight" else None
     smote = candidate.imbalance == "smote"
+    # categorical codes are never NaN, so the median only ever fills numeric columns
+    impute: list[tuple[str, object]] = (
+        [("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
+        if imputes_missing(candidate)
+        else []
+    )
     if candidate.model in ("lightgbm", TUNED_MODEL):
         # SMOTE goes inside the booster: it must resample the early-stopping fit rows only, not the stopping rows
         fit_share = 1 - VALIDATION_FRACTION
@@ -407,7 +424,7 @@ def make_pipeline(
 
             settings = tuning or Tuning()
             model = TunedLGBM(model, **settings.params(quick), random_state=seed)
-        return Pipeline([("model", model)])
+        return Pipeline([*impute, ("model", model)])
     encode = ColumnTransformer(
         [
             ("num", StandardScaler(), numeric),
@@ -418,10 +435,10 @@ def make_pipeline(
             ),
         ]
     )
-    steps: list[tuple[str, object]] = [("encode", encode)]
+    steps: list[tuple[str, object]] = [*impute, ("encode", encode)]
     if smote:
         k = max(1, min(5, n_minority - 1))
-        steps.insert(0, ("smote", _sampler(categorical, n_features, k, seed)))
+        steps.insert(len(impute), ("smote", _sampler(categorical, n_features, k, seed)))
     if candidate.model == "logistic":
         model = LogisticRegression(C=0.5, max_iter=2_000, class_weight=weight)
     else:

@@ -43,6 +43,8 @@ def describe(spec: FeatureSpec, column: str, code: float) -> str:
     if column in spec.categorical:
         return f"{name} is {spec.decode_category(column, code)}"
     typical = spec.fill[column]
+    if np.isnan(code):
+        return f"{name} is missing"
     direction = "higher" if code > typical else "lower" if code < typical else "about"
     if direction == "about":
         return f"{name} of {_format(code)} (typical)"

@@ -128,7 +128,8 @@ def find_recourse(
         Decline when PD >= threshold.
     actionable : mapping, optional
         ``{feature: direction}``; default :data:`ACTIONABLE` (features the model lacks are skipped). Protected
-        attributes and history (delinquencies, tenure, credit score) are refused.
+        attributes and history (delinquencies, tenure, credit score) are refused; one the applicant left missing
+        is not moved.
     max_changes : int
         Change at most this many features at once (1-3).
 
@@ -158,6 +159,9 @@ def find_recourse(
         raise ValueError(f"none of the actionable features ({', '.join(wanted)}) is a model feature")
     index = {f: model.spec.features.index(f) for f in usable}
     before = {f: float(x0[0, index[f]]) for f in usable}
+    usable = [f for f in usable if not np.isnan(before[f])]  # a missing value (kept NaN) has nothing to move from
+    if not usable:
+        return Recourse(pd_before, pd_before, threshold, feasible=False)
     grid = {f: candidate_values(before[f], wanted[f], model.spec.fill[f]) for f in usable}
     combos = [c for k in range(1, max_changes + 1) for c in itertools.combinations(usable, k)]
     rows, changes = [], []

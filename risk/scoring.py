@@ -135,6 +135,11 @@ class RiskModel:
         """Calibrated probability at the model's expected log-odds."""
         return float(self.calibrator.predict(np.array([1.0 / (1.0 + np.exp(-base_logit))]))[0])
 
+    def _shown(self, column: str, code: float) -> str:
+        if column in self.spec.categorical:
+            return self.spec.decode_category(column, code)
+        return "missing" if np.isnan(code) else f"{code:g}"
+
     def explain(self, row: pd.DataFrame | dict[str, Any], *, top: int = 4) -> Explanation:
         """Score one applicant and explain the score (SHAP in log-odds and probability, reason codes)."""
         if isinstance(row, dict):
@@ -146,10 +151,7 @@ class RiskModel:
         contrib = contributions(self.booster, x)
         p = float(self.predict_encoded(x)[0])
         base_pd = self.base_pd(contrib.base)
-        values = [
-            self.spec.decode_category(c, x[0, j]) if c in self.spec.categorical else f"{x[0, j]:g}"
-            for j, c in enumerate(self.spec.features)
-        ]
+        values = [self._shown(c, x[0, j]) for j, c in enumerate(self.spec.features)]
         return Explanation(
             pd=p,
             band=str(risk_band(p)),

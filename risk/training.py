@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from risk.models import (
     TUNED_MODEL,
     Candidate,
     candidates,
+    imputes_missing,
     make_pipeline,
     monotone_vector,
 )
@@ -159,7 +160,9 @@ def train_loan_book(
     lgbm = pipe.fit(book.x, book.y).named_steps["model"]
     booster = lgbm.model_.booster_
     calibrator = ScoreCalibrator("auto", random_state=seed).fit(cv.raw[champion], y_cv)
-    model = RiskModel(book.spec, booster, calibrator)
+    # a SMOTE champion was fitted on median-filled rows: the served spec fills them the same way
+    spec = replace(book.spec, missing="fill") if imputes_missing(Candidate.parse(champion)) else book.spec
+    model = RiskModel(spec, booster, calibrator)
     report: dict[str, Any] = {
         "source": book.source,
         "target": book.target,
@@ -215,15 +218,18 @@ def explain_sample(
     model: RiskModel, book: LoanBook, *, seed: int = 0, rows: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
     """Global SHAP importance over ``rows`` (default all rows) and per-row SHAP values of a random sample of them
-    (for dependence plots)."""
+    (for dependence plots). The SHAP values are of the rows as the model sees them; the sample's ``x`` has missing
+    numbers shown as the median (what the plots and partial dependence grids need)."""
     x, y = (book.x, book.y) if rows is None else (book.x[rows], book.y[rows])
+    if model.spec.missing == "fill":
+        x = model.spec.filled(x)
     contrib = contributions(model.booster, x)
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(len(y), size=min(SHAP_SAMPLE, len(y)), replace=False))
     return {
         "importance": global_importance(contrib.values),
         "base": np.array([contrib.base]),
-        "x": x[idx],
+        "x": model.spec.filled(x[idx]),
         "shap": contrib.values[idx],
         "y": y[idx],
         "pd": model.predict_encoded(x[idx]),
@@ -302,12 +308,18 @@ def save_trained(
 
 
 def imputation_record(spec: FeatureSpec, frame: pd.DataFrame) -> dict[str, dict[str, object]]:
-    """How many training rows missed each feature and what stood in for them (the median, or a category of its own)."""
+    """How many training rows missed each feature and what stood in for them (the median, a category of its own, or
+    nothing: LightGBM's own missing-value branch)."""
     record: dict[str, dict[str, object]] = {}
     for col in spec.features:
         if col not in frame.columns or not (n := int(frame[col].isna().sum())):
             continue
-        filled = f"category '{MISSING_CATEGORY}'" if col in spec.categorical else f"median {spec.fill[col]:.6g}"
+        if col in spec.categorical:
+            filled = f"category '{MISSING_CATEGORY}'"
+        elif spec.missing == "keep":
+            filled = "kept missing (LightGBM's missing-value branch)"
+        else:
+            filled = f"median {spec.fill[col]:.6g}"
         record[col] = {"missing": n, "filled_with": filled}
     return record
 

@@ -92,7 +92,16 @@ def test_numeric_zero_one_target_needs_no_positive() -> None:
 
 
 def test_unseen_category_and_missing_number_are_encoded_with_training_fallbacks() -> None:
-    book = prepare_loan_book(book_frame(), "status", "bad")
+    book = prepare_loan_book(book_frame(), "status", "bad", missing="fill")
     new = pd.DataFrame({"income": [np.nan], "purpose": ["boat"]})
     x = book.spec.encode(new)
     assert x[0, 0] == pytest.approx(book.spec.fill["income"]) and x[0, 1] == book.spec.fill["purpose"]
+
+
+def test_a_book_keeps_a_missing_number_for_lightgbm_and_still_falls_back_for_a_category() -> None:
+    book = prepare_loan_book(book_frame(), "status", "bad")
+    new = pd.DataFrame({"income": [np.nan, 50.0], "purpose": ["boat", None]})
+    x = book.spec.encode(new)
+    assert book.spec.missing == "keep" and np.isnan(x[0, 0]) and x[1, 0] == 50.0
+    assert x[0, 1] == book.spec.fill["purpose"] and not np.isnan(x[:, 1]).any()
+    assert book.spec.filled(x)[0, 0] == pytest.approx(book.spec.fill["income"]) and np.isnan(x[0, 0])
