@@ -153,7 +153,7 @@ def _none(value: float) -> float | None:
 def _rates(y: np.ndarray, p: np.ndarray, t: np.ndarray | None) -> dict[str, Any]:
     n, defaults = int(y.size), int(y.sum())
     mean_pd, realised = float(p.mean()), defaults / n
-    out = {
+    out: dict[str, Any] = {
         "n": n,
         "defaults": defaults,
         "mean_pd": mean_pd,
@@ -210,7 +210,7 @@ def backtest_loans(
     p = model.predict_pd(later)
     t = None if true_pd is None else np.asarray(true_pd, dtype=np.float64)
     month = later["issued_at"].dt.to_period("M").astype(str).to_numpy()
-    band = np.asarray(risk_band(p).astype(str))
+    band = np.asarray(risk_band(p), dtype=str)
     overall = _rates(y, p, t) | {"roc_auc": _auc(y, p), "psi": psi(p_train, p)}
     overall["psi_status"] = status(overall["psi"])
 

@@ -89,7 +89,7 @@ def card_evidence(artifact: Artifact, frame: pd.DataFrame | None = None, *, boot
             y, p = evaluation["y"], evaluation[f"cal__{champion}"]
     except (ArtifactError, KeyError):
         y = p = None
-    if y is not None:
+    if y is not None and p is not None:
         out["metrics_ci"] = bootstrap_ci(y, p)
         out["ci_method"] = (f"95 % percentile bootstrap ({N_BOOT} resamples) of the stored out-of-fold calibrated PDs "
                             f"({len(y):,} loans)")

@@ -220,7 +220,7 @@ def run_train(args: argparse.Namespace) -> int:
         population = population_of_bank(bank)
     artifact = save_trained(trained, ArtifactStore(), name, population=population)
     print(trained.report["cv_note"])
-    if name == MODEL_NAME and population["kind"] == "bank":
+    if name == MODEL_NAME and population["kind"] == "bank" and bank is not None:
         written = publish(artifact, bank)
         print(f"published {', '.join(f'{t} ({n:,} rows)' for t, n in written.items())} and its evidence")
     champ = trained.report["candidates"][trained.champion]

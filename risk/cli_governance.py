@@ -96,7 +96,11 @@ def run_monitor(args: argparse.Namespace) -> int:
     artifact = ArtifactStore().load(args.name, args.version)
     model = RiskModel.load(artifact)
     bank = None if args.training_data is not None and args.data is not None else _bank(with_truth=args.data is None)
-    train = read_table(args.training_data) if args.training_data is not None else loan_frame(bank)
+    if args.training_data is not None:
+        train = read_table(args.training_data)
+    else:
+        assert bank is not None  # read above whenever --training-data is not given
+        train = loan_frame(bank)
     batch, source = _batch(args, bank)
     report = monitor(model, train, batch)
     body = {"model": artifact.model, "version": artifact.version, "batch": source, **report.to_dict()}

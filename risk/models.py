@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
@@ -99,15 +99,17 @@ def inner_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, 
 class FittedBoosterMixin:
     """``predict_proba`` / ``predict`` of an estimator whose ``fit`` leaves a LightGBM classifier in ``model_``."""
 
+    model_: LGBMClassifier
+
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities; scikit-learn's ``NotFittedError`` before ``fit``."""
         check_is_fitted(self, "model_")
-        return self.model_.predict_proba(x)
+        return np.asarray(self.model_.predict_proba(x))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted class at 0.5; scikit-learn's ``NotFittedError`` before ``fit``."""
         check_is_fitted(self, "model_")
-        return self.model_.predict(x)
+        return np.asarray(self.model_.predict(x))
 
 
 class CategoricalLGBM(FittedBoosterMixin, ClassifierMixin, BaseEstimator):
@@ -221,7 +223,7 @@ class CategoricalLGBM(FittedBoosterMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _booster(self, n_rows: int, n_estimators: int, **extra: object) -> LGBMClassifier:
+    def _booster(self, n_rows: int, n_estimators: int, **extra: Any) -> LGBMClassifier:
         if any(self.monotone_constraints):
             extra["monotone_constraints"] = list(self.monotone_constraints)
         return LGBMClassifier(
@@ -272,7 +274,7 @@ class CategoricalLGBM(FittedBoosterMixin, ClassifierMixin, BaseEstimator):
                 f"monotone_constraints has {len(self.monotone_constraints)} entries for {x.shape[1]} columns"
             )
         self.categorical_ = self.category_sets(x)
-        cats = self.categorical_ or "auto"
+        cats: list[int] | Literal["auto"] = self.categorical_ or "auto"
         split = (
             inner_split(y, self.validation_fraction, self.random_state)
             if self.early_stopping_rounds
@@ -287,7 +289,7 @@ class CategoricalLGBM(FittedBoosterMixin, ClassifierMixin, BaseEstimator):
             probe = self._booster(len(fit), self.n_estimators)
             probe.fit(
                 xs, ys, eval_X=(x[stop],), eval_y=(y[stop],), categorical_feature=cats,
-                eval_class_weight=["balanced"] if weighted else None,
+                eval_class_weight=["balanced"] if weighted else None,  # type: ignore[list-item]  # documented, stub says dict
                 callbacks=[early_stopping(self.early_stopping_rounds, verbose=False)],
             )  # fmt: skip
             self.best_iteration_ = max(1, int(probe.best_iteration_ or self.n_estimators))

@@ -206,9 +206,11 @@ def _report(model: RiskModel, x_e: np.ndarray, shap_e: np.ndarray, p_e: np.ndarr
     for name in features:
         j = model.spec.features.index(name)
         cat = name in model.spec.categorical
-        labels = np.asarray(model.spec.categorical[name], dtype=str) if cat else None
-        e_vals = labels[x_e[:, j].astype(int)] if cat else x_e[:, j]
-        a_vals = labels[x_a[:, j].astype(int)] if cat else x_a[:, j]
+        if cat:
+            labels = np.asarray(model.spec.categorical[name], dtype=str)
+            e_vals, a_vals = labels[x_e[:, j].astype(int)], labels[x_a[:, j].astype(int)]
+        else:
+            e_vals, a_vals = x_e[:, j], x_a[:, j]
         value = psi(e_vals, a_vals, bins=bins, categorical=cat)
         stab = characteristic_stability(e_vals, a_vals, shap_e[:, j], bins=bins, categorical=cat)
         parts.append(stab.assign(feature=name))

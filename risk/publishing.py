@@ -101,7 +101,7 @@ def score_borrowers(model: RiskModel, loans: pd.DataFrame, *, top: int = REASONS
     out = pd.DataFrame({"customer_id": loans["customer_id"].to_numpy(dtype=np.int64),
                         "loan_id": loans["loan_id"].to_numpy(dtype=np.int64),
                         "pd": p,
-                        "band": np.asarray(risk_band(p).astype(str)) if len(p) else np.array([], dtype=object)})
+                        "band": np.asarray(risk_band(p), dtype=str) if len(p) else np.array([], dtype=object)})
     for col in ("amount", "purpose", "credit_score", "income", "dti"):
         out[col] = loans[col].to_numpy() if col in loans.columns else None
     purpose = out["purpose"]
@@ -154,8 +154,9 @@ def drift_evidence(model: RiskModel, bank: Bank, frame: pd.DataFrame, *, seed: i
     for shift, rep in reports.items():
         doc = rep.to_dict()
         doc["later_customers"] = n_customers
-        doc["true_default_rate"] = ({} if truth[shift] is None else
-                                    {f"{d:.2f}": float(_shift_log_odds(truth[shift], d).mean()) for d in PD_SHIFT_GRID})
+        known = truth[shift]
+        doc["true_default_rate"] = ({} if known is None else
+                                    {f"{d:.2f}": float(_shift_log_odds(known, d).mean()) for d in PD_SHIFT_GRID})
         out[drift_key(shift)] = doc
     out["drift_grid"] = {"shift": list(SHIFT_GRID), "pd_shift": list(PD_SHIFT_GRID), "later_customers": n_customers,
                          "expected_loans": len(expected), "training_loans": len(frame)}

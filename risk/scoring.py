@@ -120,7 +120,7 @@ class RiskModel:
 
     def predict_encoded(self, x: np.ndarray) -> np.ndarray:
         """Calibrated probabilities of default for encoded rows."""
-        return self.calibrator.predict(self.booster.predict(x, num_threads=1))
+        return self.calibrator.predict(np.asarray(self.booster.predict(x, num_threads=1)))
 
     def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities of default for the rows of ``frame``."""

@@ -265,13 +265,14 @@ def save_trained(
 
     def write(folder: Path) -> None:
         trained.model.save(folder)
-        arrays = {"y": cv.y, "folds": cv.folds, "raw_champion": cv.raw[trained.champion]}
+        arrays: dict[str, Any] = {"y": cv.y, "folds": cv.folds, "raw_champion": cv.raw[trained.champion]}
         if trained.cv_rows is not None:
             arrays["rows"] = trained.cv_rows
         arrays |= held_out_keys(trained.book, trained.cv_rows)
         arrays |= {f"cal__{k}": v for k, v in cv.calibrated.items()}
         np.savez(folder / EVALUATION_FILE, **arrays)
-        np.savez(folder / EXPLAIN_FILE, **trained.sample)
+        sample: dict[str, Any] = dict(trained.sample)
+        np.savez(folder / EXPLAIN_FILE, **sample)
         (folder / REPORT_FILE).write_text(json.dumps(trained.report, indent=2), encoding="utf-8")
 
     champion_metrics = {m: v["mean"] for m, v in trained.report["candidates"][trained.champion].items()}

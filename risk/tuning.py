@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from lightgbm import LGBMClassifier, early_stopping
@@ -166,7 +166,7 @@ class TunedLGBM(FittedBoosterMixin, ClassifierMixin, BaseEstimator):
         self, model: CategoricalLGBM, x: np.ndarray, y: np.ndarray, splits: list, deadline: float | None
     ) -> tuple[float, int] | None:
         """Best mean inner ROC-AUC over rounds and that round; None when the deadline passed."""
-        cats = model.category_sets(x) or "auto"
+        cats: list[int] | Literal["auto"] = model.category_sets(x) or "auto"
         patience = max(model.early_stopping_rounds, int(round(1.5 / model.learning_rate)))
         curves = []
         for fit, val in splits:

@@ -208,8 +208,8 @@ def segment_audience(
     except (NotTrained, DataUnavailable):
         pass
     customers = frame["customer_id"].to_numpy(dtype=np.int64)
-    scores = (_candidate_scores(customers, recsys_version, score_model, item.product_id) if score_model
-              else {})  # fmt: skip
+    scores = (_candidate_scores(customers, recsys_version, score_model, item.product_id)
+              if score_model and recsys_version else {})  # fmt: skip
     frame["score"] = pd.Series(customers).map(scores).to_numpy(dtype=float)
     names = segments_service.segment_names()
     members = pd.DataFrame({
@@ -226,7 +226,7 @@ def segment_audience(
 def _candidate_scores(customers: np.ndarray, version: str, model: str, product_id: int) -> dict[int, float]:
     """The recommender's score for the product of those ``customers`` its campaign list holds (one range of the
     list's index per chunk of customers)."""
-    cand, found = recsys.CAMPAIGN_TABLE, {}
+    cand, found = recsys.CAMPAIGN_TABLE, dict[int, float]()
     for start in range(0, len(customers), 20_000):
         chunk = [int(c) for c in customers[start : start + 20_000]]
         rows = _rows(sa.select(cand.c.customer_id, cand.c.score).where(
