@@ -100,6 +100,12 @@ def credit_blocked(product_id: int, url: str | None = None) -> sa.Select | None:
     return sa.select(scores.c.customer_id).where(scores.c.model_version == version, scores.c.band.in_(bands))
 
 
+def holders(product_id: int) -> sa.Select:
+    """``SELECT customer_id`` of the customers who hold ``product_id`` (a ``purchase`` interaction of it)."""
+    it = BANK_TABLES["interactions"]
+    return sa.select(it.c.customer_id).where(it.c.product_id == int(product_id), it.c.event == "purchase")
+
+
 def _segment_labels(version: str, segments: Sequence[int], url: str | None) -> dict[int, str]:
     named = segment_names(version, url)
     return {int(s): f"{int(s)} {named[int(s)]}" if int(s) in named else f"segment {int(s)}" for s in segments}
@@ -256,6 +262,8 @@ def ranked_audience(
         )
     if blocked is not None:
         where = [*where, table.c.customer_id.not_in(blocked)]
+    if model == UPLIFT_RANKING:  # the uplift model ranks everyone; a customer who holds the product is not offered it
+        where = [*where, table.c.customer_id.not_in(holders(product_id))]
     rows = query(sa.select(table.c.customer_id, score.label("score")).where(*where).order_by(table.c.rank)
                  .limit(int(n)), url)  # fmt: skip
     ids = rows["customer_id"].to_numpy(dtype=np.int64)

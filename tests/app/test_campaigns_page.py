@@ -498,7 +498,11 @@ def test_a_campaign_list_can_be_ranked_by_the_uplift_model_once_it_is_trained(tr
     assert svc.uplift_ranking_available()
     ranked = svc.create_from_recommendations(pid, 300, None, "by uplift", 10, "tester", ranking="uplift")
     assert ranked.audience["model"] == "uplift" and ranked.n_treated + ranked.n_control == 300
-    scores = campaign_outcomes(ranked.campaign_id)["score"]
+    members = campaign_outcomes(ranked.campaign_id)
+    scores = members["score"]
     assert scores.notna().all()
+    holders = set(query(campaigns.holders(pid))["customer_id"].astype(int))
+    assert holders and not holders & set(members["customer_id"].astype(int))  # never offered what they hold
     published = query(campaigns.UPLIFT_TABLE.select().where(campaigns.UPLIFT_TABLE.c.product_id == pid))
-    assert scores.min() >= published.nlargest(400, "uplift")["uplift"].min()  # the best by predicted uplift
+    eligible = published[~published["customer_id"].isin(holders)]
+    assert scores.min() >= eligible.nlargest(400, "uplift")["uplift"].min()  # the best by predicted uplift

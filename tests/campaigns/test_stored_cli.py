@@ -167,8 +167,11 @@ def test_the_whole_loop_measures_the_uplift_and_a_reload_records_nothing(env: di
                          "--model", "uplift", "--seed", "1")  # fmt: skip
     assert code == 0, err
     ranked = campaign_outcomes(read_campaigns(url)[0].campaign_id, url)
+    held = set(query(campaigns.holders(product_id), url)["customer_id"].astype(int))
+    assert held and not held & set(ranked["customer_id"])  # a customer is never offered what they hold
+    eligible = rows[~rows["customer_id"].isin(held)]
     assert set(ranked["customer_id"]) <= set(
-        rows["customer_id"].head(400)
+        eligible["customer_id"].head(400)
     )  # the top, credit-blocked passed over
     assert "uplift" in campaigns.ranking_models(url)
 
