@@ -77,6 +77,7 @@ from bankdata._extend import MAX_EXTEND_MONTHS, Extension, extend_demo_bank
 from bankdata._external_ids import ENTITIES as ID_ENTITIES
 from bankdata._external_ids import external_ids_table, read_id_kinds, to_external, to_internal
 from bankdata._folds import (
+    FRESHNESS_KIND,
     Fold,
     FoldStatus,
     fold_status,
@@ -126,6 +127,7 @@ __all__ = [
     "api_events_table",
     "api_keys_table",
     "append_events",
+    "FRESHNESS_KIND",
     "Fold",
     "FoldStatus",
     "fold_status",

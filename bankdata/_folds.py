@@ -23,6 +23,8 @@ from bankdata._db import _connect, metadata
 from bankdata._events import api_events_table, ensure_event_tables
 
 LEASE_NAME = "events"
+#: the evidence kind (of the served recsys version) where the worker records its retrain flag
+FRESHNESS_KIND = "freshness"
 _IN_CHUNK = 900
 
 fold_lease_table = sa.Table(

@@ -14,8 +14,8 @@ import signal
 import threading
 
 import recsys
-from bankdata import ArtifactStore, fold_status, get_settings, read_evidence, retry_unfoldable
-from ledgerlight.folding import FRESHNESS, RETRAIN_AFTER, RETRAIN_SHARE, Folder, load_served
+from bankdata import FRESHNESS_KIND, ArtifactStore, fold_status, get_settings, read_evidence, retry_unfoldable
+from ledgerlight.folding import RETRAIN_AFTER, RETRAIN_SHARE, Folder, load_served
 
 log = logging.getLogger("ledgerlight.events")
 
@@ -63,7 +63,7 @@ def _status(args: argparse.Namespace) -> int:
         print("no recommender is served")
         return 0
     status = fold_status(recsys.MODEL_NAME, served.version, served.trained_at, url)
-    flag = read_evidence(recsys.MODEL_NAME, served.version, FRESHNESS, url) or {}
+    flag = read_evidence(recsys.MODEL_NAME, served.version, FRESHNESS_KIND, url) or {}
     print(f"recsys {served.version} (trained {served.trained_at:%Y-%m-%d %H:%M} UTC)" if served.trained_at
           else f"recsys {served.version}")
     print(f"  last fold: {status.last_folded_at or 'never'}; {status.events_folded:,} event(s) folded into it")

@@ -38,6 +38,7 @@ import sqlalchemy as sa
 import recsys
 from bankdata import (
     BANK_TABLES,
+    FRESHNESS_KIND,
     ArtifactError,
     ArtifactStore,
     Fold,
@@ -57,7 +58,6 @@ from ledgerlight.learning import customer_events, events_to_history
 
 log = logging.getLogger("ledgerlight.events")
 FOLDED_MODELS = ("als", "ease")
-FRESHNESS = "freshness"  # evidence kind the worker writes for the served recsys version
 WORKER_USER = "events worker"
 RETRAIN_AFTER = 10_000
 RETRAIN_SHARE = 0.02
@@ -245,7 +245,7 @@ class Folder:
         threshold = max(1, min(int(self.retrain_after), math.ceil(self.retrain_share * max(served.training_rows, 1))))
         out.purchases_since, out.retrain_threshold = status.purchases_since, threshold
         out.retrain_due = status.purchases_since >= threshold
-        before = read_evidence(recsys.MODEL_NAME, served.version, FRESHNESS, self.url) or {}
+        before = read_evidence(recsys.MODEL_NAME, served.version, FRESHNESS_KIND, self.url) or {}
         if not out.events and before.get("retrain_due") == out.retrain_due and before:
             return  # nothing new to record
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -265,4 +265,4 @@ class Folder:
                          f"{status.purchases_since} purchases received since it was trained (threshold {threshold}): "
                          "a full retrain is due (candidate, then promotion)", self.url)
             log.warning(out.summary())
-        write_evidence(recsys.MODEL_NAME, served.version, {FRESHNESS: doc}, self.url)
+        write_evidence(recsys.MODEL_NAME, served.version, {FRESHNESS_KIND: doc}, self.url)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import recsys
 from bankdata import (
     BANK_TABLES,
+    FRESHNESS_KIND,
     ArtifactStore,
     Bank,
     api_events_table,
@@ -31,7 +32,7 @@ from dashapp.services import clear_caches
 from dashapp.services import events as events_service
 from dashapp.services import recsys as recsys_service
 from ledgerlight.cli import main
-from ledgerlight.folding import FRESHNESS, Folder
+from ledgerlight.folding import Folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -196,8 +197,28 @@ def test_the_retrain_flag_is_raised_past_the_threshold(env: dict, capsys: pytest
     done = Folder(env["store"], env["url"], retrain_after=low.purchases_since + 3).run_once()
     assert done.retrain_due and done.purchases_since == low.purchases_since + 3
     assert "RETRAIN DUE" in done.summary()
-    doc = read_evidence("recsys", version, FRESHNESS, env["url"])
+    doc = read_evidence("recsys", version, FRESHNESS_KIND, env["url"])
     assert doc["retrain_due"] and doc["retrain_threshold"] == low.purchases_since + 3
     assert (read_audit(env["url"])["action"] == "retrain_due").sum() == 1
     assert main(["events", "status"]) == 0
     assert "retrain due: yes" in capsys.readouterr().out
+
+
+def test_the_models_page_freshness_follows_the_events_and_the_worker(env: dict) -> None:
+    from dashapp.services import freshness
+
+    (customer,) = _customers(env, 120, 1)
+    version = env["store"].latest("recsys")
+    Folder(env["store"], env["url"]).run_once()  # nothing left from other tests
+    before = freshness.freshness().set_index("model").loc["recsys"]
+    assert before["version"] == version and before["trained_at"]
+    events_service.store_interactions(_purchases(customer, _last_two(customer), "fresh"), "test")
+    waiting = freshness.freshness().set_index("model").loc["recsys"]
+    assert waiting["events_waiting"] == before["events_waiting"] + 2
+    assert waiting["purchases_since_trained"] == before["purchases_since_trained"] + 2
+    Folder(env["store"], env["url"], retrain_after=1).run_once()
+    after = freshness.freshness().set_index("model").loc["recsys"]
+    assert after["events_waiting"] == before["events_waiting"]
+    assert after["events_folded"] == before["events_folded"] + 2
+    assert after["last_folded_at"] not in ("", "never")
+    assert after["retrain"].startswith("due:")
