@@ -222,3 +222,31 @@ def test_the_models_page_freshness_follows_the_events_and_the_worker(env: dict) 
     assert after["events_folded"] == before["events_folded"] + 2
     assert after["last_folded_at"] not in ("", "never")
     assert after["retrain"].startswith("due:")
+
+
+def test_through_the_api_a_purchase_event_changes_the_served_list_after_one_worker_round(env: dict) -> None:
+    from dashapp.api.keys import create_key
+    from dashapp.app import app
+
+    client = app.server.test_client()
+    headers = {"Authorization": f"Bearer {create_key('e2e-worker', 'marketing', rate_per_s=1000, burst=1000)}"}
+    (customer,) = _customers(env, 140, 1)
+    Folder(env["store"], env["url"]).run_once()  # nothing left from other tests
+
+    def als() -> list[tuple[int, float]]:
+        answer = client.get(f"/api/v1/customers/{customer}/recommendations?n=12&model=als", headers=headers)
+        assert answer.status_code == 200, answer.get_json()
+        return [(r["product_id"], r["score"]) for r in answer.get_json()["recommendations"]]
+
+    before = als()
+    bought = before[-1][0]
+    event = {"event_id": f"e2e-{customer}", "customer_id": customer, "product_id": bought, "ts": "2030-02-01",
+             "event": "purchase"}
+    assert client.post("/api/v1/events", json={"events": [event]}, headers=headers).get_json()["accepted"] == 1
+    held_back = als()
+    assert bought not in [p for p, _ in held_back]  # at once: a held product is never offered ...
+    assert held_back == [r for r in before if r[0] != bought]  # ... but the list is not refolded yet
+    assert main(["events", "worker", "--once"]) == 0
+    refolded = als()
+    assert bought not in [p for p, _ in refolded]
+    assert refolded != held_back  # the worker re-ranked it from the new history
