@@ -37,7 +37,9 @@ fold_lease_table = sa.Table(
 folds_table = sa.Table(
     "api_folds",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
     sa.Column("model", sa.String(40), nullable=False),
     sa.Column("model_version", sa.String(40), nullable=False, index=True),
     sa.Column("worker", sa.String(120), nullable=False),
@@ -80,8 +82,11 @@ def take_fold_lease(holder: str, seconds: float, url: str | None = None) -> bool
             except sa.exc.IntegrityError:
                 pass  # another worker inserted it first
         free = (t.c.holder.is_(None)) | (t.c.holder == holder) | (t.c.expires_at < now)
-        taken = conn.execute(sa.update(t).where((t.c.name == LEASE_NAME) & free)
-                             .values(holder=holder, expires_at=now + timedelta(seconds=float(seconds))))
+        taken = conn.execute(
+            sa.update(t)
+            .where((t.c.name == LEASE_NAME) & free)
+            .values(holder=holder, expires_at=now + timedelta(seconds=float(seconds)))
+        )
         return taken.rowcount == 1
 
 
@@ -90,8 +95,11 @@ def release_fold_lease(holder: str, url: str | None = None) -> None:
     t = fold_lease_table
     with _connect(url, write=True) as conn:
         _ensure(conn)
-        conn.execute(sa.update(t).where((t.c.name == LEASE_NAME) & (t.c.holder == holder))
-                     .values(holder=None, expires_at=None))
+        conn.execute(
+            sa.update(t)
+            .where((t.c.name == LEASE_NAME) & (t.c.holder == holder))
+            .values(holder=None, expires_at=None)
+        )
 
 
 def pending_events(url: str | None = None, limit: int = 20_000) -> pd.DataFrame:
@@ -101,8 +109,12 @@ def pending_events(url: str | None = None, limit: int = 20_000) -> pd.DataFrame:
     cols = [t.c.id, t.c.event_id, t.c.customer_id, t.c.product_id, t.c.event, t.c.received_at]
     with _connect(url, write=True) as conn:  # write: may add the worker's columns to an older table
         _ensure(conn)
-        rows = conn.execute(sa.select(*cols).where(t.c.folded_at.is_(None), t.c.fold_error.is_(None))
-                            .order_by(t.c.id).limit(int(limit))).fetchall()
+        rows = conn.execute(
+            sa.select(*cols)
+            .where(t.c.folded_at.is_(None), t.c.fold_error.is_(None))
+            .order_by(t.c.id)
+            .limit(int(limit))
+        ).fetchall()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=[c.name for c in cols])
     return frame.astype({"id": "int64", "customer_id": "int64", "product_id": "int64"})
 
@@ -129,13 +141,24 @@ def record_fold(fold: Fold, event_ids: np.ndarray, url: str | None = None) -> in
     now = _now()
     with _connect(url, write=True) as conn:
         _ensure(conn)
-        fold_id = conn.execute(sa.insert(folds_table).values(
-            model=fold.model, model_version=fold.model_version, worker=fold.worker[:120], folded_at=now,
-            events=fold.events, customers=fold.customers, rows_written=fold.rows_written, seconds=fold.seconds,
-        )).inserted_primary_key[0]
+        fold_id = conn.execute(
+            sa.insert(folds_table).values(
+                model=fold.model,
+                model_version=fold.model_version,
+                worker=fold.worker[:120],
+                folded_at=now,
+                events=fold.events,
+                customers=fold.customers,
+                rows_written=fold.rows_written,
+                seconds=fold.seconds,
+            )
+        ).inserted_primary_key[0]
         for chunk in _chunks(sorted(int(i) for i in event_ids)):
-            conn.execute(sa.update(t).where(t.c.id.in_(chunk), t.c.folded_at.is_(None))
-                         .values(folded_at=now, fold_id=int(fold_id)))
+            conn.execute(
+                sa.update(t)
+                .where(t.c.id.in_(chunk), t.c.folded_at.is_(None))
+                .values(folded_at=now, fold_id=int(fold_id))
+            )
     return int(fold_id)
 
 
@@ -145,8 +168,11 @@ def mark_unfoldable(event_ids: np.ndarray, reason: str, url: str | None = None) 
     with _connect(url, write=True) as conn:
         _ensure(conn)
         for chunk in _chunks(sorted(int(i) for i in event_ids)):
-            conn.execute(sa.update(t).where(t.c.id.in_(chunk), t.c.folded_at.is_(None))
-                         .values(fold_error=str(reason)[:2000]))
+            conn.execute(
+                sa.update(t)
+                .where(t.c.id.in_(chunk), t.c.folded_at.is_(None))
+                .values(fold_error=str(reason)[:2000])
+            )
 
 
 def retry_unfoldable(url: str | None = None) -> int:
@@ -155,8 +181,13 @@ def retry_unfoldable(url: str | None = None) -> int:
     t = api_events_table
     with _connect(url, write=True) as conn:
         _ensure(conn)
-        return int(conn.execute(sa.update(t).where(t.c.folded_at.is_(None), t.c.fold_error.is_not(None))
-                                .values(fold_error=None)).rowcount)
+        return int(
+            conn.execute(
+                sa.update(t)
+                .where(t.c.folded_at.is_(None), t.c.fold_error.is_not(None))
+                .values(fold_error=None)
+            ).rowcount
+        )
 
 
 @dataclass(frozen=True)
@@ -185,14 +216,26 @@ def fold_status(model: str, version: str, since: datetime | None, url: str | Non
         last, folded = None, 0
         if has_folds:
             key = (f.c.model == model) & (f.c.model_version == str(version))
-            last, folded = conn.execute(sa.select(sa.func.max(f.c.folded_at), sa.func.coalesce(sa.func.sum(f.c.events), 0))
-                                        .where(key)).one()
+            last, folded = conn.execute(
+                sa.select(sa.func.max(f.c.folded_at), sa.func.coalesce(sa.func.sum(f.c.events), 0)).where(key)
+            ).one()
         unfolded = t.c.folded_at.is_(None)
-        waiting = conn.execute(sa.select(sa.func.count()).select_from(t).where(
-            unfolded & t.c.fold_error.is_(None) if has_error else unfolded)).scalar_one()
-        bad = conn.execute(sa.select(sa.func.count()).select_from(t).where(
-            unfolded & t.c.fold_error.is_not(None))).scalar_one() if has_error else 0
+        waiting = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t)
+            .where(unfolded & t.c.fold_error.is_(None) if has_error else unfolded)
+        ).scalar_one()
+        bad = (
+            conn.execute(
+                sa.select(sa.func.count()).select_from(t).where(unfolded & t.c.fold_error.is_not(None))
+            ).scalar_one()
+            if has_error
+            else 0
+        )
         bought = t.c.event == "purchase"
-        purchases = conn.execute(sa.select(sa.func.count()).select_from(t).where(
-            bought & (t.c.received_at >= since) if since is not None else bought)).scalar_one()
+        purchases = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t)
+            .where(bought & (t.c.received_at >= since) if since is not None else bought)
+        ).scalar_one()
     return FoldStatus(last, int(folded or 0), int(waiting), int(bad), int(purchases))

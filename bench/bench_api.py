@@ -47,13 +47,24 @@ CLIENTS = 20
 WORKERS = 2
 THREADS = 4
 BATCH = 500
-TARGETS = {"score_p95_ms": 50.0, "recommendations_p95_ms": 30.0, "events_per_s": 2000.0, "reflect_seconds": 60.0}
+TARGETS = {
+    "score_p95_ms": 50.0,
+    "recommendations_p95_ms": 30.0,
+    "events_per_s": 2000.0,
+    "reflect_seconds": 60.0,
+}
 API = "/api/v1"
 
 
 def _python(dep: Deployment, code: str, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=dep.env, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env=dep.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode:
         raise RuntimeError(f"helper failed: {done.stderr[-2000:]}")
     return done.stdout
@@ -61,9 +72,12 @@ def _python(dep: Deployment, code: str, *args: str) -> str:
 
 def api_key(dep: Deployment) -> str:
     """A new admin key with a rate limit far above what the benchmark sends."""
-    out = _python(dep, "import sys\nfrom dashapp.api.keys import create_key\n"
-                       "print(create_key(sys.argv[1], 'admin', rate_per_s=10_000, burst=100_000))",
-                  f"bench-{secrets.token_hex(4)}")
+    out = _python(
+        dep,
+        "import sys\nfrom dashapp.api.keys import create_key\n"
+        "print(create_key(sys.argv[1], 'admin', rate_per_s=10_000, burst=100_000))",
+        f"bench-{secrets.token_hex(4)}",
+    )
     return out.strip().splitlines()[-1]
 
 
@@ -113,8 +127,9 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def load(base: str, key: str, seconds: float, make: Any, clients: int = CLIENTS, pids: list[int] | None = None
-         ) -> dict[str, Any]:
+def load(
+    base: str, key: str, seconds: float, make: Any, clients: int = CLIENTS, pids: list[int] | None = None
+) -> dict[str, Any]:
     """``clients`` threads, each with its own connection, sending ``make(i) -> (method, path, json)`` for
     ``seconds``; latencies of the answers that were 200, and the server's CPU milliseconds per call (gunicorn
     workers ``pids``: what the machine's load does not inflate, unlike the latencies)."""
@@ -152,21 +167,37 @@ def load(base: str, key: str, seconds: float, make: Any, clients: int = CLIENTS,
         t.join()
     wall = time.perf_counter() - started
     cpu = cpu_seconds(pids or []) - cpu0
-    return {"clients": clients, "seconds": round(wall, 1), "calls": len(lat), "calls_per_s": round(len(lat) / wall, 1),
-            "errors": errors, **_percentiles(lat),
-            "server_cpu_ms_per_call": round(1000 * cpu / max(len(lat), 1), 2) if pids else None}
+    return {
+        "clients": clients,
+        "seconds": round(wall, 1),
+        "calls": len(lat),
+        "calls_per_s": round(len(lat) / wall, 1),
+        "errors": errors,
+        **_percentiles(lat),
+        "server_cpu_ms_per_call": round(1000 * cpu / max(len(lat), 1), 2) if pids else None,
+    }
 
 
 def _events(tag: str, n: int, customers: list[int], products: list[int], event: str = "view") -> list[dict]:
     rng = random.Random(tag)
-    return [{"event_id": f"{tag}-{i}", "customer_id": rng.choice(customers), "product_id": rng.choice(products),
-             "ts": "2026-01-15T12:00:00", "event": event} for i in range(n)]
+    return [
+        {
+            "event_id": f"{tag}-{i}",
+            "customer_id": rng.choice(customers),
+            "product_id": rng.choice(products),
+            "ts": "2026-01-15T12:00:00",
+            "event": event,
+        }
+        for i in range(n)
+    ]
 
 
 def events(base: str, key: str, fx: dict[str, Any], batches: int, clients: int) -> dict[str, Any]:
     """``batches`` batches of :data:`BATCH` new events, sent by ``clients`` at once: accepted events per second."""
     tag = f"bench-{secrets.token_hex(3)}-{clients}"
-    bodies = [{"events": _events(f"{tag}-{b}", BATCH, fx["customers"], fx["products"])} for b in range(batches)]
+    bodies = [
+        {"events": _events(f"{tag}-{b}", BATCH, fx["customers"], fx["products"])} for b in range(batches)
+    ]
     accepted, lat, errors = [0], [], {}
     lock = threading.Lock()
 
@@ -190,24 +221,40 @@ def events(base: str, key: str, fx: dict[str, Any], batches: int, clients: int) 
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
-    return {"clients": clients, "batch": BATCH, "batches": batches, "accepted": accepted[0], "seconds": round(wall, 2),
-            "events_per_s": round(accepted[0] / wall, 0), "batch_p50_ms": _percentiles(lat)["p50_ms"],
-            "batch_p95_ms": _percentiles(lat)["p95_ms"], "errors": errors}
+    return {
+        "clients": clients,
+        "batch": BATCH,
+        "batches": batches,
+        "accepted": accepted[0],
+        "seconds": round(wall, 2),
+        "events_per_s": round(accepted[0] / wall, 0),
+        "batch_p50_ms": _percentiles(lat)["p50_ms"],
+        "batch_p95_ms": _percentiles(lat)["p95_ms"],
+        "errors": errors,
+    }
 
 
 def _als(session: requests.Session, base: str, customer: int) -> list[tuple[int, float]]:
-    answer = session.get(f"{base}{API}/customers/{customer}/recommendations", params={"n": 12, "model": "als"},
-                         timeout=30)
+    answer = session.get(
+        f"{base}{API}/customers/{customer}/recommendations", params={"n": 12, "model": "als"}, timeout=30
+    )
     answer.raise_for_status()
     return [(int(r["product_id"]), float(r["score"])) for r in answer.json()["recommendations"]]
 
 
-def reflect(dep: Deployment, base: str, key: str, fx: dict[str, Any], interval: float, timeout: float = 120
-            ) -> dict[str, Any]:
+def reflect(
+    dep: Deployment, base: str, key: str, fx: dict[str, Any], interval: float, timeout: float = 120
+) -> dict[str, Any]:
     """Post a purchase with the events worker running; seconds until it shows in the customer's ALS list."""
     log = open(dep.root / "events-worker.log", "ab")  # noqa: SIM115 - the worker owns it until it stops
-    worker = subprocess.Popen([sys.executable, "-m", "ledgerlight", "events", "worker", "--interval", str(interval)],
-                              cwd=ROOT, env=dep.env, stdout=log, stderr=log, start_new_session=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "ledgerlight", "events", "worker", "--interval", str(interval)],
+        cwd=ROOT,
+        env=dep.env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
     try:
         time.sleep(min(interval, 5) + 8)  # its first round (models loaded, earlier events folded)
         session = requests.Session()
@@ -218,8 +265,17 @@ def reflect(dep: Deployment, base: str, key: str, fx: dict[str, Any], interval: 
             if len(before) >= 4:  # the list left after the purchase shows whether it was refolded
                 break
         product = before[-1][0]
-        body = {"events": [{"event_id": f"bench-reflect-{secrets.token_hex(4)}", "customer_id": customer,
-                            "product_id": product, "ts": "2026-01-16T09:00:00", "event": "purchase"}]}
+        body = {
+            "events": [
+                {
+                    "event_id": f"bench-reflect-{secrets.token_hex(4)}",
+                    "customer_id": customer,
+                    "product_id": product,
+                    "ts": "2026-01-16T09:00:00",
+                    "event": "purchase",
+                }
+            ]
+        }
         posted = time.perf_counter()
         assert session.post(f"{base}{API}/events", json=body, timeout=30).status_code == 200
         held_out = refolded = None
@@ -232,9 +288,13 @@ def reflect(dep: Deployment, base: str, key: str, fx: dict[str, Any], interval: 
             if [round(s, 5) for _, s in now] != [round(s, 5) for _, s in rest_before[: len(now)]]:
                 refolded = elapsed
             time.sleep(0.25)
-        return {"customer_id": customer, "product_id": product, "worker_interval_s": interval,
-                "held_out_seconds": None if held_out is None else round(held_out, 2),
-                "refolded_seconds": None if refolded is None else round(refolded, 2)}
+        return {
+            "customer_id": customer,
+            "product_id": product,
+            "worker_interval_s": interval,
+            "held_out_seconds": None if held_out is None else round(held_out, 2),
+            "refolded_seconds": None if refolded is None else round(refolded, 2),
+        }
     finally:
         worker.terminate()
         try:
@@ -251,15 +311,29 @@ def run(size: int, database: str, seconds: float, interval: float) -> dict[str, 
     base = f"http://127.0.0.1:{port}"
     try:
         apps, customers = fx["applicants"], fx["customers"]
-        score_call = lambda i: ("POST", f"{API}/risk/score", {"applicants": [{"features": apps[i % len(apps)]}]})  # noqa: E731
-        recs_call = lambda i: ("GET", f"{API}/customers/{customers[(i * 7919) % len(customers)]}/recommendations?n=5",  # noqa: E731
-                               None)
+
+        def score_call(i: int) -> tuple[str, str, Any]:
+            return "POST", f"{API}/risk/score", {"applicants": [{"features": apps[i % len(apps)]}]}
+
+        def recs_call(i: int) -> tuple[str, str, Any]:
+            return (
+                "GET",
+                f"{API}/customers/{customers[(i * 7919) % len(customers)]}/recommendations?n=5",
+                None,
+            )
+
         pids = worker_pids(proc)
         load(base, key, 5, score_call)  # warm both workers' models and caches
         load(base, key, 5, recs_call)
         record: dict[str, Any] = {
-            "benchmark": "api", "size": size, "database": database, "unit": "customers",
-            "gunicorn": f"{WORKERS} workers x {THREADS} threads", "targets": TARGETS,
+            "benchmark": "api",
+            "size": size,
+            "database": database,
+            "unit": "customers",
+            "command": f"python bench/bench_api.py --sizes {size} --databases {database} --seconds {seconds:g} "
+            f"--interval {interval:g}",
+            "gunicorn": f"{WORKERS} workers x {THREADS} threads",
+            "targets": TARGETS,
             "load_avg_1m_before_load": round(os.getloadavg()[0], 2),
             "score": load(base, key, seconds, score_call, pids=pids),
             "recommendations": load(base, key, seconds, recs_call, pids=pids),
@@ -271,7 +345,8 @@ def run(size: int, database: str, seconds: float, interval: float) -> dict[str, 
     ev = max(e["events_per_s"] for e in record["events"])
     refl = record["reflect"]["refolded_seconds"]
     record["met"] = {
-        "score_p95": record["score"]["p95_ms"] is not None and record["score"]["p95_ms"] <= TARGETS["score_p95_ms"],
+        "score_p95": record["score"]["p95_ms"] is not None
+        and record["score"]["p95_ms"] <= TARGETS["score_p95_ms"],
         "recommendations_p95": record["recommendations"]["p95_ms"] is not None
         and record["recommendations"]["p95_ms"] <= TARGETS["recommendations_p95_ms"],
         "events_per_s": ev >= TARGETS["events_per_s"],
@@ -284,22 +359,37 @@ def run(size: int, database: str, seconds: float, interval: float) -> dict[str, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
-    parser.add_argument("--databases", nargs="*", default=None, help="sqlite, postgresql (default: sqlite, and "
-                                                                       "postgresql when DATABASE_URL_BENCH is set)")
-    parser.add_argument("--seconds", type=float, default=20.0, help="seconds of load per endpoint (default 20)")
-    parser.add_argument("--interval", type=float, default=15.0, help="the events worker's interval (default 15)")
+    parser.add_argument(
+        "--databases",
+        nargs="*",
+        default=None,
+        help="sqlite, postgresql (default: sqlite, and postgresql when DATABASE_URL_BENCH is set)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="seconds of load per endpoint (default 20)"
+    )
+    parser.add_argument(
+        "--interval", type=float, default=15.0, help="the events worker's interval (default 15)"
+    )
     args = parser.parse_args(argv)
-    databases = args.databases or (["sqlite", "postgresql"] if os.environ.get("DATABASE_URL_BENCH") else ["sqlite"])
+    databases = args.databases or (
+        ["sqlite", "postgresql"] if os.environ.get("DATABASE_URL_BENCH") else ["sqlite"]
+    )
     records = json.loads(RESULT.read_text(encoding="utf-8")) if RESULT.exists() else []
     for size in args.sizes:
         for database in databases:
             print(f"api: {size:,} customers on {database}", flush=True)
             rec = run(size, database, args.seconds, args.interval)
-            print(json.dumps({k: rec[k] for k in ("score", "recommendations", "events", "reflect", "met")}), flush=True)
+            print(
+                json.dumps({k: rec[k] for k in ("score", "recommendations", "events", "reflect", "met")}),
+                flush=True,
+            )
             records = [r for r in records if (r["size"], r["database"]) != (size, database)] + [rec]
             RESULT.parent.mkdir(parents=True, exist_ok=True)
-            RESULT.write_text(json.dumps(sorted(records, key=lambda r: (r["database"], r["size"])), indent=2) + "\n",
-                              encoding="utf-8")
+            RESULT.write_text(
+                json.dumps(sorted(records, key=lambda r: (r["database"], r["size"])), indent=2) + "\n",
+                encoding="utf-8",
+            )
     return 0
 
 

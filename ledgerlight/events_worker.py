@@ -42,14 +42,22 @@ def run_worker(folder: Folder, *, interval: float, once: bool, stop: threading.E
 def _run(args: argparse.Namespace) -> int:
     if args.interval <= 0:
         raise ValueError("--interval must be a positive number of seconds")
-    folder = Folder(ArtifactStore(), get_settings().database_url, batch_customers=args.batch,
-                    retrain_after=args.retrain_after, retrain_share=args.retrain_share,
-                    lease_seconds=max(120.0, 4 * args.interval))
+    folder = Folder(
+        ArtifactStore(),
+        get_settings().database_url,
+        batch_customers=args.batch,
+        retrain_after=args.retrain_after,
+        retrain_share=args.retrain_share,
+        lease_seconds=max(120.0, 4 * args.interval),
+    )
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if not args.once:
-        print(f"events worker {folder.name}: a round every {args.interval:g} s (Ctrl-C or SIGTERM stops it)", flush=True)
+        print(
+            f"events worker {folder.name}: a round every {args.interval:g} s (Ctrl-C or SIGTERM stops it)",
+            flush=True,
+        )
     try:
         return run_worker(folder, interval=args.interval, once=args.once, stop=stop)
     except KeyboardInterrupt:
@@ -64,13 +72,20 @@ def _status(args: argparse.Namespace) -> int:
         return 0
     status = fold_status(recsys.MODEL_NAME, served.version, served.trained_at, url)
     flag = read_evidence(recsys.MODEL_NAME, served.version, FRESHNESS_KIND, url) or {}
-    print(f"recsys {served.version} (trained {served.trained_at:%Y-%m-%d %H:%M} UTC)" if served.trained_at
-          else f"recsys {served.version}")
-    print(f"  last fold: {status.last_folded_at or 'never'}; {status.events_folded:,} event(s) folded into it")
+    print(
+        f"recsys {served.version} (trained {served.trained_at:%Y-%m-%d %H:%M} UTC)"
+        if served.trained_at
+        else f"recsys {served.version}"
+    )
+    print(
+        f"  last fold: {status.last_folded_at or 'never'}; {status.events_folded:,} event(s) folded into it"
+    )
     print(f"  waiting: {status.events_waiting:,}; could not be folded: {status.events_unfoldable:,}")
     due = flag.get("retrain_due")
-    print(f"  purchases since trained: {status.purchases_since:,}; retrain due: "
-          f"{'yes' if due else 'no' if due is not None else 'not checked yet'}")
+    print(
+        f"  purchases since trained: {status.purchases_since:,}; retrain due: "
+        f"{'yes' if due else 'no' if due is not None else 'not checked yet'}"
+    )
     return 0
 
 
@@ -82,22 +97,42 @@ def _retry(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``events worker``, ``events status`` and ``events retry`` to the ``ledgerlight`` command."""
-    events = subparsers.add_parser("events", help="the events worker: fold the API's events into the served "
-                                                  "recommender, and how fresh it is")
+    events = subparsers.add_parser(
+        "events",
+        help="the events worker: fold the API's events into the served recommender, and how fresh it is",
+    )
     sub = events.add_subparsers(dest="events_command", metavar="ACTION", required=True)
-    worker = sub.add_parser("worker", help="fold new API events into the served recommender every interval "
-                                           "(ALS user factors and EASE rows, no retrain); flag when a retrain is due")
-    worker.add_argument("--interval", type=float, default=15.0, metavar="S", help="seconds between rounds (default 15)")
+    worker = sub.add_parser(
+        "worker",
+        help="fold new API events into the served recommender every interval "
+        "(ALS user factors and EASE rows, no retrain); flag when a retrain is due",
+    )
+    worker.add_argument(
+        "--interval", type=float, default=15.0, metavar="S", help="seconds between rounds (default 15)"
+    )
     worker.add_argument("--once", action="store_true", help="one round, then exit")
-    worker.add_argument("--batch", type=int, default=500, metavar="N", help="customers folded per group (default 500)")
-    worker.add_argument("--retrain-after", type=int, default=RETRAIN_AFTER, metavar="N",
-                        help=f"flag a full retrain after N purchases since the served version was trained "
-                             f"(default {RETRAIN_AFTER:,})")
-    worker.add_argument("--retrain-share", type=float, default=RETRAIN_SHARE, metavar="F",
-                        help=f"... or after this share of its training rows, whichever comes first "
-                             f"(default {RETRAIN_SHARE})")
+    worker.add_argument(
+        "--batch", type=int, default=500, metavar="N", help="customers folded per group (default 500)"
+    )
+    worker.add_argument(
+        "--retrain-after",
+        type=int,
+        default=RETRAIN_AFTER,
+        metavar="N",
+        help=f"flag a full retrain after N purchases since the served version was trained "
+        f"(default {RETRAIN_AFTER:,})",
+    )
+    worker.add_argument(
+        "--retrain-share",
+        type=float,
+        default=RETRAIN_SHARE,
+        metavar="F",
+        help=f"... or after this share of its training rows, whichever comes first (default {RETRAIN_SHARE})",
+    )
     worker.set_defaults(func=_run)
     status = sub.add_parser("status", help="the served recommender's last fold, events waiting, retrain flag")
     status.set_defaults(func=_status)
-    retry = sub.add_parser("retry", help="try the events left unfolded (with a reason) again at the next round")
+    retry = sub.add_parser(
+        "retry", help="try the events left unfolded (with a reason) again at the next round"
+    )
     retry.set_defaults(func=_retry)

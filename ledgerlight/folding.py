@@ -98,19 +98,32 @@ def load_served(store: ArtifactStore, url: str | None) -> ServedModels | None:
     artifact = store.load(recsys.MODEL_NAME)
     doc = recsys.serving_evidence(artifact.version, url)
     if doc is None:
-        raise ArtifactError(f"recsys {artifact.version} is served but not published: run `ledgerlight publish recsys`")
-    models = {name: recsys.Recommender.load(artifact.file(f"{name}.npz"))
-              for name in FOLDED_MODELS if f"{name}.npz" in artifact.metadata["files"]}
+        raise ArtifactError(
+            f"recsys {artifact.version} is served but not published: run `ledgerlight publish recsys`"
+        )
+    models = {
+        name: recsys.Recommender.load(artifact.file(f"{name}.npz"))
+        for name in FOLDED_MODELS
+        if f"{name}.npz" in artifact.metadata["files"]
+    }
     customers = BANK_TABLES["customers"]
     incomes = query(sa.select(customers.c.income), url)["income"]
-    return ServedModels(artifact.version, models, int(doc["depth"]), recsys.income_edges(incomes),
-                        _trained_at(artifact.metadata), int(artifact.metadata.get("row_count") or 0))
+    return ServedModels(
+        artifact.version,
+        models,
+        int(doc["depth"]),
+        recsys.income_edges(incomes),
+        _trained_at(artifact.metadata),
+        int(artifact.metadata.get("row_count") or 0),
+    )
 
 
 def _customers(ids: np.ndarray, url: str | None) -> pd.DataFrame:
     t = BANK_TABLES["customers"]
-    parts = [query(sa.select(t).where(t.c.customer_id.in_([int(i) for i in ids[s : s + _IN_CHUNK]])), url)
-             for s in range(0, len(ids), _IN_CHUNK)]
+    parts = [
+        query(sa.select(t).where(t.c.customer_id.in_([int(i) for i in ids[s : s + _IN_CHUNK]])), url)
+        for s in range(0, len(ids), _IN_CHUNK)
+    ]
     return pd.concat(parts, ignore_index=True)
 
 
@@ -134,8 +147,9 @@ def fold_customers(served: ServedModels, customer_ids: np.ndarray, url: str | No
         else:
             folded[name] = recsys.fold_in_users(part, history, held=held, user_features=side, source=source)
     rows = recsys.customer_rows(folded, ids, served.depth, side)
-    return replace_served_rows(recsys.RECOMMENDATIONS_TABLE, served.version, "customer_id", rows, url,
-                               within={"model": list(folded)})
+    return replace_served_rows(
+        recsys.RECOMMENDATIONS_TABLE, served.version, "customer_id", rows, url, within={"model": list(folded)}
+    )
 
 
 @dataclass
@@ -159,13 +173,17 @@ class Round:
             return "another worker is folding: nothing done this round"
         if self.version is None:
             return "no recommender is served: nothing to fold"
-        text = (f"recsys {self.version}: folded {self.events:,} event(s) of {self.customers:,} customer(s) in "
-                f"{self.seconds:.2f} s")
+        text = (
+            f"recsys {self.version}: folded {self.events:,} event(s) of {self.customers:,} customer(s) in "
+            f"{self.seconds:.2f} s"
+        )
         if self.unfoldable:
             text += f"; {self.unfoldable:,} event(s) could not be folded (left unfolded with the reason)"
         if self.retrain_due:
-            text += (f"; RETRAIN DUE: {self.purchases_since:,} purchases since it was trained (threshold "
-                     f"{self.retrain_threshold:,}): `ledgerlight retrain recsys`, then promote")
+            text += (
+                f"; RETRAIN DUE: {self.purchases_since:,} purchases since it was trained (threshold "
+                f"{self.retrain_threshold:,}): `ledgerlight retrain recsys`, then promote"
+            )
         return text
 
 
@@ -209,9 +227,14 @@ class Folder:
                 take_fold_lease(self.name, self.lease_seconds, self.url)  # renew between groups
             out.seconds = time.perf_counter() - started
             if out.events:
-                append_audit(WORKER_USER, "fold_events", f"{recsys.MODEL_NAME}/{served.version}",
-                             f"{out.events} event(s) of {out.customers} customer(s) folded in place (ALS user factors,"
-                             f" EASE rows; folds {', '.join(map(str, out.fold_ids))}); worker {self.name}", self.url)
+                append_audit(
+                    WORKER_USER,
+                    "fold_events",
+                    f"{recsys.MODEL_NAME}/{served.version}",
+                    f"{out.events} event(s) of {out.customers} customer(s) folded in place (ALS user factors,"
+                    f" EASE rows; folds {', '.join(map(str, out.fold_ids))}); worker {self.name}",
+                    self.url,
+                )
             self._flag_retrain(served, out)
             return out
         finally:
@@ -224,8 +247,11 @@ class Folder:
             rows = fold_customers(served, group, self.url, source="api events")
         except Exception as exc:  # a bad group never stops the worker
             if len(group) > 1:
-                log.warning("a group of %d customers could not be folded (%s): trying them one by one", len(group),
-                            exc)
+                log.warning(
+                    "a group of %d customers could not be folded (%s): trying them one by one",
+                    len(group),
+                    exc,
+                )
                 for customer in group:
                     self._fold_group(served, pending, np.array([customer]), out)
                 return
@@ -234,15 +260,24 @@ class Folder:
             mark_unfoldable(events["id"].to_numpy(), reason, self.url)
             out.unfoldable += len(events)
             return
-        fold = Fold(recsys.MODEL_NAME, served.version, self.name, len(events), len(group), rows,
-                    round(time.perf_counter() - t0, 4))
+        fold = Fold(
+            recsys.MODEL_NAME,
+            served.version,
+            self.name,
+            len(events),
+            len(group),
+            rows,
+            round(time.perf_counter() - t0, 4),
+        )
         out.fold_ids.append(record_fold(fold, events["id"].to_numpy(), self.url))
         out.events += len(events)
         out.customers += len(group)
 
     def _flag_retrain(self, served: ServedModels, out: Round) -> None:
         status = fold_status(recsys.MODEL_NAME, served.version, served.trained_at, self.url)
-        threshold = max(1, min(int(self.retrain_after), math.ceil(self.retrain_share * max(served.training_rows, 1))))
+        threshold = max(
+            1, min(int(self.retrain_after), math.ceil(self.retrain_share * max(served.training_rows, 1)))
+        )
         out.purchases_since, out.retrain_threshold = status.purchases_since, threshold
         out.retrain_due = status.purchases_since >= threshold
         before = read_evidence(recsys.MODEL_NAME, served.version, FRESHNESS_KIND, self.url) or {}
@@ -261,8 +296,13 @@ class Folder:
         }
         if out.retrain_due and not before.get("retrain_due"):
             doc["retrain_due_since"] = now.isoformat()
-            append_audit(WORKER_USER, "retrain_due", f"{recsys.MODEL_NAME}/{served.version}",
-                         f"{status.purchases_since} purchases received since it was trained (threshold {threshold}): "
-                         "a full retrain is due (candidate, then promotion)", self.url)
+            append_audit(
+                WORKER_USER,
+                "retrain_due",
+                f"{recsys.MODEL_NAME}/{served.version}",
+                f"{status.purchases_since} purchases received since it was trained (threshold {threshold}): "
+                "a full retrain is due (candidate, then promotion)",
+                self.url,
+            )
             log.warning(out.summary())
         write_evidence(recsys.MODEL_NAME, served.version, {FRESHNESS_KIND: doc}, self.url)

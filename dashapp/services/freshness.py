@@ -12,8 +12,17 @@ from bankdata import FRESHNESS_KIND, DatabaseError, fold_status, get_settings, r
 from dashapp.services.models import _store, _verified_metadata
 from dashapp.services.publishing import TRAINERS
 
-COLUMNS = ["model", "version", "trained_at", "last_folded_at", "events_folded", "events_waiting", "not_foldable",
-           "purchases_since_trained", "retrain"]
+COLUMNS = [
+    "model",
+    "version",
+    "trained_at",
+    "last_folded_at",
+    "events_folded",
+    "events_waiting",
+    "not_foldable",
+    "purchases_since_trained",
+    "retrain",
+]
 
 
 def _when(value: Any) -> str:
@@ -34,8 +43,10 @@ def _retrain_text(doc: dict[str, Any] | None) -> str:
     if not doc:
         return "not checked yet (is the events worker running?)"
     if doc.get("retrain_due"):
-        return (f"due: {doc['purchases_since_trained']:,} purchases since trained (threshold "
-                f"{doc['retrain_threshold']:,}); retrain, then promote")
+        return (
+            f"due: {doc['purchases_since_trained']:,} purchases since trained (threshold "
+            f"{doc['retrain_threshold']:,}); retrain, then promote"
+        )
     return f"not due ({doc['purchases_since_trained']:,} of {doc['retrain_threshold']:,} purchases)"
 
 
@@ -55,19 +66,33 @@ def freshness() -> pd.DataFrame:
             continue
         meta = _verified_metadata(root, model, version)
         trained = _trained_at(meta) if isinstance(meta, dict) else None
-        row: dict[str, Any] = {"model": model, "version": version, "trained_at": _when(trained),
-                               "last_folded_at": "", "events_folded": None, "events_waiting": None,
-                               "not_foldable": None, "purchases_since_trained": None,
-                               "retrain": "by promotion only (no events feed it)"}
+        row: dict[str, Any] = {
+            "model": model,
+            "version": version,
+            "trained_at": _when(trained),
+            "last_folded_at": "",
+            "events_folded": None,
+            "events_waiting": None,
+            "not_foldable": None,
+            "purchases_since_trained": None,
+            "retrain": "by promotion only (no events feed it)",
+        }
         if model == recsys.MODEL_NAME:
             try:
-                status = fold_status(model, version, None if trained is None else trained.to_pydatetime(), url)
+                status = fold_status(
+                    model, version, None if trained is None else trained.to_pydatetime(), url
+                )
                 doc = read_evidence(model, version, FRESHNESS_KIND, url)
             except DatabaseError:
                 rows.append(row)
                 continue
-            row.update(last_folded_at=_when(status.last_folded_at) or "never", events_folded=status.events_folded,
-                       events_waiting=status.events_waiting, not_foldable=status.events_unfoldable,
-                       purchases_since_trained=status.purchases_since, retrain=_retrain_text(doc))
+            row.update(
+                last_folded_at=_when(status.last_folded_at) or "never",
+                events_folded=status.events_folded,
+                events_waiting=status.events_waiting,
+                not_foldable=status.events_unfoldable,
+                purchases_since_trained=status.purchases_since,
+                retrain=_retrain_text(doc),
+            )
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS, dtype=object)

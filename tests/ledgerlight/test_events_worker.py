@@ -66,22 +66,38 @@ def _stored_als(env: dict, customer: int) -> tuple[str, str]:
     t = recsys.RECOMMENDATIONS_TABLE
     version = env["store"].latest("recsys")
     with engine_for(env["url"]).connect() as conn:
-        row = conn.execute(sa.select(t.c.products, t.c.scores).where(
-            t.c.model_version == version, t.c.customer_id == customer, t.c.model == "als")).one()
+        row = conn.execute(
+            sa.select(t.c.products, t.c.scores).where(
+                t.c.model_version == version, t.c.customer_id == customer, t.c.model == "als"
+            )
+        ).one()
     return str(row[0]), str(row[1])
 
 
 def _purchases(customer: int, products: list[int], tag: str) -> list[dict]:
-    return [{"event_id": f"{tag}-{customer}-{p}", "customer_id": customer, "product_id": int(p),
-             "ts": "2030-01-02T10:00:00", "event": "purchase"} for p in products]
+    return [
+        {
+            "event_id": f"{tag}-{customer}-{p}",
+            "customer_id": customer,
+            "product_id": int(p),
+            "ts": "2030-01-02T10:00:00",
+            "event": "purchase",
+        }
+        for p in products
+    ]
 
 
 def _events(env: dict, prefix: str) -> pd.DataFrame:
     t = api_events_table
     with engine_for(env["url"]).connect() as conn:
-        rows = conn.execute(sa.select(t.c.id, t.c.event_id, t.c.folded_at, t.c.fold_id, t.c.fold_error)
-                            .where(t.c.event_id.like(f"{prefix}-%"))).fetchall()
-    return pd.DataFrame([tuple(r) for r in rows], columns=["id", "event_id", "folded_at", "fold_id", "fold_error"])
+        rows = conn.execute(
+            sa.select(t.c.id, t.c.event_id, t.c.folded_at, t.c.fold_id, t.c.fold_error).where(
+                t.c.event_id.like(f"{prefix}-%")
+            )
+        ).fetchall()
+    return pd.DataFrame(
+        [tuple(r) for r in rows], columns=["id", "event_id", "folded_at", "fold_id", "fold_error"]
+    )
 
 
 def _last_two(customer: int) -> list[int]:
@@ -123,8 +139,16 @@ def test_the_same_history_folds_to_the_same_rows(env: dict) -> None:
     events_service.store_interactions(_purchases(customer, _last_two(customer)[:1], "same"), "test")
     Folder(env["store"], env["url"]).run_once()
     once = _stored_als(env, customer)
-    events_service.store_interactions([{**_purchases(customer, [0], "same2")[0], "event": "view",
-                                        "product_id": int(once[0].split(",")[0])}], "test")
+    events_service.store_interactions(
+        [
+            {
+                **_purchases(customer, [0], "same2")[0],
+                "event": "view",
+                "product_id": int(once[0].split(",")[0]),
+            }
+        ],
+        "test",
+    )
     Folder(env["store"], env["url"]).run_once()
     twice = _stored_als(env, customer)
     assert twice != once  # a view changes the ALS solve
@@ -154,15 +178,22 @@ def test_two_workers_started_at_once_fold_each_event_once(env: dict) -> None:
     assert events_service.store_interactions(batch, "test").accepted == len(customers)
     command = [sys.executable, "-m", "ledgerlight", "events", "worker", "--once", "--batch", "5"]
     environ = {**os.environ, "PYTHONPATH": str(ROOT)}
-    runs = [subprocess.Popen(command, cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True) for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
     stored = _events(env, "twice")
     assert stored["folded_at"].notna().all() and stored["fold_id"].notna().all()
     with engine_for(env["url"]).connect() as conn:
-        counted = conn.execute(sa.select(sa.func.sum(folds_table.c.events))
-                               .where(folds_table.c.id.in_([int(i) for i in stored["fold_id"].unique()]))).scalar()
+        counted = conn.execute(
+            sa.select(sa.func.sum(folds_table.c.events)).where(
+                folds_table.c.id.in_([int(i) for i in stored["fold_id"].unique()])
+            )
+        ).scalar()
     assert counted == len(batch)  # no event counted in two folds
 
 
@@ -172,10 +203,13 @@ def test_a_bad_group_leaves_its_events_unfolded_with_a_reason_and_the_rest_are_f
     with engine_for(env["url"]).begin() as conn:  # a product launched after the served version was trained
         new_id = int(conn.execute(sa.select(sa.func.max(products.c.product_id))).scalar()) + 1
         row_no = int(conn.execute(sa.select(sa.func.max(products.c.row_no))).scalar()) + 1
-        conn.execute(sa.insert(products).values(product_id=new_id, name="New card", family="card", row_no=row_no))
+        conn.execute(
+            sa.insert(products).values(product_id=new_id, name="New card", family="card", row_no=row_no)
+        )
     (good_product,) = _last_two(good)[:1]
-    events_service.store_interactions(_purchases(good, [good_product], "bad") + _purchases(bad, [new_id], "bad"),
-                                      "test")
+    events_service.store_interactions(
+        _purchases(good, [good_product], "bad") + _purchases(bad, [new_id], "bad"), "test"
+    )
     done = Folder(env["store"], env["url"]).run_once()  # both in one group: it fails, then one by one
     assert (done.events, done.unfoldable) == (1, 1)
     stored = _events(env, "bad").set_index("event_id")
@@ -192,8 +226,9 @@ def test_the_retrain_flag_is_raised_past_the_threshold(env: dict, capsys: pytest
     version = env["store"].latest("recsys")
     low = Folder(env["store"], env["url"], retrain_after=10_000, retrain_share=1.0).run_once()
     assert not low.retrain_due
-    events_service.store_interactions([e for c in customers for e in _purchases(c, _last_two(c)[:1], "flag")],
-                                      "test")
+    events_service.store_interactions(
+        [e for c in customers for e in _purchases(c, _last_two(c)[:1], "flag")], "test"
+    )
     done = Folder(env["store"], env["url"], retrain_after=low.purchases_since + 3).run_once()
     assert done.retrain_due and done.purchases_since == low.purchases_since + 3
     assert "RETRAIN DUE" in done.summary()
@@ -229,7 +264,9 @@ def test_through_the_api_a_purchase_event_changes_the_served_list_after_one_work
     from dashapp.app import app
 
     client = app.server.test_client()
-    headers = {"Authorization": f"Bearer {create_key('e2e-worker', 'marketing', rate_per_s=1000, burst=1000)}"}
+    headers = {
+        "Authorization": f"Bearer {create_key('e2e-worker', 'marketing', rate_per_s=1000, burst=1000)}"
+    }
     (customer,) = _customers(env, 140, 1)
     Folder(env["store"], env["url"]).run_once()  # nothing left from other tests
 
@@ -240,9 +277,16 @@ def test_through_the_api_a_purchase_event_changes_the_served_list_after_one_work
 
     before = als()
     bought = before[-1][0]
-    event = {"event_id": f"e2e-{customer}", "customer_id": customer, "product_id": bought, "ts": "2030-02-01",
-             "event": "purchase"}
-    assert client.post("/api/v1/events", json={"events": [event]}, headers=headers).get_json()["accepted"] == 1
+    event = {
+        "event_id": f"e2e-{customer}",
+        "customer_id": customer,
+        "product_id": bought,
+        "ts": "2030-02-01",
+        "event": "purchase",
+    }
+    assert (
+        client.post("/api/v1/events", json={"events": [event]}, headers=headers).get_json()["accepted"] == 1
+    )
     held_back = als()
     assert bought not in [p for p, _ in held_back]  # at once: a held product is never offered ...
     assert held_back == [r for r in before if r[0] != bought]  # ... but the list is not refolded yet
