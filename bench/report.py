@@ -447,8 +447,8 @@ def campaigns_section() -> list[str]:
 
 def _api_row(r: dict, label: str) -> str:
     score, recs, refl = r["score"], r["recommendations"], r["reflect"]
-    ev = max(r["events"], key=lambda e: e["events_per_s"])
-    one = next((e for e in r["events"] if e["clients"] == 1), ev)
+    one = next((e for e in r["events"] if e["clients"] == 1), r["events"][0])
+    ev = next((e for e in r["events"] if e["clients"] > 1), r["events"][-1])
     refolded = refl.get("refolded_seconds")
     return (f"| {label} | {r['size']:,} | {r['database']} | {score['p50_ms']} / {score['p95_ms']} "
             f"({score.get('server_cpu_ms_per_call') or 'n/a'}) | {recs['p50_ms']} / {recs['p95_ms']} "
