@@ -86,6 +86,7 @@ from bankdata._folds import (
     pending_events,
     record_fold,
     release_fold_lease,
+    requeue_folded,
     retry_unfoldable,
     take_fold_lease,
 )
@@ -136,6 +137,7 @@ __all__ = [
     "pending_events",
     "record_fold",
     "release_fold_lease",
+    "requeue_folded",
     "retry_unfoldable",
     "take_fold_lease",
     "list_api_keys",

@@ -190,6 +190,20 @@ def retry_unfoldable(url: str | None = None) -> int:
         )
 
 
+def requeue_folded(model: str, version: str, since: datetime | None, url: str | None = None) -> int:
+    """Mark unfolded again the events received at or after ``since`` that were folded into another version of
+    ``model`` (a newly served version was trained without them, or kept its base's rows for their customers);
+    returns how many. The worker calls it, under its lease, when the served version changes."""
+    t, f = api_events_table, folds_table
+    other = sa.select(f.c.id).where(f.c.model == model, f.c.model_version != str(version))
+    where = [t.c.folded_at.is_not(None), t.c.fold_id.in_(other)]
+    if since is not None:
+        where.append(t.c.received_at >= since)
+    with _connect(url, write=True) as conn:
+        _ensure(conn)
+        return int(conn.execute(sa.update(t).where(*where).values(folded_at=None, fold_id=None)).rowcount)
+
+
 @dataclass(frozen=True)
 class FoldStatus:
     """How fresh a served version is: its last fold, the events waiting, and the purchases received since ``since``."""

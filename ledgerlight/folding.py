@@ -51,6 +51,7 @@ from bankdata import (
     record_fold,
     release_fold_lease,
     replace_served_rows,
+    requeue_folded,
     take_fold_lease,
     write_evidence,
 )
@@ -116,6 +117,20 @@ def load_served(store: ArtifactStore, url: str | None) -> ServedModels | None:
         _trained_at(artifact.metadata),
         int(artifact.metadata.get("row_count") or 0),
     )
+
+
+def full_training_time(store: ArtifactStore, version: str) -> datetime | None:
+    """When the full training behind ``version`` ran: its own time, or, for an incremental version (``ledgerlight
+    learn``), its base's, back to the first full one. Events received since then may be missing from its rows."""
+    seen: set[str] = set()
+    while version not in seen:
+        seen.add(version)
+        meta = store.load(recsys.MODEL_NAME, version).metadata
+        base = ((meta.get("extra") or {}).get("incremental") or {}).get("base_version")
+        if not base or base not in store.versions(recsys.MODEL_NAME):
+            return _trained_at(meta)
+        version = base
+    return None
 
 
 def _customers(ids: np.ndarray, url: str | None) -> pd.DataFrame:
@@ -208,6 +223,16 @@ class Folder:
             self._served = None
         elif self._served is None or self._served.version != latest:
             self._served = load_served(self.store, self.url)
+            since = full_training_time(self.store, latest)
+            requeued = requeue_folded(recsys.MODEL_NAME, latest, since, self.url)
+            if requeued:
+                log.info(
+                    "recsys %s is served now: %d event(s) folded into an earlier version (received since %s) "
+                    "will be folded into it",
+                    latest,
+                    requeued,
+                    since,
+                )
         return self._served
 
     def run_once(self) -> Round:

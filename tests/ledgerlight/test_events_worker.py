@@ -294,3 +294,37 @@ def test_through_the_api_a_purchase_event_changes_the_served_list_after_one_work
     refolded = als()
     assert bought not in [p for p, _ in refolded]
     assert refolded != held_back  # the worker re-ranked it from the new history
+
+
+def test_events_folded_into_a_version_are_folded_again_into_a_newly_served_one(env: dict) -> None:
+    """An incremental version (``learn``) keeps its base's rows for customers it did not refresh: events folded
+    into the base since its training are folded into the new version once it is served."""
+    from ledgerlight.learning import refresh_customers
+
+    (customer, other) = _customers(env, 160, 2)
+    store: ArtifactStore = env["store"]
+    base = store.latest("recsys")
+    Folder(store, env["url"]).run_once()
+    events_service.store_interactions(_purchases(customer, _last_two(customer)[:1], "requeue"), "test")
+    folder = Folder(store, env["url"])
+    assert folder.run_once().events == 1
+    folded_base = _stored_als(env, customer)
+    new = refresh_customers(np.array([other]), source="test", url=env["url"], store=store)  # a candidate
+    assert new.version != base and new.metadata["extra"]["incremental"]["base_version"] == base
+    store.promote("recsys", new.version)
+    clear_caches()
+    stale = _stored_als(env, customer)  # the new version's row for the customer: its base's, before the event
+    done = folder.run_once()  # the same worker notices the new served version
+    assert (
+        done.version == new.version and done.events >= 1
+    )  # every event folded into the base since its training
+    (fold_id,) = _events(env, "requeue")["fold_id"].tolist()
+    with engine_for(env["url"]).connect() as conn:
+        folded_into = conn.execute(
+            sa.select(folds_table.c.model_version).where(folds_table.c.id == int(fold_id))
+        ).scalar_one()
+    assert folded_into == new.version
+    assert _stored_als(env, customer) != stale and _stored_als(env, customer)[0] == folded_base[0]
+    assert folder.run_once().events == 0  # once
+    store.promote("recsys", base)  # leave the module's served version as it was
+    clear_caches()
