@@ -76,6 +76,20 @@ from bankdata._exports import neutralise_formulas, shown_ids
 from bankdata._extend import MAX_EXTEND_MONTHS, Extension, extend_demo_bank
 from bankdata._external_ids import ENTITIES as ID_ENTITIES
 from bankdata._external_ids import external_ids_table, read_id_kinds, to_external, to_internal
+from bankdata._folds import (
+    FRESHNESS_KIND,
+    Fold,
+    FoldStatus,
+    fold_status,
+    folds_table,
+    mark_unfoldable,
+    pending_events,
+    record_fold,
+    release_fold_lease,
+    requeue_folded,
+    retry_unfoldable,
+    take_fold_lease,
+)
 from bankdata._gen_campaigns import product_names, simulate_campaign, true_uplift
 from bankdata._generator import generate_bank, generate_cohort, generate_later_batch
 from bankdata._identity import (
@@ -95,6 +109,7 @@ from bankdata._serving import (
     query,
     query_records,
     read_evidence,
+    replace_served_rows,
     served_table,
     write_evidence,
     write_served,
@@ -113,6 +128,18 @@ __all__ = [
     "api_events_table",
     "api_keys_table",
     "append_events",
+    "FRESHNESS_KIND",
+    "Fold",
+    "FoldStatus",
+    "fold_status",
+    "folds_table",
+    "mark_unfoldable",
+    "pending_events",
+    "record_fold",
+    "release_fold_lease",
+    "requeue_folded",
+    "retry_unfoldable",
+    "take_fold_lease",
     "list_api_keys",
     "revoke_api_key",
     "use_api_key",
@@ -196,6 +223,7 @@ __all__ = [
     "query_records",
     "read_evidence",
     "evidence_written_at",
+    "replace_served_rows",
     "served_table",
     "write_evidence",
     "write_served",

@@ -42,6 +42,9 @@ api_events_table = sa.Table(
     sa.Column("received_at", sa.DateTime, nullable=False),
     sa.Column("source", sa.String(120), nullable=False),  # who sent it (the API key's name)
     sa.Column("folded_at", sa.DateTime, nullable=True, index=True),
+    # set by the events worker (``bankdata._folds``): the fold that took the event in, or why it could not
+    sa.Column("fold_id", sa.BigInteger, nullable=True),
+    sa.Column("fold_error", sa.Text, nullable=True),
 )
 
 
@@ -55,8 +58,20 @@ class EventsStored:
 
 
 def drop_event_tables(conn: Connection) -> None:
-    """Drop ``api_events`` (its rows are events of a bank that is being replaced or removed)."""
-    metadata.drop_all(conn, tables=[api_events_table])
+    """Drop ``api_events`` and the worker's fold log (their rows are events of a bank being replaced or removed)."""
+    from bankdata._folds import FOLD_TABLES
+
+    metadata.drop_all(conn, tables=[api_events_table, *FOLD_TABLES])
+
+
+def ensure_event_tables(conn: Connection) -> None:
+    """Create ``api_events`` when missing, and add the worker's columns to one created before they existed."""
+    metadata.create_all(conn, tables=[api_events_table])
+    have = {c["name"] for c in sa.inspect(conn).get_columns(api_events_table.name)}
+    for col in ("fold_id", "fold_error"):
+        if col not in have:
+            kind = api_events_table.c[col].type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {api_events_table.name} ADD COLUMN {col} {kind}")
 
 
 def _chunks(values: list) -> list[list]:
@@ -108,7 +123,8 @@ def _append(conn: Connection, source: str, file: str, valid: pd.DataFrame, ids: 
     lock_appends(
         conn
     )  # concurrent batches (and loads) append one after the other: row numbers and ids never collide
-    metadata.create_all(conn, tables=[api_events_table, BANK_TABLES["interactions"]])
+    metadata.create_all(conn, tables=[BANK_TABLES["interactions"]])
+    ensure_event_tables(conn)
     report = ProblemReport(file)
     internal, checked, _new = translate_load(conn, INTERACTIONS, valid, report)
     for col in INTERACTIONS.columns:

@@ -142,6 +142,40 @@ def write_served(table: sa.Table, version: str, frame: pd.DataFrame, url: str | 
     return len(out)
 
 
+def replace_served_rows(table: sa.Table, version: str, key: str, frame: pd.DataFrame, url: str | None = None, *,
+                        within: dict[str, Sequence[Any]] | None = None) -> int:
+    """Replace, in one transaction, the rows of ``version`` in ``table`` whose ``key`` is one of ``frame[key]`` (and,
+    with ``within``, whose columns hold one of the values listed for them) by the rows of ``frame``; returns the rows
+    written. The version must be published already (its other rows stay as they are, and its row count in
+    ``served_versions`` follows).
+
+    Raises
+    ------
+    ValueError
+        ``frame`` has a column the table does not declare, or the version was never published in ``table``.
+    """
+    wanted = [c.name for c in table.columns if c.name != VERSION_COLUMN]
+    extra = [c for c in frame.columns if c not in wanted]
+    if extra or key not in frame.columns:
+        raise ValueError(f"serving table {table.name}: unknown column(s) {extra}, or no {key!r} column")
+    out = frame.reindex(columns=wanted).assign(**{VERSION_COLUMN: str(version)})
+    keys = sorted({int(v) for v in frame[key].to_numpy()})
+    p = published_table
+    where_version = (p.c.table_name == table.name) & (p.c[VERSION_COLUMN] == str(version))
+    with _connect(url, write=True) as conn:
+        if conn.execute(sa.select(p.c.rows).where(where_version)).first() is None:
+            raise ValueError(f"{table.name}: version {version} was never published")
+        deleted = 0
+        for start in range(0, len(keys), 900):
+            chunk = keys[start : start + 900]
+            where = [table.c[VERSION_COLUMN] == str(version), table.c[key].in_(chunk)]
+            where += [table.c[col].in_(list(values)) for col, values in (within or {}).items()]
+            deleted += conn.execute(sa.delete(table).where(*where)).rowcount
+        _insert(conn, table, out)
+        conn.execute(sa.update(p).where(where_version).values(rows=p.c.rows + (len(out) - deleted)))
+    return len(out)
+
+
 def published_rows(table: sa.Table | str, version: str, url: str | None = None) -> int | None:
     """How many rows ``version`` has in the serving table, or None when it was never published there."""
     name = table if isinstance(table, str) else table.name

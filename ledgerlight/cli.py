@@ -17,6 +17,7 @@ from dashapp import cli as dashapp_cli
 from dashapp.api import cli as apikeys_cli
 from dashapp.auth import cli as users_cli
 from ledgerlight import backup as backup_cli
+from ledgerlight import events_worker as events_cli
 from ledgerlight import learning as learning_cli
 from ledgerlight import setup as setup_cli
 from ledgerlight.cli_examples import add_examples
@@ -26,7 +27,7 @@ from risk import cli_backtest
 from segmentation import cli as segmentation_cli
 
 AREAS = (setup_cli, bankdata_cli, risk_cli, segmentation_cli, recsys_cli, campaigns_cli, dashapp_cli, users_cli,
-         apikeys_cli, learning_cli, backup_cli)
+         apikeys_cli, events_cli, learning_cli, backup_cli)
 
 
 #: the environment variables the command and the server read, with what each sets
@@ -55,6 +56,7 @@ setup, train and retrain:
   train    train models now; each new version is a candidate (a model's first version is served at once)
   retrain  the same full retrain, and with --promote --reason TEXT the new versions are served (audited)
   learn    no retrain: fold new interactions into the served recommender (ALS and EASE rows)
+  events   `events worker`: fold the API's events into the served recommender every 15 s
   promote  serve a candidate version (`ledgerlight promote MODEL VERSION --dry-run` compares it first)
 """
 

@@ -97,6 +97,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "ledgerlight apikeys add online-bank --role marketing --rate 50 --burst 100",
     ),
     "apikeys list": ("ledgerlight apikeys list",),
+    "events worker": (
+        "ledgerlight events worker  # a round every 15 s: what the Procfile's worker runs",
+        "ledgerlight events worker --once --retrain-after 5000",
+    ),
+    "events status": ("ledgerlight events status  # last fold, events waiting, whether a retrain is due",),
+    "events retry": ("ledgerlight events retry  # after fixing why some events could not be folded",),
     "apikeys revoke": ("ledgerlight apikeys revoke origination",),
     "serve": (
         "ledgerlight serve",

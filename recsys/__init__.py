@@ -10,8 +10,8 @@ from recsys.base import NotFittedError, Recommender, top_n
 from recsys.ease import EASERecommender
 from recsys.evaluate import default_models, evaluate_models, evaluate_recommender, oracle_metrics
 from recsys.explain import also_took, cooccurrence, explain, strongest_link
-from recsys.features import customer_side_features
-from recsys.incremental import affected_history, fold_in_users, partial_fit_users, with_held
+from recsys.features import customer_side_features, income_edges
+from recsys.incremental import affected_history, fold_in_users, partial_fit_users, users_only, with_held
 from recsys.interactions import (
     EVENT_WEIGHTS,
     InteractionMatrix,
@@ -36,6 +36,7 @@ from recsys.publishing import (
     MAX_CAMPAIGN,
     RECOMMENDATIONS_TABLE,
     best_model,
+    customer_rows,
     publish,
     publish_customers,
     serving_evidence,
@@ -53,10 +54,12 @@ __all__ = [
     "best_model",
     "publish",
     "publish_customers",
+    "customer_rows",
     "serving_evidence",
     "affected_history",
     "fold_in_users",
     "partial_fit_users",
+    "users_only",
     "with_held",
     "CREDIT_FAMILIES",
     "EVENT_WEIGHTS",
@@ -75,6 +78,7 @@ __all__ = [
     "catalogue_coverage",
     "cooccurrence",
     "customer_side_features",
+    "income_edges",
     "customers_in_bands",
     "default_models",
     "evaluate_bank",

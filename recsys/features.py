@@ -15,8 +15,19 @@ UNKNOWN = "unknown"
 """The band or category of a customer whose value is missing (its own level, so the model can learn from it)."""
 
 
-def customer_side_features(customers: pd.DataFrame) -> pd.DataFrame:
-    """Age band, income band (quintiles) and, when present, region, employment and segment, indexed by customer_id."""
+def income_edges(incomes: np.ndarray | pd.Series) -> np.ndarray:
+    """The four income quintile boundaries of a population (missing incomes left out), for
+    :func:`customer_side_features` of a few of its customers."""
+    values = pd.to_numeric(pd.Series(np.asarray(incomes)), errors="coerce").dropna().to_numpy(dtype=np.float64)
+    return np.quantile(values, [0.2, 0.4, 0.6, 0.8]) if len(values) else np.zeros(4)
+
+
+def customer_side_features(customers: pd.DataFrame, income_edges: np.ndarray | None = None) -> pd.DataFrame:
+    """Age band, income band (quintiles) and, when present, region, employment and segment, indexed by customer_id.
+
+    The quintiles are those of ``customers`` unless ``income_edges`` (:func:`income_edges` of the whole bank) are
+    given: then a few customers get the bands the whole bank would give them (ties at a boundary aside).
+    """
     missing = {"customer_id", "age", "income"} - set(customers.columns)
     if missing:
         raise ValueError(f"customers: missing column(s) {sorted(missing)} needed for side features")
@@ -25,7 +36,10 @@ def customer_side_features(customers: pd.DataFrame) -> pd.DataFrame:
         "str"
     )
     income = pd.to_numeric(customers["income"], errors="coerce")
-    quintile = np.minimum((income.rank(method="first", pct=True).fillna(0).to_numpy() * 5).astype(int), 4)
+    if income_edges is None:
+        quintile = np.minimum((income.rank(method="first", pct=True).fillna(0).to_numpy() * 5).astype(int), 4)
+    else:
+        quintile = np.searchsorted(np.asarray(income_edges, dtype=np.float64), income.fillna(0).to_numpy(), "right")
     out["income_band"] = np.where(income.isna(), UNKNOWN, np.asarray(INCOME_LABELS)[quintile])
     for col in OPTIONAL:
         if col in customers.columns:

@@ -248,3 +248,29 @@ def _set_rows(matrix: sp.csr_matrix, rows: np.ndarray, values: sp.csr_matrix, wi
     out = (cleared + placed).tocsr()
     out.eliminate_zeros()
     return sp.csr_matrix(out, dtype=np.float32)
+
+
+def users_only(model: Recommender, user_ids: np.ndarray) -> Recommender:
+    """A copy of a fitted ALS or EASE ``model`` that knows only those of ``user_ids`` it knew (item side shared).
+
+    Folding a few customers into a model of a million: :func:`partial_fit_users` and :func:`fold_in_users` copy the
+    per-user state they are given, so giving them this slice makes a fold cost what its customers cost. Scores of
+    the kept users are exactly those of ``model``.
+    """
+    if not isinstance(model, ALSRecommender | EASERecommender):
+        raise TypeError(f"users_only needs an ALS or EASE model, got {type(model).__name__}")
+    model._check_fitted()
+    ids = np.unique(id_array(user_ids))
+    rows = lookup_ids(model.user_ids_, ids)
+    rows = rows[rows >= 0]
+    copy = type(model)(**model.get_params())
+    for name, value in vars(model).items():
+        if name.endswith("_") and not name.startswith("_"):
+            setattr(copy, name, value)
+    copy.user_ids_ = model.user_ids_[rows]
+    copy.held_ = sp.csr_matrix(model.held_[rows])
+    if isinstance(model, ALSRecommender):
+        copy.user_factors_ = np.ascontiguousarray(model.user_factors_[rows])
+    else:
+        copy.inputs_ = sp.csr_matrix(model.inputs_[rows])
+    return copy

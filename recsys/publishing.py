@@ -232,6 +232,15 @@ def publish_customers(artifact: Artifact, customers: pd.DataFrame, url: str | No
     return written
 
 
+def customer_rows(models: Mapping[str, Recommender], customer_ids: np.ndarray, depth: int,
+                  side: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The :data:`RECOMMENDATIONS_TABLE` rows (model, customer_id, products, scores, features) of ``models`` for
+    ``customer_ids``, exactly as publishing writes them (``depth``: the published version's list depth)."""
+    ids = np.unique(np.asarray(customer_ids, dtype=np.int64))
+    return pd.concat([_model_outputs(name, rec, ids, side, depth)[0] for name, rec in models.items()],
+                     ignore_index=True)
+
+
 def publish(artifact: Artifact, bank: Bank, url: str | None = None) -> dict[str, int]:
     """Write what serving reads for one trained ``recsys`` version (see the module docstring); returns rows written
     per serving table. Only the bank's customers are read (held products come from the models)."""

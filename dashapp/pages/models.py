@@ -20,7 +20,7 @@ from dashapp.components import error_card, page_header
 from dashapp.components.comparison import comparison_view
 from dashapp.figures.governance import challenger_calibration_figure
 from dashapp.policy import Capability
-from dashapp.services import challenger, validation
+from dashapp.services import challenger, freshness, validation
 from dashapp.services import models as svc
 from dashapp.services.messages import public_message
 
@@ -36,6 +36,20 @@ TICKET_SECONDS = 60
 
 def _rows() -> list[dict]:
     return svc.versions().drop(columns="latest").to_dict("records")
+
+
+def _freshness() -> dbc.Card:
+    """The served versions' freshness (trained, events folded and waiting, retrain flag): one service call."""
+    frame = freshness.freshness().fillna("")
+    labels = ["Model", "Served version", "Trained (UTC)", "Events last folded", "Folded", "Waiting", "Not foldable",
+              "Purchases since trained", "Full retrain"]
+    table = dbc.Table([html.Thead(html.Tr([html.Th(c) for c in labels])),
+                       html.Tbody([html.Tr([html.Td(v) for v in row]) for row in frame.itertuples(index=False)])],
+                      size="sm", bordered=True, className="small mb-0", id="models-freshness-table")
+    return dbc.Card([dbc.CardHeader("Freshness of the served versions"), dbc.CardBody([
+        table, html.P(["API events are folded into the recommender by ", html.Code("ledgerlight events worker"),
+                       "; the other models change only by a retrain and a promotion."],
+                      className="small text-muted mt-2 mb-0")])], className="ll-card mb-3", id="models-freshness")
 
 
 def _card_body(sections: list[dict]) -> list:
@@ -84,6 +98,7 @@ def layout(**_query: str) -> html.Div:
                                selectedRows=[first], style={"height": "320px"}), lg=8),
             dbc.Col(actions, lg=4),
         ], className="g-3 mb-3"),
+        _freshness(),
         dbc.Card([dbc.CardHeader(["Compared with the served version ",
                                   dbc.Button("Compare selected version", id="models-compare", size="sm", color="link")]),
                   dbc.CardBody(html.Div(html.P("Select a candidate, then compare it with the served version on the "

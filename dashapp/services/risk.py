@@ -9,6 +9,7 @@ through them in SQL, one borrower is an indexed look-up, and other areas filter 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -147,13 +148,33 @@ def published_version() -> str:
         No risk model is served; :class:`NotPublished` (a ``NotTrained``) when its rows are not written yet.
     """
     version = served_version(risk.MODEL_NAME)
+    url = _url()
+    if not _is_published(url, version):
+        raise NotPublished(risk.MODEL_NAME, version, "its scores")
+    return version
+
+
+def _is_published(url: str, version: str) -> bool:
+    """Whether ``version``'s scores are written. A yes is kept for the worker's life (a version's rows are never
+    dropped while it is served; ``clear_caches`` forgets it), a no is asked again on the next call (it may be
+    published any time). Every API call and customer page asks this: it cost a catalogue and a row look-up each."""
+    seen = _published_seen()
+    if (url, version) in seen:
+        return True
     try:
-        rows = published_rows(SCORES, version, _url())
+        rows = published_rows(SCORES, version, url)
     except DatabaseError as exc:
         raise DataUnavailable(str(exc)) from exc
     if rows is None:
-        raise NotPublished(risk.MODEL_NAME, version, "its scores")
-    return version
+        return False
+    seen.add((url, version))
+    return True
+
+
+@functools.cache
+def _published_seen() -> set[tuple[str, str]]:
+    """The (database, version) pairs seen published by this worker."""
+    return set()
 
 
 # --- the cut-off (bounded evaluation) -----------------------------------------------------------------------------

@@ -150,3 +150,26 @@ def test_ease_fold_in_refuses_unknown_products(fitted_ease) -> None:
     model, log, _ = fitted_ease
     with pytest.raises(DataValidationError, match="full retrain"):
         fold_in_users(model, _purchase(int(log["user_id"].iloc[0]), np.array([10**9])))
+
+
+def test_a_slice_of_users_scores_and_folds_as_the_whole_model(fitted, fitted_ease) -> None:
+    """``users_only``: what the events worker folds a few customers with, instead of copying every user's state."""
+    from recsys import users_only
+
+    als, log = fitted
+    ease, _log, side = fitted_ease
+    ids = np.unique(log["user_id"].to_numpy())[[3, 50, 400]]
+    for model in (als, ease):
+        part = users_only(model, np.append(ids, -1))  # an unknown id is left out
+        assert part.user_ids_.tolist() == ids.tolist()
+        np.testing.assert_array_equal(part.score(ids, side), model.score(ids, side))
+        np.testing.assert_array_equal(part.held_mask(ids), model.held_mask(ids))
+    new = _purchase(int(ids[0]), np.array([int(log["item_id"].iloc[0])]))
+    history = affected_history(log, new)
+    history = history[history["user_id"] == ids[0]]
+    whole = partial_fit_users(als, history)
+    sliced = partial_fit_users(users_only(als, ids[:1]), history)
+    np.testing.assert_allclose(sliced.score(ids[:1]), whole.score(ids[:1]), rtol=1e-5)
+    whole_e = fold_in_users(ease, history, user_features=side)
+    sliced_e = fold_in_users(users_only(ease, ids[:1]), history, user_features=side)
+    np.testing.assert_allclose(sliced_e.score(ids[:1], side), whole_e.score(ids[:1], side), rtol=1e-5)
