@@ -46,8 +46,7 @@ run: setup
 # The storage tests also run against a throwaway PostgreSQL on loopback when one can be installed and started.
 test: install system-test-deps
 	$(BIN)/ruff check .
-# type check ([tool.mypy] in pyproject.toml): enabled once the remaining files are clean
-#	$(BIN)/mypy
+	$(BIN)/mypy  # type check: [tool.mypy] in pyproject.toml, zero errors
 	@pg=""; \
 	if out=$$(bash tests/postgres_server.sh start); then eval "$$out"; pg=$$POSTGRES_TEST_DIR; \
 	else echo "PostgreSQL is not available here: its storage tests will be skipped"; fi; \

@@ -142,7 +142,7 @@ def record_fold(fold: Fold, event_ids: np.ndarray, url: str | None = None) -> in
     with _connect(url, write=True) as conn:
         _ensure(conn)
         fold_id = conn.execute(
-            sa.insert(folds_table).values(
+            sa.insert(folds_table).returning(folds_table.c.id).values(
                 model=fold.model,
                 model_version=fold.model_version,
                 worker=fold.worker[:120],
@@ -152,7 +152,7 @@ def record_fold(fold: Fold, event_ids: np.ndarray, url: str | None = None) -> in
                 rows_written=fold.rows_written,
                 seconds=fold.seconds,
             )
-        ).inserted_primary_key[0]
+        ).scalar_one()
         for chunk in _chunks(sorted(int(i) for i in event_ids)):
             conn.execute(
                 sa.update(t)
@@ -196,7 +196,7 @@ def requeue_folded(model: str, version: str, since: datetime | None, url: str | 
     returns how many. The worker calls it, under its lease, when the served version changes."""
     t, f = api_events_table, folds_table
     other = sa.select(f.c.id).where(f.c.model == model, f.c.model_version != str(version))
-    where = [t.c.folded_at.is_not(None), t.c.fold_id.in_(other)]
+    where: list[sa.ColumnElement[bool]] = [t.c.folded_at.is_not(None), t.c.fold_id.in_(other)]
     if since is not None:
         where.append(t.c.received_at >= since)
     with _connect(url, write=True) as conn:

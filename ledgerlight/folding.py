@@ -157,10 +157,12 @@ def fold_customers(served: ServedModels, customer_ids: np.ndarray, url: str | No
     folded: dict[str, recsys.Recommender] = {}
     for name, model in served.models.items():
         part = recsys.users_only(model, ids)
-        if name == "als":
+        if isinstance(part, recsys.ALSRecommender):
             folded[name] = recsys.partial_fit_users(part, history, held=held, source=source)
-        else:
+        elif isinstance(part, recsys.EASERecommender):
             folded[name] = recsys.fold_in_users(part, history, held=held, user_features=side, source=source)
+        else:
+            raise TypeError(f"{name}: only ALS and EASE rows are folded, got {type(part).__name__}")
     rows = recsys.customer_rows(folded, ids, served.depth, side)
     return replace_served_rows(
         recsys.RECOMMENDATIONS_TABLE, served.version, "customer_id", rows, url, within={"model": list(folded)}

@@ -269,8 +269,8 @@ def users_only(model: Recommender, user_ids: np.ndarray) -> Recommender:
             setattr(copy, name, value)
     copy.user_ids_ = model.user_ids_[rows]
     copy.held_ = sp.csr_matrix(model.held_[rows])
-    if isinstance(model, ALSRecommender):
+    if isinstance(model, ALSRecommender) and isinstance(copy, ALSRecommender):
         copy.user_factors_ = np.ascontiguousarray(model.user_factors_[rows])
-    else:
+    elif isinstance(model, EASERecommender) and isinstance(copy, EASERecommender):
         copy.inputs_ = sp.csr_matrix(model.inputs_[rows])
     return copy

@@ -6,6 +6,7 @@ a progress bar (the page stays usable; a retrain saves a candidate).
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import dash
 import dash_ag_grid as dag
@@ -53,7 +54,7 @@ def _freshness() -> dbc.Card:
 
 
 def _card_body(sections: list[dict]) -> list:
-    out = []
+    out: list[Any] = []
     for sec in sections:
         out.append(html.H6(sec["title"], className="mt-3"))
         if sec["rows"]:

@@ -63,7 +63,7 @@ def versions() -> pd.DataFrame:
     ``status``: ``served``; ``candidate`` (promotable); ``not published`` (publish it first); ``other bank`` or
     ``evaluation`` (trained on a bank since replaced, or on outside data: never servable); ``error``.
     """
-    store, rows = _store(), []
+    store, rows = _store(), list[dict[str, Any]]()
     settings = get_settings()
     root, url = str(settings.checkpoints_dir), settings.database_url
     current = _identity(url)
@@ -131,7 +131,7 @@ def _card(root: str, url: str, model: str, version: str, published: bool) -> tup
     """The card; a risk card's evidence (intervals, calibration, fairness) is what publishing wrote for the version,
     or, before it is published, the cross-validation intervals and a note naming the command."""
     art = ArtifactStore(root).load(model, version)
-    evidence: dict[str, Any] = {}
+    evidence: dict[str, Any] | None = {}
     if model == risk.MODEL_NAME:
         evidence = _risk_card_evidence(version, url) if published else None
         if evidence is None:
