@@ -19,7 +19,7 @@ help:
 	@echo "make run    set up, build the demo bank, train what is missing, serve http://$(HOST):$(PORT)"
 	@echo "make test   set up and run the whole test suite (browser tests in headless Chromium)"
 	@echo "make bench  run the benchmarks, write bench/results/*.json and bench/REPORT.md"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff check, ruff format --check, mypy"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,7 @@ run: setup
 # The storage tests also run against a throwaway PostgreSQL on loopback when one can be installed and started.
 test: install system-test-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy  # type check: [tool.mypy] in pyproject.toml, zero errors
 	@pg=""; \
 	if out=$$(bash tests/postgres_server.sh start); then eval "$$out"; pg=$$POSTGRES_TEST_DIR; \
@@ -56,7 +57,8 @@ test: install system-test-deps
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The database benchmark also measures PostgreSQL when a throwaway server can be started on loopback.
 bench: install

@@ -22,7 +22,9 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "0"))
 # A worker accepts only the connections its threads can serve now; the rest wait in the listen queue for whichever
 # worker is free first. gunicorn's default (1,000) lets one worker queue requests while the other idles.
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", str(threads if keepalive == 0 else 1000)))
+worker_connections = int(
+    os.environ.get("GUNICORN_WORKER_CONNECTIONS", str(threads if keepalive == 0 else 1000))
+)
 graceful_timeout = 30
 preload_app = False
 accesslog = None  # the app writes one JSON line per request (dashapp.auth.logs)
@@ -36,10 +38,16 @@ raw_env = [
 
 # One session key for every worker: outside production, make one here in the master (workers inherit it);
 # in production (LEDGERLIGHT_ENV=production) the app refuses to start without SECRET_KEY.
-if len(os.environ.get("SECRET_KEY", "")) < 32 and os.environ.get("LEDGERLIGHT_ENV", "").lower() != "production":
+if (
+    len(os.environ.get("SECRET_KEY", "")) < 32
+    and os.environ.get("LEDGERLIGHT_ENV", "").lower() != "production"
+):
     os.environ["SECRET_KEY"] = secrets.token_hex(32)
-    print("gunicorn.conf: SECRET_KEY is not set (or shorter than 32 characters); made a random one for this server "
-          "run (sessions end on restart)", file=sys.stderr)
+    print(
+        "gunicorn.conf: SECRET_KEY is not set (or shorter than 32 characters); made a random one for this server "
+        "run (sessions end on restart)",
+        file=sys.stderr,
+    )
 
 
 def post_worker_init(worker):

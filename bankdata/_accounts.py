@@ -48,11 +48,18 @@ def _write(url: str | None, work: Callable[[Connection], Any]) -> Any:
 # --- sessions -------------------------------------------------------------------------------------------------------
 
 
-def create_session(token_hash: str, username: str, now: datetime, expires_at: datetime, address: str,
-                   url: str | None = None) -> None:
+def create_session(
+    token_hash: str, username: str, now: datetime, expires_at: datetime, address: str, url: str | None = None
+) -> None:
     """Store a new session of ``username`` (``now`` and ``expires_at`` are naive UTC)."""
-    values = {"token_hash": token_hash, "username": username, "created_at": now, "last_seen_at": now,
-              "expires_at": expires_at, "address": address[:64]}
+    values = {
+        "token_hash": token_hash,
+        "username": username,
+        "created_at": now,
+        "last_seen_at": now,
+        "expires_at": expires_at,
+        "address": address[:64],
+    }
     _write(url, lambda conn: conn.execute(sa.insert(user_sessions_table).values(**values)))
 
 
@@ -60,8 +67,11 @@ def find_session(token_hash: str, url: str | None = None) -> dict[str, Any] | No
     """The session and its user's current role: username, role, created_at, last_seen_at, expires_at, revoked_at;
     None when there is no such session or its user no longer exists."""
     s, u = user_sessions_table, users_table
-    query = (sa.select(s.c.username, u.c.role, s.c.created_at, s.c.last_seen_at, s.c.expires_at, s.c.revoked_at)
-             .join(u, u.c.username == s.c.username).where(s.c.token_hash == token_hash))
+    query = (
+        sa.select(s.c.username, u.c.role, s.c.created_at, s.c.last_seen_at, s.c.expires_at, s.c.revoked_at)
+        .join(u, u.c.username == s.c.username)
+        .where(s.c.token_hash == token_hash)
+    )
     rows = _read(url, query)
     return dict(rows[0]._mapping) if rows else None
 
@@ -69,11 +79,20 @@ def find_session(token_hash: str, url: str | None = None) -> dict[str, Any] | No
 def touch_session(token_hash: str, now: datetime, url: str | None = None) -> None:
     """Record that the session was used at ``now`` (the idle timeout counts from here)."""
     t = user_sessions_table
-    _write(url, lambda conn: conn.execute(sa.update(t).where(t.c.token_hash == token_hash).values(last_seen_at=now)))
+    _write(
+        url,
+        lambda conn: conn.execute(sa.update(t).where(t.c.token_hash == token_hash).values(last_seen_at=now)),
+    )
 
 
-def revoke_sessions(*, now: datetime, why: str, username: str | None = None, token_hash: str | None = None,
-                    url: str | None = None) -> int:
+def revoke_sessions(
+    *,
+    now: datetime,
+    why: str,
+    username: str | None = None,
+    token_hash: str | None = None,
+    url: str | None = None,
+) -> int:
     """End one session (``token_hash``) or every session of ``username``; returns how many were still open."""
     if (username is None) == (token_hash is None):
         raise ValueError("revoke_sessions: give exactly one of username or token_hash")
@@ -86,8 +105,9 @@ def revoke_sessions(*, now: datetime, why: str, username: str | None = None, tok
 def open_sessions(username: str, now: datetime, url: str | None = None) -> int:
     """How many sessions of ``username`` are neither revoked nor past their absolute expiry."""
     t = user_sessions_table
-    query = sa.select(sa.func.count()).where((t.c.username == username) & t.c.revoked_at.is_(None)
-                                             & (t.c.expires_at > now))
+    query = sa.select(sa.func.count()).where(
+        (t.c.username == username) & t.c.revoked_at.is_(None) & (t.c.expires_at > now)
+    )
     rows = _read(url, query)
     return int(rows[0][0]) if rows else 0
 
@@ -95,13 +115,18 @@ def open_sessions(username: str, now: datetime, url: str | None = None) -> int:
 # --- users ----------------------------------------------------------------------------------------------------------
 
 
-def _change_user(username: str, now: datetime, why: str, url: str | None, change: Callable[[Connection], int]) -> bool:
+def _change_user(
+    username: str, now: datetime, why: str, url: str | None, change: Callable[[Connection], int]
+) -> bool:
     def work(conn: Connection) -> bool:
         if not change(conn):
             return False
         s = user_sessions_table
-        conn.execute(sa.update(s).where((s.c.username == username) & s.c.revoked_at.is_(None))
-                     .values(revoked_at=now, revoked_why=why))
+        conn.execute(
+            sa.update(s)
+            .where((s.c.username == username) & s.c.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_why=why)
+        )
         return True
 
     return bool(_write(url, work))
@@ -123,6 +148,7 @@ def set_role(username: str, role: str, now: datetime, url: str | None = None) ->
 
 def delete_user(username: str, now: datetime, url: str | None = None) -> bool:
     """Remove the user, end their sessions and forget their sign-in throttle; False when there is no such user."""
+
     def change(conn: Connection) -> int:
         conn.execute(sa.delete(sign_in_throttle_table).where(sign_in_throttle_table.c.username == username))
         return conn.execute(sa.delete(users_table).where(users_table.c.username == username)).rowcount
@@ -154,25 +180,41 @@ def _insert_missing(conn: Connection, values: dict[str, Any]) -> None:
             conn.execute(sa.insert(table).values(**values))
 
 
-def _locked_rows(conn: Connection, keys: Sequence[ThrottleKey], now: datetime, window: timedelta) -> dict[str, Any]:
+def _locked_rows(
+    conn: Connection, keys: Sequence[ThrottleKey], now: datetime, window: timedelta
+) -> dict[str, Any]:
     """Each key's row, created when missing and locked for this transaction; a row whose window ended starts over."""
     table = sign_in_throttle_table
     rows: dict[str, Any] = {}
     for k in sorted(keys, key=lambda k: k.key):  # one lock order for every worker: no deadlock
-        _insert_missing(conn, {"key": k.key, "username": k.username, "window_started_at": now, "failures": 0,
-                               "in_flight": 0, "next_allowed_at": now})
+        _insert_missing(
+            conn,
+            {
+                "key": k.key,
+                "username": k.username,
+                "window_started_at": now,
+                "failures": 0,
+                "in_flight": 0,
+                "next_allowed_at": now,
+            },
+        )
         row: Mapping[Any, Any] = (
             conn.execute(sa.select(table).where(table.c.key == k.key).with_for_update()).mappings().one()
         )
         if row["window_started_at"] + window <= now:
-            conn.execute(sa.update(table).where(table.c.key == k.key)
-                         .values(window_started_at=now, failures=0, in_flight=0, next_allowed_at=now))
+            conn.execute(
+                sa.update(table)
+                .where(table.c.key == k.key)
+                .values(window_started_at=now, failures=0, in_flight=0, next_allowed_at=now)
+            )
             row = {**row, "window_started_at": now, "failures": 0, "in_flight": 0, "next_allowed_at": now}
         rows[k.key] = row
     return rows
 
 
-def reserve_sign_in(keys: Sequence[ThrottleKey], now: datetime, window: timedelta, url: str | None = None) -> float | None:
+def reserve_sign_in(
+    keys: Sequence[ThrottleKey], now: datetime, window: timedelta, url: str | None = None
+) -> float | None:
     """Take one attempt from every key at once, or none.
 
     Returns None when the attempt may go ahead (each key's ``in_flight`` is raised by one until
@@ -199,8 +241,14 @@ def reserve_sign_in(keys: Sequence[ThrottleKey], now: datetime, window: timedelt
     return _write(url, work)
 
 
-def finish_sign_in(keys: Sequence[ThrottleKey], failed: bool | None, now: datetime, window: timedelta,
-                   delay_after: Callable[[ThrottleKey, int], float], url: str | None = None) -> None:
+def finish_sign_in(
+    keys: Sequence[ThrottleKey],
+    failed: bool | None,
+    now: datetime,
+    window: timedelta,
+    delay_after: Callable[[ThrottleKey, int], float],
+    url: str | None = None,
+) -> None:
     """End an attempt taken by :func:`reserve_sign_in`.
 
     ``failed`` True counts a failure on every key and sets its next allowed time ``delay_after(key, failures)``
@@ -217,7 +265,9 @@ def finish_sign_in(keys: Sequence[ThrottleKey], failed: bool | None, now: dateti
             values: dict[str, Any] = {"in_flight": max(0, row["in_flight"] - 1)}
             if failed:
                 failures = row["failures"] + 1
-                values.update(failures=failures, next_allowed_at=now + timedelta(seconds=delay_after(k, failures)))
+                values.update(
+                    failures=failures, next_allowed_at=now + timedelta(seconds=delay_after(k, failures))
+                )
             conn.execute(sa.update(table).where(table.c.key == k.key).values(**values))
 
     _write(url, work)

@@ -129,9 +129,13 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     if manifest.get("format") != FORMAT:
-        raise ValueError(f"{path}: unknown backup format {manifest.get('format')!r} (this version reads {FORMAT})")
+        raise ValueError(
+            f"{path}: unknown backup format {manifest.get('format')!r} (this version reads {FORMAT})"
+        )
     expected: dict[str, str] = manifest.get("files", {})
-    found = {p for p in (str(q.relative_to(folder)) for q in folder.rglob("*") if q.is_file()) if p != MANIFEST}
+    found = {
+        p for p in (str(q.relative_to(folder)) for q in folder.rglob("*") if q.is_file()) if p != MANIFEST
+    }
     for name in sorted(set(expected) - found):
         raise ValueError(f"backup {folder}: {name} is missing")
     for name in sorted(found - set(expected)):

@@ -56,5 +56,7 @@ class Bank:
 
     def held_products(self) -> pd.DataFrame:
         """Unique (customer_id, product_id) pairs with a purchase: the products each customer holds."""
-        bought = self.interactions.loc[self.interactions["event"] == "purchase", ["customer_id", "product_id"]]
+        bought = self.interactions.loc[
+            self.interactions["event"] == "purchase", ["customer_id", "product_id"]
+        ]
         return bought.drop_duplicates().reset_index(drop=True)

@@ -60,8 +60,12 @@ campaign_members_table = sa.Table(
     sa.Column("campaign_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("customer_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("stratum", sa.String(120), nullable=False),
-    sa.Column("arm", sa.String(10), sa.CheckConstraint("arm IN ('treated', 'control')", name="ck_members_arm"),
-              nullable=False),  # fmt: skip
+    sa.Column(
+        "arm",
+        sa.String(10),
+        sa.CheckConstraint("arm IN ('treated', 'control')", name="ck_members_arm"),
+        nullable=False,
+    ),  # fmt: skip
     sa.Column("score", sa.Double, nullable=True),
 )
 campaign_responses_table = sa.Table(
@@ -196,7 +200,9 @@ def create_campaign(
     }  # fmt: skip
     with _connect(url, write=True) as conn:
         metadata.create_all(conn, tables=list(CAMPAIGN_TABLES))
-        campaign_id = int(conn.execute(sa.insert(_C).values(**values).returning(_C.c.campaign_id)).scalar_one())
+        campaign_id = int(
+            conn.execute(sa.insert(_C).values(**values).returning(_C.c.campaign_id)).scalar_one()
+        )
         score = rows["score"].astype(object).where(rows["score"].notna(), None)
         tuples = list(zip([campaign_id] * len(rows), rows["customer_id"].tolist(), rows["stratum"].tolist(),
                           rows["arm"].tolist(), score.tolist(), strict=True))  # fmt: skip
@@ -217,7 +223,9 @@ def read_campaign(campaign_id: int, url: str | None = None) -> Campaign | None:
     return _campaign(rows[0]) if rows else None
 
 
-def read_campaigns(url: str | None = None, *, limit: int = 200, product_id: int | None = None) -> list[Campaign]:
+def read_campaigns(
+    url: str | None = None, *, limit: int = 200, product_id: int | None = None
+) -> list[Campaign]:
     """The latest ``limit`` campaigns, newest first (of one product with ``product_id``)."""
     statement = sa.select(_C).order_by(_C.c.campaign_id.desc()).limit(max(int(limit), 0))
     if product_id is not None:
@@ -242,7 +250,9 @@ def campaign_outcomes(campaign_id: int, url: str | None = None) -> pd.DataFrame:
         .order_by(_M.c.customer_id)
     )  # fmt: skip
     rows = read_app_rows(statement, url, what="the campaign's members")
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=["customer_id", "stratum", "arm", "score", "responded_at"])
+    frame = pd.DataFrame(
+        [tuple(r) for r in rows], columns=["customer_id", "stratum", "arm", "score", "responded_at"]
+    )
     frame["customer_id"] = frame["customer_id"].astype("int64")
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype(float)
     frame["responded_at"] = pd.to_datetime(frame["responded_at"])
@@ -297,7 +307,9 @@ def record_responses(campaign_id: int, responses: pd.DataFrame, *, source: str, 
                           "responded_at": pd.to_datetime(responses["responded_at"])})  # fmt: skip
     if frame["responded_at"].isna().any():
         raise ValueError("every response needs the date the product was taken up (responded_at)")
-    in_window = (frame["responded_at"] >= campaign.created_at) & (frame["responded_at"] <= campaign.window_ends_at)
+    in_window = (frame["responded_at"] >= campaign.created_at) & (
+        frame["responded_at"] <= campaign.window_ends_at
+    )
     outside = int((~in_window).sum())
     frame = frame[in_window].sort_values(["customer_id", "responded_at"])
     repeated = int(frame["customer_id"].duplicated().sum())
@@ -313,7 +325,9 @@ def record_responses(campaign_id: int, responses: pd.DataFrame, *, source: str, 
         rows = [(campaign.campaign_id, int(c), t.to_pydatetime(), source, now)
                 for c, t in zip(new["customer_id"], new["responded_at"], strict=True)]  # fmt: skip
         if rows:
-            conn.execute(sa.insert(_R), [dict(zip([c.name for c in _R.columns], r, strict=True)) for r in rows])
+            conn.execute(
+                sa.insert(_R), [dict(zip([c.name for c in _R.columns], r, strict=True)) for r in rows]
+            )
     return ResponsesRecorded(recorded=len(rows), duplicates=repeated + int((is_member & frame["customer_id"].isin(done)).sum()),
                              not_members=int((~is_member).sum()), outside_window=outside)  # fmt: skip
 
@@ -356,7 +370,9 @@ def simulated_responses(campaign_id: int, bank: Any, *, seed: int | None = None,
         raise ValueError(f"no campaign {campaign_id}")
     names = dict(zip(bank.products["product_id"].astype(int), bank.products["name"].astype(str), strict=True))
     if campaign.product_id not in names:
-        raise ValueError(f"campaign {campaign_id}: product {campaign.product_id} is not in the demo catalogue")
+        raise ValueError(
+            f"campaign {campaign_id}: product {campaign.product_id} is not in the demo catalogue"
+        )
     months = max(1, min(12, round(campaign.window_days / 30.4)))
     truth = true_uplift(bank, names[campaign.product_id], months=months)
     members = campaign_outcomes(campaign_id, url)[["customer_id", "treated"]]

@@ -40,18 +40,33 @@ def get_settings() -> Settings:
     """The settings the environment names now (read on every call, so tests can change it; the same environment
     gives the same, cached, object)."""
     env = os.environ
-    return _settings(env.get("LEDGERLIGHT_DATA_DIR"), env.get("LEDGERLIGHT_CHECKPOINTS"), env.get("DATABASE_URL"),
-                     env.get("LEDGERLIGHT_CREDIT_BLOCKED_BANDS", "E"), env.get("LEDGERLIGHT_BANK_NAME"))
+    return _settings(
+        env.get("LEDGERLIGHT_DATA_DIR"),
+        env.get("LEDGERLIGHT_CHECKPOINTS"),
+        env.get("DATABASE_URL"),
+        env.get("LEDGERLIGHT_CREDIT_BLOCKED_BANDS", "E"),
+        env.get("LEDGERLIGHT_BANK_NAME"),
+    )
 
 
 @lru_cache(maxsize=16)
-def _settings(data_dir_raw: str | None, checkpoints_raw: str | None, url_raw: str | None, bands: str,
-              bank_name: str | None = None) -> Settings:
+def _settings(
+    data_dir_raw: str | None,
+    checkpoints_raw: str | None,
+    url_raw: str | None,
+    bands: str,
+    bank_name: str | None = None,
+) -> Settings:
     data_dir = Path(data_dir_raw or PROJECT_ROOT / "data")
     checkpoints = Path(checkpoints_raw or PROJECT_ROOT / "checkpoints")
     url = url_raw or f"sqlite:///{data_dir / 'ledgerlight.db'}"
     if url.startswith("postgres://"):  # the spelling many PaaS use; SQLAlchemy 2 wants postgresql://
         url = "postgresql://" + url[len("postgres://") :]
     blocked = tuple(b.strip().upper() for b in bands.split(",") if b.strip())
-    return Settings(database_url=url, checkpoints_dir=checkpoints, data_dir=data_dir, credit_blocked_bands=blocked,
-                    bank_name=(bank_name or "").strip() or None)
+    return Settings(
+        database_url=url,
+        checkpoints_dir=checkpoints,
+        data_dir=data_dir,
+        credit_blocked_bands=blocked,
+        bank_name=(bank_name or "").strip() or None,
+    )

@@ -184,7 +184,9 @@ def analyze(url: str | None, tables: list[str], *, only_missing: bool = False) -
             have = {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1")}
         done = [t for t in tables if t not in have]
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA analysis_limit=20000")  # estimate from 20,000 rows an index: seconds at 1M
+            conn.exec_driver_sql(
+                "PRAGMA analysis_limit=20000"
+            )  # estimate from 20,000 rows an index: seconds at 1M
         for name in done:
             conn.exec_driver_sql(f'ANALYZE "{name}"')  # a table name of our own metadata, never user input
     return done
@@ -232,7 +234,9 @@ def _missing_table(exc: sa.exc.DBAPIError) -> bool:
     return "no such table" in text or "does not exist" in text
 
 
-def read_app_rows(statement: sa.Executable, url: str | None = None, *, what: str = "the app's tables") -> list[sa.Row]:
+def read_app_rows(
+    statement: sa.Executable, url: str | None = None, *, what: str = "the app's tables"
+) -> list[sa.Row]:
     """Rows of a read-only query of the app's tables (no write lock); no rows when they were never created.
 
     Raises
@@ -550,8 +554,10 @@ def append_load(table: str, df: pd.DataFrame, url: str | None = None, *, source:
         identity = read_identity(conn)
         if table == "customers" and identity is not None and identity.is_demo:
             raise DataValidationError(
-                source, f"the {describe_url(conn.engine.url)} holds the demo bank; remove it with `ledgerlight demo "
-                        "remove --yes` before loading your own customers (nothing stored)")
+                source,
+                f"the {describe_url(conn.engine.url)} holds the demo bank; remove it with `ledgerlight demo "
+                "remove --yes` before loading your own customers (nothing stored)",
+            )
         report = ProblemReport(source)
         internal, checked, new_ids = translate_load(conn, schema, df, report)
         if schema.key is not None and schema.key not in checked:
@@ -562,14 +568,19 @@ def append_load(table: str, df: pd.DataFrame, url: str | None = None, *, source:
                 known = _key_values(conn, col.references)
                 unknown = ~df[col.name].isin(known)
                 examples = ", ".join(map(str, pd.unique(df.loc[unknown, col.name])[:3]))
-                report.add(col.name, f"ids not in table {col.references} (e.g. {examples}); load "
-                                     f"{col.references} first", unknown)
+                report.add(
+                    col.name,
+                    f"ids not in table {col.references} (e.g. {examples}); load {col.references} first",
+                    unknown,
+                )
         report.raise_if_any()
         store_mapping(conn, schema, df, new_ids)
         first_row = conn.execute(sa.select(sa.func.max(sa_table.c[ROW_NO]))).scalar()
         if table == "customers" and first_row is None:
             new_bank_identity(conn, "own")  # the first customers of a bank loaded from files
-        return _insert_frame(conn, sa_table, internal, schema, first_row=0 if first_row is None else first_row + 1)
+        return _insert_frame(
+            conn, sa_table, internal, schema, first_row=0 if first_row is None else first_row + 1
+        )
 
 
 def append_bank(bank: Bank, url: str | None = None) -> dict[str, int]:
@@ -590,7 +601,8 @@ def append_bank(bank: Bank, url: str | None = None) -> dict[str, int]:
                 taken = sa.select(sa.func.count()).select_from(table).where(table.c[schema.key].in_(ends))
                 if conn.execute(taken).scalar_one():
                     raise DataValidationError(
-                        table.name, f"{schema.key} values already in the database (nothing stored)")
+                        table.name, f"{schema.key} values already in the database (nothing stored)"
+                    )
             last_row = conn.execute(sa.select(sa.func.max(table.c[ROW_NO]))).scalar()
             first_row = 0 if last_row is None else last_row + 1
             written[table.name] = _insert_frame(conn, table, df, schema, first_row=first_row)
@@ -616,7 +628,8 @@ def read_tables(names: tuple[str, ...], url: str | None = None) -> dict[str, pd.
                 if not truth:
                     raise DatabaseError(
                         f"the {describe_url(conn.engine.url)} holds no table {name}; run "
-                        "`ledgerlight demo generate` or load your files with `ledgerlight load`")
+                        "`ledgerlight demo generate` or load your files with `ledgerlight load`"
+                    )
                 columns = {c.name: pd.Series(dtype=_EMPTY_DTYPES[c.kind]) for c in schema.columns}
                 out[name] = pd.DataFrame(columns)
                 continue
@@ -720,14 +733,19 @@ def set_segment_name(version: str, segment_id: int, name: str, user: str, url: s
         ensure_app_tables(conn)
         done = conn.execute(sa.update(t).where(key).values(**values)).rowcount
         if not done:
-            conn.execute(sa.insert(t).values(model_version=str(version), segment_id=int(segment_id), **values))
+            conn.execute(
+                sa.insert(t).values(model_version=str(version), segment_id=int(segment_id), **values)
+            )
 
 
 def segment_names(version: str, url: str | None = None) -> dict[int, str]:
     """The names users gave to the segments of model ``version``, ``{segment_id: name}`` (empty when none)."""
     t = segment_names_table
-    rows = read_app_rows(sa.select(t.c.segment_id, t.c.name).where(t.c.model_version == str(version)), url,
-                         what="the segment names")
+    rows = read_app_rows(
+        sa.select(t.c.segment_id, t.c.name).where(t.c.model_version == str(version)),
+        url,
+        what="the segment names",
+    )
     return {int(sid): name for sid, name in rows}
 
 
@@ -771,5 +789,7 @@ def add_user(username: str, password_hash: str, role: str, url: str | None = Non
 
 def get_user(username: str, url: str | None = None) -> dict | None:
     """The user's row as a dict (id, username, password_hash, role, created_at), or None."""
-    rows = read_app_rows(sa.select(users_table).where(users_table.c.username == username), url, what="the users")
+    rows = read_app_rows(
+        sa.select(users_table).where(users_table.c.username == username), url, what="the users"
+    )
     return dict(rows[0]._mapping) if rows else None

@@ -31,7 +31,9 @@ _APPEND_LOCK = 724_212  # any constant: the PostgreSQL advisory lock that serial
 decision_records_table = sa.Table(
     "decision_records",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=False
+    ),
     sa.Column("recorded_at", sa.DateTime, nullable=False),
     sa.Column("recorded_by", sa.String(120), nullable=False),
     sa.Column("customer_id", sa.BigInteger, nullable=False, index=True),
@@ -43,8 +45,12 @@ decision_records_table = sa.Table(
     sa.Column("model_sha256", sa.String(64), nullable=False),
     sa.Column("pd", sa.Double, nullable=False),
     sa.Column("cutoff", sa.Double, nullable=False),
-    sa.Column("decision", sa.String(10), sa.CheckConstraint("decision IN ('approve', 'decline')",
-                                                            name="ck_decision_records_decision"), nullable=False),
+    sa.Column(
+        "decision",
+        sa.String(10),
+        sa.CheckConstraint("decision IN ('approve', 'decline')", name="ck_decision_records_decision"),
+        nullable=False,
+    ),
     sa.Column("reasons", sa.Text, nullable=False),
     sa.Column("recourse", sa.Text, nullable=True),
     sa.Column("prev_hash", sa.String(64), nullable=False),
@@ -54,22 +60,39 @@ _T = decision_records_table
 
 #: the database refuses UPDATE and DELETE on the table (a guard against mistakes; the hash chain detects the rest,
 #: since an owner of the database can drop these triggers)
-APPEND_ONLY_TRIGGERS = ("decision_records_no_update", "decision_records_no_delete", "decision_records_no_truncate")
+APPEND_ONLY_TRIGGERS = (
+    "decision_records_no_update",
+    "decision_records_no_delete",
+    "decision_records_no_truncate",
+)
 _REFUSAL = "decision_records is append-only"
 for _name, _event in zip(APPEND_ONLY_TRIGGERS[:2], ("UPDATE", "DELETE"), strict=True):
-    sa.event.listen(_T, "after_create", sa.DDL(
-        f"CREATE TRIGGER {_name} BEFORE {_event} ON decision_records BEGIN SELECT RAISE(ABORT, '{_REFUSAL}'); END"
-    ).execute_if(dialect="sqlite"))
-sa.event.listen(_T, "after_create", sa.DDL(
-    "CREATE OR REPLACE FUNCTION decision_records_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    f"$$ BEGIN RAISE EXCEPTION '{_REFUSAL}'; END $$"
-).execute_if(dialect="postgresql"))
-for _name, _event, _each in zip(APPEND_ONLY_TRIGGERS, ("UPDATE", "DELETE", "TRUNCATE"), ("ROW", "ROW", "STATEMENT"),
-                                strict=True):
-    sa.event.listen(_T, "after_create", sa.DDL(
-        f"CREATE TRIGGER {_name} BEFORE {_event} ON decision_records FOR EACH {_each} "
-        "EXECUTE FUNCTION decision_records_append_only()"
-    ).execute_if(dialect="postgresql"))
+    sa.event.listen(
+        _T,
+        "after_create",
+        sa.DDL(
+            f"CREATE TRIGGER {_name} BEFORE {_event} ON decision_records BEGIN SELECT RAISE(ABORT, '{_REFUSAL}'); END"
+        ).execute_if(dialect="sqlite"),
+    )
+sa.event.listen(
+    _T,
+    "after_create",
+    sa.DDL(
+        "CREATE OR REPLACE FUNCTION decision_records_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN RAISE EXCEPTION '{_REFUSAL}'; END $$"
+    ).execute_if(dialect="postgresql"),
+)
+for _name, _event, _each in zip(
+    APPEND_ONLY_TRIGGERS, ("UPDATE", "DELETE", "TRUNCATE"), ("ROW", "ROW", "STATEMENT"), strict=True
+):
+    sa.event.listen(
+        _T,
+        "after_create",
+        sa.DDL(
+            f"CREATE TRIGGER {_name} BEFORE {_event} ON decision_records FOR EACH {_each} "
+            "EXECUTE FUNCTION decision_records_append_only()"
+        ).execute_if(dialect="postgresql"),
+    )
 
 
 def canonical_json(obj: Any) -> str:
@@ -165,11 +188,21 @@ def _stored_values(d: NewDecision) -> dict[str, Any]:
         recourse = None if d.recourse is None else canonical_json(dict(d.recourse))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"a decision record holds JSON values only: {exc}") from None
-    return {"recorded_by": str(d.recorded_by)[:120], "customer_id": int(d.customer_id),
-            "loan_id": None if d.loan_id is None else int(d.loan_id), "input_hash": sha256_text(inputs),
-            "inputs": inputs, "model": str(d.model), "model_version": str(d.model_version),
-            "model_sha256": str(d.model_sha256), "pd": float(d.pd), "cutoff": float(d.cutoff),
-            "decision": d.decision, "reasons": reasons, "recourse": recourse}
+    return {
+        "recorded_by": str(d.recorded_by)[:120],
+        "customer_id": int(d.customer_id),
+        "loan_id": None if d.loan_id is None else int(d.loan_id),
+        "input_hash": sha256_text(inputs),
+        "inputs": inputs,
+        "model": str(d.model),
+        "model_version": str(d.model_version),
+        "model_sha256": str(d.model_sha256),
+        "pd": float(d.pd),
+        "cutoff": float(d.cutoff),
+        "decision": d.decision,
+        "reasons": reasons,
+        "recourse": recourse,
+    }
 
 
 _HASHED = tuple(c.name for c in _T.columns if c.name != "row_hash")
@@ -226,12 +259,24 @@ def append_decision(decision: NewDecision, url: str | None = None) -> int:
 def _record(row: sa.Row) -> DecisionRecord:
     m = row._mapping
     return DecisionRecord(
-        id=int(m["id"]), recorded_at=m["recorded_at"], recorded_by=m["recorded_by"], customer_id=int(m["customer_id"]),
-        loan_id=None if m["loan_id"] is None else int(m["loan_id"]), input_hash=m["input_hash"],
-        inputs=json.loads(m["inputs"]), model=m["model"], model_version=m["model_version"],
-        model_sha256=m["model_sha256"], pd=float(m["pd"]), cutoff=float(m["cutoff"]), decision=m["decision"],
-        reasons=json.loads(m["reasons"]), recourse=None if m["recourse"] is None else json.loads(m["recourse"]),
-        prev_hash=m["prev_hash"], row_hash=m["row_hash"])
+        id=int(m["id"]),
+        recorded_at=m["recorded_at"],
+        recorded_by=m["recorded_by"],
+        customer_id=int(m["customer_id"]),
+        loan_id=None if m["loan_id"] is None else int(m["loan_id"]),
+        input_hash=m["input_hash"],
+        inputs=json.loads(m["inputs"]),
+        model=m["model"],
+        model_version=m["model_version"],
+        model_sha256=m["model_sha256"],
+        pd=float(m["pd"]),
+        cutoff=float(m["cutoff"]),
+        decision=m["decision"],
+        reasons=json.loads(m["reasons"]),
+        recourse=None if m["recourse"] is None else json.loads(m["recourse"]),
+        prev_hash=m["prev_hash"],
+        row_hash=m["row_hash"],
+    )
 
 
 def read_decision(record_id: int, url: str | None = None) -> DecisionRecord | None:
@@ -240,8 +285,9 @@ def read_decision(record_id: int, url: str | None = None) -> DecisionRecord | No
     return _record(rows[0]) if rows else None
 
 
-def read_decisions(url: str | None = None, *, limit: int = 50, customer_id: int | None = None
-                   ) -> list[DecisionRecord]:
+def read_decisions(
+    url: str | None = None, *, limit: int = 50, customer_id: int | None = None
+) -> list[DecisionRecord]:
     """The latest ``limit`` decision records, newest first (one customer's with ``customer_id``)."""
     statement = sa.select(_T).order_by(_T.c.id.desc()).limit(max(int(limit), 0))
     if customer_id is not None:
@@ -264,7 +310,9 @@ def verify_chain(url: str | None = None, *, max_problems: int = 20) -> ChainRepo
         if m["id"] != expected_id:
             problems.append(f"decision {m['id']}: expected id {expected_id} (a row is missing)")
         if m["prev_hash"] != prev:
-            problems.append(f"decision {m['id']}: does not chain onto the row before it (a row was deleted or edited)")
+            problems.append(
+                f"decision {m['id']}: does not chain onto the row before it (a row was deleted or edited)"
+            )
         if row_hash(dict(m)) != m["row_hash"]:
             problems.append(f"decision {m['id']}: its content does not match its hash (the row was edited)")
         prev, expected_id, head = m["row_hash"], int(m["id"]) + 1, (int(m["id"]), str(m["row_hash"]))

@@ -142,7 +142,9 @@ def record_fold(fold: Fold, event_ids: np.ndarray, url: str | None = None) -> in
     with _connect(url, write=True) as conn:
         _ensure(conn)
         fold_id = conn.execute(
-            sa.insert(folds_table).returning(folds_table.c.id).values(
+            sa.insert(folds_table)
+            .returning(folds_table.c.id)
+            .values(
                 model=fold.model,
                 model_version=fold.model_version,
                 worker=fold.worker[:120],

@@ -96,9 +96,16 @@ def generate_later_batch(
     n = max(bank.n_customers // 10, 1) if n_customers is None else n_customers
     customer_offset = int(bank.customers["customer_id"].max()) if len(bank.customers) else 0
     loan_offset = int(bank.loans["loan_id"].max()) if len(bank.loans) else 0
-    return generate_cohort(pd.Timestamp(last), n_customers=n, seed=seed, months=months,
-                           customer_offset=customer_offset, loan_offset=loan_offset, shift=float(shift),
-                           pd_shift=float(pd_shift))
+    return generate_cohort(
+        pd.Timestamp(last),
+        n_customers=n,
+        seed=seed,
+        months=months,
+        customer_offset=customer_offset,
+        loan_offset=loan_offset,
+        shift=float(shift),
+        pd_shift=float(pd_shift),
+    )
 
 
 def next_month_start(last: pd.Timestamp | str) -> str:

@@ -59,8 +59,12 @@ def new_bank_identity(conn: Connection, kind: str) -> BankIdentity:
     metadata.create_all(conn, tables=[bank_identity_table])
     conn.execute(sa.delete(bank_identity_table))
     identity = BankIdentity(uuid.uuid4().hex, kind, datetime.now(UTC).replace(tzinfo=None, microsecond=0))
-    insert_rows(conn, bank_identity_table, ["bank_id", "kind", "created_at"],
-                [(identity.bank_id, identity.kind, identity.created_at)])
+    insert_rows(
+        conn,
+        bank_identity_table,
+        ["bank_id", "kind", "created_at"],
+        [(identity.bank_id, identity.kind, identity.created_at)],
+    )
     return identity
 
 
@@ -94,10 +98,18 @@ def population_of_bank(bank: Any) -> dict[str, Any]:
     """The population record of a model trained on ``bank`` (a :class:`~bankdata.Bank`), for its metadata."""
     identity: BankIdentity | None = getattr(bank, "identity", None)
     if identity is None:
-        return {"kind": "generated", "source": "a demo bank generated for this run (not the database's bank)",
-                "customers": int(bank.n_customers), "bank_id": None}
-    return {"kind": "bank", "source": f"the {identity.kind} bank in the database", "customers": int(bank.n_customers),
-            "bank_id": identity.bank_id}
+        return {
+            "kind": "generated",
+            "source": "a demo bank generated for this run (not the database's bank)",
+            "customers": int(bank.n_customers),
+            "bank_id": None,
+        }
+    return {
+        "kind": "bank",
+        "source": f"the {identity.kind} bank in the database",
+        "customers": int(bank.n_customers),
+        "bank_id": identity.bank_id,
+    }
 
 
 def population_of_file(source: str, rows: int) -> dict[str, Any]:
@@ -122,7 +134,9 @@ def remove_bank(url: str | None = None) -> dict[str, int]:
         identity = read_identity(conn)
         tables = [*BANK_TABLES.values(), *TRUTH_DB_TABLES.values()]
         present = [t for t in tables if sa.inspect(conn).has_table(t.name)]
-        counts = {t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()) for t in present}
+        counts = {
+            t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()) for t in present
+        }
         if not any(counts.values()):
             raise ValueError(f"the {describe_url(conn.engine.url)} holds no bank: nothing to remove")
         if identity is not None and not identity.is_demo:
@@ -161,9 +175,13 @@ def saved_state(artifact: Any, latest: str | None) -> str:
     model, version = artifact.model, artifact.version
     population = (artifact.metadata.get("extra") or {}).get("population") or {}
     if model not in SERVED_MODELS or population.get("kind") in ("file", "generated"):
-        return (f"{model}/{version} is an evaluation of {population.get('source', 'outside data')}, kept apart from "
-                "the served models (it cannot be promoted)")
+        return (
+            f"{model}/{version} is an evaluation of {population.get('source', 'outside data')}, kept apart from "
+            "the served models (it cannot be promoted)"
+        )
     if latest == version:
         return f"{model}/{version} is served"
-    return (f"{model}/{version} is a candidate (the app still serves {latest}): compare it with "
-            f"`ledgerlight promote {model} {version} --dry-run`, then promote it with --reason")
+    return (
+        f"{model}/{version} is a candidate (the app still serves {latest}): compare it with "
+        f"`ledgerlight promote {model} {version} --dry-run`, then promote it with --reason"
+    )

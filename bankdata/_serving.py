@@ -58,7 +58,9 @@ def served_table(name: str, *columns: sa.Column, indexes: Sequence[Sequence[str]
     """
     if name in served_metadata.tables:
         return served_metadata.tables[name]
-    table = sa.Table(name, served_metadata, sa.Column(VERSION_COLUMN, sa.String(40), nullable=False), *columns)
+    table = sa.Table(
+        name, served_metadata, sa.Column(VERSION_COLUMN, sa.String(40), nullable=False), *columns
+    )
     for i, cols in enumerate(indexes):
         sa.Index(f"ix_{name}_{i}", table.c[VERSION_COLUMN], *(table.c[c] for c in cols))
     return table
@@ -92,7 +94,9 @@ def _insert(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None:
     columns = [c.name for c in table.columns]
     for start in range(0, len(frame), CHUNK_ROWS):
         chunk = frame.iloc[start : start + CHUNK_ROWS]
-        insert_rows(conn, table, columns, list(zip(*(_python_values(chunk[c]) for c in columns), strict=True)))
+        insert_rows(
+            conn, table, columns, list(zip(*(_python_values(chunk[c]) for c in columns), strict=True))
+        )
 
 
 def _served_versions() -> set[str]:
@@ -104,7 +108,9 @@ def _served_versions() -> set[str]:
     return {v for m in root.iterdir() if m.is_dir() and (v := store.latest(m.name)) is not None}
 
 
-def write_served(table: sa.Table, version: str, frame: pd.DataFrame, url: str | None = None, *, keep: int = 3) -> int:
+def write_served(
+    table: sa.Table, version: str, frame: pd.DataFrame, url: str | None = None, *, keep: int = 3
+) -> int:
     """Publish ``frame`` as the rows of ``version`` in ``table``, in one transaction; returns the rows written.
 
     The version's earlier rows are replaced; rows of versions older than the newest ``keep`` published ones are
@@ -122,7 +128,9 @@ def write_served(table: sa.Table, version: str, frame: pd.DataFrame, url: str | 
     missing = [c for c in wanted if c not in frame.columns and not table.c[c].nullable]
     extra = [c for c in frame.columns if c not in wanted]
     if missing or extra:
-        raise ValueError(f"serving table {table.name}: missing column(s) {missing}, unknown column(s) {extra}")
+        raise ValueError(
+            f"serving table {table.name}: missing column(s) {missing}, unknown column(s) {extra}"
+        )
     out = frame.reindex(columns=wanted).assign(**{VERSION_COLUMN: str(version)})
     served = _served_versions()
     with _connect(url, write=True) as conn:
@@ -130,20 +138,38 @@ def write_served(table: sa.Table, version: str, frame: pd.DataFrame, url: str | 
         conn.execute(sa.delete(table).where(table.c[VERSION_COLUMN] == str(version)))
         _insert(conn, table, out)
         p = published_table
-        conn.execute(sa.delete(p).where((p.c.table_name == table.name) & (p.c[VERSION_COLUMN] == str(version))))
-        conn.execute(sa.insert(p).values(table_name=table.name, model_version=str(version), rows=len(out),
-                                         written_at=_now()))
-        newest = [r[0] for r in conn.execute(sa.select(p.c[VERSION_COLUMN]).where(p.c.table_name == table.name)
-                                             .order_by(p.c.written_at.desc(), p.c[VERSION_COLUMN].desc()))]
-        for old in [v for v in newest[max(keep, 1):] if v not in served]:
+        conn.execute(
+            sa.delete(p).where((p.c.table_name == table.name) & (p.c[VERSION_COLUMN] == str(version)))
+        )
+        conn.execute(
+            sa.insert(p).values(
+                table_name=table.name, model_version=str(version), rows=len(out), written_at=_now()
+            )
+        )
+        newest = [
+            r[0]
+            for r in conn.execute(
+                sa.select(p.c[VERSION_COLUMN])
+                .where(p.c.table_name == table.name)
+                .order_by(p.c.written_at.desc(), p.c[VERSION_COLUMN].desc())
+            )
+        ]
+        for old in [v for v in newest[max(keep, 1) :] if v not in served]:
             conn.execute(sa.delete(table).where(table.c[VERSION_COLUMN] == old))
             conn.execute(sa.delete(p).where((p.c.table_name == table.name) & (p.c[VERSION_COLUMN] == old)))
     analyze(url, [table.name])
     return len(out)
 
 
-def replace_served_rows(table: sa.Table, version: str, key: str, frame: pd.DataFrame, url: str | None = None, *,
-                        within: dict[str, Sequence[Any]] | None = None) -> int:
+def replace_served_rows(
+    table: sa.Table,
+    version: str,
+    key: str,
+    frame: pd.DataFrame,
+    url: str | None = None,
+    *,
+    within: dict[str, Sequence[Any]] | None = None,
+) -> int:
     """Replace, in one transaction, the rows of ``version`` in ``table`` whose ``key`` is one of ``frame[key]`` (and,
     with ``within``, whose columns hold one of the values listed for them) by the rows of ``frame``; returns the rows
     written. The version must be published already (its other rows stay as they are, and its row count in
@@ -183,7 +209,9 @@ def published_rows(table: sa.Table | str, version: str, url: str | None = None) 
     with _connect(url, write=False) as conn:
         if not sa.inspect(conn).has_table(p.name):
             return None
-        row = conn.execute(sa.select(p.c.rows).where((p.c.table_name == name) & (p.c[VERSION_COLUMN] == str(version))))
+        row = conn.execute(
+            sa.select(p.c.rows).where((p.c.table_name == name) & (p.c[VERSION_COLUMN] == str(version)))
+        )
         value = row.scalar()
     return None if value is None else int(value)
 
@@ -207,8 +235,11 @@ def write_evidence(model: str, version: str, documents: dict[str, Any], url: str
             text = json.dumps(payload, default=_json_default, allow_nan=True)
             key = (e.c.model == model) & (e.c[VERSION_COLUMN] == str(version)) & (e.c.kind == kind)
             conn.execute(sa.delete(e).where(key))
-            conn.execute(sa.insert(e).values(model=model, model_version=str(version), kind=kind, payload=text,
-                                             written_at=_now()))
+            conn.execute(
+                sa.insert(e).values(
+                    model=model, model_version=str(version), kind=kind, payload=text, written_at=_now()
+                )
+            )
 
 
 def read_evidence(model: str, version: str, kind: str, url: str | None = None) -> Any | None:

@@ -21,8 +21,13 @@ from bankdata._serving import served_metadata
 
 SUMMARY_NAME = "overview"
 #: Credit-score bands (FICO-style cut points), lower bound inclusive.
-SCORE_BANDS: tuple[tuple[int, str], ...] = ((300, "Poor <580"), (580, "Fair 580-669"), (670, "Good 670-739"),
-                                            (740, "Very good 740-799"), (800, "Exceptional 800+"))
+SCORE_BANDS: tuple[tuple[int, str], ...] = (
+    (300, "Poor <580"),
+    (580, "Fair 580-669"),
+    (670, "Good 670-739"),
+    (740, "Very good 740-799"),
+    (800, "Exceptional 800+"),
+)
 BREAKDOWNS: tuple[str, ...] = ("purpose", "score_band")
 PRODUCT_FAMILIES: tuple[str, ...] = ("deposit", "card", "loan", "investment", "insurance")
 INCOME_BINS = 40
@@ -39,8 +44,11 @@ summary_table = sa.Table(
 def monthly_volume(transactions: pd.DataFrame) -> pd.DataFrame:
     """Transaction amount and count per calendar month and direction (debit / credit)."""
     month = transactions["ts"].dt.to_period("M").dt.to_timestamp().rename("month")
-    out = (transactions.groupby([month, transactions["direction"]], observed=True)["amount"]
-           .agg(amount="sum", transactions="size").reset_index())
+    out = (
+        transactions.groupby([month, transactions["direction"]], observed=True)["amount"]
+        .agg(amount="sum", transactions="size")
+        .reset_index()
+    )
     out["direction"] = out["direction"].astype(str)
     return out.sort_values(["month", "direction"], ignore_index=True)
 
@@ -60,8 +68,10 @@ def score_band(credit_score: pd.Series) -> pd.Series:
     lows = [low for low, _ in SCORE_BANDS]
     labels = [label for _, label in SCORE_BANDS]
     codes = np.searchsorted(lows, credit_score.to_numpy(dtype=float), side="right") - 1
-    return pd.Series(pd.Categorical.from_codes(np.clip(codes, 0, len(labels) - 1), categories=labels, ordered=True),
-                     index=credit_score.index)
+    return pd.Series(
+        pd.Categorical.from_codes(np.clip(codes, 0, len(labels) - 1), categories=labels, ordered=True),
+        index=credit_score.index,
+    )
 
 
 def default_rates(bank: Bank, by: str) -> pd.DataFrame:
@@ -72,10 +82,16 @@ def default_rates(bank: Bank, by: str) -> pd.DataFrame:
     if by == "purpose":
         group = loans["purpose"].astype(str)
     else:
-        scores = loans[["customer_id"]].merge(bank.customers[["customer_id", "credit_score"]], on="customer_id", how="left")
+        scores = loans[["customer_id"]].merge(
+            bank.customers[["customer_id", "credit_score"]], on="customer_id", how="left"
+        )
         group = score_band(scores["credit_score"]).set_axis(loans.index)
-    out = (loans["defaulted"].groupby(group.rename("group"), observed=True)
-           .agg(loans="size", defaults="sum").reset_index())
+    out = (
+        loans["defaulted"]
+        .groupby(group.rename("group"), observed=True)
+        .agg(loans="size", defaults="sum")
+        .reset_index()
+    )
     out["group"] = out["group"].astype(str)
     out["default_rate"] = out["defaults"] / out["loans"]
     if by == "purpose":
@@ -95,8 +111,11 @@ def product_uptake(bank: Bank) -> pd.DataFrame:
 
 def customers_by_region(customers: pd.DataFrame) -> pd.DataFrame:
     """Customers and total balance per region, largest first."""
-    out = (customers.groupby(customers["region"].astype(str).rename("region"))["balance"]
-           .agg(customers="size", balance="sum").reset_index())
+    out = (
+        customers.groupby(customers["region"].astype(str).rename("region"))["balance"]
+        .agg(customers="size", balance="sum")
+        .reset_index()
+    )
     return out.sort_values("customers", ascending=False, ignore_index=True)
 
 
@@ -143,8 +162,13 @@ def store_summary(conn: Connection, document: dict[str, Any]) -> None:
     """Replace the stored summary inside the caller's write transaction."""
     summary_table.create(conn, checkfirst=True)
     conn.execute(sa.delete(summary_table).where(summary_table.c.name == SUMMARY_NAME))
-    conn.execute(sa.insert(summary_table).values(name=SUMMARY_NAME, payload=json.dumps(document),
-                                                 refreshed_at=datetime.now(UTC).replace(tzinfo=None)))
+    conn.execute(
+        sa.insert(summary_table).values(
+            name=SUMMARY_NAME,
+            payload=json.dumps(document),
+            refreshed_at=datetime.now(UTC).replace(tzinfo=None),
+        )
+    )
 
 
 def refresh_summary(url: str | None = None) -> dict[str, Any]:
@@ -164,7 +188,9 @@ def read_summary(url: str | None = None) -> dict[str, Any] | None:
     with _connect(url, write=False) as conn:
         if not sa.inspect(conn).has_table(summary_table.name):
             return None
-        text = conn.execute(sa.select(summary_table.c.payload).where(summary_table.c.name == SUMMARY_NAME)).scalar()
+        text = conn.execute(
+            sa.select(summary_table.c.payload).where(summary_table.c.name == SUMMARY_NAME)
+        ).scalar()
     return None if text is None else json.loads(text)
 
 
@@ -175,7 +201,8 @@ def summary_refreshed_at(url: str | None = None) -> datetime | None:
 
     with _connect(url, write=False) as conn:
         try:
-            return conn.execute(sa.select(summary_table.c.refreshed_at)
-                                .where(summary_table.c.name == SUMMARY_NAME)).scalar()
+            return conn.execute(
+                sa.select(summary_table.c.refreshed_at).where(summary_table.c.name == SUMMARY_NAME)
+            ).scalar()
         except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # no summary table yet
             return None

@@ -61,7 +61,9 @@ class DataValidationError(ValueError):
         first = problems[0]
         if len(problems) == 1:
             return first
-        ordered = sorted(problems, key=lambda p: (p.column is None, [q.column for q in problems].index(p.column)))
+        ordered = sorted(
+            problems, key=lambda p: (p.column is None, [q.column for q in problems].index(p.column))
+        )
         error = cls(first.file, first.problem, column=first.column, rows=first.rows, n_rows=first.n_rows)
         error.problems = list(ordered)
         more = " or more" if len(problems) >= MAX_PROBLEMS else ""
@@ -179,15 +181,22 @@ def _numeric_date_order(text: pd.Series, col: Column, report: ProblemReport) -> 
     month_first_only = (second > 12) & (first <= 12)
     hint = "name the format with --date-format (e.g. --date-format %d/%m/%Y for 31/03/2025)"
     if day_first_only.any() and month_first_only.any():
-        report.add(col.name, f"dates in both day-first and month-first order ({_examples(text[day_first_only])} and "
-                             f"{_examples(text[month_first_only])}); {hint}", month_first_only)
+        report.add(
+            col.name,
+            f"dates in both day-first and month-first order ({_examples(text[day_first_only])} and "
+            f"{_examples(text[month_first_only])}); {hint}",
+            month_first_only,
+        )
         return None
     if day_first_only.any():
         return "day-first"
     if month_first_only.any():
         return "month-first"
-    report.add(col.name, f"ambiguous dates ({_examples(text)} could be day-first or month-first); {hint}",
-               text.notna())
+    report.add(
+        col.name,
+        f"ambiguous dates ({_examples(text)} could be day-first or month-first); {hint}",
+        text.notna(),
+    )
     return None
 
 
@@ -267,19 +276,30 @@ def _is_text_ids(s: pd.Series) -> bool:
 def _coerce_text_ids(s: pd.Series, col: Column, report: ProblemReport) -> pd.Series:
     text = s.astype("str").str.strip()
     text = text.where(s.notna() & (text != ""), None)
-    report.add(col.name, f"ids longer than {MAX_ID_LENGTH} characters", text.str.len().fillna(0) > MAX_ID_LENGTH)
+    report.add(
+        col.name, f"ids longer than {MAX_ID_LENGTH} characters", text.str.len().fillna(0) > MAX_ID_LENGTH
+    )
     return text.astype("str")
 
 
 def _raw_missing(s: pd.Series) -> pd.Series:
     """Cells that are empty in the input (not those that failed to parse)."""
-    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_bool_dtype(s):
+    if (
+        pd.api.types.is_numeric_dtype(s)
+        or pd.api.types.is_datetime64_any_dtype(s)
+        or pd.api.types.is_bool_dtype(s)
+    ):
         return s.isna()
     return s.isna() | (s.astype("str").str.strip() == "")
 
 
 def coerce_column(
-    s: pd.Series, col: Column, file: str | ProblemReport, *, date_format: str | None = None, text_ids: bool = False
+    s: pd.Series,
+    col: Column,
+    file: str | ProblemReport,
+    *,
+    date_format: str | None = None,
+    text_ids: bool = False,
 ) -> pd.Series:
     """Check one column against its declaration and return it in the public dtype.
 
@@ -367,7 +387,12 @@ def _names(names: Sequence[str] | pd.Index) -> str:
 
 
 def validate_frame(
-    df: pd.DataFrame, schema: TableSchema, file: str, *, date_format: str | None = None, text_ids: bool = False
+    df: pd.DataFrame,
+    schema: TableSchema,
+    file: str,
+    *,
+    date_format: str | None = None,
+    text_ids: bool = False,
 ) -> pd.DataFrame:
     """Validate a whole table and return only its declared columns, in order, in the public dtypes.
 
@@ -409,7 +434,9 @@ def validate_frame(
     if doubled:
         raise DataValidationError(file, "the column appears more than once", column=doubled[0])
     report = ProblemReport(file)
-    out = {col.name: coerce_column(df[col.name], col, report, date_format=date_format, text_ids=text_ids)
-           for col in schema.columns}
+    out = {
+        col.name: coerce_column(df[col.name], col, report, date_format=date_format, text_ids=text_ids)
+        for col in schema.columns
+    }
     report.raise_if_any()
     return pd.DataFrame(out)

@@ -122,24 +122,35 @@ def _run_extend(args: argparse.Namespace) -> int:
     except (ValueError, DatabaseError) as exc:
         return _fail(str(exc))
     refresh_summary(url)  # the Overview's aggregates include the new months
-    append_audit(cli_user(), "extend_demo_bank", describe_url(url),
-                 f"{ext.start} to {ext.end}: {ext.customers} customers, {ext.loans} loans, seed {ext.seed}", url)
+    append_audit(
+        cli_user(),
+        "extend_demo_bank",
+        describe_url(url),
+        f"{ext.start} to {ext.end}: {ext.customers} customers, {ext.loans} loans, seed {ext.seed}",
+        url,
+    )
     args.new_loans = True  # ledgerlight refreshes the risk back-test (see ledgerlight.cli)
-    print(f"appended {ext.months} month(s), {ext.start} to {ext.end}: {ext.customers:,} new customers, "
-          f"{ext.loans:,} loans ({ext.defaults:,} defaulted, true PD in truth_loan_pd; seed {ext.seed}) "
-          f"to the {describe_url(url)}; refreshed the bank's summary")
+    print(
+        f"appended {ext.months} month(s), {ext.start} to {ext.end}: {ext.customers:,} new customers, "
+        f"{ext.loans:,} loans ({ext.defaults:,} defaulted, true PD in truth_loan_pd; seed {ext.seed}) "
+        f"to the {describe_url(url)}; refreshed the bank's summary"
+    )
     return 0
 
 
 def _run_remove(args: argparse.Namespace) -> int:
     url = get_settings().database_url
     if not args.yes:
-        return _fail(f"this deletes the demo bank from the {describe_url(url)}; run `ledgerlight demo remove --yes`")
+        return _fail(
+            f"this deletes the demo bank from the {describe_url(url)}; run `ledgerlight demo remove --yes`"
+        )
     removed = remove_bank(url)
     detail = ", ".join(f"{table} {n:,}" for table, n in removed.items() if n)
     append_audit(cli_user(), "remove_demo_bank", describe_url(url), detail, url)
-    print(f"removed the demo bank ({detail}). Load your files with `ledgerlight load TABLE FILE`, then "
-          "`ledgerlight train all`: the first versions trained on your bank are served.")
+    print(
+        f"removed the demo bank ({detail}). Load your files with `ledgerlight load TABLE FILE`, then "
+        "`ledgerlight train all`: the first versions trained on your bank are served."
+    )
     return 0
 
 
@@ -189,17 +200,27 @@ def _id_kinds_line(url: str) -> str:
 def _run_load_responses(args: argparse.Namespace, url: str, mapping: dict[str, str]) -> int:
     """``load responses FILE --campaign ID``: record the take-ups once and store them as purchases; audited."""
     if args.campaign is None:
-        raise ValueError("load responses needs --campaign ID (the campaign the customers responded to; "
-                         "`ledgerlight campaigns list` shows them)")
-    frame = read_responses(args.file, args.campaign, column_map=mapping, date_format=args.date_format,
-                           max_bytes=int(args.max_mb * 1e6), url=url)
+        raise ValueError(
+            "load responses needs --campaign ID (the campaign the customers responded to; "
+            "`ledgerlight campaigns list` shows them)"
+        )
+    frame = read_responses(
+        args.file,
+        args.campaign,
+        column_map=mapping,
+        date_format=args.date_format,
+        max_bytes=int(args.max_mb * 1e6),
+        url=url,
+    )
     done = record_responses(args.campaign, frame, source="file", url=url)
     purchases = store_response_purchases(args.campaign, url)
     name = Path(args.file).name
     append_audit(cli_user(), "load_responses", f"campaign {args.campaign}", f"{name}: {done.describe()}", url)
     print(f"campaign {args.campaign}, {name}: {done.describe()}")
-    print(f"stored {purchases:,} take-up(s) as purchase interactions (`ledgerlight learn --campaign "
-          f"{args.campaign}` refreshes those customers' recommendations)")
+    print(
+        f"stored {purchases:,} take-up(s) as purchase interactions (`ledgerlight learn --campaign "
+        f"{args.campaign}` refreshes those customers' recommendations)"
+    )
     if purchases and all(table_counts(url).get(t) is not None for t in TABLES):
         refresh_summary(url)
     return 0
@@ -212,8 +233,14 @@ def _run_load(args: argparse.Namespace) -> int:
         return _run_load_responses(args, url, mapping)
     if args.campaign is not None:
         raise ValueError("--campaign goes with `ledgerlight load responses FILE --campaign ID`")
-    df = load_table(args.file, args.table, mapping, max_bytes=int(args.max_mb * 1e6), date_format=args.date_format,
-                    text_ids=True)
+    df = load_table(
+        args.file,
+        args.table,
+        mapping,
+        max_bytes=int(args.max_mb * 1e6),
+        date_format=args.date_format,
+        text_ids=True,
+    )
     try:
         stored = append_load(args.table, df, url, source=Path(args.file).name)
     except DatabaseError as exc:
@@ -222,8 +249,10 @@ def _run_load(args: argparse.Namespace) -> int:
     args.new_loans = args.table == "loans"  # ledgerlight refreshes the risk back-test (see ledgerlight.cli)
     text = [c for c in ID_COLUMNS if c in df.columns and not pd.api.types.is_integer_dtype(df[c].dtype)]
     if text:
-        print(f"text ids in {', '.join(text)}: stored as internal numbers, mapped in external_ids (the app and the "
-              "exports show your ids)")
+        print(
+            f"text ids in {', '.join(text)}: stored as internal numbers, mapped in external_ids (the app and the "
+            "exports show your ids)"
+        )
     if all(table_counts(url).get(t) is not None for t in TABLES):
         refresh_summary(url)  # the Overview's aggregates include the new rows
         print("refreshed the bank's summary (the Overview)")
@@ -254,27 +283,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "extend",
         help="append later months of new loans with outcomes (and true PD) to the demo bank (back-testing)",
     )
-    extend.add_argument("--months", type=int, required=True,
-                        help=f"months to append after the bank's last loan (1 to {MAX_EXTEND_MONTHS})")
-    extend.add_argument("--customers", type=int,
-                        help="new customers borrowing in those months (default: enough for half the bank's "
-                             "average loans a month)")
+    extend.add_argument(
+        "--months",
+        type=int,
+        required=True,
+        help=f"months to append after the bank's last loan (1 to {MAX_EXTEND_MONTHS})",
+    )
+    extend.add_argument(
+        "--customers",
+        type=int,
+        help="new customers borrowing in those months (default: enough for half the bank's "
+        "average loans a month)",
+    )
     extend.add_argument("--seed", type=int, help="seed of the new months (default: from their first month)")
     extend.set_defaults(func=_run_extend)
 
     status = demo_sub.add_parser("status", help="what the database holds (exit 1 when it holds no bank)")
     status.set_defaults(func=_run_status)
     remove = demo_sub.add_parser(
-        "remove", help="delete the demo bank from the database (users, audit log and model files are kept; audited)"
+        "remove",
+        help="delete the demo bank from the database (users, audit log and model files are kept; audited)",
     )
     remove.add_argument("--yes", action="store_true", help="confirm: the demo bank's rows are deleted")
     remove.set_defaults(func=_run_remove)
 
-    load = subparsers.add_parser("load", help="validate your CSV/Parquet file and append it to a table (or record a "
-                                              "campaign's responses)")
-    load.add_argument("table", choices=[*SCHEMAS, RESPONSES],
-                      help="the table the rows belong to, or responses (customer_id, responded_at, optional product) "
-                           "of a campaign")
+    load = subparsers.add_parser(
+        "load",
+        help="validate your CSV/Parquet file and append it to a table (or record a campaign's responses)",
+    )
+    load.add_argument(
+        "table",
+        choices=[*SCHEMAS, RESPONSES],
+        help="the table the rows belong to, or responses (customer_id, responded_at, optional product) "
+        "of a campaign",
+    )
     load.add_argument("file", help="a .csv, .tsv, .txt or .parquet file")
     load.add_argument(
         "--map",

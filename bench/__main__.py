@@ -32,7 +32,10 @@ def main() -> int:
             print(f"== {script.stem}", flush=True)
             with progress.stage(stage):
                 result = subprocess.run([sys.executable, str(script)], cwd=HERE.parent, env=env, check=False)
-            print(f"== {script.stem}: exit {result.returncode} in {time.perf_counter() - started:.0f} s", flush=True)
+            print(
+                f"== {script.stem}: exit {result.returncode} in {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
             if result.returncode:
                 failed.append(script.stem)
     if failed:

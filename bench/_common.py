@@ -10,7 +10,9 @@ import os
 import platform
 import resource
 
-SHARED_MACHINE_NOTE = "shared machine: wall seconds include waiting for CPU; cpu_seconds is the process's own CPU time"
+SHARED_MACHINE_NOTE = (
+    "shared machine: wall seconds include waiting for CPU; cpu_seconds is the process's own CPU time"
+)
 
 
 def machine(note: str | None = SHARED_MACHINE_NOTE) -> dict:

@@ -33,12 +33,24 @@ from bench.deployment import Deployment, deployment  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "app.json"
 SIZES = (50_000, 1_000_000)
-PAGES = ("/", "/risk", "/risk/applicant", "/segments", "/recommendations", "/customer?id={customer}", "/monitoring",
-         "/models", "/admin", "/help")
-IDLE_JS = ("return document.readyState === 'complete' && !!document.querySelector('#_pages_content') && "
-           "document.querySelector('#_pages_content').children.length > 0 && "
-           "!document.querySelector('[data-dash-is-loading=\"true\"]') && "
-           "[...document.querySelectorAll('#_pages_content .dash-graph')].every(g => !!g.querySelector('.main-svg'))")
+PAGES = (
+    "/",
+    "/risk",
+    "/risk/applicant",
+    "/segments",
+    "/recommendations",
+    "/customer?id={customer}",
+    "/monitoring",
+    "/models",
+    "/admin",
+    "/help",
+)
+IDLE_JS = (
+    "return document.readyState === 'complete' && !!document.querySelector('#_pages_content') && "
+    "document.querySelector('#_pages_content').children.length > 0 && "
+    "!document.querySelector('[data-dash-is-loading=\"true\"]') && "
+    "[...document.querySelectorAll('#_pages_content .dash-graph')].every(g => !!g.querySelector('.main-svg'))"
+)
 """The page is shown: laid out, no Dash callback in flight, and every chart drawn. The check runs on the page's main
 thread, so while Plotly draws it waits, and the time it reads is when drawing ended."""
 
@@ -50,8 +62,16 @@ def _browser():
 
     options = Options()
     options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage", "--window-size=1440,1100"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--window-size=1440,1100",
+    ):
         options.add_argument(arg)
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
@@ -96,7 +116,7 @@ def _callback_lines(log: Path) -> list[dict[str, Any]]:
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         if '"path": "/_dash-update-component"' in line:
             try:
-                lines.append(json.loads(line[line.index("{"):]))
+                lines.append(json.loads(line[line.index("{") :]))
             except ValueError:
                 continue
     return lines
@@ -108,7 +128,9 @@ def _a_borrower(dep: Deployment) -> int:
     engine = sa.create_engine(dep.database_url)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(sa.text("SELECT customer_id FROM loans ORDER BY loan_id LIMIT 1")).scalar_one())
+            return int(
+                conn.execute(sa.text("SELECT customer_id FROM loans ORDER BY loan_id LIMIT 1")).scalar_one()
+            )
     finally:
         engine.dispose()
 
@@ -164,7 +186,7 @@ def run_one(size: int, database: str, screenshots: Path | None = None) -> dict[s
         "max_response_bytes": max((c.get("bytes") or 0 for c in callbacks), default=0),
         "setup": dep.setup,
         "figure": "one gunicorn worker (4 threads); every page opened as admin in headless Chromium, first and second "
-                  "visit; page time = navigation start to every chart drawn and no Dash callback in flight",
+        "visit; page time = navigation start to every chart drawn and no Dash callback in flight",
         **machine("shared machine: the browser, the server and the database share 2 CPUs"),
     }
 
@@ -172,12 +194,20 @@ def run_one(size: int, database: str, screenshots: Path | None = None) -> dict[s
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="*", type=int, default=list(SIZES))
-    parser.add_argument("--databases", nargs="*", default=None, help="sqlite, postgresql (default: sqlite, and "
-                        "postgresql when DATABASE_URL_BENCH is set)")
+    parser.add_argument(
+        "--databases",
+        nargs="*",
+        default=None,
+        help="sqlite, postgresql (default: sqlite, and postgresql when DATABASE_URL_BENCH is set)",
+    )
     parser.add_argument("--out", type=Path, default=RESULT)
-    parser.add_argument("--screenshots", type=Path, default=None, help="save each page's first view here (PNG)")
+    parser.add_argument(
+        "--screenshots", type=Path, default=None, help="save each page's first view here (PNG)"
+    )
     args = parser.parse_args()
-    databases = args.databases or (["sqlite", "postgresql"] if os.environ.get("DATABASE_URL_BENCH") else ["sqlite"])
+    databases = args.databases or (
+        ["sqlite", "postgresql"] if os.environ.get("DATABASE_URL_BENCH") else ["sqlite"]
+    )
     previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else []
     results = [r for r in previous if "database" in r]
     for size in args.sizes:
@@ -186,8 +216,10 @@ def main() -> int:
             results = [r for r in results if (r["size"], r["database"]) != (size, database)] + [record]
             print(json.dumps(record), flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(sorted(results, key=lambda r: (r["database"], r["size"])), indent=2) + "\n",
-                                encoding="utf-8")
+            args.out.write_text(
+                json.dumps(sorted(results, key=lambda r: (r["database"], r["size"])), indent=2) + "\n",
+                encoding="utf-8",
+            )
     return 0
 
 

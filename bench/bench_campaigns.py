@@ -33,12 +33,30 @@ RESULT = ROOT / "bench" / "results" / "campaigns.json"
 def evaluate(n: int) -> dict:
     """``campaigns evaluate`` in its own process, as the user runs it."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "ledgerlight", "campaigns", "evaluate", "--demo-customers", str(n), "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "ledgerlight",
+        "campaigns",
+        "evaluate",
+        "--demo-customers",
+        str(n),
+        "--json",
+    ]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - started
     report = json.loads(done.stdout)
-    keep = ("qini", "qini_sd", "qini_first_campaign", "qini_true", "uplift_top_10", "uplift_top_20", "uplift_top_30", "true_uplift_top_10")
+    keep = (
+        "qini",
+        "qini_sd",
+        "qini_first_campaign",
+        "qini_true",
+        "uplift_top_10",
+        "uplift_top_20",
+        "uplift_top_30",
+        "true_uplift_top_10",
+    )
     rankings = {name: {k: m.get(k) for k in keep} for name, m in report["models"].items()}
     rankings["oracle"] = {k: report["oracle"].get(k) for k in keep}
     return {
@@ -51,8 +69,10 @@ def evaluate(n: int) -> dict:
         "control_share": report["control_share"],
         "measured_customers": report["data"]["later_customers"],
         "rankings": rankings,
-        "campaign": {k: report["campaign"].get(k) for k in ("n_treated", "n_control", "uplift", "uplift_low",
-                                                            "uplift_high")},  # fmt: skip
+        "campaign": {
+            k: report["campaign"].get(k)
+            for k in ("n_treated", "n_control", "uplift", "uplift_low", "uplift_high")
+        },  # fmt: skip
         "replicates": report["data"]["replicates"],
         "uplift_vs_response": report["uplift_vs_response"],
         "note_of_the_command": report["note"],
@@ -95,8 +115,12 @@ def stored_loop(n: int) -> dict:
         cid = str(campaign.campaign_id)
         steps["export"], _ = _timed(["campaigns", "export", cid, "--out", f"{tmp}/contact.csv"])
         steps["simulate"], _ = _timed(["campaigns", "simulate", cid, "--out", f"{tmp}/responses.csv"])
-        steps["load_responses"], loaded = _timed(["load", "responses", f"{tmp}/responses.csv", "--campaign", cid])
-        steps["load_responses_again"], again = _timed(["load", "responses", f"{tmp}/responses.csv", "--campaign", cid])
+        steps["load_responses"], loaded = _timed(
+            ["load", "responses", f"{tmp}/responses.csv", "--campaign", cid]
+        )
+        steps["load_responses_again"], again = _timed(
+            ["load", "responses", f"{tmp}/responses.csv", "--campaign", cid]
+        )
         steps["show"], _ = _timed(["campaigns", "show", cid, "--json"])
         _, shown = _timed(["campaigns", "show", cid, "--json"])
         report = json.loads(shown)["report"]

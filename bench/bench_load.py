@@ -54,9 +54,16 @@ def prepare(root: Path, customers: int = 2_000, seed: int = 5, *, train_risk: bo
     from bankdata import ArtifactStore, generate_bank, write_bank
 
     root.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{root / 'bank.db'}", "LEDGERLIGHT_CHECKPOINTS": str(root / "ckpt"),
-           "LEDGERLIGHT_DATA_DIR": str(root / "data"), "SECRET_KEY": secrets.token_hex(32),
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{root / 'bank.db'}",
+        "LEDGERLIGHT_CHECKPOINTS": str(root / "ckpt"),
+        "LEDGERLIGHT_DATA_DIR": str(root / "data"),
+        "SECRET_KEY": secrets.token_hex(32),
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     env.pop("LEDGERLIGHT_ENV", None)
     bank = generate_bank(customers, seed=seed)
     write_bank(bank, env["DATABASE_URL"])
@@ -81,14 +88,35 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gunicorn(dep: Deployment, port: int, workers: int = 2, threads: int = 4, timeout_s: float = 120) -> subprocess.Popen:
+def start_gunicorn(
+    dep: Deployment, port: int, workers: int = 2, threads: int = 4, timeout_s: float = 120
+) -> subprocess.Popen:
     """Start gunicorn with the repo's ``gunicorn.conf.py`` on 127.0.0.1:``port``; return once ``/healthz`` answers."""
-    env = {**dep.env, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers),
-           "GUNICORN_THREADS": str(threads)}
+    env = {
+        **dep.env,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": str(threads),
+    }
     log = open(dep.root / f"gunicorn-{port}.log", "ab")  # noqa: SIM115 - the server owns it until it stops
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "dashapp.app:server", "-c", str(ROOT / "gunicorn.conf.py"),
-                             "--bind", f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=log, stderr=log,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "dashapp.app:server",
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -105,7 +133,9 @@ def start_gunicorn(dep: Deployment, port: int, workers: int = 2, threads: int = 
 
 def worker_pids(proc: subprocess.Popen) -> list[int]:
     """The gunicorn workers (children of the master)."""
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True, check=False
+    )
     return [int(p) for p in out.stdout.split()]
 
 
@@ -128,46 +158,78 @@ def sign_in(base: str, username: str, password: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{base}/login", timeout=30).text
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    response = session.post(f"{base}/login", data={"username": username, "password": password, "csrf_token": token},
-                            allow_redirects=False, timeout=30)
+    response = session.post(
+        f"{base}/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
     if response.status_code != 302:
         raise RuntimeError(f"sign-in of {username} failed: HTTP {response.status_code}")
     return session
 
 
 def _router(path: str, search: str = "") -> dict[str, Any]:
-    return {"output": ".._pages_content.children..._pages_store.data..",
-            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-            "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                       {"id": "_pages_location", "property": "search", "value": search}],
-            "changedPropIds": ["_pages_location.pathname"], "state": []}
+    return {
+        "output": ".._pages_content.children..._pages_store.data..",
+        "outputs": [
+            {"id": "_pages_content", "property": "children"},
+            {"id": "_pages_store", "property": "data"},
+        ],
+        "inputs": [
+            {"id": "_pages_location", "property": "pathname", "value": path},
+            {"id": "_pages_location", "property": "search", "value": search},
+        ],
+        "changedPropIds": ["_pages_location.pathname"],
+        "state": [],
+    }
 
 
 def cutoff_body(threshold: float) -> dict[str, Any]:
     """The Risk page's cut-off callback as the browser sends it after the slider moved (an audited action)."""
-    return {"output": CUTOFF_OUTPUT,
-            "outputs": [{"id": "risk-confusion", "property": "figure"}, {"id": "risk-cutoff-text", "property": "children"}],
-            "inputs": [{"id": "risk-threshold", "property": "value", "value": threshold},
-                       {"id": "risk-cost-default", "property": "value", "value": 5},
-                       {"id": "risk-cost-good", "property": "value", "value": 1}],
-            "changedPropIds": ["risk-threshold.value"], "state": []}
+    return {
+        "output": CUTOFF_OUTPUT,
+        "outputs": [
+            {"id": "risk-confusion", "property": "figure"},
+            {"id": "risk-cutoff-text", "property": "children"},
+        ],
+        "inputs": [
+            {"id": "risk-threshold", "property": "value", "value": threshold},
+            {"id": "risk-cost-default", "property": "value", "value": 5},
+            {"id": "risk-cost-good", "property": "value", "value": 1},
+        ],
+        "changedPropIds": ["risk-threshold.value"],
+        "state": [],
+    }
 
 
 def _defaults_body(by: str) -> dict[str, Any]:
-    return {"output": "overview-defaults.figure", "outputs": {"id": "overview-defaults", "property": "figure"},
-            "inputs": [{"id": "overview-default-by", "property": "value", "value": by}],
-            "changedPropIds": ["overview-default-by.value"], "state": []}
+    return {
+        "output": "overview-defaults.figure",
+        "outputs": {"id": "overview-defaults", "property": "figure"},
+        "inputs": [{"id": "overview-default-by", "property": "value", "value": by}],
+        "changedPropIds": ["overview-default-by.value"],
+        "state": [],
+    }
 
 
-def _body(outputs: list[tuple[str, str]], inputs: list[tuple[str, str, Any]],
-          state: list[tuple[str, str, Any]] = ()) -> dict[str, Any]:
+def _body(
+    outputs: list[tuple[str, str]], inputs: list[tuple[str, str, Any]], state: list[tuple[str, str, Any]] = ()
+) -> dict[str, Any]:
     """A callback request as the browser sends it (plain ids), the first input marked as changed."""
     outs = [{"id": i, "property": p} for i, p in outputs]
-    key = f"{outputs[0][0]}.{outputs[0][1]}" if len(outputs) == 1 else ".." + "...".join(f"{i}.{p}" for i, p in outputs) + ".."
-    return {"output": key, "outputs": outs[0] if len(outs) == 1 else outs,
-            "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
-            "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
-            "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"]}
+    key = (
+        f"{outputs[0][0]}.{outputs[0][1]}"
+        if len(outputs) == 1
+        else ".." + "...".join(f"{i}.{p}" for i, p in outputs) + ".."
+    )
+    return {
+        "output": key,
+        "outputs": outs[0] if len(outs) == 1 else outs,
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
+    }
 
 
 def applicant_rows_body(i: int) -> dict[str, Any]:
@@ -178,8 +240,14 @@ def applicant_rows_body(i: int) -> dict[str, Any]:
     return _body([("risk-grid", "getRowsResponse")], [("risk-grid", "getRowsRequest", request)])
 
 
-SEGMENT_VIEW_OUTPUTS = [("segments-scatter", "figure"), ("segments-sizes", "figure"), ("segments-heatmap", "figure"),
-                        ("segments-boxes", "figure"), ("segments-cards", "children"), ("segments-count", "children")]
+SEGMENT_VIEW_OUTPUTS = [
+    ("segments-scatter", "figure"),
+    ("segments-sizes", "figure"),
+    ("segments-heatmap", "figure"),
+    ("segments-boxes", "figure"),
+    ("segments-cards", "children"),
+    ("segments-count", "children"),
+]
 
 
 def segments_view_body(i: int) -> dict[str, Any]:
@@ -188,22 +256,42 @@ def segments_view_body(i: int) -> dict[str, Any]:
     income = 10_000 + 1_000 * ((i * 7) % 50)
     regions = ("Capital", "North", "South", "East", "West", "Midlands", "Coast")
     # hundreds of distinct filters, so the per-worker caches of small results rarely answer for the database
-    picks = [(None, None, None, None), ([i % 4], None, None, None), (None, [age, age + 10 + (i * 13) % 30], None, None),
-             (None, None, [income, income + 20_000 + 1_000 * ((i * 11) % 60)], None),
-             (None, None, None, [regions[i % 7], regions[(i // 7) % 7]])]
+    picks = [
+        (None, None, None, None),
+        ([i % 4], None, None, None),
+        (None, [age, age + 10 + (i * 13) % 30], None, None),
+        (None, None, [income, income + 20_000 + 1_000 * ((i * 11) % 60)], None),
+        (None, None, None, [regions[i % 7], regions[(i // 7) % 7]]),
+    ]
     segment, age, income, region = picks[i % len(picks)]
     values = [segment, age, income, region, None, None]
-    inputs = [(f, "value", v) for f, v in zip(("segments-filter-segment", "segments-filter-age", "segments-filter-income",
-                                                "segments-filter-region", "segments-filter-product",
-                                                "segments-filter-risk"), values, strict=True)]
-    return _body(SEGMENT_VIEW_OUTPUTS, [*inputs, ("segments-box-feature", "value", "monetary"),
-                                        ("segments-names-changed", "data", 0)])
+    inputs = [
+        (f, "value", v)
+        for f, v in zip(
+            (
+                "segments-filter-segment",
+                "segments-filter-age",
+                "segments-filter-income",
+                "segments-filter-region",
+                "segments-filter-product",
+                "segments-filter-risk",
+            ),
+            values,
+            strict=True,
+        )
+    ]
+    return _body(
+        SEGMENT_VIEW_OUTPUTS,
+        [*inputs, ("segments-box-feature", "value", "monetary"), ("segments-names-changed", "data", 0)],
+    )
 
 
 def recs_customer_body(i: int) -> dict[str, Any]:
     """One customer's recommendations from every model."""
-    return _body([("recs-lists", "children"), ("recs-profile", "children")],
-                 [("recs-customer", "value", _customer(i)), ("recs-n", "value", 5)])
+    return _body(
+        [("recs-lists", "children"), ("recs-profile", "children")],
+        [("recs-customer", "value", _customer(i)), ("recs-n", "value", 5)],
+    )
 
 
 def _customer(i: int) -> int:
@@ -217,11 +305,23 @@ REQUEST_KINDS: dict[str, tuple[str, str, Callable[[int], Any] | None]] = {
     "dash_layout": ("GET", "/_dash-layout", None),
     "overview_page": ("POST", "/_dash-update-component", lambda i: _router("/")),
     "risk_page": ("POST", "/_dash-update-component", lambda i: _router("/risk")),
-    "overview_callback": ("POST", "/_dash-update-component", lambda i: _defaults_body(("purpose", "score_band")[i % 2])),
-    "cutoff_callback": ("POST", "/_dash-update-component", lambda i: cutoff_body(round(0.05 + (i % 50) / 100, 3))),
+    "overview_callback": (
+        "POST",
+        "/_dash-update-component",
+        lambda i: _defaults_body(("purpose", "score_band")[i % 2]),
+    ),
+    "cutoff_callback": (
+        "POST",
+        "/_dash-update-component",
+        lambda i: cutoff_body(round(0.05 + (i % 50) / 100, 3)),
+    ),
     "healthz": ("GET", "/healthz", None),
     "applicant_page": ("POST", "/_dash-update-component", lambda i: _router("/risk/applicant")),
-    "customer_page": ("POST", "/_dash-update-component", lambda i: _router("/customer", f"?id={_customer(i)}")),
+    "customer_page": (
+        "POST",
+        "/_dash-update-component",
+        lambda i: _router("/customer", f"?id={_customer(i)}"),
+    ),
     "monitoring_page": ("POST", "/_dash-update-component", lambda i: _router("/monitoring")),
     "segments_page": ("POST", "/_dash-update-component", lambda i: _router("/segments")),
     "recommendations_page": ("POST", "/_dash-update-component", lambda i: _router("/recommendations")),
@@ -270,8 +370,13 @@ def one_request(session: requests.Session, base: str, kind: str, i: int) -> Samp
     return Sample(kind, status, (time.perf_counter() - started) * 1000, started, error)
 
 
-def run_load(base: str, sessions: list[requests.Session], seconds: float,
-             kinds: tuple[str, ...] = tuple(REQUEST_KINDS), per_session: list[tuple[str, ...]] | None = None) -> LoadRun:
+def run_load(
+    base: str,
+    sessions: list[requests.Session],
+    seconds: float,
+    kinds: tuple[str, ...] = tuple(REQUEST_KINDS),
+    per_session: list[tuple[str, ...]] | None = None,
+) -> LoadRun:
     """One thread per session, each cycling through ``kinds`` (or its own ``per_session[n]``) until ``seconds``
     have passed."""
     run, lock = LoadRun(), threading.Lock()
@@ -314,8 +419,11 @@ def summarise(run: LoadRun) -> dict[str, Any]:
     for kind in REQUEST_KINDS:
         k = np.array([s.ms for s in run.samples if s.kind == kind and s.status])
         if len(k):
-            per_kind[kind] = {"n": len(k), "p50_ms": round(float(np.percentile(k, 50)), 1),
-                              "p95_ms": round(float(np.percentile(k, 95)), 1)}
+            per_kind[kind] = {
+                "n": len(k),
+                "p50_ms": round(float(np.percentile(k, 50)), 1),
+                "p95_ms": round(float(np.percentile(k, 95)), 1),
+            }
     return {
         "requests": len(run.samples),
         "requests_per_s": round(len(run.samples) / run.seconds, 1),
@@ -336,7 +444,11 @@ def audit_count(database_url: str, action: str) -> int:
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(sa.text("SELECT count(*) FROM audit_log WHERE action = :a"), {"a": action}).scalar_one())
+            return int(
+                conn.execute(
+                    sa.text("SELECT count(*) FROM audit_log WHERE action = :a"), {"a": action}
+                ).scalar_one()
+            )
     finally:
         engine.dispose()
 
@@ -345,15 +457,38 @@ def audit_count(database_url: str, action: str) -> int:
 
 
 def _machine() -> str:
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}"
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}"
+    )
 
 
 #: what each role's users do, in turn: page loads of the pages the role may open and their callbacks
 ROLE_KINDS: dict[str, tuple[str, ...]] = {
-    "risk": ("page_html", "dash_layout", "overview_page", "overview_callback", "risk_page", "cutoff_callback",
-             "applicant_page", "applicant_rows", "customer_page", "monitoring_page", "healthz"),
-    "marketing": ("page_html", "dash_layout", "overview_page", "overview_callback", "segments_page", "segments_view",
-                  "recommendations_page", "recs_customer", "customer_page", "healthz"),
+    "risk": (
+        "page_html",
+        "dash_layout",
+        "overview_page",
+        "overview_callback",
+        "risk_page",
+        "cutoff_callback",
+        "applicant_page",
+        "applicant_rows",
+        "customer_page",
+        "monitoring_page",
+        "healthz",
+    ),
+    "marketing": (
+        "page_html",
+        "dash_layout",
+        "overview_page",
+        "overview_callback",
+        "segments_page",
+        "segments_view",
+        "recommendations_page",
+        "recs_customer",
+        "customer_page",
+        "healthz",
+    ),
     "admin": ("page_html", "dash_layout", "overview_page", "models_page", "admin_page", "monitoring_page"),
 }
 #: 20 users: 8 risk officers, 8 marketers, 4 admins
@@ -362,7 +497,9 @@ MIX = ("risk",) * 8 + ("marketing",) * 8 + ("admin",) * 4
 
 def run_mixed(base: str, sessions: list[tuple[str, requests.Session]], seconds: float) -> LoadRun:
     """One thread per (role, session), each cycling through its role's request kinds until ``seconds`` pass."""
-    return run_load(base, [s for _, s in sessions], seconds, per_session=[ROLE_KINDS[role] for role, _ in sessions])
+    return run_load(
+        base, [s for _, s in sessions], seconds, per_session=[ROLE_KINDS[role] for role, _ in sessions]
+    )
 
 
 def warm_mixed(base: str, sessions: list[tuple[str, requests.Session]], rounds: int = 2) -> float:
@@ -377,7 +514,9 @@ def warm_mixed(base: str, sessions: list[tuple[str, requests.Session]], rounds: 
     return time.perf_counter() - started
 
 
-def run_deployment(dep: Any, size: int, database: str, seconds: float, workers: int, threads: int) -> dict[str, Any]:
+def run_deployment(
+    dep: Any, size: int, database: str, seconds: float, workers: int, threads: int
+) -> dict[str, Any]:
     """Start gunicorn on a deployment, sign in the 20 users of :data:`MIX`, warm up, measure ``seconds``."""
     port = free_port()
     proc = start_gunicorn(dep, port, workers, threads, timeout_s=300)
@@ -402,7 +541,7 @@ def run_deployment(dep: Any, size: int, database: str, seconds: float, workers: 
         **{k: v for k, v in summary.items() if k != "status_5xx"},
         "errors_5xx": summary["status_5xx"],
         "figure": "20 signed-in users (8 risk, 8 marketing, 4 admin) each cycling through their pages and callbacks "
-                  "without think time; steady state after warm-up",
+        "without think time; steady state after warm-up",
         "unit": "requests/s; ms",
         "machine": _machine(),
         "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
@@ -418,28 +557,39 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="measured time (default 60)")
     parser.add_argument("--sizes", nargs="*", type=int, default=[50_000, 1_000_000])
-    parser.add_argument("--databases", nargs="*", default=None,
-                        help="sqlite, postgresql (default: sqlite, and postgresql when DATABASE_URL_BENCH is set)")
+    parser.add_argument(
+        "--databases",
+        nargs="*",
+        default=None,
+        help="sqlite, postgresql (default: sqlite, and postgresql when DATABASE_URL_BENCH is set)",
+    )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2, help="per worker (default 2: the production default)")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="per worker (default 2: the production default)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if not 1 <= args.seconds <= 3_600:
         parser.error("--seconds must be 1-3600")
-    databases = args.databases or (["sqlite", "postgresql"] if os.environ.get("DATABASE_URL_BENCH") else ["sqlite"])
+    databases = args.databases or (
+        ["sqlite", "postgresql"] if os.environ.get("DATABASE_URL_BENCH") else ["sqlite"]
+    )
     previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else []
     results = [r for r in previous if "database" in r]
     failed = False
     for size in args.sizes:
         for database in databases:
-            record = run_deployment(deployment(size, database), size, database, args.seconds, args.workers,
-                                    args.threads)
+            record = run_deployment(
+                deployment(size, database), size, database, args.seconds, args.workers, args.threads
+            )
             failed |= record["errors_5xx"] > 0 or record["no_answer"] > 0
             results = [r for r in results if (r["size"], r["database"]) != (size, database)] + [record]
             print(json.dumps({k: v for k, v in record.items() if k != "per_kind"}), flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(sorted(results, key=lambda r: (r["database"], r["size"])), indent=2)
-                                + "\n", encoding="utf-8")
+            args.out.write_text(
+                json.dumps(sorted(results, key=lambda r: (r["database"], r["size"])), indent=2) + "\n",
+                encoding="utf-8",
+            )
     return 1 if failed else 0
 
 

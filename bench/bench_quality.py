@@ -44,7 +44,6 @@ PUBLISHED_MOVIELENS = {
 }
 
 
-
 def ledgerlight(*args: str) -> tuple[dict, float]:
     """Run the ``ledgerlight`` command in a fresh process; its JSON output and the wall seconds."""
     started = time.perf_counter()
@@ -106,7 +105,9 @@ def main() -> int:
         results.append(movielens() if name == "movielens100k" else risk_book(name))
         print(json.dumps(results[-1]["models"]), flush=True)
     fresh = {r["benchmark"] for r in results}
-    kept = [r for r in json.loads(RESULT.read_text()) if r["benchmark"] not in fresh] if RESULT.exists() else []
+    kept = (
+        [r for r in json.loads(RESULT.read_text()) if r["benchmark"] not in fresh] if RESULT.exists() else []
+    )
     RESULT.write_text(json.dumps(kept + results, indent=2) + "\n", encoding="utf-8")
     return 0
 

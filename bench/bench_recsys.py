@@ -30,8 +30,6 @@ MOVIELENS = ROOT.parent / "shared" / "data" / "movielens100k" / "data.parquet"
 PUBLISHED_BPR = {"ndcg@10": 0.442, "precision@10": 0.388}
 
 
-
-
 def synthetic_log(n_customers: int, n_events: int, seed: int = 0) -> pd.DataFrame:
     """Bank-shaped events: product popularity skewed, purchases rarer than views."""
     from recsys import EVENT_WEIGHTS
@@ -70,7 +68,13 @@ def scale(n_customers: int, n_events: int) -> list[dict]:
     items, _ = model.recommend(matrix.user_ids, 10)
     t_all = time.perf_counter() - start
     assert items.shape == (len(matrix.user_ids), 10)
-    size = {"size": n_customers, "unit": "customers", "events": n_events, "products": 12, "pairs": int(matrix.matrix.nnz)}
+    size = {
+        "size": n_customers,
+        "unit": "customers",
+        "events": n_events,
+        "products": 12,
+        "pairs": int(matrix.matrix.nnz),
+    }
     return [
         {"benchmark": "als_fit", "figure": "seconds", "seconds": round(t_fit, 2), "target_seconds": 120,
          "matrix_build_seconds": round(t_matrix, 2), "factors": 16, "iterations": 15, "threads": 2, **size},
@@ -88,10 +92,15 @@ def movielens() -> list[dict]:
 
     rows = []
     for weight in (None, "rating"):
-        frame = validate_interactions(pd.read_parquet(MOVIELENS), user="user_id", item="movie_id", weight=weight)
-        n_items = frame["item_id"].nunique()  # ALS chosen on a validation split of the training side, as the CLI does
-        report = evaluate_models(frame, default_models(n_items), k=10, split="random", seed=42,
-                                 grids=default_grids(n_items))
+        frame = validate_interactions(
+            pd.read_parquet(MOVIELENS), user="user_id", item="movie_id", weight=weight
+        )
+        n_items = frame[
+            "item_id"
+        ].nunique()  # ALS chosen on a validation split of the training side, as the CLI does
+        report = evaluate_models(
+            frame, default_models(n_items), k=10, split="random", seed=42, grids=default_grids(n_items)
+        )
         rows.append({"benchmark": "movielens100k" + ("" if weight is None else "_rating_weighted"),
                      "figure": "ndcg@10, precision@10", "size": len(frame), "unit": "ratings", "split": report["split"],
                      "models": report["models"], "published_bpr": PUBLISHED_BPR,
@@ -133,7 +142,9 @@ def main() -> int:
             results.append(row)
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     fresh = {row["benchmark"] for row in results}
-    kept = [r for r in json.loads(RESULT.read_text()) if r["benchmark"] not in fresh] if RESULT.exists() else []
+    kept = (
+        [r for r in json.loads(RESULT.read_text()) if r["benchmark"] not in fresh] if RESULT.exists() else []
+    )
     RESULT.write_text(json.dumps(kept + results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {RESULT}")
     return 0

@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULT = ROOT / "bench" / "results" / "risk.json"
 DATA = ROOT.parent / "shared" / "data"
-REAL = (("german_credit.csv", "creditability", "bad"), ("credit_data.csv", "Status", "bad"),
-        ("lending_club_2016q1.csv", "Class", "bad"))
-
+REAL = (
+    ("german_credit.csv", "creditability", "bad"),
+    ("credit_data.csv", "Status", "bad"),
+    ("lending_club_2016q1.csv", "Class", "bad"),
+)
 
 
 def demo_book(n_loans: int):
@@ -44,11 +46,18 @@ def training(n_loans: int) -> tuple[dict, object]:
     trained = risk.train_loan_book(book, models=("lightgbm",), truth=truth)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     return {
-        "benchmark": "risk_train", "size": len(book.y), "unit": "loans", "figure": "training wall seconds "
+        "benchmark": "risk_train",
+        "size": len(book.y),
+        "unit": "loans",
+        "figure": "training wall seconds "
         "(5-fold CV of LightGBM x none/class_weight/SMOTE, final fit, calibration, SHAP summary)",
-        "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "target_s": 120, "champion": trained.champion,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "target_s": 120,
+        "champion": trained.champion,
         "roc_auc": round(trained.report["candidates"][trained.champion]["roc_auc"]["mean"], 4),
-        "oracle": {k: round(v, 4) for k, v in trained.report["oracle"].items()}, **machine(),
+        "oracle": {k: round(v, 4) for k, v in trained.report["oracle"].items()},
+        **machine(),
     }, trained
 
 
@@ -89,17 +98,29 @@ def one_applicant(trained, n: int = 300) -> dict:
         t0 = time.perf_counter()
         trained.model.explain(row)
         times.append((time.perf_counter() - t0) * 1000)
-    return {"benchmark": "risk_one_applicant", "size": n, "unit": "ms", "figure": "score + SHAP + reasons per applicant",
-            "p50_ms": round(float(np.percentile(times, 50)), 2), "p95_ms": round(float(np.percentile(times, 95)), 2),
-            "target_p95_ms": 50, **machine()}
+    return {
+        "benchmark": "risk_one_applicant",
+        "size": n,
+        "unit": "ms",
+        "figure": "score + SHAP + reasons per applicant",
+        "p50_ms": round(float(np.percentile(times, 50)), 2),
+        "p95_ms": round(float(np.percentile(times, 95)), 2),
+        "target_p95_ms": 50,
+        **machine(),
+    }
 
 
 def shap_10k(trained) -> dict:
     from risk.explain import contributions
 
     x = np.resize(trained.book.x, (10_000, trained.book.x.shape[1]))
-    out = {"benchmark": "risk_shap_10k", "size": 10_000, "unit": "s", "figure": "TreeSHAP for 10k applicants",
-           "target_s": 15}
+    out = {
+        "benchmark": "risk_shap_10k",
+        "size": 10_000,
+        "unit": "s",
+        "figure": "TreeSHAP for 10k applicants",
+        "target_s": 15,
+    }
     for threads in (1, 2):
         t0 = time.perf_counter()
         contributions(trained.model.booster, x, num_threads=threads)
@@ -119,14 +140,24 @@ def real_books() -> list[dict]:
         t0 = time.perf_counter()
         cv = cross_validate(book.x, book.y, book.spec.categorical_indices, candidates(), n_folds=5)
         summary = cv.summary()
-        results.append({
-            "benchmark": f"risk_eval_{Path(name).stem}", "size": len(book.y), "unit": "loans",
-            "figure": "5-fold stratified out-of-fold ROC-AUC / PR-AUC / Brier (calibrated), mean and std",
-            "protected_excluded": book.spec.protected, "wall_s": round(time.perf_counter() - t0, 1),
-            "models": {k: {m: [round(v[m]["mean"], 4), round(v[m]["std"], 4)] for m in ("roc_auc", "pr_auc", "brier")}
-                       for k, v in summary.items()},
-            **machine(),
-        })
+        results.append(
+            {
+                "benchmark": f"risk_eval_{Path(name).stem}",
+                "size": len(book.y),
+                "unit": "loans",
+                "figure": "5-fold stratified out-of-fold ROC-AUC / PR-AUC / Brier (calibrated), mean and std",
+                "protected_excluded": book.spec.protected,
+                "wall_s": round(time.perf_counter() - t0, 1),
+                "models": {
+                    k: {
+                        m: [round(v[m]["mean"], 4), round(v[m]["std"], 4)]
+                        for m in ("roc_auc", "pr_auc", "brier")
+                    }
+                    for k, v in summary.items()
+                },
+                **machine(),
+            }
+        )
         print(json.dumps(results[-1]["models"]), flush=True)
     return results
 

@@ -28,7 +28,6 @@ SHAP_MAX_ROWS = 20_000
 DASK_MAX_CUSTOMERS = 100_000
 
 
-
 class Stages:
     """Times stages in one process: wall and CPU seconds, peak RSS so far."""
 
@@ -102,7 +101,9 @@ def one_size(n: int) -> list[dict]:
     def segments():
         with threadpool_limits(limits=1):
             features = bank_features(bank)
-            seg = SegmentModel(**model_params(quick=False, n_clusters=None, random_state=0), n_jobs=1).fit(features)
+            seg = SegmentModel(**model_params(quick=False, n_clusters=None, random_state=0), n_jobs=1).fit(
+                features
+            )
             return seg.project(features)
 
     st.run("segmentation", segments, transactions=len(bank.transactions))
@@ -133,14 +134,19 @@ def main() -> int:
         return 0
     rows: list[dict] = []
     for n in args.sizes:
-        done = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=False
+        )
         sys.stderr.write(done.stderr[-3000:])
         if done.returncode:
             print(f"size {n}: exit {done.returncode}", file=sys.stderr)
             return done.returncode
         line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
         rows += json.loads(line.removeprefix("RESULT "))
-        print(f"size {n:,}: {sum(r['seconds'] for r in rows if r['size'] == n and r['measured']):.0f} s", flush=True)
+        print(
+            f"size {n:,}: {sum(r['seconds'] for r in rows if r['size'] == n and r['measured']):.0f} s",
+            flush=True,
+        )
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return 0

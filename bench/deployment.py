@@ -41,9 +41,15 @@ class Deployment:
 
 
 def _env(root: Path, url: str) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": url, "LEDGERLIGHT_CHECKPOINTS": str(root / "ckpt"),
-           "LEDGERLIGHT_DATA_DIR": str(root / "data"), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "2",
-           "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "LEDGERLIGHT_CHECKPOINTS": str(root / "ckpt"),
+        "LEDGERLIGHT_DATA_DIR": str(root / "data"),
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "2",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     env.pop("LEDGERLIGHT_ENV", None)
     return env
 
@@ -52,13 +58,22 @@ def _timed(cmd: list[str], env: dict[str, str], log: Path) -> dict:
     """Run a command under /usr/bin/time; its wall seconds and peak memory (GiB)."""
     started = time.perf_counter()
     with log.open("ab") as out:
-        done = subprocess.run(["/usr/bin/time", "-f", "maxrss_kib=%M", *cmd], cwd=ROOT, env=env, stdout=out,
-                              stderr=subprocess.STDOUT, check=False)
+        done = subprocess.run(
+            ["/usr/bin/time", "-f", "maxrss_kib=%M", *cmd],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
     if done.returncode:
         raise RuntimeError(f"{' '.join(cmd[:4])} failed (exit {done.returncode}); see {log}")
     text = log.read_text(encoding="utf-8", errors="replace")
     rss = [int(line.split("=")[1]) for line in text.splitlines() if line.startswith("maxrss_kib=")]
-    return {"seconds": round(time.perf_counter() - started, 1), "peak_rss_gib": round(rss[-1] / 2**20, 2) if rss else None}
+    return {
+        "seconds": round(time.perf_counter() - started, 1),
+        "peak_rss_gib": round(rss[-1] / 2**20, 2) if rss else None,
+    }
 
 
 def _users(env: dict[str, str], folder: Path) -> dict[str, str]:
@@ -66,9 +81,11 @@ def _users(env: dict[str, str], folder: Path) -> dict[str, str]:
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
     passwords = {role: secrets.token_urlsafe(12) for role in ("admin", "risk", "marketing")}
-    code = ("import json,sys\nfrom dashapp.auth.users import change_password, create_user, load_user\n"
-            "for r,p in json.loads(sys.argv[1]).items():\n"
-            "    change_password(r, p, by='bench') if load_user(r) else create_user(r, p, r)\n")
+    code = (
+        "import json,sys\nfrom dashapp.auth.users import change_password, create_user, load_user\n"
+        "for r,p in json.loads(sys.argv[1]).items():\n"
+        "    change_password(r, p, by='bench') if load_user(r) else create_user(r, p, r)\n"
+    )
     subprocess.run([sys.executable, "-c", code, json.dumps(passwords)], cwd=ROOT, env=env, check=True)
     path.write_text(json.dumps(passwords), encoding="utf-8")
     return passwords
@@ -82,10 +99,17 @@ def sqlite_deployment(size: int) -> Deployment:
     if not marker.exists():
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        timing = _timed([sys.executable, "-m", "ledgerlight", "setup", "--customers", str(size)], env,
-                        folder / "setup.log")
-        marker.write_text(json.dumps({"command": f"ledgerlight setup --customers {size}", **timing}), encoding="utf-8")
-    return Deployment(folder, size, "sqlite", env, _users(env, folder), json.loads(marker.read_text(encoding="utf-8")))
+        timing = _timed(
+            [sys.executable, "-m", "ledgerlight", "setup", "--customers", str(size)],
+            env,
+            folder / "setup.log",
+        )
+        marker.write_text(
+            json.dumps({"command": f"ledgerlight setup --customers {size}", **timing}), encoding="utf-8"
+        )
+    return Deployment(
+        folder, size, "sqlite", env, _users(env, folder), json.loads(marker.read_text(encoding="utf-8"))
+    )
 
 
 def postgres_deployment(size: int, server_url: str) -> Deployment:
@@ -108,14 +132,23 @@ def postgres_deployment(size: int, server_url: str) -> Deployment:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         shutil.copytree(base.root / "ckpt", folder / "ckpt")
         env = _env(folder, url)
-        write = _timed([sys.executable, "-c", f"from bankdata import generate_bank, write_bank\n"
-                        f"write_bank(generate_bank(n_customers={size}, seed={SEED}))"], env, folder / "setup.log")
+        write = _timed(
+            [
+                sys.executable,
+                "-c",
+                f"from bankdata import generate_bank, write_bank\n"
+                f"write_bank(generate_bank(n_customers={size}, seed={SEED}))",
+            ],
+            env,
+            folder / "setup.log",
+        )
         publish = _timed([sys.executable, "-m", "ledgerlight", "publish"], env, folder / "setup.log")
         marker.write_text(json.dumps({"write_bank": write, "publish": publish}), encoding="utf-8")
     admin.dispose()
     env = _env(folder, url)
-    return Deployment(folder, size, "postgresql", env, _users(env, folder),
-                      json.loads(marker.read_text(encoding="utf-8")))
+    return Deployment(
+        folder, size, "postgresql", env, _users(env, folder), json.loads(marker.read_text(encoding="utf-8"))
+    )
 
 
 def deployment(size: int, database: str) -> Deployment:
@@ -125,5 +158,7 @@ def deployment(size: int, database: str) -> Deployment:
         return sqlite_deployment(size)
     server = os.environ.get("DATABASE_URL_BENCH")
     if not server:
-        raise RuntimeError("PostgreSQL benchmarks need DATABASE_URL_BENCH (make bench starts a throwaway server)")
+        raise RuntimeError(
+            "PostgreSQL benchmarks need DATABASE_URL_BENCH (make bench starts a throwaway server)"
+        )
     return postgres_deployment(size, server)

@@ -71,14 +71,21 @@ def power_fit(points: list[tuple[int, float]]) -> tuple[float, float] | None:
 
 
 def quality_section() -> list[str]:
-    quality, risk_rows, recsys_rows, seg_rows = load("quality"), load("risk"), load("recsys"), load("segments")
+    quality, risk_rows, recsys_rows, seg_rows = (
+        load("quality"),
+        load("risk"),
+        load("recsys"),
+        load("segments"),
+    )
     out = ["## Quality", ""]
     german = find(quality, "quality_german_credit")
     if german:
         out += [f"### German Credit ({german['size']:,} loans, 5-fold out-of-fold ROC-AUC)", "",
                 f"Command: `{german['command']}`", "", "| model | ROC-AUC (mean ± std) | PR-AUC | Brier |", "|---|---|---|---|"]  # fmt: skip
         for name, m in german["models"].items():
-            out.append(f"| ours: {name} | {m['roc_auc'][0]:.3f} ± {m['roc_auc'][1]:.3f} | {m['pr_auc'][0]:.3f} | {m['brier'][0]:.3f} |")
+            out.append(
+                f"| ours: {name} | {m['roc_auc'][0]:.3f} ± {m['roc_auc'][1]:.3f} | {m['pr_auc'][0]:.3f} | {m['brier'][0]:.3f} |"
+            )
         for name, value in german["published_roc_auc"].items():
             shown = "-".join(f"{v:.3f}" for v in value) if isinstance(value, list) else f"{value:.3f}"
             out.append(f"| published: {name} | {shown} | | |")
@@ -104,8 +111,12 @@ def quality_section() -> list[str]:
                 "split with seen items excluded, so the figures are comparable in setting, not identical.", "",
                 "![MovieLens 100k](img/quality_movielens.png)", ""]  # fmt: skip
         _bar_movielens(ml)
-    out += ["### Demo bank against its oracle (the ground truth the generator knows)", "",
-            "| area | model | oracle | share of oracle |", "|---|---|---|---|"]
+    out += [
+        "### Demo bank against its oracle (the ground truth the generator knows)",
+        "",
+        "| area | model | oracle | share of oracle |",
+        "|---|---|---|---|",
+    ]
     train = find(risk_rows, "risk_train")
     if train:
         o = train["oracle"]
@@ -146,7 +157,11 @@ def tuned_table(quality: list[dict]) -> list[str]:
         verdict = "" if target is None else f"{target:.3f} ({'met' if tuned[0] >= target else 'missed'})"
         out.append(f"| {r['benchmark'].removeprefix('quality_')} | {untuned[0]:.4f} ± {untuned[1]:.3f} | "
                    f"{tuned[0]:.4f} ± {tuned[1]:.3f} | {t['gain']:+.4f} | {verdict} | {t['wall_seconds']:.0f} s |")  # fmt: skip
-    return out + ["", f"Command: `{rows[0]['tuned_vs_untuned']['command']}` (and the same for each file).", ""]
+    return out + [
+        "",
+        f"Command: `{rows[0]['tuned_vs_untuned']['command']}` (and the same for each file).",
+        "",
+    ]
 
 
 #: issue 17's targets for the tuned LightGBM on the shared files
@@ -154,7 +169,9 @@ TUNED_TARGETS = {"german_credit": 0.795, "credit_data": 0.848, "lending_club_201
 
 
 def _bar_german(row: dict) -> None:
-    names = [f"ours: {n}" for n in row["models"]] + [f"pub: {n.split(' (')[0]}" for n in row["published_roc_auc"]]
+    names = [f"ours: {n}" for n in row["models"]] + [
+        f"pub: {n.split(' (')[0]}" for n in row["published_roc_auc"]
+    ]
     values = [m["roc_auc"][0] for m in row["models"].values()]
     values += [sum(v) / 2 if isinstance(v, list) else v for v in row["published_roc_auc"].values()]
     errors = [m["roc_auc"][1] for m in row["models"].values()] + [0] * len(row["published_roc_auc"])
@@ -168,11 +185,25 @@ def _bar_german(row: dict) -> None:
 
 
 def _bar_movielens(row: dict) -> None:
-    rows = {f"ours: {k}": v for k, v in row["models"].items()} | {f"pub: {k}": v for k, v in row["published"].items()}
+    rows = {f"ours: {k}": v for k, v in row["models"].items()} | {
+        f"pub: {k}": v for k, v in row["published"].items()
+    }
     fig, ax = plt.subplots(figsize=(8, 3.2))
     xs = range(len(rows))
-    ax.bar([x - 0.2 for x in xs], [v["ndcg@10"] for v in rows.values()], width=0.4, label="nDCG@10", color="#1f6f8b")
-    ax.bar([x + 0.2 for x in xs], [v["precision@10"] for v in rows.values()], width=0.4, label="P@10", color="#e0a030")
+    ax.bar(
+        [x - 0.2 for x in xs],
+        [v["ndcg@10"] for v in rows.values()],
+        width=0.4,
+        label="nDCG@10",
+        color="#1f6f8b",
+    )
+    ax.bar(
+        [x + 0.2 for x in xs],
+        [v["precision@10"] for v in rows.values()],
+        width=0.4,
+        label="P@10",
+        color="#e0a030",
+    )
     ax.set_xticks(list(xs), list(rows), rotation=20, ha="right", fontsize=8)
     ax.legend()
     _save(fig, "quality_movielens.png")
@@ -197,11 +228,21 @@ def cost_section() -> list[str]:
         cells = []
         for n in sizes:
             r = _stage(rows, stage, n)
-            cells.append("not run" if r is None else (fmt_seconds(r["seconds"]) if r["measured"] else f"*{fmt_seconds(r['seconds'])}*"))
+            cells.append(
+                "not run"
+                if r is None
+                else (fmt_seconds(r["seconds"]) if r["measured"] else f"*{fmt_seconds(r['seconds'])}*")
+            )
         largest = _stage(rows, stage, sizes[-1])
         rss = f"{largest['peak_rss_gib']:.2f} GiB" if largest else ""
         out.append(f"| {STAGE_LABELS[stage]} | " + " | ".join(cells) + f" | {rss} |")
-    out += ["", "![time against size](img/scaling_time.png)", "", "![memory against size](img/scaling_memory.png)", ""]
+    out += [
+        "",
+        "![time against size](img/scaling_time.png)",
+        "",
+        "![memory against size](img/scaling_memory.png)",
+        "",
+    ]
     _plot_time(rows, stages)
     _plot_memory(rows, sizes)
     out += simulation(rows, stages)
@@ -228,11 +269,15 @@ def simulation(rows: list[dict], stages: list[str]) -> list[str]:
         if fit is None or found[-1][1] is None:
             continue
         a, b = _floored(fit, found[-1][0], found[-1][1]["seconds"])
-        out.append(f"| {STAGE_LABELS[stage]} | {b:.2f} (fit {fit[1]:.2f}) | *{fmt_seconds(a * 1e7**b)}* | *{fmt_seconds(a * 1e8**b)}* |")
+        out.append(
+            f"| {STAGE_LABELS[stage]} | {b:.2f} (fit {fit[1]:.2f}) | *{fmt_seconds(a * 1e7**b)}* | *{fmt_seconds(a * 1e8**b)}* |"
+        )
     mem = power_fit([(r["size"], r["peak_rss_gib"]) for r in rows if r["stage"] == "als_incremental_1000"])
     if mem:
         a, b = _floored(mem, sizes[-1], max(r["peak_rss_gib"] for r in rows if r["size"] == sizes[-1]))
-        out.append(f"| peak memory of the whole pipeline | {b:.2f} (fit {mem[1]:.2f}) | *{a * 1e7**b:.0f} GiB* | *{a * 1e8**b:.0f} GiB* |")
+        out.append(
+            f"| peak memory of the whole pipeline | {b:.2f} (fit {mem[1]:.2f}) | *{a * 1e7**b:.0f} GiB* | *{a * 1e8**b:.0f} GiB* |"
+        )
     return out + ["", "See `docs/scaling.md` for the path beyond one machine.", ""]
 
 
@@ -248,10 +293,18 @@ def _plot_time(rows: list[dict], stages: list[str]) -> None:
                      and (r["measured"] is False or _stage(rows, stage, r["size"]) is r))  # fmt: skip
         if not pts:
             continue
-        line = ax.plot([p[0] for p in pts], [max(p[1], 1e-3) for p in pts], marker="o", label=STAGE_LABELS[stage])[0]
+        line = ax.plot(
+            [p[0] for p in pts], [max(p[1], 1e-3) for p in pts], marker="o", label=STAGE_LABELS[stage]
+        )[0]
         extra = [p for p in pts if not p[2]]
         if extra:
-            ax.scatter([p[0] for p in extra], [p[1] for p in extra], facecolors="white", edgecolors=line.get_color(), zorder=3)
+            ax.scatter(
+                [p[0] for p in extra],
+                [p[1] for p in extra],
+                facecolors="white",
+                edgecolors=line.get_color(),
+                zorder=3,
+            )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("customers")
@@ -263,7 +316,10 @@ def _plot_time(rows: list[dict], stages: list[str]) -> None:
 
 def _plot_memory(rows: list[dict], sizes: list[int]) -> None:
     peak = [max(r["peak_rss_gib"] for r in rows if r["size"] == n) for n in sizes]
-    gen = [next((r["peak_rss_gib"] for r in rows if r["size"] == n and r["stage"] == "generate"), 0) for n in sizes]
+    gen = [
+        next((r["peak_rss_gib"] for r in rows if r["size"] == n and r["stage"] == "generate"), 0)
+        for n in sizes
+    ]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(sizes, peak, marker="o", label="whole pipeline (one process)")
     ax.plot(sizes, gen, marker="s", label="after generating the bank")
@@ -279,53 +335,88 @@ def _plot_memory(rows: list[dict], sizes: list[int]) -> None:
 
 
 def serving_section() -> list[str]:
-    out = ["## Serving and data layer (from the area benchmarks)", "", "| figure | measured | target | size |", "|---|---|---|---|"]
+    out = [
+        "## Serving and data layer (from the area benchmarks)",
+        "",
+        "| figure | measured | target | size |",
+        "|---|---|---|---|",
+    ]
     risk_rows, recsys_rows, seg_rows = load("risk"), load("recsys"), load("segments")
     one = find(risk_rows, "risk_one_applicant")
     if one:
-        out.append(f"| score + SHAP + reasons, one applicant | p95 {one['p95_ms']} ms | {one['target_p95_ms']} ms | one row |")
+        out.append(
+            f"| score + SHAP + reasons, one applicant | p95 {one['p95_ms']} ms | {one['target_p95_ms']} ms | one row |"
+        )
     train = find(risk_rows, "risk_train")
     if train:
-        out.append(f"| risk training (5-fold CV x 3 treatments, calibration, SHAP) | {train['wall_s']} s | {train['target_s']} s | {train['size']:,} loans |")
-    for name, label in (("als_fit", "ALS fit, 15 sweeps"), ("top10_all_customers", "top-10 for every customer")):
+        out.append(
+            f"| risk training (5-fold CV x 3 treatments, calibration, SHAP) | {train['wall_s']} s | {train['target_s']} s | {train['size']:,} loans |"
+        )
+    for name, label in (
+        ("als_fit", "ALS fit, 15 sweeps"),
+        ("top10_all_customers", "top-10 for every customer"),
+    ):
         r = find(recsys_rows, name)
         if r:
-            out.append(f"| {label} | {r['seconds']} s | {r['target_seconds']} s | {r['size']:,} customers, {r['events']:,} events |")
+            out.append(
+                f"| {label} | {r['seconds']} s | {r['target_seconds']} s | {r['size']:,} customers, {r['events']:,} events |"
+            )
     r = find(recsys_rows, "top10_one_customer")
     if r:
-        out.append(f"| top-10 for one customer | p95 {r['p95_ms']} ms | {r['target_p95_ms']} ms | {r['size']:,} customers |")
+        out.append(
+            f"| top-10 for one customer | p95 {r['p95_ms']} ms | {r['target_p95_ms']} ms | {r['size']:,} customers |"
+        )
     r = find(seg_rows, "segments_end_to_end")
     if r:
-        out.append(f"| segmentation end to end | {r['seconds']} s | {r['target_seconds']} s | {r['size']:,} customers |")
+        out.append(
+            f"| segmentation end to end | {r['seconds']} s | {r['target_seconds']} s | {r['size']:,} customers |"
+        )
     r = find(seg_rows, "segments_filter_latency")
     if r:
-        out.append(f"| Segments filter callback | p95 {r['p95_seconds']} s | {r['target_p95_seconds']} s | {r['size']:,} customers |")
+        out.append(
+            f"| Segments filter callback | p95 {r['p95_seconds']} s | {r['target_p95_seconds']} s | {r['size']:,} customers |"
+        )
     for r in load("generate"):
-        out.append(f"| generate the demo bank | {r['seconds']} s, {r['peak_rss_gib']} GiB | | {r['size']:,} customers |")
+        out.append(
+            f"| generate the demo bank | {r['seconds']} s, {r['peak_rss_gib']} GiB | | {r['size']:,} customers |"
+        )
     return out + [""]
 
 
-APP_TARGETS = {"peak_rss_gib": 0.6, "worker_ready_seconds": 10.0, "page_first_seconds": 2.0, "callback_p95_ms": 300.0}
+APP_TARGETS = {
+    "peak_rss_gib": 0.6,
+    "worker_ready_seconds": 10.0,
+    "page_first_seconds": 2.0,
+    "callback_p95_ms": 300.0,
+}
 LOAD_TARGETS = {"requests_per_s": 60.0, "p95_ms": 500.0, "errors_5xx": 0}
 
 
 def app_section() -> list[str]:
     """The served app against bank size and database (``app.json``, ``load.json``), before and after issue 12."""
     app, load_rows = load("app"), load("load")
-    out = ["## The web app at bank scale", "",
-           "One gunicorn worker, every page opened as an admin in headless Chromium (`bench/bench_app.py`); then 20",
-           "signed-in users of mixed roles against 2 workers for 60 s (`bench/bench_load.py`). Targets (issue 12): worker",
-           f"peak RSS <= {APP_TARGETS['peak_rss_gib']} GiB, ready <= {APP_TARGETS['worker_ready_seconds']:.0f} s, every "
-           f"page's first view <= {APP_TARGETS['page_first_seconds']:.0f} s, callback p95 <= "
-           f"{APP_TARGETS['callback_p95_ms']:.0f} ms; load >= {LOAD_TARGETS['requests_per_s']:.0f} requests/s, p95 <= "
-           f"{LOAD_TARGETS['p95_ms']:.0f} ms, zero 5xx.", "",
-           "| customers | database | worker peak RSS | worker ready | slowest first page view | callback p95 | largest callback response |",
-           "|---|---|---|---|---|---|---|"]
+    out = [
+        "## The web app at bank scale",
+        "",
+        "One gunicorn worker, every page opened as an admin in headless Chromium (`bench/bench_app.py`); then 20",
+        "signed-in users of mixed roles against 2 workers for 60 s (`bench/bench_load.py`). Targets (issue 12): worker",
+        f"peak RSS <= {APP_TARGETS['peak_rss_gib']} GiB, ready <= {APP_TARGETS['worker_ready_seconds']:.0f} s, every "
+        f"page's first view <= {APP_TARGETS['page_first_seconds']:.0f} s, callback p95 <= "
+        f"{APP_TARGETS['callback_p95_ms']:.0f} ms; load >= {LOAD_TARGETS['requests_per_s']:.0f} requests/s, p95 <= "
+        f"{LOAD_TARGETS['p95_ms']:.0f} ms, zero 5xx.",
+        "",
+        "| customers | database | worker peak RSS | worker ready | slowest first page view | callback p95 | largest callback response |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in sorted((r for r in app if "database" in r), key=lambda r: (r["database"], r["size"])):
         page, seconds = max(r["page_first_seconds"].items(), key=lambda kv: kv[1])
         out.append(f"| {r['size']:,} | {r['database']} | {r['peak_rss_gib']:.2f} GiB | {r['worker_ready_seconds']:.1f} s | "
                    f"{seconds:.2f} s (`{page}`) | {r['callback_p95_ms']:.0f} ms | {r['max_response_bytes'] / 1024:.0f} KiB |")  # fmt: skip
-    out += ["", "| customers | database | users | requests/s | p50 | p95 | p99 | 5xx |", "|---|---|---|---|---|---|---|---|"]
+    out += [
+        "",
+        "| customers | database | users | requests/s | p50 | p95 | p99 | 5xx |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in sorted((r for r in load_rows if "database" in r), key=lambda r: (r["database"], r["size"])):
         out.append(f"| {r['size']:,} | {r['database']} | {r['concurrency']} | {r['requests_per_s']} | {r['p50_ms']:.0f} ms | "
                    f"{r['p95_ms']:.0f} ms | {r['p99_ms']:.0f} ms | {r['errors_5xx']} |")  # fmt: skip
@@ -335,29 +426,56 @@ def app_section() -> list[str]:
                    f"{r['p95_ms']} ms | {r['p99_ms']} ms | {r['errors_5xx']} |")  # fmt: skip
     if app:
         _plot_app(app, load("app_before"), load_rows, before)
-        out += ["", "![worker memory against bank size](img/app_memory.png) ![latency against bank size](img/app_latency.png)"]
+        out += [
+            "",
+            "![worker memory against bank size](img/app_memory.png) ![latency against bank size](img/app_latency.png)",
+        ]
     return out + [""]
 
 
-def _plot_app(app: list[dict], app_before: list[dict], load_rows: list[dict], load_before: list[dict]) -> None:
+def _plot_app(
+    app: list[dict], app_before: list[dict], load_rows: list[dict], load_before: list[dict]
+) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     old = sorted(app_before, key=lambda r: r["size"])
-    ax.plot([r["size"] for r in old], [r["peak_rss_gib"] for r in old], marker="o", linestyle="--",
-            label="before: whole bank in each worker (1M extrapolated)")
+    ax.plot(
+        [r["size"] for r in old],
+        [r["peak_rss_gib"] for r in old],
+        marker="o",
+        linestyle="--",
+        label="before: whole bank in each worker (1M extrapolated)",
+    )
     for database in sorted({r["database"] for r in app if "database" in r}):
         rows = sorted((r for r in app if r.get("database") == database), key=lambda r: r["size"])
-        ax.plot([r["size"] for r in rows], [r["peak_rss_gib"] for r in rows], marker="s", label=f"after: {database}")
+        ax.plot(
+            [r["size"] for r in rows],
+            [r["peak_rss_gib"] for r in rows],
+            marker="s",
+            label=f"after: {database}",
+        )
     _finish(ax, APP_TARGETS["peak_rss_gib"], "worker peak RSS (GiB)", "app_memory.png")
     fig, ax = plt.subplots(figsize=(6, 4))
     for r in load_before:
-        ax.scatter([r["size"]], [r["p95_ms"]], marker="x", color="C3", label=f"before: {r['database']}, load p95")
+        ax.scatter(
+            [r["size"]], [r["p95_ms"]], marker="x", color="C3", label=f"before: {r['database']}, load p95"
+        )
     for database in sorted({r["database"] for r in load_rows if "database" in r}):
         rows = sorted((r for r in load_rows if r.get("database") == database), key=lambda r: r["size"])
-        ax.plot([r["size"] for r in rows], [r["p95_ms"] for r in rows], marker="s", label=f"after: {database}, load p95")
+        ax.plot(
+            [r["size"] for r in rows],
+            [r["p95_ms"] for r in rows],
+            marker="s",
+            label=f"after: {database}, load p95",
+        )
     for database in sorted({r["database"] for r in app if "database" in r}):
         rows = sorted((r for r in app if r.get("database") == database), key=lambda r: r["size"])
-        ax.plot([r["size"] for r in rows], [r["callback_p95_ms"] for r in rows], marker="o", linestyle="--",
-                label=f"after: {database}, callback p95 (one worker)")
+        ax.plot(
+            [r["size"] for r in rows],
+            [r["callback_p95_ms"] for r in rows],
+            marker="o",
+            linestyle="--",
+            label=f"after: {database}, callback p95 (one worker)",
+        )
     _finish(ax, LOAD_TARGETS["p95_ms"], "p95 latency (ms)", "app_latency.png")
 
 
@@ -387,7 +505,9 @@ def evidence_table() -> list[str]:
                    f"BPR 0.442 / 0.388 | `quality.json` |")  # fmt: skip
     train = find(risk_rows, "risk_train")
     if train:
-        out.append(f"| Demo bank risk vs oracle | {train['oracle']['ratio']:.1%} of the true-PD AUC | `risk.json` |")
+        out.append(
+            f"| Demo bank risk vs oracle | {train['oracle']['ratio']:.1%} of the true-PD AUC | `risk.json` |"
+        )
     scaling = [r for r in load("scaling") if r.get("size") == 1_000_000 and r.get("measured")]
     if scaling:
         total = sum(r["seconds"] for r in scaling if r["stage"] not in ("shap",))
@@ -450,11 +570,13 @@ def _api_row(r: dict, label: str) -> str:
     one = next((e for e in r["events"] if e["clients"] == 1), r["events"][0])
     ev = next((e for e in r["events"] if e["clients"] > 1), r["events"][-1])
     refolded = refl.get("refolded_seconds")
-    return (f"| {label} | {r['size']:,} | {r['database']} | {score['p50_ms']} / {score['p95_ms']} "
-            f"({score.get('server_cpu_ms_per_call') or 'n/a'}) | {recs['p50_ms']} / {recs['p95_ms']} "
-            f"({recs.get('server_cpu_ms_per_call') or 'n/a'}) | {one['events_per_s']:,.0f} / {ev['events_per_s']:,.0f} "
-            f"| {refl.get('held_out_seconds')} / {refolded if refolded is not None else 'not seen'} "
-            f"| {r.get('load_avg_1m_before_load', r.get('load_avg_1m_at_start'))} |")
+    return (
+        f"| {label} | {r['size']:,} | {r['database']} | {score['p50_ms']} / {score['p95_ms']} "
+        f"({score.get('server_cpu_ms_per_call') or 'n/a'}) | {recs['p50_ms']} / {recs['p95_ms']} "
+        f"({recs.get('server_cpu_ms_per_call') or 'n/a'}) | {one['events_per_s']:,.0f} / {ev['events_per_s']:,.0f} "
+        f"| {refl.get('held_out_seconds')} / {refolded if refolded is not None else 'not seen'} "
+        f"| {r.get('load_avg_1m_before_load', r.get('load_avg_1m_at_start'))} |"
+    )
 
 
 def api_section() -> list[str]:
@@ -473,18 +595,32 @@ def api_section() -> list[str]:
             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     out += [_api_row(r, "before") for r in before] + [_api_row(r, "after") for r in rows]
     last = rows[-1]
-    cpus = int(re.search(r"(\d+) CPUs", last["machine"]).group(1)) if re.search(r"(\d+) CPUs", last["machine"]) else 1
+    cpus = (
+        int(re.search(r"(\d+) CPUs", last["machine"]).group(1))
+        if re.search(r"(\d+) CPUs", last["machine"])
+        else 1
+    )
     cpu = last["recommendations"].get("server_cpu_ms_per_call")
     if cpu:
-        out += ["", f"With {last['score']['clients']} clients always waiting, a call waits for the others: latency is "
-                f"about clients x server CPU per call / CPUs, here {last['score']['clients']} x {cpu} ms / {cpus} = "
-                f"{last['score']['clients'] * cpu / cpus:.0f} ms for recommendations before any other load on the "
-                f"machine (and the clients run on the same CPUs). p95 <= {t['recommendations_p95_ms']:.0f} ms needs "
-                f"under about {t['recommendations_p95_ms'] * cpus / last['score']['clients'] / 2:.1f} ms of CPU per "
-                "call on this machine, or more CPUs. 'not seen': no change of the list within the 120 s poll."]
-    out += ["", "Met: " + "; ".join(f"{r['size']:,} {r['database']}: "
-                                    + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in r["met"].items())
-                                    for r in rows), ""]
+        out += [
+            "",
+            f"With {last['score']['clients']} clients always waiting, a call waits for the others: latency is "
+            f"about clients x server CPU per call / CPUs, here {last['score']['clients']} x {cpu} ms / {cpus} = "
+            f"{last['score']['clients'] * cpu / cpus:.0f} ms for recommendations before any other load on the "
+            f"machine (and the clients run on the same CPUs). p95 <= {t['recommendations_p95_ms']:.0f} ms needs "
+            f"under about {t['recommendations_p95_ms'] * cpus / last['score']['clients'] / 2:.1f} ms of CPU per "
+            "call on this machine, or more CPUs. 'not seen': no change of the list within the 120 s poll.",
+        ]
+    out += [
+        "",
+        "Met: "
+        + "; ".join(
+            f"{r['size']:,} {r['database']}: "
+            + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in r["met"].items())
+            for r in rows
+        ),
+        "",
+    ]
     return out
 
 
@@ -500,8 +636,15 @@ def main() -> int:
              "Generated by `python bench/report.py` from `bench/results/*.json` (`make bench` runs every benchmark, then",
              "this). Every figure below was measured on the machine named in its JSON row unless marked *extrapolated*.",
              ""]  # fmt: skip
-    lines += (evidence_table() + app_section() + api_section() + quality_section() + campaigns_section() + cost_section()
-              + serving_section())
+    lines += (
+        evidence_table()
+        + app_section()
+        + api_section()
+        + quality_section()
+        + campaigns_section()
+        + cost_section()
+        + serving_section()
+    )
     REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {REPORT} and {len(list(IMG.glob('*.png')))} images in {IMG}")
     return 0

@@ -262,7 +262,9 @@ def ranked_audience(
         )
     if blocked is not None:
         where = [*where, table.c.customer_id.not_in(blocked)]
-    if model == UPLIFT_RANKING:  # the uplift model ranks everyone; a customer who holds the product is not offered it
+    if (
+        model == UPLIFT_RANKING
+    ):  # the uplift model ranks everyone; a customer who holds the product is not offered it
         where = [*where, table.c.customer_id.not_in(holders(product_id))]
     rows = query(sa.select(table.c.customer_id, score.label("score")).where(*where).order_by(table.c.rank)
                  .limit(int(n)), url)  # fmt: skip

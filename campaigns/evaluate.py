@@ -169,7 +169,9 @@ def evaluate_campaigns(
     return report
 
 
-def _ranking_report(score: np.ndarray, draws: list[tuple[np.ndarray, np.ndarray]], true_u: np.ndarray) -> dict:
+def _ranking_report(
+    score: np.ndarray, draws: list[tuple[np.ndarray, np.ndarray]], true_u: np.ndarray
+) -> dict:
     """One ranking's figures: measured ones averaged over the campaign's draws (with the Qini's spread), and the
     expected ones from the true uplift."""
     qinis = np.array([qini(score, t, r) for t, r in draws])
@@ -187,11 +189,18 @@ def _ranking_report(score: np.ndarray, draws: list[tuple[np.ndarray, np.ndarray]
     return out
 
 
-def _paired(first: np.ndarray, second: np.ndarray, draws: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+def _paired(
+    first: np.ndarray, second: np.ndarray, draws: list[tuple[np.ndarray, np.ndarray]]
+) -> dict[str, Any]:
     """The Qini of ``first`` minus that of ``second`` on the same draws: mean, its standard error, and wins."""
     gaps = np.array([qini(first, t, r) - qini(second, t, r) for t, r in draws])
     se = float(gaps.std(ddof=1) / np.sqrt(len(gaps))) if len(gaps) > 1 else None
-    return {"qini_gap": float(gaps.mean()), "qini_gap_se": se, "wins": int((gaps > 0).sum()), "draws": len(gaps)}
+    return {
+        "qini_gap": float(gaps.mean()),
+        "qini_gap_se": se,
+        "wins": int((gaps > 0).sum()),
+        "draws": len(gaps),
+    }
 
 
 def _note(models: dict[str, dict], oracle: dict, paired: dict[str, Any]) -> str:

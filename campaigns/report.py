@@ -53,9 +53,13 @@ def campaign_report(
         report["qini"] = qini_coefficient(curve)
         report["qini_curve"] = _thinned(curve)
         for share in TOP_SHARES:
-            report[f"uplift_top_{round(share * 100)}"] = _finite(uplift_at_top(score, treated, responded, share))
+            report[f"uplift_top_{round(share * 100)}"] = _finite(
+                uplift_at_top(score, treated, responded, share)
+            )
     if cost_per_contact is not None:
-        report["economics"] = {k: _finite(v) for k, v in cost_per_incremental(overall, cost_per_contact, margin).items()}
+        report["economics"] = {
+            k: _finite(v) for k, v in cost_per_incremental(overall, cost_per_contact, margin).items()
+        }
     return report
 
 

@@ -326,7 +326,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = sub.add_parser(
         "show", help="a campaign's take-up, uplift with its 95%% interval, per stratum, and Qini"
     )
-    show.add_argument("campaign_id", type=int, metavar="ID", help="the campaign (`ledgerlight campaigns list`)")
+    show.add_argument(
+        "campaign_id", type=int, metavar="ID", help="the campaign (`ledgerlight campaigns list`)"
+    )
     show.add_argument(
         "--cost", type=float, metavar="C", help="cost of one contact: adds cost per incremental"
     )
@@ -337,22 +339,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     export = sub.add_parser(
         "export", help="the customers to contact (treated only, rank order) as CSV; audited"
     )
-    export.add_argument("campaign_id", type=int, metavar="ID", help="the campaign (`ledgerlight campaigns list`)")
-    export.add_argument("--out", type=Path, required=True, metavar="FILE.csv",
-                        help="the contact list: treated customers only, best first (the holdout is never exported)")
+    export.add_argument(
+        "campaign_id", type=int, metavar="ID", help="the campaign (`ledgerlight campaigns list`)"
+    )
+    export.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE.csv",
+        help="the contact list: treated customers only, best first (the holdout is never exported)",
+    )
     export.set_defaults(func=run_export)
 
     simulate = sub.add_parser("simulate", help="demo bank: write the campaign's responses drawn from the ground "
                                                "truth, as a file for `ledgerlight load responses`")  # fmt: skip
     simulate.add_argument("campaign_id", type=int, metavar="ID", help="a campaign made on the demo bank")
-    simulate.add_argument("--out", type=Path, required=True, metavar="FILE.csv",
-                          help="where to write the simulated responses (customer_id, product, responded_at)")
+    simulate.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE.csv",
+        help="where to write the simulated responses (customer_id, product, responded_at)",
+    )
     simulate.add_argument("--seed", type=int, help="seed of the draws (default: the campaign's id)")
     simulate.set_defaults(func=run_simulate)
 
     holdings = sub.add_parser("record-holdings", help="record the members' purchases of the product within the "
                                                       "window as responses; audited")  # fmt: skip
-    holdings.add_argument("campaign_id", type=int, metavar="ID", help="the campaign (`ledgerlight campaigns list`)")
+    holdings.add_argument(
+        "campaign_id", type=int, metavar="ID", help="the campaign (`ledgerlight campaigns list`)"
+    )
     holdings.set_defaults(func=run_record_holdings)
 
     train = sub.add_parser("train-uplift", help="fit the uplift model on the stored campaigns' treated and control "

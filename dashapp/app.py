@@ -29,19 +29,29 @@ def shell(app: dash.Dash) -> html.Div:
     sign-out), page container, footer. Built per request, since the navbar depends on who asks."""
     user = signed_in()
     pages = visible_pages(signed_in_role(), nav_pages(dash.page_registry.values()))
-    return html.Div([
-        navbar(pages, app.get_asset_url("logo.svg"), (user.id, user.role, csrf_token()) if user else None),
-        html.Main(html.Div(page_loading(), className="container-xxl"), className="ll-main"),
-        footer(),
-    ])
+    return html.Div(
+        [
+            navbar(
+                pages, app.get_asset_url("logo.svg"), (user.id, user.role, csrf_token()) if user else None
+            ),
+            html.Main(html.Div(page_loading(), className="container-xxl"), className="ll-main"),
+            footer(),
+        ]
+    )
 
 
 def page_loading() -> dcc.Loading:
     """``dash.page_container`` with a spinner while a page's layout is built (the first one reads the bank)."""
     # cast: dash's generated type for target_components is a TypedDict without keys
     targets = cast("dcc.Loading.TargetComponents", {"_pages_content": "children"})
-    return dcc.Loading(dash.page_container, target_components=targets, delay_show=300,
-                       type="dot", color=TEAL, overlay_style={"visibility": "visible", "opacity": 0.5})
+    return dcc.Loading(
+        dash.page_container,
+        target_components=targets,
+        delay_show=300,
+        type="dot",
+        color=TEAL,
+        overlay_style={"visibility": "visible", "opacity": 0.5},
+    )
 
 
 def healthz() -> flask.Response:
@@ -79,7 +89,9 @@ def create_app() -> dash.Dash:
     )
     app.layout = functools.partial(shell, app)
     init_auth(app)
-    init_api(app.server)  # /api/v1: API keys, not sessions (the guard lets /api/ through to the API's own checks)
+    init_api(
+        app.server
+    )  # /api/v1: API keys, not sessions (the guard lets /api/ through to the API's own checks)
     app.server.add_url_rule("/healthz", "healthz", healthz)
     app.server.add_url_rule(f"{IMAGE_ROUTE}/<path:name>", "docs_image", docs_image)
     return app

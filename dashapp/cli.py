@@ -29,23 +29,51 @@ def _positive_int(name: str, value: str | int, lowest: int = 1, highest: int = 1
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``serve`` sub-command to the ``ledgerlight`` parser."""
     env = os.environ
-    parser = subparsers.add_parser("serve", help="serve the web app (gunicorn; --dev for Flask's dev server)",
-                                   description="Serve Ledgerlight's web app. Data and models load lazily in each worker.")
-    parser.add_argument("--host", default=env.get("HOST", "127.0.0.1"), help="address to bind (default 127.0.0.1, or $HOST)")
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve the web app (gunicorn; --dev for Flask's dev server)",
+        description="Serve Ledgerlight's web app. Data and models load lazily in each worker.",
+    )
+    parser.add_argument(
+        "--host", default=env.get("HOST", "127.0.0.1"), help="address to bind (default 127.0.0.1, or $HOST)"
+    )
     parser.add_argument("--port", default=env.get("PORT", "8050"), help="port (default 8050, or $PORT)")
-    parser.add_argument("--workers", default=env.get("WEB_CONCURRENCY", "2"),
-                        help="gunicorn worker processes (default 2, or $WEB_CONCURRENCY)")
-    parser.add_argument("--threads", default=env.get("GUNICORN_THREADS", "2"),
-                        help="threads per worker (default 2, or $GUNICORN_THREADS)")
-    parser.add_argument("--dev", action="store_true", help="run Flask's development server instead (one process, no debug)")
+    parser.add_argument(
+        "--workers",
+        default=env.get("WEB_CONCURRENCY", "2"),
+        help="gunicorn worker processes (default 2, or $WEB_CONCURRENCY)",
+    )
+    parser.add_argument(
+        "--threads",
+        default=env.get("GUNICORN_THREADS", "2"),
+        help="threads per worker (default 2, or $GUNICORN_THREADS)",
+    )
+    parser.add_argument(
+        "--dev", action="store_true", help="run Flask's development server instead (one process, no debug)"
+    )
     parser.set_defaults(func=serve)
 
 
 def gunicorn_argv(host: str, port: int, workers: int, threads: int) -> list[str]:
     """The gunicorn command line (no ``--preload``: each worker imports the app and loads models itself)."""
     config = ["--config", str(GUNICORN_CONFIG)] if GUNICORN_CONFIG.is_file() else []  # whatever the directory
-    return [sys.executable, "-m", "gunicorn", APP_TARGET, *config, "--bind", f"{host}:{port}", "--workers",
-            str(workers), "--threads", str(threads), "--timeout", "120", "--access-logfile", "-"]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        APP_TARGET,
+        *config,
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--timeout",
+        "120",
+        "--access-logfile",
+        "-",
+    ]
 
 
 def server_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -58,8 +86,11 @@ def server_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {**(os.environ if base is None else base), **SINGLE_THREAD_ENV}
     if len(env.get("SECRET_KEY", "")) < MIN_SECRET and not is_production(env):
         env["SECRET_KEY"] = secrets.token_hex(32)
-        print("serve: SECRET_KEY is not set (or shorter than 32 characters); made one for this server run "
-              "(sessions end on restart)", file=sys.stderr)
+        print(
+            "serve: SECRET_KEY is not set (or shorter than 32 characters); made one for this server run "
+            "(sessions end on restart)",
+            file=sys.stderr,
+        )
     return env
 
 

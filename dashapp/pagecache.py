@@ -74,7 +74,9 @@ def freeze(component: Any) -> Any:
     return component
 
 
-def cached_page(build: Callable[..., Any] | None = None, *, stamp: Callable[[], Hashable] | None = None) -> Any:
+def cached_page(
+    build: Callable[..., Any] | None = None, *, stamp: Callable[[], Hashable] | None = None
+) -> Any:
     """Decorate a page's ``layout(**query)``: the bare page is built once per role and :func:`served_stamp`
     (and the page's own ``stamp``, e.g. the segment names users gave, which no served version reflects).
 

@@ -22,7 +22,9 @@ class Capability(StrEnum):
 
     SCORES = "scores"  # a named person's PD, risk band, reason codes and recourse
     CREDIT_HISTORY = "credit_history"  # credit score, DTI, interest rates, past delinquencies and defaults
-    SELECT_BY_RISK_BAND = "select_by_risk_band"  # pick customers *by* their risk band (not only leave some out)
+    SELECT_BY_RISK_BAND = (
+        "select_by_risk_band"  # pick customers *by* their risk band (not only leave some out)
+    )
     RECORD_DECISIONS = "record_decisions"  # record a credit decision, download its adverse-action notice
     PROMOTE_MODELS = "promote_models"
     RETRAIN_MODELS = "retrain_models"

@@ -29,7 +29,9 @@ def _run_restore(args: argparse.Namespace) -> int:
     if report.database == "restored":  # the restored database records that it was restored
         append_audit(cli_user(), "restore", str(report.folder), report.describe("restore"))
     print(report.describe("restored from"))
-    print("start the app again (`ledgerlight serve` or restart the web processes): workers read the restored files")
+    print(
+        "start the app again (`ledgerlight serve` or restart the web processes): workers read the restored files"
+    )
     return 0
 
 
@@ -42,7 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "with a manifest of sha256 sums and the served versions. PostgreSQL: the artifacts and the "
                     "manifest; back the database up with pg_dump (docs/deploy.md).", **kw,
     )  # fmt: skip
-    out.add_argument("--out", type=Path, required=True, metavar="DIR", help="a folder that does not exist yet")
+    out.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="a folder that does not exist yet"
+    )
     out.set_defaults(func=_run_backup)
     back = subparsers.add_parser(
         "restore", help="put a backup's database and model versions back (verified first; stop the app)",
@@ -50,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "the artifact store under the configured DATABASE_URL and LEDGERLIGHT_CHECKPOINTS.", **kw,
     )  # fmt: skip
     back.add_argument("folder", type=Path, help="a folder written by `ledgerlight backup`")
-    back.add_argument("--replace", action="store_true",
-                      help="replace an existing database and artifact folder (kept aside as *.before-restore-TIME)")
+    back.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace an existing database and artifact folder (kept aside as *.before-restore-TIME)",
+    )
     back.set_defaults(func=_run_restore)

@@ -26,8 +26,20 @@ from risk import cli as risk_cli
 from risk import cli_backtest
 from segmentation import cli as segmentation_cli
 
-AREAS = (setup_cli, bankdata_cli, risk_cli, segmentation_cli, recsys_cli, campaigns_cli, dashapp_cli, users_cli,
-         apikeys_cli, events_cli, learning_cli, backup_cli)
+AREAS = (
+    setup_cli,
+    bankdata_cli,
+    risk_cli,
+    segmentation_cli,
+    recsys_cli,
+    campaigns_cli,
+    dashapp_cli,
+    users_cli,
+    apikeys_cli,
+    events_cli,
+    learning_cli,
+    backup_cli,
+)
 
 
 #: the environment variables the command and the server read, with what each sets
@@ -85,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    parser.add_argument("--version", action="version", version=version_text(), help="print the version and exit")
+    parser.add_argument(
+        "--version", action="version", version=version_text(), help="print the version and exit"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for area in AREAS:
         area.register(subparsers)
@@ -102,7 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         code = int(args.func(args) or 0)
         if code == 0 and getattr(args, "new_loans", False):  # demo extend, load loans: outcomes to back-test

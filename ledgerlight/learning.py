@@ -83,8 +83,14 @@ def customer_events(customer_ids: np.ndarray, url: str | None = None) -> pd.Data
             query = sa.select(table.c.customer_id, table.c.product_id, table.c.event).where(
                 table.c.customer_id.in_(chunk)
             )
-            parts.append(pd.DataFrame(conn.execute(query).fetchall(), columns=["customer_id", "product_id", "event"]))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["customer_id", "product_id", "event"])
+            parts.append(
+                pd.DataFrame(conn.execute(query).fetchall(), columns=["customer_id", "product_id", "event"])
+            )
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["customer_id", "product_id", "event"])
+    )
 
 
 def events_to_history(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -102,7 +108,12 @@ def events_to_history(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 def update_recommenders(
-    history: pd.DataFrame, held: pd.DataFrame, store: ArtifactStore, *, source: str, promote: bool = False,
+    history: pd.DataFrame,
+    held: pd.DataFrame,
+    store: ArtifactStore,
+    *,
+    source: str,
+    promote: bool = False,
     user_features: pd.DataFrame | None = None,
 ) -> Artifact:
     """Save a new ``recsys`` version: ALS factors of the users in ``history`` refreshed, their EASE input rows
@@ -165,7 +176,7 @@ def update_recommenders(
                 "customers_updated": users,
                 "update_seconds": round(seconds, 3),
                 "note": "ALS user factors refreshed (partial_fit_users), EASE input rows rebuilt (fold_in_users); "
-                        "MF, item factors and EASE's item-item matrix as in the base version",
+                "MF, item factors and EASE's item-item matrix as in the base version",
                 "models": list(models),
             },
         },
@@ -192,11 +203,19 @@ def learn_interactions(
     if promote_reason is not None:
         check_reason(promote_reason)  # refuse before storing anything
     store.load(MODEL_NAME)  # fail before storing anything when there is no model to update
-    frame = load_table(path, "interactions", column_map, text_ids=True)  # the bank's ids: whole numbers or text
+    frame = load_table(
+        path, "interactions", column_map, text_ids=True
+    )  # the bank's ids: whole numbers or text
     stored = append_load("interactions", frame, url, source=Path(path).name)
     log.info("stored %s interactions from %s", f"{stored:,}", Path(path).name)
-    return refresh_customers(_internal_customers(frame["customer_id"], url), source=Path(path).name, url=url,
-                             store=store, promote_reason=promote_reason, user=user)
+    return refresh_customers(
+        _internal_customers(frame["customer_id"], url),
+        source=Path(path).name,
+        url=url,
+        store=store,
+        promote_reason=promote_reason,
+        user=user,
+    )
 
 
 def refresh_customers(
@@ -209,12 +228,18 @@ def refresh_customers(
     events = customer_events(customer_ids, url)
     history, held = events_to_history(events)
     customers = query(sa.select(BANK_TABLES["customers"]), url)
-    artifact = update_recommenders(history, held, store, source=source, promote=False,
-                                   user_features=customer_side_features(customers))
+    artifact = update_recommenders(
+        history, held, store, source=source, promote=False, user_features=customer_side_features(customers)
+    )
     started = time.perf_counter()
     written = publish_customers(artifact, customers, url)
-    log.info("published %s %s in %.1f s: %s", MODEL_NAME, artifact.version, time.perf_counter() - started,
-             ", ".join(f"{t} {n:,}" for t, n in written.items()))
+    log.info(
+        "published %s %s in %.1f s: %s",
+        MODEL_NAME,
+        artifact.version,
+        time.perf_counter() - started,
+        ", ".join(f"{t} {n:,}" for t, n in written.items()),
+    )
     if promote_reason is not None:
         promote_version(MODEL_NAME, artifact.version, reason=promote_reason, user=user, url=url, store=store)
     return artifact
@@ -242,13 +267,25 @@ def learn_campaign(
     outcomes = campaign_outcomes(campaign.campaign_id, url)
     responders = outcomes.loc[outcomes["responded"], "customer_id"].to_numpy(dtype=np.int64)
     if not len(responders):
-        raise ValueError(f"campaign {campaign.campaign_id} has no recorded responses yet: load them with `ledgerlight "
-                         f"load responses FILE --campaign {campaign.campaign_id}`")
+        raise ValueError(
+            f"campaign {campaign.campaign_id} has no recorded responses yet: load them with `ledgerlight "
+            f"load responses FILE --campaign {campaign.campaign_id}`"
+        )
     added = store_response_purchases(campaign.campaign_id, url)
-    log.info("campaign %d: %s responder(s), %s take-up(s) newly stored as purchases", campaign.campaign_id,
-             f"{len(responders):,}", f"{added:,}")
-    return refresh_customers(responders, source=f"campaign {campaign.campaign_id}", url=url, store=store,
-                             promote_reason=promote_reason, user=user)
+    log.info(
+        "campaign %d: %s responder(s), %s take-up(s) newly stored as purchases",
+        campaign.campaign_id,
+        f"{len(responders):,}",
+        f"{added:,}",
+    )
+    return refresh_customers(
+        responders,
+        source=f"campaign {campaign.campaign_id}",
+        url=url,
+        store=store,
+        promote_reason=promote_reason,
+        user=user,
+    )
 
 
 def retrain(models: list[str], *, quick: bool = False, promote_reason: str | None = None, url: str | None = None,
@@ -299,7 +336,9 @@ def _run_learn(args: argparse.Namespace) -> int:
     if args.campaign is not None:
         if args.map:
             raise ValueError("--map goes with --interactions FILE")
-        art = learn_campaign(args.campaign, store=store, promote_reason=_promote_reason(args), user=cli_user())
+        art = learn_campaign(
+            args.campaign, store=store, promote_reason=_promote_reason(args), user=cli_user()
+        )
     else:
         art = learn_interactions(
             args.interactions, column_map=parse_column_map(args.map), store=store,
@@ -318,7 +357,9 @@ def _run_learn(args: argparse.Namespace) -> int:
 def _run_retrain(args: argparse.Namespace) -> int:
     models = list(TRAINERS) if args.model == "all" else [args.model]
     store = ArtifactStore()
-    versions = retrain(models, quick=args.quick, promote_reason=_promote_reason(args), store=store, user=cli_user())
+    versions = retrain(
+        models, quick=args.quick, promote_reason=_promote_reason(args), store=store, user=cli_user()
+    )
     for name, version in versions.items():
         print(saved_state(store.load(name, version), store.latest(name)))
     return 0
@@ -342,12 +383,18 @@ def _run_promote(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _run_dry_run(args)
     if not args.reason:
-        raise ValueError("promote needs --reason TEXT: why this version should be served (it is audited); "
-                         f"compare it first with `ledgerlight promote {args.model} {args.version} --dry-run`")
-    done = promote_version(args.model, args.version, reason=args.reason, user=cli_user(), publish_if_missing=True)
+        raise ValueError(
+            "promote needs --reason TEXT: why this version should be served (it is audited); "
+            f"compare it first with `ledgerlight promote {args.model} {args.version} --dry-run`"
+        )
+    done = promote_version(
+        args.model, args.version, reason=args.reason, user=cli_user(), publish_if_missing=True
+    )
     published = " (published its serving rows first)" if done.published_now else ""
-    print(f"{done.model}: {done.version} is served now, was {done.previous or 'none'}{published}; the app serves it on "
-          "the next request. Audited with the reason given.")
+    print(
+        f"{done.model}: {done.version} is served now, was {done.previous or 'none'}{published}; the app serves it on "
+        "the next request. Audited with the reason given."
+    )
     if done.model == "risk":  # Monitoring's back-test is of the served version
         print(cli_backtest.refresh_after_new_loans())
     return 0
@@ -356,15 +403,20 @@ def _run_promote(args: argparse.Namespace) -> int:
 def _run_dry_run(args: argparse.Namespace) -> int:
     """Print the version next to the served one, and whether promotion would be accepted; change nothing."""
     store = ArtifactStore()
-    report = dict(compare_with_served(args.model, args.version, store=store))  # the cached report stays as it was
-    problem = population_problem(args.model, store.load(args.model, args.version).metadata,
-                                 bank_identity(get_settings().database_url))
+    report = dict(
+        compare_with_served(args.model, args.version, store=store)
+    )  # the cached report stays as it was
+    problem = population_problem(
+        args.model, store.load(args.model, args.version).metadata, bank_identity(get_settings().database_url)
+    )
     report["promotable"] = {"ok": problem is None, "problem": problem}
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0
     print("\n".join(summary_lines(report)))
-    print(f"  promotion: {'would be accepted with --reason TEXT' if problem is None else 'refused: ' + problem}")
+    print(
+        f"  promotion: {'would be accepted with --reason TEXT' if problem is None else 'refused: ' + problem}"
+    )
     print("  nothing changed (dry run)")
     return 0
 
@@ -372,18 +424,29 @@ def _run_dry_run(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``learn``, ``retrain`` and ``promote`` to the ``ledgerlight`` command."""
     learn = subparsers.add_parser(
-        "learn", help="store new interactions (or use a campaign's responses) and refresh those customers' ALS and EASE "
-                      "recommendations (no full retrain)"
+        "learn",
+        help="store new interactions (or use a campaign's responses) and refresh those customers' ALS and EASE "
+        "recommendations (no full retrain)",
     )
     learn.add_argument("--interactions", type=Path, help="a CSV/Parquet interaction log")
-    learn.add_argument("--campaign", type=int, metavar="ID",
-                       help="instead of a file: the responders of a stored campaign (their take-ups are purchases)")
-    learn.add_argument("--map", action="append", metavar="SRC=DST", help="rename a column of the file (repeatable)")
+    learn.add_argument(
+        "--campaign",
+        type=int,
+        metavar="ID",
+        help="instead of a file: the responders of a stored campaign (their take-ups are purchases)",
+    )
+    learn.add_argument(
+        "--map", action="append", metavar="SRC=DST", help="rename a column of the file (repeatable)"
+    )
     _add_promote_options(learn, "the new version")
     learn.set_defaults(func=_run_learn)
 
-    full = subparsers.add_parser("retrain", help="full retrain on the bank in the database: new candidate versions")
-    full.add_argument("model", nargs="?", default="all", choices=["all", *TRAINERS], help="which model (default all)")
+    full = subparsers.add_parser(
+        "retrain", help="full retrain on the bank in the database: new candidate versions"
+    )
+    full.add_argument(
+        "model", nargs="?", default="all", choices=["all", *TRAINERS], help="which model (default all)"
+    )
     full.add_argument("--quick", action="store_true", help="small models, for smoke tests")
     _add_promote_options(full, "the new versions")
     full.set_defaults(func=_run_retrain)
@@ -392,16 +455,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "promote", help="serve a saved version (checks it was trained on this bank and is published; audited)"
     )
     promote.add_argument("model", choices=list(TRAINERS), help="which served model")
-    promote.add_argument("version", help="a version listed on the Models page or under checkpoints/MODEL/, or "
-                                         f"'{NEWEST}' for the newest saved one")
-    promote.add_argument("--reason", help="why it should be served (required unless --dry-run; written to the audit log)")
-    promote.add_argument("--dry-run", action="store_true",
-                         help="compare the version with the served one on the same held-out rows; change nothing")
+    promote.add_argument(
+        "version",
+        help="a version listed on the Models page or under checkpoints/MODEL/, or "
+        f"'{NEWEST}' for the newest saved one",
+    )
+    promote.add_argument(
+        "--reason", help="why it should be served (required unless --dry-run; written to the audit log)"
+    )
+    promote.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compare the version with the served one on the same held-out rows; change nothing",
+    )
     promote.add_argument("--json", action="store_true", help="with --dry-run: print the comparison as JSON")
     promote.set_defaults(func=_run_promote)
 
 
 def _add_promote_options(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--promote", action="store_true",
-                        help=f"serve {what} at once (default: keep as candidates; needs --reason)")
+    parser.add_argument(
+        "--promote",
+        action="store_true",
+        help=f"serve {what} at once (default: keep as candidates; needs --reason)",
+    )
     parser.add_argument("--reason", help="with --promote: why (written to the audit log)")

@@ -85,8 +85,12 @@ def train_models(models: list[str], *, only_missing: bool, quick: bool = False, 
         log.info("training %s on %s customers", name, f"{bank.n_customers:,}")
         with progress.stage(name) if progress is not None else nullcontext():
             artifact = train_and_publish(name, bank, quick=quick, store=store)
-        log.info("trained and published %s version %s in %.1f s", name, artifact.version,
-                 time.perf_counter() - started)
+        log.info(
+            "trained and published %s version %s in %.1f s",
+            name,
+            artifact.version,
+            time.perf_counter() - started,
+        )
         print(saved_state(artifact, store.latest(name)))
     return todo
 
@@ -113,8 +117,10 @@ def _safe_url(url: str) -> str:
 
 def _run_setup(args: argparse.Namespace) -> int:
     if is_production() and not args.demo and not database_has_bank():
-        print("setup: the database holds no bank, and in production the demo bank is made only with --demo. Load "
-              "your files with `ledgerlight load TABLE FILE` (docs/your-own-data.md), then run setup again.")
+        print(
+            "setup: the database holds no bank, and in production the demo bank is made only with --demo. Load "
+            "your files with `ledgerlight load TABLE FILE` (docs/your-own-data.md), then run setup again."
+        )
         return 0
     make_bank = not database_has_bank()
     todo = models_to_train(list(TRAINERS), only_missing=True)
@@ -148,10 +154,14 @@ def _run_publish(args: argparse.Namespace) -> int:
             raise ValueError("--version needs one model: ledgerlight publish risk --version V")
         store = ArtifactStore()
         if args.version not in store.versions(args.model):
-            raise ValueError(f"{args.version!r} is not a saved version of {args.model} "
-                             f"(saved: {', '.join(store.versions(args.model)[-3:]) or 'none'})")
+            raise ValueError(
+                f"{args.version!r} is not a saved version of {args.model} "
+                f"(saved: {', '.join(store.versions(args.model)[-3:]) or 'none'})"
+            )
         publish_version(args.model, store.load(args.model, args.version), read_bank(with_truth=True))
-        print(f"published {args.model} {args.version}: promote it on the Models page or with `ledgerlight promote`")
+        print(
+            f"published {args.model} {args.version}: promote it on the Models page or with `ledgerlight promote`"
+        )
         return 0
     models = list(PUBLISHERS) if args.model == "all" else [args.model]
     done = publish_missing(models, force=args.force)
@@ -162,23 +172,35 @@ def _run_publish(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``setup``, ``train`` and ``publish`` to the ``ledgerlight`` command."""
     publish = subparsers.add_parser("publish", help="write the serving tables of the served model versions")
-    publish.add_argument("model", nargs="?", default="all", choices=["all", *PUBLISHERS],
-                         help="which model (default all)")
+    publish.add_argument(
+        "model", nargs="?", default="all", choices=["all", *PUBLISHERS], help="which model (default all)"
+    )
     publish.add_argument("--force", action="store_true", help="publish again even when the rows are there")
-    publish.add_argument("--version", default=None, help="publish this saved version (e.g. before promoting it)")
+    publish.add_argument(
+        "--version", default=None, help="publish this saved version (e.g. before promoting it)"
+    )
     publish.set_defaults(func=_run_publish)
 
     setup = subparsers.add_parser(
-        "setup", help="generate the demo bank if the database is empty (in production only with --demo), then train "
-                      "what is missing")
-    setup.add_argument("--demo", action="store_true",
-                       help="in production (LEDGERLIGHT_ENV=production), make the demo bank when the database is empty")
-    setup.add_argument("--customers", type=int, default=DEMO_CUSTOMERS, help="demo bank size (default %(default)s)")
+        "setup",
+        help="generate the demo bank if the database is empty (in production only with --demo), then train "
+        "what is missing",
+    )
+    setup.add_argument(
+        "--demo",
+        action="store_true",
+        help="in production (LEDGERLIGHT_ENV=production), make the demo bank when the database is empty",
+    )
+    setup.add_argument(
+        "--customers", type=int, default=DEMO_CUSTOMERS, help="demo bank size (default %(default)s)"
+    )
     setup.add_argument("--seed", type=int, default=DEMO_SEED, help="demo bank seed (default %(default)s)")
     setup.set_defaults(func=_run_setup)
 
     train = subparsers.add_parser("train", help="train models on the bank in the database")
-    train.add_argument("model", nargs="?", default="all", choices=["all", *TRAINERS], help="which model (default all)")
+    train.add_argument(
+        "model", nargs="?", default="all", choices=["all", *TRAINERS], help="which model (default all)"
+    )
     train.add_argument("--missing", action="store_true", help="only models with no artifact yet")
     train.add_argument("--quick", action="store_true", help="small models, for smoke tests")
     train.set_defaults(func=_run_train)

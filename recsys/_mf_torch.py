@@ -49,7 +49,9 @@ def fit_mf(model: MFRecommender, matrix: sp.csr_matrix, user_features: pd.DataFr
     model._build_vocab(user_features)
     tokens = torch.from_numpy(model._encode(model.user_ids_, user_features))
     n_users, n_items = matrix.shape
-    module = MFModule(n_users, n_items, int(sum(len(v) for v in model.vocab_)), len(model.vocab_), model.factors)
+    module = MFModule(
+        n_users, n_items, int(sum(len(v) for v in model.vocab_)), len(model.vocab_), model.factors
+    )
     optimisers = _optimisers(module, model.lr, model.user_lr_scale)
     targets = matrix.tocsr().astype(np.float32)
     if model.weighted:
@@ -78,11 +80,15 @@ def _optimisers(module: MFModule, lr: float, user_lr_scale: float) -> tuple[torc
     """Lazy Adam for the user embedding (a step costs the batch, not the million customers) at ``lr *
     user_lr_scale`` (a user's row moves only in its own batch, once an epoch), Adam for the rest at ``lr``."""
     dense = [p for name, p in module.named_parameters() if not name.startswith("user.")]
-    return (torch.optim.SparseAdam(list(module.user.parameters()), lr=lr * user_lr_scale),
-            torch.optim.Adam(dense, lr=lr))
+    return (
+        torch.optim.SparseAdam(list(module.user.parameters()), lr=lr * user_lr_scale),
+        torch.optim.Adam(dense, lr=lr),
+    )
 
 
-def _user_vectors(model: MFRecommender, module: MFModule, users: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+def _user_vectors(
+    model: MFRecommender, module: MFModule, users: torch.Tensor, tokens: torch.Tensor
+) -> torch.Tensor:
     keep = (torch.rand(len(users)) >= model.user_dropout).float()
     return module.user_vector(users, tokens[users], keep)
 

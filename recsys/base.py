@@ -30,7 +30,6 @@ LEGACY_THREAD_NAMES: tuple[str, ...] = ("num_threads", "n_threads")
 """Names the thread setting had in files written before it was called ``n_jobs``; loading renames them."""
 
 
-
 def check_n_jobs(n_jobs: object) -> int:
     """``n_jobs`` if it is one of :data:`THREAD_CHOICES`, else ValueError (one message for every model)."""
     if isinstance(n_jobs, bool) or n_jobs not in THREAD_CHOICES:
@@ -208,7 +207,9 @@ class Recommender(ABC):
             scores[part] = top_scores
         return items, scores
 
-    def similar_items(self, item_ids: np.ndarray | list[int] | list[str], n: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    def similar_items(
+        self, item_ids: np.ndarray | list[int] | list[str], n: int = 5
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` most similar other items (cosine of item vectors) for each item id."""
         self._check_fitted()
         cols = lookup_ids(self.item_ids_, item_ids)

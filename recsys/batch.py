@@ -35,11 +35,15 @@ def recommend_all(frame: pd.DataFrame, models: Mapping[str, Recommender], *, n: 
     for name, model in models.items():
         items, scores = model.fit(matrix).recommend(matrix.user_ids, n)
         keep = (items != pad_id(items)).ravel()
-        parts.append(pd.DataFrame({
-            "model": name,
-            "user_id": np.repeat(matrix.user_ids, n)[keep],
-            "rank": np.tile(np.arange(1, n + 1), len(matrix.user_ids))[keep],
-            "item_id": items.ravel()[keep],
-            "score": scores.ravel()[keep].astype(np.float64),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "model": name,
+                    "user_id": np.repeat(matrix.user_ids, n)[keep],
+                    "rank": np.tile(np.arange(1, n + 1), len(matrix.user_ids))[keep],
+                    "item_id": items.ravel()[keep],
+                    "score": scores.ravel()[keep].astype(np.float64),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)

@@ -37,17 +37,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _bank_arguments(evaluate)
     evaluate.add_argument(
-        "--interactions", type=Path, help="an interaction or holdings log (CSV or Parquet); ids: integers or text"
+        "--interactions",
+        type=Path,
+        help="an interaction or holdings log (CSV or Parquet); ids: integers or text",
     )
     evaluate.add_argument("--user", help="user id column of --interactions")
-    evaluate.add_argument("--item", help="item id column of --interactions (e.g. product codes such as CC-GOLD)")
+    evaluate.add_argument(
+        "--item", help="item id column of --interactions (e.g. product codes such as CC-GOLD)"
+    )
     evaluate.add_argument("--weight", help="confidence column (>= 0); default: every row weighs 1")
     evaluate.add_argument("--time", help="time column (needed for --split temporal)")
-    evaluate.add_argument("--split", choices=sorted(SPLITS), default="random",
-                          help="random: a share of each user's items held out; temporal: each user's latest items "
-                               "(needs --time) (default random)")
-    evaluate.add_argument("--test-fraction", type=float, default=0.25, metavar="F",
-                          help="share of each user's items held out for testing, between 0 and 1 (default 0.25)")
+    evaluate.add_argument(
+        "--split",
+        choices=sorted(SPLITS),
+        default="random",
+        help="random: a share of each user's items held out; temporal: each user's latest items "
+        "(needs --time) (default random)",
+    )
+    evaluate.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.25,
+        metavar="F",
+        help="share of each user's items held out for testing, between 0 and 1 (default 0.25)",
+    )
     evaluate.add_argument(
         "--k", type=int, default=None, help=f"list length (default 10; {BANK_K} on the bank)"
     )
@@ -72,8 +85,12 @@ def _bank_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--demo-customers", type=int, metavar="N", help="use a fresh demo bank of N customers"
     )
-    parser.add_argument("--seed", type=int, default=42,
-                        help="seed of the demo bank, the split and the models (default %(default)s)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        help="seed of the demo bank, the split and the models (default %(default)s)",
+    )
 
 
 def _bank(args: argparse.Namespace) -> Bank:
@@ -102,7 +119,9 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     """Evaluate every model on a file or on the bank and print the metrics."""
     if args.recommendations is not None and args.interactions is None:
-        raise ValueError("--recommendations needs --interactions FILE (the bank's lists are published by training)")
+        raise ValueError(
+            "--recommendations needs --interactions FILE (the bank's lists are published by training)"
+        )
     if args.interactions is not None:
         if not args.user or not args.item:
             raise ValueError("--interactions needs --user COL and --item COL")
@@ -121,21 +140,28 @@ def run_evaluate(args: argparse.Namespace) -> int:
             grids=default_grids(n_items) if args.tune else None,
         )
         report["data"] = str(args.interactions)
-        if args.recommendations is not None:  # the settings chosen on the validation split, refitted on it all
+        if (
+            args.recommendations is not None
+        ):  # the settings chosen on the validation split, refitted on it all
             models = chosen_models(default_models(n_items, quick=args.quick), report["tuning"])
             lists = recommend_all(frame, models, n=k)
-            written = _write_lists(lists.rename(columns={"user_id": args.user, "item_id": args.item}),
-                                   args.recommendations)
+            written = _write_lists(
+                lists.rename(columns={"user_id": args.user, "item_id": args.item}), args.recommendations
+            )
             report["recommendations"] = {"path": str(written), "rows": len(lists)}
     else:
-        report = evaluate_bank(_bank(args), quick=args.quick, k=args.k or BANK_K, seed=args.seed, tune=args.tune)
+        report = evaluate_bank(
+            _bank(args), quick=args.quick, k=args.k or BANK_K, seed=args.seed, tune=args.tune
+        )
         report["data"] = "bank"
     if args.json:
         print(json.dumps(_finite(report)))
     else:
         _print_table(report)
         if "recommendations" in report:
-            print(f"wrote {report['recommendations']['rows']:,} recommendations to {report['recommendations']['path']}")
+            print(
+                f"wrote {report['recommendations']['rows']:,} recommendations to {report['recommendations']['path']}"
+            )
     return 0
 
 

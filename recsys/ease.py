@@ -63,12 +63,18 @@ class EASERecommender(Recommender):
         if side is not None and side.index.has_duplicates:
             raise ValueError("user_features: the index (user id) has duplicates")
         self.feature_names_ = [str(c) for c in side.columns] if side is not None else []
-        self.vocab_ = [
-            np.unique(np.append(side[c].astype("str").fillna(UNKNOWN).to_numpy(), UNKNOWN)).astype(str)
-            for c in self.feature_names_
-        ] if side is not None else []
+        self.vocab_ = (
+            [
+                np.unique(np.append(side[c].astype("str").fillna(UNKNOWN).to_numpy(), UNKNOWN)).astype(str)
+                for c in self.feature_names_
+            ]
+            if side is not None
+            else []
+        )
         sizes = [len(v) for v in self.vocab_]
-        self.offsets_ = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64) if sizes else np.zeros(0, np.int64)
+        self.offsets_ = (
+            np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64) if sizes else np.zeros(0, np.int64)
+        )
         n_items = matrix.shape[1]
         if n_items + sum(sizes) > MAX_INPUTS:
             raise ValueError(f"EASE inverts a dense Gram matrix: at most {MAX_INPUTS} items plus categories")

@@ -69,7 +69,9 @@ def default_grids(n_items: int) -> dict[str, list[dict[str, Any]]]:
     ease = [
         {"regularization": r, "side_features": s}
         for s in (True, False)
-        for r in ((10.0, 100.0, 1000.0, 3000.0, 10000.0, 30000.0) if n_items <= 50 else (50.0, 200.0, 500.0, 2000.0))
+        for r in (
+            (10.0, 100.0, 1000.0, 3000.0, 10000.0, 30000.0) if n_items <= 50 else (50.0, 200.0, 500.0, 2000.0)
+        )
     ]
     return {"als": grid, "ease": ease}
 

@@ -18,7 +18,9 @@ UNKNOWN = "unknown"
 def income_edges(incomes: np.ndarray | pd.Series) -> np.ndarray:
     """The four income quintile boundaries of a population (missing incomes left out), for
     :func:`customer_side_features` of a few of its customers."""
-    values = pd.to_numeric(pd.Series(np.asarray(incomes)), errors="coerce").dropna().to_numpy(dtype=np.float64)
+    values = (
+        pd.to_numeric(pd.Series(np.asarray(incomes)), errors="coerce").dropna().to_numpy(dtype=np.float64)
+    )
     return np.quantile(values, [0.2, 0.4, 0.6, 0.8]) if len(values) else np.zeros(4)
 
 
@@ -39,7 +41,9 @@ def customer_side_features(customers: pd.DataFrame, income_edges: np.ndarray | N
     if income_edges is None:
         quintile = np.minimum((income.rank(method="first", pct=True).fillna(0).to_numpy() * 5).astype(int), 4)
     else:
-        quintile = np.searchsorted(np.asarray(income_edges, dtype=np.float64), income.fillna(0).to_numpy(), "right")
+        quintile = np.searchsorted(
+            np.asarray(income_edges, dtype=np.float64), income.fillna(0).to_numpy(), "right"
+        )
     out["income_band"] = np.where(income.isna(), UNKNOWN, np.asarray(INCOME_LABELS)[quintile])
     for col in OPTIONAL:
         if col in customers.columns:

@@ -218,7 +218,9 @@ def fold_in_users(
     tokens = model._tokens(new, user_features) if model.feature_names_ else sp.csr_matrix((len(new), 0))
     new_inputs = sp.hstack([sp.csr_matrix((len(new), n_items), dtype=np.float32), tokens], format="csr")
     inputs = sp.vstack([model.inputs_, sp.csr_matrix(new_inputs, dtype=np.float32)], format="csr")[order]
-    held_rows = sp.vstack([model.held_, sp.csr_matrix((len(new), n_items), dtype=np.float32)], format="csr")[order]
+    held_rows = sp.vstack([model.held_, sp.csr_matrix((len(new), n_items), dtype=np.float32)], format="csr")[
+        order
+    ]
     copy = EASERecommender(**model.get_params())
     copy.user_ids_ = ids[order]
     copy.item_ids_ = model.item_ids_.copy()
@@ -234,7 +236,9 @@ def fold_in_users(
     copy.held_ = _binary(held_rows.tocsr())
     if held is not None:
         _check_items(held, copy.item_ids_, source)
-        copy.held_ = _replace_rows(copy.held_, rows, _rows_for(users, held.assign(weight=1.0), copy.item_ids_))
+        copy.held_ = _replace_rows(
+            copy.held_, rows, _rows_for(users, held.assign(weight=1.0), copy.item_ids_)
+        )
     return copy
 
 
@@ -244,7 +248,9 @@ def _set_rows(matrix: sp.csr_matrix, rows: np.ndarray, values: sp.csr_matrix, wi
     keep[rows] = 0.0
     cleared = sp.diags(keep) @ matrix
     coo = values.tocoo()
-    placed = sp.csr_matrix((coo.data.astype(np.float32), (rows[coo.row], coo.col)), shape=(matrix.shape[0], width))
+    placed = sp.csr_matrix(
+        (coo.data.astype(np.float32), (rows[coo.row], coo.col)), shape=(matrix.shape[0], width)
+    )
     out = (cleared + placed).tocsr()
     out.eliminate_zeros()
     return sp.csr_matrix(out, dtype=np.float32)

@@ -134,7 +134,9 @@ def id_array(ids: object) -> np.ndarray:
         return values.astype(np.int64)
     if values.dtype.kind == "f" and np.isfinite(values).all() and (values % 1 == 0).all():
         return values.astype(np.int64)
-    if values.dtype.kind == "O" and all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values):
+    if values.dtype.kind == "O" and all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values
+    ):
         return values.astype(np.int64)
     return values.astype(str)
 

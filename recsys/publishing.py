@@ -146,13 +146,17 @@ def _campaign_rows(name: str, item_ids: np.ndarray, ids: np.ndarray, scores: np.
         column = scores[:, col]
         candidates = np.flatnonzero(np.isfinite(column))
         order = candidates[np.lexsort((ids[candidates], -column[candidates]))][:MAX_CAMPAIGN]
-        parts.append(pd.DataFrame({
-            "model": name,
-            "product_id": np.int64(product),
-            "rank": np.arange(1, len(order) + 1, dtype=np.int64),
-            "customer_id": ids[order],
-            "score": column[order].astype(np.float64),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "model": name,
+                    "product_id": np.int64(product),
+                    "rank": np.arange(1, len(order) + 1, dtype=np.int64),
+                    "customer_id": ids[order],
+                    "score": column[order].astype(np.float64),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -182,8 +186,14 @@ def best_model(metrics: Mapping[str, Any], names: Sequence[str], default: str = 
     if not names:
         raise ValueError("best_model needs at least one model name")
     key = f"ndcg@{int(metrics.get('k', 5))}"
-    scored = {n: float(m[key]) for n, m in (metrics.get("models") or {}).items()
-              if n in names and isinstance(m, Mapping) and isinstance(m.get(key), int | float) and np.isfinite(m[key])}
+    scored = {
+        n: float(m[key])
+        for n, m in (metrics.get("models") or {}).items()
+        if n in names
+        and isinstance(m, Mapping)
+        and isinstance(m.get(key), int | float)
+        and np.isfinite(m[key])
+    }
     if scored:
         return max(names, key=lambda n: (scored.get(n, -np.inf), -list(names).index(n)))
     return default if default in names else names[0]
@@ -211,34 +221,45 @@ def publish_customers(artifact: Artifact, customers: pd.DataFrame, url: str | No
         campaigns.append(_campaign_rows(name, rec.item_ids_, ids, scores))
         del scores
     written = {
-        RECOMMENDATIONS_TABLE.name: write_served(RECOMMENDATIONS_TABLE, artifact.version,
-                                                 pd.concat(lists, ignore_index=True), url),
-        CAMPAIGN_TABLE.name: write_served(CAMPAIGN_TABLE, artifact.version,
-                                          pd.concat(campaigns, ignore_index=True), url),
+        RECOMMENDATIONS_TABLE.name: write_served(
+            RECOMMENDATIONS_TABLE, artifact.version, pd.concat(lists, ignore_index=True), url
+        ),
+        CAMPAIGN_TABLE.name: write_served(
+            CAMPAIGN_TABLE, artifact.version, pd.concat(campaigns, ignore_index=True), url
+        ),
     }
-    write_evidence(MODEL_NAME, artifact.version, {EVIDENCE_KIND: {
-        "catalogue": catalogue.astype({"name": "str", "family": "str"}).to_dict(orient="records"),
-        "item_popularity": {name: rec.item_popularity_ for name, rec in models.items()},
-        "cooccurrence": cooccurrence(models["popularity"].held_),
-        "mf": _mf_reasons(models["mf"]),
-        "ease": _ease_reasons(models.get("ease")),
-        "models": list(models),
-        "best_model": best_model(artifact.metadata.get("metrics", {}), list(models)),
-        "metrics": dict(artifact.metadata.get("metrics", {})),
-        "depth": depth,
-        "credit_families": list(CREDIT_FAMILIES),
-        "n_customers": len(ids),
-    }}, url)
+    write_evidence(
+        MODEL_NAME,
+        artifact.version,
+        {
+            EVIDENCE_KIND: {
+                "catalogue": catalogue.astype({"name": "str", "family": "str"}).to_dict(orient="records"),
+                "item_popularity": {name: rec.item_popularity_ for name, rec in models.items()},
+                "cooccurrence": cooccurrence(models["popularity"].held_),
+                "mf": _mf_reasons(models["mf"]),
+                "ease": _ease_reasons(models.get("ease")),
+                "models": list(models),
+                "best_model": best_model(artifact.metadata.get("metrics", {}), list(models)),
+                "metrics": dict(artifact.metadata.get("metrics", {})),
+                "depth": depth,
+                "credit_families": list(CREDIT_FAMILIES),
+                "n_customers": len(ids),
+            }
+        },
+        url,
+    )
     return written
 
 
-def customer_rows(models: Mapping[str, Recommender], customer_ids: np.ndarray, depth: int,
-                  side: pd.DataFrame | None = None) -> pd.DataFrame:
+def customer_rows(
+    models: Mapping[str, Recommender], customer_ids: np.ndarray, depth: int, side: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The :data:`RECOMMENDATIONS_TABLE` rows (model, customer_id, products, scores, features) of ``models`` for
     ``customer_ids``, exactly as publishing writes them (``depth``: the published version's list depth)."""
     ids = np.unique(np.asarray(customer_ids, dtype=np.int64))
-    return pd.concat([_model_outputs(name, rec, ids, side, depth)[0] for name, rec in models.items()],
-                     ignore_index=True)
+    return pd.concat(
+        [_model_outputs(name, rec, ids, side, depth)[0] for name, rec in models.items()], ignore_index=True
+    )
 
 
 def publish(artifact: Artifact, bank: Bank, url: str | None = None) -> dict[str, int]:

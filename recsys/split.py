@@ -25,7 +25,9 @@ def _pairs(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _assign(pairs: pd.DataFrame, order_key: np.ndarray, test_fraction: float) -> np.ndarray:
     """Boolean test mask: the last ``round(n * test_fraction)`` pairs of each user by ``order_key``."""
-    codes = pd.factorize(pairs["user_id"], sort=True)[0]  # integer codes: text ids sort and group the same way
+    codes = pd.factorize(pairs["user_id"], sort=True)[
+        0
+    ]  # integer codes: text ids sort and group the same way
     order = np.lexsort((order_key, codes))
     users = codes[order]
     sizes = pd.Series(users).groupby(users, sort=False).transform("size").to_numpy()

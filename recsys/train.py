@@ -121,8 +121,13 @@ def train_from_bank(bank: Bank, store: ArtifactStore, *, quick: bool = False, tu
         features={col: "category" for col in side.columns},
         data_fingerprint=fingerprint(bank.interactions),
         row_count=len(bank.interactions),
-        extra={"models": list(models), "n_customers": int(bank.n_customers), "n_products": len(catalogue),
-               "imputation": side_feature_imputation(bank.customers), "population": population_of_bank(bank)},
+        extra={
+            "models": list(models),
+            "n_customers": int(bank.n_customers),
+            "n_products": len(catalogue),
+            "imputation": side_feature_imputation(bank.customers),
+            "population": population_of_bank(bank),
+        },
     )
 
 

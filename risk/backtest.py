@@ -140,7 +140,9 @@ def training_window(artifact: Artifact, frame: pd.DataFrame, bank_id: str | None
             f"the bank's first {rows:,} loans are not the loans {name} was trained on (another bank): "
             "train a version on this bank, then back-test it"
         )
-    if extra.get(TRAINED_THROUGH):  # recorded at training: loans issued later are later, wherever they were stored
+    if extra.get(
+        TRAINED_THROUGH
+    ):  # recorded at training: loans issued later are later, wherever they were stored
         last = pd.Timestamp(extra[TRAINED_THROUGH])
         return TrainingWindow((frame["issued_at"] <= last).to_numpy(), last, "metadata")
     return TrainingWindow(np.arange(len(frame)) < rows, pd.Timestamp(head["issued_at"].max()), how)

@@ -34,7 +34,9 @@ def bootstrap_ci(
     """Point estimate and percentile-bootstrap interval of ROC-AUC, PR-AUC, KS and Brier over resampled loans."""
     y, p = np.asarray(y).astype(int), np.asarray(p, dtype=np.float64)
     if y.size != p.size or y.size < 10 or y.min() == y.max():
-        raise ValueError(f"bootstrap needs at least 10 equally long labels and scores with both classes (got {y.size})")
+        raise ValueError(
+            f"bootstrap needs at least 10 equally long labels and scores with both classes (got {y.size})"
+        )
     rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = {m: [] for m in METRICS}
     for _ in range(n_boot):
@@ -44,18 +46,32 @@ def bootstrap_ci(
         for name, fn in METRICS.items():
             draws[name].append(fn(y[idx], p[idx]))
     alpha = (1 - level) / 2
-    return {name: {"estimate": float(fn(y, p)), "low": float(np.quantile(draws[name], alpha)),
-                   "high": float(np.quantile(draws[name], 1 - alpha))} for name, fn in METRICS.items()}
+    return {
+        name: {
+            "estimate": float(fn(y, p)),
+            "low": float(np.quantile(draws[name], alpha)),
+            "high": float(np.quantile(draws[name], 1 - alpha)),
+        }
+        for name, fn in METRICS.items()
+    }
 
 
-def cv_ci(summary: dict[str, dict[str, float]], folds: int, level: float = 0.95) -> dict[str, dict[str, float]]:
+def cv_ci(
+    summary: dict[str, dict[str, float]], folds: int, level: float = 0.95
+) -> dict[str, dict[str, float]]:
     """t-intervals ``mean +- t * std / sqrt(folds)`` from per-fold means and standard deviations."""
     if folds < 2:
         raise ValueError(f"a cross-validation interval needs at least 2 folds, got {folds}")
     t = float(stats.t.ppf(0.5 + level / 2, folds - 1))
-    return {name: {"estimate": float(v["mean"]), "low": float(v["mean"] - t * v["std"] / np.sqrt(folds)),
-                   "high": float(v["mean"] + t * v["std"] / np.sqrt(folds))}
-            for name, v in summary.items() if isinstance(v, dict) and {"mean", "std"} <= set(v)}
+    return {
+        name: {
+            "estimate": float(v["mean"]),
+            "low": float(v["mean"] - t * v["std"] / np.sqrt(folds)),
+            "high": float(v["mean"] + t * v["std"] / np.sqrt(folds)),
+        }
+        for name, v in summary.items()
+        if isinstance(v, dict) and {"mean", "std"} <= set(v)
+    }
 
 
 def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
@@ -63,11 +79,15 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict
     frame = pd.DataFrame({"y": np.asarray(y, dtype=float), "p": np.asarray(p, dtype=float)})
     frame["bin"] = pd.qcut(frame["p"].rank(method="first"), q=min(bins, len(frame)), labels=False)
     grouped = frame.groupby("bin").agg(predicted=("p", "mean"), observed=("y", "mean"), n=("y", "size"))
-    return [{"bin": int(b) + 1, "predicted": float(r.predicted), "observed": float(r.observed), "n": int(r.n)}
-            for b, r in grouped.iterrows()]
+    return [
+        {"bin": int(b) + 1, "predicted": float(r.predicted), "observed": float(r.observed), "n": int(r.n)}
+        for b, r in grouped.iterrows()
+    ]
 
 
-def card_evidence(artifact: Artifact, frame: pd.DataFrame | None = None, *, bootstrap: bool = True) -> dict[str, Any]:
+def card_evidence(
+    artifact: Artifact, frame: pd.DataFrame | None = None, *, bootstrap: bool = True
+) -> dict[str, Any]:
     """Intervals, calibration, fairness (when ``frame`` holds the protected columns) and limits of a risk artifact.
 
     ``bootstrap=False`` skips the stored out-of-fold predictions (intervals from the cross-validation spread, no
@@ -91,8 +111,10 @@ def card_evidence(artifact: Artifact, frame: pd.DataFrame | None = None, *, boot
         y = p = None
     if y is not None and p is not None:
         out["metrics_ci"] = bootstrap_ci(y, p)
-        out["ci_method"] = (f"95 % percentile bootstrap ({N_BOOT} resamples) of the stored out-of-fold calibrated PDs "
-                            f"({len(y):,} loans)")
+        out["ci_method"] = (
+            f"95 % percentile bootstrap ({N_BOOT} resamples) of the stored out-of-fold calibrated PDs "
+            f"({len(y):,} loans)"
+        )
         out["calibration"] = calibration_table(y, p)
     else:
         out["metrics_ci"] = cv_ci(report["candidates"][champion], int(report["folds"]))
@@ -104,7 +126,11 @@ def card_evidence(artifact: Artifact, frame: pd.DataFrame | None = None, *, boot
             out["fairness_note"] = str(exc)
     else:
         out["fairness_note"] = "no loan book with protected attributes was available to check fairness"
-    out["limits"] = [text.format(source=report.get("source", "the training data"),
-                                 protected=", ".join(report.get("protected", [])) or "none found")
-                     for text in LIMITS]
+    out["limits"] = [
+        text.format(
+            source=report.get("source", "the training data"),
+            protected=", ".join(report.get("protected", [])) or "none found",
+        )
+        for text in LIMITS
+    ]
     return out

@@ -38,11 +38,19 @@ def held_out_pds(artifact: Artifact) -> pd.DataFrame:
     evaluation = artifact.load_npz("evaluation.npz")
     champion = artifact.load_json("report.json")["champion"]
     if "loan_id" not in evaluation:
-        raise ValueError(f"{artifact.model}/{artifact.version} was saved before its held-out PDs named their loans; "
-                         f"retrain it (`ledgerlight train {artifact.model}`) to compare it")
+        raise ValueError(
+            f"{artifact.model}/{artifact.version} was saved before its held-out PDs named their loans; "
+            f"retrain it (`ledgerlight train {artifact.model}`) to compare it"
+        )
     groups = {key: evaluation[key] for key in evaluation if key.startswith(GROUP_PREFIX)}
-    return pd.DataFrame({"loan_id": evaluation["loan_id"], "defaulted": evaluation["y"].astype(np.int64),
-                         "pd": evaluation[f"cal__{champion}"].astype(np.float64), **groups})
+    return pd.DataFrame(
+        {
+            "loan_id": evaluation["loan_id"],
+            "defaulted": evaluation["y"].astype(np.int64),
+            "pd": evaluation[f"cal__{champion}"].astype(np.float64),
+            **groups,
+        }
+    )
 
 
 def compare_versions(champion: Artifact, challenger: Artifact, *, sample: int = SAMPLE) -> dict[str, Any]:
@@ -61,12 +69,20 @@ def compare_versions(champion: Artifact, challenger: Artifact, *, sample: int = 
         A version lacks loan ids, or the two versions share fewer than 50 loans (or no default among them).
     """
     ours, theirs = held_out_pds(champion), held_out_pds(challenger)
-    groups = [c for c in ours.columns if c.startswith(GROUP_PREFIX)]  # the champion's record of each loan's groups
-    both = ours.merge(theirs.drop(columns=[c for c in theirs.columns if c.startswith(GROUP_PREFIX)]), on="loan_id",
-                      suffixes=("_champion", "_challenger"), validate="one_to_one")
+    groups = [
+        c for c in ours.columns if c.startswith(GROUP_PREFIX)
+    ]  # the champion's record of each loan's groups
+    both = ours.merge(
+        theirs.drop(columns=[c for c in theirs.columns if c.startswith(GROUP_PREFIX)]),
+        on="loan_id",
+        suffixes=("_champion", "_challenger"),
+        validate="one_to_one",
+    )
     if len(both) < 50 or both["defaulted_champion"].nunique() < 2:
-        raise ValueError(f"{champion.version} and {challenger.version} share {len(both):,} cross-validated loans (with "
-                         f"{int(both['defaulted_champion'].sum())} defaults): too few to compare them")
+        raise ValueError(
+            f"{champion.version} and {challenger.version} share {len(both):,} cross-validated loans (with "
+            f"{int(both['defaulted_champion'].sum())} defaults): too few to compare them"
+        )
     y = both["defaulted_champion"].to_numpy()
     p_old, p_new = both["pd_champion"].to_numpy(), both["pd_challenger"].to_numpy()
     cutoff = float(champion.load_json("report.json")["threshold"])
@@ -75,8 +91,10 @@ def compare_versions(champion: Artifact, challenger: Artifact, *, sample: int = 
         "challenger": _version(challenger),
         "rows": int(len(both)),
         "defaults": int(y.sum()),
-        "rows_note": (f"out-of-fold PDs of each version on the {len(both):,} loans both were cross-validated on "
-                      f"(of {len(ours):,} and {len(theirs):,})"),
+        "rows_note": (
+            f"out-of-fold PDs of each version on the {len(both):,} loans both were cross-validated on "
+            f"(of {len(ours):,} and {len(theirs):,})"
+        ),
         "metrics": {name: _pair(fn(y, p_old), fn(y, p_new)) for name, fn in METRICS.items()},
         "calibration": {"champion": _calibration(y, p_old), "challenger": _calibration(y, p_new)},
         "score_psi": {"value": psi(p_old, p_new), "status": status(psi(p_old, p_new))},
@@ -99,8 +117,12 @@ METRICS = {
 
 def _version(artifact: Artifact) -> dict[str, Any]:
     report = artifact.load_json("report.json")
-    return {"version": artifact.version, "model": report["champion"], "calibration": report.get("calibration"),
-            "trained_rows": int(artifact.metadata.get("row_count", 0))}
+    return {
+        "version": artifact.version,
+        "model": report["champion"],
+        "calibration": report.get("calibration"),
+        "trained_rows": int(artifact.metadata.get("row_count", 0)),
+    }
 
 
 def _pair(old: float, new: float) -> dict[str, float]:
@@ -109,16 +131,19 @@ def _pair(old: float, new: float) -> dict[str, float]:
 
 def _calibration(y: np.ndarray, p: np.ndarray) -> list[dict[str, float]]:
     pred, obs, n = calibration_bins(y, p, 10)
-    return [{"bin": i + 1, "predicted": float(a), "observed": float(b), "n": int(c)}
-            for i, (a, b, c) in enumerate(zip(pred, obs, n, strict=True))]
+    return [
+        {"bin": i + 1, "predicted": float(a), "observed": float(b), "n": int(c)}
+        for i, (a, b, c) in enumerate(zip(pred, obs, n, strict=True))
+    ]
 
 
 def _flips(both: pd.DataFrame, cutoff: float, sample: int) -> dict[str, Any]:
     old_declined = both["pd_champion"].to_numpy() >= cutoff
     new_declined = both["pd_challenger"].to_numpy() >= cutoff
     flipped = both.loc[old_declined != new_declined].copy()
-    flipped["change"] = np.where(new_declined[old_declined != new_declined], "approve -> decline",
-                                 "decline -> approve")
+    flipped["change"] = np.where(
+        new_declined[old_declined != new_declined], "approve -> decline", "decline -> approve"
+    )
     flipped["moved"] = (flipped["pd_challenger"] - flipped["pd_champion"]).abs()
     listed = flipped.sort_values(["moved", "loan_id"], ascending=[False, True]).head(sample)
     return {
@@ -127,8 +152,13 @@ def _flips(both: pd.DataFrame, cutoff: float, sample: int) -> dict[str, Any]:
         "unchanged": int((old_declined == new_declined).sum()),
         "declined": {"champion": int(old_declined.sum()), "challenger": int(new_declined.sum())},
         "sample": [
-            {"loan_id": _plain(r.loan_id), "champion_pd": float(r.pd_champion), "challenger_pd": float(r.pd_challenger),
-             "defaulted": int(r.defaulted_champion), "change": r.change}
+            {
+                "loan_id": _plain(r.loan_id),
+                "champion_pd": float(r.pd_champion),
+                "challenger_pd": float(r.pd_challenger),
+                "defaulted": int(r.defaulted_champion),
+                "change": r.change,
+            }
             for r in listed.itertuples(index=False)
         ],
     }
@@ -146,14 +176,26 @@ def _fairness(both: pd.DataFrame, columns: list[str], cutoff: float) -> dict[str
     groups = {c.removeprefix(GROUP_PREFIX): both[c].to_numpy() for c in columns}
     y = both["defaulted_champion"].to_numpy()
     old = fairness_report(y, both["pd_champion"].to_numpy(), groups, cutoff)["attributes"]
-    references = {name: attr["reference"] for name, attr in old.items()}  # one reference group for both versions
+    references = {
+        name: attr["reference"] for name, attr in old.items()
+    }  # one reference group for both versions
     new = fairness_report(y, both["pd_challenger"].to_numpy(), groups, cutoff, references)["attributes"]
     out: dict[str, Any] = {}
     for name, attr in old.items():
         theirs = {g["group"]: g for g in new[name]["groups"]}
-        out[name] = {"reference": attr["reference"], "groups": [
-            {"group": g["group"], "n": int(g["n"]), "champion_di": g["di_ratio"],
-             "challenger_di": theirs[g["group"]]["di_ratio"],
-             "flag": any(v is not None and v < DI_FLAG for v in (g["di_ratio"], theirs[g["group"]]["di_ratio"]))}
-            for g in attr["groups"]]}
+        out[name] = {
+            "reference": attr["reference"],
+            "groups": [
+                {
+                    "group": g["group"],
+                    "n": int(g["n"]),
+                    "champion_di": g["di_ratio"],
+                    "challenger_di": theirs[g["group"]]["di_ratio"],
+                    "flag": any(
+                        v is not None and v < DI_FLAG for v in (g["di_ratio"], theirs[g["group"]]["di_ratio"])
+                    ),
+                }
+                for g in attr["groups"]
+            ],
+        }
     return out

@@ -118,8 +118,12 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cost-rejected-good", type=float, default=1.0, help="cost of declining a loan that repays"
     )
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the folds, the split and the models (default %(default)s): same seed, same result")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the folds, the split and the models (default %(default)s): same seed, same result",
+    )
     parser.add_argument(
         "--tune", action=argparse.BooleanOptionalAction, default=False,
         help=f"also compare {TUNED_MODEL}: hyperparameters searched inside each fit's own rows (train: it is the "
@@ -131,7 +135,10 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         f"{TIME_BUDGET:g}); --trials normally ends the search",
     )  # fmt: skip
     parser.add_argument(
-        "--trials", type=_at_least_one("--trials"), default=TRIALS, help=f"parameter sets tried per fit (default {TRIALS})"
+        "--trials",
+        type=_at_least_one("--trials"),
+        default=TRIALS,
+        help=f"parameter sets tried per fit (default {TRIALS})",
     )
     parser.add_argument(
         "--ensemble", type=_at_least_one("--ensemble"), default=ENSEMBLE,
@@ -163,8 +170,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate", help="stratified k-fold evaluation of every model and imbalance treatment"
     )
     _add_data_arguments(evaluate)
-    evaluate.add_argument("--folds", type=int, default=5,
-                          help="stratified folds; each loan is scored once, by a model that never saw it (default 5)")
+    evaluate.add_argument(
+        "--folds",
+        type=int,
+        default=5,
+        help="stratified folds; each loan is scored once, by a model that never saw it (default 5)",
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(func=run_evaluate)
     cli_score.register(sub)

@@ -46,15 +46,21 @@ def register(risk_subparsers: argparse._SubParsersAction) -> None:
     decisions = risk_subparsers.add_parser("decisions", help="the recorded credit decisions: list, verify")
     sub = decisions.add_subparsers(dest="decisions_command", metavar="ACTION", required=True)
     listing = sub.add_parser("list", help="the latest recorded decisions, newest first")
-    listing.add_argument("--limit", type=_positive, default=20, metavar="N", help="at most N (default %(default)s)")
+    listing.add_argument(
+        "--limit", type=_positive, default=20, metavar="N", help="at most N (default %(default)s)"
+    )
     listing.add_argument("--json", action="store_true", help="print one JSON object")
     listing.set_defaults(func=run_list)
-    verify = sub.add_parser("verify", help="check the hash chain and re-score with each record's own model version")
+    verify = sub.add_parser(
+        "verify", help="check the hash chain and re-score with each record's own model version"
+    )
     verify.add_argument("id", nargs="?", type=_positive, help="one decision record (default: every record)")
     verify.add_argument("--json", action="store_true", help="print one JSON object")
     verify.set_defaults(func=run_verify)
 
-    notice = risk_subparsers.add_parser("notice", help="the adverse-action notice of a declined, recorded decision")
+    notice = risk_subparsers.add_parser(
+        "notice", help="the adverse-action notice of a declined, recorded decision"
+    )
     notice.add_argument("id", type=_positive, help="the decision record")
     notice.add_argument("--format", choices=FORMATS, default="html", help="html (printable) or pdf")
     notice.add_argument("--output", type=Path, required=True, metavar="FILE", help="where to write it")
@@ -63,14 +69,19 @@ def register(risk_subparsers: argparse._SubParsersAction) -> None:
 
 def add_record_argument(score: argparse.ArgumentParser) -> None:
     """``risk score --record``: also record every scored row as a decision."""
-    score.add_argument("--record", action="store_true",
-                       help="record every scored row as a decision (at the model's training cut-off, audited)")
+    score.add_argument(
+        "--record",
+        action="store_true",
+        help="record every scored row as a decision (at the model's training cut-off, audited)",
+    )
 
 
 def _bank_ids(records: list[DecisionRecord]) -> dict[str, dict[int, str]]:
     """The bank's text ids of the records' customers and loans (empty for a bank of whole numbers)."""
-    return {"customer": to_external("customer", [r.customer_id for r in records]),
-            "loan": to_external("loan", [r.loan_id for r in records if r.loan_id is not None])}
+    return {
+        "customer": to_external("customer", [r.customer_id for r in records]),
+        "loan": to_external("loan", [r.loan_id for r in records if r.loan_id is not None]),
+    }
 
 
 def _shown(record: DecisionRecord, bank_ids: dict[str, dict[int, str]]) -> tuple[Any, Any]:
@@ -79,9 +90,19 @@ def _shown(record: DecisionRecord, bank_ids: dict[str, dict[int, str]]) -> tuple
 
 
 def _summary(r: DecisionRecord, bank_ids: dict[str, dict[int, str]]) -> dict[str, Any]:
-    return {"id": r.id, "recorded_at": r.recorded_at.isoformat(timespec="seconds"), "recorded_by": r.recorded_by,
-            "customer_id": _shown(r, bank_ids)[0], "loan_id": _shown(r, bank_ids)[1], "model": r.model, "model_version": r.model_version,
-            "pd": r.pd, "cutoff": r.cutoff, "decision": r.decision, "reasons": [x.get("text") for x in r.reasons]}
+    return {
+        "id": r.id,
+        "recorded_at": r.recorded_at.isoformat(timespec="seconds"),
+        "recorded_by": r.recorded_by,
+        "customer_id": _shown(r, bank_ids)[0],
+        "loan_id": _shown(r, bank_ids)[1],
+        "model": r.model,
+        "model_version": r.model_version,
+        "pd": r.pd,
+        "cutoff": r.cutoff,
+        "decision": r.decision,
+        "reasons": [x.get("text") for x in r.reasons],
+    }
 
 
 def _print_json(obj: Any) -> None:
@@ -97,13 +118,19 @@ def run_list(args: argparse.Namespace) -> int:
         _print_json({"decisions": [_summary(r, bank_ids) for r in records]})
         return 0
     if not records:
-        print("no decisions recorded yet (record one on the Applicant page, or `ledgerlight risk score --record`)")
+        print(
+            "no decisions recorded yet (record one on the Applicant page, or `ledgerlight risk score --record`)"
+        )
         return 0
-    print(f"{'id':>6s} {'recorded (UTC)':19s} {'by':16s} {'customer':>9s} {'decision':8s} {'PD':>7s} "
-          f"{'cut-off':>7s} version")
+    print(
+        f"{'id':>6s} {'recorded (UTC)':19s} {'by':16s} {'customer':>9s} {'decision':8s} {'PD':>7s} "
+        f"{'cut-off':>7s} version"
+    )
     for r in records:
-        print(f"{r.id:6d} {r.recorded_at:%Y-%m-%d %H:%M:%S} {r.recorded_by[:16]:16s} {_shown(r, bank_ids)[0]!s:>9s} "
-              f"{r.decision:8s} {r.pd:7.2%} {r.cutoff:7.2%} {r.model}/{r.model_version}")
+        print(
+            f"{r.id:6d} {r.recorded_at:%Y-%m-%d %H:%M:%S} {r.recorded_by[:16]:16s} {_shown(r, bank_ids)[0]!s:>9s} "
+            f"{r.decision:8s} {r.pd:7.2%} {r.cutoff:7.2%} {r.model}/{r.model_version}"
+        )
     return 0
 
 
@@ -140,17 +167,31 @@ def run_verify(args: argparse.Namespace) -> int:
     results = verify_records(records, ArtifactStore())
     ok = chain.ok and all(r["reproduced"] for r in results)
     if args.json:
-        _print_json({"ok": ok, "chain": {"ok": chain.ok, "rows": chain.rows, "head_id": chain.head_id,
-                                         "head_hash": chain.head_hash, "problems": chain.problems},
-                     "records": results})
+        _print_json(
+            {
+                "ok": ok,
+                "chain": {
+                    "ok": chain.ok,
+                    "rows": chain.rows,
+                    "head_id": chain.head_id,
+                    "head_hash": chain.head_hash,
+                    "problems": chain.problems,
+                },
+                "records": results,
+            }
+        )
         return 0 if ok else 1
     state = "intact" if chain.ok else "BROKEN"
-    print(f"hash chain {state}: {chain.rows:,} record(s), head {chain.head_id} {(chain.head_hash or '')[:16]}")
+    print(
+        f"hash chain {state}: {chain.rows:,} record(s), head {chain.head_id} {(chain.head_hash or '')[:16]}"
+    )
     for problem in chain.problems:
         print(f"  {problem}")
     for r in results:
-        print(f"decision {r['id']}: " + ("reproduced" if r["reproduced"] else "NOT reproduced: "
-                                         + "; ".join(r["differences"])))
+        print(
+            f"decision {r['id']}: "
+            + ("reproduced" if r["reproduced"] else "NOT reproduced: " + "; ".join(r["differences"]))
+        )
     return 0 if ok else 1
 
 
@@ -174,7 +215,9 @@ def check_recordable(files: list[Path]) -> None:
     """Refuse (``DataValidationError``) a file without the ``customer_id`` column every record needs."""
     for path in files:
         if "customer_id" not in pq.read_schema(path).names:
-            raise DataValidationError(path.name, "--record needs a customer_id column (the applicant of each row)")
+            raise DataValidationError(
+                path.name, "--record needs a customer_id column (the applicant of each row)"
+            )
 
 
 def record_files(files: list[Path], model: RiskModel, artifact: Any, cutoff: float) -> tuple[int, int]:
@@ -185,14 +228,26 @@ def record_files(files: list[Path], model: RiskModel, artifact: Any, cutoff: flo
     for path in files:
         frame = pd.read_parquet(path)
         for start in range(0, len(frame), RECORD_CHUNK):
-            part = frame.iloc[start:start + RECORD_CHUNK].reset_index(drop=True)
+            part = frame.iloc[start : start + RECORD_CHUNK].reset_index(drop=True)
             decisions = batch_decisions(artifact, model, part, cutoff, recorded_by=user)
             ids = append_decisions(decisions)
             if not ids:
                 continue
             declines = sum(d.decision == "decline" for d in decisions)
-            append_audit(user, "record_decisions", f"decisions {ids[0]}-{ids[-1]}",
-                         json.dumps({"model": artifact.model, "version": artifact.version, "file": path.name,
-                                     "rows": len(ids), "declined": declines, "cutoff": cutoff}))
+            append_audit(
+                user,
+                "record_decisions",
+                f"decisions {ids[0]}-{ids[-1]}",
+                json.dumps(
+                    {
+                        "model": artifact.model,
+                        "version": artifact.version,
+                        "file": path.name,
+                        "rows": len(ids),
+                        "declined": declines,
+                        "cutoff": cutoff,
+                    }
+                ),
+            )
             recorded, declined = recorded + len(ids), declined + declines
     return recorded, declined

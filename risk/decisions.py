@@ -90,8 +90,10 @@ def _decision(p: float, cutoff: float) -> str:
 
 
 def _reasons(model: RiskModel, x_row: np.ndarray, shap_row: np.ndarray) -> list[dict[str, str]]:
-    return [{"code": code, "text": text}
-            for code, text in reason_items(model.spec, x_row, shap_row, top=MAX_REASONS)]
+    return [
+        {"code": code, "text": text}
+        for code, text in reason_items(model.spec, x_row, shap_row, top=MAX_REASONS)
+    ]
 
 
 def assess(model: RiskModel, inputs: Mapping[str, Any], cutoff: float) -> Assessment:
@@ -111,9 +113,17 @@ def _recourse(model: RiskModel, inputs: dict[str, Any], cutoff: float) -> dict[s
         return None
 
 
-def build_decision(artifact: Artifact, model: RiskModel, values: Mapping[str, Any], cutoff: float, *,
-                   customer_id: int, loan_id: int | None, recorded_by: str, with_recourse: bool = True
-                   ) -> NewDecision:
+def build_decision(
+    artifact: Artifact,
+    model: RiskModel,
+    values: Mapping[str, Any],
+    cutoff: float,
+    *,
+    customer_id: int,
+    loan_id: int | None,
+    recorded_by: str,
+    with_recourse: bool = True,
+) -> NewDecision:
     """The record of one applicant scored by ``model`` (loaded from ``artifact``) at ``cutoff``.
 
     A declined applicant's record carries the recourse found (:func:`risk.find_recourse`) when ``with_recourse``.
@@ -121,14 +131,31 @@ def build_decision(artifact: Artifact, model: RiskModel, values: Mapping[str, An
     inputs = json_inputs(model, values)
     a = assess(model, inputs, cutoff)
     recourse = _recourse(model, inputs, cutoff) if with_recourse and a.decision == "decline" else None
-    return NewDecision(recorded_by=recorded_by, customer_id=int(customer_id),
-                       loan_id=None if loan_id is None else int(loan_id), inputs=inputs, model=artifact.model,
-                       model_version=artifact.version, model_sha256=artifact_sha256(artifact), pd=a.pd,
-                       cutoff=float(cutoff), decision=a.decision, reasons=a.reasons, recourse=recourse)
+    return NewDecision(
+        recorded_by=recorded_by,
+        customer_id=int(customer_id),
+        loan_id=None if loan_id is None else int(loan_id),
+        inputs=inputs,
+        model=artifact.model,
+        model_version=artifact.version,
+        model_sha256=artifact_sha256(artifact),
+        pd=a.pd,
+        cutoff=float(cutoff),
+        decision=a.decision,
+        reasons=a.reasons,
+        recourse=recourse,
+    )
 
 
-def batch_decisions(artifact: Artifact, model: RiskModel, frame: pd.DataFrame, cutoff: float, *,
-                    recorded_by: str, with_recourse: bool = True) -> list[NewDecision]:
+def batch_decisions(
+    artifact: Artifact,
+    model: RiskModel,
+    frame: pd.DataFrame,
+    cutoff: float,
+    *,
+    recorded_by: str,
+    with_recourse: bool = True,
+) -> list[NewDecision]:
     """The records of every row of ``frame`` (which needs ``customer_id``; ``loan_id`` is kept when present),
     scored in one batch: each PD equals ``model.score(frame)``'s and what :func:`assess` gives for its inputs."""
     if not 0.0 < float(cutoff) <= 1.0:
@@ -146,11 +173,22 @@ def batch_decisions(artifact: Artifact, model: RiskModel, frame: pd.DataFrame, c
         decision = _decision(float(p[i]), cutoff)
         recourse = _recourse(model, inputs, cutoff) if with_recourse and decision == "decline" else None
         loan = loans[i]
-        out.append(NewDecision(
-            recorded_by=recorded_by, customer_id=int(frame["customer_id"].iat[i]),
-            loan_id=None if loan is None or pd.isna(loan) else int(loan), inputs=inputs, model=artifact.model,
-            model_version=artifact.version, model_sha256=digest, pd=float(p[i]), cutoff=float(cutoff),
-            decision=decision, reasons=_reasons(model, x[i], shap[i]), recourse=recourse))
+        out.append(
+            NewDecision(
+                recorded_by=recorded_by,
+                customer_id=int(frame["customer_id"].iat[i]),
+                loan_id=None if loan is None or pd.isna(loan) else int(loan),
+                inputs=inputs,
+                model=artifact.model,
+                model_version=artifact.version,
+                model_sha256=digest,
+                pd=float(p[i]),
+                cutoff=float(cutoff),
+                decision=decision,
+                reasons=_reasons(model, x[i], shap[i]),
+                recourse=recourse,
+            )
+        )
     return out
 
 
@@ -169,8 +207,10 @@ def recorded_model(record: DecisionRecord, store: ArtifactStore) -> tuple[Artifa
         raise ArtifactError(f"{where}: its model version cannot be loaded: {exc}") from None
     found = artifact_sha256(artifact)
     if found != record.model_sha256:
-        raise ArtifactError(f"{where}: the files of {record.model}/{record.model_version} changed since it was "
-                            f"recorded (sha256 {found[:12]}… instead of {record.model_sha256[:12]}…)")
+        raise ArtifactError(
+            f"{where}: the files of {record.model}/{record.model_version} changed since it was "
+            f"recorded (sha256 {found[:12]}… instead of {record.model_sha256[:12]}…)"
+        )
     return artifact, RiskModel.load(artifact)
 
 
@@ -195,6 +235,7 @@ def rescore(record: DecisionRecord, store: ArtifactStore, model: RiskModel | Non
     if a.decision != record.decision:
         differences.append(f"decision {a.decision} instead of {record.decision}")
     if a.reasons != record.reasons:
-        differences.append(f"reasons {[r['code'] for r in a.reasons]} instead of "
-                           f"{[r.get('code') for r in record.reasons]}")
+        differences.append(
+            f"reasons {[r['code'] for r in a.reasons]} instead of {[r.get('code') for r in record.reasons]}"
+        )
     return Rescore(record.id, a.pd, a.decision, a.reasons, differences)

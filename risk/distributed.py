@@ -150,7 +150,9 @@ def score_dask(
             meta["band"] = meta["band"].astype("str")
             scored = ddf.map_partitions(score_frame, payload, keep, meta=meta)
             scored.to_parquet(str(out), write_index=False, compute=True)
-            where = f"dask cluster {client.scheduler.address} ({len(client.scheduler_info()['workers'])} workers)"
+            where = (
+                f"dask cluster {client.scheduler.address} ({len(client.scheduler_info()['workers'])} workers)"
+            )
             partitions = scored.npartitions
     finally:
         if cluster is not None:

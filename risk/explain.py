@@ -35,7 +35,9 @@ class Contributions:
 
 def contributions(booster: lgb.Booster, x: np.ndarray, num_threads: int = 1) -> Contributions:
     """Exact TreeSHAP values of ``booster`` for the encoded rows ``x``."""
-    out = np.asarray(booster.predict(np.asarray(x, dtype=np.float64), pred_contrib=True, num_threads=num_threads))
+    out = np.asarray(
+        booster.predict(np.asarray(x, dtype=np.float64), pred_contrib=True, num_threads=num_threads)
+    )
     return Contributions(values=out[:, :-1], base=float(out[0, -1]) if len(out) else 0.0)
 
 

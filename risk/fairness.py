@@ -32,8 +32,11 @@ COLUMNS = ("group", "n", "approval_rate", "default_rate", "tpr", "fpr", "di_rati
 def age_band(ages: np.ndarray | pd.Series) -> np.ndarray:
     """Age bands as text: ``<25``, ``25-34``, ``35-49``, ``50-64``, ``65+`` (missing ages: ``unknown``)."""
     values = pd.to_numeric(pd.Series(np.asarray(ages)), errors="coerce").to_numpy(dtype=np.float64)
-    labels = ["<25", *(f"{lo}-{hi - 1}" for lo, hi in zip(AGE_EDGES[1:-1], AGE_EDGES[2:], strict=True)),
-              f"{AGE_EDGES[-1]}+"]
+    labels = [
+        "<25",
+        *(f"{lo}-{hi - 1}" for lo, hi in zip(AGE_EDGES[1:-1], AGE_EDGES[2:], strict=True)),
+        f"{AGE_EDGES[-1]}+",
+    ]
     codes = np.searchsorted(np.asarray(AGE_EDGES[1:]), values, side="right")
     out = np.asarray(labels, dtype=object)[np.minimum(codes, len(labels) - 1)]
     out[np.isnan(values)] = "unknown"
@@ -60,7 +63,11 @@ def _rates(y: np.ndarray, declined: np.ndarray) -> dict[str, float]:
 
 
 def group_table(
-    y: np.ndarray, p: np.ndarray, groups: np.ndarray | pd.Series, threshold: float, reference: str | None = None
+    y: np.ndarray,
+    p: np.ndarray,
+    groups: np.ndarray | pd.Series,
+    threshold: float,
+    reference: str | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Per-group rates at ``threshold`` and the comparison with a reference group.
 
@@ -87,23 +94,34 @@ def group_table(
     p = np.asarray(p, dtype=np.float64)
     g = np.asarray(groups).astype(str)
     if not (y.size == p.size == g.size) or y.size == 0:
-        raise ValueError(f"need equally long, non-empty labels, scores and groups (got {y.size}, {p.size}, {g.size})")
+        raise ValueError(
+            f"need equally long, non-empty labels, scores and groups (got {y.size}, {p.size}, {g.size})"
+        )
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
     declined = p >= threshold
     labels, counts = np.unique(g, return_counts=True)
     if labels.size > MAX_GROUPS:
-        raise ValueError(f"{labels.size} groups: fairness is reported for at most {MAX_GROUPS} (band the attribute)")
-    rows = [{"group": str(lab), **_rates(y[g == lab], declined[g == lab])} for lab in labels[np.argsort(-counts, kind="stable")]]
+        raise ValueError(
+            f"{labels.size} groups: fairness is reported for at most {MAX_GROUPS} (band the attribute)"
+        )
+    rows = [
+        {"group": str(lab), **_rates(y[g == lab], declined[g == lab])}
+        for lab in labels[np.argsort(-counts, kind="stable")]
+    ]
     table = pd.DataFrame(rows)
     if reference is None:
         big = table[table["n"] >= MIN_REFERENCE_ROWS]
-        reference = str(big.loc[big["approval_rate"].idxmax(), "group"]) if len(big) else str(table["group"].iloc[0])
+        reference = (
+            str(big.loc[big["approval_rate"].idxmax(), "group"]) if len(big) else str(table["group"].iloc[0])
+        )
     if reference not in set(table["group"]):
         raise ValueError(f"reference group {reference!r} is not among {', '.join(table['group'])}")
     ref = table.set_index("group").loc[reference]
     with np.errstate(divide="ignore", invalid="ignore"):
-        table["di_ratio"] = table["approval_rate"] / ref["approval_rate"] if ref["approval_rate"] > 0 else np.nan
+        table["di_ratio"] = (
+            table["approval_rate"] / ref["approval_rate"] if ref["approval_rate"] > 0 else np.nan
+        )
     table["eo_gap"] = table["tpr"] - ref["tpr"]
     table["flag"] = table["di_ratio"] < DI_FLAG
     return table.loc[:, list(COLUMNS)], reference
@@ -114,7 +132,9 @@ def protected_groups(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, n
     out: dict[str, np.ndarray] = {}
     for col in columns:
         if col not in frame.columns:
-            raise ValueError(f"no protected column {col!r} in the data (columns: {', '.join(map(str, frame.columns))})")
+            raise ValueError(
+                f"no protected column {col!r} in the data (columns: {', '.join(map(str, frame.columns))})"
+            )
         values = frame[col]
         if "age" in name_tokens(col) and pd.api.types.is_numeric_dtype(values):
             out[f"{col}_band"] = age_band(values)
@@ -142,19 +162,25 @@ def fairness_report(
     attributes: dict[str, Any] = {}
     for name, labels in groups.items():
         table, ref = group_table(y, p, labels, threshold, references.get(name))
-        rows = [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
-                for row in table.astype(object).to_dict("records")]
+        rows = [
+            {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+            for row in table.astype(object).to_dict("records")
+        ]
         attributes[name] = {
             "reference": ref,
             "groups": rows,
             "min_di_ratio": float(np.nanmin(table["di_ratio"])) if table["di_ratio"].notna().any() else None,
-            "max_abs_eo_gap": float(np.nanmax(np.abs(table["eo_gap"]))) if table["eo_gap"].notna().any() else None,
+            "max_abs_eo_gap": float(np.nanmax(np.abs(table["eo_gap"])))
+            if table["eo_gap"].notna().any()
+            else None,
             "flagged": table.loc[table["flag"], "group"].tolist(),
         }
     return {"threshold": float(threshold), "di_flag": DI_FLAG, "attributes": attributes}
 
 
-def scored_book(artifact: Artifact, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str, np.ndarray | None]:
+def scored_book(
+    artifact: Artifact, frame: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, str, np.ndarray | None]:
     """Labels and PDs of a risk artifact's loan book: the stored out-of-fold PDs when ``frame`` is the training data
     (same fingerprint), else the model's PDs on ``frame`` (in-sample when it overlaps the training data).
 
@@ -191,13 +217,17 @@ def model_fairness(artifact: Artifact, frame: pd.DataFrame, threshold: float | N
     return model_fairness_grid(artifact, frame, [threshold])[0]
 
 
-def model_fairness_grid(artifact: Artifact, frame: pd.DataFrame, thresholds: Sequence[float | None]) -> list[dict[str, Any]]:
+def model_fairness_grid(
+    artifact: Artifact, frame: pd.DataFrame, thresholds: Sequence[float | None]
+) -> list[dict[str, Any]]:
     """:func:`model_fairness` at each of ``thresholds`` (None: the training cut-off), scoring the book once."""
     report = artifact.load_json("report.json")
     protected = [c for c in report.get("protected", []) if c in frame.columns]
     if not protected:
-        raise ValueError(f"{artifact.model}/{artifact.version}: the data holds none of the protected columns "
-                         f"({', '.join(report.get('protected', [])) or 'none recorded'}) to check fairness on")
+        raise ValueError(
+            f"{artifact.model}/{artifact.version}: the data holds none of the protected columns "
+            f"({', '.join(report.get('protected', [])) or 'none recorded'}) to check fairness on"
+        )
     check_protected_excluded(report["features"], report.get("protected", []))
     y, p, source, rows = scored_book(artifact, frame)
     book = frame.reset_index(drop=True)
@@ -205,6 +235,14 @@ def model_fairness_grid(artifact: Artifact, frame: pd.DataFrame, thresholds: Seq
     out = []
     for threshold in thresholds:
         cut = float(report["threshold"] if threshold is None else threshold)
-        out.append({"model": artifact.model, "version": artifact.version, "scores": source, "rows": int(len(y)),
-                    "protected_excluded_from_features": True, **fairness_report(y, p, groups, cut)})
+        out.append(
+            {
+                "model": artifact.model,
+                "version": artifact.version,
+                "scores": source,
+                "rows": int(len(y)),
+                "protected_excluded_from_features": True,
+                **fairness_report(y, p, groups, cut),
+            }
+        )
     return out

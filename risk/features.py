@@ -314,8 +314,11 @@ def infer_spec(
             numeric.append(col)
             fill[col] = float(values.median())
             present = values.dropna()
-            ranges[col] = {"min": float(present.min()), "max": float(present.max()),
-                           "integer": bool((present == np.round(present)).all())}
+            ranges[col] = {
+                "min": float(present.min()),
+                "max": float(present.max()),
+                "integer": bool((present == np.round(present)).all()),
+            }
             continue
         text = categorical_text(series)
         counts = text.value_counts()
@@ -332,6 +335,11 @@ def infer_spec(
             source, f"no usable feature column (all were {', '.join(sorted(set(dropped.values())))})"
         )
     return FeatureSpec(
-        numeric=numeric, categorical=categorical, fill=fill, protected=found_protected, dropped=dropped,
-        ranges=ranges, missing=missing,
+        numeric=numeric,
+        categorical=categorical,
+        fill=fill,
+        protected=found_protected,
+        dropped=dropped,
+        ranges=ranges,
+        missing=missing,
     )

@@ -301,7 +301,6 @@ class CategoricalLGBM(FittedBoosterMixin, ClassifierMixin, BaseEstimator):
         return self
 
 
-
 def check_n_jobs(n_jobs: object) -> int:
     """``n_jobs`` if it is 1 or 2 (this deployment's choices), else ValueError with the message every model uses."""
     if isinstance(n_jobs, bool) or n_jobs not in (1, 2):

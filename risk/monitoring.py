@@ -56,8 +56,12 @@ def bin_codes(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def psi_bins(
-    expected: np.ndarray | pd.Series, actual: np.ndarray | pd.Series, *, bins: int = BINS,
-    categorical: bool = False, eps: float = EPS,
+    expected: np.ndarray | pd.Series,
+    actual: np.ndarray | pd.Series,
+    *,
+    bins: int = BINS,
+    categorical: bool = False,
+    eps: float = EPS,
 ) -> pd.DataFrame:
     """Per-bin shares and PSI terms of one variable.
 
@@ -70,7 +74,10 @@ def psi_bins(
     if expected.size == 0 or actual.size == 0:
         raise ValueError(f"PSI needs rows on both sides (expected {expected.size}, actual {actual.size})")
     if categorical:
-        e_text, a_text = pd.Series(expected).astype("str").fillna("missing"), pd.Series(actual).astype("str").fillna("missing")
+        e_text, a_text = (
+            pd.Series(expected).astype("str").fillna("missing"),
+            pd.Series(actual).astype("str").fillna("missing"),
+        )
         labels = sorted(set(e_text) | set(a_text))
         e = e_text.value_counts(normalize=True).reindex(labels, fill_value=0.0).to_numpy()
         a = a_text.value_counts(normalize=True).reindex(labels, fill_value=0.0).to_numpy()
@@ -80,17 +87,25 @@ def psi_bins(
         e = _shares(bin_codes(expected, edges), n_bins)
         a = _shares(bin_codes(actual, edges), n_bins)
         bounds = np.r_[-np.inf, edges, np.inf]
-        labels = [f"({lo:.4g}, {hi:.4g}]" for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)] + ["missing"]
+        labels = [f"({lo:.4g}, {hi:.4g}]" for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)] + [
+            "missing"
+        ]
         keep = (e > 0) | (a > 0)
         if not keep[-1]:
             labels, e, a = labels[:-1], e[:-1], a[:-1]
     e_safe, a_safe = np.maximum(e, eps), np.maximum(a, eps)
-    return pd.DataFrame({"bin": labels, "expected": e, "actual": a, "psi": (a_safe - e_safe) * np.log(a_safe / e_safe)})
+    return pd.DataFrame(
+        {"bin": labels, "expected": e, "actual": a, "psi": (a_safe - e_safe) * np.log(a_safe / e_safe)}
+    )
 
 
 def psi(
-    expected: np.ndarray | pd.Series, actual: np.ndarray | pd.Series, *, bins: int = BINS,
-    categorical: bool = False, eps: float = EPS,
+    expected: np.ndarray | pd.Series,
+    actual: np.ndarray | pd.Series,
+    *,
+    bins: int = BINS,
+    categorical: bool = False,
+    eps: float = EPS,
 ) -> float:
     """Population stability index of ``actual`` against ``expected`` (quantile bins of ``expected``)."""
     return float(psi_bins(expected, actual, bins=bins, categorical=categorical, eps=eps)["psi"].sum())
@@ -127,8 +142,11 @@ class MonitorReport:
         return {
             "rows": {"expected": self.rows[0], "actual": self.rows[1]},
             "alert_threshold": ALERT,
-            "score": {"psi": self.score_psi, "status": status(self.score_psi),
-                      "mean_pd": {"expected": self.mean_pd[0], "actual": self.mean_pd[1]}},
+            "score": {
+                "psi": self.score_psi,
+                "status": status(self.score_psi),
+                "mean_pd": {"expected": self.mean_pd[0], "actual": self.mean_pd[1]},
+            },
             "features": self.features.to_dict("records"),
             "alerts": self.alerts,
             "stability": self.stability.to_dict("records"),
@@ -142,8 +160,9 @@ class MonitorReport:
             features=pd.DataFrame(data["features"], columns=["feature", "psi", "status", "score_shift"]),
             score_psi=float(data["score"]["psi"]),
             score_bins=pd.DataFrame(data["score_bins"], columns=["bin", "expected", "actual", "psi"]),
-            stability=pd.DataFrame(data["stability"],
-                                   columns=["feature", "bin", "expected", "actual", "points", "contribution"]),
+            stability=pd.DataFrame(
+                data["stability"], columns=["feature", "bin", "expected", "actual", "points", "contribution"]
+            ),
             mean_pd=(float(data["score"]["mean_pd"]["expected"]), float(data["score"]["mean_pd"]["actual"])),
             rows=(int(data["rows"]["expected"]), int(data["rows"]["actual"])),
             alerts=list(data.get("alerts", [])),
@@ -151,7 +170,12 @@ class MonitorReport:
 
 
 def characteristic_stability(
-    expected: np.ndarray, actual: np.ndarray, points_expected: np.ndarray, *, bins: int = BINS, categorical: bool = False
+    expected: np.ndarray,
+    actual: np.ndarray,
+    points_expected: np.ndarray,
+    *,
+    bins: int = BINS,
+    categorical: bool = False,
 ) -> pd.DataFrame:
     """Per-bin shares, points (mean SHAP of the expected rows in the bin) and ``(actual - expected) * points``."""
     table = psi_bins(expected, actual, bins=bins, categorical=categorical).drop(columns="psi")
@@ -161,7 +185,9 @@ def characteristic_stability(
         edges = quantile_edges(expected, bins)
         codes = bin_codes(expected, edges)
         bounds = np.r_[-np.inf, edges, np.inf]
-        names = [f"({lo:.4g}, {hi:.4g}]" for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)] + ["missing"]
+        names = [f"({lo:.4g}, {hi:.4g}]" for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)] + [
+            "missing"
+        ]
         keys = np.asarray(names, dtype=object)[codes]
     points = pd.Series(np.asarray(points_expected, dtype=np.float64)).groupby(keys).mean()
     table["points"] = table["bin"].map(points).fillna(0.0).to_numpy()
@@ -170,7 +196,11 @@ def characteristic_stability(
 
 
 def monitor(
-    model: RiskModel, expected: pd.DataFrame, actual: pd.DataFrame, *, bins: int = BINS,
+    model: RiskModel,
+    expected: pd.DataFrame,
+    actual: pd.DataFrame,
+    *,
+    bins: int = BINS,
     features: Sequence[str] | None = None,
 ) -> MonitorReport:
     """PSI of every model feature and of the PD, characteristic stability and alerts (PSI > 0.25).
@@ -187,7 +217,11 @@ def monitor(
 
 
 def monitor_grid(
-    model: RiskModel, expected: pd.DataFrame, actuals: Mapping[Any, pd.DataFrame], *, bins: int = BINS,
+    model: RiskModel,
+    expected: pd.DataFrame,
+    actuals: Mapping[Any, pd.DataFrame],
+    *,
+    bins: int = BINS,
     features: Sequence[str] | None = None,
 ) -> dict[Any, MonitorReport]:
     """:func:`monitor` of several batches against the same training rows (encoded and explained once)."""
@@ -198,8 +232,15 @@ def monitor_grid(
     return {key: _report(model, x_e, shap_e, p_e, actual, bins, features) for key, actual in actuals.items()}
 
 
-def _report(model: RiskModel, x_e: np.ndarray, shap_e: np.ndarray, p_e: np.ndarray, actual: pd.DataFrame,
-            bins: int, features: list[str]) -> MonitorReport:
+def _report(
+    model: RiskModel,
+    x_e: np.ndarray,
+    shap_e: np.ndarray,
+    p_e: np.ndarray,
+    actual: pd.DataFrame,
+    bins: int,
+    features: list[str],
+) -> MonitorReport:
     x_a = model.encode(actual, source="new batch")
     p_a = model.predict_encoded(x_a)
     rows, parts = [], []
@@ -214,14 +255,29 @@ def _report(model: RiskModel, x_e: np.ndarray, shap_e: np.ndarray, p_e: np.ndarr
         value = psi(e_vals, a_vals, bins=bins, categorical=cat)
         stab = characteristic_stability(e_vals, a_vals, shap_e[:, j], bins=bins, categorical=cat)
         parts.append(stab.assign(feature=name))
-        rows.append({"feature": name, "psi": value, "status": status(value),
-                     "score_shift": float(stab["contribution"].sum())})
+        rows.append(
+            {
+                "feature": name,
+                "psi": value,
+                "status": status(value),
+                "score_shift": float(stab["contribution"].sum()),
+            }
+        )
     table = pd.DataFrame(rows).sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)
     score_bins = psi_bins(p_e, p_a, bins=bins)
     score_psi = float(score_bins["psi"].sum())
     alerts = [f"{r.feature}: PSI {r.psi:.3f} > {ALERT}" for r in table.itertuples() if r.psi > ALERT]
     if score_psi > ALERT:
         alerts.insert(0, f"score: PSI {score_psi:.3f} > {ALERT}")
-    stability = pd.concat(parts, ignore_index=True).loc[:, ["feature", "bin", "expected", "actual", "points", "contribution"]]
-    return MonitorReport(features=table, score_psi=score_psi, score_bins=score_bins, stability=stability,
-                         mean_pd=(float(p_e.mean()), float(p_a.mean())), rows=(len(x_e), len(actual)), alerts=alerts)
+    stability = pd.concat(parts, ignore_index=True).loc[
+        :, ["feature", "bin", "expected", "actual", "points", "contribution"]
+    ]
+    return MonitorReport(
+        features=table,
+        score_psi=score_psi,
+        score_bins=score_bins,
+        stability=stability,
+        mean_pd=(float(p_e.mean()), float(p_a.mean())),
+        rows=(len(x_e), len(actual)),
+        alerts=alerts,
+    )

@@ -55,8 +55,13 @@ def _change(change: dict) -> str:
     return f"{verb} the {plain_name(feature)} from {_amount(before)} to {_amount(after)}"
 
 
-def notice_content(record: DecisionRecord, *, bank_name: str | None = None, today: date | None = None,
-                   ids: tuple[object, object] | None = None) -> Notice:
+def notice_content(
+    record: DecisionRecord,
+    *,
+    bank_name: str | None = None,
+    today: date | None = None,
+    ids: tuple[object, object] | None = None,
+) -> Notice:
     """What the notice of a declined record says.
 
     Raises
@@ -70,11 +75,22 @@ def notice_content(record: DecisionRecord, *, bank_name: str | None = None, toda
     if rec is None:
         changes, note = [], "No search for changes that would lead to approval was made for this decision."
     elif rec.get("feasible") and rec.get("changes"):
-        changes, note = [_change(c) for c in rec["changes"]], "With these changes the application would be approved:"
+        changes, note = (
+            [_change(c) for c in rec["changes"]],
+            "With these changes the application would be approved:",
+        )
     else:
-        changes, note = [], ("No change to the loan amount, term, debt-to-income ratio or balance that would lead to "
-                             "approval was found.")
-    customer, loan_id = ids or (record.customer_id, record.loan_id)  # the bank's own ids when it writes them as text
+        changes, note = (
+            [],
+            (
+                "No change to the loan amount, term, debt-to-income ratio or balance that would lead to "
+                "approval was found."
+            ),
+        )
+    customer, loan_id = ids or (
+        record.customer_id,
+        record.loan_id,
+    )  # the bank's own ids when it writes them as text
     loan = f", loan {loan_id}" if loan_id is not None else ""
     return Notice(
         bank=(bank_name or get_settings().bank_name or BANK_PLACEHOLDER).strip(),
@@ -96,20 +112,29 @@ table{border-collapse:collapse}td{padding:.1rem 1rem .1rem 0;vertical-align:top}
 @media print{body{margin:0 auto}.template{break-inside:avoid}}"""
 
 
-def notice_html(record: DecisionRecord, *, bank_name: str | None = None, today: date | None = None,
-                ids: tuple[object, object] | None = None) -> str:
+def notice_html(
+    record: DecisionRecord,
+    *,
+    bank_name: str | None = None,
+    today: date | None = None,
+    ids: tuple[object, object] | None = None,
+) -> str:
     """The notice as one self-contained, printable HTML page (every value escaped)."""
     n = notice_content(record, bank_name=bank_name, today=today, ids=ids)
     e = html.escape
     reasons = "".join(f"<li>{e(r)}</li>" for r in n.reasons) or "<li>No single factor stood out.</li>"
     changes = "".join(f"<li>{e(c)}</li>" for c in n.changes)
-    rows = (("Date of decision", n.decided_on), ("Date of this notice", n.issued_on), ("Applicant", n.reference),
-            ("Decision", n.decision))
+    rows = (
+        ("Date of decision", n.decided_on),
+        ("Date of this notice", n.issued_on),
+        ("Applicant", n.reference),
+        ("Decision", n.decision),
+    )
     table = "".join(f"<tr><td>{e(k)}</td><td><strong>{e(v)}</strong></td></tr>" for k, v in rows)
     return (
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{e(n.bank)}: notice of action taken'
         f"</title><style>{_STYLE}</style></head><body>\n"
-        f"<header><h1>{e(n.bank)}</h1><p class=\"muted\">Notice of action taken on your credit application</p>"
+        f'<header><h1>{e(n.bank)}</h1><p class="muted">Notice of action taken on your credit application</p>'
         f"</header>\n<table>{table}</table>\n"
         "<h2>Principal reasons for our decision</h2>\n"
         f'<ol id="reasons">{reasons}</ol>\n'
@@ -121,8 +146,20 @@ def notice_html(record: DecisionRecord, *, bank_name: str | None = None, today: 
     )
 
 
-_LATIN = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-                        "\u2026": "...", "\u2265": ">=", "\u2264": "<=", "\u2192": "->"})
+_LATIN = str.maketrans(
+    {
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2026": "...",
+        "\u2265": ">=",
+        "\u2264": "<=",
+        "\u2192": "->",
+    }
+)
 
 
 def _latin1(text: str) -> str:
@@ -130,8 +167,13 @@ def _latin1(text: str) -> str:
     return text.translate(_LATIN).encode("latin-1", "replace").decode("latin-1")
 
 
-def notice_pdf(record: DecisionRecord, *, bank_name: str | None = None, today: date | None = None,
-               ids: tuple[object, object] | None = None) -> bytes:
+def notice_pdf(
+    record: DecisionRecord,
+    *,
+    bank_name: str | None = None,
+    today: date | None = None,
+    ids: tuple[object, object] | None = None,
+) -> bytes:
     """The notice as a one-page A4 PDF (built-in fonts only: nothing is fetched)."""
     # fpdf2 takes 0.4 s to import: only when a PDF is asked for, not at every start of the app or the CLI
     from fpdf import FPDF
@@ -150,8 +192,12 @@ def notice_pdf(record: DecisionRecord, *, bank_name: str | None = None, today: d
 
     line(n.bank, 16, "B", 0.5)
     line("Notice of action taken on your credit application", 10, "I", 4)
-    for key, value in (("Date of decision", n.decided_on), ("Date of this notice", n.issued_on),
-                       ("Applicant", n.reference), ("Decision", n.decision)):
+    for key, value in (
+        ("Date of decision", n.decided_on),
+        ("Date of this notice", n.issued_on),
+        ("Applicant", n.reference),
+        ("Decision", n.decision),
+    ):
         line(f"{key}: {value}", 11, "", 0.5)
     pdf.ln(3)
     line("Principal reasons for our decision", 12, "B")
@@ -172,8 +218,13 @@ def notice_pdf(record: DecisionRecord, *, bank_name: str | None = None, today: d
     return bytes(pdf.output())
 
 
-def render_notice(record: DecisionRecord, fmt: str, *, bank_name: str | None = None,
-                  ids: tuple[object, object] | None = None) -> tuple[bytes, str, str]:
+def render_notice(
+    record: DecisionRecord,
+    fmt: str,
+    *,
+    bank_name: str | None = None,
+    ids: tuple[object, object] | None = None,
+) -> tuple[bytes, str, str]:
     """``(content, file name, media type)`` of the notice in ``fmt`` (``html`` or ``pdf``); ``ids`` are the
     customer's and the loan's ids as the bank writes them, when they differ from the record's internal ones."""
     if fmt not in FORMATS:

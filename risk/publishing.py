@@ -31,11 +31,30 @@ from risk.training import MODEL_NAME
 log = logging.getLogger(__name__)
 
 #: columns of the Applicant grid, in display order (``reasons`` is the top reason codes joined by `` | ``)
-GRID_COLUMNS: tuple[str, ...] = ("customer_id", "loan_id", "pd", "band", "amount", "purpose", "credit_score",
-                                 "income", "dti", "reasons")
+GRID_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "loan_id",
+    "pd",
+    "band",
+    "amount",
+    "purpose",
+    "credit_score",
+    "income",
+    "dti",
+    "reasons",
+)
 #: columns the grid may sort by: each has an index on (model_version, column, customer_id)
-SORTABLE: tuple[str, ...] = ("customer_id", "loan_id", "pd", "band", "amount", "purpose", "credit_score", "income",
-                             "dti")
+SORTABLE: tuple[str, ...] = (
+    "customer_id",
+    "loan_id",
+    "pd",
+    "band",
+    "amount",
+    "purpose",
+    "credit_score",
+    "income",
+    "dti",
+)
 REASON_SEPARATOR = " | "
 REASONS_TOP = 4
 SCORE_CHUNK = 100_000
@@ -98,10 +117,14 @@ def score_borrowers(model: RiskModel, loans: pd.DataFrame, *, top: int = REASONS
         p[part] = model.predict_encoded(x[part])
         shap = contributions(model.booster, x[part], num_threads=PUBLISH_THREADS).values
         reasons += reason_texts(model.spec, x[part], shap, top=top, sep=REASON_SEPARATOR)
-    out = pd.DataFrame({"customer_id": loans["customer_id"].to_numpy(dtype=np.int64),
-                        "loan_id": loans["loan_id"].to_numpy(dtype=np.int64),
-                        "pd": p,
-                        "band": np.asarray(risk_band(p), dtype=str) if len(p) else np.array([], dtype=object)})
+    out = pd.DataFrame(
+        {
+            "customer_id": loans["customer_id"].to_numpy(dtype=np.int64),
+            "loan_id": loans["loan_id"].to_numpy(dtype=np.int64),
+            "pd": p,
+            "band": np.asarray(risk_band(p), dtype=str) if len(p) else np.array([], dtype=object),
+        }
+    )
     for col in ("amount", "purpose", "credit_score", "income", "dti"):
         out[col] = loans[col].to_numpy() if col in loans.columns else None
     purpose = out["purpose"]
@@ -147,19 +170,30 @@ def drift_evidence(model: RiskModel, bank: Bank, frame: pd.DataFrame, *, seed: i
     for shift in SHIFT_GRID:
         later = generate_later_batch(bank, n_customers=n_customers, seed=BATCH_SEED, shift=shift)
         actuals[shift] = loan_frame(later)
-        truth[shift] = (later.truth.loan_pd["true_pd"].to_numpy(dtype=np.float64)
-                        if later.truth is not None and later.truth.loan_pd is not None else None)
+        truth[shift] = (
+            later.truth.loan_pd["true_pd"].to_numpy(dtype=np.float64)
+            if later.truth is not None and later.truth.loan_pd is not None
+            else None
+        )
     reports = monitor_grid(model, expected, actuals)
     out: dict[str, Any] = {}
     for shift, rep in reports.items():
         doc = rep.to_dict()
         doc["later_customers"] = n_customers
         known = truth[shift]
-        doc["true_default_rate"] = ({} if known is None else
-                                    {f"{d:.2f}": float(_shift_log_odds(known, d).mean()) for d in PD_SHIFT_GRID})
+        doc["true_default_rate"] = (
+            {}
+            if known is None
+            else {f"{d:.2f}": float(_shift_log_odds(known, d).mean()) for d in PD_SHIFT_GRID}
+        )
         out[drift_key(shift)] = doc
-    out["drift_grid"] = {"shift": list(SHIFT_GRID), "pd_shift": list(PD_SHIFT_GRID), "later_customers": n_customers,
-                         "expected_loans": len(expected), "training_loans": len(frame)}
+    out["drift_grid"] = {
+        "shift": list(SHIFT_GRID),
+        "pd_shift": list(PD_SHIFT_GRID),
+        "later_customers": n_customers,
+        "expected_loans": len(expected),
+        "training_loans": len(frame),
+    }
     return out
 
 
@@ -183,12 +217,19 @@ def insight_evidence(model: RiskModel, artifact: Artifact, bank: Bank, *, seed: 
     if bank.truth is None:
         out["permutation_importance"] = {"unavailable": PERMUTATION_UNAVAILABLE}
         return out
-    later = loan_frame(generate_later_batch(bank, n_customers=int(min(bank.n_customers, DRIFT_CUSTOMERS)),
-                                            seed=BATCH_SEED, shift=0.0))
-    later = later.iloc[: PERMUTATION_ROWS]
+    later = loan_frame(
+        generate_later_batch(
+            bank, n_customers=int(min(bank.n_customers, DRIFT_CUSTOMERS)), seed=BATCH_SEED, shift=0.0
+        )
+    )
+    later = later.iloc[:PERMUTATION_ROWS]
     try:
-        doc = permutation_importance(model, model.encode(later, source="later month"),
-                                     later["defaulted"].to_numpy(dtype=np.int8), seed=seed)
+        doc = permutation_importance(
+            model,
+            model.encode(later, source="later month"),
+            later["defaulted"].to_numpy(dtype=np.int8),
+            seed=seed,
+        )
         doc["held_out"] = f"{len(later):,} loans of a generated later month (never seen in training)"
     except ValueError as exc:
         doc = {"unavailable": str(exc)}
@@ -214,7 +255,9 @@ def publish(artifact: Artifact, bank: Bank, url: str | None = None) -> dict[str,
         Rows written per serving table.
     """
     if artifact.model != MODEL_NAME:
-        raise ValueError(f"risk.publish takes a {MODEL_NAME} artifact, got {artifact.model}/{artifact.version}")
+        raise ValueError(
+            f"risk.publish takes a {MODEL_NAME} artifact, got {artifact.model}/{artifact.version}"
+        )
     model = RiskModel.load(artifact)
     frame = loan_frame(bank)
     scores = score_borrowers(model, latest_loans(bank))
@@ -229,8 +272,16 @@ def publish(artifact: Artifact, bank: Bank, url: str | None = None) -> dict[str,
     else:
         evidence["drift_grid"] = {"unavailable": GENERATED_DRIFT_UNAVAILABLE}
     evidence |= insight_evidence(model, artifact, bank)
-    evidence["scores_summary"] = {"borrowers": int(len(scores)), "bands": band_counts(scores),
-                                  "mean_pd": float(scores["pd"].mean()) if len(scores) else None}
+    evidence["scores_summary"] = {
+        "borrowers": int(len(scores)),
+        "bands": band_counts(scores),
+        "mean_pd": float(scores["pd"].mean()) if len(scores) else None,
+    }
     write_evidence(MODEL_NAME, artifact.version, evidence, url)
-    log.info("published risk %s: %s borrowers, %s evidence documents", artifact.version, f"{written:,}", len(evidence))
+    log.info(
+        "published risk %s: %s borrowers, %s evidence documents",
+        artifact.version,
+        f"{written:,}",
+        len(evidence),
+    )
     return {SCORES_TABLE.name: written}

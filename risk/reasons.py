@@ -94,7 +94,12 @@ def reason_codes(
 
 
 def reason_texts(
-    spec: FeatureSpec, x: np.ndarray, shap: np.ndarray, *, top: int = 4, min_effect: float = 1e-3,
+    spec: FeatureSpec,
+    x: np.ndarray,
+    shap: np.ndarray,
+    *,
+    top: int = 4,
+    min_effect: float = 1e-3,
     sep: str = " | ",
 ) -> list[str]:
     """:func:`reason_codes` of many rows at once, each row's reasons joined by ``sep`` (vectorised over rows).
@@ -106,7 +111,9 @@ def reason_texts(
     x = np.asarray(x, dtype=np.float64)
     values = np.array(shap, dtype=np.float64)
     if x.shape != values.shape or x.ndim != 2:
-        raise ValueError(f"need equally shaped 2-d features and SHAP values (got {x.shape} and {values.shape})")
+        raise ValueError(
+            f"need equally shaped 2-d features and SHAP values (got {x.shape} and {values.shape})"
+        )
     n = len(values)
     if n == 0:
         return []

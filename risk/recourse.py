@@ -22,7 +22,12 @@ from risk.features import is_protected
 from risk.scoring import RiskModel
 
 #: feature -> allowed direction: ``decrease``, ``increase`` or ``any`` (a list of standard values)
-ACTIONABLE: dict[str, str] = {"amount": "decrease", "term_months": "any", "dti": "decrease", "balance": "increase"}
+ACTIONABLE: dict[str, str] = {
+    "amount": "decrease",
+    "term_months": "any",
+    "dti": "decrease",
+    "balance": "increase",
+}
 #: never changed, whatever the caller asks (history and who the applicant is)
 IMMUTABLE_TOKENS = frozenset({"delinquencies", "delinquency", "history", "tenure", "score"})
 STEPS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75)
@@ -79,9 +84,15 @@ class Recourse:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON and ``dcc.Store``."""
-        return {"pd_before": self.pd_before, "pd_after": self.pd_after, "threshold": self.threshold,
-                "feasible": self.feasible, "cost": self.cost, "evaluated": self.evaluated,
-                "changes": [{"feature": c.feature, "before": c.before, "after": c.after} for c in self.changes]}
+        return {
+            "pd_before": self.pd_before,
+            "pd_after": self.pd_after,
+            "threshold": self.threshold,
+            "feasible": self.feasible,
+            "cost": self.cost,
+            "evaluated": self.evaluated,
+            "changes": [{"feature": c.feature, "before": c.before, "after": c.after} for c in self.changes],
+        }
 
 
 def _is_immutable(feature: str) -> bool:
@@ -143,7 +154,11 @@ def find_recourse(
         raise ValueError(f"threshold must lie in (0, 1], got {threshold}")
     if not 1 <= max_changes <= 3:
         raise ValueError(f"max_changes must be 1, 2 or 3, got {max_changes}")
-    row = pd.DataFrame([dict(applicant)]) if not isinstance(applicant, pd.DataFrame) else applicant.reset_index(drop=True)
+    row = (
+        pd.DataFrame([dict(applicant)])
+        if not isinstance(applicant, pd.DataFrame)
+        else applicant.reset_index(drop=True)
+    )
     if len(row) != 1:
         raise ValueError(f"recourse takes one applicant, got {len(row)} rows")
     wanted = dict(ACTIONABLE if actionable is None else actionable)
@@ -159,7 +174,9 @@ def find_recourse(
         raise ValueError(f"none of the actionable features ({', '.join(wanted)}) is a model feature")
     index = {f: model.spec.features.index(f) for f in usable}
     before = {f: float(x0[0, index[f]]) for f in usable}
-    usable = [f for f in usable if not np.isnan(before[f])]  # a missing value (kept NaN) has nothing to move from
+    usable = [
+        f for f in usable if not np.isnan(before[f])
+    ]  # a missing value (kept NaN) has nothing to move from
     if not usable:
         return Recourse(pd_before, pd_before, threshold, feasible=False)
     grid = {f: candidate_values(before[f], wanted[f], model.spec.fill[f]) for f in usable}
@@ -181,6 +198,15 @@ def find_recourse(
     ok = np.flatnonzero(p < threshold)
     feasible = ok.size > 0
     best = ok[np.lexsort((p[ok], cost[ok]))[0]] if feasible else int(np.argmin(p))
-    chosen = [Change(f, before[f], float(v)) for f, v in changes[best]] if feasible or p[best] < pd_before else []
-    return Recourse(pd_before, float(p[best]) if chosen else pd_before, threshold, chosen, feasible,
-                    float(cost[best]) if chosen else 0.0, len(rows))
+    chosen = (
+        [Change(f, before[f], float(v)) for f, v in changes[best]] if feasible or p[best] < pd_before else []
+    )
+    return Recourse(
+        pd_before,
+        float(p[best]) if chosen else pd_before,
+        threshold,
+        chosen,
+        feasible,
+        float(cost[best]) if chosen else 0.0,
+        len(rows),
+    )

@@ -189,7 +189,9 @@ def train_loan_book(
     if truth is not None:
         truth_cv = truth if rows is None else np.asarray(truth)[rows]
         report["oracle"] = oracle_report(y_cv, truth_cv, summary[champion]["roc_auc"]["mean"])
-    return TrainedRisk(model, book, cv, champion, report, explain_sample(model, book, seed=seed, rows=rows), rows)
+    return TrainedRisk(
+        model, book, cv, champion, report, explain_sample(model, book, seed=seed, rows=rows), rows
+    )
 
 
 def cv_sample(y: np.ndarray, limit: int = CV_SAMPLE, *, seed: int = 0) -> np.ndarray | None:
@@ -210,8 +212,10 @@ def cv_note(cv_rows: int, rows: int) -> str:
     """How the candidates were compared, in words (the Portfolio page and the report show it)."""
     if cv_rows >= rows:
         return f"Candidates compared by cross-validation on all {rows:,} loans; the champion is fitted on all of them."
-    return (f"Candidates compared by cross-validation on a stratified sample of {cv_rows:,} of {rows:,} loans "
-            f"(out-of-fold figures and the calibration come from it); the champion is fitted on all {rows:,} loans.")
+    return (
+        f"Candidates compared by cross-validation on a stratified sample of {cv_rows:,} of {rows:,} loans "
+        f"(out-of-fold figures and the calibration come from it); the champion is fitted on all {rows:,} loans."
+    )
 
 
 def explain_sample(
@@ -254,7 +258,11 @@ def held_out_keys(book: LoanBook, rows: np.ndarray | None) -> dict[str, np.ndarr
 
 
 def save_trained(
-    trained: TrainedRisk, store: ArtifactStore, name: str = MODEL_NAME, *, population: dict[str, Any] | None = None
+    trained: TrainedRisk,
+    store: ArtifactStore,
+    name: str = MODEL_NAME,
+    *,
+    population: dict[str, Any] | None = None,
 ) -> Artifact:
     """Save the champion and its evaluation as one artifact (text model, JSON and npz only).
 

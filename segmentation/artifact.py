@@ -75,7 +75,9 @@ class Segmentation:
     def segment_of(self, customer_ids: list[int] | np.ndarray) -> pd.DataFrame:
         """customer_id, segment, name of the given customers; unknown ids raise a ``ValueError`` naming them."""
         if self.customers is None:
-            raise ValueError(f"segments {self.version}: loaded without its customers (load_segmentation(customers=True))")
+            raise ValueError(
+                f"segments {self.version}: loaded without its customers (load_segmentation(customers=True))"
+            )
         ids = pd.Index(self.customers["customer_id"])
         pos = ids.get_indexer(np.asarray(customer_ids))
         if (pos < 0).any():
@@ -143,15 +145,21 @@ def save_segmentation(
         features={c: "float64" for c in model.feature_names_},
         data_fingerprint=fingerprint(features.reset_index()),
         row_count=len(features),
-        extra={"source": source, "explained_variance_ratio": model.explained_variance_ratio_.tolist(),
-               "imputation": imputation or {}, "population": population or {}},
+        extra={
+            "source": source,
+            "explained_variance_ratio": model.explained_variance_ratio_.tolist(),
+            "imputation": imputation or {},
+            "population": population or {},
+        },
     )
 
 
 def _read(artifact: Artifact, name: str) -> Path:
     path = artifact.file(name)
     if not path.is_file():
-        raise ArtifactError(f"segments {artifact.version}: file {name} is missing; retrain with `ledgerlight segments train`")
+        raise ArtifactError(
+            f"segments {artifact.version}: file {name} is missing; retrain with `ledgerlight segments train`"
+        )
     return path
 
 
@@ -213,7 +221,9 @@ def assign(features: pd.DataFrame, artifact: Artifact | SegmentModel) -> pd.Data
     DataFrame
         customer_id, segment, pc1, pc2.
     """
-    model = artifact if isinstance(artifact, SegmentModel) else SegmentModel.load(_read(artifact, "model.npz"))
+    model = (
+        artifact if isinstance(artifact, SegmentModel) else SegmentModel.load(_read(artifact, "model.npz"))
+    )
     coords = model.project(features)
     return pd.DataFrame(
         {

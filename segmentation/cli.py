@@ -67,8 +67,11 @@ def read_transaction_log(path: Path, customer: str, date: str, amount: str) -> p
     if bad.any():
         rows = np.flatnonzero(bad)
         raise DataValidationError(
-            path.name, "unparsable dates (write 2024-03-31 or 20240331)", column=date,
-            rows=[int(r) + 1 for r in rows[:5]], n_rows=len(rows),
+            path.name,
+            "unparsable dates (write 2024-03-31 or 20240331)",
+            column=date,
+            rows=[int(r) + 1 for r in rows[:5]],
+            n_rows=len(rows),
         )
     return pd.DataFrame(
         {
@@ -136,22 +139,27 @@ def _run_assign(args: argparse.Namespace) -> int:
         raise ValueError("segments assign needs --transactions FILE --customer COL --date COL --amount COL")
     artifact = ArtifactStore().load(args.model, version=args.version)
     data = _read_user_data(args)
-    features = customer_features(data["transactions"], data["profile"], name=data["name"],
-                                 profile_name=data["profile_name"])
+    features = customer_features(
+        data["transactions"], data["profile"], name=data["name"], profile_name=data["profile_name"]
+    )
     out = assign(features, artifact)
     names = {int(r["segment"]): r["name"] for r in artifact.load_json("segments.json")}
     out.insert(2, "segment_name", out["segment"].map(names))
     out.to_csv(args.out, index=False)
     counts = out["segment_name"].value_counts()
-    print(f"assigned {len(out):,} customers with segments {artifact.version} -> {args.out}: "
-          + ", ".join(f"{n} {c:,}" for n, c in counts.items()))
+    print(
+        f"assigned {len(out):,} customers with segments {artifact.version} -> {args.out}: "
+        + ", ".join(f"{n} {c:,}" for n, c in counts.items())
+    )
     return 0
 
 
 def _evaluation_bank(args: argparse.Namespace) -> Bank:
     if args.demo_customers is not None:
         if args.demo_customers < MIN_DEMO_CUSTOMERS:
-            raise ValueError(f"--demo-customers must be at least {MIN_DEMO_CUSTOMERS}; got {args.demo_customers}")
+            raise ValueError(
+                f"--demo-customers must be at least {MIN_DEMO_CUSTOMERS}; got {args.demo_customers}"
+            )
         return generate_bank(n_customers=args.demo_customers, seed=args.seed)
     return read_bank(with_truth=True)
 
@@ -162,13 +170,17 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
 
 def _print_evaluation(report: dict) -> None:
     print(f"{report['data']}: {report['customers']:,} customers, {report['features']} features")
-    line = (f"k = {report['k']} ({report['k_rule']})\nK-Means: silhouette {_fmt(report['silhouette'])}, "
-            f"Davies-Bouldin {_fmt(report['davies_bouldin'])}, bootstrap stability {_fmt(report['stability'])}")
+    line = (
+        f"k = {report['k']} ({report['k_rule']})\nK-Means: silhouette {_fmt(report['silhouette'])}, "
+        f"Davies-Bouldin {_fmt(report['davies_bouldin'])}, bootstrap stability {_fmt(report['stability'])}"
+    )
     if "ari_personas" in report:
         line += f", ARI vs the {report['true_personas']} true personas {report['ari_personas']:.3f}"
     print(line)
     gmm = report["comparison"]["gaussian_mixture"]
-    line = f"Gaussian mixture ({gmm['covariance']}, same k and features): silhouette {_fmt(gmm['silhouette'])}, "
+    line = (
+        f"Gaussian mixture ({gmm['covariance']}, same k and features): silhouette {_fmt(gmm['silhouette'])}, "
+    )
     line += f"Davies-Bouldin {_fmt(gmm['davies_bouldin'])}"
     if "ari_personas" in gmm:
         line += f", ARI vs true personas {gmm['ari_personas']:.3f}"
@@ -177,16 +189,21 @@ def _print_evaluation(report: dict) -> None:
         print(f"{'k':>3} {'silhouette':>10} {'Davies-B.':>9} {'stability':>9} {'gap':>7} {'gap se':>7}")
         for row in report["selection"]:
             mark = "  <- chosen" if row["k"] == report["k"] else ""
-            print(f"{row['k']:>3} {_fmt(row['silhouette']):>10} {_fmt(row['davies_bouldin']):>9} "
-                  f"{_fmt(row['stability']):>9} {_fmt(row.get('gap'), '.4f'):>7} {_fmt(row.get('gap_se'), '.4f'):>7}{mark}")
+            print(
+                f"{row['k']:>3} {_fmt(row['silhouette']):>10} {_fmt(row['davies_bouldin']):>9} "
+                f"{_fmt(row['stability']):>9} {_fmt(row.get('gap'), '.4f'):>7} {_fmt(row.get('gap_se'), '.4f'):>7}{mark}"
+            )
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     bank = _evaluation_bank(args)
     started = time.perf_counter()
-    report = {"data": f"demo bank ({args.demo_customers:,} customers, seed {args.seed})"
-              if args.demo_customers is not None else "bank",
-              **evaluate_bank(bank, quick=args.quick, random_state=args.model_seed)}
+    report = {
+        "data": f"demo bank ({args.demo_customers:,} customers, seed {args.seed})"
+        if args.demo_customers is not None
+        else "bank",
+        **evaluate_bank(bank, quick=args.quick, random_state=args.model_seed),
+    }
     report["seconds"] = round(time.perf_counter() - started, 2)
     if args.json:
         json.dump(report, sys.stdout, indent=2)
@@ -197,42 +214,69 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_log_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--transactions", metavar="FILE", help="your transaction log (.csv, .tsv, .txt, .parquet)")
+    parser.add_argument(
+        "--transactions", metavar="FILE", help="your transaction log (.csv, .tsv, .txt, .parquet)"
+    )
     parser.add_argument("--customer", metavar="COL", help="customer id column (also in --profile)")
     parser.add_argument("--date", metavar="COL", help="transaction date column")
     parser.add_argument("--amount", metavar="COL", help="amount column (>= 0)")
-    parser.add_argument("--profile", metavar="FILE", help="optional customer profile (age, income, tenure_months, ...)")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="optional customer profile (age, income, tenure_months, ...)"
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``segments train``, ``segments assign`` and ``segments evaluate`` to the ``ledgerlight`` command."""
-    segments = subparsers.add_parser("segments", help="customer segments: train on the bank or your own transactions")
+    segments = subparsers.add_parser(
+        "segments", help="customer segments: train on the bank or your own transactions"
+    )
     sub = segments.add_subparsers(dest="segments_command", metavar="ACTION", required=True)
     train = sub.add_parser(
         "train",
         help="segment the bank in the database, or a transaction file (--transactions FILE --customer --date --amount)",
     )
     _add_log_arguments(train)
-    train.add_argument("--k", type=int, default=None, help="number of segments (default: chosen from the evidence)")
+    train.add_argument(
+        "--k", type=int, default=None, help="number of segments (default: chosen from the evidence)"
+    )
     train.add_argument("--quick", action="store_true", help="smaller search, for smoke tests")
     train.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
     train.set_defaults(func=_run_train)
-    assign_cmd = sub.add_parser("assign", help="assign the customers of a transaction file to the trained segments")
+    assign_cmd = sub.add_parser(
+        "assign", help="assign the customers of a transaction file to the trained segments"
+    )
     _add_log_arguments(assign_cmd)
-    assign_cmd.add_argument("--out", metavar="FILE", required=True, help="CSV to write: customer_id, segment, name, pc1, pc2")
-    assign_cmd.add_argument("--model", default="segments",
-                            help="segments (the served model, default) or a file's evaluation, e.g. segments-cdnow")
+    assign_cmd.add_argument(
+        "--out", metavar="FILE", required=True, help="CSV to write: customer_id, segment, name, pc1, pc2"
+    )
+    assign_cmd.add_argument(
+        "--model",
+        default="segments",
+        help="segments (the served model, default) or a file's evaluation, e.g. segments-cdnow",
+    )
     assign_cmd.add_argument("--version", default=None, help="version of --model (default: its latest)")
     assign_cmd.set_defaults(func=_run_assign)
     evaluate = sub.add_parser(
         "evaluate",
         help="k chosen, silhouette, Davies-Bouldin, bootstrap stability and ARI against the true personas (demo bank)",
     )
-    evaluate.add_argument("--demo-customers", type=int, metavar="N",
-                          help="evaluate on a freshly generated demo bank of N customers (default: the database's bank)")
-    evaluate.add_argument("--seed", type=int, default=42, help="demo bank seed (default %(default)s, as setup uses)")
-    evaluate.add_argument("--model-seed", type=int, default=0,
-                          help="seed of the segmentation (default %(default)s, as `segments train` uses)")
-    evaluate.add_argument("--quick", action="store_true", help="the smaller search of `segments train --quick`")
+    evaluate.add_argument(
+        "--demo-customers",
+        type=int,
+        metavar="N",
+        help="evaluate on a freshly generated demo bank of N customers (default: the database's bank)",
+    )
+    evaluate.add_argument(
+        "--seed", type=int, default=42, help="demo bank seed (default %(default)s, as setup uses)"
+    )
+    evaluate.add_argument(
+        "--model-seed",
+        type=int,
+        default=0,
+        help="seed of the segmentation (default %(default)s, as `segments train` uses)",
+    )
+    evaluate.add_argument(
+        "--quick", action="store_true", help="the smaller search of `segments train --quick`"
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(func=_run_evaluate)

@@ -37,7 +37,15 @@ FEATURE_PATTERNS: dict[str, str] = {
     "channel_<channel>": "share of the customer's spending transactions made through that channel (0-1)",
     "holds_<family>": "1 when the customer holds a product of that family (deposit, card, loan, ...), else 0",
 }
-LOG_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary", "avg_ticket", "income", "balance", "balance_trend")
+LOG_FEATURES: tuple[str, ...] = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "avg_ticket",
+    "income",
+    "balance",
+    "balance_trend",
+)
 PROFILE_NUMERIC: tuple[str, ...] = ("age", "income", "tenure_months", "balance")
 REQUIRED_TRANSACTION_COLUMNS: tuple[str, ...] = ("customer_id", "ts", "amount")
 _DAY = np.timedelta64(1, "D")
@@ -48,7 +56,9 @@ def _fail(name: str, problem: str, mask: np.ndarray, column: str | None = None) 
     """Raise a ``DataValidationError`` naming the table, the column and the rows (from 1) where ``mask`` holds."""
     rows = np.flatnonzero(mask)
     if len(rows):
-        raise DataValidationError(name, problem, column=column, rows=[int(r) + 1 for r in rows[:5]], n_rows=len(rows))
+        raise DataValidationError(
+            name, problem, column=column, rows=[int(r) + 1 for r in rows[:5]], n_rows=len(rows)
+        )
 
 
 def validate_transactions(transactions: pd.DataFrame, *, name: str = "transactions") -> pd.DataFrame:
@@ -73,17 +83,26 @@ def validate_transactions(transactions: pd.DataFrame, *, name: str = "transactio
         ts = pd.to_datetime(ts, errors="coerce", format="mixed")
     bad_ts = ts.isna().to_numpy()
     if bad_ts.all():
-        raise DataValidationError(name, f"no valid dates (all {len(ts)} rows empty or unparsable)", column="ts")
+        raise DataValidationError(
+            name, f"no valid dates (all {len(ts)} rows empty or unparsable)", column="ts"
+        )
     _fail(name, "empty or unparsable dates", bad_ts, "ts")
     amount = pd.to_numeric(transactions["amount"], errors="coerce")
     _fail(name, "empty or non-numeric amounts", amount.isna().to_numpy(), "amount")
-    _fail(name, "negative amounts (amount must be >= 0; credits go in the direction column)", (amount < 0).to_numpy(), "amount")
+    _fail(
+        name,
+        "negative amounts (amount must be >= 0; credits go in the direction column)",
+        (amount < 0).to_numpy(),
+        "amount",
+    )
     if ready:
         return transactions
     return transactions.assign(ts=ts.astype("datetime64[ns]"), amount=amount.astype(np.float64))
 
 
-def _customer_index(transactions: pd.DataFrame, customers: pd.DataFrame | None, profile_name: str) -> pd.Index:
+def _customer_index(
+    transactions: pd.DataFrame, customers: pd.DataFrame | None, profile_name: str
+) -> pd.Index:
     """The customers to describe: the profile's ids, else every id in the log."""
     if customers is None:
         return pd.Index(pd.unique(transactions["customer_id"].to_numpy()), name="customer_id").sort_values()
@@ -98,8 +117,11 @@ def _customer_index(transactions: pd.DataFrame, customers: pd.DataFrame | None, 
 def _codes(ids: pd.Index, values: np.ndarray, name: str) -> np.ndarray:
     """Position of each row's customer in ``ids``; ids unknown to the profile are an error."""
     consecutive = (
-        ids.dtype.kind in "iu" and values.dtype.kind in "iu" and len(ids) > 0
-        and ids.is_monotonic_increasing and int(ids[-1]) - int(ids[0]) == len(ids) - 1
+        ids.dtype.kind in "iu"
+        and values.dtype.kind in "iu"
+        and len(ids) > 0
+        and ids.is_monotonic_increasing
+        and int(ids[-1]) - int(ids[0]) == len(ids) - 1
     )
     if consecutive:
         codes = values.astype(np.int64) - int(ids[0])  # consecutive ids (the demo bank): no hashing needed
@@ -113,11 +135,17 @@ def _codes(ids: pd.Index, values: np.ndarray, name: str) -> np.ndarray:
     return codes
 
 
-def _shares(codes: np.ndarray, labels: pd.Series, weights: np.ndarray | None, n: int, prefix: str) -> pd.DataFrame:
+def _shares(
+    codes: np.ndarray, labels: pd.Series, weights: np.ndarray | None, n: int, prefix: str
+) -> pd.DataFrame:
     """Per-customer share of ``weights`` (or of row counts) over the levels of ``labels``."""
     level_codes, levels = pd.factorize(labels, sort=True, use_na_sentinel=False)
     k = len(levels)
-    flat = np.bincount(codes * k + level_codes, weights=weights, minlength=n * k).reshape(n, k).astype(np.float64)
+    flat = (
+        np.bincount(codes * k + level_codes, weights=weights, minlength=n * k)
+        .reshape(n, k)
+        .astype(np.float64)
+    )
     total = flat.sum(axis=1, keepdims=True)
     shares = np.divide(flat, total, out=np.zeros_like(flat), where=total > 0)
     return pd.DataFrame(shares, columns=[f"{prefix}{_slug(v)}" for v in levels])
@@ -179,14 +207,20 @@ def customer_features(
     amount = tx["amount"].to_numpy(dtype=np.float64)
     if "direction" in tx.columns:
         dir_codes, levels = pd.factorize(tx["direction"], use_na_sentinel=True)
-        lowered = np.array([str(v).strip().lower() for v in levels] + [""])  # the last entry stands for missing
+        lowered = np.array(
+            [str(v).strip().lower() for v in levels] + [""]
+        )  # the last entry stands for missing
         known = np.isin(lowered, ["debit", "credit"])
         _fail(name, "values other than debit, credit", ~known[dir_codes], "direction")
         debit = (lowered == "debit")[dir_codes]
     else:
         debit = np.ones(len(tx), dtype=bool)
     start = ts.min()
-    ref = np.datetime64(as_of, "ns") if as_of is not None else (ts.max() + _DAY).astype("datetime64[D]").astype("datetime64[ns]")
+    ref = (
+        np.datetime64(as_of, "ns")
+        if as_of is not None
+        else (ts.max() + _DAY).astype("datetime64[D]").astype("datetime64[ns]")
+    )
     window_days = float((ref - start) / _DAY)
 
     frequency = np.bincount(codes[debit], minlength=n).astype(np.float64)
@@ -194,7 +228,9 @@ def customer_features(
     ts_int = ts.astype(np.int64)
     last = pd.Series(ts_int[debit]).groupby(codes[debit]).max()
     recency = np.full(n, window_days)
-    recency[last.index.to_numpy()] = (ref.astype(np.int64) - last.to_numpy()) / _DAY.astype("timedelta64[ns]").astype(np.int64)
+    recency[last.index.to_numpy()] = (ref.astype(np.int64) - last.to_numpy()) / _DAY.astype(
+        "timedelta64[ns]"
+    ).astype(np.int64)
     out = pd.DataFrame(
         {
             "recency_days": recency,

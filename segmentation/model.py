@@ -94,7 +94,9 @@ class SegmentModel(BaseEstimator):
         else:
             missing = [c for c in self.feature_names_ if c not in X.columns]
             if missing:
-                raise ValueError(f"features: missing column(s) {', '.join(missing)} that the segments were trained on")
+                raise ValueError(
+                    f"features: missing column(s) {', '.join(missing)} that the segments were trained on"
+                )
             cols = self.feature_names_
         values = X[cols].to_numpy(dtype=np.float64, copy=True)
         bad = np.isinf(values)
@@ -151,7 +153,9 @@ class SegmentModel(BaseEstimator):
             k = int(self.n_clusters)
             if not 1 <= k < len(X):
                 raise ValueError(f"n_clusters must be between 1 and {len(X) - 1}; got {k}")
-        km = make_kmeans(k, minibatch=minibatch, random_state=self.random_state, n_init=self.n_init).fit(scaled)
+        km = make_kmeans(k, minibatch=minibatch, random_state=self.random_state, n_init=self.n_init).fit(
+            scaled
+        )
         self.n_clusters_ = k
         self.cluster_centers_ = km.cluster_centers_.astype(np.float64)
         labels = self._nearest(scaled)
@@ -213,7 +217,9 @@ class SegmentModel(BaseEstimator):
             path,
             params=np.asarray(json.dumps(_params_to_json(self.get_params()))),
             minibatch_used=np.asarray(bool(getattr(self, "minibatch_", False))),
-            missing_counts=np.asarray(getattr(self, "missing_counts_", np.zeros(len(self.feature_names_))), np.int64),
+            missing_counts=np.asarray(
+                getattr(self, "missing_counts_", np.zeros(len(self.feature_names_))), np.int64
+            ),
             feature_names=np.asarray(self.feature_names_, dtype=np.str_),
             center=self.center_,
             scale=self.scale_,
@@ -236,7 +242,9 @@ class SegmentModel(BaseEstimator):
             raise ValueError(f"{path}: segments model lacks {', '.join(sorted(needed - arrays.keys()))}")
         k = int(arrays["cluster_centers"].shape[0])
         # models saved before the hyperparameters travelled with them keep only their k
-        params = _params_from_json(json.loads(str(arrays["params"]))) if "params" in arrays else {"n_clusters": k}
+        params = (
+            _params_from_json(json.loads(str(arrays["params"]))) if "params" in arrays else {"n_clusters": k}
+        )
         try:
             model = cls(**params)
         except TypeError as exc:

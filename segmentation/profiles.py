@@ -29,7 +29,9 @@ class SegmentProfiles:
     stats: pd.DataFrame
 
 
-def segment_profiles(features: pd.DataFrame, labels: np.ndarray, *, revenue: str = "monetary") -> SegmentProfiles:
+def segment_profiles(
+    features: pd.DataFrame, labels: np.ndarray, *, revenue: str = "monetary"
+) -> SegmentProfiles:
     """Profile each segment against the whole customer base.
 
     Parameters
@@ -50,14 +52,18 @@ def segment_profiles(features: pd.DataFrame, labels: np.ndarray, *, revenue: str
     base_mean, base_median = numeric.mean(), numeric.median()
     base_std = numeric.std(ddof=0).replace(0.0, np.nan)
     z = ((means - base_mean) / base_std).fillna(0.0)
-    stats = pd.concat(
-        {
-            "mean": means.stack(),
-            "median": medians.stack(),
-            "z": z.stack(),
-        },
-        axis=1,
-    ).rename_axis(["segment", "feature"]).reset_index()
+    stats = (
+        pd.concat(
+            {
+                "mean": means.stack(),
+                "median": medians.stack(),
+                "z": z.stack(),
+            },
+            axis=1,
+        )
+        .rename_axis(["segment", "feature"])
+        .reset_index()
+    )
     stats["base_mean"] = stats["feature"].map(base_mean)
     stats["base_median"] = stats["feature"].map(base_median)
     sizes = groups.size()
@@ -66,7 +72,10 @@ def segment_profiles(features: pd.DataFrame, labels: np.ndarray, *, revenue: str
     else:
         revenue_share = pd.Series(0.0, index=sizes.index)
     distinctive = {
-        seg: "; ".join(f"{feat} {row[feat]:+.1f}" for feat in row.abs().sort_values(ascending=False).index[:N_DISTINCTIVE])
+        seg: "; ".join(
+            f"{feat} {row[feat]:+.1f}"
+            for feat in row.abs().sort_values(ascending=False).index[:N_DISTINCTIVE]
+        )
         for seg, row in z.iterrows()
     }
     summary = pd.DataFrame(
@@ -79,4 +88,7 @@ def segment_profiles(features: pd.DataFrame, labels: np.ndarray, *, revenue: str
         }
     )
     stats["segment"] = stats["segment"].astype(np.int64)
-    return SegmentProfiles(summary=summary, stats=stats[["segment", "feature", "mean", "median", "base_mean", "base_median", "z"]])
+    return SegmentProfiles(
+        summary=summary,
+        stats=stats[["segment", "feature", "mean", "median", "base_mean", "base_median", "z"]],
+    )

@@ -65,8 +65,14 @@ MEMBERS_TABLE = served_table(
     *(sa.Column(name, sa.Float, nullable=True) for name in FIXED_FEATURES),
     *(sa.Column(name, sa.Float, nullable=True) for name in PATTERN_COLUMNS),
     # the count-and-revenue aggregate of an age, income or region filter is a range of a covering index
-    indexes=[("customer_id",), ("segment",), ("sample_rank",), ("age", "segment", "monetary"),
-             ("income", "segment", "monetary"), ("region", "segment", "monetary")],
+    indexes=[
+        ("customer_id",),
+        ("segment",),
+        ("sample_rank",),
+        ("age", "segment", "monetary"),
+        ("income", "segment", "monetary"),
+        ("region", "segment", "monetary"),
+    ],
 )
 """One row per customer per published segmentation version (see the module docstring)."""
 
@@ -96,7 +102,9 @@ def product_catalogue(held: pd.Series, bank: Bank | None = None) -> list[str]:
         ordered = [str(n) for n in bank.products.sort_values("product_id")["name"] if str(n) in set(names)]
     ordered += [n for n in names if n not in set(ordered)]
     if len(ordered) > MAX_PRODUCTS:
-        log.warning("segments: %d products held; the product filter offers the first %d", len(ordered), MAX_PRODUCTS)
+        log.warning(
+            "segments: %d products held; the product filter offers the first %d", len(ordered), MAX_PRODUCTS
+        )
     return ordered[:MAX_PRODUCTS]
 
 
@@ -106,8 +114,11 @@ def products_mask(held: pd.Series, catalogue: list[str]) -> np.ndarray:
     parts = held.reset_index(drop=True).fillna("").astype(str).str.split(";").explode()
     bits = parts.map({name: bit for bit, name in enumerate(catalogue)}).dropna()
     if len(bits):
-        np.bitwise_or.at(mask, bits.index.to_numpy(dtype=np.int64),
-                         np.left_shift(np.int64(1), bits.to_numpy(dtype=np.int64)))
+        np.bitwise_or.at(
+            mask,
+            bits.index.to_numpy(dtype=np.int64),
+            np.left_shift(np.int64(1), bits.to_numpy(dtype=np.int64)),
+        )
     return mask
 
 
@@ -120,13 +131,15 @@ def members_frame(customers: pd.DataFrame, feature_names: list[str], catalogue: 
     """The rows of :data:`MEMBERS_TABLE` for a segmentation's customer table (assignments, features, attributes)."""
     n = len(customers)
     columns = feature_columns(feature_names)
-    out = pd.DataFrame({
-        "customer_id": customers["customer_id"].to_numpy(dtype=np.int64),
-        "segment": customers["segment"].to_numpy(dtype=np.int64),
-        "pc1": customers["pc1"].to_numpy(dtype=np.float64),
-        "pc2": customers["pc2"].to_numpy(dtype=np.float64),
-        "sample_rank": np.random.default_rng(SAMPLE_SEED).permutation(n).astype(np.int64),
-    })
+    out = pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].to_numpy(dtype=np.int64),
+            "segment": customers["segment"].to_numpy(dtype=np.int64),
+            "pc1": customers["pc1"].to_numpy(dtype=np.float64),
+            "pc2": customers["pc2"].to_numpy(dtype=np.float64),
+            "sample_rank": np.random.default_rng(SAMPLE_SEED).permutation(n).astype(np.int64),
+        }
+    )
     for col in TEXT_ATTRIBUTES:
         values = customers[col] if col in customers.columns else pd.Series([None] * n, dtype=object)
         out[col] = values.astype(object).where(values.notna(), None).to_numpy()
@@ -146,8 +159,11 @@ def _bounds(customers: pd.DataFrame) -> dict[str, Any]:
             return None
         return [float(np.floor(customers[col].min())), float(np.ceil(customers[col].max()))]
 
-    regions = (sorted(customers["region"].dropna().astype(str).unique().tolist())
-               if "region" in customers.columns else [])
+    regions = (
+        sorted(customers["region"].dropna().astype(str).unique().tolist())
+        if "region" in customers.columns
+        else []
+    )
     return {"age": span("age"), "income": span("income"), "regions": regions}
 
 
@@ -158,11 +174,20 @@ def box_statistics(customers: pd.DataFrame, features: list[str]) -> pd.DataFrame
     for feature in features:
         g = groups[feature]
         quart = g.quantile([0.25, 0.5, 0.75]).unstack()
-        parts.append(pd.DataFrame({
-            "segment": quart.index.astype(np.int64), "feature": feature, "q1": quart[0.25].to_numpy(),
-            "median": quart[0.5].to_numpy(), "q3": quart[0.75].to_numpy(), "min": g.min().to_numpy(),
-            "max": g.max().to_numpy(), "mean": g.mean().to_numpy(),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "segment": quart.index.astype(np.int64),
+                    "feature": feature,
+                    "q1": quart[0.25].to_numpy(),
+                    "median": quart[0.5].to_numpy(),
+                    "q3": quart[0.75].to_numpy(),
+                    "min": g.min().to_numpy(),
+                    "max": g.max().to_numpy(),
+                    "mean": g.mean().to_numpy(),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
@@ -182,15 +207,28 @@ def evidence_documents(seg: Any, catalogue: list[str]) -> dict[str, Any]:
     columns = feature_columns(seg.feature_names)
     values = customers[list(columns)].astype(np.float64)
     means, stds = values.mean(), values.std(ddof=0)
-    features = [{"name": f, "column": c, "base_mean": float(means[f]),
-                 "base_std": None if not np.isfinite(stds[f]) or stds[f] == 0 else float(stds[f])}
-                for f, c in columns.items()]
+    features = [
+        {
+            "name": f,
+            "column": c,
+            "base_mean": float(means[f]),
+            "base_std": None if not np.isfinite(stds[f]) or stds[f] == 0 else float(stds[f]),
+        }
+        for f, c in columns.items()
+    ]
     if len(columns) < len(seg.feature_names):
-        log.warning("segments %s: %d features, the page shows the first %d", seg.version, len(seg.feature_names),
-                    len(columns))
+        log.warning(
+            "segments %s: %d features, the page shows the first %d",
+            seg.version,
+            len(seg.feature_names),
+            len(columns),
+        )
     segments = seg.segments[["segment", "name", "size", "share", "revenue_share", "distinctive"]].copy()
-    revenue = (customers.groupby("segment")["monetary"].sum() if "monetary" in customers.columns
-               else pd.Series(dtype=np.float64))
+    revenue = (
+        customers.groupby("segment")["monetary"].sum()
+        if "monetary" in customers.columns
+        else pd.Series(dtype=np.float64)
+    )
     segments["revenue"] = segments["segment"].map(revenue).fillna(0.0).astype(np.float64)
     attributes = [c for c in TEXT_ATTRIBUTES if c in customers.columns]
     if "products" in customers.columns:
@@ -203,9 +241,13 @@ def evidence_documents(seg: Any, catalogue: list[str]) -> dict[str, Any]:
         "selection": selection_evidence(seg.selection),
         "bounds": _bounds(customers),
         "products": catalogue,
-        "model": {"explained_variance_ratio": [float(v) for v in seg.model.explained_variance_ratio_],
-                  "metrics": seg.metrics, "n_customers": len(customers), "feature_names": list(seg.feature_names),
-                  "attributes": attributes},
+        "model": {
+            "explained_variance_ratio": [float(v) for v in seg.model.explained_variance_ratio_],
+            "metrics": seg.metrics,
+            "n_customers": len(customers),
+            "feature_names": list(seg.feature_names),
+            "attributes": attributes,
+        },
     }
 
 

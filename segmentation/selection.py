@@ -145,7 +145,13 @@ def select_k(
     """
     with threadpool_limits(limits=n_jobs):
         return _select_k(
-            np.asarray(X, dtype=np.float64), ks, n_bootstrap, n_references, sample_size, minibatch, random_state
+            np.asarray(X, dtype=np.float64),
+            ks,
+            n_bootstrap,
+            n_references,
+            sample_size,
+            minibatch,
+            random_state,
         )
 
 
@@ -182,15 +188,28 @@ def _select_k(
         stability = float(np.mean(aris)) if aris else np.nan
         d2 = ((sample - model.cluster_centers_[labels]) ** 2).sum(axis=1)
         log_w_se = float(d2.std() / (d2.mean() * np.sqrt(len(d2)))) if d2.mean() > 0 else 0.0
-        rows.append({"k": k, "inertia": float(model.inertia_), "silhouette": sil, "davies_bouldin": dbi,
-                     "stability": stability, "log_w_se": log_w_se})
+        rows.append(
+            {
+                "k": k,
+                "inertia": float(model.inertia_),
+                "silhouette": sil,
+                "davies_bouldin": dbi,
+                "stability": stability,
+                "log_w_se": log_w_se,
+            }
+        )
     table = pd.DataFrame(rows)
     elbow_k = elbow(table["k"], table["inertia"])
     log_w_se = table.pop("log_w_se")
     table["score"] = (_rank(table["silhouette"], True) + _rank(table["davies_bouldin"], False)) / 2.0
     if n_references:
         table["gap"], table["gap_se"] = gap_statistic(
-            sample, ks, table["inertia"], n_references=n_references, minibatch=minibatch, random_state=random_state,
+            sample,
+            ks,
+            table["inertia"],
+            n_references=n_references,
+            minibatch=minibatch,
+            random_state=random_state,
             log_w_se=log_w_se,
         )
     else:
@@ -204,7 +223,10 @@ def _select_k(
     else:
         order = candidates.assign(dist=(candidates["k"] - elbow_k).abs()).sort_values(["score", "dist", "k"])
         k = int(order["k"].iloc[0])
-        rule = prefix + f"the best mean rank of silhouette and Davies-Bouldin; ties to the elbow (k={elbow_k}) then to the smaller k"
+        rule = (
+            prefix
+            + f"the best mean rank of silhouette and Davies-Bouldin; ties to the elbow (k={elbow_k}) then to the smaller k"
+        )
     if not stable.any():
         rule += "; no k was stable, so all were considered"
     return KSelection(table=table, k=k, elbow_k=elbow_k, rule=rule)

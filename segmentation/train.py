@@ -39,10 +39,24 @@ class FittedSegments:
 def model_params(*, quick: bool, n_clusters: int | None, random_state: int) -> dict[str, Any]:
     """Hyperparameters of :class:`SegmentModel`; ``quick`` trims the search for tests."""
     if quick:
-        return {"n_clusters": n_clusters, "k_range": range(2, 8), "n_bootstrap": 2, "n_references": 3,
-                "selection_sample": 1_500, "n_init": 2, "random_state": random_state}
-    return {"n_clusters": n_clusters, "k_range": range(2, 11), "n_bootstrap": 5, "n_references": 5,
-            "selection_sample": 5_000, "n_init": 4, "random_state": random_state}
+        return {
+            "n_clusters": n_clusters,
+            "k_range": range(2, 8),
+            "n_bootstrap": 2,
+            "n_references": 3,
+            "selection_sample": 1_500,
+            "n_init": 2,
+            "random_state": random_state,
+        }
+    return {
+        "n_clusters": n_clusters,
+        "k_range": range(2, 11),
+        "n_bootstrap": 5,
+        "n_references": 5,
+        "selection_sample": 5_000,
+        "n_init": 4,
+        "random_state": random_state,
+    }
 
 
 def fit_segments(
@@ -75,8 +89,9 @@ def fit_segments(
         "explained_variance_pc2": float(model.explained_variance_ratio_[-1]),
         "minibatch": bool(model.minibatch_),
     }
-    return FittedSegments(model=model, profiles=profiles, names=names, metrics=metrics, features=features,
-                          imputation=imputation)
+    return FittedSegments(
+        model=model, profiles=profiles, names=names, metrics=metrics, features=features, imputation=imputation
+    )
 
 
 def imputation_record(model: SegmentModel) -> dict[str, dict[str, Any]]:
@@ -100,7 +115,12 @@ def bank_attributes(bank: Bank) -> pd.DataFrame:
 
 
 def train_from_bank(
-    bank: Bank, store: ArtifactStore, *, quick: bool = False, n_clusters: int | None = None, random_state: int = 0
+    bank: Bank,
+    store: ArtifactStore,
+    *,
+    quick: bool = False,
+    n_clusters: int | None = None,
+    random_state: int = 0,
 ) -> Artifact:
     """Segment every customer of ``bank`` and save one ``segments`` artifact.
 
@@ -116,8 +136,11 @@ def train_from_bank(
         metrics["ari_personas"] = float(adjusted_rand_score(truth, fitted.model.labels_))
         log.info("segments: ARI against the true personas %.3f", metrics["ari_personas"])
     elif truth is not None:
-        log.info("segments: no ARI; the ground truth covers %d of %d customers (not the demo bank alone)",
-                 int(truth.notna().sum()), len(truth))
+        log.info(
+            "segments: no ARI; the ground truth covers %d of %d customers (not the demo bank alone)",
+            int(truth.notna().sum()),
+            len(truth),
+        )
     return save_segmentation(
         store,
         model=fitted.model,
@@ -154,7 +177,9 @@ def train_from_log(
     features = customer_features(transactions, profile, name=name, profile_name=profile_name)
     fitted = fit_segments(features, quick=quick, n_clusters=n_clusters, random_state=random_state)
     if profile is not None:
-        text = [c for c in profile.columns if c != "customer_id" and not pd.api.types.is_numeric_dtype(profile[c])]
+        text = [
+            c for c in profile.columns if c != "customer_id" and not pd.api.types.is_numeric_dtype(profile[c])
+        ]
         attributes = profile[["customer_id", *text]].astype({c: "str" for c in text})
     else:
         attributes = pd.DataFrame({"customer_id": features.index.to_numpy()})

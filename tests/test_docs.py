@@ -26,7 +26,9 @@ def command_lines(block: str) -> list[list[str]]:
     for line in block.splitlines():
         words = shlex.split(line, comments=True)
         if words:
-            assert words[0] == "ledgerlight", f"a runnable bash example runs only ledgerlight commands: {line!r}"
+            assert words[0] == "ledgerlight", (
+                f"a runnable bash example runs only ledgerlight commands: {line!r}"
+            )
             out.append(words[1:])
     return out
 
@@ -37,8 +39,13 @@ def test_the_docs_have_runnable_examples() -> None:
 
 
 @pytest.mark.parametrize("doc", runnable_docs(), ids=lambda p: p.name)
-def test_doc_examples_run(doc: Path, small_bank: Bank, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_doc_examples_run(
+    doc: Path,
+    small_bank: Bank,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from dashapp.services import clear_caches
     from ledgerlight.cli import main
 
@@ -57,8 +64,10 @@ def test_doc_examples_run(doc: Path, small_bank: Bank, tmp_path: Path, monkeypat
             continue
         for argv in command_lines(block):
             code = main(argv)
-            assert code == 0, f"{doc.name} (example {n}): `ledgerlight {shlex.join(argv)}` exited {code}: " \
-                              f"{capsys.readouterr().err[-800:]}"
+            assert code == 0, (
+                f"{doc.name} (example {n}): `ledgerlight {shlex.join(argv)}` exited {code}: "
+                f"{capsys.readouterr().err[-800:]}"
+            )
     clear_caches()
 
 

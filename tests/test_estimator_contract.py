@@ -48,7 +48,9 @@ def _interactions() -> InteractionMatrix:
     rows = [
         (1000 + u, int(item), float(rng.integers(1, 5)))
         for u in range(60)
-        for item in rng.choice(np.arange(100, 104) if u % 2 == 0 else np.arange(104, 108), size=3, replace=False)
+        for item in rng.choice(
+            np.arange(100, 104) if u % 2 == 0 else np.arange(104, 108), size=3, replace=False
+        )
     ]
     return InteractionMatrix.from_frame(pd.DataFrame(rows, columns=["user_id", "item_id", "weight"]))
 
@@ -121,8 +123,16 @@ def _calibrator_case() -> Case:
 def _segments_case() -> Case:
     blobs = _blobs()
     return Case(
-        make=lambda: SegmentModel(n_clusters=None, k_range=(2, 3, 4), n_bootstrap=2, n_references=2,
-                                  selection_sample=300, n_init=2, random_state=5, n_jobs=2),  # fmt: skip
+        make=lambda: SegmentModel(
+            n_clusters=None,
+            k_range=(2, 3, 4),
+            n_bootstrap=2,
+            n_references=2,
+            selection_sample=300,
+            n_init=2,
+            random_state=5,
+            n_jobs=2,
+        ),  # fmt: skip
         fit=lambda m: m.fit(blobs),
         predict=lambda m: np.column_stack([m.predict(blobs), m.project(blobs)]),
         save=lambda m, folder: (m.save(folder / "segments.npz"), folder / "segments.npz")[1],
@@ -133,11 +143,31 @@ def _segments_case() -> Case:
 CASES: dict[str, Callable[[], Case]] = {
     "recsys.popularity": lambda: _recsys_case(lambda: PopularityRecommender(weighted=True)),
     "recsys.als": lambda: _recsys_case(
-        lambda: ALSRecommender(factors=4, iterations=3, regularization=0.2, alpha=2.0, weighting="bm25",
-                               bm25_b=0.5, n_jobs=1, random_state=6)),  # fmt: skip
+        lambda: ALSRecommender(
+            factors=4,
+            iterations=3,
+            regularization=0.2,
+            alpha=2.0,
+            weighting="bm25",
+            bm25_b=0.5,
+            n_jobs=1,
+            random_state=6,
+        )
+    ),  # fmt: skip
     "recsys.mf": lambda: _recsys_case(
-        lambda: MFRecommender(factors=4, epochs=3, batch_size=16, lr=0.01, weight_decay=1e-3, n_negatives=8,
-                              user_dropout=0.1, weighted=False, random_state=7, n_jobs=1)),  # fmt: skip
+        lambda: MFRecommender(
+            factors=4,
+            epochs=3,
+            batch_size=16,
+            lr=0.01,
+            weight_decay=1e-3,
+            n_negatives=8,
+            user_dropout=0.1,
+            weighted=False,
+            random_state=7,
+            n_jobs=1,
+        )
+    ),  # fmt: skip
     "recsys.ease": lambda: _recsys_case(lambda: EASERecommender(regularization=30.0, side_features=False)),
     "segmentation.segments": _segments_case,
     "risk.calibrator": _calibrator_case,

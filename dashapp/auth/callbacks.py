@@ -108,7 +108,9 @@ class Dependency:
     @builtins.property
     def is_multi(self) -> bool:
         """Whether the request carries a list of components for it (an ALL or ALLSMALLER wildcard)."""
-        return isinstance(self.id, dict) and any(_wildcard(v) in ("ALL", "ALLSMALLER") for v in self.id.values())
+        return isinstance(self.id, dict) and any(
+            _wildcard(v) in ("ALL", "ALLSMALLER") for v in self.id.values()
+        )
 
     @builtins.property
     def key(self) -> str:
@@ -180,7 +182,11 @@ def _concrete_id_matches(pattern: dict[str, Any], concrete: Any) -> bool:
     for key, want in pattern.items():
         got = concrete[key]
         if _wildcard(want) is not None:
-            if isinstance(got, bool) or not isinstance(got, str | int | float) or (isinstance(got, str) and len(got) > 200):
+            if (
+                isinstance(got, bool)
+                or not isinstance(got, str | int | float)
+                or (isinstance(got, str) and len(got) > 200)
+            ):
                 return False
         elif type(got) is not type(want) or got != want:
             return False
@@ -190,7 +196,9 @@ def _concrete_id_matches(pattern: dict[str, Any], concrete: Any) -> bool:
 def _item(item: Any, dep: Dependency, where: str, *, with_value: bool) -> dict[str, Any]:
     allowed = ITEM_KEYS if with_value else ITEM_KEYS - {"value"}
     if not isinstance(item, dict) or not set(item) <= allowed or "id" not in item or "property" not in item:
-        raise RequestRefused(400, f"{where} is not an {{id, property{', value' if with_value else ''}}} object")
+        raise RequestRefused(
+            400, f"{where} is not an {{id, property{', value' if with_value else ''}}} object"
+        )
     prop = item["property"]
     if not isinstance(prop, str) or clean_property(prop) != dep.property:
         raise RequestRefused(400, f"{where} does not match the registered callback (property)")
@@ -217,23 +225,30 @@ def _entry(value: Any, dep: Dependency, where: str, *, with_value: bool) -> list
     return [_item(value, dep, where, with_value=with_value)]
 
 
-def _section(body: Mapping[str, Any], name: str, deps: tuple[Dependency, ...], *, with_value: bool
-             ) -> Iterator[tuple[Dependency, list[dict[str, Any]]]]:
+def _section(
+    body: Mapping[str, Any], name: str, deps: tuple[Dependency, ...], *, with_value: bool
+) -> Iterator[tuple[Dependency, list[dict[str, Any]]]]:
     value = body.get(name)
     if value is None and not deps and name == "state":
         return
     if not isinstance(value, list) or len(value) != len(deps):
-        raise RequestRefused(400, f"{name} does not match the registered callback (expected {len(deps)} entries)")
+        raise RequestRefused(
+            400, f"{name} does not match the registered callback (expected {len(deps)} entries)"
+        )
     for i, (v, dep) in enumerate(zip(value, deps, strict=True)):
         yield dep, _entry(v, dep, f"{name}[{i}]", with_value=with_value)
 
 
-def _outputs(body: Mapping[str, Any], callback: RegisteredCallback) -> Iterator[tuple[Dependency, list[dict[str, Any]]]]:
+def _outputs(
+    body: Mapping[str, Any], callback: RegisteredCallback
+) -> Iterator[tuple[Dependency, list[dict[str, Any]]]]:
     value = body.get("outputs")
     if callback.multi_output:
         if not isinstance(value, list) or len(value) != len(callback.outputs):
-            raise RequestRefused(400, f"outputs does not match the registered callback (expected "
-                                      f"{len(callback.outputs)} entries)")
+            raise RequestRefused(
+                400,
+                f"outputs does not match the registered callback (expected {len(callback.outputs)} entries)",
+            )
         for i, (v, dep) in enumerate(zip(value, callback.outputs, strict=True)):
             yield dep, _entry(v, dep, f"outputs[{i}]", with_value=False)
     else:
@@ -249,7 +264,9 @@ def _check_patterns_agree(resolved: list[tuple[Dependency, list[dict[str, Any]]]
             continue
         keys = [stringify_id(i["id"]) for i in items]
         if dep.is_multi and lists.setdefault(dep.key, keys) != keys:
-            raise RequestRefused(400, "the components of one id pattern differ between outputs, inputs and state")
+            raise RequestRefused(
+                400, "the components of one id pattern differ between outputs, inputs and state"
+            )
         for key, want in dep.id.items():  # type: ignore[union-attr]
             if _wildcard(want) == "MATCH":
                 for item in items:
@@ -265,18 +282,26 @@ def match_request(body: Any, callback_map: Mapping[str, Any]) -> RegisteredCallb
         raise RequestRefused(400, "the callback request is not a JSON object")
     extra = set(body) - REQUEST_KEYS
     if extra:
-        raise RequestRefused(400, f"unexpected field(s) in the request: {', '.join(sorted(map(str, extra)))[:120]}")
+        raise RequestRefused(
+            400, f"unexpected field(s) in the request: {', '.join(sorted(map(str, extra)))[:120]}"
+        )
     callback = registered_callback(body, callback_map)
     inputs = list(_section(body, "inputs", callback.inputs, with_value=True))
-    _check_patterns_agree([*_outputs(body, callback), *inputs,
-                           *_section(body, "state", callback.state, with_value=True)])
+    _check_patterns_agree(
+        [*_outputs(body, callback), *inputs, *_section(body, "state", callback.state, with_value=True)]
+    )
     input_props = {f"{stringify_id(i['id'])}.{i['property']}" for _dep, items in inputs for i in items}
     changed = body.get("changedPropIds")
     if not isinstance(changed, list) or not all(isinstance(c, str) and c in input_props for c in changed):
         raise RequestRefused(400, "changedPropIds must list inputs of the registered callback")
-    parsed = body.get("parsedChangedPropsIds")  # the renderer's parsed copy (pattern ids as objects); Dash ignores it
-    if parsed is not None and (not isinstance(parsed, list) or len(parsed) != len(changed)
-                               or not all(isinstance(p, str | dict) for p in parsed)):
+    parsed = body.get(
+        "parsedChangedPropsIds"
+    )  # the renderer's parsed copy (pattern ids as objects); Dash ignores it
+    if parsed is not None and (
+        not isinstance(parsed, list)
+        or len(parsed) != len(changed)
+        or not all(isinstance(p, str | dict) for p in parsed)
+    ):
         raise RequestRefused(400, "parsedChangedPropsIds must match changedPropIds")
     return callback
 

@@ -22,10 +22,14 @@ def _read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         line = sys.stdin.readline()
         if not line:
-            raise ValueError(f"users {args.users_command}: --password-stdin given but standard input is empty")
+            raise ValueError(
+                f"users {args.users_command}: --password-stdin given but standard input is empty"
+            )
         return line.rstrip("\r\n")
     if not sys.stdin.isatty():
-        raise ValueError(f"users {args.users_command}: no terminal to prompt on; pipe the password with --password-stdin")
+        raise ValueError(
+            f"users {args.users_command}: no terminal to prompt on; pipe the password with --password-stdin"
+        )
     first = getpass.getpass(f"Password for {args.name}: ")
     if getpass.getpass("Again: ") != first:
         raise ValueError(f"users {args.users_command}: the two passwords differ")
@@ -90,8 +94,11 @@ def print_demo_users(created: dict[str, str]) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``users add|list|delete|passwd|role|unlock|demo`` to the ``ledgerlight`` command."""
-    users = subparsers.add_parser("users", help="people who may sign in to the web app",
-                                  description="Add, list, remove or change users. Roles: " + ", ".join(ROLES) + ".")
+    users = subparsers.add_parser(
+        "users",
+        help="people who may sign in to the web app",
+        description="Add, list, remove or change users. Roles: " + ", ".join(ROLES) + ".",
+    )
     sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     name_help = "user name (2-60 letters, digits or . _ @ -)"
     stdin_help = "read the password from the first line of stdin"
@@ -122,5 +129,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     unlocking.add_argument("name", help=name_help)
     unlocking.set_defaults(func=_unlock)
 
-    demo = sub.add_parser("demo", help="when nobody can sign in yet: one user per role, passwords printed once")
+    demo = sub.add_parser(
+        "demo", help="when nobody can sign in yet: one user per role, passwords printed once"
+    )
     demo.set_defaults(func=_demo)

@@ -49,10 +49,15 @@ def secret_key(env: Mapping[str, str] | None = None) -> str:
         return key
     if is_production(env):
         problem = "is not set" if not key else f"is too short ({len(key)} characters; at least {MIN_SECRET})"
-        raise ConfigError(f"SECRET_KEY {problem}: refusing to start with LEDGERLIGHT_ENV=production. "
-                          "Set it to a long random value, e.g. python -c 'import secrets; print(secrets.token_hex(32))'")
-    log.warning("SECRET_KEY is not set (or shorter than %d characters): using a random key for this process; "
-                "sessions end when it restarts", MIN_SECRET)
+        raise ConfigError(
+            f"SECRET_KEY {problem}: refusing to start with LEDGERLIGHT_ENV=production. "
+            "Set it to a long random value, e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    log.warning(
+        "SECRET_KEY is not set (or shorter than %d characters): using a random key for this process; "
+        "sessions end when it restarts",
+        MIN_SECRET,
+    )
     return secrets.token_hex(32)
 
 
@@ -93,13 +98,18 @@ def whole_setting(env: Mapping[str, str], name: str, default: int, lo: int = 1, 
 
 def absolute_timeout(env: Mapping[str, str] | None = None) -> timedelta:
     """``SESSION_HOURS`` (default 8): a session ends this long after sign-in, used or not."""
-    return timedelta(hours=positive_setting(os.environ if env is None else env, "SESSION_HOURS", 8, 24 * 30, "hours"))
+    return timedelta(
+        hours=positive_setting(os.environ if env is None else env, "SESSION_HOURS", 8, 24 * 30, "hours")
+    )
 
 
 def idle_timeout(env: Mapping[str, str] | None = None) -> timedelta:
     """``SESSION_IDLE_MINUTES`` (default 30): a session unused this long has ended."""
-    return timedelta(minutes=positive_setting(os.environ if env is None else env, "SESSION_IDLE_MINUTES", 30, 24 * 60,
-                                              "minutes"))
+    return timedelta(
+        minutes=positive_setting(
+            os.environ if env is None else env, "SESSION_IDLE_MINUTES", 30, 24 * 60, "minutes"
+        )
+    )
 
 
 def flask_settings(env: Mapping[str, str] | None = None) -> dict[str, object]:
@@ -129,19 +139,21 @@ def content_security_policy(script_hashes: Iterable[str]) -> str:
     used). Plotly and React set inline styles, hence ``style-src 'unsafe-inline'``. No external host appears anywhere.
     """
     scripts = " ".join(["'self'", *script_hashes])
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src {scripts}",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "worker-src 'self' blob:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {scripts}",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "worker-src 'self' blob:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 HSTS = "max-age=31536000; includeSubDomains"

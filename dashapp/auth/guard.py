@@ -44,8 +44,15 @@ _ERROR_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><tit
 <div class="card-body"><h1 class="h4" id="error-title">{title}</h1><p id="error-message">{message}</p>
 <p class="text-muted small mb-0">Request id {rid} · <a href="/">Overview</a></p></div></div></main></body></html>"""
 
-TITLES = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 413: "Request too large",
-          415: "Unsupported request", 503: "Unavailable"}
+TITLES = {
+    400: "Bad request",
+    401: "Sign in first",
+    403: "Not allowed",
+    404: "Not found",
+    413: "Request too large",
+    415: "Unsupported request",
+    503: "Unavailable",
+}
 
 
 def is_public(path: str) -> bool:
@@ -57,7 +64,9 @@ def error_page(status: int, title: str, message: str) -> flask.Response:
     """A small server-rendered page (or JSON for Dash's endpoints) with the request id, never a traceback."""
     rid = flask.g.get("request_id", "")
     if flask.request.path.startswith(DASH_PREFIX):
-        return flask.make_response(flask.jsonify({"error": title, "message": message, "request_id": rid}), status)
+        return flask.make_response(
+            flask.jsonify({"error": title, "message": message, "request_id": rid}), status
+        )
     html = _ERROR_PAGE.format(title=escape(title), message=escape(message), rid=escape(rid))
     return flask.make_response(html, status)
 
@@ -83,8 +92,11 @@ def before_request() -> BaseResponse | None:
     try:
         user = _user_or_none()
     except DatabaseError as exc:
-        return error_page(503, "Database unavailable",
-                          f"Signing in needs the database, which does not answer: {public_message(exc)}")
+        return error_page(
+            503,
+            "Database unavailable",
+            f"Signing in needs the database, which does not answer: {public_message(exc)}",
+        )
     if user is None:
         if path.startswith(DASH_PREFIX) or flask.request.method != "GET" or path == LOGOUT_PATH:
             return refuse(401, "Your session has ended; reload the page to sign in.")
@@ -102,7 +114,9 @@ def before_request() -> BaseResponse | None:
 def _check_page(user: Any, path: str) -> flask.Response | None:
     page = rules.page_for_path(dash.get_app(), path)
     if not rules.may_open(user.role, page):
-        return refuse(403, f"Your role ({user.role}) may not open {page.get('path') if page else path}.", "denied")
+        return refuse(
+            403, f"Your role ({user.role}) may not open {page.get('path') if page else path}.", "denied"
+        )
     rules.check_query(page, flask.request.args.to_dict(flat=False))
     return None
 
@@ -151,14 +165,18 @@ def _write_refusal(response: flask.Response, name: str | None) -> None:
     action, reason = refusal or ("refused", TITLES.get(response.status_code, "refused"))
     target = flask.g.get("callback_output") or flask.request.path
     detail = f"{response.status_code} {reason}; address={client_address()}"
-    flask.current_app.logger.warning("%s %s for %s: %s", action, str(target)[:120], name or "anonymous", detail)
+    flask.current_app.logger.warning(
+        "%s %s for %s: %s", action, str(target)[:120], name or "anonymous", detail
+    )
     audit.record_safely(name or "anonymous", action, str(target)[:200], detail)
 
 
 def after_request(response: flask.Response) -> flask.Response:
     """Audit rows, the security headers, ``Cache-Control: no-store`` on anything with data, one JSON log line."""
     user = flask.g.get("_login_user")
-    name = getattr(user, "id", None) if user is not None and getattr(user, "is_authenticated", False) else None
+    name = (
+        getattr(user, "id", None) if user is not None and getattr(user, "is_authenticated", False) else None
+    )
     response = _write_served(response, name)
     name = name or flask.g.get("api_caller")  # an API call is its key's (dashapp.api.calls), for the log line
     _write_refusal(response, name)
@@ -172,10 +190,17 @@ def after_request(response: flask.Response) -> flask.Response:
         response.headers.setdefault(key, value)
     rid = flask.g.get("request_id", "")
     response.headers[logs.REQUEST_ID_HEADER] = rid
-    logs.log_request(logs.access_logger(), rid=rid, user=name, method=flask.request.method,
-                     path=flask.request.path, status=response.status_code,
-                     started=flask.g.get("started", time.perf_counter()),
-                     bytes=response.calculate_content_length(), callback=flask.g.get("callback_output"))
+    logs.log_request(
+        logs.access_logger(),
+        rid=rid,
+        user=name,
+        method=flask.request.method,
+        path=flask.request.path,
+        status=response.status_code,
+        started=flask.g.get("started", time.perf_counter()),
+        bytes=response.calculate_content_length(),
+        callback=flask.g.get("callback_output"),
+    )
     return response
 
 
@@ -197,13 +222,19 @@ def server_error(exc: Exception) -> flask.Response:
     if isinstance(original, DatabaseError):
         return error_page(503, "Database unavailable", public_message(original))
     if isinstance(original, ArtifactError):
-        return error_page(503, "Model unavailable", f"{public_message(original)} (run `ledgerlight train --missing`)")
-    if isinstance(original, NotTrained):  # not trained, not published, or failing verification: says what to run
+        return error_page(
+            503, "Model unavailable", f"{public_message(original)} (run `ledgerlight train --missing`)"
+        )
+    if isinstance(
+        original, NotTrained
+    ):  # not trained, not published, or failing verification: says what to run
         return error_page(503, "Model unavailable", public_message(original))
     if flask.request.path.startswith(COMPONENT_SUITES):  # a made-up script address
         return error_page(404, "Not found", "There is no such script.")
     flask.current_app.logger.error("unhandled error in %s", flask.request.path, exc_info=original)
-    return error_page(500, "Something went wrong", "The error was logged; quote the request id when you report it.")
+    return error_page(
+        500, "Something went wrong", "The error was logged; quote the request id when you report it."
+    )
 
 
 def install(server: flask.Flask) -> None:
@@ -213,7 +244,9 @@ def install(server: flask.Flask) -> None:
     server.register_error_handler(InputError, bad_input)
     server.register_error_handler(RequestRefused, bad_input)
     server.register_error_handler(PermissionError, not_permitted)
-    server.register_error_handler(DependencyException, lambda _exc: error_page(404, "Not found", "No such script."))
+    server.register_error_handler(
+        DependencyException, lambda _exc: error_page(404, "Not found", "No such script.")
+    )
     server.register_error_handler(500, server_error)
     server.register_error_handler(DatabaseError, server_error)
     server.register_error_handler(ArtifactError, server_error)

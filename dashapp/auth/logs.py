@@ -50,10 +50,26 @@ def request_id(sent: str | None) -> str:
     return sent if sent and _SAFE_ID.fullmatch(sent) else uuid.uuid4().hex
 
 
-def log_request(logger: logging.Logger, *, rid: str, user: str | None, method: str, path: str, status: int,
-                started: float, **extra: Any) -> None:
+def log_request(
+    logger: logging.Logger,
+    *,
+    rid: str,
+    user: str | None,
+    method: str,
+    path: str,
+    status: int,
+    started: float,
+    **extra: Any,
+) -> None:
     """Write the request's line (duration from ``started``, a ``time.perf_counter()`` value)."""
-    fields = {"request_id": rid, "user": user, "method": method, "path": path, "status": status,
-              "duration_ms": round((time.perf_counter() - started) * 1000, 1), **extra}
+    fields = {
+        "request_id": rid,
+        "user": user,
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        **extra,
+    }
     level = logging.ERROR if status >= 500 else logging.WARNING if status in (401, 403) else logging.INFO
     logger.log(level, f"{method} {path} {status}", extra={"fields": fields})

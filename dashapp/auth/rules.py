@@ -35,9 +35,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def owned_by(page_module: str) -> Callable[[F], F]:
     """Mark a callback function as belonging to the page module ``page_module`` (its ``__name__``)."""
+
     def mark(func: F) -> F:
         setattr(func, OWNER_ATTRIBUTE, page_module)
         return func
+
     return mark
 
 
@@ -98,7 +100,9 @@ def parse_search(search: Any) -> dict[str, list[str]]:
     return parse_qs(search[1:], keep_blank_values=True) if search.startswith("?") else {}
 
 
-def callback_page(callback: RegisteredCallback, registry: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Any] | None:
+def callback_page(
+    callback: RegisteredCallback, registry: Mapping[str, Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
     """The page a (non-router) callback belongs to, or None when it belongs to none."""
     func = callback.function
     module = getattr(func, OWNER_ATTRIBUTE, None) or getattr(func, "__module__", None)
@@ -110,7 +114,9 @@ def is_router(callback: RegisteredCallback) -> bool:
     return callback.key == ROUTER_OUTPUT and getattr(callback.function, "__module__", None) == ROUTER_MODULE
 
 
-def router_page(app: dash.Dash, callback: RegisteredCallback, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def router_page(
+    app: dash.Dash, callback: RegisteredCallback, body: Mapping[str, Any]
+) -> Mapping[str, Any] | None:
     """The page the router request would lay out, read from the input position Dash reads, its query checked."""
     path_at = callback.input_position(*ROUTER_PATH_INPUT)
     search_at = callback.input_position(*ROUTER_SEARCH_INPUT)
@@ -121,8 +127,9 @@ def router_page(app: dash.Dash, callback: RegisteredCallback, body: Mapping[str,
     return page
 
 
-def refusal_for_callback(role: str | None, app: dash.Dash, callback: RegisteredCallback,
-                         body: Mapping[str, Any]) -> str | None:
+def refusal_for_callback(
+    role: str | None, app: dash.Dash, callback: RegisteredCallback, body: Mapping[str, Any]
+) -> str | None:
     """Why ``role`` may not run this (already matched) callback request, or None when it may."""
     if role not in ROLES:
         return f"unknown role {role!r}"

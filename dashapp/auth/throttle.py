@@ -48,9 +48,11 @@ def policy_from_env(env: Mapping[str, str] | None = None) -> ThrottlePolicy:
     """``SIGN_IN_MAX_FAILURES`` (5), ``SIGN_IN_MAX_FAILURES_PER_ADDRESS`` (50), ``SIGN_IN_LOCKOUT_MINUTES`` (15)."""
     env = os.environ if env is None else env
     minutes = positive_setting(env, "SIGN_IN_LOCKOUT_MINUTES", 15, 24 * 60, "minutes")
-    return ThrottlePolicy(max_failures=whole_setting(env, "SIGN_IN_MAX_FAILURES", 5),
-                          max_address_failures=whole_setting(env, "SIGN_IN_MAX_FAILURES_PER_ADDRESS", 50),
-                          window=timedelta(minutes=minutes))
+    return ThrottlePolicy(
+        max_failures=whole_setting(env, "SIGN_IN_MAX_FAILURES", 5),
+        max_address_failures=whole_setting(env, "SIGN_IN_MAX_FAILURES_PER_ADDRESS", 50),
+        window=timedelta(minutes=minutes),
+    )
 
 
 def trusted_proxy_hops(env: Mapping[str, str] | None = None) -> int:
@@ -65,8 +67,10 @@ def client_address() -> str:
 
 def _keys(username: str, address: str, policy: ThrottlePolicy) -> list[ThrottleKey]:
     name = username[:120]
-    return [ThrottleKey(f"{name}\n{address}", policy.max_failures, name),
-            ThrottleKey(f"\n{address}", policy.max_address_failures, None)]
+    return [
+        ThrottleKey(f"{name}\n{address}", policy.max_failures, name),
+        ThrottleKey(f"\n{address}", policy.max_address_failures, None),
+    ]
 
 
 def reserve(username: str, address: str, policy: ThrottlePolicy | None = None) -> float | None:

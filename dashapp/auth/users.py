@@ -54,7 +54,9 @@ def validate_username(name: str) -> str:
     """The name stripped, or ``ValueError`` naming the rule it breaks."""
     name = (name or "").strip()
     if not USERNAME.fullmatch(name):
-        raise ValueError(f"user name {name[:60]!r}: use 2-60 letters, digits or . _ @ - (starting with a letter or digit)")
+        raise ValueError(
+            f"user name {name[:60]!r}: use 2-60 letters, digits or . _ @ - (starting with a letter or digit)"
+        )
     return name
 
 
@@ -72,7 +74,9 @@ def validate_password(password: str) -> str:
     return password
 
 
-def create_user(username: str, password: str, role: str, url: str | None = None, *, by: str | None = None) -> User:
+def create_user(
+    username: str, password: str, role: str, url: str | None = None, *, by: str | None = None
+) -> User:
     """Validate and store a new user with a hashed password; ``by`` (who added them) goes to the audit log.
 
     Raises
@@ -145,7 +149,9 @@ def list_users(url: str | None = None) -> pd.DataFrame:
         with engine.connect() as conn:
             if not sa.inspect(conn).has_table("users"):
                 return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
-            rows = conn.execute(sa.text("SELECT username, role, created_at FROM users ORDER BY username")).all()
+            rows = conn.execute(
+                sa.text("SELECT username, role, created_at FROM users ORDER BY username")
+            ).all()
     except sa.exc.SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise DatabaseError(f"cannot read the users: {reason}") from None
@@ -183,5 +189,15 @@ def demo_users(url: str | None = None) -> dict[str, str]:
     return created
 
 
-__all__ = ["User", "authenticate", "change_password", "change_role", "create_user", "demo_users", "has_users",
-           "list_users", "load_user", "remove_user"]
+__all__ = [
+    "User",
+    "authenticate",
+    "change_password",
+    "change_role",
+    "create_user",
+    "demo_users",
+    "has_users",
+    "list_users",
+    "load_user",
+    "remove_user",
+]

@@ -45,25 +45,47 @@ def safe_next(target: str | None) -> str:
     """A local path to go to after signing in (never another host: no open redirect)."""
     target = (target or "/").strip()
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
         return "/"
     return target
 
 
 def _render(message: str = "", username: str = "", next_path: str = "/", status: int = 200) -> flask.Response:
-    alert = f'<div class="alert alert-danger py-2" id="login-error" role="alert">{escape(message)}</div>' if message else ""
-    html = _PAGE.format(message=alert, action=LOGIN_PATH, field=FIELD, token=escape(csrf_token()),
-                        next=escape(safe_next(next_path)), username=escape(username))
+    alert = (
+        f'<div class="alert alert-danger py-2" id="login-error" role="alert">{escape(message)}</div>'
+        if message
+        else ""
+    )
+    html = _PAGE.format(
+        message=alert,
+        action=LOGIN_PATH,
+        field=FIELD,
+        token=escape(csrf_token()),
+        next=escape(safe_next(next_path)),
+        username=escape(username),
+    )
     response = flask.make_response(html, status)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def _throttled(username: str, next_path: str, wait: float) -> flask.Response:
-    audit.record_safely(username or "(blank)", "sign_in_throttled", "session", f"address={throttle.client_address()}")
+    audit.record_safely(
+        username or "(blank)", "sign_in_throttled", "session", f"address={throttle.client_address()}"
+    )
     when = f"{math.ceil(wait / 60)} minutes" if wait >= 90 else f"{math.ceil(wait)} seconds"
-    response = _render(f"Too many failed sign-ins for this user name from your address; try again in {when}.",
-                       username, next_path, status=429)
+    response = _render(
+        f"Too many failed sign-ins for this user name from your address; try again in {when}.",
+        username,
+        next_path,
+        status=429,
+    )
     response.headers["Retry-After"] = str(math.ceil(wait))
     return response
 
@@ -92,7 +114,9 @@ def login() -> BaseResponse:
         if user is not None:
             user = start_session(user.id, user.role, address)
     except DatabaseError as exc:
-        return _render(f"Signing in is not possible right now: {public_message(exc)}", username, next_path, status=503)
+        return _render(
+            f"Signing in is not possible right now: {public_message(exc)}", username, next_path, status=503
+        )
     if user is None:
         audit.record_safely(username or "(blank)", "sign_in_failed", "session", f"address={address}")
         return _render("Wrong user name or password.", username, next_path, status=401)

@@ -63,8 +63,12 @@ def figure_card(
     header: list[Component] = [html.Span(title)]
     if subtitle:
         header.append(html.Small(subtitle, className="ll-card-subtitle"))
-    graph = dcc.Graph(id=graph_id, figure=figure if figure is not None else go.Figure(),
-                      config=GRAPH_CONFIG, style={"height": f"{height}px"})
+    graph = dcc.Graph(
+        id=graph_id,
+        figure=figure if figure is not None else go.Figure(),
+        config=GRAPH_CONFIG,
+        style={"height": f"{height}px"},
+    )
     body = [controls, graph] if controls is not None else [graph]
     return dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)], className="ll-card h-100")
 
@@ -96,8 +100,16 @@ def no_data_card(reason: str | None = None) -> dbc.Card:
     not_cacheable()
     body = [
         html.H5("No data yet", className="card-title"),
-        html.P(["Run ", html.Code("make run"), " or ", html.Code("ledgerlight demo generate"),
-                " to create the demo bank, then reload this page."], className="mb-1"),
+        html.P(
+            [
+                "Run ",
+                html.Code("make run"),
+                " or ",
+                html.Code("ledgerlight demo generate"),
+                " to create the demo bank, then reload this page.",
+            ],
+            className="mb-1",
+        ),
     ]
     if reason:
         body.append(html.P(public_message(reason), className="text-muted small mb-0 ll-reason"))
@@ -108,6 +120,12 @@ def error_card(message: str) -> dbc.Card:
     """A card for an expected failure (bad input, a corrupt artifact) with a one-line message; never a traceback
     and never a server path."""
     not_cacheable()
-    return dbc.Card(dbc.CardBody([html.H5("Something went wrong", className="card-title"),
-                                  html.P(public_message(message), className="mb-0")]),
-                    className="ll-card ll-error my-3")
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H5("Something went wrong", className="card-title"),
+                html.P(public_message(message), className="mb-0"),
+            ]
+        ),
+        className="ll-card ll-error my-3",
+    )

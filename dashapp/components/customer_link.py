@@ -32,8 +32,10 @@ def customer_link(grid_id: str) -> dcc.Location:
 def register_customer_link(grid_id: str, page_module: str) -> None:
     """Register (once, at import of the page module ``page_module``, whose roles it then has) the callback
     grid click -> Customer page."""
+
     def follow(event: dict[str, Any] | None) -> Any:
         return customer_href(event)
 
-    callback(Output(f"{grid_id}-customer-link", "href"), Input(grid_id, "cellClicked"),
-             prevent_initial_call=True)(owned_by(page_module)(follow))
+    callback(
+        Output(f"{grid_id}-customer-link", "href"), Input(grid_id, "cellClicked"), prevent_initial_call=True
+    )(owned_by(page_module)(follow))

@@ -12,10 +12,19 @@ def recourse_block(rec: Recourse, block_id: str) -> html.Div:
     if rec.approved_already:
         return html.Div("Approved at this cut-off: no change needed.", id=block_id, className="small")
     if not rec.changes:
-        return html.Div("No change to the loan amount, term, debt-to-income or balance brings the PD under the cut-off.",
-                        id=block_id, className="small")
-    head = ("To be approved: " if rec.feasible else "Closest found (still declined): ")
+        return html.Div(
+            "No change to the loan amount, term, debt-to-income or balance brings the PD under the cut-off.",
+            id=block_id,
+            className="small",
+        )
+    head = "To be approved: " if rec.feasible else "Closest found (still declined): "
     items = [html.Li(f"{plain_name(c.feature)}: {c.before:,.4g} → {c.after:,.4g}") for c in rec.changes]
-    return html.Div([html.Strong(head), html.Ul(items, className="mb-1"),
-                     html.Small(f"PD {rec.pd_before:.1%} → {rec.pd_after:.1%}", className="text-muted")],
-                    id=block_id, className="small mt-2")
+    return html.Div(
+        [
+            html.Strong(head),
+            html.Ul(items, className="mb-1"),
+            html.Small(f"PD {rec.pd_before:.1%} → {rec.pd_after:.1%}", className="text-muted"),
+        ],
+        id=block_id,
+        className="small mt-2",
+    )

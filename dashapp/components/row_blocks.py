@@ -24,6 +24,10 @@ def rows_block(request: Any, fetch: RowFetcher) -> dict[str, Any]:
         The request is not a rows request (the service refuses bad sorts, filters and ranges the same way).
     """
     request = validation.record(request, "rows request", ["startRow", "endRow"])
-    rows, count = fetch(request["startRow"], request["endRow"], request.get("sortModel") or [],
-                        request.get("filterModel") or {})
+    rows, count = fetch(
+        request["startRow"],
+        request["endRow"],
+        request.get("sortModel") or [],
+        request.get("filterModel") or {},
+    )
     return {"rowData": rows, "rowCount": count}

@@ -26,7 +26,9 @@ def nav_pages(registry: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     A page is left out when it registers ``nav=False`` or is the 404 page (``not_found_404``).
     Pages without an ``order`` come last, by name.
     """
-    shown = [p for p in registry if p.get("nav", True) and not str(p.get("module", "")).endswith("not_found_404")]
+    shown = [
+        p for p in registry if p.get("nav", True) and not str(p.get("module", "")).endswith("not_found_404")
+    ]
     return sorted(shown, key=lambda p: (p.get("order") is None, p.get("order") or 0, str(p.get("name", ""))))
 
 
@@ -38,11 +40,20 @@ def nav_id(page: Mapping[str, Any]) -> str:
 def user_menu(user: NavUser) -> html.Form:
     """The user's name and role, and a sign-out button (a POST form with the session's CSRF token)."""
     name, role, token = user
-    return html.Form([
-        html.Span([name, html.Small(f" · {role}", className="opacity-75")], id="nav-user", className="ll-nav-user"),
-        dbc.Input(type="hidden", name="csrf_token", value=token),
-        html.Button("Sign out", type="submit", id="nav-logout", className="btn btn-sm btn-outline-light"),
-    ], method="post", action="/logout", className="d-flex align-items-center gap-2 ms-lg-3 my-2 my-lg-0")
+    return html.Form(
+        [
+            html.Span(
+                [name, html.Small(f" · {role}", className="opacity-75")],
+                id="nav-user",
+                className="ll-nav-user",
+            ),
+            dbc.Input(type="hidden", name="csrf_token", value=token),
+            html.Button("Sign out", type="submit", id="nav-logout", className="btn btn-sm btn-outline-light"),
+        ],
+        method="post",
+        action="/logout",
+        className="d-flex align-items-center gap-2 ms-lg-3 my-2 my-lg-0",
+    )
 
 
 def navbar(pages: Iterable[Mapping[str, Any]], logo_src: str, user: NavUser | None = None) -> dbc.Navbar:
@@ -53,14 +64,23 @@ def navbar(pages: Iterable[Mapping[str, Any]], logo_src: str, user: NavUser | No
     ]
     if user is not None:
         links.append(user_menu(user))
-    brand = html.A([html.Img(src=logo_src, alt=""), html.Span("Ledgerlight")], href="/", className="navbar-brand")
+    brand = html.A(
+        [html.Img(src=logo_src, alt=""), html.Span("Ledgerlight")], href="/", className="navbar-brand"
+    )
     return dbc.Navbar(
-        dbc.Container([
-            brand,
-            dbc.NavbarToggler(id="navbar-toggler", n_clicks=0),
-            dbc.Collapse(dbc.Nav(links, className="ll-nav ms-auto", navbar=True), id="navbar-collapse",
-                         is_open=False, navbar=True),
-        ], fluid="xxl"),
+        dbc.Container(
+            [
+                brand,
+                dbc.NavbarToggler(id="navbar-toggler", n_clicks=0),
+                dbc.Collapse(
+                    dbc.Nav(links, className="ll-nav ms-auto", navbar=True),
+                    id="navbar-collapse",
+                    is_open=False,
+                    navbar=True,
+                ),
+            ],
+            fluid="xxl",
+        ),
         className="ll-navbar",
         dark=True,
         expand="lg",
@@ -82,10 +102,13 @@ def footer() -> html.Footer:
     """The page footer: what the app is, where its health check and help live."""
     return html.Footer(
         dbc.Container(
-            html.Div([
-                html.Span("Ledgerlight · analytics workbench · demo data is synthetic"),
-                html.Span([html.A("Help", href="/help"), " · ", html.A("Health", href="/healthz")]),
-            ], className="d-flex justify-content-between flex-wrap gap-2"),
+            html.Div(
+                [
+                    html.Span("Ledgerlight · analytics workbench · demo data is synthetic"),
+                    html.Span([html.A("Help", href="/help"), " · ", html.A("Health", href="/healthz")]),
+                ],
+                className="d-flex justify-content-between flex-wrap gap-2",
+            ),
             fluid="xxl",
         ),
         className="ll-footer",

@@ -14,8 +14,16 @@ def monthly_figure(monthly: pd.DataFrame) -> go.Figure:
     """Bars of the amount credited and debited each month (``month``, ``direction``, ``amount``)."""
     if monthly.empty:
         return empty_figure("No transactions")
-    traces = [{"type": "bar", "x": part["month"].dt.strftime("%Y-%m-%d").tolist(), "y": part["amount"].round(2).tolist(),
-               "name": str(direction), "marker": {"color": COLOURS.get(str(direction), NAVY)}, "customdata": part["count"].tolist(),
-               "hovertemplate": "%{x|%b %Y}: %{y:,.0f} (%{customdata} transactions)<extra>%{fullData.name}</extra>"}
-              for direction, part in monthly.groupby("direction", sort=True)]
+    traces = [
+        {
+            "type": "bar",
+            "x": part["month"].dt.strftime("%Y-%m-%d").tolist(),
+            "y": part["amount"].round(2).tolist(),
+            "name": str(direction),
+            "marker": {"color": COLOURS.get(str(direction), NAVY)},
+            "customdata": part["count"].tolist(),
+            "hovertemplate": "%{x|%b %Y}: %{y:,.0f} (%{customdata} transactions)<extra>%{fullData.name}</extra>",
+        }
+        for direction, part in monthly.groupby("direction", sort=True)
+    ]
     return figure(traces, barmode="group", yaxis={"title": {"text": "amount"}}, legend={"orientation": "h"})

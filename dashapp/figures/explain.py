@@ -58,9 +58,15 @@ def importance_comparison_figure(
     # titles on two lines, as "mean |SHAP| (log-odds)" and "drop in ROC-AUC when shuffled" ran into each other on a
     # phone (the card's title and subtitle and the hover say the rest)
     fig.update_layout(
-        xaxis={"domain": [0, 0.47] if has_perm else [0, 1],
-               "title": {"text": "mean |SHAP|<br>(log-odds)", "font": {"size": 11}}},
-        xaxis2={"domain": [0.53, 1], "title": {"text": "ROC-AUC drop<br>(shuffled)", "font": {"size": 11}}, "anchor": "y"},
+        xaxis={
+            "domain": [0, 0.47] if has_perm else [0, 1],
+            "title": {"text": "mean |SHAP|<br>(log-odds)", "font": {"size": 11}},
+        },
+        xaxis2={
+            "domain": [0.53, 1],
+            "title": {"text": "ROC-AUC drop<br>(shuffled)", "font": {"size": 11}},
+            "anchor": "y",
+        },
         margin={"l": label_margin(names)},
         showlegend=False,
     )

@@ -28,19 +28,45 @@ def fairness_figure(attribute: dict[str, Any], flag: float = 0.8) -> go.Figure:
         return empty_figure("No groups")
     names = [g["group"] for g in groups]
     fig = go.Figure()
-    for key, label, colour in (("approval_rate", "approval rate", NAVY), ("tpr", "TPR", TEAL), ("fpr", "FPR", SKY)):
-        fig.add_bar(x=names, y=[g[key] for g in groups], name=label, marker_color=colour,
-                    customdata=[[g["di_ratio"], g["n"]] for g in groups],
-                    hovertemplate="%{x}: %{y:.1%} (DI %{customdata[0]:.2f}, n %{customdata[1]:,})<extra>" + label + "</extra>")
+    for key, label, colour in (
+        ("approval_rate", "approval rate", NAVY),
+        ("tpr", "TPR", TEAL),
+        ("fpr", "FPR", SKY),
+    ):
+        fig.add_bar(
+            x=names,
+            y=[g[key] for g in groups],
+            name=label,
+            marker_color=colour,
+            customdata=[[g["di_ratio"], g["n"]] for g in groups],
+            hovertemplate="%{x}: %{y:.1%} (DI %{customdata[0]:.2f}, n %{customdata[1]:,})<extra>"
+            + label
+            + "</extra>",
+        )
     flagged = [g["group"] for g in groups if g.get("flag")]
-    title = f"reference {attribute.get('reference')}" + (f"; DI < {flag}: {', '.join(flagged)}" if flagged else "")
+    title = f"reference {attribute.get('reference')}" + (
+        f"; DI < {flag}: {', '.join(flagged)}" if flagged else ""
+    )
     # the title in the top strip of the margin and the legend in a row under it, above the bars: neither meets the
     # other nor the group labels under the x axis (a legend below the bars ran into them)
-    fig.update_layout(barmode="group", yaxis={"tickformat": ".0%", "automargin": True},
-                      xaxis={"type": "category", "automargin": True},
-                      title={"text": title, "x": 0, "xref": "paper", "xanchor": "left", "y": 1, "yref": "container",
-                             "yanchor": "top", "pad": {"t": 8}, "font": {"size": 13}},
-                      legend=LEGEND_UNDER_TITLE, margin={"t": FAIRNESS_TOP_MARGIN, "b": 40})
+    fig.update_layout(
+        barmode="group",
+        yaxis={"tickformat": ".0%", "automargin": True},
+        xaxis={"type": "category", "automargin": True},
+        title={
+            "text": title,
+            "x": 0,
+            "xref": "paper",
+            "xanchor": "left",
+            "y": 1,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 8},
+            "font": {"size": 13},
+        },
+        legend=LEGEND_UNDER_TITLE,
+        margin={"t": FAIRNESS_TOP_MARGIN, "b": 40},
+    )
     return themed(fig)
 
 
@@ -57,12 +83,22 @@ def psi_figure(features: pd.DataFrame, alert: float = 0.25) -> go.Figure:
     if features.empty:
         return empty_figure("No features")
     part = features.iloc[::-1]
-    fig = go.Figure(go.Bar(x=part["psi"], y=part["feature"], orientation="h",
-                           marker_color=[STATUS_COLOURS[s] for s in part["status"]],
-                           hovertemplate="%{y}: PSI %{x:.3f}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=part["psi"],
+            y=part["feature"],
+            orientation="h",
+            marker_color=[STATUS_COLOURS[s] for s in part["status"]],
+            hovertemplate="%{y}: PSI %{x:.3f}<extra></extra>",
+        )
+    )
     fig.add_vline(x=alert, line_dash="dash", line_color=ROSE)
-    fig.update_layout(xaxis_title="PSI", yaxis_title=None, xaxis_tickformat=PLAIN_TICKS,
-                      margin={"l": label_margin(part["feature"])})
+    fig.update_layout(
+        xaxis_title="PSI",
+        yaxis_title=None,
+        xaxis_tickformat=PLAIN_TICKS,
+        margin={"l": label_margin(part["feature"])},
+    )
     return themed(fig)
 
 
@@ -70,12 +106,27 @@ def score_bins_figure(bins: pd.DataFrame) -> go.Figure:
     """Share of training and new rows in each PD decile of the training data."""
     labels = [bin_label(b, "probability") for b in bins["bin"]]
     fig = go.Figure()
-    fig.add_bar(x=labels, y=bins["expected"], name="training", marker_color=NAVY,
-                hovertemplate="PD %{x}: %{y:.1%}<extra>training</extra>")
-    fig.add_bar(x=labels, y=bins["actual"], name="new batch", marker_color=SAND,
-                hovertemplate="PD %{x}: %{y:.1%}<extra>new batch</extra>")
-    fig.update_layout(barmode="group", yaxis_tickformat=".0%", xaxis_title="PD bin", xaxis_type="category",
-                      legend_orientation="h")
+    fig.add_bar(
+        x=labels,
+        y=bins["expected"],
+        name="training",
+        marker_color=NAVY,
+        hovertemplate="PD %{x}: %{y:.1%}<extra>training</extra>",
+    )
+    fig.add_bar(
+        x=labels,
+        y=bins["actual"],
+        name="new batch",
+        marker_color=SAND,
+        hovertemplate="PD %{x}: %{y:.1%}<extra>new batch</extra>",
+    )
+    fig.update_layout(
+        barmode="group",
+        yaxis_tickformat=".0%",
+        xaxis_title="PD bin",
+        xaxis_type="category",
+        legend_orientation="h",
+    )
     return themed(fig)
 
 
@@ -85,28 +136,56 @@ def stability_figure(stability: pd.DataFrame, feature: str) -> go.Figure:
     if part.empty:
         return empty_figure(f"No bins for {feature}")
     labels = feature_bin_labels(list(part["bin"]), feature)
-    fig = go.Figure(go.Bar(x=labels, y=part["contribution"], marker_color=[ROSE if v > 0 else TEAL for v in part["contribution"]],
-                           customdata=part[["expected", "actual", "points"]].to_numpy(),
-                           hovertemplate="%{x}: %{y:+.4f}<br>training %{customdata[0]:.1%}, new %{customdata[1]:.1%}, "
-                                         "points %{customdata[2]:+.3f}<extra></extra>"))
-    fig.update_layout(xaxis_title=f"{plain_name(feature)} bin", yaxis_title="score shift (log-odds)",
-                      xaxis_type="category", yaxis_tickformat=PLAIN_TICKS)
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=part["contribution"],
+            marker_color=[ROSE if v > 0 else TEAL for v in part["contribution"]],
+            customdata=part[["expected", "actual", "points"]].to_numpy(),
+            hovertemplate="%{x}: %{y:+.4f}<br>training %{customdata[0]:.1%}, new %{customdata[1]:.1%}, "
+            "points %{customdata[2]:+.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis_title=f"{plain_name(feature)} bin",
+        yaxis_title="score shift (log-odds)",
+        xaxis_type="category",
+        yaxis_tickformat=PLAIN_TICKS,
+    )
     return themed(fig)
 
 
 def challenger_calibration_figure(calibration: dict[str, list[dict[str, float]]]) -> go.Figure:
     """Predicted vs observed default rate by decile of each version's PD (champion / challenger comparison)."""
     fig = go.Figure()
-    top = max((max(b["predicted"], b["observed"]) for bins in calibration.values() for b in bins), default=1.0) * 1.05
+    top = (
+        max((max(b["predicted"], b["observed"]) for bins in calibration.values() for b in bins), default=1.0)
+        * 1.05
+    )
     fig.add_scatter(x=[0, top], y=[0, top], name="perfect", mode="lines", line={"dash": "dot", "color": SKY})
     for name, colour in (("champion", NAVY), ("challenger", TEAL)):
         bins = calibration.get(name, [])
-        fig.add_scatter(x=[b["predicted"] for b in bins], y=[b["observed"] for b in bins], mode="lines+markers",
-                        name="served" if name == "champion" else "challenger", line={"color": colour},
-                        customdata=[b["n"] for b in bins],
-                        hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}<br>%{customdata} loans")
-    fig.update_layout(xaxis_title="Predicted default rate", yaxis_title="Observed default rate",
-                      xaxis_tickformat=".0%", yaxis_tickformat=".0%",
-                      legend={"orientation": "v", "x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top",
-                              "bgcolor": "rgba(255,255,255,0.8)"})
+        fig.add_scatter(
+            x=[b["predicted"] for b in bins],
+            y=[b["observed"] for b in bins],
+            mode="lines+markers",
+            name="served" if name == "champion" else "challenger",
+            line={"color": colour},
+            customdata=[b["n"] for b in bins],
+            hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}<br>%{customdata} loans",
+        )
+    fig.update_layout(
+        xaxis_title="Predicted default rate",
+        yaxis_title="Observed default rate",
+        xaxis_tickformat=".0%",
+        yaxis_tickformat=".0%",
+        legend={
+            "orientation": "v",
+            "x": 0.02,
+            "xanchor": "left",
+            "y": 0.98,
+            "yanchor": "top",
+            "bgcolor": "rgba(255,255,255,0.8)",
+        },
+    )
     return themed(fig, height=320)

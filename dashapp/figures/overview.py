@@ -21,15 +21,34 @@ def monthly_volume_figure(monthly: pd.DataFrame) -> go.Figure:
         name = DIRECTION_NAMES.get(direction, str(direction))
         hover = "%{x|%b %Y}<br>%{y:,.0f}<br>%{customdata:,} transactions<extra>" + name + "</extra>"
         if direction == "credit":
-            trace = go.Scatter(x=part["month"], y=part["amount"], name=name, mode="lines+markers",
-                               line={"color": DIRECTION_COLOURS["credit"], "width": 2.5})
+            trace = go.Scatter(
+                x=part["month"],
+                y=part["amount"],
+                name=name,
+                mode="lines+markers",
+                line={"color": DIRECTION_COLOURS["credit"], "width": 2.5},
+            )
         else:
-            trace = go.Bar(x=part["month"], y=part["amount"], name=name, marker_color=DIRECTION_COLOURS.get(direction, NAVY))
-        fig.add_trace(trace.update(customdata=part["transactions"], hovertemplate=hover),
-                      secondary_y=direction == "credit")
+            trace = go.Bar(
+                x=part["month"],
+                y=part["amount"],
+                name=name,
+                marker_color=DIRECTION_COLOURS.get(direction, NAVY),
+            )
+        fig.add_trace(
+            trace.update(customdata=part["transactions"], hovertemplate=hover),
+            secondary_y=direction == "credit",
+        )
     fig.update_yaxes(title_text="Spending", tickformat=".3~s", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(title_text="Income", tickformat=".3~s", rangemode="tozero", showgrid=False, tickmode="auto",
-                     nticks=6, secondary_y=True)
+    fig.update_yaxes(
+        title_text="Income",
+        tickformat=".3~s",
+        rangemode="tozero",
+        showgrid=False,
+        tickmode="auto",
+        nticks=6,
+        secondary_y=True,
+    )
     fig.update_xaxes(dtick="M1", tickformat="%b\n%Y")
     return themed(fig)
 
@@ -41,10 +60,16 @@ def income_figure(income: pd.DataFrame) -> go.Figure:
     centre = (income["left"] + income["right"]) / 2
     ranges = [f"{lo:,.0f} to {hi:,.0f}" for lo, hi in zip(income["left"], income["right"], strict=True)]
     ranges[-1] = f"{income['left'].iloc[-1]:,.0f} and above"  # the last bin holds the folded-in tail
-    fig = go.Figure(go.Bar(
-        x=centre, y=income["customers"], width=(income["right"] - income["left"]) * 0.92,
-        marker_color=SKY, customdata=ranges, hovertemplate="%{customdata}<br>%{y:,} customers<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=centre,
+            y=income["customers"],
+            width=(income["right"] - income["left"]) * 0.92,
+            marker_color=SKY,
+            customdata=ranges,
+            hovertemplate="%{customdata}<br>%{y:,} customers<extra></extra>",
+        )
+    )
     fig.update_xaxes(title_text="Annual income", tickformat="~s")
     fig.update_yaxes(title_text="Customers")
     return themed(fig)
@@ -55,26 +80,47 @@ def default_rate_figure(rates: pd.DataFrame, label: str) -> go.Figure:
     if rates.empty:
         return empty_figure("No loans")
     labels = rates["group"].astype(str).str.replace("_", " ").str.capitalize().tolist()
-    trace = {"type": "bar", "x": rates["default_rate"].to_numpy(), "y": labels, "orientation": "h",
-             "marker": {"color": ROSE}, "text": [f"{r:.1%}" for r in rates["default_rate"]],
-             "textposition": "outside", "cliponaxis": False, "customdata": rates[["loans", "defaults"]].to_numpy(),
-             "hovertemplate": label + ": %{y}<br>%{x:.1%} default rate<br>%{customdata[1]:,} of %{customdata[0]:,} "
-                                      "loans<extra></extra>"}
-    return figure([trace], xaxis={"title": {"text": "Default rate"}, "tickformat": ".0%",
-                                  "range": [0, float(rates["default_rate"].max()) * 1.25 or 1]},
-                  yaxis={"autorange": "reversed", "title": {"text": None}})
+    trace = {
+        "type": "bar",
+        "x": rates["default_rate"].to_numpy(),
+        "y": labels,
+        "orientation": "h",
+        "marker": {"color": ROSE},
+        "text": [f"{r:.1%}" for r in rates["default_rate"]],
+        "textposition": "outside",
+        "cliponaxis": False,
+        "customdata": rates[["loans", "defaults"]].to_numpy(),
+        "hovertemplate": label
+        + ": %{y}<br>%{x:.1%} default rate<br>%{customdata[1]:,} of %{customdata[0]:,} "
+        "loans<extra></extra>",
+    }
+    return figure(
+        [trace],
+        xaxis={
+            "title": {"text": "Default rate"},
+            "tickformat": ".0%",
+            "range": [0, float(rates["default_rate"].max()) * 1.25 or 1],
+        },
+        yaxis={"autorange": "reversed", "title": {"text": None}},
+    )
 
 
 def uptake_figure(uptake: pd.DataFrame) -> go.Figure:
     """Share of customers holding at least one product of each family."""
     if uptake.empty:
         return empty_figure("No products")
-    fig = go.Figure(go.Bar(
-        x=uptake["family"].str.capitalize(), y=uptake["share"], marker_color=TEAL,
-        text=[f"{s:.0%}" for s in uptake["share"]], textposition="outside", cliponaxis=False,
-        customdata=uptake["customers"],
-        hovertemplate="%{x}<br>%{y:.1%} of customers (%{customdata:,})<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=uptake["family"].str.capitalize(),
+            y=uptake["share"],
+            marker_color=TEAL,
+            text=[f"{s:.0%}" for s in uptake["share"]],
+            textposition="outside",
+            cliponaxis=False,
+            customdata=uptake["customers"],
+            hovertemplate="%{x}<br>%{y:.1%} of customers (%{customdata:,})<extra></extra>",
+        )
+    )
     fig.update_yaxes(title_text="Customers holding", tickformat=".0%", rangemode="tozero")
     return themed(fig)
 
@@ -83,9 +129,14 @@ def regions_figure(regions: pd.DataFrame) -> go.Figure:
     """Customers per region, largest first, with each region's total balance on hover."""
     if regions.empty:
         return empty_figure("No customers")
-    fig = go.Figure(go.Bar(
-        x=regions["region"], y=regions["customers"], marker_color=NAVY, customdata=regions["balance"],
-        hovertemplate="%{x}<br>%{y:,} customers<br>%{customdata:,.0f} in balances<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=regions["region"],
+            y=regions["customers"],
+            marker_color=NAVY,
+            customdata=regions["balance"],
+            hovertemplate="%{x}<br>%{y:,} customers<br>%{customdata:,.0f} in balances<extra></extra>",
+        )
+    )
     fig.update_yaxes(title_text="Customers")
     return themed(fig)

@@ -27,7 +27,9 @@ def figures_html(title: str, meta: str, sections: Sequence[tuple[str, go.Figure]
     ``plotly_js`` (so it opens offline)."""
     parts = []
     for i, (heading, fig) in enumerate(sections):
-        height = int(fig.layout.height or FIGURE_HEIGHT)  # a fixed height: "100%" collapses inside a grid cell
+        height = int(
+            fig.layout.height or FIGURE_HEIGHT
+        )  # a fixed height: "100%" collapses inside a grid cell
         div = pio.to_html(
             fig,
             full_html=False,

@@ -21,8 +21,14 @@ from dashapp.figures.theme import (
 from risk import calibration_bins, plain_name, pr_curve_points, roc_curve_points
 
 # legends inside the plot, in the corner the curves leave empty: above the plot they wrap into rows that squeeze it
-INSIDE_BOTTOM_RIGHT = {"orientation": "v", "x": 0.98, "xanchor": "right", "y": 0.02, "yanchor": "bottom",
-                       "bgcolor": "rgba(255,255,255,0.8)"}
+INSIDE_BOTTOM_RIGHT = {
+    "orientation": "v",
+    "x": 0.98,
+    "xanchor": "right",
+    "y": 0.02,
+    "yanchor": "bottom",
+    "bgcolor": "rgba(255,255,255,0.8)",
+}
 INSIDE_TOP_RIGHT = {**INSIDE_BOTTOM_RIGHT, "y": 0.98, "yanchor": "top"}
 
 
@@ -31,9 +37,13 @@ def roc_figure(y: np.ndarray, scores: dict[str, np.ndarray]) -> go.Figure:
     fig = go.Figure()
     for i, (name, p) in enumerate(scores.items()):
         fpr, tpr = roc_curve_points(y, p)
-        fig.add_scatter(x=fpr, y=tpr, name=f"{name} ({risk.roc_auc(y, p):.3f})", line={"color": PALETTE[i % 8]})
+        fig.add_scatter(
+            x=fpr, y=tpr, name=f"{name} ({risk.roc_auc(y, p):.3f})", line={"color": PALETTE[i % 8]}
+        )
     fig.add_scatter(x=[0, 1], y=[0, 1], name="chance", line={"dash": "dot", "color": MUTED})
-    fig.update_layout(xaxis_title="False-positive rate", yaxis_title="True-positive rate", legend=INSIDE_BOTTOM_RIGHT)
+    fig.update_layout(
+        xaxis_title="False-positive rate", yaxis_title="True-positive rate", legend=INSIDE_BOTTOM_RIGHT
+    )
     return themed(fig)
 
 
@@ -42,9 +52,13 @@ def pr_figure(y: np.ndarray, scores: dict[str, np.ndarray]) -> go.Figure:
     fig = go.Figure()
     for i, (name, p) in enumerate(scores.items()):
         recall, precision = pr_curve_points(y, p)
-        fig.add_scatter(x=recall, y=precision, name=f"{name} ({risk.pr_auc(y, p):.3f})", line={"color": PALETTE[i % 8]})
+        fig.add_scatter(
+            x=recall, y=precision, name=f"{name} ({risk.pr_auc(y, p):.3f})", line={"color": PALETTE[i % 8]}
+        )
     fig.add_hline(y=float(np.mean(y)), line={"dash": "dot", "color": MUTED})
-    fig.update_layout(xaxis_title="Recall (defaults caught)", yaxis_title="Precision", legend=INSIDE_TOP_RIGHT)
+    fig.update_layout(
+        xaxis_title="Recall (defaults caught)", yaxis_title="Precision", legend=INSIDE_TOP_RIGHT
+    )
     return themed(fig)
 
 
@@ -54,10 +68,21 @@ def calibration_figure(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> go.Fig
     top = float(max(pred.max(), obs.max()) * 1.05)
     fig = go.Figure()
     fig.add_scatter(x=[0, top], y=[0, top], name="perfect", line={"dash": "dot", "color": MUTED})
-    fig.add_scatter(x=pred, y=obs, mode="lines+markers", name="champion", customdata=size,
-                    hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}<br>%{customdata} loans", line={"color": NAVY})
-    fig.update_layout(xaxis_title="Predicted default rate", yaxis_title="Observed default rate",
-                      xaxis_tickformat=".0%", yaxis_tickformat=".0%")
+    fig.add_scatter(
+        x=pred,
+        y=obs,
+        mode="lines+markers",
+        name="champion",
+        customdata=size,
+        hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}<br>%{customdata} loans",
+        line={"color": NAVY},
+    )
+    fig.update_layout(
+        xaxis_title="Predicted default rate",
+        yaxis_title="Observed default rate",
+        xaxis_tickformat=".0%",
+        yaxis_tickformat=".0%",
+    )
     return themed(fig)
 
 
@@ -70,23 +95,44 @@ def ks_figure(y: np.ndarray, p: np.ndarray) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(x=grid, y=cdf_good, name="good loans", line={"color": TEAL})
     fig.add_scatter(x=grid, y=cdf_bad, name="defaults", line={"color": ROSE})
-    fig.add_scatter(x=[grid[at], grid[at]], y=[cdf_bad[at], cdf_good[at]], mode="lines",
-                    name=f"KS {abs(cdf_good[at] - cdf_bad[at]):.3f}", line={"color": NAVY, "dash": "dash"})
-    fig.update_layout(xaxis_title="Predicted probability of default", yaxis_title="Cumulative share",
-                      legend=INSIDE_BOTTOM_RIGHT)
+    fig.add_scatter(
+        x=[grid[at], grid[at]],
+        y=[cdf_bad[at], cdf_good[at]],
+        mode="lines",
+        name=f"KS {abs(cdf_good[at] - cdf_bad[at]):.3f}",
+        line={"color": NAVY, "dash": "dash"},
+    )
+    fig.update_layout(
+        xaxis_title="Predicted probability of default",
+        yaxis_title="Cumulative share",
+        legend=INSIDE_BOTTOM_RIGHT,
+    )
     return themed(fig)
 
 
 def confusion_figure(summary: risk.CutoffSummary) -> go.Figure:
     """The 2x2 confusion matrix at a cut-off, as an annotated heat map."""
     z = [[summary.tn, summary.fp], [summary.fn, summary.tp]]
-    text = [[f"approved, repaid<br>{summary.tn:,}", f"declined, would repay<br>{summary.fp:,}"],
-            [f"approved, defaulted<br>{summary.fn:,}", f"declined, would default<br>{summary.tp:,}"]]
-    trace = {"type": "heatmap", "z": z, "x": ["approve", "decline"], "y": ["repaid", "defaulted"], "text": text,
-             "texttemplate": "%{text}", "showscale": False, "colorscale": [list(s) for s in SEQUENTIAL]}
-    return figure([trace], xaxis={"title": {"text": "Decision"}},
-                  yaxis={"title": {"text": "Outcome"}, "autorange": "reversed"},
-                  margin={"l": label_margin(["defaulted"], title=True)})
+    text = [
+        [f"approved, repaid<br>{summary.tn:,}", f"declined, would repay<br>{summary.fp:,}"],
+        [f"approved, defaulted<br>{summary.fn:,}", f"declined, would default<br>{summary.tp:,}"],
+    ]
+    trace = {
+        "type": "heatmap",
+        "z": z,
+        "x": ["approve", "decline"],
+        "y": ["repaid", "defaulted"],
+        "text": text,
+        "texttemplate": "%{text}",
+        "showscale": False,
+        "colorscale": [list(s) for s in SEQUENTIAL],
+    }
+    return figure(
+        [trace],
+        xaxis={"title": {"text": "Decision"}},
+        yaxis={"title": {"text": "Outcome"}, "autorange": "reversed"},
+        margin={"l": label_margin(["defaulted"], title=True)},
+    )
 
 
 def importance_figure(spec: risk.FeatureSpec, importance: np.ndarray, top: int = 15) -> go.Figure:
@@ -98,8 +144,9 @@ def importance_figure(spec: risk.FeatureSpec, importance: np.ndarray, top: int =
     return themed(fig)
 
 
-def dependence_figure(spec: risk.FeatureSpec, x: np.ndarray, shap: np.ndarray, feature: str,
-                      color_by: str | None = None) -> go.Figure:
+def dependence_figure(
+    spec: risk.FeatureSpec, x: np.ndarray, shap: np.ndarray, feature: str, color_by: str | None = None
+) -> go.Figure:
     """SHAP value against the feature's value for a sample of loans (categories as labels), the dots coloured by a
     second feature's value when ``color_by`` is given (how the two interact)."""
     j = spec.features.index(feature)
@@ -112,13 +159,21 @@ def dependence_figure(spec: risk.FeatureSpec, x: np.ndarray, shap: np.ndarray, f
     if color_by is not None and color_by != feature:
         k = spec.features.index(color_by)
         other = x[:, k]
-        text = ([spec.decode_category(color_by, v) for v in other] if color_by in spec.categorical
-                else [f"{v:g}" for v in other])
-        marker |= {"color": other, "colorscale": [[0.0, TEAL], [0.5, "#f4c95d"], [1.0, ROSE]], "opacity": 0.7,
-                   "colorbar": {"title": {"text": plain_name(color_by)}, "thickness": 10}}
+        text = (
+            [spec.decode_category(color_by, v) for v in other]
+            if color_by in spec.categorical
+            else [f"{v:g}" for v in other]
+        )
+        marker |= {
+            "color": other,
+            "colorscale": [[0.0, TEAL], [0.5, "#f4c95d"], [1.0, ROSE]],
+            "opacity": 0.7,
+            "colorbar": {"title": {"text": plain_name(color_by)}, "thickness": 10},
+        }
         hover = f"%{{x}}: SHAP %{{y:.3f}}<br>{plain_name(color_by)} = %{{text}}<extra></extra>"
-    fig = go.Figure(go.Scatter(x=values, y=shap[:, j], mode="markers", marker=marker, text=text,
-                               hovertemplate=hover))
+    fig = go.Figure(
+        go.Scatter(x=values, y=shap[:, j], mode="markers", marker=marker, text=text, hovertemplate=hover)
+    )
     fig.add_hline(y=0, line={"color": MUTED, "dash": "dot"})
     fig.update_layout(xaxis_title=plain_name(feature), yaxis_title="SHAP (log-odds of default)")
     return themed(fig)
@@ -129,10 +184,23 @@ def correlation_figure(spec: risk.FeatureSpec, x: np.ndarray) -> go.Figure:
     n = len(spec.numeric)
     corr = np.corrcoef(x[:, :n], rowvar=False) if n > 1 else np.ones((n, n))
     names = [plain_name(c) for c in spec.numeric]
-    fig = go.Figure(go.Heatmap(z=np.round(corr, 2), x=names, y=names, zmin=-1, zmax=1, colorscale=[list(s) for s in DIVERGING],
-                               texttemplate="%{z}"))
-    room = label_margin(names)  # the x labels are turned 45 degrees: they need about 0.7 of that below the plot
-    fig.update_layout(yaxis_autorange="reversed", xaxis_tickangle=-45, margin={"l": room, "b": int(room * 0.72) + 8})
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.round(corr, 2),
+            x=names,
+            y=names,
+            zmin=-1,
+            zmax=1,
+            colorscale=[list(s) for s in DIVERGING],
+            texttemplate="%{z}",
+        )
+    )
+    room = label_margin(
+        names
+    )  # the x labels are turned 45 degrees: they need about 0.7 of that below the plot
+    fig.update_layout(
+        yaxis_autorange="reversed", xaxis_tickangle=-45, margin={"l": room, "b": int(room * 0.72) + 8}
+    )
     return themed(fig)
 
 
@@ -165,21 +233,42 @@ def waterfall_figure(e: risk.Explanation, top: int = 10) -> go.Figure:
     rows = ["average applicant", *labels, "this applicant"]
     widths, bases = [e.base_pd, *deltas, e.pd], [0.0, *starts.tolist(), 0.0]
     texts = [f"{e.base_pd:.1%}", *[f"{d:+.1%}" for d in deltas], f"{e.pd:.1%}"]
-    fig = go.Figure(go.Bar(
-        orientation="h", y=rows, x=widths, base=bases,
-        marker_color=[NAVY, *[ROSE if d > 0 else TEAL for d in deltas], NAVY],
-        text=texts, textposition="none", hovertemplate="%{y}: %{text}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            orientation="h",
+            y=rows,
+            x=widths,
+            base=bases,
+            marker_color=[NAVY, *[ROSE if d > 0 else TEAL for d in deltas], NAVY],
+            text=texts,
+            textposition="none",
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
     # every value label right of its bar's right end: a negative push's label drawn left of its bar ran into the
     # feature names when the bar came near the axis start (on a phone, always)
     x_range = waterfall_range(bases, widths)
     gap = (x_range[1] - x_range[0]) * 0.01  # a few pixels between a bar and its label
-    fig.add_scatter(x=[max(b, b + w) + gap for b, w in zip(bases, widths, strict=True)], y=rows, text=texts,
-                    mode="text", textposition="middle right", cliponaxis=False, hoverinfo="skip", showlegend=False,
-                    textfont={"size": 11, "color": MUTED})
-    fig.update_layout(xaxis_tickformat=".0%", xaxis_title="Probability of default", yaxis_autorange="reversed",
-                      xaxis_range=x_range, yaxis_tickfont_size=11, showlegend=False,
-                      margin={"l": label_margin(["average applicant", *names, *values], font_size=11), "r": 64})
+    fig.add_scatter(
+        x=[max(b, b + w) + gap for b, w in zip(bases, widths, strict=True)],
+        y=rows,
+        text=texts,
+        mode="text",
+        textposition="middle right",
+        cliponaxis=False,
+        hoverinfo="skip",
+        showlegend=False,
+        textfont={"size": 11, "color": MUTED},
+    )
+    fig.update_layout(
+        xaxis_tickformat=".0%",
+        xaxis_title="Probability of default",
+        yaxis_autorange="reversed",
+        xaxis_range=x_range,
+        yaxis_tickfont_size=11,
+        showlegend=False,
+        margin={"l": label_margin(["average applicant", *names, *values], font_size=11), "r": 64},
+    )
     return themed(fig)
 
 

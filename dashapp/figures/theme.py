@@ -100,6 +100,16 @@ def figure(data: list[dict] | None = None, **layout: object) -> go.Figure:
 
 def empty_figure(message: str) -> go.Figure:
     """A blank figure carrying a centred message (for "no data" states of a chart)."""
-    return figure(annotations=[{"text": message, "showarrow": False, "font": {"color": MUTED, "size": 13},
-                                "xref": "paper", "yref": "paper"}],
-                  xaxis={"visible": False}, yaxis={"visible": False})
+    return figure(
+        annotations=[
+            {
+                "text": message,
+                "showarrow": False,
+                "font": {"color": MUTED, "size": 13},
+                "xref": "paper",
+                "yref": "paper",
+            }
+        ],
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+    )

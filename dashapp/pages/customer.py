@@ -27,9 +27,15 @@ from dashapp.services import ids
 from dashapp.services.bank import DataUnavailable
 from risk import plain_name
 
-dash.register_page(__name__, path="/customer", name="Customer", title="Ledgerlight · customer", nav=False,
-                   query_params={"id": ids.customer_ref},
-                   description="One customer's profile, transactions, risk, segment and products.")
+dash.register_page(
+    __name__,
+    path="/customer",
+    name="Customer",
+    title="Ledgerlight · customer",
+    nav=False,
+    query_params={"id": ids.customer_ref},
+    description="One customer's profile, transactions, risk, segment and products.",
+)
 
 
 #: the page's own font: DataTable sets monospace on its cells, so ``inherit`` there still read as monospace
@@ -37,11 +43,27 @@ TABLE_FONT = "var(--bs-body-font-family)"
 
 
 def _search(value: Any = "") -> html.Form:
-    return html.Form(dbc.InputGroup([dbc.InputGroupText("customer id"),
-                                     dbc.Input(name="id", id="customer-search", type="text", value=value, maxLength=100,
-                                               placeholder="e.g. 17 or C-00017"),
-                                     dbc.Button("Open", type="submit", color="primary")], size="sm"),
-                     action="/customer", method="get", className="mb-3", style={"maxWidth": "360px"})
+    return html.Form(
+        dbc.InputGroup(
+            [
+                dbc.InputGroupText("customer id"),
+                dbc.Input(
+                    name="id",
+                    id="customer-search",
+                    type="text",
+                    value=value,
+                    maxLength=100,
+                    placeholder="e.g. 17 or C-00017",
+                ),
+                dbc.Button("Open", type="submit", color="primary"),
+            ],
+            size="sm",
+        ),
+        action="/customer",
+        method="get",
+        className="mb-3",
+        style={"maxWidth": "360px"},
+    )
 
 
 def _fmt(value: Any) -> str:
@@ -65,49 +87,89 @@ def _table(frame: pd.DataFrame, table_id: str) -> DataTable | html.P:
     if frame is None or frame.empty:
         return html.P("None", className="text-muted small mb-0", id=table_id)
     rows = [{c: _cell(v) for c, v in row.items()} for row in frame.to_dict("records")]
-    return DataTable(rows, [{"name": c, "id": c} for c in frame.columns],
-                                id=table_id, style_table={"overflowX": "auto"}, page_size=8,
-                                style_cell={"fontSize": "0.85rem", "fontFamily": TABLE_FONT, "textAlign": "left",
-                                            "whiteSpace": "normal", "height": "auto", "padding": "4px 6px"},
-                                style_header={"fontWeight": "600"},
-                                # a date broke after its second hyphen in a narrow column
-                                style_cell_conditional=[{"if": {"column_id": c}, "whiteSpace": "nowrap"}
-                                                        for c in frame.columns if c.endswith("_at") or c == "ts"])
+    return DataTable(
+        rows,
+        [{"name": c, "id": c} for c in frame.columns],
+        id=table_id,
+        style_table={"overflowX": "auto"},
+        page_size=8,
+        style_cell={
+            "fontSize": "0.85rem",
+            "fontFamily": TABLE_FONT,
+            "textAlign": "left",
+            "whiteSpace": "normal",
+            "height": "auto",
+            "padding": "4px 6px",
+        },
+        style_header={"fontWeight": "600"},
+        # a date broke after its second hyphen in a narrow column
+        style_cell_conditional=[
+            {"if": {"column_id": c}, "whiteSpace": "nowrap"}
+            for c in frame.columns
+            if c.endswith("_at") or c == "ts"
+        ],
+    )
 
 
 def _risk_card(view: svc.Customer360) -> dbc.Card:
     part = view.risk
     if part is None:
         text = view.missing.get("risk", "This customer has no loan to score.")
-        return dbc.Card([dbc.CardHeader("Default risk"), dbc.CardBody(html.P(text, className="small mb-0"))],
-                        className="ll-card h-100", id="customer-risk")
+        return dbc.Card(
+            [dbc.CardHeader("Default risk"), dbc.CardBody(html.P(text, className="small mb-0"))],
+            className="ll-card h-100",
+            id="customer-risk",
+        )
     e = part.explanation
     declined = e.pd >= part.threshold
     body: list[Any] = [
-        html.Div([html.Span(f"PD {e.pd:.1%}", id="customer-pd", className="fs-4 fw-semibold me-3"),
-                  dbc.Badge(f"band {e.band} ({risk.BAND_NAMES[e.band]})", id="customer-band", color="secondary",
-                            className="me-2"),
-                  dbc.Badge("DECLINE" if declined else "APPROVE", color="danger" if declined else "success")]),
-        html.Small(f"cut-off: decline when PD ≥ {part.threshold:.1%}; latest loan {part.loan.get('loan_id')}",
-                   className="text-muted"),
-        html.Ul([html.Li(r) for r in e.reasons] or [html.Li("Nothing raised the risk")], id="customer-reasons",
-                className="small mt-2"),
+        html.Div(
+            [
+                html.Span(f"PD {e.pd:.1%}", id="customer-pd", className="fs-4 fw-semibold me-3"),
+                dbc.Badge(
+                    f"band {e.band} ({risk.BAND_NAMES[e.band]})",
+                    id="customer-band",
+                    color="secondary",
+                    className="me-2",
+                ),
+                dbc.Badge("DECLINE" if declined else "APPROVE", color="danger" if declined else "success"),
+            ]
+        ),
+        html.Small(
+            f"cut-off: decline when PD ≥ {part.threshold:.1%}; latest loan {part.loan.get('loan_id')}",
+            className="text-muted",
+        ),
+        html.Ul(
+            [html.Li(r) for r in e.reasons] or [html.Li("Nothing raised the risk")],
+            id="customer-reasons",
+            className="small mt-2",
+        ),
     ]
     if part.recourse is not None:
         body.append(recourse_block(part.recourse, "customer-recourse"))
-    return dbc.Card([dbc.CardHeader("Default risk"), dbc.CardBody(body)], className="ll-card h-100", id="customer-risk")
+    return dbc.Card(
+        [dbc.CardHeader("Default risk"), dbc.CardBody(body)], className="ll-card h-100", id="customer-risk"
+    )
 
 
 def _segment_card(view: svc.Customer360) -> dbc.Card:
     seg = view.segment
     if seg is None:
-        body: Any = html.P(view.missing.get("segment", "Not in the trained segmentation."), className="small mb-0")
+        body: Any = html.P(
+            view.missing.get("segment", "Not in the trained segmentation."), className="small mb-0"
+        )
     else:
-        medians = [html.Li(f"{plain_name(k)}: {_fmt(seg[k])} (segment median)") for k in
-                   ("age", "income", "monetary", "frequency", "recency_days", "n_products") if k in seg]
+        medians = [
+            html.Li(f"{plain_name(k)}: {_fmt(seg[k])} (segment median)")
+            for k in ("age", "income", "monetary", "frequency", "recency_days", "n_products")
+            if k in seg
+        ]
         share = f" · {seg['share']:.0%} of customers" if "share" in seg else ""
-        body = [html.H5(f"{seg['segment']}: {seg['name']}", id="customer-segment"),
-                html.P(f"{seg.get('distinctive', '')}{share}", className="small text-muted"), html.Ul(medians, className="small")]
+        body = [
+            html.H5(f"{seg['segment']}: {seg['name']}", id="customer-segment"),
+            html.P(f"{seg.get('distinctive', '')}{share}", className="small text-muted"),
+            html.Ul(medians, className="small"),
+        ]
     return dbc.Card([dbc.CardHeader("Segment"), dbc.CardBody(body)], className="ll-card h-100")
 
 
@@ -115,13 +177,31 @@ def _products_card(view: svc.Customer360) -> dbc.Card:
     if view.held is None or view.next_best is None:  # the service sets both or neither
         body: Any = html.P(view.missing.get("products", ""), className="small mb-0")
     else:
-        nb = view.next_best.loc[:, [c for c in ("rank", "name", "family", "reason") if c in view.next_best.columns]]
-        note = " Credit products are not offered to this customer (credit policy)." if view.credit_blocked else ""
-        body = [html.H6("Held"), _table(view.held.loc[:, ["name", "family"]], "customer-held"),
-                html.H6(["Next best ", html.Small(f"({view.next_best_label}, best on held-out interactions)",
-                                                  className="text-muted", id="customer-next-best-model")],
-                        className="mt-3"), _table(nb, "customer-next-best"),
-                html.Small(note, className="text-muted")]
+        nb = view.next_best.loc[
+            :, [c for c in ("rank", "name", "family", "reason") if c in view.next_best.columns]
+        ]
+        note = (
+            " Credit products are not offered to this customer (credit policy)."
+            if view.credit_blocked
+            else ""
+        )
+        body = [
+            html.H6("Held"),
+            _table(view.held.loc[:, ["name", "family"]], "customer-held"),
+            html.H6(
+                [
+                    "Next best ",
+                    html.Small(
+                        f"({view.next_best_label}, best on held-out interactions)",
+                        className="text-muted",
+                        id="customer-next-best-model",
+                    ),
+                ],
+                className="mt-3",
+            ),
+            _table(nb, "customer-next-best"),
+            html.Small(note, className="text-muted"),
+        ]
     return dbc.Card([dbc.CardHeader("Products"), dbc.CardBody(body)], className="ll-card h-100")
 
 
@@ -139,21 +219,58 @@ def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 - th
         return html.Div([header, _search(id), error_card(str(exc))])
     show_risk = policy.may(role, Capability.SCORES)
     p = view.profile
-    tiles = [dbc.Col(kpi_tile(label, _fmt(p[key]), tile_id=f"customer-{key}"), xs=6, md=3, xl=True)
-             for label, key in (("Age", "age"), ("Region", "region"), ("Income", "income"), ("Employment", "employment"),
-                                ("Months as customer", "tenure_months"), ("Balance", "balance")) if key in p]
+    tiles = [
+        dbc.Col(kpi_tile(label, _fmt(p[key]), tile_id=f"customer-{key}"), xs=6, md=3, xl=True)
+        for label, key in (
+            ("Age", "age"),
+            ("Region", "region"),
+            ("Income", "income"),
+            ("Employment", "employment"),
+            ("Months as customer", "tenure_months"),
+            ("Balance", "balance"),
+        )
+        if key in p
+    ]
     width = 4 if show_risk else 6  # without the risk card, segment and products share the row
     risk_col = dbc.Col(_risk_card(view), lg=4) if show_risk else None
-    return html.Div([
-        header, _search(view.customer_id),
-        html.H4(f"Customer {view.customer_id}", id="customer-title", className="mb-3"),
-        dbc.Row(tiles, className="g-3 mb-3"),
-        dbc.Row([c for c in (risk_col, dbc.Col(_segment_card(view), lg=width), dbc.Col(_products_card(view), lg=width))
-                 if c],
-                className="g-3 mb-3"),
-        # one row each: the loans table has up to nine columns, which scrolled sideways in a third of the width
-        dbc.Row([dbc.Col(figure_card("Money in and out per month", "customer-monthly", figs.monthly_figure(view.monthly)),
-                         lg=12),
-                 dbc.Col(dbc.Card([dbc.CardHeader("Loans"), dbc.CardBody(_table(view.loans, "customer-loans"))],
-                                  className="ll-card h-100"), lg=12)], className="g-3"),
-    ])
+    return html.Div(
+        [
+            header,
+            _search(view.customer_id),
+            html.H4(f"Customer {view.customer_id}", id="customer-title", className="mb-3"),
+            dbc.Row(tiles, className="g-3 mb-3"),
+            dbc.Row(
+                [
+                    c
+                    for c in (
+                        risk_col,
+                        dbc.Col(_segment_card(view), lg=width),
+                        dbc.Col(_products_card(view), lg=width),
+                    )
+                    if c
+                ],
+                className="g-3 mb-3",
+            ),
+            # one row each: the loans table has up to nine columns, which scrolled sideways in a third of the width
+            dbc.Row(
+                [
+                    dbc.Col(
+                        figure_card(
+                            "Money in and out per month",
+                            "customer-monthly",
+                            figs.monthly_figure(view.monthly),
+                        ),
+                        lg=12,
+                    ),
+                    dbc.Col(
+                        dbc.Card(
+                            [dbc.CardHeader("Loans"), dbc.CardBody(_table(view.loans, "customer-loans"))],
+                            className="ll-card h-100",
+                        ),
+                        lg=12,
+                    ),
+                ],
+                className="g-3",
+            ),
+        ]
+    )

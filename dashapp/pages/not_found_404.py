@@ -12,7 +12,10 @@ dash.register_page(__name__, path="/404", name="Not found", title="Ledgerlight Â
 
 def layout(**_query: str) -> html.Div:
     """A short "page not found" message with a link back to the Overview."""
-    return html.Div([
-        page_header("Page not found", "There is no page at this address."),
-        dcc.Link("Back to the Overview", href=dash.get_relative_path("/"), id="not-found-home"),
-    ], id="not-found")
+    return html.Div(
+        [
+            page_header("Page not found", "There is no page at this address."),
+            dcc.Link("Back to the Overview", href=dash.get_relative_path("/"), id="not-found-home"),
+        ],
+        id="not-found",
+    )

@@ -27,60 +27,124 @@ from dashapp.services import recsys as svc
 from dashapp.services.bank import DataUnavailable
 from dashapp.services.served import NotTrained
 
-dash.register_page(__name__, path="/recommendations", name="Recommendations", title="Ledgerlight · recommendations",
-                   order=30, description="Next products for a customer, campaign lists per product, model comparison.")
+dash.register_page(
+    __name__,
+    path="/recommendations",
+    name="Recommendations",
+    title="Ledgerlight · recommendations",
+    order=30,
+    description="Next products for a customer, campaign lists per product, model comparison.",
+)
 
 TITLE = "Product recommendations"
-SUBTITLE = ("What to offer each customer next, from every served model side by side (the best on held-out "
-            "interactions first); who to target for a product; how the models compare on held-out interactions.")
+SUBTITLE = (
+    "What to offer each customer next, from every served model side by side (the best on held-out "
+    "interactions first); who to target for a product; how the models compare on held-out interactions."
+)
 
 
 def _customer_panel() -> dbc.Card:
-    return dbc.Card([
-        dbc.CardHeader("Customer"),
-        dbc.CardBody([
-            dbc.Label("Search by customer id", className="small mb-0"),
-            dcc.Dropdown(id="recs-customer", options=svc.customer_options(), placeholder="type a customer id",
-                         clearable=False),
-            dbc.Label("How many products", className="small mb-0 mt-2"),
-            dcc.Slider(id="recs-n", min=1, max=8, step=1, value=5, marks=None,
-                       tooltip={"placement": "bottom", "always_visible": True}),
-            html.Div(id="recs-profile", className="small mt-3"),
-        ]),
-    ], className="ll-card h-100")
+    return dbc.Card(
+        [
+            dbc.CardHeader("Customer"),
+            dbc.CardBody(
+                [
+                    dbc.Label("Search by customer id", className="small mb-0"),
+                    dcc.Dropdown(
+                        id="recs-customer",
+                        options=svc.customer_options(),
+                        placeholder="type a customer id",
+                        clearable=False,
+                    ),
+                    dbc.Label("How many products", className="small mb-0 mt-2"),
+                    dcc.Slider(
+                        id="recs-n",
+                        min=1,
+                        max=8,
+                        step=1,
+                        value=5,
+                        marks=None,
+                        tooltip={"placement": "bottom", "always_visible": True},
+                    ),
+                    html.Div(id="recs-profile", className="small mt-3"),
+                ]
+            ),
+        ],
+        className="ll-card h-100",
+    )
 
 
 def _campaign_grid(key: str) -> html.Div:
     """The campaign grid; a new ``key`` mounts a fresh grid, whose first ``getRowsRequest`` loads the new list."""
-    grid = dag.AgGrid(id="recs-campaign-grid", rowModelType="infinite",
-                      columnDefs=[{"field": c, "filter": "agNumberColumnFilter" if kind == "number"
-                                   else "agTextColumnFilter"} for c, kind in svc.campaign_filters().items()],
-                      defaultColDef={"sortable": True, "resizable": True},
-                      dashGridOptions={"pagination": True, "paginationPageSize": 20, "cacheBlockSize": 100,
-                                       "maxBlocksInCache": 20},
-                      style={"height": "420px"})
+    grid = dag.AgGrid(
+        id="recs-campaign-grid",
+        rowModelType="infinite",
+        columnDefs=[
+            {"field": c, "filter": "agNumberColumnFilter" if kind == "number" else "agTextColumnFilter"}
+            for c, kind in svc.campaign_filters().items()
+        ],
+        defaultColDef={"sortable": True, "resizable": True},
+        dashGridOptions={
+            "pagination": True,
+            "paginationPageSize": 20,
+            "cacheBlockSize": 100,
+            "maxBlocksInCache": 20,
+        },
+        style={"height": "420px"},
+    )
     return html.Div(grid, key=key)
 
 
 def _campaign_panel() -> dbc.Card:
     models, best = svc.model_options()
-    return dbc.Card([
-        dbc.CardHeader("Campaign list: who is most likely to take a product"),
-        dbc.CardBody([
-            dbc.Row([
-                dbc.Col(dcc.Dropdown(id="recs-product", options=svc.product_options(), placeholder="product",
-                                     clearable=False), md=5),
-                dbc.Col(dcc.Dropdown(id="recs-campaign-model", options=models, value=best, clearable=False), md=3),
-                dbc.Col(dbc.Input(id="recs-campaign-n", type="number", min=1, max=svc.MAX_CAMPAIGN, value=200), md=2),
-                dbc.Col(dbc.Button("Export CSV", id="recs-export", color="primary", size="sm"), md=2),
-            ], className="g-2 mb-2"),
-            CreateCampaign("recommendations", inline=True),
-            html.Div(id="recs-campaign-note", className="small text-muted mb-2"),
-            html.Div(_campaign_grid("none"), id="recs-campaign-holder"),
-            dcc.Download(id="recs-download"),
-            customer_link("recs-campaign-grid"),
-        ]),
-    ], className="ll-card")
+    return dbc.Card(
+        [
+            dbc.CardHeader("Campaign list: who is most likely to take a product"),
+            dbc.CardBody(
+                [
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                dcc.Dropdown(
+                                    id="recs-product",
+                                    options=svc.product_options(),
+                                    placeholder="product",
+                                    clearable=False,
+                                ),
+                                md=5,
+                            ),
+                            dbc.Col(
+                                dcc.Dropdown(
+                                    id="recs-campaign-model", options=models, value=best, clearable=False
+                                ),
+                                md=3,
+                            ),
+                            dbc.Col(
+                                dbc.Input(
+                                    id="recs-campaign-n",
+                                    type="number",
+                                    min=1,
+                                    max=svc.MAX_CAMPAIGN,
+                                    value=200,
+                                ),
+                                md=2,
+                            ),
+                            dbc.Col(
+                                dbc.Button("Export CSV", id="recs-export", color="primary", size="sm"), md=2
+                            ),
+                        ],
+                        className="g-2 mb-2",
+                    ),
+                    CreateCampaign("recommendations", inline=True),
+                    html.Div(id="recs-campaign-note", className="small text-muted mb-2"),
+                    html.Div(_campaign_grid("none"), id="recs-campaign-holder"),
+                    dcc.Download(id="recs-download"),
+                    customer_link("recs-campaign-grid"),
+                ]
+            ),
+        ],
+        className="ll-card",
+    )
 
 
 @cached_page
@@ -95,35 +159,87 @@ def layout(**_query: str) -> html.Div:
         return html.Div([header, not_ready_card("Product recommendations", exc.command, str(exc))])
     except DataUnavailable as exc:
         return html.Div([header, no_data_card(str(exc))])
-    return html.Div([
-        header,
-        dbc.Row([
-            dbc.Col(customer_panel, lg=3),
-            dbc.Col(html.Div(id="recs-lists", children=html.P("Pick a customer to see their next products.",
-                                                               className="text-muted")), lg=9),
-        ], className="g-3 mb-3"),
-        dbc.Row(dbc.Col(campaign_panel), className="g-3 mb-3"),
-        dbc.Row([
-            dbc.Col(figure_card("Model comparison", "recs-comparison", figs.comparison_figure(metrics, k),
-                                subtitle=f"Held-out interactions (per-user 75/25 split), top {k}"), lg=7),
-            dbc.Col(dbc.Card([dbc.CardHeader("Metrics"), dbc.CardBody(recs_metrics_table(metrics, k))],
-                             className="ll-card h-100"), lg=5),
-        ], className="g-3"),
-    ])
+    return html.Div(
+        [
+            header,
+            dbc.Row(
+                [
+                    dbc.Col(customer_panel, lg=3),
+                    dbc.Col(
+                        html.Div(
+                            id="recs-lists",
+                            children=html.P(
+                                "Pick a customer to see their next products.", className="text-muted"
+                            ),
+                        ),
+                        lg=9,
+                    ),
+                ],
+                className="g-3 mb-3",
+            ),
+            dbc.Row(dbc.Col(campaign_panel), className="g-3 mb-3"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        figure_card(
+                            "Model comparison",
+                            "recs-comparison",
+                            figs.comparison_figure(metrics, k),
+                            subtitle=f"Held-out interactions (per-user 75/25 split), top {k}",
+                        ),
+                        lg=7,
+                    ),
+                    dbc.Col(
+                        dbc.Card(
+                            [dbc.CardHeader("Metrics"), dbc.CardBody(recs_metrics_table(metrics, k))],
+                            className="ll-card h-100",
+                        ),
+                        lg=5,
+                    ),
+                ],
+                className="g-3",
+            ),
+        ]
+    )
 
 
 def _list_card(model: str, frame: pd.DataFrame, best: bool, width: int) -> dbc.Col:
-    rows = [html.Tr([html.Td(int(r.rank)), html.Td(r.name), html.Td(f"{r.score:.3f}"),
-                     html.Td(r.reason, className="text-muted")]) for r in frame.itertuples(index=False)]
-    body = dbc.Table([html.Thead(html.Tr([html.Th("#"), html.Th("Product"), html.Th("Score"), html.Th("Why")])),
-                      html.Tbody(rows)], size="sm", class_name="small mb-0", id=f"recs-list-{model}")
+    rows = [
+        html.Tr(
+            [
+                html.Td(int(r.rank)),
+                html.Td(r.name),
+                html.Td(f"{r.score:.3f}"),
+                html.Td(r.reason, className="text-muted"),
+            ]
+        )
+        for r in frame.itertuples(index=False)
+    ]
+    body = dbc.Table(
+        [
+            html.Thead(html.Tr([html.Th("#"), html.Th("Product"), html.Th("Score"), html.Th("Why")])),
+            html.Tbody(rows),
+        ],
+        size="sm",
+        class_name="small mb-0",
+        id=f"recs-list-{model}",
+    )
     if frame.empty:
         body = html.P("Nothing left to offer.", className="text-muted small", id=f"recs-list-{model}")
     header = [svc.MODEL_LABELS.get(model, model)]
     if best:
-        header.append(dbc.Badge("best", color="success", className="ms-2", id="recs-best-badge",
-                                title="best nDCG on held-out interactions"))
-    return dbc.Col(dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)], className="ll-card h-100"), lg=width)
+        header.append(
+            dbc.Badge(
+                "best",
+                color="success",
+                className="ms-2",
+                id="recs-best-badge",
+                title="best nDCG on held-out interactions",
+            )
+        )
+    return dbc.Col(
+        dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)], className="ll-card h-100"), lg=width
+    )
 
 
 def _profile(view: svc.CustomerView) -> list[Any]:
@@ -131,11 +247,17 @@ def _profile(view: svc.CustomerView) -> list[Any]:
     held = ", ".join(view.held["name"]) or "nothing yet (cold start)"
     out: list[Any] = [html.Div(f) for f in facts] + [html.Div([html.B("Holds: "), held], id="recs-held")]
     if view.credit_blocked:
-        out.append(dbc.Badge("not eligible for credit offers (credit policy)", color="warning", className="mt-2"))
+        out.append(
+            dbc.Badge("not eligible for credit offers (credit policy)", color="warning", className="mt-2")
+        )
     return out
 
 
-@callback(Output("recs-customer", "options"), Input("recs-customer", "search_value"), State("recs-customer", "value"))
+@callback(
+    Output("recs-customer", "options"),
+    Input("recs-customer", "search_value"),
+    State("recs-customer", "value"),
+)
 def search_customers(search, value):
     """Offer the customer ids that start with what was typed (keeping the current choice)."""
     search = validation.text(search, "customer search", max_len=40, default="")
@@ -148,8 +270,13 @@ def search_customers(search, value):
     return options
 
 
-@callback(Output("recs-lists", "children"), Output("recs-profile", "children"),
-          Input("recs-customer", "value"), Input("recs-n", "value"), prevent_initial_call=True)
+@callback(
+    Output("recs-lists", "children"),
+    Output("recs-profile", "children"),
+    Input("recs-customer", "value"),
+    Input("recs-n", "value"),
+    prevent_initial_call=True,
+)
 def show_customer(customer_id, n):
     """Every model's top-n for the chosen customer, with reasons."""
     if customer_id is None:
@@ -167,16 +294,27 @@ def show_customer(customer_id, n):
     return dbc.Row(cards, className="g-3"), _profile(view)
 
 
-@callback(Output("recs-campaign-holder", "children"), Input("recs-product", "value"),
-          Input("recs-campaign-model", "value"), Input("recs-campaign-n", "value"), prevent_initial_call=True)
+@callback(
+    Output("recs-campaign-holder", "children"),
+    Input("recs-product", "value"),
+    Input("recs-campaign-model", "value"),
+    Input("recs-campaign-n", "value"),
+    prevent_initial_call=True,
+)
 def reset_campaign(product_id, model, n):
     """A fresh grid for a new product, model or size (it then asks for its first rows)."""
     return _campaign_grid(f"{product_id!s:.20}-{model!s:.20}-{n!s:.20}")
 
 
-@callback(Output("recs-campaign-grid", "getRowsResponse"), Output("recs-campaign-note", "children"),
-          Input("recs-campaign-grid", "getRowsRequest"), State("recs-product", "value"),
-          State("recs-campaign-model", "value"), State("recs-campaign-n", "value"), prevent_initial_call=True)
+@callback(
+    Output("recs-campaign-grid", "getRowsResponse"),
+    Output("recs-campaign-note", "children"),
+    Input("recs-campaign-grid", "getRowsRequest"),
+    State("recs-product", "value"),
+    State("recs-campaign-model", "value"),
+    State("recs-campaign-n", "value"),
+    prevent_initial_call=True,
+)
 def campaign_rows(request, product_id, model, n):
     """One block of the campaign list for a product (sorted and filtered by the query), and how many there are."""
     if request is None:
@@ -191,8 +329,14 @@ def campaign_rows(request, product_id, model, n):
     return block, f"{block['rowCount']:,} customers, best first"
 
 
-@callback(Output("recs-download", "data"), Input("recs-export", "n_clicks"), State("recs-product", "value"),
-          State("recs-campaign-model", "value"), State("recs-campaign-n", "value"), prevent_initial_call=True)
+@callback(
+    Output("recs-download", "data"),
+    Input("recs-export", "n_clicks"),
+    State("recs-product", "value"),
+    State("recs-campaign-model", "value"),
+    State("recs-campaign-n", "value"),
+    prevent_initial_call=True,
+)
 def export_campaign(_clicks, product_id, model, n):
     """Download the campaign list (formula-safe CSV)."""
     if product_id is None or not n:
@@ -202,7 +346,15 @@ def export_campaign(_clicks, product_id, model, n):
     return safe_csv(frame, svc.campaign_file_name(product_id))
 
 
-register_customer_link("recs-campaign-grid", __name__)  # a customer id in the campaign list opens the Customer page
+register_customer_link(
+    "recs-campaign-grid", __name__
+)  # a customer id in the campaign list opens the Customer page
 # the "Create campaign" component takes the list shown: product, model and size (checked on the server)
-sync_audience("recommendations", {"product": ("recs-product", "value"), "model": ("recs-campaign-model", "value"),
-                                  "n": ("recs-campaign-n", "value")})
+sync_audience(
+    "recommendations",
+    {
+        "product": ("recs-product", "value"),
+        "model": ("recs-campaign-model", "value"),
+        "n": ("recs-campaign-n", "value"),
+    },
+)

@@ -54,7 +54,9 @@ def served(action: str, target: str, detail: dict[str, Any] | str = "") -> None:
     if not flask.has_request_context():
         return
     text = json.dumps(detail, default=str, sort_keys=True) if isinstance(detail, dict) else str(detail)
-    flask.g.setdefault(_PENDING, []).append(AuditEvent(_clip(action, 60), _clip(target, 200), _clip(text, MAX_DETAIL)))
+    flask.g.setdefault(_PENDING, []).append(
+        AuditEvent(_clip(action, 60), _clip(target, 200), _clip(text, MAX_DETAIL))
+    )
 
 
 def pending() -> list[AuditEvent]:
@@ -85,7 +87,9 @@ def record_safely(user: str, action: str, target: str, detail: str = "") -> bool
         return False
 
 
-def trail_page(start_row: Any, end_row: Any, sort_model: Any, filter_model: Any) -> tuple[list[dict[str, Any]], int]:
+def trail_page(
+    start_row: Any, end_row: Any, sort_model: Any, filter_model: Any
+) -> tuple[list[dict[str, Any]], int]:
     """Rows ``start_row``..``end_row`` of the audit trail, newest first (or oldest first when the grid sorts time
     ascending), filtered as the dash-ag-grid infinite row model asks, and the row count when the end is reached
     (:data:`UNKNOWN_COUNT` while more rows follow: the log only grows, so it is never counted).
@@ -104,8 +108,13 @@ def trail_page(start_row: Any, end_row: Any, sort_model: Any, filter_model: Any)
     where = grid.filters(filter_model, TRAIL_FILTERS)
     sorts = grid.sorts(sort_model, TRAIL_SORTABLE, max_sorts=1)
     order = _T.c.id.asc() if sorts and sorts[0].direction == "asc" else _T.c.id.desc()
-    statement = (sa.select(*(_T.c[c] for c in TRAIL_COLUMNS)).where(*where).order_by(order)
-                 .limit(wanted.size + 1).offset(wanted.start))
+    statement = (
+        sa.select(*(_T.c[c] for c in TRAIL_COLUMNS))
+        .where(*where)
+        .order_by(order)
+        .limit(wanted.size + 1)
+        .offset(wanted.start)
+    )
     rows = read_app_rows(statement, what="the audit log")
     page = [{**row._mapping, "ts": row.ts.strftime("%Y-%m-%d %H:%M:%S")} for row in rows[: wanted.size]]
     count = UNKNOWN_COUNT if len(rows) > wanted.size else wanted.start + len(page)

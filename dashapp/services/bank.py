@@ -55,7 +55,9 @@ def database_reachable(url: str | None = None) -> bool:
     if _missing_sqlite_file(url) is not None:
         return False
     try:
-        engine = engine_for(url)  # the pool every request uses: a health check costs one round trip, not an engine
+        engine = engine_for(
+            url
+        )  # the pool every request uses: a health check costs one round trip, not an engine
     except (SQLAlchemyError, ImportError, DatabaseError):
         return False
     try:
@@ -110,21 +112,34 @@ def customer_monthly(customer_id: int, url: str | None = None) -> pd.DataFrame:
     index; the month is the first 7 characters of the timestamp as text, the same on SQLite and PostgreSQL)."""
     t = BANK_TABLES["transactions"]
     month = sa.func.substr(sa.cast(t.c.ts, sa.String), 1, 7).label("month")
-    rows = _records(sa.select(month, t.c.direction, sa.func.sum(t.c.amount).label("amount"),
-                              sa.func.count().label("count"))
-                    .where(t.c.customer_id == int(customer_id)).group_by(month, t.c.direction)
-                    .order_by(month, t.c.direction), url)
+    rows = _records(
+        sa.select(
+            month, t.c.direction, sa.func.sum(t.c.amount).label("amount"), sa.func.count().label("count")
+        )
+        .where(t.c.customer_id == int(customer_id))
+        .group_by(month, t.c.direction)
+        .order_by(month, t.c.direction),
+        url,
+    )
     # a few dozen rows: numpy parses "YYYY-MM" itself, where pandas' parsers cost milliseconds
-    return pd.DataFrame({"month": np.array([r["month"] for r in rows], dtype="datetime64[M]").astype("datetime64[ns]"),
-                         "direction": pd.array([str(r["direction"]) for r in rows], dtype="str"),
-                         "amount": np.array([float(r["amount"]) for r in rows], dtype=np.float64),
-                         "count": np.array([int(r["count"]) for r in rows], dtype=np.int64)})
+    return pd.DataFrame(
+        {
+            "month": np.array([r["month"] for r in rows], dtype="datetime64[M]").astype("datetime64[ns]"),
+            "direction": pd.array([str(r["direction"]) for r in rows], dtype="str"),
+            "amount": np.array([float(r["amount"]) for r in rows], dtype=np.float64),
+            "count": np.array([int(r["count"]) for r in rows], dtype=np.int64),
+        }
+    )
 
 
 def customer_loans(customer_id: int, url: str | None = None) -> pd.DataFrame:
     """One customer's loans, oldest first (customer_id index), without the customer_id column."""
     t = BANK_TABLES["loans"]
-    frame = _rows(sa.select(*_columns(t, "customer_id")).where(t.c.customer_id == int(customer_id))
-                  .order_by(t.c.issued_at, t.c.loan_id), url)
+    frame = _rows(
+        sa.select(*_columns(t, "customer_id"))
+        .where(t.c.customer_id == int(customer_id))
+        .order_by(t.c.issued_at, t.c.loan_id),
+        url,
+    )
     frame["issued_at"] = pd.to_datetime(frame["issued_at"], format="ISO8601")
     return frame

@@ -403,7 +403,9 @@ def create_from(source: Any, audience: Any, product_id: Any, name: Any, percent:
         flt = segments_service.SegmentFilter.from_inputs(*(values[k] for k in SEGMENT_KEYS), role=role)
         return create_from_segments(flt, product_id, name, percent, user)
     values = validation.record(audience, "audience", RANKED_KEYS)
-    return create_from_recommendations(values["product"], values["n"], values["model"], name, percent, user, ranking)
+    return create_from_recommendations(
+        values["product"], values["n"], values["model"], name, percent, user, ranking
+    )
 
 
 # --- reading and measuring ------------------------------------------------------------------------------------------

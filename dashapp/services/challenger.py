@@ -44,12 +44,16 @@ def compare_with_served(model: str, version: str, *, store: ArtifactStore | None
         raise InputError("model", f"{model!r} is not a served model (one of {', '.join(TRAINERS)})")
     saved = store.versions(model)
     if version not in saved:
-        raise InputError("version", f"not a saved version of {model} (newest: {', '.join(saved[-3:]) or 'none'})")
+        raise InputError(
+            "version", f"not a saved version of {model} (newest: {', '.join(saved[-3:]) or 'none'})"
+        )
     served = store.latest(model)
     if served is None:
         raise InputError("version", f"no version of {model} is served yet: nothing to compare {version} with")
     if served == version:
-        raise InputError("version", f"{model}/{version} is the served version: pick a candidate to compare with it")
+        raise InputError(
+            "version", f"{model}/{version} is the served version: pick a candidate to compare with it"
+        )
     try:
         report = _compare(str(store.root), model, served, version)
     except ValueError as exc:
@@ -88,8 +92,14 @@ def _facts(artifact: Any) -> dict[str, Any]:
 def _saved_metrics(old: Any, new: Any) -> dict[str, dict[str, float]]:
     ours, theirs = old.metadata.get("metrics", {}), new.metadata.get("metrics", {})
     shared = [k for k in ours if k in theirs and _number(ours[k]) and _number(theirs[k])]
-    return {k: {"champion": float(ours[k]), "challenger": float(theirs[k]),
-                "difference": float(theirs[k]) - float(ours[k])} for k in shared}
+    return {
+        k: {
+            "champion": float(ours[k]),
+            "challenger": float(theirs[k]),
+            "difference": float(theirs[k]) - float(ours[k]),
+        }
+        for k in shared
+    }
 
 
 def _number(value: object) -> bool:
@@ -116,23 +126,35 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"  on {report['rows_note']}")
     lines.append(f"  {'metric':<26}{'served':>12}{'challenger':>12}{'change':>11}  favours")
     for name, pair in report["metrics"].items():
-        lines.append(f"  {name:<26}{pair['champion']:>12.4f}{pair['challenger']:>12.4f}{pair['difference']:>+11.4f}"
-                     f"  {pair['better']}")
+        lines.append(
+            f"  {name:<26}{pair['champion']:>12.4f}{pair['challenger']:>12.4f}{pair['difference']:>+11.4f}"
+            f"  {pair['better']}"
+        )
     if "score_psi" in report:
-        lines.append(f"  score PSI of the challenger's PDs against the served: {report['score_psi']['value']:.3f} "
-                     f"({report['score_psi']['status']})")
+        lines.append(
+            f"  score PSI of the challenger's PDs against the served: {report['score_psi']['value']:.3f} "
+            f"({report['score_psi']['status']})"
+        )
         flips = report["flips"]
-        lines.append(f"  at the served cut-off {report['cutoff']:.3f}: {flips['approve_to_decline']:,} approved would be "
-                     f"declined, {flips['decline_to_approve']:,} declined would be approved, {flips['unchanged']:,} "
-                     f"unchanged")
+        lines.append(
+            f"  at the served cut-off {report['cutoff']:.3f}: {flips['approve_to_decline']:,} approved would be "
+            f"declined, {flips['decline_to_approve']:,} declined would be approved, {flips['unchanged']:,} "
+            f"unchanged"
+        )
         for row in flips["sample"]:
-            lines.append(f"    loan {row['loan_id']}: PD {row['champion_pd']:.3f} -> {row['challenger_pd']:.3f} "
-                         f"({row['change']}; defaulted: {'yes' if row['defaulted'] else 'no'})")
+            lines.append(
+                f"    loan {row['loan_id']}: PD {row['champion_pd']:.3f} -> {row['challenger_pd']:.3f} "
+                f"({row['change']}; defaulted: {'yes' if row['defaulted'] else 'no'})"
+            )
         for attribute, table in report.get("fairness", {}).items():
             flagged = [g["group"] for g in table["groups"] if g["flag"]]
-            lowest = min(table["groups"], key=lambda g: g["challenger_di"] if g["challenger_di"] is not None else 9)
-            lines.append(f"  fairness by {attribute} (against {table['reference']}): lowest challenger ratio "
-                         f"{lowest['challenger_di']:.2f} ({lowest['group']}); below 0.8: {', '.join(flagged) or 'none'}")
+            lowest = min(
+                table["groups"], key=lambda g: g["challenger_di"] if g["challenger_di"] is not None else 9
+            )
+            lines.append(
+                f"  fairness by {attribute} (against {table['reference']}): lowest challenger ratio "
+                f"{lowest['challenger_di']:.2f} ({lowest['group']}); below 0.8: {', '.join(flagged) or 'none'}"
+            )
     return lines
 
 

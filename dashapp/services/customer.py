@@ -22,8 +22,17 @@ from dashapp.services import segments as segments_service
 from dashapp.services.risk import RiskPart
 from dashapp.services.served import NotTrained
 
-PROFILE_COLUMNS = ("age", "gender", "region", "income", "employment", "tenure_months", "credit_score", "balance",
-                   "signup_date")
+PROFILE_COLUMNS = (
+    "age",
+    "gender",
+    "region",
+    "income",
+    "employment",
+    "tenure_months",
+    "credit_score",
+    "balance",
+    "signup_date",
+)
 __all__ = ["Customer360", "RiskPart", "customer_360", "parse_customer_id"]
 
 

@@ -52,8 +52,15 @@ def record_decision(customer_id: Any, *, role: str | None, user: str) -> Decisio
     if row is None:
         raise InputError("customer id", f"no borrower with customer id {customer_id}")
     features = risk.check_applicant(served.model.spec, {c: row[c] for c in served.model.spec.features})
-    new = risk.build_decision(artifact, served.model, features, served.threshold, customer_id=cid,
-                              loan_id=row.get("loan_id"), recorded_by=user)
+    new = risk.build_decision(
+        artifact,
+        served.model,
+        features,
+        served.threshold,
+        customer_id=cid,
+        loan_id=row.get("loan_id"),
+        recorded_by=user,
+    )
     try:
         record_id = append_decision(new, _url())
         record = read_decision(record_id, _url())
@@ -61,10 +68,18 @@ def record_decision(customer_id: Any, *, role: str | None, user: str) -> Decisio
         raise DataUnavailable(str(exc)) from exc
     if record is None:  # written in this transaction's database a moment ago
         raise DataUnavailable(f"decision {record_id} was recorded but cannot be read back")
-    audit.served("record_decision", f"decision {record_id}",
-                 {"customer": ids.shown("customer", cid), "loan": ids.shown("loan", new.loan_id) if new.loan_id
-                  is not None else None, "model": f"{new.model}/{new.model_version}",
-                  "decision": new.decision, "pd": round(new.pd, 6), "cutoff": new.cutoff})
+    audit.served(
+        "record_decision",
+        f"decision {record_id}",
+        {
+            "customer": ids.shown("customer", cid),
+            "loan": ids.shown("loan", new.loan_id) if new.loan_id is not None else None,
+            "model": f"{new.model}/{new.model_version}",
+            "decision": new.decision,
+            "pd": round(new.pd, 6),
+            "cutoff": new.cutoff,
+        },
+    )
     return record
 
 
@@ -90,8 +105,10 @@ def notice(record_id: Any, fmt: Any, *, role: str | None) -> tuple[bytes, str, s
         raise InputError("decision record", f"no decision record {rid}")
     if not record.declined:
         raise InputError("decision record", f"decision {rid} approved the applicant: there is no notice")
-    shown = (ids.shown("customer", record.customer_id),
-             None if record.loan_id is None else ids.shown("loan", record.loan_id))
+    shown = (
+        ids.shown("customer", record.customer_id),
+        None if record.loan_id is None else ids.shown("loan", record.loan_id),
+    )
     content, name, media = risk.render_notice(record, fmt, ids=shown)
     audit.served("download_notice", f"decision {rid}", {"customer": shown[0], "format": fmt})
     return content, name, media

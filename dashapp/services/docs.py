@@ -30,7 +30,9 @@ def list_docs(folder: Path = DOCS_DIR) -> tuple[Doc, ...]:
     docs = []
     for path in sorted(folder.glob("*.md")):
         text = path.read_text(encoding="utf-8")
-        heading = next((line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")), path.stem)
+        heading = next(
+            (line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")), path.stem
+        )
         text = re.sub(r"\]\(img/", f"]({IMAGE_ROUTE}/", text)  # images are served by the app (see app.py)
         docs.append(Doc(slug=path.stem, title=heading.replace("`", ""), text=text))
     return tuple(docs)

@@ -113,5 +113,14 @@ def later_customers() -> int:
     return int(drift_grid()["later_customers"])
 
 
-__all__ = ["PD_SHIFT_RANGE", "SHIFT_RANGE", "THRESHOLD_RANGE", "drift", "drift_grid", "fairness", "fairness_grid",
-           "later_customers", "true_default_rate"]
+__all__ = [
+    "PD_SHIFT_RANGE",
+    "SHIFT_RANGE",
+    "THRESHOLD_RANGE",
+    "drift",
+    "drift_grid",
+    "fairness",
+    "fairness_grid",
+    "later_customers",
+    "true_default_rate",
+]

@@ -21,12 +21,27 @@ from dashapp.services.validation import InputError
 
 #: most rows one grid request may ask for (the grid's cache block is smaller)
 MAX_PAGE = 500
-NUMBER_TYPES = ("equals", "notEqual", "lessThan", "lessThanOrEqual", "greaterThan", "greaterThanOrEqual", "inRange",
-                "blank", "notBlank")
+NUMBER_TYPES = (
+    "equals",
+    "notEqual",
+    "lessThan",
+    "lessThanOrEqual",
+    "greaterThan",
+    "greaterThanOrEqual",
+    "inRange",
+    "blank",
+    "notBlank",
+)
 TEXT_TYPES = ("equals", "notEqual", "contains", "notContains", "startsWith", "endsWith", "blank", "notBlank")
 MAX_FILTER_TEXT = 60
-_COMPARE = {"equals": op.eq, "notEqual": op.ne, "lessThan": op.lt, "lessThanOrEqual": op.le, "greaterThan": op.gt,
-            "greaterThanOrEqual": op.ge}
+_COMPARE = {
+    "equals": op.eq,
+    "notEqual": op.ne,
+    "lessThan": op.lt,
+    "lessThanOrEqual": op.le,
+    "greaterThan": op.gt,
+    "greaterThanOrEqual": op.ge,
+}
 _LIKE = {"contains": "%{}%", "notContains": "%{}%", "startsWith": "{}%", "endsWith": "%{}"}
 
 
@@ -113,7 +128,9 @@ def order(by: Sequence[Sort], columns: Columns, key: str, *, key_follows: bool =
     """
     direction = by[0].direction if by and key_follows else "asc"
     keys = [*by, *([] if key in {s.column for s in by} else [Sort(key, direction)])]
-    return [columns[s.column].sql.asc() if s.direction == "asc" else columns[s.column].sql.desc() for s in keys]
+    return [
+        columns[s.column].sql.asc() if s.direction == "asc" else columns[s.column].sql.desc() for s in keys
+    ]
 
 
 def filters(filter_model: Any, columns: Columns, *, use_index: bool = True) -> list[sa.ColumnElement[bool]]:
@@ -139,9 +156,17 @@ def filters(filter_model: Any, columns: Columns, *, use_index: bool = True) -> l
             column = column._replace(sql=sa.func.coalesce(column.sql, column.sql))
         if isinstance(spec, dict) and "conditions" in spec:
             conditions = validation.items(spec["conditions"], f"filter of {name} conditions", max_len=2)
-            operator = validation.choice(spec.get("operator", "AND"), f"filter of {name} operator", ("AND", "OR"))
-            parts = [_condition(name, column, {"filterType": spec.get("filterType", column.kind), **c}
-                                if isinstance(c, dict) else c) for c in conditions]
+            operator = validation.choice(
+                spec.get("operator", "AND"), f"filter of {name} operator", ("AND", "OR")
+            )
+            parts = [
+                _condition(
+                    name,
+                    column,
+                    {"filterType": spec.get("filterType", column.kind), **c} if isinstance(c, dict) else c,
+                )
+                for c in conditions
+            ]
             if parts:
                 out.append(sa.and_(*parts) if operator == "AND" else sa.or_(*parts))
         else:
@@ -194,6 +219,7 @@ def _through_ids(column: Column, ftype: str, needle: str) -> sa.ColumnElement[bo
     is one look-up of the mapping's unique index; a pattern scans the entity's ids, never the grid's table)."""
     t = external_ids_table
     negate = {"notEqual": "equals", "notContains": "contains"}
-    matched = sa.select(t.c.internal_id).where(t.c.entity == column.entity,
-                                               _text_match(t.c.external_id, negate.get(ftype, ftype), needle))
+    matched = sa.select(t.c.internal_id).where(
+        t.c.entity == column.entity, _text_match(t.c.external_id, negate.get(ftype, ftype), needle)
+    )
     return column.sql.not_in(matched) if ftype in negate else column.sql.in_(matched)

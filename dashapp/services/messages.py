@@ -11,7 +11,8 @@ APP_FOLDER = Path(__file__).resolve().parents[2]
 
 #: an absolute file path under a usual top folder (the app's own pages, /risk or /customer, are not file paths)
 _ABSOLUTE_PATH = re.compile(
-    r"(?<![\w.])/(?:tmp|home|root|var|usr|etc|opt|srv|mnt|media|work|app|data|proc|run|private|Users)(?:/[\w.@+-]+)*/?")
+    r"(?<![\w.])/(?:tmp|home|root|var|usr|etc|opt|srv|mnt|media|work|app|data|proc|run|private|Users)(?:/[\w.@+-]+)*/?"
+)
 
 
 def public_message(message: object) -> str:
@@ -19,8 +20,12 @@ def public_message(message: object) -> str:
     (``no such version in the model store``), so no answer tells a client how the server is laid out."""
     text = str(message)
     settings = get_settings()
-    for folder, label in ((settings.checkpoints_dir, "the model store"), (settings.data_dir, "the data folder"),
-                          (APP_FOLDER, "the app folder"), (Path.home(), "the server")):
+    for folder, label in (
+        (settings.checkpoints_dir, "the model store"),
+        (settings.data_dir, "the data folder"),
+        (APP_FOLDER, "the app folder"),
+        (Path.home(), "the server"),
+    ):
         for spelling in {str(folder), str(Path(folder).resolve())}:
             if len(spelling) > 1:
                 text = text.replace(spelling, label)

@@ -72,15 +72,33 @@ def versions() -> pd.DataFrame:
         for version in reversed(store.versions(model)):
             meta = _verified_metadata(root, model, version)
             if isinstance(meta, str):
-                rows.append({"model": model, "version": version, "status": "error", "created_at": "", "rows": None,
-                             "headline": "error", "value": meta, "latest": version == latest})
+                rows.append(
+                    {
+                        "model": model,
+                        "version": version,
+                        "status": "error",
+                        "created_at": "",
+                        "rows": None,
+                        "headline": "error",
+                        "value": meta,
+                        "latest": version == latest,
+                    }
+                )
                 continue
             metric = HEADLINE[model]
             value = meta["metrics"].get(metric)
-            rows.append({"model": model, "version": version,
-                         "status": _status(model, version, meta, latest, current, url),
-                         "created_at": meta.get("created_at", ""), "rows": meta.get("row_count"), "headline": metric,
-                         "value": round(value, 4) if isinstance(value, float) else value, "latest": version == latest})
+            rows.append(
+                {
+                    "model": model,
+                    "version": version,
+                    "status": _status(model, version, meta, latest, current, url),
+                    "created_at": meta.get("created_at", ""),
+                    "rows": meta.get("row_count"),
+                    "headline": metric,
+                    "value": round(value, 4) if isinstance(value, float) else value,
+                    "latest": version == latest,
+                }
+            )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -91,8 +109,9 @@ def _identity(url: str) -> BankIdentity | None:
         return None
 
 
-def _status(model: str, version: str, meta: dict[str, Any], latest: str | None, current: BankIdentity | None,
-            url: str) -> str:
+def _status(
+    model: str, version: str, meta: dict[str, Any], latest: str | None, current: BankIdentity | None, url: str
+) -> str:
     if version == latest:
         return "served"
     if population_problem(model, meta, current):
@@ -114,7 +133,9 @@ def saved_version(model: object, version: object) -> tuple[str, str]:
     name = _check(model)
     saved = _store().versions(name)
     if not isinstance(version, str) or version not in saved:
-        raise validation.InputError("version", f"not a saved version of {name} (newest: {', '.join(saved[-3:]) or 'none'})")
+        raise validation.InputError(
+            "version", f"not a saved version of {name} (newest: {', '.join(saved[-3:]) or 'none'})"
+        )
     return name, version
 
 
@@ -136,8 +157,10 @@ def _card(root: str, url: str, model: str, version: str, published: bool) -> tup
         evidence = _risk_card_evidence(version, url) if published else None
         if evidence is None:
             evidence = card_evidence(art, None, bootstrap=False)
-            evidence["fairness_note"] = (f"the evidence of {model}/{version} (bootstrap intervals, calibration, "
-                                         f"fairness) is not published yet: run `ledgerlight publish {model}`")
+            evidence["fairness_note"] = (
+                f"the evidence of {model}/{version} (bootstrap intervals, calibration, "
+                f"fairness) is not published yet: run `ledgerlight publish {model}`"
+            )
     return model_card_sections(art.metadata, evidence), model_card_html(art.metadata, evidence)
 
 

@@ -24,7 +24,15 @@ from dashapp.services.bank import DataUnavailable, check_database, safe_url
 
 #: What the default-rate chart can be broken down by.
 DEFAULT_BREAKDOWNS: dict[str, str] = {"purpose": "Loan purpose", "score_band": "Credit-score band"}
-__all__ = ["DEFAULT_BREAKDOWNS", "SCORE_BANDS", "Kpis", "Overview", "default_rates_for", "get_overview", "summarise"]
+__all__ = [
+    "DEFAULT_BREAKDOWNS",
+    "SCORE_BANDS",
+    "Kpis",
+    "Overview",
+    "default_rates_for",
+    "get_overview",
+    "summarise",
+]
 
 
 @dataclass(frozen=True)
@@ -63,15 +71,22 @@ def from_document(doc: dict[str, Any]) -> Overview:
     monthly = pd.DataFrame(doc["monthly"], columns=["month", "direction", "amount", "transactions"])
     monthly["month"] = pd.to_datetime(monthly["month"])
     return Overview(
-        kpis=Kpis(customers=int(k["customers"]), total_balance=float(k["total_balance"]), loans=int(k["loans"]),
-                  default_rate=_nan(k["default_rate"]), avg_products=_nan(k["avg_products"]),
-                  last_month=pd.Timestamp(k["last_month"]) if k["last_month"] else pd.NaT,
-                  transactions_last_month=int(k["transactions_last_month"]),
-                  volume_last_month=float(k["volume_last_month"])),
+        kpis=Kpis(
+            customers=int(k["customers"]),
+            total_balance=float(k["total_balance"]),
+            loans=int(k["loans"]),
+            default_rate=_nan(k["default_rate"]),
+            avg_products=_nan(k["avg_products"]),
+            last_month=pd.Timestamp(k["last_month"]) if k["last_month"] else pd.NaT,
+            transactions_last_month=int(k["transactions_last_month"]),
+            volume_last_month=float(k["volume_last_month"]),
+        ),
         monthly=monthly,
         income=pd.DataFrame(doc["income"], columns=["left", "right", "customers"]),
-        defaults={by: pd.DataFrame(rows, columns=["group", "loans", "defaults", "default_rate"])
-                  for by, rows in doc["defaults"].items()},
+        defaults={
+            by: pd.DataFrame(rows, columns=["group", "loans", "defaults", "default_rate"])
+            for by, rows in doc["defaults"].items()
+        },
         uptake=pd.DataFrame(doc["uptake"], columns=["family", "customers", "share"]),
         regions=pd.DataFrame(doc["regions"], columns=["region", "customers", "balance"]),
     )
@@ -107,8 +122,10 @@ def _overview(url: str, refreshed: object) -> Overview:
     except DatabaseError as exc:
         raise DataUnavailable(str(exc)) from exc
     if doc is None:
-        raise DataUnavailable(f"the database {safe_url(url)} has no bank summary yet: run `ledgerlight setup` "
-                              "(or `ledgerlight demo generate` / `ledgerlight load`)")
+        raise DataUnavailable(
+            f"the database {safe_url(url)} has no bank summary yet: run `ledgerlight setup` "
+            "(or `ledgerlight demo generate` / `ledgerlight load`)"
+        )
     if not doc["kpis"]["customers"]:
         raise DataUnavailable(f"the database {safe_url(url)} has no customers")
     return from_document(doc)

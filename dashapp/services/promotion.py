@@ -43,8 +43,11 @@ def check_reason(reason: Any) -> str:
     """The stated reason, stripped; ``InputError`` when it is missing, too short or too long."""
     text = " ".join(str(reason).split()) if isinstance(reason, str) else ""
     if len(text) < REASON_MIN:
-        raise InputError("reason", f"say why this version should be served (at least {REASON_MIN} characters, e.g. "
-                                   "'quarterly retrain on the new outcomes, signed off by the model risk committee')")
+        raise InputError(
+            "reason",
+            f"say why this version should be served (at least {REASON_MIN} characters, e.g. "
+            "'quarterly retrain on the new outcomes, signed off by the model risk committee')",
+        )
     if len(text) > REASON_MAX:
         raise InputError("reason", f"at most {REASON_MAX} characters; got {len(text)}")
     return text
@@ -60,15 +63,19 @@ def population_problem(model: str, metadata: dict[str, Any], current: BankIdenti
         return None
     version = metadata.get("version")
     if population.get("kind") != "bank":
-        return (f"{model}/{version} was trained on {population.get('source', 'outside data')}, not on the bank in the "
-                "database: it is an evaluation and cannot be served. Load the data with `ledgerlight load`, then "
-                f"`ledgerlight train {model}` and promote that version")
+        return (
+            f"{model}/{version} was trained on {population.get('source', 'outside data')}, not on the bank in the "
+            "database: it is an evaluation and cannot be served. Load the data with `ledgerlight load`, then "
+            f"`ledgerlight train {model}` and promote that version"
+        )
     if current is None:
         return f"the database holds no bank, so {model}/{version} has nothing to serve"
     if population.get("bank_id") != current.bank_id:
-        return (f"{model}/{version} was trained on another bank ({population.get('customers', '?'):,} customers, "
-                f"bank id {str(population.get('bank_id'))[:8]}), not on the bank the database holds now (bank id "
-                f"{current.bank_id[:8]}, {current.kind}): retrain it with `ledgerlight train {model}`")
+        return (
+            f"{model}/{version} was trained on another bank ({population.get('customers', '?'):,} customers, "
+            f"bank id {str(population.get('bank_id'))[:8]}), not on the bank the database holds now (bank id "
+            f"{current.bank_id[:8]}, {current.kind}): retrain it with `ledgerlight train {model}`"
+        )
     return None
 
 
@@ -105,11 +112,16 @@ def promote_version(
     url = url or get_settings().database_url
     store = store or ArtifactStore(get_settings().checkpoints_dir)
     if model not in TRAINERS:
-        raise InputError("model", f"{model!r} is not a served model (one of {', '.join(TRAINERS)}); a model trained "
-                                  "on an outside file is an evaluation and cannot be promoted")
+        raise InputError(
+            "model",
+            f"{model!r} is not a served model (one of {', '.join(TRAINERS)}); a model trained "
+            "on an outside file is an evaluation and cannot be promoted",
+        )
     saved = store.versions(model)
     if version not in saved:
-        raise InputError("version", f"not a saved version of {model} (newest: {', '.join(saved[-3:]) or 'none'})")
+        raise InputError(
+            "version", f"not a saved version of {model} (newest: {', '.join(saved[-3:]) or 'none'})"
+        )
     text = check_reason(reason)
     previous = store.latest(model)
     if previous == version:
@@ -124,12 +136,20 @@ def promote_version(
         published = False
     if not published and not publish_if_missing:
         raise InputError(
-            "version", f"{model}/{version} is not published (its serving rows are not in the database), so it cannot "
-                       f"be served: publish it with `ledgerlight publish {model} --version {version}` first")
+            "version",
+            f"{model}/{version} is not published (its serving rows are not in the database), so it cannot "
+            f"be served: publish it with `ledgerlight publish {model} --version {version}` first",
+        )
     if not published:
         publish_version(model, artifact, read_bank(url, with_truth=True), url)
     store.promote(model, version)
-    legacy = "" if (artifact.metadata.get("extra") or {}).get("population") else "; trained before populations were recorded"
-    append_audit(user, "promote_model", f"{model}/{version}", f"from {previous or 'none'}; reason: {text}{legacy}", url)
+    legacy = (
+        ""
+        if (artifact.metadata.get("extra") or {}).get("population")
+        else "; trained before populations were recorded"
+    )
+    append_audit(
+        user, "promote_model", f"{model}/{version}", f"from {previous or 'none'}; reason: {text}{legacy}", url
+    )
     log.info("%s promoted %s/%s (was %s): %s", user, model, version, previous, text)
     return Promotion(model, previous, version, text, published_now=not published)

@@ -60,13 +60,19 @@ def publish_version(model: str, artifact: Artifact, bank: Bank, url: str | None 
         raise ValueError(f"unknown model {model!r}; expected one of {', '.join(PUBLISHERS)}")
     started = time.perf_counter()
     written = PUBLISHERS[model](artifact, bank, url)
-    log.info("published %s %s in %.1f s: %s", model, artifact.version, time.perf_counter() - started,
-             ", ".join(f"{t} {n:,}" for t, n in written.items()))
+    log.info(
+        "published %s %s in %.1f s: %s",
+        model,
+        artifact.version,
+        time.perf_counter() - started,
+        ", ".join(f"{t} {n:,}" for t, n in written.items()),
+    )
     return written
 
 
-def train_and_publish(model: str, bank: Bank, url: str | None = None, *, quick: bool = False,
-                      store: ArtifactStore | None = None) -> Artifact:
+def train_and_publish(
+    model: str, bank: Bank, url: str | None = None, *, quick: bool = False, store: ArtifactStore | None = None
+) -> Artifact:
     """Train ``model`` on ``bank`` and publish the new version's serving rows: a candidate, served once promoted.
 
     Two cases serve it at once, each with an audit row: the model's first version (nothing is served yet), and a
@@ -83,8 +89,13 @@ def train_and_publish(model: str, bank: Bank, url: str | None = None, *, quick: 
         store.promote(model, artifact.version)
         why = f"automatic: the served version {served} was trained on another bank"
     if why:
-        append_audit("ledgerlight", "promote_model", f"{model}/{artifact.version}",
-                     f"from {served or 'none'}; reason: {why}", url)
+        append_audit(
+            "ledgerlight",
+            "promote_model",
+            f"{model}/{artifact.version}",
+            f"from {served or 'none'}; reason: {why}",
+            url,
+        )
     return artifact
 
 
@@ -98,8 +109,9 @@ def _trained_on_another_bank(store: ArtifactStore, model: str, version: str, ban
     return population.get("kind") == "bank" and population.get("bank_id") != bank.identity.bank_id
 
 
-def publish_missing(models: list[str] | None = None, *, bank: Bank | None = None, url: str | None = None,
-                    force: bool = False) -> list[str]:
+def publish_missing(
+    models: list[str] | None = None, *, bank: Bank | None = None, url: str | None = None, force: bool = False
+) -> list[str]:
     """Publish the served (``LATEST``) version of each model whose rows are not in the database yet; returns the
     models published. The bank is read once, only when something needs publishing."""
     url = url or get_settings().database_url

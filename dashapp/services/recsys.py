@@ -43,7 +43,12 @@ from dashapp.services.bank import DataUnavailable
 from dashapp.services.served import NotPublished, load_served
 
 #: every model a version may serve and its label, in page order (a version serves those it published: ``Served.models``)
-MODEL_LABELS = {"popularity": "Popularity", "als": "Implicit ALS", "mf": "PyTorch MF", "ease": "EASE (item-item)"}
+MODEL_LABELS = {
+    "popularity": "Popularity",
+    "als": "Implicit ALS",
+    "mf": "PyTorch MF",
+    "ease": "EASE (item-item)",
+}
 CAMPAIGN_COLUMNS = ("rank", "customer_id", "score", "age", "income", "region", "employment")
 PROFILE_COLUMNS = ("age", "gender", "region", "income", "employment")
 MAX_LIST = recsys.LIST_DEPTH
@@ -54,8 +59,15 @@ _C = recsys.CAMPAIGN_TABLE
 _CUSTOMERS = BANK_TABLES["customers"]
 _INTERACTIONS = BANK_TABLES["interactions"]
 #: what the campaign grid may filter by, and the ag-grid filter kind of each
-CAMPAIGN_FILTERS = {"rank": "number", "customer_id": "number", "score": "number", "age": "number",
-                    "income": "number", "region": "text", "employment": "text"}
+CAMPAIGN_FILTERS = {
+    "rank": "number",
+    "customer_id": "number",
+    "score": "number",
+    "age": "number",
+    "income": "number",
+    "region": "text",
+    "employment": "text",
+}
 
 
 @dataclass(frozen=True)
@@ -166,12 +178,16 @@ def _load(artifact: Artifact) -> Served:
     if doc is None:
         raise NotPublished(recsys.MODEL_NAME, artifact.version, "its recommendations")
     mf = doc.get("mf")
-    reasons = None if not mf else MFReasons(
-        feature_names=[str(f) for f in mf["feature_names"]],
-        vocab=[[str(v) for v in vocab] for vocab in mf["vocab"]],
-        offsets=np.asarray(mf["offsets"], dtype=np.int64),
-        token_factors=np.asarray(mf["token_factors"], dtype=np.float32),
-        item_factors=np.asarray(mf["item_factors"], dtype=np.float32),
+    reasons = (
+        None
+        if not mf
+        else MFReasons(
+            feature_names=[str(f) for f in mf["feature_names"]],
+            vocab=[[str(v) for v in vocab] for vocab in mf["vocab"]],
+            offsets=np.asarray(mf["offsets"], dtype=np.int64),
+            token_factors=np.asarray(mf["token_factors"], dtype=np.float32),
+            item_factors=np.asarray(mf["item_factors"], dtype=np.float32),
+        )
     )
     catalogue = pd.DataFrame(doc["catalogue"]).astype({"product_id": "int64", "name": "str", "family": "str"})
     published = doc.get("models") or list(doc["item_popularity"])  # older documents: the models they hold
@@ -224,7 +240,9 @@ def customer_options(search: str | None = None, limit: int = 30) -> list[dict[st
     t = _CUSTOMERS
     text = (search or "").strip()
     if ids.is_text("customer"):  # the bank's text ids: a range of the mapping's unique index
-        return [{"label": f"Customer {shown}", "value": shown} for _, shown in ids.search("customer", text, limit)]
+        return [
+            {"label": f"Customer {shown}", "value": shown} for _, shown in ids.search("customer", text, limit)
+        ]
     if not text:
         statement: sa.Select = sa.select(t.c.customer_id).order_by(t.c.customer_id).limit(limit)
     else:
@@ -233,8 +251,14 @@ def customer_options(search: str | None = None, limit: int = 30) -> list[dict[st
         ranges = _prefix_ranges(text)
         if not ranges:
             return []
-        parts = [sa.select(t.c.customer_id).where(t.c.customer_id >= lo, t.c.customer_id < hi)
-                 .order_by(t.c.customer_id).limit(limit).subquery(f"r{i}") for i, (lo, hi) in enumerate(ranges)]
+        parts = [
+            sa.select(t.c.customer_id)
+            .where(t.c.customer_id >= lo, t.c.customer_id < hi)
+            .order_by(t.c.customer_id)
+            .limit(limit)
+            .subquery(f"r{i}")
+            for i, (lo, hi) in enumerate(ranges)
+        ]
         union = sa.union_all(*(sa.select(p.c.customer_id) for p in parts)).subquery("ids")
         statement = sa.select(union.c.customer_id).order_by(union.c.customer_id).limit(limit)
     found = _rows(statement)["customer_id"].to_numpy(dtype=np.int64)
@@ -253,8 +277,14 @@ def product_options() -> list[dict[str, object]]:
 def _held_products(customer_id: int) -> set[int]:
     """Products the customer bought (the customer_id index of ``interactions``)."""
     i = _INTERACTIONS
-    return {int(r["product_id"]) for r in _lookup(sa.select(i.c.product_id).distinct()
-                                                   .where(i.c.customer_id == int(customer_id), i.c.event == "purchase"))}
+    return {
+        int(r["product_id"])
+        for r in _lookup(
+            sa.select(i.c.product_id)
+            .distinct()
+            .where(i.c.customer_id == int(customer_id), i.c.event == "purchase")
+        )
+    }
 
 
 def is_credit_blocked(customer_id: int) -> bool:
@@ -301,8 +331,15 @@ def _reason(pub: Served, model: str, col: int, held_cols: np.ndarray, codes: np.
     )
 
 
-def _ranked_list(pub: Served, model: str, row: dict[str, Any] | None, n: int, held: set[int], blocked: bool,
-                 held_cols: np.ndarray) -> pd.DataFrame:
+def _ranked_list(
+    pub: Served,
+    model: str,
+    row: dict[str, Any] | None,
+    n: int,
+    held: set[int],
+    blocked: bool,
+    held_cols: np.ndarray,
+) -> pd.DataFrame:
     """The first ``n`` published products of one model that the customer does not hold (nor is blocked from)."""
     products = _ints(None if row is None else row["products"])
     scores = _floats(None if row is None else row["scores"])
@@ -314,18 +351,25 @@ def _ranked_list(pub: Served, model: str, row: dict[str, Any] | None, n: int, he
     codes = None
     if row is not None and isinstance(row.get("features"), str):
         codes = _ints(row["features"])
-    return pd.DataFrame({
-        "rank": np.arange(1, len(products) + 1),
-        "product_id": products,
-        "name": pub.names[cols].astype(str),
-        "family": pub.families[cols].astype(str),
-        "score": scores,
-        "reason": [_reason(pub, model, int(c), held_cols, codes) for c in cols],
-    })
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(products) + 1),
+            "product_id": products,
+            "name": pub.names[cols].astype(str),
+            "family": pub.families[cols].astype(str),
+            "score": scores,
+            "reason": [_reason(pub, model, int(c), held_cols, codes) for c in cols],
+        }
+    )
 
 
-def customer_view(customer_id: int, n: int = 5, *, models: tuple[str, ...] | None = None,
-                  profile: dict[str, Any] | None = None) -> CustomerView:
+def customer_view(
+    customer_id: int,
+    n: int = 5,
+    *,
+    models: tuple[str, ...] | None = None,
+    profile: dict[str, Any] | None = None,
+) -> CustomerView:
     """Profile, held products and top-``n`` from every served model (or those of ``models``) for one customer (indexed look-ups
     only; ``profile``: the customer's row when the caller has read it already).
 
@@ -347,15 +391,24 @@ def customer_view(customer_id: int, n: int = 5, *, models: tuple[str, ...] | Non
     held = _held_products(customer_id)
     held_cols = np.flatnonzero(np.isin(pub.product_ids, list(held)))
     blocked = is_credit_blocked(customer_id)
-    lists = _lookup(sa.select(_R.c.model, _R.c.products, _R.c.scores, _R.c.features)
-                     .where(_R.c.model_version == pub.version, _R.c.customer_id == customer_id,
-                            _R.c.model.in_(wanted)))
+    lists = _lookup(
+        sa.select(_R.c.model, _R.c.products, _R.c.scores, _R.c.features).where(
+            _R.c.model_version == pub.version, _R.c.customer_id == customer_id, _R.c.model.in_(wanted)
+        )
+    )
     by_model = {str(r["model"]): r for r in lists}
-    recs = {model: _ranked_list(pub, model, by_model.get(model), int(n), held, blocked, held_cols)
-            for model in wanted}
+    recs = {
+        model: _ranked_list(pub, model, by_model.get(model), int(n), held, blocked, held_cols)
+        for model in wanted
+    }
     profile = {k: row[k] for k in PROFILE_COLUMNS if k in row}
-    held_frame = pd.DataFrame({"product_id": pub.product_ids[held_cols], "name": pub.names[held_cols].astype(str),
-                               "family": pub.families[held_cols].astype(str)})
+    held_frame = pd.DataFrame(
+        {
+            "product_id": pub.product_ids[held_cols],
+            "name": pub.names[held_cols].astype(str),
+            "family": pub.families[held_cols].astype(str),
+        }
+    )
     held_frame = ids.show(held_frame, "product_id", "product")
     recs = {model: ids.show(frame, "product_id", "product") for model, frame in recs.items()}
     return CustomerView(customer_id, profile, held_frame, recs, blocked)
@@ -393,20 +446,32 @@ def _candidates(pub: Served, product_id: int, n: int, model: str) -> sa.Select:
         blocked = risk_service.customers_in_bands(bands)
         if blocked is not None:
             where.append(_C.c.customer_id.not_in(blocked))
-    return (sa.select(_C.c.rank.label("stored_rank"), _C.c.customer_id, _C.c.score).where(*where)
-            .order_by(_C.c.rank).limit(int(n)))
+    return (
+        sa.select(_C.c.rank.label("stored_rank"), _C.c.customer_id, _C.c.score)
+        .where(*where)
+        .order_by(_C.c.rank)
+        .limit(int(n))
+    )
 
 
 def _with_attributes(top: sa.Subquery, rank: sa.ColumnElement[Any]) -> dict[str, sa.ColumnElement[Any]]:
     """The grid's columns: ``rank``, the candidate's id and score, the customer's attributes (primary key)."""
     cu = _CUSTOMERS
-    return {"rank": rank, "customer_id": top.c.customer_id, "score": top.c.score, "age": cu.c.age,
-            "income": cu.c.income, "region": cu.c.region, "employment": cu.c.employment}
+    return {
+        "rank": rank,
+        "customer_id": top.c.customer_id,
+        "score": top.c.score,
+        "age": cu.c.age,
+        "income": cu.c.income,
+        "region": cu.c.region,
+        "employment": cu.c.employment,
+    }
 
 
 def _joined(top: sa.Subquery, columns: dict[str, sa.ColumnElement[Any]]) -> sa.Select:
-    return (sa.select(*(c.label(name) for name, c in columns.items()))
-            .select_from(top.outerjoin(_CUSTOMERS, _CUSTOMERS.c.customer_id == top.c.customer_id)))
+    return sa.select(*(c.label(name) for name, c in columns.items())).select_from(
+        top.outerjoin(_CUSTOMERS, _CUSTOMERS.c.customer_id == top.c.customer_id)
+    )
 
 
 def campaign(product_id: int, n: int = 100, model: str | None = None) -> pd.DataFrame:
@@ -426,8 +491,10 @@ def campaign_filters() -> dict[str, str]:
 
 def _records(page: pd.DataFrame) -> list[dict[str, Any]]:
     page = ids.show(page.round({"score": 4, "income": 0}), "customer_id", "customer")
-    return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
-            for r in page.to_dict("records")]
+    return [
+        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+        for r in page.to_dict("records")
+    ]
 
 
 def _count(statement: sa.Select) -> int:
@@ -435,8 +502,15 @@ def _count(statement: sa.Select) -> int:
     return int(frame["n"].iloc[0])
 
 
-def campaign_page(product_id: int, n: int, model: str, start_row: Any, end_row: Any, sort_model: Any = None,
-                  filter_model: Any = None) -> tuple[list[dict[str, Any]], int]:
+def campaign_page(
+    product_id: int,
+    n: int,
+    model: str,
+    start_row: Any,
+    end_row: Any,
+    sort_model: Any = None,
+    filter_model: Any = None,
+) -> tuple[list[dict[str, Any]], int]:
     """Rows ``start_row``..``end_row`` (exclusive) of the campaign list, sorted and filtered as the dash-ag-grid
     infinite row model asks (``getRowsRequest``, checked against whitelists), and how many rows match.
 
@@ -452,8 +526,9 @@ def campaign_page(product_id: int, n: int, model: str, start_row: Any, end_row: 
     pub = served()
     candidates = _candidates(pub, int(product_id), int(n), model)
     sorts = validation.items(sort_model, "sort model", max_len=len(CAMPAIGN_FILTERS))
-    if not filter_model and all(isinstance(s, dict) and s.get("colId") == "rank" and s.get("sort") == "asc"
-                                for s in sorts):
+    if not filter_model and all(
+        isinstance(s, dict) and s.get("colId") == "rank" and s.get("sort") == "asc" for s in sorts
+    ):
         total = _count(candidates)
         if rows.start >= total:
             return [], total
@@ -461,16 +536,21 @@ def campaign_page(product_id: int, n: int, model: str, start_row: Any, end_row: 
         page = _rows(_joined(top, _with_attributes(top, top.c.stored_rank)).order_by(top.c.stored_rank))
         return _records(page.assign(rank=np.arange(rows.start + 1, rows.start + 1 + len(page)))), total
     top = candidates.subquery("top")
-    ranked = sa.select(sa.func.row_number().over(order_by=top.c.stored_rank).label("rank"), top.c.customer_id,
-                       top.c.score).subquery("ranked")
+    ranked = sa.select(
+        sa.func.row_number().over(order_by=top.c.stored_rank).label("rank"), top.c.customer_id, top.c.score
+    ).subquery("ranked")
     columns = _with_attributes(ranked, ranked.c.rank)
     allowed = {name: grid.Column(columns[name], kind) for name, kind in CAMPAIGN_FILTERS.items()}
     allowed["customer_id"] = ids.grid_column("customer", columns["customer_id"])
     where = grid.filters(filter_model, allowed)
     order = grid.order(grid.sorts(sorts, allowed), allowed, "rank")
     matching = _joined(ranked, columns).where(*where)
-    page = _rows(matching.add_columns(sa.func.count().over().label("matching"))
-                 .order_by(*order).limit(rows.size).offset(rows.start))
+    page = _rows(
+        matching.add_columns(sa.func.count().over().label("matching"))
+        .order_by(*order)
+        .limit(rows.size)
+        .offset(rows.start)
+    )
     total = int(page["matching"].iloc[0]) if len(page) else _count(matching)  # one pass unless past the end
     return _records(page.drop(columns="matching")), total
 
@@ -487,8 +567,11 @@ def campaign_export(product_id: int, n: int = 100, model: str | None = None) -> 
     the product, model and the number of customers exported."""
     model = model or best_model()
     frame = neutralise_formulas(campaign(product_id, n, model))
-    audit.served("export_campaign", f"campaign list for product {ids.shown('product', int(product_id))}",
-                 {"model": model, "n": int(n), "rows": len(frame)})
+    audit.served(
+        "export_campaign",
+        f"campaign list for product {ids.shown('product', int(product_id))}",
+        {"model": model, "n": int(n), "rows": len(frame)},
+    )
     return frame
 
 

@@ -43,9 +43,17 @@ TEXT_TYPES = grid.TEXT_TYPES
 #: the grid sorts by one column at a time: each sortable column has an index, so every page is an index range
 MAX_SORTS = 1
 #: columns the grid may filter by, and the ag-grid filter kind each takes
-FILTERS: dict[str, str] = {"customer_id": "number", "loan_id": "number", "pd": "number", "band": "text",
-                           "amount": "number", "purpose": "text", "credit_score": "number", "income": "number",
-                           "dti": "number"}
+FILTERS: dict[str, str] = {
+    "customer_id": "number",
+    "loan_id": "number",
+    "pd": "number",
+    "band": "text",
+    "amount": "number",
+    "purpose": "text",
+    "credit_score": "number",
+    "income": "number",
+    "dti": "number",
+}
 #: text columns are published in one case (bands upper, purposes lower): filters compare in that case, so an
 #: equality is an index look-up and a LIKE behaves the same on SQLite and PostgreSQL
 TEXT_CASE: dict[str, Callable[[str], str]] = {"band": str.upper, "purpose": str.lower}
@@ -109,8 +117,14 @@ def _load_portfolio(artifact: Artifact) -> Portfolio:
     evaluation = artifact.load_npz("evaluation.npz")
     calibrated = {k.removeprefix("cal__"): v for k, v in evaluation.items() if k.startswith("cal__")}
     spec = risk.FeatureSpec.from_dict(artifact.load_json("spec.json"))
-    return Portfolio(artifact.version, artifact.load_json("report.json"), evaluation["y"], calibrated,
-                     artifact.load_npz("explain.npz"), spec)
+    return Portfolio(
+        artifact.version,
+        artifact.load_json("report.json"),
+        evaluation["y"],
+        calibrated,
+        artifact.load_npz("explain.npz"),
+        spec,
+    )
 
 
 def served() -> Served:
@@ -180,10 +194,14 @@ def _published_seen() -> set[tuple[str, str]]:
 # --- the cut-off (bounded evaluation) -----------------------------------------------------------------------------
 
 
-def cutoff_summary(threshold: float, cost_missed_default: float, cost_rejected_good: float) -> risk.CutoffSummary:
+def cutoff_summary(
+    threshold: float, cost_missed_default: float, cost_rejected_good: float
+) -> risk.CutoffSummary:
     """Confusion matrix, approval rate and expected loss of the champion's out-of-fold scores at ``threshold``."""
     p = get_portfolio()
-    return risk.summarize_cutoff(p.y, p.calibrated[p.champion], threshold, cost_missed_default, cost_rejected_good)
+    return risk.summarize_cutoff(
+        p.y, p.calibrated[p.champion], threshold, cost_missed_default, cost_rejected_good
+    )
 
 
 def best_threshold(cost_missed_default: float, cost_rejected_good: float) -> float:
@@ -197,24 +215,32 @@ def best_threshold(cost_missed_default: float, cost_rejected_good: float) -> flo
 
 def _grid_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     frame = frame.round({k: v for k, v in ROUNDING.items() if k in frame.columns})
-    return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
-            for row in frame.to_dict("records")]
+    return [
+        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
 
 
 def grid_columns() -> dict[str, grid.Column]:
     """:data:`COLUMNS`, with the id columns filtered by the bank's text ids when it has them."""
-    return COLUMNS | {name: ids.grid_column(entity, SCORES.c[name]) for name, entity in ID_ENTITIES.items()
-                      if ids.is_text(entity)}
+    return COLUMNS | {
+        name: ids.grid_column(entity, SCORES.c[name])
+        for name, entity in ID_ENTITIES.items()
+        if ids.is_text(entity)
+    }
 
 
 def filter_kinds() -> dict[str, str]:
     """:data:`FILTERS` as the grid's column filters show them: ``text`` for the bank's text ids."""
-    return {name: ids.filter_kind(ID_ENTITIES[name], kind) if name in ID_ENTITIES else kind
-            for name, kind in FILTERS.items()}
+    return {
+        name: ids.filter_kind(ID_ENTITIES[name], kind) if name in ID_ENTITIES else kind
+        for name, kind in FILTERS.items()
+    }
 
 
-def page_rows(version: str, url: str, start: int, end: int, sort_model: Any, filter_model: Any
-              ) -> tuple[pd.DataFrame, int]:
+def page_rows(
+    version: str, url: str, start: int, end: int, sort_model: Any, filter_model: Any
+) -> tuple[pd.DataFrame, int]:
     """Rows ``start``..``end`` of one version's ``risk_scores`` (grid columns, in order) and the matching count.
 
     The page is found on the sort column's index (``model_version, column, customer_id``: the ids alone, however
@@ -228,18 +254,29 @@ def page_rows(version: str, url: str, start: int, end: int, sort_model: Any, fil
     column = sorts[0].column if sorts else "customer_id"
     try:
         rows = published_rows(SCORES, version, url) or 0
-        total = rows if not filters else int(
-            query(sa.select(sa.func.count().label("n")).select_from(SCORES).where(mine, *filters), url)["n"].iloc[0])
+        total = (
+            rows
+            if not filters
+            else int(
+                query(sa.select(sa.func.count().label("n")).select_from(SCORES).where(mine, *filters), url)[
+                    "n"
+                ].iloc[0]
+            )
+        )
         # The page is found either on the filter's index (then the matches are sorted) or by walking the sort
         # column's index and skipping non-matches: the walk reads about end * rows / total index entries, the
         # sort about total; the filter is hidden from the planner when the walk is the shorter.
         walk = bool(filters) and column not in (filter_model or {}) and end * rows < total * total
         where = [mine, *(grid.filters(filter_model, columns, use_index=False) if walk else filters)]
-        ids = query(sa.select(SCORES.c.customer_id).where(*where).order_by(*order).limit(end - start).offset(start),
-                    url)["customer_id"].tolist()
+        ids = query(
+            sa.select(SCORES.c.customer_id).where(*where).order_by(*order).limit(end - start).offset(start),
+            url,
+        )["customer_id"].tolist()
         if ids:
-            page = query(sa.select(*(SCORES.c[c] for c in GRID_COLUMNS)).where(mine, SCORES.c.customer_id.in_(ids)),
-                         url)
+            page = query(
+                sa.select(*(SCORES.c[c] for c in GRID_COLUMNS)).where(mine, SCORES.c.customer_id.in_(ids)),
+                url,
+            )
             page = page.set_index("customer_id").loc[ids].reset_index()
         else:
             page = pd.DataFrame(columns=list(GRID_COLUMNS))
@@ -248,8 +285,9 @@ def page_rows(version: str, url: str, start: int, end: int, sort_model: Any, fil
     return page, int(total)
 
 
-def applicant_page(start_row: int, end_row: int, sort_model: list, filter_model: dict
-                   ) -> tuple[list[dict[str, Any]], int]:
+def applicant_page(
+    start_row: int, end_row: int, sort_model: list, filter_model: dict
+) -> tuple[list[dict[str, Any]], int]:
     """Rows ``start_row``..``end_row`` (exclusive) of the served version's ``risk_scores``, sorted and filtered as
     the dash-ag-grid infinite row model asks (``getRowsRequest``), and how many rows match the filters.
 
@@ -266,9 +304,14 @@ def applicant_page(start_row: int, end_row: int, sort_model: list, filter_model:
     wanted = grid.row_range(start_row, end_row, max_rows=MAX_PAGE)
     version = published_version()
     page, total = page_rows(version, _url(), wanted.start, wanted.end, sort_model, filter_model)
-    rows = ids.show_records(ids.show_records(_grid_records(page), "customer_id", "customer"), "loan_id", "loan")
-    audit.served("view_applicants", "applicant grid",
-                 {"rows": len(rows), "start": wanted.start, "customers": [r["customer_id"] for r in rows]})
+    rows = ids.show_records(
+        ids.show_records(_grid_records(page), "customer_id", "customer"), "loan_id", "loan"
+    )
+    audit.served(
+        "view_applicants",
+        "applicant grid",
+        {"rows": len(rows), "start": wanted.start, "customers": [r["customer_id"] for r in rows]},
+    )
     return rows, total
 
 
@@ -280,10 +323,13 @@ def _latest_loan(customer_id: int) -> dict[str, Any] | None:
     loans, customers = BANK_TABLES["loans"], BANK_TABLES["customers"]
     customer_cols = [customers.c[c] for c in risk.bankbook.CUSTOMER_COLUMNS if c != "customer_id"]
     loan_cols = [c for c in loans.columns if c.name not in customers.c or c.name == "customer_id"]
-    statement = (sa.select(*loan_cols, *customer_cols)
-                 .join_from(loans, customers, loans.c.customer_id == customers.c.customer_id)
-                 .where(loans.c.customer_id == int(customer_id))
-                 .order_by(loans.c.issued_at.desc(), loans.c.loan_id.desc()).limit(1))
+    statement = (
+        sa.select(*loan_cols, *customer_cols)
+        .join_from(loans, customers, loans.c.customer_id == customers.c.customer_id)
+        .where(loans.c.customer_id == int(customer_id))
+        .order_by(loans.c.issued_at.desc(), loans.c.loan_id.desc())
+        .limit(1)
+    )
     try:
         rows = query_records(statement, _url())
     except DatabaseError as exc:
@@ -368,8 +414,12 @@ def band_of(customer_id: int) -> str | None:
     except NotTrained:
         return None
     try:
-        hit = query_records(sa.select(SCORES.c.band).where(SCORES.c.model_version == version,
-                                                           SCORES.c.customer_id == int(customer_id)).limit(1), _url())
+        hit = query_records(
+            sa.select(SCORES.c.band)
+            .where(SCORES.c.model_version == version, SCORES.c.customer_id == int(customer_id))
+            .limit(1),
+            _url(),
+        )
     except DatabaseError as exc:
         raise DataUnavailable(str(exc)) from exc
     return str(hit[0]["band"]) if hit else None

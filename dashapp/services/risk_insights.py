@@ -68,9 +68,7 @@ def gains() -> risk.Gains:
 @functools.cache
 def _partners(version: str) -> dict[str, str | None]:
     p = risk_svc.get_portfolio()
-    return {
-        f: risk.interaction_partner(p.spec, p.sample["x"], p.sample["shap"], f) for f in p.spec.features
-    }
+    return {f: risk.interaction_partner(p.spec, p.sample["x"], p.sample["shap"], f) for f in p.spec.features}
 
 
 def interaction_partner(feature: str) -> str | None:

@@ -61,33 +61,57 @@ class MemberSample:
         return self.n_customers / max(self.size, 1)
 
 
-def load_sample(version: str, n_customers: int, columns: tuple[tuple[str, str], ...], url: str,
-                size: int = SAMPLE_CUSTOMERS) -> MemberSample:
+def load_sample(
+    version: str,
+    n_customers: int,
+    columns: tuple[tuple[str, str], ...],
+    url: str,
+    size: int = SAMPLE_CUSTOMERS,
+) -> MemberSample:
     """Read the ``size`` lowest ranks of ``version`` (``columns``: feature name, ``segment_members`` column) in
     rank chunks."""
     size = min(int(size), n_customers)
-    cols = [_M.c.customer_id, _M.c.segment, _M.c.pc1, _M.c.pc2, _M.c.region, _M.c.products_mask,
-            *(_M.c[column].label(name) for name, column in columns)]
+    cols = [
+        _M.c.customer_id,
+        _M.c.segment,
+        _M.c.pc1,
+        _M.c.pc2,
+        _M.c.region,
+        _M.c.products_mask,
+        *(_M.c[column].label(name) for name, column in columns),
+    ]
     parts = []
     for start in range(0, size, READ_CHUNK):
-        stmt = (sa.select(*cols).where(_M.c.model_version == version, _M.c.sample_rank >= start,
-                                       _M.c.sample_rank < min(start + READ_CHUNK, size))
-                .order_by(_M.c.sample_rank).limit(READ_CHUNK))
+        stmt = (
+            sa.select(*cols)
+            .where(
+                _M.c.model_version == version,
+                _M.c.sample_rank >= start,
+                _M.c.sample_rank < min(start + READ_CHUNK, size),
+            )
+            .order_by(_M.c.sample_rank)
+            .limit(READ_CHUNK)
+        )
         parts.append(query(stmt, url))
     frame = pd.concat(parts, ignore_index=True) if parts else query(sa.select(*cols).where(sa.false()), url)
     names = [name for name, _ in columns]
     return MemberSample(
-        version=version, n_customers=int(n_customers),
-        customer_id=frame["customer_id"].to_numpy(dtype=np.int64), segment=frame["segment"].to_numpy(dtype=np.int64),
-        pcs=frame[["pc1", "pc2"]].to_numpy(dtype=np.float64), region=frame["region"].to_numpy(dtype=object),
+        version=version,
+        n_customers=int(n_customers),
+        customer_id=frame["customer_id"].to_numpy(dtype=np.int64),
+        segment=frame["segment"].to_numpy(dtype=np.int64),
+        pcs=frame[["pc1", "pc2"]].to_numpy(dtype=np.float64),
+        region=frame["region"].to_numpy(dtype=object),
         products_mask=frame["products_mask"].to_numpy(dtype=np.int64),
-        feature_names=tuple(names), matrix=frame[names].to_numpy(dtype=np.float64),
+        feature_names=tuple(names),
+        matrix=frame[names].to_numpy(dtype=np.float64),
     )
 
 
 @functools.lru_cache(maxsize=2)
-def cached_sample(version: str, n_customers: int, columns: tuple[tuple[str, str], ...], url: str,
-                  size: int) -> MemberSample:
+def cached_sample(
+    version: str, n_customers: int, columns: tuple[tuple[str, str], ...], url: str, size: int
+) -> MemberSample:
     """:func:`load_sample`, once per worker and served version."""
     return load_sample(version, n_customers, columns, url, size)
 
@@ -113,8 +137,15 @@ def _ranks_matching(q: KeyedQuery, url: str) -> np.ndarray:
 def ranks_in(sample: MemberSample, customers: sa.Select, url: str) -> np.ndarray:
     """A boolean mask of the sample: the customers that ``customers`` (a one-column select of ids) returns. One
     query per distinct subquery, cached (risk bands: a handful of choices per served risk version)."""
-    stmt = sa.select(_M.c.sample_rank).where(_M.c.model_version == sample.version, _M.c.sample_rank < sample.size,
-                                             _M.c.customer_id.in_(customers)).limit(sample.size)
+    stmt = (
+        sa.select(_M.c.sample_rank)
+        .where(
+            _M.c.model_version == sample.version,
+            _M.c.sample_rank < sample.size,
+            _M.c.customer_id.in_(customers),
+        )
+        .limit(sample.size)
+    )
     mask = np.zeros(sample.size, dtype=bool)
     mask[_ranks_matching(KeyedQuery.of(stmt), url)] = True
     return mask

@@ -105,24 +105,46 @@ class SegmentFilter:
         PermissionError
             ``role`` may not select customers by risk band.
         """
-        segs = tuple(validation.whole_number(s, "segment filter", lo=0, hi=10_000)
-                     for s in validation.items(segments, "segment filter"))
-        picked = [validation.text(r, "risk filter", max_len=40) for r in validation.items(risk, "risk filter")]
+        segs = tuple(
+            validation.whole_number(s, "segment filter", lo=0, hi=10_000)
+            for s in validation.items(segments, "segment filter")
+        )
+        picked = [
+            validation.text(r, "risk filter", max_len=40) for r in validation.items(risk, "risk filter")
+        ]
         bands = tuple(b for b in picked if b != EXCLUDE_INELIGIBLE)
         if bands and not policy.may(role, Capability.SELECT_BY_RISK_BAND):
-            raise PermissionError(f"role {role!r} may not select customers by risk band; it may only leave out "
-                                  "customers who are not eligible for credit offers")
-        return cls(segs, validation.number_range(age, "age filter"), validation.number_range(income, "income filter"),
-                   tuple(validation.text(r, "region filter", max_len=200) for r in validation.items(regions, "region filter")),
-                   tuple(validation.text(p, "product filter", max_len=200)
-                         for p in validation.items(products, "product filter")),
-                   bands, EXCLUDE_INELIGIBLE in picked)
+            raise PermissionError(
+                f"role {role!r} may not select customers by risk band; it may only leave out "
+                "customers who are not eligible for credit offers"
+            )
+        return cls(
+            segs,
+            validation.number_range(age, "age filter"),
+            validation.number_range(income, "income filter"),
+            tuple(
+                validation.text(r, "region filter", max_len=200)
+                for r in validation.items(regions, "region filter")
+            ),
+            tuple(
+                validation.text(p, "product filter", max_len=200)
+                for p in validation.items(products, "product filter")
+            ),
+            bands,
+            EXCLUDE_INELIGIBLE in picked,
+        )
 
     def describe(self) -> dict[str, Any]:
         """The filter as plain data (for the audit log)."""
-        return {"segments": list(self.segments), "age": self.age, "income": self.income, "regions": list(self.regions),
-                "products": list(self.products), "risk_bands": list(self.risk_bands),
-                "exclude_ineligible": self.exclude_ineligible}
+        return {
+            "segments": list(self.segments),
+            "age": self.age,
+            "income": self.income,
+            "regions": list(self.regions),
+            "products": list(self.products),
+            "risk_bands": list(self.risk_bands),
+            "exclude_ineligible": self.exclude_ineligible,
+        }
 
     @property
     def is_empty(self) -> bool:
@@ -151,10 +173,14 @@ class SegmentView:
     n_total: int
     sample: pd.DataFrame  # customer_id, segment, pc1, pc2 (at most SCATTER_POINTS rows)
     sizes: pd.DataFrame  # segment, name, customers, total, revenue
-    z_means: pd.DataFrame  # segment name x feature: z-score of the filtered segment mean against the whole base
+    z_means: (
+        pd.DataFrame
+    )  # segment name x feature: z-score of the filtered segment mean against the whole base
     boxes: pd.DataFrame  # segment, name, q1, median, q3, lower, upper, mean
     box_feature: str
-    cards: pd.DataFrame  # segment, name, customers, share, revenue_share, distinctive, medians of PROFILE_FEATURES
+    cards: (
+        pd.DataFrame
+    )  # segment, name, customers, share, revenue_share, distinctive, medians of PROFILE_FEATURES
     names: dict[int, str] = field(default_factory=dict)
     explained: list[float] = field(default_factory=list)  # PCA explained variance ratio of PC1, PC2
     sample_rows: int = 0  # customers the medians and quartiles come from (n_customers when not sampled)
@@ -232,11 +258,18 @@ def _published(version: str, url: str) -> Published:
     features = pd.DataFrame(doc("features")).set_index("name")
     features["base_std"] = pd.to_numeric(features["base_std"], errors="coerce")
     return Published(
-        version=version, segments=pd.DataFrame(doc("segments")), profiles=pd.DataFrame(doc("profiles")),
-        boxes=pd.DataFrame(doc("boxes")), features=features, selection=doc("selection") or {},
-        bounds=doc("bounds") or {}, products=list(doc("products") or []),
-        explained=[float(v) for v in model["explained_variance_ratio"]], metrics=dict(model.get("metrics", {})),
-        n_customers=int(model["n_customers"]), attributes=list(model.get("attributes", [])),
+        version=version,
+        segments=pd.DataFrame(doc("segments")),
+        profiles=pd.DataFrame(doc("profiles")),
+        boxes=pd.DataFrame(doc("boxes")),
+        features=features,
+        selection=doc("selection") or {},
+        bounds=doc("bounds") or {},
+        products=list(doc("products") or []),
+        explained=[float(v) for v in model["explained_variance_ratio"]],
+        metrics=dict(model.get("metrics", {})),
+        n_customers=int(model["n_customers"]),
+        attributes=list(model.get("attributes", [])),
     )
 
 
@@ -276,7 +309,9 @@ def rename_segment(segment: int, name: str, user: str) -> dict[int, str]:
     """
     pub = published()
     known = pub.segments["segment"].astype(int).tolist()
-    segment = validation.choice(validation.whole_number(segment, "segment", lo=0, hi=10_000), "segment", known)
+    segment = validation.choice(
+        validation.whole_number(segment, "segment", lo=0, hi=10_000), "segment", known
+    )
     name = validation.text(name, "segment name", max_len=200, default="").strip()
     if not name or len(name) > 60:
         raise validation.InputError("segment name", "needs 1 to 60 characters")
@@ -345,7 +380,9 @@ def _where(pub: Published, flt: SegmentFilter, *, use_index: bool = True) -> lis
     if flt.products:
         unknown = [p for p in flt.products if p not in pub.products]
         if unknown:
-            raise validation.InputError("product filter", f"unknown product(s) in the filter: {', '.join(unknown[:5])}")
+            raise validation.InputError(
+                "product filter", f"unknown product(s) in the filter: {', '.join(unknown[:5])}"
+            )
         mask = sum(1 << pub.products.index(p) for p in set(flt.products))
         conds.append(_M.c.products_mask.op("&")(sa.literal(mask, sa.BigInteger)) != 0)
     if flt.risk_bands:
@@ -364,12 +401,21 @@ def _where(pub: Published, flt: SegmentFilter, *, use_index: bool = True) -> lis
 def _effective(pub: Published, flt: SegmentFilter) -> SegmentFilter:
     """``flt`` without an age or income range that spans the served version's whole range (a slider left at its
     ends): no restriction, so the view is the exact one of the whole base rather than a filter of everybody."""
+
     def spans(col: str, rng: tuple[float, float] | None) -> bool:
         bounds = pub.bounds.get(col)
-        return rng is not None and bounds is not None and rng[0] <= float(bounds[0]) and rng[1] >= float(bounds[1])
+        return (
+            rng is not None
+            and bounds is not None
+            and rng[0] <= float(bounds[0])
+            and rng[1] >= float(bounds[1])
+        )
 
-    return replace(flt, age=None if spans("age", flt.age) else flt.age,
-                   income=None if spans("income", flt.income) else flt.income)
+    return replace(
+        flt,
+        age=None if spans("age", flt.age) else flt.age,
+        income=None if spans("income", flt.income) else flt.income,
+    )
 
 
 def _feature(pub: Published, feature: str) -> str:
@@ -398,13 +444,16 @@ def member_sample() -> segment_sample.MemberSample:
     """The served version's uniform sample (:mod:`dashapp.services.segment_sample`), read once per worker."""
     pub = published()
     columns = tuple((f, str(pub.features.at[f, "column"])) for f in pub.feature_names)
-    return segment_sample.cached_sample(pub.version, pub.n_customers, columns, _url(),
-                                        segment_sample.SAMPLE_CUSTOMERS)
+    return segment_sample.cached_sample(
+        pub.version, pub.n_customers, columns, _url(), segment_sample.SAMPLE_CUSTOMERS
+    )
 
 
 def _mask(pub: Published, sample: segment_sample.MemberSample, flt: SegmentFilter) -> np.ndarray:
     """The sample's rows that match ``flt`` (values checked by :func:`_where` first, exactly as for a query)."""
-    _where(pub, flt)  # refuses unknown regions, products and bands; needs a served risk model for a risk filter
+    _where(
+        pub, flt
+    )  # refuses unknown regions, products and bands; needs a served risk model for a risk filter
     keep = np.ones(sample.size, dtype=bool)
     if flt.segments:
         keep &= np.isin(sample.segment, [int(s) for s in flt.segments])
@@ -429,22 +478,32 @@ def _mask(pub: Published, sample: segment_sample.MemberSample, flt: SegmentFilte
 def _scatter(sample: segment_sample.MemberSample, rows: np.ndarray) -> pd.DataFrame:
     """The first :data:`SCATTER_POINTS` of the matching sample rows (lowest sample ranks)."""
     pick = rows[:SCATTER_POINTS]
-    return pd.DataFrame({"customer_id": sample.customer_id[pick], "segment": sample.segment[pick],
-                         "pc1": sample.pcs[pick, 0], "pc2": sample.pcs[pick, 1]})
+    return pd.DataFrame(
+        {
+            "customer_id": sample.customer_id[pick],
+            "segment": sample.segment[pick],
+            "pc1": sample.pcs[pick, 0],
+            "pc2": sample.pcs[pick, 1],
+        }
+    )
 
 
 @functools.lru_cache(maxsize=64)
-def _evidence_parts(version: str, url: str, segments: tuple[int, ...], box_feature: str
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _evidence_parts(
+    version: str, url: str, segments: tuple[int, ...], box_feature: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Counts, revenue and means; boxes; medians of whole segments, from the evidence (once per worker and
     choice: a handful of segments and features)."""
     pub = _published(version, url)
     keep = list(segments) if segments else pub.segments["segment"].tolist()
     seg = pub.segments.set_index("segment").reindex(keep).dropna(subset=["size"])
-    means = pub.profiles.pivot(index="segment", columns="feature", values="mean").reindex(columns=pub.feature_names)
+    means = pub.profiles.pivot(index="segment", columns="feature", values="mean").reindex(
+        columns=pub.feature_names
+    )
     box = pub.boxes[pub.boxes["feature"] == box_feature].set_index("segment").reindex(seg.index)
-    agg = pd.DataFrame({"customers": seg["size"].astype(np.int64),
-                        "revenue": seg["revenue"].astype(np.float64)}).join(means)
+    agg = pd.DataFrame(
+        {"customers": seg["size"].astype(np.int64), "revenue": seg["revenue"].astype(np.float64)}
+    ).join(means)
     medians = pub.profiles.pivot(index="segment", columns="feature", values="median").reindex(seg.index)
     return agg, box[["q1", "median", "q3", "min", "max"]], medians[_profile_features(pub)]
 
@@ -452,11 +511,18 @@ def _evidence_parts(version: str, url: str, segments: tuple[int, ...], box_featu
 def _evidence_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _Stats:
     """The whole base or whole segments (a filter of segments only), exact from the evidence; the scatter from
     the sample."""
-    agg, boxes, medians = _evidence_parts(pub.version, _url(), tuple(int(s) for s in flt.segments), box_feature)
+    agg, boxes, medians = _evidence_parts(
+        pub.version, _url(), tuple(int(s) for s in flt.segments), box_feature
+    )
     sample = member_sample()
     rows = np.flatnonzero(_mask(pub, sample, flt))
-    return _Stats(agg=agg, boxes=boxes, medians=medians, scatter=_scatter(sample, rows),
-                  sample_rows=int(agg["customers"].sum()))
+    return _Stats(
+        agg=agg,
+        boxes=boxes,
+        medians=medians,
+        scatter=_scatter(sample, rows),
+        sample_rows=int(agg["customers"].sum()),
+    )
 
 
 def _filtered_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _Stats:
@@ -482,14 +548,29 @@ def _filtered_stats(pub: Published, flt: SegmentFilter, box_feature: str) -> _St
         counts.append(b - a)
         revenue.append(float(block[:, money].sum()) if money is not None else 0.0)
     index = pd.Index(segments.astype(np.int64), name="segment")
-    agg = pd.DataFrame({"customers": np.rint(np.asarray(counts, dtype=np.float64) * sample.scale).astype(np.int64),
-                        "revenue": np.asarray(revenue, dtype=np.float64) * sample.scale}, index=index)
-    agg = agg.join(pd.DataFrame(np.asarray(means).reshape(len(index), len(names)), index=index, columns=names))
-    boxes = pd.DataFrame(np.asarray(quarts).reshape(len(index), 5), index=index,
-                         columns=["q1", "median", "q3", "min", "max"])
-    return _Stats(agg=agg, boxes=boxes,
-                  medians=pd.DataFrame(np.asarray(medians).reshape(len(index), len(prof)), index=index, columns=profile),
-                  scatter=_scatter(sample, rows), sample_rows=len(rows), estimated=not sample.exact)
+    agg = pd.DataFrame(
+        {
+            "customers": np.rint(np.asarray(counts, dtype=np.float64) * sample.scale).astype(np.int64),
+            "revenue": np.asarray(revenue, dtype=np.float64) * sample.scale,
+        },
+        index=index,
+    )
+    agg = agg.join(
+        pd.DataFrame(np.asarray(means).reshape(len(index), len(names)), index=index, columns=names)
+    )
+    boxes = pd.DataFrame(
+        np.asarray(quarts).reshape(len(index), 5), index=index, columns=["q1", "median", "q3", "min", "max"]
+    )
+    return _Stats(
+        agg=agg,
+        boxes=boxes,
+        medians=pd.DataFrame(
+            np.asarray(medians).reshape(len(index), len(prof)), index=index, columns=profile
+        ),
+        scatter=_scatter(sample, rows),
+        sample_rows=len(rows),
+        estimated=not sample.exact,
+    )
 
 
 def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> SegmentView:
@@ -529,26 +610,44 @@ def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> 
     quart = stats.boxes.reindex(order)
     q1, q3 = quart["q1"].to_numpy(dtype=np.float64), quart["q3"].to_numpy(dtype=np.float64)
     part = agg.reindex(order)
-    boxes = pd.DataFrame({
-        "segment": order, "name": [names[s] for s in order], "q1": q1,
-        "median": quart["median"].to_numpy(dtype=np.float64), "q3": q3,
-        "mean": part[box_feature].to_numpy(dtype=np.float64),
-        "lower": np.maximum(quart["min"].to_numpy(dtype=np.float64), q1 - 1.5 * (q3 - q1)),
-        "upper": np.minimum(quart["max"].to_numpy(dtype=np.float64), q3 + 1.5 * (q3 - q1)),
-    })
+    boxes = pd.DataFrame(
+        {
+            "segment": order,
+            "name": [names[s] for s in order],
+            "q1": q1,
+            "median": quart["median"].to_numpy(dtype=np.float64),
+            "q3": q3,
+            "mean": part[box_feature].to_numpy(dtype=np.float64),
+            "lower": np.maximum(quart["min"].to_numpy(dtype=np.float64), q1 - 1.5 * (q3 - q1)),
+            "upper": np.minimum(quart["max"].to_numpy(dtype=np.float64), q3 + 1.5 * (q3 - q1)),
+        }
+    )
 
     cards = sizes[sizes["customers"] > 0][["segment", "name", "customers"]].copy()
     cards["share"] = cards["customers"] / max(n, 1)
     total_revenue = float(sizes["revenue"].sum())
-    cards["revenue_share"] = (cards["segment"].map(sizes.set_index("segment")["revenue"]) / total_revenue
-                              if total_revenue else 0.0)
+    cards["revenue_share"] = (
+        cards["segment"].map(sizes.set_index("segment")["revenue"]) / total_revenue if total_revenue else 0.0
+    )
     cards["distinctive"] = cards["segment"].map(pub.segments.set_index("segment")["distinctive"])
     cards = cards.merge(stats.medians, left_on="segment", right_index=True, how="left")
-    scatter = ids.show(stats.scatter.sort_values("customer_id").reset_index(drop=True), "customer_id", "customer")
-    return SegmentView(n_customers=n, n_total=pub.n_customers, sample=scatter, sizes=sizes, z_means=z_means,
-                       boxes=boxes, box_feature=box_feature, cards=cards.reset_index(drop=True), names=names,
-                       explained=list(pub.explained), sample_rows=min(stats.sample_rows, n),
-                       estimated=stats.estimated)
+    scatter = ids.show(
+        stats.scatter.sort_values("customer_id").reset_index(drop=True), "customer_id", "customer"
+    )
+    return SegmentView(
+        n_customers=n,
+        n_total=pub.n_customers,
+        sample=scatter,
+        sizes=sizes,
+        z_means=z_means,
+        boxes=boxes,
+        box_feature=box_feature,
+        cards=cards.reset_index(drop=True),
+        names=names,
+        explained=list(pub.explained),
+        sample_rows=min(stats.sample_rows, n),
+        estimated=stats.estimated,
+    )
 
 
 # --- one customer ------------------------------------------------------------------------------------------------
@@ -565,8 +664,11 @@ def customer_segment(customer_id: int) -> dict[str, Any] | None:
         No served, published segmentation.
     """
     pub = published()
-    stmt = sa.select(_M.c.segment).where(_M.c.model_version == pub.version,
-                                         _M.c.customer_id == int(customer_id)).limit(1)
+    stmt = (
+        sa.select(_M.c.segment)
+        .where(_M.c.model_version == pub.version, _M.c.customer_id == int(customer_id))
+        .limit(1)
+    )
     hit = query_records(stmt, _url())
     if not hit:
         return None
@@ -583,12 +685,19 @@ def _segment_cards(version: str, url: str) -> dict[int, dict[str, Any]]:
     cards = {}
     for rec in pub.segments.to_dict("records"):
         segment = int(rec["segment"])
-        medians = pub.profiles[(pub.profiles["segment"] == segment) & pub.profiles["feature"].isin(PROFILE_FEATURES)]
+        medians = pub.profiles[
+            (pub.profiles["segment"] == segment) & pub.profiles["feature"].isin(PROFILE_FEATURES)
+        ]
         values = dict(zip(medians["feature"], medians["median"].astype(float), strict=True))
-        cards[segment] = {"segment": segment, "name": str(rec["name"]), "customers": int(rec["size"]),
-                          "share": float(rec["share"]), "revenue_share": float(rec["revenue_share"]),
-                          "distinctive": str(rec["distinctive"]),
-                          **{f: values[f] for f in PROFILE_FEATURES if f in values}}
+        cards[segment] = {
+            "segment": segment,
+            "name": str(rec["name"]),
+            "customers": int(rec["size"]),
+            "share": float(rec["share"]),
+            "revenue_share": float(rec["revenue_share"]),
+            "distinctive": str(rec["distinctive"]),
+            **{f: values[f] for f in PROFILE_FEATURES if f in values},
+        }
     return cards
 
 
@@ -601,11 +710,16 @@ def count_matching(flt: SegmentFilter) -> int:
     flt = _effective(pub, flt)
     if flt.is_empty:
         return pub.n_customers
-    return int(query(sa.select(sa.func.count().label("n")).select_from(_M).where(*_where(pub, flt)), _url())["n"].iloc[0])
+    return int(
+        query(sa.select(sa.func.count().label("n")).select_from(_M).where(*_where(pub, flt)), _url())[
+            "n"
+        ].iloc[0]
+    )
 
 
-def export_chunks(flt: SegmentFilter, role: str | None = None, *, chunk_rows: int = EXPORT_CHUNK_ROWS
-                  ) -> Iterator[pd.DataFrame]:
+def export_chunks(
+    flt: SegmentFilter, role: str | None = None, *, chunk_rows: int = EXPORT_CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
     """The filtered customers for a CSV, ``chunk_rows`` at a time in customer_id order (keyset paging: one indexed
     query per chunk, nothing bank-sized held): customer_id (the bank's id), segment, segment_name, the features, then the attributes
     (region, gender, employment, products). Columns ``role`` may not receive are dropped; text is formula-neutralised.
@@ -615,8 +729,12 @@ def export_chunks(flt: SegmentFilter, role: str | None = None, *, chunk_rows: in
     conds = _where(pub, _effective(pub, flt))
     names = segment_names()
     attrs = [a for a in pub.attributes if a in ("region", "gender", "employment")]
-    cols = [_M.c.customer_id, _M.c.segment, *(pub.column(f).label(f) for f in pub.feature_names),
-            *(_M.c[a] for a in attrs)]
+    cols = [
+        _M.c.customer_id,
+        _M.c.segment,
+        *(pub.column(f).label(f) for f in pub.feature_names),
+        *(_M.c[a] for a in attrs),
+    ]
     with_products = "products" in pub.attributes
     if with_products:
         cols.append(_M.c.products_mask)
@@ -647,16 +765,23 @@ def export_frame(flt: SegmentFilter, role: str | None = None) -> pd.DataFrame:
     """
     n = count_matching(flt)
     if n > EXPORT_MAX_ROWS:
-        raise ExportTooLarge(f"{n:,} customers match; a download holds at most {EXPORT_MAX_ROWS:,}: narrow the filters "
-                             "(for example pick segments or regions)")
+        raise ExportTooLarge(
+            f"{n:,} customers match; a download holds at most {EXPORT_MAX_ROWS:,}: narrow the filters "
+            "(for example pick segments or regions)"
+        )
     parts = list(export_chunks(flt, role))
     out = pd.concat(parts, ignore_index=True) if parts else _empty_export(role)
-    audit.served("export_segments", f"segment list {list(flt.segments)}", {**flt.describe(), "rows": len(out)})
+    audit.served(
+        "export_segments", f"segment list {list(flt.segments)}", {**flt.describe(), "rows": len(out)}
+    )
     return out
 
 
 def _empty_export(role: str | None) -> pd.DataFrame:
     pub = published()
-    columns = [*EXPORT_ID_COLUMNS, *pub.feature_names,
-               *(a for a in pub.attributes if a in ("region", "gender", "employment", "products"))]
+    columns = [
+        *EXPORT_ID_COLUMNS,
+        *pub.feature_names,
+        *(a for a in pub.attributes if a in ("region", "gender", "employment", "products")),
+    ]
     return policy.redact(pd.DataFrame(columns=columns), role)

@@ -47,8 +47,9 @@ class NotPublished(NotTrained):
     def __init__(self, model: str, version: str, what: str = "its serving rows") -> None:
         super().__init__(model, "not published")
         self.command = f"ledgerlight publish {model}"
-        self.args = (f"{model} model {version} is trained but {what} are not in the database "
-                     f"(run `{self.command}`)",)
+        self.args = (
+            f"{model} model {version} is trained but {what} are not in the database (run `{self.command}`)",
+        )
 
 
 def _root() -> str:

@@ -33,8 +33,9 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def number(value: Any, field: str, *, lo: float | None = None, hi: float | None = None,
-           default: Any = _REQUIRED) -> float:
+def number(
+    value: Any, field: str, *, lo: float | None = None, hi: float | None = None, default: Any = _REQUIRED
+) -> float:
     """A finite number within ``[lo, hi]``; ``None`` gives ``default`` (or an error when there is none)."""
     if value is None and default is not _REQUIRED:
         return default
@@ -49,8 +50,9 @@ def number(value: Any, field: str, *, lo: float | None = None, hi: float | None 
     return float(value)
 
 
-def whole_number(value: Any, field: str, *, lo: int | None = None, hi: int | None = None,
-                 default: Any = _REQUIRED) -> int:
+def whole_number(
+    value: Any, field: str, *, lo: int | None = None, hi: int | None = None, default: Any = _REQUIRED
+) -> int:
     """A whole number within ``[lo, hi]`` (``3.0`` counts, ``3.5`` and ``"3"`` do not)."""
     if value is None and default is not _REQUIRED:
         return default
@@ -84,7 +86,9 @@ def text_id(value: Any, field: str) -> str:
         raise InputError(field, f"must be an id, got {_shown(value)}")
     text = value.strip()
     if not text or len(text) > MAX_ID_LENGTH or not text.isprintable():
-        raise InputError(field, f"must be an id of 1 to {MAX_ID_LENGTH} printable characters, got {_shown(value)}")
+        raise InputError(
+            field, f"must be an id of 1 to {MAX_ID_LENGTH} printable characters, got {_shown(value)}"
+        )
     return text
 
 
@@ -126,8 +130,9 @@ def choices(value: Any, field: str, options: Collection[Any]) -> tuple[Any, ...]
     return tuple(choice(v, field, options) for v in items(value, field))
 
 
-def number_range(value: Any, field: str, *, lo: float | None = None, hi: float | None = None
-                 ) -> tuple[float, float] | None:
+def number_range(
+    value: Any, field: str, *, lo: float | None = None, hi: float | None = None
+) -> tuple[float, float] | None:
     """A ``[low, high]`` pair from a range slider, ``low <= high`` (``None``: no restriction)."""
     if value is None:
         return None

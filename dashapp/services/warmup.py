@@ -17,8 +17,13 @@ log = logging.getLogger("ledgerlight.warmup")
 def _steps() -> list[tuple[str, Callable[[], object]]]:
     from dashapp.services import overview, recsys, risk, segments
 
-    return [("overview", overview.get_overview), ("risk model", risk.get_model), ("risk portfolio", risk.get_portfolio),
-            ("segments", lambda: segments.segment_view(segments.SegmentFilter())), ("recsys", recsys.served)]
+    return [
+        ("overview", overview.get_overview),
+        ("risk model", risk.get_model),
+        ("risk portfolio", risk.get_portfolio),
+        ("segments", lambda: segments.segment_view(segments.SegmentFilter())),
+        ("recsys", recsys.served),
+    ]
 
 
 def warm_caches() -> float:
@@ -28,7 +33,11 @@ def warm_caches() -> float:
         try:
             step()
         except Exception as exc:  # warming is best effort: the page shows the reason when asked
-            log.info("warm-up: %s stays cold (%s)", name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            log.info(
+                "warm-up: %s stays cold (%s)",
+                name,
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            )
             if name == "overview":
                 break  # no database or no bank: nothing else can be shown either
     return time.perf_counter() - started

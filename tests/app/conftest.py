@@ -87,12 +87,18 @@ def bank_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BankEnv]:
     from bankdata import bank_identity, generate_bank, write_bank
 
     root = tmp_path_factory.mktemp("ledgerlight-app")
-    env = BankEnv(bank=generate_bank(DEMO_CUSTOMERS, seed=DEMO_SEED), database_url=f"sqlite:///{root / 'bank.db'}",
-                  checkpoints=root / "checkpoints", data_dir=root / "data")
+    env = BankEnv(
+        bank=generate_bank(DEMO_CUSTOMERS, seed=DEMO_SEED),
+        database_url=f"sqlite:///{root / 'bank.db'}",
+        checkpoints=root / "checkpoints",
+        data_dir=root / "data",
+    )
     env.checkpoints.mkdir()
     env.data_dir.mkdir()
     write_bank(env.bank, url=env.database_url)
-    env = dataclasses.replace(env, bank=dataclasses.replace(env.bank, identity=bank_identity(env.database_url)))
+    env = dataclasses.replace(
+        env, bank=dataclasses.replace(env.bank, identity=bank_identity(env.database_url))
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DATABASE_URL", env.database_url)
         mp.setenv("LEDGERLIGHT_CHECKPOINTS", str(env.checkpoints))
@@ -123,7 +129,9 @@ def trained_env(bank_env: BankEnv) -> TrainedEnv:
     return TrainedEnv(bank_env=bank_env, store=store, artifacts=artifacts)
 
 
-def own_checkpoints(bank_env: BankEnv, tmp_path_factory: pytest.TempPathFactory, train: Any, name: str) -> Iterator[Any]:
+def own_checkpoints(
+    bank_env: BankEnv, tmp_path_factory: pytest.TempPathFactory, train: Any, name: str
+) -> Iterator[Any]:
     """Train one area quickly into a checkpoints folder of the calling module's own and point the app at it while the
     module runs (``bank_env``'s store stays empty for the other tests). Use it in a module-scoped fixture:
     ``yield from own_checkpoints(bank_env, tmp_path_factory, segmentation.train_from_bank, "segments")``.
@@ -167,7 +175,9 @@ def signed_in_client(dash_app, monkeypatch: pytest.MonkeyPatch, role: str = "adm
     from dashapp.auth import ROLES, User
 
     manager = dash_app.server.login_manager
-    monkeypatch.setattr(manager, "_user_callback", lambda uid: User(id=uid, role=uid) if uid in ROLES else None)
+    monkeypatch.setattr(
+        manager, "_user_callback", lambda uid: User(id=uid, role=uid) if uid in ROLES else None
+    )
     test_client = dash_app.server.test_client()
     with test_client.session_transaction() as session:
         session["_user_id"] = role
@@ -186,6 +196,7 @@ def as_user(dash_app, app_users):
         assert response.status_code == 302, response.get_data(as_text=True)[:300]
         client.get("/")  # the first request registers Dash's router callback
         return client
+
     return make
 
 

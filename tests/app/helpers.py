@@ -23,23 +23,34 @@ def csrf_from(html: str) -> str:
 def sign_in(client, name: str, password: str, next_path: str = "/"):
     """POST the real sign-in form (with its token) and return the response."""
     token = csrf_from(client.get("/login").get_data(as_text=True))
-    return client.post("/login", data={"username": name, "password": password, "csrf_token": token, "next": next_path})
+    return client.post(
+        "/login", data={"username": name, "password": password, "csrf_token": token, "next": next_path}
+    )
 
 
 def router(path: str, search: str = "") -> dict[str, Any]:
     """The Dash Pages router callback that lays out ``path`` (with the query string ``search``)."""
     return {
         "output": ROUTER_OUTPUT,
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                   {"id": "_pages_location", "property": "search", "value": search}],
+        "outputs": [
+            {"id": "_pages_content", "property": "children"},
+            {"id": "_pages_store", "property": "data"},
+        ],
+        "inputs": [
+            {"id": "_pages_location", "property": "pathname", "value": path},
+            {"id": "_pages_location", "property": "search", "value": search},
+        ],
         "changedPropIds": ["_pages_location.pathname"],
         "state": [],
     }
 
 
-def single(output: str, inputs: list[tuple[str, str, Any]], state: list[tuple[str, str, Any]] = (),
-           changed: list[str] | None = None) -> dict[str, Any]:
+def single(
+    output: str,
+    inputs: list[tuple[str, str, Any]],
+    state: list[tuple[str, str, Any]] = (),
+    changed: list[str] | None = None,
+) -> dict[str, Any]:
     """A callback request with one output ``"id.property"`` and plain-id inputs and states ``(id, property, value)``."""
     out_id, out_prop = output.rsplit(".", 1)
     return {

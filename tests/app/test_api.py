@@ -61,7 +61,9 @@ def test_a_call_without_a_key_or_with_a_bad_one_is_401(api) -> None:
 
 
 def test_a_browser_session_never_authenticates_an_api_call(api, client) -> None:
-    answer = client.get(f"{API}/customers/1/segment")  # ``client`` is signed in as admin with a session cookie
+    answer = client.get(
+        f"{API}/customers/1/segment"
+    )  # ``client`` is signed in as admin with a session cookie
     assert answer.status_code == 401
 
 
@@ -108,9 +110,11 @@ def test_every_call_is_audited_with_the_key_and_the_ids_served(api) -> None:
     assert client.get(f"{API}/customers/3/recommendations?n=2", headers=_h(key)).status_code == 200
     assert client.post(f"{API}/risk/score", json={}, headers=_h(key)).status_code == 403
     rows = audit_rows(f"api:{name}")
-    assert rows == [("api_segment", f"{API}/customers/3/segment"),
-                    ("api_recommendations", f"{API}/customers/3/recommendations"),
-                    ("api_refused", f"{API}/risk/score")]
+    assert rows == [
+        ("api_segment", f"{API}/customers/3/segment"),
+        ("api_recommendations", f"{API}/customers/3/recommendations"),
+        ("api_refused", f"{API}/risk/score"),
+    ]
 
 
 # --- risk ----------------------------------------------------------------------------------------------------------
@@ -122,8 +126,11 @@ def test_score_answers_pd_band_decision_reasons_and_recourse(api) -> None:
     client, keys, env = api
     good = _applicant(env)
     risky = {**good, "credit_score": 400, "prior_delinquencies": max(5, good.get("prior_delinquencies", 0))}
-    answer = client.post(f"{API}/risk/score", json={"applicants": [{"ref": "a-1", "features": good},
-                                                                   {"features": risky}]}, headers=_h(keys["risk"]))
+    answer = client.post(
+        f"{API}/risk/score",
+        json={"applicants": [{"ref": "a-1", "features": good}, {"features": risky}]},
+        headers=_h(keys["risk"]),
+    )
     assert answer.status_code == 200, answer.get_data(as_text=True)
     body = answer.get_json()
     served = risk_service.served()
@@ -137,39 +144,48 @@ def test_score_answers_pd_band_decision_reasons_and_recourse(api) -> None:
         assert (r["recourse"] is not None) == (r["decision"] == "decline")
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"credit_score": 10**6}, "credit_score"),
-    ({"credit_score": 10**400}, "credit_score"),
-    ({"purpose": "yacht"}, "purpose"),
-    ({"amount": "a lot"}, "amount"),
-    ({"amount": True}, "amount"),
-    ({"no_such_feature": 1}, "no_such_feature"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"credit_score": 10**6}, "credit_score"),
+        ({"credit_score": 10**400}, "credit_score"),
+        ({"purpose": "yacht"}, "purpose"),
+        ({"amount": "a lot"}, "amount"),
+        ({"amount": True}, "amount"),
+        ({"no_such_feature": 1}, "no_such_feature"),
+    ],
+)
 def test_bad_applicant_values_are_422_naming_the_field(api, change, field) -> None:
     client, keys, env = api
     features = {**_applicant(env), **change}
-    answer = client.post(f"{API}/risk/score", json={"applicants": [{"features": _applicant(env)},
-                                                                   {"features": features}]},
-                         headers=_h(keys["risk"]))
+    answer = client.post(
+        f"{API}/risk/score",
+        json={"applicants": [{"features": _applicant(env)}, {"features": features}]},
+        headers=_h(keys["risk"]),
+    )
     assert answer.status_code == 422
     assert _fields(answer) == {f"applicants[1].features.{field}"}
 
 
-@pytest.mark.parametrize(("body", "status"), [
-    ('{"applicants": [', 400),  # malformed
-    ('{"applicants": [{"features": {"amount": NaN}}]}', 400),
-    ('{"applicants": [{"features": {"amount": Infinity}}]}', 400),
-    ('{"applicants": [{"features": {"amount": 1e999}}]}', 400),
-    ("9" * 5000, 400),  # a number too large to read
-    ("[1, 2]", 422),  # not an object
-    ('"text"', 422),
-    ('{"applicants": []}', 422),
-    ('{"applicants": [{"features": {}}], "extra": 1}', 422),
-])
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ('{"applicants": [', 400),  # malformed
+        ('{"applicants": [{"features": {"amount": NaN}}]}', 400),
+        ('{"applicants": [{"features": {"amount": Infinity}}]}', 400),
+        ('{"applicants": [{"features": {"amount": 1e999}}]}', 400),
+        ("9" * 5000, 400),  # a number too large to read
+        ("[1, 2]", 422),  # not an object
+        ('"text"', 422),
+        ('{"applicants": []}', 422),
+        ('{"applicants": [{"features": {}}], "extra": 1}', 422),
+    ],
+)
 def test_malformed_bodies_are_400_or_422_never_500(api, body, status) -> None:
     client, keys, _env = api
-    answer = client.post(f"{API}/risk/score", data=body, content_type="application/json",
-                         headers=_h(keys["risk"]))
+    answer = client.post(
+        f"{API}/risk/score", data=body, content_type="application/json", headers=_h(keys["risk"])
+    )
     assert answer.status_code == status, answer.get_data(as_text=True)
     assert answer.is_json and answer.get_json()["errors"]
 
@@ -177,7 +193,9 @@ def test_malformed_bodies_are_400_or_422_never_500(api, body, status) -> None:
 def test_a_thousand_problems_answer_the_first_fifty(api) -> None:
     client, keys, env = api
     features = {**_applicant(env), **{f"unknown_{i}": 1 for i in range(1000)}}
-    answer = client.post(f"{API}/risk/score", json={"applicants": [{"features": features}]}, headers=_h(keys["risk"]))
+    answer = client.post(
+        f"{API}/risk/score", json={"applicants": [{"features": features}]}, headers=_h(keys["risk"])
+    )
     assert answer.status_code == 422 and len(answer.get_json()["errors"]) == 50
     assert "of 1,000 problems" in answer.get_json()["message"]
 
@@ -186,8 +204,12 @@ def test_oversized_batches_are_413(api) -> None:
     client, keys, env = api
     body = {"applicants": [{"features": _applicant(env)}] * 1001}
     assert client.post(f"{API}/risk/score", json=body, headers=_h(keys["risk"])).status_code == 413
-    events = {"events": [{"event_id": str(i), "customer_id": 1, "product_id": 1, "ts": "2025-01-01",
-                          "event": "view"} for i in range(1001)]}
+    events = {
+        "events": [
+            {"event_id": str(i), "customer_id": 1, "product_id": 1, "ts": "2025-01-01", "event": "view"}
+            for i in range(1001)
+        ]
+    }
     assert client.post(f"{API}/events", json=events, headers=_h(keys["marketing"])).status_code == 413
 
 
@@ -218,28 +240,34 @@ def test_credit_blocked_customers_get_no_credit_products(api) -> None:
     client, keys, env = api
     version = risk_service.published_version()
     t = risk_service.SCORES
-    blocked = query_records(sa.select(t.c.customer_id).where(t.c.model_version == version, t.c.band == "E")
-                            .limit(1), env.bank_env.database_url)
+    blocked = query_records(
+        sa.select(t.c.customer_id).where(t.c.model_version == version, t.c.band == "E").limit(1),
+        env.bank_env.database_url,
+    )
     if not blocked:
         pytest.skip("no customer in band E in the test bank")
-    answer = client.get(f"{API}/customers/{blocked[0]['customer_id']}/recommendations?n=12",
-                        headers=_h(keys["marketing"]))
+    answer = client.get(
+        f"{API}/customers/{blocked[0]['customer_id']}/recommendations?n=12", headers=_h(keys["marketing"])
+    )
     body = answer.get_json()
     assert body["rules"]["credit_blocked"] is True
     credit = set(recsys_service.served().credit_families)
     assert credit and not {r["family"] for r in body["recommendations"]} & credit
 
 
-@pytest.mark.parametrize(("path", "status", "field"), [
-    ("/customers/999999999/recommendations", 404, "customer_id"),
-    ("/customers/abc/recommendations", 422, "customer_id"),
-    ("/customers/1/recommendations?n=0", 422, "n"),
-    ("/customers/1/recommendations?n=99", 422, "n"),
-    ("/customers/1/recommendations?n=x", 422, "n"),
-    ("/customers/1/recommendations?model=nope", 422, "model"),
-    ("/customers/1/recommendations?what=1", 422, "what"),
-    ("/customers/999999999/segment", 404, "customer_id"),
-])
+@pytest.mark.parametrize(
+    ("path", "status", "field"),
+    [
+        ("/customers/999999999/recommendations", 404, "customer_id"),
+        ("/customers/abc/recommendations", 422, "customer_id"),
+        ("/customers/1/recommendations?n=0", 422, "n"),
+        ("/customers/1/recommendations?n=99", 422, "n"),
+        ("/customers/1/recommendations?n=x", 422, "n"),
+        ("/customers/1/recommendations?model=nope", 422, "model"),
+        ("/customers/1/recommendations?what=1", 422, "what"),
+        ("/customers/999999999/segment", 404, "customer_id"),
+    ],
+)
 def test_bad_customer_requests_name_the_field(api, path, status, field) -> None:
     client, keys, _env = api
     answer = client.get(API + path, headers=_h(keys["marketing"]))
@@ -269,12 +297,25 @@ def _interactions(env) -> int:
 def test_events_are_stored_once_and_a_retry_is_all_duplicates(api) -> None:
     client, keys, env = api
     tag = secrets.token_hex(4)
-    batch = {"events": [{"event_id": f"{tag}-{i}", "customer_id": 11 + i, "product_id": 1 + i % 3,
-                         "ts": "2025-06-01T10:00:00Z", "event": "view"} for i in range(5)]}
+    batch = {
+        "events": [
+            {
+                "event_id": f"{tag}-{i}",
+                "customer_id": 11 + i,
+                "product_id": 1 + i % 3,
+                "ts": "2025-06-01T10:00:00Z",
+                "event": "view",
+            }
+            for i in range(5)
+        ]
+    }
     before = _interactions(env)
     first = client.post(f"{API}/events", json=batch, headers=_h(keys["marketing"]))
     assert first.status_code == 200 and first.get_json() | {"duplicate_ids": []} == {
-        "accepted": 5, "duplicates": 0, "duplicate_ids": []}
+        "accepted": 5,
+        "duplicates": 0,
+        "duplicate_ids": [],
+    }
     again = client.post(f"{API}/events", json=batch, headers=_h(keys["marketing"])).get_json()
     assert again["accepted"] == 0 and again["duplicates"] == 5
     assert _interactions(env) == before + 5
@@ -286,13 +327,26 @@ def test_events_are_stored_once_and_a_retry_is_all_duplicates(api) -> None:
 def test_a_batch_with_one_bad_event_stores_nothing(api) -> None:
     client, keys, env = api
     tag = secrets.token_hex(4)
-    good = {"event_id": f"{tag}-good", "customer_id": 12, "product_id": 2, "ts": "2025-06-01", "event": "click"}
-    values = [{**good, "event_id": f"{tag}-1", "event": "buy"}, {**good, "event_id": f"{tag}-2", "ts": "yesterday"}]
-    unknown = [{**good, "event_id": f"{tag}-3", "customer_id": 99_999_999},
-               {**good, "event_id": f"{tag}-4", "product_id": 99_999}]
+    good = {
+        "event_id": f"{tag}-good",
+        "customer_id": 12,
+        "product_id": 2,
+        "ts": "2025-06-01",
+        "event": "click",
+    }
+    values = [
+        {**good, "event_id": f"{tag}-1", "event": "buy"},
+        {**good, "event_id": f"{tag}-2", "ts": "yesterday"},
+    ]
+    unknown = [
+        {**good, "event_id": f"{tag}-3", "customer_id": 99_999_999},
+        {**good, "event_id": f"{tag}-4", "product_id": 99_999},
+    ]
     before = _interactions(env)
-    for bad, expected in ((values, {"events[].event": [2], "events[].ts": [3]}),
-                          (unknown, {"events[].customer_id": [2], "events[].product_id": [3]})):
+    for bad, expected in (
+        (values, {"events[].event": [2], "events[].ts": [3]}),
+        (unknown, {"events[].customer_id": [2], "events[].product_id": [3]}),
+    ):
         answer = client.post(f"{API}/events", json={"events": [good, *bad]}, headers=_h(keys["marketing"]))
         assert answer.status_code == 422
         assert {e["field"]: e["rows"] for e in answer.get_json()["errors"]} == expected
@@ -303,12 +357,24 @@ def test_a_batch_with_one_bad_event_stores_nothing(api) -> None:
 
 def test_event_shape_errors_name_the_field(api) -> None:
     client, keys, _env = api
-    for event, field in [({"customer_id": 1, "product_id": 1, "ts": "2025-01-01", "event": "view"},
-                          "events[0].event_id"),
-                         ({"event_id": "x", "customer_id": True, "product_id": 1, "ts": "2025-01-01",
-                           "event": "view"}, "events[0].customer_id"),
-                         ({"event_id": "x", "customer_id": 1, "product_id": 1, "ts": "2025-01-01",
-                           "event": "view", "type": "repayment"}, "events[0].type")]:
+    for event, field in [
+        ({"customer_id": 1, "product_id": 1, "ts": "2025-01-01", "event": "view"}, "events[0].event_id"),
+        (
+            {"event_id": "x", "customer_id": True, "product_id": 1, "ts": "2025-01-01", "event": "view"},
+            "events[0].customer_id",
+        ),
+        (
+            {
+                "event_id": "x",
+                "customer_id": 1,
+                "product_id": 1,
+                "ts": "2025-01-01",
+                "event": "view",
+                "type": "repayment",
+            },
+            "events[0].type",
+        ),
+    ]:
         answer = client.post(f"{API}/events", json={"events": [event]}, headers=_h(keys["marketing"]))
         assert answer.status_code == 422 and field in _fields(answer), answer.get_data(as_text=True)
 
@@ -318,9 +384,16 @@ def test_a_purchase_event_changes_the_recommendations(api) -> None:
     path = f"{API}/customers/21/recommendations?n=3"
     before = client.get(path, headers=_h(keys["marketing"])).get_json()
     top = before["recommendations"][0]["product_id"]
-    event = {"event_id": f"buy-{secrets.token_hex(4)}", "customer_id": 21, "product_id": top,
-             "ts": "2025-06-02T09:00:00", "event": "purchase"}
-    assert client.post(f"{API}/events", json={"events": [event]}, headers=_h(keys["admin"])).status_code == 200
+    event = {
+        "event_id": f"buy-{secrets.token_hex(4)}",
+        "customer_id": 21,
+        "product_id": top,
+        "ts": "2025-06-02T09:00:00",
+        "event": "purchase",
+    }
+    assert (
+        client.post(f"{API}/events", json={"events": [event]}, headers=_h(keys["admin"])).status_code == 200
+    )
     after = client.get(path, headers=_h(keys["marketing"])).get_json()
     assert top in after["rules"]["held_products_excluded"]
     assert top not in {r["product_id"] for r in after["recommendations"]}
@@ -392,7 +465,9 @@ def test_the_docs_curl_examples_answer(api) -> None:
                 method = next(words)
             elif word == "-H":
                 name, _, value = next(words).partition(": ")
-                headers[name] = value.replace("$RISK_KEY", keys["risk"]).replace("$MARKETING_KEY", keys["marketing"])
+                headers[name] = value.replace("$RISK_KEY", keys["risk"]).replace(
+                    "$MARKETING_KEY", keys["marketing"]
+                )
             elif word == "-d":
                 data = next(words)
             elif word.startswith("http"):

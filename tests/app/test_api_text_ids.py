@@ -38,8 +38,13 @@ def test_customers_are_named_by_the_banks_text_ids(shop) -> None:
 def test_events_take_the_banks_text_ids(shop) -> None:
     client, headers, bank = shop
     product = next(iter(product_texts(bank.products).values()))
-    event = {"event_id": f"t-{secrets.token_hex(4)}", "customer_id": customer_text(18), "product_id": product,
-             "ts": "2025-03-01T08:00:00", "event": "view"}
+    event = {
+        "event_id": f"t-{secrets.token_hex(4)}",
+        "customer_id": customer_text(18),
+        "product_id": product,
+        "ts": "2025-03-01T08:00:00",
+        "event": "view",
+    }
     ok = client.post(f"{API}/events", json={"events": [event]}, headers=headers)
     assert ok.status_code == 200 and ok.get_json()["accepted"] == 1, ok.get_data(as_text=True)
     unknown = {**event, "event_id": f"t-{secrets.token_hex(4)}", "customer_id": "C-99999"}

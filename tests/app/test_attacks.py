@@ -29,7 +29,9 @@ def renamed_router(path: str, new_id: str, search: str = "") -> dict:
 
 @pytest.mark.parametrize("new_id", ["_pages_locationX", "x"])
 @pytest.mark.parametrize("path", SENSITIVE_PAGES)
-def test_marketing_cannot_open_a_page_by_renaming_the_routers_input(as_user, trained_env, path, new_id) -> None:
+def test_marketing_cannot_open_a_page_by_renaming_the_routers_input(
+    as_user, trained_env, path, new_id
+) -> None:
     client = as_user("marketing")
     before = audit_count("refused")
     response = client.post(CALLBACK, json=renamed_router(path, new_id))
@@ -66,7 +68,9 @@ def test_the_router_request_may_not_reorder_its_inputs(as_user, trained_env) -> 
 # ------------------------------------------------------------------------------------------------ 2. the audit trail
 
 
-def test_opening_a_customer_through_a_renamed_router_is_refused_and_the_genuine_one_audited(as_user, trained_env):
+def test_opening_a_customer_through_a_renamed_router_is_refused_and_the_genuine_one_audited(
+    as_user, trained_env
+):
     client = as_user("risk")
     customer = int(trained_env.bank_env.bank.loans["customer_id"].iloc[3])
     tampered = client.post(CALLBACK, json=renamed_router("/customer", "x", f"?id={customer}"))
@@ -78,10 +82,13 @@ def test_opening_a_customer_through_a_renamed_router_is_refused_and_the_genuine_
 
 
 def _fill_body(customer, ids, input_id: str = "risk-applicant") -> dict:
-    return {"output": WHATIF_OUTPUT, "outputs": [{"id": i, "property": "value"} for i in ids],
-            "inputs": [{"id": input_id, "property": "data", "value": customer}],
-            "changedPropIds": [f"{input_id}.data"],
-            "state": [[{"id": i, "property": "id", "value": i} for i in ids]]}
+    return {
+        "output": WHATIF_OUTPUT,
+        "outputs": [{"id": i, "property": "value"} for i in ids],
+        "inputs": [{"id": input_id, "property": "data", "value": customer}],
+        "changedPropIds": [f"{input_id}.data"],
+        "state": [[{"id": i, "property": "id", "value": i} for i in ids]],
+    }
 
 
 def _whatif_ids() -> list[dict]:
@@ -124,9 +131,15 @@ def test_a_session_cookie_replayed_after_sign_out_is_refused(dash_app, app_users
     thief = dash_app.server.test_client()
     thief.set_cookie("ledgerlight_session", cookie)
     assert thief.get("/_dash-layout").status_code == 401
-    export = single("recs-download.data", [("recs-export", "n_clicks", 1)],
-                    [("recs-product", "value", 1), ("recs-campaign-model", "value", "mf"),
-                     ("recs-campaign-n", "value", 10)])
+    export = single(
+        "recs-download.data",
+        [("recs-export", "n_clicks", 1)],
+        [
+            ("recs-product", "value", 1),
+            ("recs-campaign-model", "value", "mf"),
+            ("recs-campaign-n", "value", 10),
+        ],
+    )
     assert thief.post(CALLBACK, json=export).status_code == 401
     assert thief.get("/segments").status_code == 302  # to the sign-in form
 
@@ -136,13 +149,20 @@ def test_a_session_cookie_replayed_after_sign_out_is_refused(dash_app, app_users
 
 def _score_body(values: dict) -> dict:
     ids = [{"type": "risk-whatif", "feature": f} for f in values]
-    return {"output": "..risk-waterfall.figure...risk-decision.children...risk-reasons.children..",
-            "outputs": [{"id": "risk-waterfall", "property": "figure"}, {"id": "risk-decision", "property": "children"},
-                        {"id": "risk-reasons", "property": "children"}],
-            "inputs": [[{"id": i, "property": "value", "value": values[i["feature"]]} for i in ids],
-                       {"id": "risk-app-threshold", "property": "value", "value": 0.3}],
-            "changedPropIds": ["risk-app-threshold.value"],
-            "state": [[{"id": i, "property": "id", "value": i} for i in ids]]}
+    return {
+        "output": "..risk-waterfall.figure...risk-decision.children...risk-reasons.children..",
+        "outputs": [
+            {"id": "risk-waterfall", "property": "figure"},
+            {"id": "risk-decision", "property": "children"},
+            {"id": "risk-reasons", "property": "children"},
+        ],
+        "inputs": [
+            [{"id": i, "property": "value", "value": values[i["feature"]]} for i in ids],
+            {"id": "risk-app-threshold", "property": "value", "value": 0.3},
+        ],
+        "changedPropIds": ["risk-app-threshold.value"],
+        "state": [[{"id": i, "property": "id", "value": i} for i in ids]],
+    }
 
 
 def _applicant_values(trained_env) -> dict:
@@ -152,12 +172,23 @@ def _applicant_values(trained_env) -> dict:
     return risk_service.applicant_features(customer)
 
 
-@pytest.mark.parametrize(("field", "value", "why"), [
-    ("amount", -1e9, "below"), ("amount", 1e308, "above"), ("amount", "12 OR 1=1", "number"),
-    ("amount", True, "number"), ("dti", -5, "below"), ("credit_score", 1_000_000, "above"),
-    ("term_months", 0, "below"), ("purpose", "free_money", "not one of"), ("purpose", 7, "not one of"),
-])
-def test_what_if_values_outside_what_the_model_knows_are_refused_by_name(as_user, trained_env, field, value, why):
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("amount", -1e9, "below"),
+        ("amount", 1e308, "above"),
+        ("amount", "12 OR 1=1", "number"),
+        ("amount", True, "number"),
+        ("dti", -5, "below"),
+        ("credit_score", 1_000_000, "above"),
+        ("term_months", 0, "below"),
+        ("purpose", "free_money", "not one of"),
+        ("purpose", 7, "not one of"),
+    ],
+)
+def test_what_if_values_outside_what_the_model_knows_are_refused_by_name(
+    as_user, trained_env, field, value, why
+):
     values = _applicant_values(trained_env)
     assert field in values, f"{field} is not a feature of the risk model: {sorted(values)}"
     values[field] = value
@@ -189,14 +220,19 @@ def test_genuine_what_if_values_are_scored(as_user, trained_env) -> None:
 
 @pytest.mark.parametrize("searched", ["1 OR 1=1", 1e300, -4, [1], {"a": 1}, True])
 def test_applicant_search_refuses_what_is_not_a_customer_id(as_user, trained_env, searched) -> None:
-    body = single("risk-applicant.data", [("risk-grid", "selectedRows", None), ("risk-search", "value", searched)],
-                  changed=["risk-search.value"])
+    body = single(
+        "risk-applicant.data",
+        [("risk-grid", "selectedRows", None), ("risk-search", "value", searched)],
+        changed=["risk-search.value"],
+    )
     response = as_user("risk").post(CALLBACK, json=body)
     assert response.status_code == 400, response.get_data(as_text=True)[:300]
     assert "customer id" in response.get_json()["message"]
 
 
-@pytest.mark.parametrize("query", ["?customer_id=%C2%B2", "?customer_id=1&customer_id=2", "?customer_id=" + "9" * 5000])
+@pytest.mark.parametrize(
+    "query", ["?customer_id=%C2%B2", "?customer_id=1&customer_id=2", "?customer_id=" + "9" * 5000]
+)
 def test_the_applicant_page_refuses_a_bad_customer_id_in_its_address(as_user, trained_env, query) -> None:
     client = as_user("risk")
     page = client.get("/risk/applicant" + query)
@@ -206,24 +242,42 @@ def test_the_applicant_page_refuses_a_bad_customer_id_in_its_address(as_user, tr
 
 
 def _campaign_export(n, model="mf", product=1) -> dict:
-    return single("recs-download.data", [("recs-export", "n_clicks", 1)],
-                  [("recs-product", "value", product), ("recs-campaign-model", "value", model),
-                   ("recs-campaign-n", "value", n)])
+    return single(
+        "recs-download.data",
+        [("recs-export", "n_clicks", 1)],
+        [
+            ("recs-product", "value", product),
+            ("recs-campaign-model", "value", model),
+            ("recs-campaign-n", "value", n),
+        ],
+    )
 
 
-@pytest.mark.parametrize(("n", "model", "product"), [(1e8, "mf", 1), (10, "../../etc", 1), (10, "mf", "1; DROP"),
-                                                      ("ten", "mf", 1), (10, ["mf"], 1)])
-def test_campaign_export_refuses_bad_sizes_models_and_products(as_user, trained_env, n, model, product) -> None:
+@pytest.mark.parametrize(
+    ("n", "model", "product"),
+    [(1e8, "mf", 1), (10, "../../etc", 1), (10, "mf", "1; DROP"), ("ten", "mf", 1), (10, ["mf"], 1)],
+)
+def test_campaign_export_refuses_bad_sizes_models_and_products(
+    as_user, trained_env, n, model, product
+) -> None:
     response = as_user("marketing").post(CALLBACK, json=_campaign_export(n, model, product))
     assert response.status_code == 400, response.get_data(as_text=True)[:300]
     assert response.get_json()["message"]
 
 
 def _segments_export(segment) -> dict:
-    return single("segments-download.data", [("segments-export", "n_clicks", 1)],
-                  [("segments-filter-segment", "value", segment), ("segments-filter-age", "value", None),
-                   ("segments-filter-income", "value", None), ("segments-filter-region", "value", None),
-                   ("segments-filter-product", "value", None), ("segments-filter-risk", "value", None)])
+    return single(
+        "segments-download.data",
+        [("segments-export", "n_clicks", 1)],
+        [
+            ("segments-filter-segment", "value", segment),
+            ("segments-filter-age", "value", None),
+            ("segments-filter-income", "value", None),
+            ("segments-filter-region", "value", None),
+            ("segments-filter-product", "value", None),
+            ("segments-filter-risk", "value", None),
+        ],
+    )
 
 
 @pytest.mark.parametrize("segment", [["5 OR 1=1"], [[5]], "all", [1.5]])
@@ -234,17 +288,23 @@ def test_segment_export_refuses_what_is_not_a_segment(as_user, trained_env, segm
 
 
 def _rename(segment) -> dict:
-    return {"output": "..segments-rename-feedback.children...segments-names-changed.data..."
-                      "segments-filter-segment.options...segments-rename-segment.options..",
-            "outputs": [{"id": "segments-rename-feedback", "property": "children"},
-                        {"id": "segments-names-changed", "property": "data"},
-                        {"id": "segments-filter-segment", "property": "options"},
-                        {"id": "segments-rename-segment", "property": "options"}],
-            "inputs": [{"id": "segments-rename-button", "property": "n_clicks", "value": 1}],
-            "state": [{"id": "segments-rename-segment", "property": "value", "value": segment},
-                      {"id": "segments-rename-name", "property": "value", "value": "Hostile"},
-                      {"id": "segments-names-changed", "property": "data", "value": 0}],
-            "changedPropIds": ["segments-rename-button.n_clicks"]}
+    return {
+        "output": "..segments-rename-feedback.children...segments-names-changed.data..."
+        "segments-filter-segment.options...segments-rename-segment.options..",
+        "outputs": [
+            {"id": "segments-rename-feedback", "property": "children"},
+            {"id": "segments-names-changed", "property": "data"},
+            {"id": "segments-filter-segment", "property": "options"},
+            {"id": "segments-rename-segment", "property": "options"},
+        ],
+        "inputs": [{"id": "segments-rename-button", "property": "n_clicks", "value": 1}],
+        "state": [
+            {"id": "segments-rename-segment", "property": "value", "value": segment},
+            {"id": "segments-rename-name", "property": "value", "value": "Hostile"},
+            {"id": "segments-names-changed", "property": "data", "value": 0},
+        ],
+        "changedPropIds": ["segments-rename-button.n_clicks"],
+    }
 
 
 @pytest.mark.parametrize("segment", [[5], "5 OR 1=1", 1e300, {"$gt": 0}])
@@ -254,12 +314,18 @@ def test_renaming_refuses_what_is_not_a_segment(as_user, trained_env, segment) -
 
 
 def _card(model: str, version: str) -> dict:
-    return single("models-card.children", [("models-grid", "selectedRows", [{"model": model, "version": version}])])
+    return single(
+        "models-card.children", [("models-grid", "selectedRows", [{"model": model, "version": version}])]
+    )
 
 
-@pytest.mark.parametrize(("model", "version"), [("nosuchmodel", "20260101T000000Z"), ("risk", "../../etc/passwd"),
-                                                ("../risk", "x"), (5, None)])
-def test_a_model_card_of_something_unknown_is_a_clear_4xx_without_server_paths(as_user, trained_env, model, version):
+@pytest.mark.parametrize(
+    ("model", "version"),
+    [("nosuchmodel", "20260101T000000Z"), ("risk", "../../etc/passwd"), ("../risk", "x"), (5, None)],
+)
+def test_a_model_card_of_something_unknown_is_a_clear_4xx_without_server_paths(
+    as_user, trained_env, model, version
+):
     response = as_user("risk").post(CALLBACK, json=_card(model, version))
     assert response.status_code in (400, 404), response.get_data(as_text=True)[:300]
     text = response.get_data(as_text=True)
@@ -279,8 +345,15 @@ def test_a_one_megabyte_string_is_refused(as_user, trained_env) -> None:
     assert response.status_code in (400, 413)
 
 
-@pytest.mark.parametrize("path", ["/_dash-component-suites/dash/x", "/_dash-component-suites/nonexistent/foo.js",
-                                  "/_dash-component-suites/dash/deps/../../x.js", "/_dash-component-suites/os/x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_dash-component-suites/dash/x",
+        "/_dash-component-suites/nonexistent/foo.js",
+        "/_dash-component-suites/dash/deps/../../x.js",
+        "/_dash-component-suites/os/x",
+    ],
+)
 def test_malformed_component_suite_paths_are_not_found(as_user, path) -> None:
     assert as_user("marketing").get(path).status_code == 404
 
@@ -312,11 +385,17 @@ def _customer_with_loans(trained_env) -> int:
 
 def test_marketing_sees_no_credit_history_on_the_customer_page(as_user, trained_env) -> None:
     customer = _customer_with_loans(trained_env)
-    text = as_user("marketing").post(CALLBACK, json=router("/customer", f"?id={customer}")).get_data(as_text=True)
+    text = (
+        as_user("marketing")
+        .post(CALLBACK, json=router("/customer", f"?id={customer}"))
+        .get_data(as_text=True)
+    )
     assert f"Customer {customer}" in text
     for hidden in ("defaulted", "prior_delinquencies", "interest_rate", "credit_score", "customer-pd", "dti"):
         assert hidden not in text, hidden
-    risk_text = as_user("risk").post(CALLBACK, json=router("/customer", f"?id={customer}")).get_data(as_text=True)
+    risk_text = (
+        as_user("risk").post(CALLBACK, json=router("/customer", f"?id={customer}")).get_data(as_text=True)
+    )
     assert "prior_delinquencies" in risk_text and "customer-pd" in risk_text
 
 

@@ -19,7 +19,9 @@ OUTPUT = "admin-audit.getRowsResponse"
 def trail(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[str, str, str]]:
     """250 audit rows in a fresh database: (user, action, target), oldest first."""
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'audit.db'}")
-    rows = [(("ann", "bob", "Cy")[i % 3], ("view_customer", "export")[i % 2], f"customer {i}") for i in range(250)]
+    rows = [
+        (("ann", "bob", "Cy")[i % 3], ("view_customer", "export")[i % 2], f"customer {i}") for i in range(250)
+    ]
     for user, action, target in rows:
         append_audit(user, action, target, f"row {i}" if (i := int(target.split()[1])) % 50 == 0 else "")
     return rows
@@ -46,19 +48,31 @@ def test_time_ascending_gives_the_oldest_first(trail) -> None:
 
 def test_filters_are_applied_by_the_query_case_insensitively(trail) -> None:
     wanted = [t for u, a, t in reversed(trail) if u == "Cy" and a == "export"]
-    page, count = audit.trail_page(0, 100, [], {"user": {"filterType": "text", "type": "equals", "filter": "cy"},
-                                                "action": {"filterType": "text", "type": "contains", "filter": "EXP"}})
+    page, count = audit.trail_page(
+        0,
+        100,
+        [],
+        {
+            "user": {"filterType": "text", "type": "equals", "filter": "cy"},
+            "action": {"filterType": "text", "type": "contains", "filter": "EXP"},
+        },
+    )
     assert _targets(page) == wanted and count == len(wanted)
-    page, count = audit.trail_page(0, 100, [], {"detail": {"filterType": "text", "type": "startsWith", "filter": "row"}})
+    page, count = audit.trail_page(
+        0, 100, [], {"detail": {"filterType": "text", "type": "startsWith", "filter": "row"}}
+    )
     assert count == 5 and all(r["detail"].startswith("row") for r in page)
 
 
-@pytest.mark.parametrize(("sort_model", "filter_model", "field"), [
-    ([{"colId": "user", "sort": "asc"}], {}, "sort column"),
-    ([{"colId": "ts", "sort": "sideways"}], {}, "sort direction"),
-    ([], {"password_hash": {"filterType": "text", "type": "equals", "filter": "x"}}, "filter column"),
-    ([], {"user": {"filterType": "text", "type": "regex", "filter": ".*"}}, "type"),
-])
+@pytest.mark.parametrize(
+    ("sort_model", "filter_model", "field"),
+    [
+        ([{"colId": "user", "sort": "asc"}], {}, "sort column"),
+        ([{"colId": "ts", "sort": "sideways"}], {}, "sort direction"),
+        ([], {"password_hash": {"filterType": "text", "type": "equals", "filter": "x"}}, "filter column"),
+        ([], {"user": {"filterType": "text", "type": "regex", "filter": ".*"}}, "type"),
+    ],
+)
 def test_anything_outside_the_whitelist_is_refused(trail, sort_model, filter_model, field) -> None:
     with pytest.raises(InputError, match=field):
         audit.trail_page(0, 100, sort_model, filter_model)
@@ -71,8 +85,16 @@ def test_a_page_is_at_most_the_grid_maximum(trail) -> None:
 
 def _request(start: int, end: int) -> dict:
     """The audit grid's rows request, as the browser sends it (the block and the note beside the grid)."""
-    body = single(OUTPUT, [("admin-audit", "getRowsRequest", {"startRow": start, "endRow": end, "sortModel": [],
-                                                               "filterModel": {}})])
+    body = single(
+        OUTPUT,
+        [
+            (
+                "admin-audit",
+                "getRowsRequest",
+                {"startRow": start, "endRow": end, "sortModel": [], "filterModel": {}},
+            )
+        ],
+    )
     body["output"] = f"..{OUTPUT}...admin-audit-note.children.."
     body["outputs"] = [body["outputs"], {"id": "admin-audit-note", "property": "children"}]
     return body
@@ -80,7 +102,9 @@ def _request(start: int, end: int) -> dict:
 
 def test_only_an_admin_gets_the_trail_over_http(as_user) -> None:
     admin = as_user("admin")
-    admin.post(CALLBACK, json=_request(0, 5))  # the request itself leaves no audit row: the trail does not shift
+    admin.post(
+        CALLBACK, json=_request(0, 5)
+    )  # the request itself leaves no audit row: the trail does not shift
     answer = admin.post(CALLBACK, json=_request(0, 5))
     assert answer.status_code == 200
     rows = answer.get_json()["response"]["admin-audit"]["getRowsResponse"]["rowData"]

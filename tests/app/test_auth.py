@@ -18,8 +18,10 @@ from tests.app.helpers import WHATIF_OUTPUT, audit_rows, router, sign_in
 APPLICANT_PICK = {  # the Applicant page's "pick a borrower" callback: needs no model, so 200 means "allowed"
     "output": "risk-applicant.data",
     "outputs": {"id": "risk-applicant", "property": "data"},
-    "inputs": [{"id": "risk-grid", "property": "selectedRows", "value": None},
-               {"id": "risk-search", "property": "value", "value": 42}],
+    "inputs": [
+        {"id": "risk-grid", "property": "selectedRows", "value": None},
+        {"id": "risk-search", "property": "value", "value": 42},
+    ],
     "changedPropIds": ["risk-search.value"],
     "state": [],
 }
@@ -28,16 +30,25 @@ APPLICANT_PICK = {  # the Applicant page's "pick a borrower" callback: needs no 
 # ------------------------------------------------------------------------------------------------ not signed in
 
 
-@pytest.mark.parametrize("path", ["/", "/risk", "/risk/applicant", "/segments", "/admin", "/help?doc=app",
-                                  "/help/img/overview.png"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/risk", "/risk/applicant", "/segments", "/admin", "/help?doc=app", "/help/img/overview.png"],
+)
 def test_every_page_sends_a_stranger_to_the_sign_in_form(dash_app, bank_env, path: str) -> None:
     response = dash_app.server.test_client().get(path)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/_dash-layout"), ("GET", "/_dash-dependencies"),
-                                              ("POST", "/_dash-update-component"), ("POST", "/logout")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/_dash-layout"),
+        ("GET", "/_dash-dependencies"),
+        ("POST", "/_dash-update-component"),
+        ("POST", "/logout"),
+    ],
+)
 def test_dash_endpoints_refuse_a_stranger(dash_app, bank_env, method: str, path: str) -> None:
     client = dash_app.server.test_client()
     response = client.open(path, method=method, json=APPLICANT_PICK if method == "POST" else None)
@@ -62,9 +73,18 @@ def test_right_password_signs_in_and_goes_to_next(dash_app, app_users) -> None:
     assert ("sign_in", "session") in audit_rows("risk")
 
 
-@pytest.mark.parametrize(("name", "password"), [("risk", "wrong-password-1"), ("nobody", "test-only-password-42"),
-                                                 ("", ""), ("a'; DROP TABLE users;--", "x")])
-def test_wrong_credentials_are_refused_with_one_message(dash_app, app_users, name: str, password: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "password"),
+    [
+        ("risk", "wrong-password-1"),
+        ("nobody", "test-only-password-42"),
+        ("", ""),
+        ("a'; DROP TABLE users;--", "x"),
+    ],
+)
+def test_wrong_credentials_are_refused_with_one_message(
+    dash_app, app_users, name: str, password: str
+) -> None:
     client = dash_app.server.test_client()
     response = sign_in(client, name, password)
     assert response.status_code == 401
@@ -76,12 +96,16 @@ def test_wrong_credentials_are_refused_with_one_message(dash_app, app_users, nam
 def test_the_form_without_its_csrf_token_is_refused(dash_app, app_users) -> None:
     client = dash_app.server.test_client()
     client.get("/login")
-    response = client.post("/login", data={"username": "admin", "password": app_users["admin"], "csrf_token": "forged"})
+    response = client.post(
+        "/login", data={"username": "admin", "password": app_users["admin"], "csrf_token": "forged"}
+    )
     assert response.status_code == 400
     assert client.get("/").status_code == 302
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_next_never_leaves_the_site(dash_app, app_users, target: str) -> None:
     response = sign_in(dash_app.server.test_client(), "admin", app_users["admin"], next_path=target)
     assert response.headers["Location"] == "/"
@@ -91,7 +115,9 @@ def test_sign_out_needs_the_token_and_ends_the_session(as_user) -> None:
     client = as_user("marketing")
     assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 400
     assert client.get("/segments").status_code == 200
-    layout = client.get("/_dash-layout").get_data(as_text=True)  # the navbar's sign-out form carries the token
+    layout = client.get("/_dash-layout").get_data(
+        as_text=True
+    )  # the navbar's sign-out form carries the token
     with client.session_transaction() as session:
         token = session["csrf_token"]
     assert token in layout
@@ -138,9 +164,13 @@ def test_risk_cannot_use_marketing_pages(as_user) -> None:
     client = as_user("risk")
     assert client.get("/segments").status_code == 403
     filters = ("segment", "age", "income", "region", "product", "risk")
-    export = {"output": "segments-download.data", "outputs": {"id": "segments-download", "property": "data"},
-              "inputs": [{"id": "segments-export", "property": "n_clicks", "value": 1}], "changedPropIds": [],
-              "state": [{"id": f"segments-filter-{f}", "property": "value", "value": None} for f in filters]}
+    export = {
+        "output": "segments-download.data",
+        "outputs": {"id": "segments-download", "property": "data"},
+        "inputs": [{"id": "segments-export", "property": "n_clicks", "value": 1}],
+        "changedPropIds": [],
+        "state": [{"id": f"segments-filter-{f}", "property": "value", "value": None} for f in filters],
+    }
     refused = client.post("/_dash-update-component", json=export)
     assert refused.status_code == 403 and "response" not in refused.get_json()
     assert audit_rows("risk")[-1] == ("denied", "segments-download.data")
@@ -152,9 +182,13 @@ def test_callbacks_must_be_json_and_name_a_known_output(as_user) -> None:
     assert client.post("/_dash-update-component", json=[1, 2]).status_code == 400
     unknown = {**APPLICANT_PICK, "output": "no-such.thing"}
     assert client.post("/_dash-update-component", json=unknown).status_code == 400
-    browser_only = {"output": "navbar-collapse.is_open", "outputs": {"id": "navbar-collapse", "property": "is_open"},
-                    "inputs": [{"id": "navbar-toggler", "property": "n_clicks", "value": 1}],
-                    "state": [{"id": "navbar-collapse", "property": "is_open", "value": False}], "changedPropIds": []}
+    browser_only = {
+        "output": "navbar-collapse.is_open",
+        "outputs": {"id": "navbar-collapse", "property": "is_open"},
+        "inputs": [{"id": "navbar-toggler", "property": "n_clicks", "value": 1}],
+        "state": [{"id": "navbar-collapse", "property": "is_open", "value": False}],
+        "changedPropIds": [],
+    }
     answer = client.post("/_dash-update-component", json=browser_only)
     assert answer.status_code == 400 and "runs in the browser" in answer.get_json()["message"]
 
@@ -164,7 +198,11 @@ def nav_ids(client) -> set[str]:
 
 
 def test_the_navbar_shows_only_what_the_role_may_open(as_user) -> None:
-    marketing, risk, admin = nav_ids(as_user("marketing")), nav_ids(as_user("risk")), nav_ids(as_user("admin"))
+    marketing, risk, admin = (
+        nav_ids(as_user("marketing")),
+        nav_ids(as_user("risk")),
+        nav_ids(as_user("admin")),
+    )
     assert {"nav-segments", "nav-recommendations", "nav-risk", "nav-user", "nav-logout"} <= marketing
     assert not {"nav-risk-applicant", "nav-admin"} & marketing
     assert "nav-risk-applicant" in risk and not {"nav-segments", "nav-admin"} & risk
@@ -179,10 +217,13 @@ def test_an_applicant_view_is_recorded_with_its_customer(as_user, trained_env) -
 
     customer = int(trained_env.bank_env.bank.loans["customer_id"].iloc[0])
     ids = [{"type": "risk-whatif", "feature": f} for f in risk_service.applicant_features(customer)]
-    body = {"output": WHATIF_OUTPUT, "outputs": [{"id": i, "property": "value"} for i in ids],
-            "inputs": [{"id": "risk-applicant", "property": "data", "value": customer}],
-            "changedPropIds": ["risk-applicant.data"],
-            "state": [[{"id": i, "property": "id", "value": i} for i in ids]]}
+    body = {
+        "output": WHATIF_OUTPUT,
+        "outputs": [{"id": i, "property": "value"} for i in ids],
+        "inputs": [{"id": "risk-applicant", "property": "data", "value": customer}],
+        "changedPropIds": ["risk-applicant.data"],
+        "state": [[{"id": i, "property": "id", "value": i} for i in ids]],
+    }
     response = as_user("risk").post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert ("view_applicant", f"customer {customer}") in audit_rows("risk")
@@ -191,43 +232,67 @@ def test_an_applicant_view_is_recorded_with_its_customer(as_user, trained_env) -
 def test_a_refused_callback_leaves_a_refusal_row_and_no_action_row(as_user, trained_env) -> None:
     client = as_user("risk")
     before = audit_rows("risk")
-    body = {**APPLICANT_PICK, "output": "..risk-confusion.figure...risk-cutoff-text.children..",
-            "outputs": [{"id": "risk-confusion", "property": "figure"},
-                        {"id": "risk-cutoff-text", "property": "children"}],
-            "inputs": [{"id": "risk-threshold", "property": "value", "value": "not a number"},
-                       {"id": "risk-cost-default", "property": "value", "value": 5},
-                       {"id": "risk-cost-good", "property": "value", "value": 1}],
-            "changedPropIds": ["risk-threshold.value"]}
+    body = {
+        **APPLICANT_PICK,
+        "output": "..risk-confusion.figure...risk-cutoff-text.children..",
+        "outputs": [
+            {"id": "risk-confusion", "property": "figure"},
+            {"id": "risk-cutoff-text", "property": "children"},
+        ],
+        "inputs": [
+            {"id": "risk-threshold", "property": "value", "value": "not a number"},
+            {"id": "risk-cost-default", "property": "value", "value": 5},
+            {"id": "risk-cost-good", "property": "value", "value": 1},
+        ],
+        "changedPropIds": ["risk-threshold.value"],
+    }
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 400 and "cut-off: must be a number" in response.get_json()["message"]
     assert "Traceback" not in response.get_data(as_text=True)
-    added = audit_rows("risk")[len(before):]
+    added = audit_rows("risk")[len(before) :]
     assert [a for a, _ in added] == ["refused"]
 
 
 def test_exports_and_cutoff_changes_are_audited_from_what_was_served(as_user, trained_env) -> None:
     client = as_user("admin")
     filters = {"segment": [1], "age": None, "income": None, "region": None, "product": None, "risk": None}
-    export = {"output": "segments-download.data", "outputs": {"id": "segments-download", "property": "data"},
-              "inputs": [{"id": "segments-export", "property": "n_clicks", "value": 3}],
-              "state": [{"id": f"segments-filter-{f}", "property": "value", "value": v} for f, v in filters.items()],
-              "changedPropIds": ["segments-export.n_clicks"]}
+    export = {
+        "output": "segments-download.data",
+        "outputs": {"id": "segments-download", "property": "data"},
+        "inputs": [{"id": "segments-export", "property": "n_clicks", "value": 3}],
+        "state": [
+            {"id": f"segments-filter-{f}", "property": "value", "value": v} for f, v in filters.items()
+        ],
+        "changedPropIds": ["segments-export.n_clicks"],
+    }
     assert client.post("/_dash-update-component", json=export).status_code == 200
     row = read_audit(limit=1).iloc[0]
     assert (row["user"], row["action"], row["target"]) == ("admin", "export_segments", "segment list [1]")
     detail = json.loads(row["detail"])
     assert detail["segments"] == [1] and detail["rows"] > 0
 
-    cutoff = {"output": "..risk-confusion.figure...risk-cutoff-text.children..",
-              "outputs": [{"id": "risk-confusion", "property": "figure"}, {"id": "risk-cutoff-text", "property": "children"}],
-              "inputs": [{"id": "risk-threshold", "property": "value", "value": 0.3},
-                         {"id": "risk-cost-default", "property": "value", "value": 5},
-                         {"id": "risk-cost-good", "property": "value", "value": 1}], "state": []}
+    cutoff = {
+        "output": "..risk-confusion.figure...risk-cutoff-text.children..",
+        "outputs": [
+            {"id": "risk-confusion", "property": "figure"},
+            {"id": "risk-cutoff-text", "property": "children"},
+        ],
+        "inputs": [
+            {"id": "risk-threshold", "property": "value", "value": 0.3},
+            {"id": "risk-cost-default", "property": "value", "value": 5},
+            {"id": "risk-cost-good", "property": "value", "value": 1},
+        ],
+        "state": [],
+    }
     before = audit_rows("admin")
     assert client.post("/_dash-update-component", json={**cutoff, "changedPropIds": []}).status_code == 200
     assert audit_rows("admin") == before  # the page's first draw changes nothing
-    assert client.post("/_dash-update-component",
-                       json={**cutoff, "changedPropIds": ["risk-threshold.value"]}).status_code == 200
+    assert (
+        client.post(
+            "/_dash-update-component", json={**cutoff, "changedPropIds": ["risk-threshold.value"]}
+        ).status_code
+        == 200
+    )
     row = read_audit(limit=1).iloc[0]
     assert row["action"] == "change_cutoff" and json.loads(row["detail"])["risk-threshold"] == 0.3
 
@@ -296,7 +361,9 @@ def test_a_page_missing_from_the_policy_is_for_admins_only() -> None:
     from dashapp.auth.rules import may_open, visible_pages
 
     new_page = {"path": "/new-page"}
-    assert not may_open("marketing", new_page) and not may_open("risk", new_page) and may_open("admin", new_page)
+    assert (
+        not may_open("marketing", new_page) and not may_open("risk", new_page) and may_open("admin", new_page)
+    )
     assert may_open("marketing", None)  # the not-found page
     assert not may_open("visitor", {"path": "/"})
     assert visible_pages("risk", [{"path": "/"}, {"path": "/segments"}, new_page]) == [{"path": "/"}]

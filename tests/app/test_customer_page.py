@@ -26,7 +26,8 @@ def _click_second_customer_cell(duo) -> str:
     while time.monotonic() < deadline:
         try:
             cells = duo.driver.find_elements(
-                By.CSS_SELECTOR, "#risk-grid .ag-center-cols-container .ag-row [col-id='customer_id']")
+                By.CSS_SELECTOR, "#risk-grid .ag-center-cols-container .ag-row [col-id='customer_id']"
+            )
             if len(cells) > 1 and cells[1].text.strip().isdigit():
                 target = cells[1].text.strip()
                 cells[1].click()
@@ -41,8 +42,12 @@ def _declined_customer() -> int:
     """A borrower the served risk model declines at the training cut-off (from the published scores)."""
     threshold = risk_service.get_portfolio().report["threshold"]
     t = risk.SCORES_TABLE
-    rows = query(sa.select(t.c.customer_id).where(t.c.model_version == served_version(risk.MODEL_NAME),
-                                                  t.c.pd >= threshold).order_by(t.c.customer_id).limit(1))
+    rows = query(
+        sa.select(t.c.customer_id)
+        .where(t.c.model_version == served_version(risk.MODEL_NAME), t.c.pd >= threshold)
+        .order_by(t.c.customer_id)
+        .limit(1)
+    )
     return int(rows["customer_id"].iloc[0])
 
 
@@ -54,7 +59,9 @@ def test_customer_360_joins_every_area(trained_env) -> None:
     tx = bank.transactions[bank.transactions["customer_id"] == cid]
     assert view.monthly["amount"].sum() == pytest.approx(tx["amount"].sum())
     assert view.risk is not None and view.risk.explanation.pd >= view.risk.threshold
-    assert view.risk.recourse is not None and view.risk.recourse.pd_before == pytest.approx(view.risk.explanation.pd)
+    assert view.risk.recourse is not None and view.risk.recourse.pd_before == pytest.approx(
+        view.risk.explanation.pd
+    )
     members = segmentation.load_segmentation(trained_env.artifacts["segments"]).customers
     seg = members.set_index("customer_id").loc[cid, "segment"]
     assert view.segment["segment"] == seg
@@ -72,7 +79,10 @@ def test_bad_and_unknown_ids_are_named(trained_env) -> None:
 
 def test_grid_click_on_a_customer_id_links_to_the_page() -> None:
     assert customer_href({"colId": "customer_id", "value": 42}) == "/customer?id=42"
-    assert customer_href({"colId": "pd", "value": 0.1}) is not None and customer_href({"colId": "pd"}) != "/customer?id="
+    assert (
+        customer_href({"colId": "pd", "value": 0.1}) is not None
+        and customer_href({"colId": "pd"}) != "/customer?id="
+    )
     assert customer_href(None) == customer_href({"colId": "customer_id", "value": "x"})  # both no_update
 
 

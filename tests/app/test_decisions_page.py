@@ -63,13 +63,20 @@ def test_hostile_ids_and_formats_are_refused(trained_env, bad) -> None:
 
 
 def _record_request(customer_id) -> dict:
-    return {"output": RECORD_OUTPUT,
-            "outputs": [{"id": "risk-record-result", "property": "children"},
-                        {"id": "risk-record-id", "property": "data"},
-                        {"id": "risk-notice-buttons", "property": "hidden"}],
-            "inputs": [{"id": "risk-record", "property": "n_clicks", "value": 1},
-                       {"id": "risk-applicant", "property": "data", "value": customer_id}],
-            "changedPropIds": ["risk-record.n_clicks"], "state": []}
+    return {
+        "output": RECORD_OUTPUT,
+        "outputs": [
+            {"id": "risk-record-result", "property": "children"},
+            {"id": "risk-record-id", "property": "data"},
+            {"id": "risk-notice-buttons", "property": "hidden"},
+        ],
+        "inputs": [
+            {"id": "risk-record", "property": "n_clicks", "value": 1},
+            {"id": "risk-applicant", "property": "data", "value": customer_id},
+        ],
+        "changedPropIds": ["risk-record.n_clicks"],
+        "state": [],
+    }
 
 
 def test_the_callback_records_audits_and_refuses_marketing(as_user, trained_env, borrowers) -> None:
@@ -81,11 +88,16 @@ def test_the_callback_records_audits_and_refuses_marketing(as_user, trained_env,
     stored = read_decision(record_id)
     assert stored.recorded_by == "risk" and stored.customer_id == borrowers[0]
     assert ("record_decision", f"decision {record_id}") in audit_rows("risk")
-    notice = {"output": "risk-notice-download.data", "outputs": {"id": "risk-notice-download", "property": "data"},
-              "inputs": [{"id": "risk-notice-html", "property": "n_clicks", "value": None},
-                         {"id": "risk-notice-pdf", "property": "n_clicks", "value": 1}],
-              "state": [{"id": "risk-record-id", "property": "data", "value": record_id}],
-              "changedPropIds": ["risk-notice-pdf.n_clicks"]}
+    notice = {
+        "output": "risk-notice-download.data",
+        "outputs": {"id": "risk-notice-download", "property": "data"},
+        "inputs": [
+            {"id": "risk-notice-html", "property": "n_clicks", "value": None},
+            {"id": "risk-notice-pdf", "property": "n_clicks", "value": 1},
+        ],
+        "state": [{"id": "risk-record-id", "property": "data", "value": record_id}],
+        "changedPropIds": ["risk-notice-pdf.n_clicks"],
+    }
     download = as_user("risk").post(CALLBACK, json=notice)
     assert download.status_code == 200
     assert download.get_json()["response"]["risk-notice-download"]["data"]["filename"].endswith(".pdf")

@@ -10,7 +10,9 @@ from dashapp.figures import theme
 
 
 def _sizes() -> pd.DataFrame:
-    return pd.DataFrame({"segment": [0, 1], "name": ["Savers", "Spenders"], "customers": [40, 7], "total": [90, 60]})
+    return pd.DataFrame(
+        {"segment": [0, 1], "name": ["Savers", "Spenders"], "customers": [40, 7], "total": [90, 60]}
+    )
 
 
 def test_the_suite_validates_every_figure() -> None:
@@ -33,9 +35,16 @@ def test_serving_builds_the_same_figure_without_validating(monkeypatch: pytest.M
 
 
 def _k_table(*, gap: bool = True) -> pd.DataFrame:
-    table = pd.DataFrame({"k": [2, 3, 4, 5], "inertia": [900.0, 600.0, 450.0, 400.0],
-                          "silhouette": [0.31, 0.27, 0.22, 0.2], "davies_bouldin": [1.2, 1.4, 1.5, 1.6],
-                          "stability": [0.95, 0.6, 0.9, 0.8], "score": [1.0, 2.0, 3.0, 4.0]})
+    table = pd.DataFrame(
+        {
+            "k": [2, 3, 4, 5],
+            "inertia": [900.0, 600.0, 450.0, 400.0],
+            "silhouette": [0.31, 0.27, 0.22, 0.2],
+            "davies_bouldin": [1.2, 1.4, 1.5, 1.6],
+            "stability": [0.95, 0.6, 0.9, 0.8],
+            "score": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
     if gap:
         table["gap"], table["gap_se"] = [0.2, 0.3, 0.45, 0.46], [0.02, 0.03, 0.02, 0.04]
     return table
@@ -69,7 +78,9 @@ def test_k_evidence_without_a_gap_falls_back_to_the_silhouette() -> None:
     nulls = _k_table().assign(gap=None, gap_se=None)  # n_references=0 stores nulls
     assert not segment_figures.has_gap(nulls)
     assert segment_figures.k_evidence_figure(nulls, 2).data[0].name == "Silhouette"
-    assert segment_figures.k_evidence_figure(pd.DataFrame(), 3).layout.annotations[0].text == "k was fixed at 3"
+    assert (
+        segment_figures.k_evidence_figure(pd.DataFrame(), 3).layout.annotations[0].text == "k was fixed at 3"
+    )
     no_bootstrap = segment_figures.k_evidence_figure(_k_table().assign(stability=None), 3, stable_ari=0.75)
     assert [t.type for t in no_bootstrap.data] == ["scatter", "scatter"]  # no stability panel, nothing greyed
     assert not [s for s in no_bootstrap.layout.shapes if s.fillcolor == theme.SLATE]
@@ -77,9 +88,13 @@ def test_k_evidence_without_a_gap_falls_back_to_the_silhouette() -> None:
 
 def test_silhouette_and_davies_bouldin_stay_available_with_the_legend_below() -> None:
     fig = segment_figures.k_scores_figure(_k_table(), 4)
-    assert [t.name for t in fig.data] == ["Silhouette (higher is better)",
-                                          "Davies-Bouldin (lower is better, right axis)"]
-    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0  # at the bottom, away from "chosen k"
+    assert [t.name for t in fig.data] == [
+        "Silhouette (higher is better)",
+        "Davies-Bouldin (lower is better, right axis)",
+    ]
+    assert (
+        fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
+    )  # at the bottom, away from "chosen k"
 
 
 def test_the_elbow_is_labelled_a_diagnostic() -> None:

@@ -46,7 +46,9 @@ def test_versions_card_and_promotion_are_picked_up_without_restart(trained_env) 
     store: ArtifactStore = trained_env.store
     old = trained_env.artifacts["risk"].version
     page_before = risk_service.applicant_page(0, 50, [], {})
-    new = risk.train_from_bank(trained_env.bank_env.bank, store, quick=True).version  # a candidate: not served
+    new = risk.train_from_bank(
+        trained_env.bank_env.bank, store, quick=True
+    ).version  # a candidate: not served
     assert store.latest("risk") == old and risk_service.applicant_page(0, 50, [], {}) == page_before
     table = models.versions()
     status = table[table["model"] == "risk"].set_index("version")["status"]
@@ -63,7 +65,9 @@ def test_versions_card_and_promotion_are_picked_up_without_restart(trained_env) 
     assert store.latest("risk") == old
     unpublished, _ = models.card("risk", new)
     assert "ledgerlight publish risk" in " ".join(str(s.get("note", "")) for s in unpublished)
-    publish_version("risk", store.load("risk", new), trained_env.bank_env.bank, trained_env.bank_env.database_url)
+    publish_version(
+        "risk", store.load("risk", new), trained_env.bank_env.bank, trained_env.bank_env.database_url
+    )
     assert models.versions().set_index("version").loc[new, "status"] == "candidate"
     report = challenger.compare_with_served("risk", new)  # champion / challenger before promoting
     assert report["champion"]["version"] == old and report["challenger"]["version"] == new
@@ -71,14 +75,21 @@ def test_versions_card_and_promotion_are_picked_up_without_restart(trained_env) 
     assert "models-compare-metrics" in view and "models-compare-flips" in view and "ROC-AUC" in view
     assert store.latest("risk") == old
     models.promote("risk", new, role="admin", user="tester", reason=reason)
-    assert store.latest("risk") == new and risk_service.get_portfolio().version == new  # no cache clearing needed
+    assert (
+        store.latest("risk") == new and risk_service.get_portfolio().version == new
+    )  # no cache clearing needed
     audit = read_audit(trained_env.bank_env.database_url)
     assert audit.iloc[0]["detail"] == f"from {old}; reason: {reason}" and audit.iloc[0]["user"] == "tester"
     models.promote("risk", old, role="admin", user="tester", reason="back to the session's version")
     assert risk_service.applicant_page(0, 50, [], {}) == page_before
     sections, page = models.card("risk", old)
     titles = [s["title"] for s in sections]
-    assert "Metrics" in titles and "Calibration" in titles and "Fairness: gender" in titles and "Limits" in titles
+    assert (
+        "Metrics" in titles
+        and "Calibration" in titles
+        and "Fairness: gender" in titles
+        and "Limits" in titles
+    )
     assert "Missing values" in titles
     assert "bootstrap" in next(s for s in sections if s["title"] == "Metrics")["note"]
     assert page.startswith("<!doctype html>") and old in page
@@ -103,14 +114,21 @@ def stored_backtest(trained_env) -> Iterator[dict]:
     evidence (deleted afterwards, so the other tests see the empty state)."""
     bank = trained_env.bank_env.bank
     version = trained_env.store.latest("risk")
-    later = generate_cohort(bank.loans["issued_at"].max(), n_customers=2_000, seed=5, months=12,
-                            customer_offset=int(bank.customers["customer_id"].max()),
-                            loan_offset=int(bank.loans["loan_id"].max()))
-    doc = risk.backtest_version(trained_env.store.load("risk", version),
-                                pd.concat([bank.loans, later.loans], ignore_index=True),
-                                pd.concat([bank.customers, later.customers], ignore_index=True),
-                                truth=pd.concat([bank.truth.loan_pd, later.truth.loan_pd], ignore_index=True),
-                                bank_id=bank.identity.bank_id)
+    later = generate_cohort(
+        bank.loans["issued_at"].max(),
+        n_customers=2_000,
+        seed=5,
+        months=12,
+        customer_offset=int(bank.customers["customer_id"].max()),
+        loan_offset=int(bank.loans["loan_id"].max()),
+    )
+    doc = risk.backtest_version(
+        trained_env.store.load("risk", version),
+        pd.concat([bank.loans, later.loans], ignore_index=True),
+        pd.concat([bank.customers, later.customers], ignore_index=True),
+        truth=pd.concat([bank.truth.loan_pd, later.truth.loan_pd], ignore_index=True),
+        bank_id=bank.identity.bank_id,
+    )
     url = trained_env.bank_env.database_url
     write_evidence("risk", version, {risk.BACKTEST_KIND: doc}, url)
     yield doc
@@ -188,7 +206,9 @@ def test_fairness_groups_are_drawn_in_natural_order() -> None:
     from dashapp.figures.governance import fairness_figure
 
     names = ["35-49", "25-34", "50-64", "<25", "65+", "unknown"]
-    groups = [{"group": n, "approval_rate": 0.5, "tpr": 0.5, "fpr": 0.1, "di_ratio": 1.0, "n": 10} for n in names]
+    groups = [
+        {"group": n, "approval_rate": 0.5, "tpr": 0.5, "fpr": 0.1, "di_ratio": 1.0, "n": 10} for n in names
+    ]
     figure = fairness_figure({"groups": groups, "reference": "65+"})
     assert list(figure.data[0].x) == ["<25", "25-34", "35-49", "50-64", "65+", "unknown"]
 

@@ -12,14 +12,28 @@ from dashapp.services import grid
 from dashapp.services.validation import InputError
 
 META = sa.MetaData()
-T = sa.Table("t", META, sa.Column("id", sa.Integer, primary_key=True), sa.Column("x", sa.Float),
-             sa.Column("name", sa.String), sa.Column("band", sa.String), sa.Column("secret", sa.String))
+T = sa.Table(
+    "t",
+    META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("x", sa.Float),
+    sa.Column("name", sa.String),
+    sa.Column("band", sa.String),
+    sa.Column("secret", sa.String),
+)
 ROWS = [  # id, x, name, band
-    (1, 3.0, "Alpha", "A"), (2, 1.0, "beta", "B"), (3, 2.0, "Gamma_1", "A"), (4, None, "delta%", "C"),
+    (1, 3.0, "Alpha", "A"),
+    (2, 1.0, "beta", "B"),
+    (3, 2.0, "Gamma_1", "A"),
+    (4, None, "delta%", "C"),
     (5, 2.0, None, "B"),
 ]
-COLUMNS = {"id": grid.Column(T.c.id, "number"), "x": grid.Column(T.c.x, "number"),
-           "name": grid.Column(T.c.name, "text"), "band": grid.Column(T.c.band, "text", str.upper)}
+COLUMNS = {
+    "id": grid.Column(T.c.id, "number"),
+    "x": grid.Column(T.c.x, "number"),
+    "name": grid.Column(T.c.name, "text"),
+    "band": grid.Column(T.c.band, "text", str.upper),
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +45,14 @@ def engine() -> sa.Engine:
     return eng
 
 
-def _ids(engine: sa.Engine, filter_model: Any = None, sort_model: Any = None, *, key_follows: bool = False,
-         use_index: bool = True) -> list[int]:
+def _ids(
+    engine: sa.Engine,
+    filter_model: Any = None,
+    sort_model: Any = None,
+    *,
+    key_follows: bool = False,
+    use_index: bool = True,
+) -> list[int]:
     order = grid.order(grid.sorts(sort_model, COLUMNS), COLUMNS, "id", key_follows=key_follows)
     where = grid.filters(filter_model, COLUMNS, use_index=use_index)
     with engine.connect() as conn:
@@ -51,10 +71,21 @@ def test_row_range_is_checked() -> None:
 
 def test_sort_then_key_ascending_or_in_the_sort_direction(engine) -> None:
     assert _ids(engine) == [1, 2, 3, 4, 5]
-    assert _ids(engine, sort_model=[{"colId": "x", "sort": "desc"}]) == [1, 3, 5, 2, 4]  # NULL last on SQLite desc
+    assert _ids(engine, sort_model=[{"colId": "x", "sort": "desc"}]) == [
+        1,
+        3,
+        5,
+        2,
+        4,
+    ]  # NULL last on SQLite desc
     assert _ids(engine, sort_model=[{"colId": "x", "sort": "desc"}], key_follows=True) == [1, 5, 3, 2, 4]
     assert _ids(engine, sort_model=[{"colId": "band", "sort": "asc"}, {"colId": "x", "sort": "desc"}]) == [
-        1, 3, 5, 2, 4]
+        1,
+        3,
+        5,
+        2,
+        4,
+    ]
     assert _ids(engine, sort_model=[{"colId": "id", "sort": "desc"}], key_follows=True) == [5, 4, 3, 2, 1]
     assert len(grid.order(grid.sorts([{"colId": "id", "sort": "desc"}] * 2, COLUMNS), COLUMNS, "id")) == 1
 
@@ -79,10 +110,25 @@ FILTERED = [
     ({"name": {"type": "endsWith", "filter": "%"}}, [4]),
     ({"band": {"type": "equals", "filter": "a"}}, [1, 3]),  # stored upper: the filter text is upper-cased
     ({"band": {"type": "notEqual", "filter": "a"}}, [2, 4, 5]),
-    ({"x": {"filterType": "number", "operator": "OR", "conditions": [{"type": "lessThan", "filter": 2},
-                                                                     {"type": "greaterThan", "filter": 2}]}}, [1, 2]),
-    ({"x": {"operator": "AND", "conditions": [{"type": "greaterThan", "filter": 1},
-                                              {"type": "lessThan", "filter": 3}]}}, [3, 5]),
+    (
+        {
+            "x": {
+                "filterType": "number",
+                "operator": "OR",
+                "conditions": [{"type": "lessThan", "filter": 2}, {"type": "greaterThan", "filter": 2}],
+            }
+        },
+        [1, 2],
+    ),
+    (
+        {
+            "x": {
+                "operator": "AND",
+                "conditions": [{"type": "greaterThan", "filter": 1}, {"type": "lessThan", "filter": 3}],
+            }
+        },
+        [3, 5],
+    ),
     ({"x": {"type": "greaterThan", "filter": 1}, "band": {"type": "equals", "filter": "B"}}, [5]),
     ({}, [1, 2, 3, 4, 5]),
     (None, [1, 2, 3, 4, 5]),
@@ -103,8 +149,14 @@ def test_a_filter_hidden_from_the_planner_wraps_its_column() -> None:
 
 
 HOSTILE_SORTS = [
-    "x", {"colId": "x"}, [{"colId": "secret", "sort": "asc"}], [{"colId": "x; DROP TABLE t", "sort": "asc"}],
-    [{"colId": "x", "sort": "sideways"}], [{"colId": "x"}], ["x"], [{"colId": "x", "sort": "asc"}] * 5,
+    "x",
+    {"colId": "x"},
+    [{"colId": "secret", "sort": "asc"}],
+    [{"colId": "x; DROP TABLE t", "sort": "asc"}],
+    [{"colId": "x", "sort": "sideways"}],
+    [{"colId": "x"}],
+    ["x"],
+    [{"colId": "x", "sort": "asc"}] * 5,
 ]
 
 
@@ -122,16 +174,26 @@ def test_max_sorts() -> None:
 
 
 HOSTILE_FILTERS = [
-    ["x"], "x", {"secret": {"filterType": "text", "type": "equals", "filter": "a"}},
+    ["x"],
+    "x",
+    {"secret": {"filterType": "text", "type": "equals", "filter": "a"}},
     {"x": {"filterType": "number", "type": "regex", "filter": ".*"}},
     {"x": {"filterType": "text", "type": "contains", "filter": "1"}},  # wrong kind for the column
     {"name": {"filterType": "number", "type": "equals", "filter": 1}},
-    {"x": {"type": "equals", "filter": "0 OR 1=1"}}, {"x": {"type": "equals", "filter": float("nan")}},
-    {"x": {"type": "equals", "filter": True}}, {"x": {"type": "equals", "filter": 1e300}},
-    {"x": {"type": "inRange", "filter": 1}}, {"x": {"type": "equals"}}, {"x": {"filter": 1}}, {"x": "equals"},
-    {"name": {"type": "equals", "filter": "a" * 61}}, {"name": {"type": "equals", "filter": 3}},
-    {"x": {"operator": "XOR", "conditions": []}}, {"x": {"conditions": [{"type": "equals", "filter": 1}] * 3}},
-    {"x": {"conditions": "equals"}}, {"x": {"conditions": ["equals"]}},
+    {"x": {"type": "equals", "filter": "0 OR 1=1"}},
+    {"x": {"type": "equals", "filter": float("nan")}},
+    {"x": {"type": "equals", "filter": True}},
+    {"x": {"type": "equals", "filter": 1e300}},
+    {"x": {"type": "inRange", "filter": 1}},
+    {"x": {"type": "equals"}},
+    {"x": {"filter": 1}},
+    {"x": "equals"},
+    {"name": {"type": "equals", "filter": "a" * 61}},
+    {"name": {"type": "equals", "filter": 3}},
+    {"x": {"operator": "XOR", "conditions": []}},
+    {"x": {"conditions": [{"type": "equals", "filter": 1}] * 3}},
+    {"x": {"conditions": "equals"}},
+    {"x": {"conditions": ["equals"]}},
 ]
 
 

@@ -29,7 +29,9 @@ def test_kpis_agree_with_the_tables(bank_env, overview) -> None:
     assert k.default_rate == pytest.approx(bank.loans["defaulted"].mean())
     assert k.avg_products == pytest.approx(len(bank.held_products()) / len(bank.customers))
     last = bank.transactions["ts"].max()
-    in_last = (bank.transactions["ts"].dt.year == last.year) & (bank.transactions["ts"].dt.month == last.month)
+    in_last = (bank.transactions["ts"].dt.year == last.year) & (
+        bank.transactions["ts"].dt.month == last.month
+    )
     assert k.transactions_last_month == int(in_last.sum()) > 0
 
 
@@ -47,8 +49,16 @@ def test_breakdowns_add_up(bank_env, overview) -> None:
 
 def test_score_bands_are_ordered_and_cover_the_range() -> None:
     bands = summary.score_band(pd.Series([300, 579, 580, 669, 670, 799, 800, 850]))
-    assert list(bands.astype(str)) == ["Poor <580", "Poor <580", "Fair 580-669", "Fair 580-669",
-                                       "Good 670-739", "Very good 740-799", "Exceptional 800+", "Exceptional 800+"]
+    assert list(bands.astype(str)) == [
+        "Poor <580",
+        "Poor <580",
+        "Fair 580-669",
+        "Fair 580-669",
+        "Good 670-739",
+        "Very good 740-799",
+        "Exceptional 800+",
+        "Exceptional 800+",
+    ]
     assert bands.cat.ordered
 
 

@@ -15,8 +15,19 @@ import pytest
 from dashapp.policy import ROLES, may_open_page
 from tests.app.conftest import free_port, sign_in
 
-PAGES = ("/", "/risk", "/risk/applicant", "/customer", "/segments", "/recommendations", "/campaigns", "/monitoring",
-         "/models", "/admin", "/help")
+PAGES = (
+    "/",
+    "/risk",
+    "/risk/applicant",
+    "/customer",
+    "/segments",
+    "/recommendations",
+    "/campaigns",
+    "/monitoring",
+    "/models",
+    "/admin",
+    "/help",
+)
 
 
 def _customer_with_a_loan(trained_env) -> int:
@@ -25,8 +36,9 @@ def _customer_with_a_loan(trained_env) -> int:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_a_role_may_open_loads_cleanly_and_the_rest_are_refused(dash_duo, dash_app, trained_env,
-                                                                            app_users, role) -> None:
+def test_every_page_a_role_may_open_loads_cleanly_and_the_rest_are_refused(
+    dash_duo, dash_app, trained_env, app_users, role
+) -> None:
     shots = os.environ.get("LEDGERLIGHT_SCREENSHOTS")
     dash_duo.start_server(dash_app, navigate=False, port=free_port())
     sign_in(dash_duo, role, app_users[role])

@@ -55,7 +55,9 @@ def test_every_chart_a_page_draws_is_in_the_bundle(trained_env, as_user, path: s
     answer = as_user("admin").post(CALLBACK, json=router(page, f"?{search}" if search else ""))
     assert answer.status_code == 200
     types = set(_trace_types(answer.get_json()["response"]["_pages_content"]["children"]))
-    assert types - bundle_traces() == set(), f"{path} draws traces the browser cannot: {types - bundle_traces()}"
+    assert types - bundle_traces() == set(), (
+        f"{path} draws traces the browser cannot: {types - bundle_traces()}"
+    )
 
 
 def test_the_applicant_waterfall_is_drawn_with_bars(trained_env) -> None:

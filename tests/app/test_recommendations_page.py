@@ -39,6 +39,7 @@ def old_way(recsys_env):
 @pytest.fixture()
 def no_whole_bank(monkeypatch):
     """Fail the test if anything reads the whole bank (the service must query what it shows)."""
+
     def refuse(*_args, **_kwargs):
         raise AssertionError("the recommendations service read the whole bank")
 
@@ -59,9 +60,12 @@ def _block(monkeypatch, customers) -> None:
     blocked = {int(c) for c in customers}
     t = BANK_TABLES["customers"]
     monkeypatch.setattr("dashapp.services.risk.band_of", lambda cid: "E" if int(cid) in blocked else "A")
-    monkeypatch.setattr("dashapp.services.risk.customers_in_bands",
-                        lambda bands: sa.select(t.c.customer_id).where(t.c.customer_id.in_(sorted(blocked)))
-                        if "E" in bands else None)
+    monkeypatch.setattr(
+        "dashapp.services.risk.customers_in_bands",
+        lambda bands: (
+            sa.select(t.c.customer_id).where(t.c.customer_id.in_(sorted(blocked))) if "E" in bands else None
+        ),
+    )
 
 
 def _same_order_but_ties(listed: pd.DataFrame, old: pd.DataFrame) -> None:
@@ -138,8 +142,9 @@ def test_customer_view_refuses_unknown_customers_and_bad_lengths(recsys_env) -> 
         svc.customer_view(1, 13)
 
 
-def test_credit_products_are_held_back_from_the_blocked_band(recsys_env, old_way, monkeypatch,
-                                                             no_whole_bank) -> None:
+def test_credit_products_are_held_back_from_the_blocked_band(
+    recsys_env, old_way, monkeypatch, no_whole_bank
+) -> None:
     bank_env, _ = recsys_env
     models, side = old_way
     customers = bank_env.bank.customers["customer_id"].to_numpy()[:300]
@@ -149,24 +154,34 @@ def test_credit_products_are_held_back_from_the_blocked_band(recsys_env, old_way
     assert view.credit_blocked
     for model, frame in view.recommendations.items():
         assert not {"card", "loan"} & {families[p] for p in frame["product_id"]}
-        expected = models.recommend(int(customers[0]), 12, model=model, user_features=side,
-                                    blocked_customers=customers)
+        expected = models.recommend(
+            int(customers[0]), 12, model=model, user_features=side, blocked_customers=customers
+        )
         assert frame["product_id"].tolist() == expected["product_id"].tolist()
     assert not svc.customer_view(int(bank_env.bank.customers["customer_id"].iloc[-1]), 12).credit_blocked
     card = int(bank_env.bank.products.loc[bank_env.bank.products["family"] == "card", "product_id"].iloc[0])
     listed = svc.campaign(card, 1_000, "als")
     assert not set(customers) & set(listed["customer_id"])
-    old = models.campaign(card, 1_000, model="als", customer_ids=bank_env.bank.customers["customer_id"].to_numpy(),
-                          user_features=side, blocked_customers=customers)
+    old = models.campaign(
+        card,
+        1_000,
+        model="als",
+        customer_ids=bank_env.bank.customers["customer_id"].to_numpy(),
+        user_features=side,
+        blocked_customers=customers,
+    )
     np.testing.assert_allclose(listed["score"], old["score"], rtol=1e-6)
     _same_order_but_ties(listed, old)
     assert listed["rank"].tolist() == list(range(1, 1_001))
-    deposit = int(bank_env.bank.products.loc[bank_env.bank.products["family"] == "deposit", "product_id"].iloc[0])
+    deposit = int(
+        bank_env.bank.products.loc[bank_env.bank.products["family"] == "deposit", "product_id"].iloc[0]
+    )
     assert set(customers) & set(svc.campaign(deposit, 2_000, "als")["customer_id"])  # not a credit product
 
 
-def test_campaign_excludes_holders_matches_the_models_and_exports_safely(recsys_env, old_way, monkeypatch,
-                                                                         no_whole_bank) -> None:
+def test_campaign_excludes_holders_matches_the_models_and_exports_safely(
+    recsys_env, old_way, monkeypatch, no_whole_bank
+) -> None:
     bank_env, _ = recsys_env
     models, side = old_way
     product = 2
@@ -175,13 +190,18 @@ def test_campaign_excludes_holders_matches_the_models_and_exports_safely(recsys_
     assert len(frame) == 300 and not holders & set(frame["customer_id"])
     assert list(frame.columns) == list(svc.CAMPAIGN_COLUMNS)
     assert np.all(np.diff(frame["score"].to_numpy()) <= 1e-9)
-    old = models.campaign(product, 300, model=models.best, customer_ids=bank_env.bank.customers["customer_id"].to_numpy(),
-                          user_features=side)
+    old = models.campaign(
+        product,
+        300,
+        model=models.best,
+        customer_ids=bank_env.bank.customers["customer_id"].to_numpy(),
+        user_features=side,
+    )
     _same_order_but_ties(frame, old)
     attrs = bank_env.bank.customers.set_index("customer_id").loc[frame["customer_id"]]
     assert frame["age"].tolist() == attrs["age"].tolist()
     assert frame["region"].tolist() == attrs["region"].astype(str).tolist()
-    evil = frame.assign(region="=HYPERLINK(\"http://x\")")
+    evil = frame.assign(region='=HYPERLINK("http://x")')
     monkeypatch.setattr(svc, "campaign", lambda *a, **k: evil)
     out = svc.campaign_export(product, 300)
     assert out["region"].str.startswith("'=").all()
@@ -196,11 +216,14 @@ def test_campaign_grid_pages_sorts_and_filters_in_the_query(recsys_env, no_whole
     rows, _ = svc.campaign_page(3, 250, "als", 0, 50, [{"colId": "age", "sort": "desc"}])
     expected = reference.sort_values(["age", "rank"], ascending=[False, True])
     assert [r["customer_id"] for r in rows] == expected["customer_id"].tolist()[:50]
-    flt = {"age": {"filterType": "number", "type": "greaterThan", "filter": 40},
-           "region": {"filterType": "text", "type": "contains", "filter": reference["region"].iloc[0][:3]}}
+    flt = {
+        "age": {"filterType": "number", "type": "greaterThan", "filter": 40},
+        "region": {"filterType": "text", "type": "contains", "filter": reference["region"].iloc[0][:3]},
+    }
     rows, total = svc.campaign_page(3, 250, "als", 0, 500, [{"colId": "income", "sort": "asc"}], flt)
     mask = (reference["age"] > 40) & reference["region"].str.lower().str.contains(
-        reference["region"].iloc[0][:3].lower(), regex=False)
+        reference["region"].iloc[0][:3].lower(), regex=False
+    )
     expected = reference[mask].sort_values(["income", "rank"])
     assert total == int(mask.sum()) and [r["customer_id"] for r in rows] == expected["customer_id"].tolist()
     rows, total = svc.campaign_page(3, 250, "als", 0, 100, [{"colId": "rank", "sort": "desc"}])
@@ -214,7 +237,9 @@ def test_campaign_grid_pages_sorts_and_filters_in_the_query(recsys_env, no_whole
         svc.campaign_page(3, 250, "als", 0, 10, None, {"age": {"filterType": "number", "type": "like"}})
 
 
-def test_campaign_grid_leaves_blocked_customers_out_of_every_page(recsys_env, monkeypatch, no_whole_bank) -> None:
+def test_campaign_grid_leaves_blocked_customers_out_of_every_page(
+    recsys_env, monkeypatch, no_whole_bank
+) -> None:
     bank_env, _ = recsys_env
     blocked = bank_env.bank.customers["customer_id"].to_numpy()[::3]
     _block(monkeypatch, blocked)
@@ -241,7 +266,13 @@ def test_campaign_request_checks_every_field(recsys_env) -> None:
     assert svc.best_model() == best
     assert svc.campaign_request(1, 10, None) == (1, 10, best)
     assert svc.campaign_request(1, 10, "ease") == (1, 10, "ease")
-    for bad in [(999, 10, "mf"), (1, 0, "mf"), (1, svc.MAX_CAMPAIGN + 1, "mf"), (1, 10, "gbm"), ("1", 10, "mf")]:
+    for bad in [
+        (999, 10, "mf"),
+        (1, 0, "mf"),
+        (1, svc.MAX_CAMPAIGN + 1, "mf"),
+        (1, 10, "gbm"),
+        ("1", 10, "mf"),
+    ]:
         with pytest.raises(ValueError):
             svc.campaign_request(*bad)
 
@@ -256,8 +287,12 @@ def test_comparison_lists_models_and_the_oracle(recsys_env) -> None:
     assert [o["value"] for o in svc.product_options()] == list(range(1, 13))
 
 
-@pytest.mark.parametrize("search", ["1", "19", "10", "100", "2", "20", "199", "1999", "2000", "7", "0", "05", ""])
-def test_customer_search_offers_the_smallest_ids_starting_with_the_digits(recsys_env, search, no_whole_bank) -> None:
+@pytest.mark.parametrize(
+    "search", ["1", "19", "10", "100", "2", "20", "199", "1999", "2000", "7", "0", "05", ""]
+)
+def test_customer_search_offers_the_smallest_ids_starting_with_the_digits(
+    recsys_env, search, no_whole_bank
+) -> None:
     bank_env, _ = recsys_env
     ids = np.sort(bank_env.bank.customers["customer_id"].to_numpy())
     expected = [int(i) for i in ids if str(i).startswith(search)][:30]
@@ -275,10 +310,13 @@ def test_customer_search_ignores_what_is_not_digits(recsys_env) -> None:
 
 
 def test_the_service_imports_no_torch() -> None:
-    code = ("import sys, dashapp.services.recsys; bad = [m for m in ('torch', 'implicit') if m in sys.modules]; "
-            "assert not bad, bad")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=Path(__file__).parents[2])
+    code = (
+        "import sys, dashapp.services.recsys; bad = [m for m in ('torch', 'implicit') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2]
+    )
     assert result.returncode == 0, result.stderr[-2000:]
 
 
@@ -302,11 +340,20 @@ def test_postgresql_serves_the_same_answers(recsys_env, monkeypatch) -> None:
         views = {c: svc.customer_view(c, 8) for c in customers}
         return {
             "options": [svc.customer_options(s) for s in ("1", "19", "200", "")],
-            "lists": {c: {m: f.to_dict("list") for m, f in v.recommendations.items()} for c, v in views.items()},
+            "lists": {
+                c: {m: f.to_dict("list") for m, f in v.recommendations.items()} for c, v in views.items()
+            },
             "held": {c: v.held["product_id"].tolist() for c, v in views.items()},
             "campaign": svc.campaign(4, 150, "als").to_dict("list"),
-            "page": svc.campaign_page(2, 300, "mf", 100, 200, [{"colId": "income", "sort": "desc"}],
-                                      {"age": {"filterType": "number", "type": "lessThan", "filter": 50}}),
+            "page": svc.campaign_page(
+                2,
+                300,
+                "mf",
+                100,
+                200,
+                [{"colId": "income", "sort": "desc"}],
+                {"age": {"filterType": "number", "type": "lessThan", "filter": 50}},
+            ),
             "comparison": svc.comparison().to_dict("list"),
         }
 
@@ -328,10 +375,13 @@ def test_postgresql_serves_the_same_answers(recsys_env, monkeypatch) -> None:
             db.metadata.drop_all(conn)
     assert on_postgres["options"] == on_sqlite["options"]
     assert on_postgres["held"] == on_sqlite["held"] and on_postgres["lists"] == on_sqlite["lists"]
-    pd.testing.assert_frame_equal(pd.DataFrame(on_postgres["campaign"]), pd.DataFrame(on_sqlite["campaign"]),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(on_postgres["campaign"]), pd.DataFrame(on_sqlite["campaign"]), check_dtype=False
+    )
     assert on_postgres["page"] == on_sqlite["page"]
-    pd.testing.assert_frame_equal(pd.DataFrame(on_postgres["comparison"]), pd.DataFrame(on_sqlite["comparison"]))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(on_postgres["comparison"]), pd.DataFrame(on_sqlite["comparison"])
+    )
 
 
 @pytest.mark.browser
@@ -352,14 +402,18 @@ def test_pick_a_customer_and_see_recommendations(recsys_env, served) -> None:
     _select_below_the_fold(served, "#recs-product", index=1)
     served.wait_for_contains_text("#recs-campaign-note", "200 customers", timeout=30)
     expected = svc.campaign(2, 200, svc.best_model())["customer_id"].astype(str).tolist()  # the default model
-    served.wait_for_contains_text("#recs-campaign-grid .ag-row[row-index='0'] [col-id='customer_id']", expected[0],
-                                  timeout=30)
+    served.wait_for_contains_text(
+        "#recs-campaign-grid .ag-row[row-index='0'] [col-id='customer_id']", expected[0], timeout=30
+    )
     served.wait_for_element("#recs-list-ease", timeout=5)
     other = next(m for m in ("als", "ease", "mf") if m != svc.best_model())
-    _select_below_the_fold(served, "#recs-campaign-model", index=list(svc.MODEL_LABELS).index(other))  # a fresh list
+    _select_below_the_fold(
+        served, "#recs-campaign-model", index=list(svc.MODEL_LABELS).index(other)
+    )  # a fresh list
     theirs = svc.campaign(2, 200, other)["customer_id"].astype(str).tolist()
-    served.wait_for_contains_text("#recs-campaign-grid .ag-row[row-index='0'] [col-id='customer_id']", theirs[0],
-                                  timeout=30)
+    served.wait_for_contains_text(
+        "#recs-campaign-grid .ag-row[row-index='0'] [col-id='customer_id']", theirs[0], timeout=30
+    )
     assert served.get_logs() in ([], None)
 
 
@@ -407,12 +461,19 @@ def _campaign_body(model):
     from tests.app.helpers import single
 
     request = {"startRow": 0, "endRow": 20, "sortModel": [], "filterModel": {}}
-    body = single("..recs-campaign-grid.getRowsResponse...recs-campaign-note.children..",
-                  [("recs-campaign-grid", "getRowsRequest", request)],
-                  [("recs-product", "value", 1), ("recs-campaign-model", "value", model),
-                   ("recs-campaign-n", "value", 50)])
-    body["outputs"] = [{"id": "recs-campaign-grid", "property": "getRowsResponse"},
-                       {"id": "recs-campaign-note", "property": "children"}]
+    body = single(
+        "..recs-campaign-grid.getRowsResponse...recs-campaign-note.children..",
+        [("recs-campaign-grid", "getRowsRequest", request)],
+        [
+            ("recs-product", "value", 1),
+            ("recs-campaign-model", "value", model),
+            ("recs-campaign-n", "value", 50),
+        ],
+    )
+    body["outputs"] = [
+        {"id": "recs-campaign-grid", "property": "getRowsResponse"},
+        {"id": "recs-campaign-note", "property": "children"},
+    ]
     return body
 
 
@@ -431,9 +492,15 @@ def test_a_forged_model_name_is_refused(recsys_env, as_user, forged) -> None:
         answer = response.get_json()["response"]
         assert answer["recs-campaign-grid"]["getRowsResponse"]["rowData"] == []
         assert "model" in answer["recs-campaign-note"]["children"]
-    export = single("recs-download.data", [("recs-export", "n_clicks", 1)],
-                    [("recs-product", "value", 1), ("recs-campaign-model", "value", forged),
-                     ("recs-campaign-n", "value", 10)])
+    export = single(
+        "recs-download.data",
+        [("recs-export", "n_clicks", 1)],
+        [
+            ("recs-product", "value", 1),
+            ("recs-campaign-model", "value", forged),
+            ("recs-campaign-n", "value", 10),
+        ],
+    )
     refused = client.post(CALLBACK, json=export)
     assert refused.status_code in (400, 422), refused.status_code
     assert "recs-download" not in refused.get_data(as_text=True)
@@ -450,16 +517,27 @@ def old_version(recsys_env):
     bank_env, artifact = recsys_env
     store = ArtifactStore()
     meta = artifact.metadata
-    metrics = {**meta["metrics"], "models": {m: v for m, v in meta["metrics"]["models"].items() if m != "ease"}}
+    metrics = {
+        **meta["metrics"],
+        "models": {m: v for m, v in meta["metrics"]["models"].items() if m != "ease"},
+    }
 
     def write(folder: Path) -> None:
         for name in meta["files"]:
             if name not in ("ease.npz", "metadata.json"):
                 (folder / name).write_bytes(artifact.file(name).read_bytes())
 
-    old = store.save("recsys", write, params={k: v for k, v in meta["params"].items() if k != "ease"},
-                     metrics=metrics, features=meta["features"], data_fingerprint=meta["data_fingerprint"],
-                     row_count=meta["row_count"], extra=meta.get("extra"), promote=True)
+    old = store.save(
+        "recsys",
+        write,
+        params={k: v for k, v in meta["params"].items() if k != "ease"},
+        metrics=metrics,
+        features=meta["features"],
+        data_fingerprint=meta["data_fingerprint"],
+        row_count=meta["row_count"],
+        extra=meta.get("extra"),
+        promote=True,
+    )
     publish_version("recsys", old, bank_env.bank, bank_env.database_url)
     clear_caches()
     yield old
@@ -481,7 +559,9 @@ def test_an_old_version_without_ease_still_serves(recsys_env, old_version, as_us
         svc.campaign_request(1, 10, "ease")  # the old version has no EASE to serve
     assert svc.campaign_request(1, 10, None) == (1, 10, best)
     dropdown = _find(_layout(as_user("marketing")), "recs-campaign-model")
-    assert [o["value"] for o in dropdown["options"]] == ["popularity", "als", "mf"] and dropdown["value"] == best
+    assert [o["value"] for o in dropdown["options"]] == ["popularity", "als", "mf"] and dropdown[
+        "value"
+    ] == best
 
 
 def _centre(duo, selector: str) -> None:

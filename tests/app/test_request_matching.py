@@ -11,28 +11,43 @@ from dashapp.services.messages import public_message
 
 PATTERN = '{"feature":["ALL"],"type":"whatif"}'
 CALLBACK_MAP = {
-    "a.children": {"inputs": [{"id": "x", "property": "value"}, {"id": "y", "property": "value"}],
-                   "state": [{"id": "s", "property": "data"}], "callback": print},
-    "..out.figure...note.children..": {"inputs": [{"id": PATTERN, "property": "value"}],
-                                       "state": [{"id": PATTERN, "property": "id"}], "callback": print},
+    "a.children": {
+        "inputs": [{"id": "x", "property": "value"}, {"id": "y", "property": "value"}],
+        "state": [{"id": "s", "property": "data"}],
+        "callback": print,
+    },
+    "..out.figure...note.children..": {
+        "inputs": [{"id": PATTERN, "property": "value"}],
+        "state": [{"id": PATTERN, "property": "id"}],
+        "callback": print,
+    },
     "toggle.is_open": {"inputs": [{"id": "t", "property": "n_clicks"}], "state": []},
 }
 
 
 def plain(**changes) -> dict:
-    body = {"output": "a.children", "outputs": {"id": "a", "property": "children"},
-            "inputs": [{"id": "x", "property": "value", "value": 1}, {"id": "y", "property": "value", "value": 2}],
-            "state": [{"id": "s", "property": "data", "value": None}], "changedPropIds": ["x.value"]}
+    body = {
+        "output": "a.children",
+        "outputs": {"id": "a", "property": "children"},
+        "inputs": [
+            {"id": "x", "property": "value", "value": 1},
+            {"id": "y", "property": "value", "value": 2},
+        ],
+        "state": [{"id": "s", "property": "data", "value": None}],
+        "changedPropIds": ["x.value"],
+    }
     return {**body, **changes}
 
 
 def pattern(ids: list[dict], state_ids: list[dict] | None = None) -> dict:
     state_ids = ids if state_ids is None else state_ids
-    return {"output": "..out.figure...note.children..",
-            "outputs": [{"id": "out", "property": "figure"}, {"id": "note", "property": "children"}],
-            "inputs": [[{"id": i, "property": "value", "value": 3} for i in ids]],
-            "state": [[{"id": i, "property": "id", "value": i} for i in state_ids]],
-            "changedPropIds": []}
+    return {
+        "output": "..out.figure...note.children..",
+        "outputs": [{"id": "out", "property": "figure"}, {"id": "note", "property": "children"}],
+        "inputs": [[{"id": i, "property": "value", "value": 3} for i in ids]],
+        "state": [[{"id": i, "property": "id", "value": i} for i in state_ids]],
+        "changedPropIds": [],
+    }
 
 
 def refused(body) -> str:
@@ -49,32 +64,68 @@ def test_the_genuine_requests_match() -> None:
     assert match_request(pattern([]), CALLBACK_MAP)  # no component matches: fine
 
 
-@pytest.mark.parametrize(("change", "why"), [
-    ({"inputs": [{"id": "X", "property": "value", "value": 1}, {"id": "y", "property": "value", "value": 2}]}, "id"),
-    ({"inputs": [{"id": "y", "property": "value", "value": 2}, {"id": "x", "property": "value", "value": 1}]}, "id"),
-    ({"inputs": [{"id": "x", "property": "value", "value": 1}]}, "expected 2"),
-    ({"inputs": [{"id": "x", "property": "children", "value": 1}, {"id": "y", "property": "value", "value": 2}]},
-     "property"),
-    ({"inputs": [{"id": {"type": ["ALL"]}, "property": "value", "value": 1},
-                 {"id": "y", "property": "value", "value": 2}]}, "id"),
-    ({"state": []}, "expected 1"),
-    ({"outputs": {"id": "b", "property": "children"}}, "id"),
-    ({"changedPropIds": ["s.data"]}, "changedPropIds"),
-    ({"extra": 1}, "unexpected field"),
-    ({"output": "nothing.here"}, "no callback"),
-    ({"output": "toggle.is_open"}, "runs in the browser"),
-])
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (
+            {
+                "inputs": [
+                    {"id": "X", "property": "value", "value": 1},
+                    {"id": "y", "property": "value", "value": 2},
+                ]
+            },
+            "id",
+        ),
+        (
+            {
+                "inputs": [
+                    {"id": "y", "property": "value", "value": 2},
+                    {"id": "x", "property": "value", "value": 1},
+                ]
+            },
+            "id",
+        ),
+        ({"inputs": [{"id": "x", "property": "value", "value": 1}]}, "expected 2"),
+        (
+            {
+                "inputs": [
+                    {"id": "x", "property": "children", "value": 1},
+                    {"id": "y", "property": "value", "value": 2},
+                ]
+            },
+            "property",
+        ),
+        (
+            {
+                "inputs": [
+                    {"id": {"type": ["ALL"]}, "property": "value", "value": 1},
+                    {"id": "y", "property": "value", "value": 2},
+                ]
+            },
+            "id",
+        ),
+        ({"state": []}, "expected 1"),
+        ({"outputs": {"id": "b", "property": "children"}}, "id"),
+        ({"changedPropIds": ["s.data"]}, "changedPropIds"),
+        ({"extra": 1}, "unexpected field"),
+        ({"output": "nothing.here"}, "no callback"),
+        ({"output": "toggle.is_open"}, "runs in the browser"),
+    ],
+)
 def test_any_difference_from_the_registered_callback_is_refused(change, why) -> None:
     assert why in refused(plain(**change))
 
 
-@pytest.mark.parametrize("ids", [
-    [{"type": "whatif", "feature": ["ALL"]}],  # a wildcard where a value belongs
-    [{"type": "other", "feature": "amount"}],  # a fixed key changed
-    [{"type": "whatif", "feature": "amount", "extra": 1}],  # another key
-    [{"type": "whatif", "feature": "amount"}, {"type": "whatif", "feature": "amount"}],  # twice
-    [{"type": "whatif", "feature": True}],
-])
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [{"type": "whatif", "feature": ["ALL"]}],  # a wildcard where a value belongs
+        [{"type": "other", "feature": "amount"}],  # a fixed key changed
+        [{"type": "whatif", "feature": "amount", "extra": 1}],  # another key
+        [{"type": "whatif", "feature": "amount"}, {"type": "whatif", "feature": "amount"}],  # twice
+        [{"type": "whatif", "feature": True}],
+    ],
+)
 def test_pattern_ids_must_fit_their_pattern(ids) -> None:
     refused(pattern(ids))
 
@@ -87,9 +138,17 @@ def test_one_pattern_names_the_same_components_everywhere() -> None:
     assert "id itself" in refused(body)
 
 
-@pytest.mark.parametrize(("text", "why"), [("NaN", "finite"), ("[Infinity]", "finite"), ("1e999", "finite"),
-                                           ("[" * 50 + "]" * 50, "deep"), ("[" * 100_000 + "]" * 100_000, "deep"),
-                                           ('"' + "x" * 10_001 + '"', "characters")])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("NaN", "finite"),
+        ("[Infinity]", "finite"),
+        ("1e999", "finite"),
+        ("[" * 50 + "]" * 50, "deep"),
+        ("[" * 100_000 + "]" * 100_000, "deep"),
+        ('"' + "x" * 10_001 + '"', "characters"),
+    ],
+)
 def test_strict_json_refuses_what_json_should_not_carry(text, why) -> None:
     with pytest.raises(ValueError, match=why):
         strict_loads(text)
@@ -116,17 +175,37 @@ def test_messages_lose_the_servers_folders_but_keep_page_addresses(monkeypatch, 
     text = public_message(f"risk/1: no such version in {tmp_path / 'ckpt'}; see /etc/passwd and /home/x/y")
     assert str(tmp_path) not in text and "/etc" not in text and "/home" not in text
     assert "the model store" in text
-    assert public_message("role risk may not use the /segments page") == "role risk may not use the /segments page"
+    assert (
+        public_message("role risk may not use the /segments page")
+        == "role risk may not use the /segments page"
+    )
 
 
 def test_the_server_has_one_way_into_the_callbacks(dash_app) -> None:
     """A new route (Dash's MCP server, callback APIs, websockets) would be a way around the request checks."""
     routes = {str(rule) for rule in dash_app.server.url_map.iter_rules()}
-    assert routes == {"/", "/<path:path>", "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
-                      "/_dash-dependencies", "/_dash-layout", "/_dash-update-component", "/_favicon.ico",
-                      "/_reload-hash", "/assets/<path:filename>", "/healthz", "/help/img/<path:name>", "/login",
-                      "/logout", "/static/<path:filename>",
-                      # the JSON API: every route checks its own API key and role (tests/app/test_api.py)
-                      "/api/", "/api/<path:rest>", "/api/v1/customers/<customer_id>/recommendations",
-                      "/api/v1/customers/<customer_id>/segment", "/api/v1/events", "/api/v1/health",
-                      "/api/v1/openapi.json", "/api/v1/risk/score"}
+    assert routes == {
+        "/",
+        "/<path:path>",
+        "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
+        "/_dash-dependencies",
+        "/_dash-layout",
+        "/_dash-update-component",
+        "/_favicon.ico",
+        "/_reload-hash",
+        "/assets/<path:filename>",
+        "/healthz",
+        "/help/img/<path:name>",
+        "/login",
+        "/logout",
+        "/static/<path:filename>",
+        # the JSON API: every route checks its own API key and role (tests/app/test_api.py)
+        "/api/",
+        "/api/<path:rest>",
+        "/api/v1/customers/<customer_id>/recommendations",
+        "/api/v1/customers/<customer_id>/segment",
+        "/api/v1/events",
+        "/api/v1/health",
+        "/api/v1/openapi.json",
+        "/api/v1/risk/score",
+    }

@@ -96,7 +96,9 @@ def test_pick_an_applicant_see_the_waterfall_move_the_threshold(risk_env, served
     duo.wait_for_element("#risk-waterfall g.trace", timeout=30)
     expected = svc.customer_risk(int(picked)).explanation.pd
     duo.wait_for_text_to_equal("#risk-pd", f"PD {expected:.1%}", timeout=20)
-    handle = duo.find_element("#risk-app-threshold [role='slider']")  # the cut-off (the PD range has two more)
+    handle = duo.find_element(
+        "#risk-app-threshold [role='slider']"
+    )  # the cut-off (the PD range has two more)
     handle.send_keys(Keys.HOME)  # threshold 0: every applicant is declined
     duo.wait_for_text_to_equal("#risk-decision-badge", "DECLINE", timeout=20)
     handle.send_keys(Keys.END)  # threshold 1: approved
@@ -107,7 +109,9 @@ def test_pick_an_applicant_see_the_waterfall_move_the_threshold(risk_env, served
     assert len(duo.find_elements("#risk-ice g.trace.scatter")) == 2
     features = svc.get_model().spec.features
     contrib = "#risk-contrib-grid .ag-center-cols-container .ag-row"
-    WebDriverWait(duo.driver, 20).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, contrib)) == len(features))
+    WebDriverWait(duo.driver, 20).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, contrib)) == len(features)
+    )
     assert {r.get_attribute("row-id") for r in duo.find_elements(contrib)} == set(features)
 
 
@@ -122,13 +126,15 @@ def test_the_pd_range_narrows_the_applicant_grid(risk_env, served) -> None:
         return [float(c.text) for c in d.find_elements(By.CSS_SELECTOR, f"{loaded} [col-id='pd']") if c.text]
 
     WebDriverWait(duo.driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: (shown := pds(d)) and min(shown) < 0.1)  # before: the first page has PDs under 10%
+        lambda d: (shown := pds(d)) and min(shown) < 0.1
+    )  # before: the first page has PDs under 10%
     low = duo.find_element("#risk-pd-range [role='slider']")  # the lower handle
     for _ in range(10):
         low.send_keys(Keys.ARROW_RIGHT)  # PD >= 10%
 
     WebDriverWait(duo.driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: (shown := pds(d)) and min(shown) >= 0.1)
+        lambda d: (shown := pds(d)) and min(shown) >= 0.1
+    )
 
 
 @pytest.mark.browser

@@ -29,16 +29,25 @@ def reference(trained_env) -> pd.DataFrame:
     loans = risk.latest_loans(bank)
     model = risk.RiskModel.load(trained_env.artifacts["risk"])
     scored = model.score(loans)
-    return pd.DataFrame({"customer_id": loans["customer_id"].to_numpy(), "loan_id": loans["loan_id"].to_numpy(),
-                         "pd": scored["pd"].to_numpy(), "band": scored["band"].astype(str).to_numpy(),
-                         "amount": loans["amount"].to_numpy(),
-                         "purpose": loans["purpose"].astype(str).str.lower().to_numpy(),
-                         "credit_score": loans["credit_score"].to_numpy(), "income": loans["income"].to_numpy(),
-                         "dti": loans["dti"].to_numpy()})
+    return pd.DataFrame(
+        {
+            "customer_id": loans["customer_id"].to_numpy(),
+            "loan_id": loans["loan_id"].to_numpy(),
+            "pd": scored["pd"].to_numpy(),
+            "band": scored["band"].astype(str).to_numpy(),
+            "amount": loans["amount"].to_numpy(),
+            "purpose": loans["purpose"].astype(str).str.lower().to_numpy(),
+            "credit_score": loans["credit_score"].to_numpy(),
+            "income": loans["income"].to_numpy(),
+            "dti": loans["dti"].to_numpy(),
+        }
+    )
 
 
 def _sorted(frame: pd.DataFrame, sort_model: list[dict]) -> pd.DataFrame:
-    col, asc = (sort_model[0]["colId"], sort_model[0]["sort"] == "asc") if sort_model else ("customer_id", True)
+    col, asc = (
+        (sort_model[0]["colId"], sort_model[0]["sort"] == "asc") if sort_model else ("customer_id", True)
+    )
     cols = [col] if col == "customer_id" else [col, "customer_id"]  # ties: customer id in the same direction
     return frame.sort_values(cols, ascending=asc, kind="mergesort")
 
@@ -47,20 +56,51 @@ CASES = [
     ([], {}),
     ([{"colId": "pd", "sort": "desc"}], {}),
     ([{"colId": "band", "sort": "desc"}], {}),
-    ([{"colId": "income", "sort": "desc"}], {"band": {"filterType": "text", "type": "equals", "filter": "C"}}),
-    ([{"colId": "purpose", "sort": "asc"}], {"pd": {"filterType": "number", "type": "greaterThan", "filter": 0.1}}),
+    (
+        [{"colId": "income", "sort": "desc"}],
+        {"band": {"filterType": "text", "type": "equals", "filter": "C"}},
+    ),
+    (
+        [{"colId": "purpose", "sort": "asc"}],
+        {"pd": {"filterType": "number", "type": "greaterThan", "filter": 0.1}},
+    ),
     ([{"colId": "amount", "sort": "asc"}], {"band": {"filterType": "text", "type": "equals", "filter": "e"}}),
-    ([{"colId": "credit_score", "sort": "desc"}],
-     {"income": {"filterType": "number", "type": "inRange", "filter": 20_000, "filterTo": 60_000},
-      "purpose": {"filterType": "text", "type": "contains", "filter": "ar"}}),
-    ([], {"dti": {"filterType": "number", "operator": "OR",
-                  "conditions": [{"filterType": "number", "type": "lessThan", "filter": 0.1},
-                                 {"filterType": "number", "type": "greaterThanOrEqual", "filter": 0.5}]}}),
-    ([{"colId": "loan_id", "sort": "desc"}], {"purpose": {"filterType": "text", "type": "startsWith", "filter": "ho"},
-                                               "band": {"filterType": "text", "type": "notEqual", "filter": "A"}}),
+    (
+        [{"colId": "credit_score", "sort": "desc"}],
+        {
+            "income": {"filterType": "number", "type": "inRange", "filter": 20_000, "filterTo": 60_000},
+            "purpose": {"filterType": "text", "type": "contains", "filter": "ar"},
+        },
+    ),
+    (
+        [],
+        {
+            "dti": {
+                "filterType": "number",
+                "operator": "OR",
+                "conditions": [
+                    {"filterType": "number", "type": "lessThan", "filter": 0.1},
+                    {"filterType": "number", "type": "greaterThanOrEqual", "filter": 0.5},
+                ],
+            }
+        },
+    ),
+    (
+        [{"colId": "loan_id", "sort": "desc"}],
+        {
+            "purpose": {"filterType": "text", "type": "startsWith", "filter": "ho"},
+            "band": {"filterType": "text", "type": "notEqual", "filter": "A"},
+        },
+    ),
     ([], {"dti": {"filterType": "number", "type": "blank"}}),
-    ([{"colId": "amount", "sort": "desc"}], {"band": {"filterType": "text", "type": "notEqual", "filter": "a"}}),
-    ([{"colId": "dti", "sort": "asc"}], {"purpose": {"filterType": "text", "type": "equals", "filter": "CAR"}}),
+    (
+        [{"colId": "amount", "sort": "desc"}],
+        {"band": {"filterType": "text", "type": "notEqual", "filter": "a"}},
+    ),
+    (
+        [{"colId": "dti", "sort": "asc"}],
+        {"purpose": {"filterType": "text", "type": "equals", "filter": "CAR"}},
+    ),
 ]
 
 
@@ -71,11 +111,19 @@ def _filtered(frame: pd.DataFrame, filter_model: dict) -> pd.DataFrame:
             return s.isna()
         if f.get("filterType") == "text":
             low, v = s.str.lower(), str(f["filter"]).lower()
-            return {"equals": low == v, "notEqual": low != v, "contains": low.str.contains(v, regex=False),
-                    "startsWith": low.str.startswith(v)}[t]
+            return {
+                "equals": low == v,
+                "notEqual": low != v,
+                "contains": low.str.contains(v, regex=False),
+                "startsWith": low.str.startswith(v),
+            }[t]
         v = f.get("filter")
-        return {"greaterThan": s > v, "lessThan": s < v, "greaterThanOrEqual": s >= v,
-                "inRange": s.between(v, f.get("filterTo"))}[t]
+        return {
+            "greaterThan": s > v,
+            "lessThan": s < v,
+            "greaterThanOrEqual": s >= v,
+            "inRange": s.between(v, f.get("filterTo")),
+        }[t]
 
     mask = pd.Series(True, index=frame.index)
     for col, f in filter_model.items():
@@ -96,7 +144,10 @@ def test_grid_pages_sort_and_filter_like_pandas(trained_env, reference, sort_mod
     assert [r["customer_id"] for r in rows] == expected["customer_id"].head(50).tolist()
     if total > 60:  # a later page continues exactly where the first stopped
         later, again = svc.applicant_page(37, 61, sort_model, filter_model)
-        assert again == total and [r["customer_id"] for r in later] == expected["customer_id"].iloc[37:61].tolist()
+        assert (
+            again == total
+            and [r["customer_id"] for r in later] == expected["customer_id"].iloc[37:61].tolist()
+        )
     if rows:
         got = pd.DataFrame(rows).set_index("customer_id")
         want = expected.set_index("customer_id").loc[got.index]
@@ -109,7 +160,10 @@ def test_the_last_page_and_beyond(trained_env, reference) -> None:
     n = len(reference)
     rows, total = svc.applicant_page(n - 3, n + 97, [{"colId": "pd", "sort": "asc"}], {})
     assert total == n and len(rows) == 3
-    assert rows[-1]["customer_id"] == _sorted(reference, [{"colId": "pd", "sort": "asc"}])["customer_id"].iloc[-1]
+    assert (
+        rows[-1]["customer_id"]
+        == _sorted(reference, [{"colId": "pd", "sort": "asc"}])["customer_id"].iloc[-1]
+    )
     assert svc.applicant_page(n + 10, n + 20, [], {}) == ([], n)
 
 
@@ -123,7 +177,12 @@ HOSTILE = [
     (0, 10, [{"colId": "reasons", "sort": "asc"}], {}),
     (0, 10, [{"colId": "pd", "sort": "sideways"}], {}),
     (0, 10, [{"colId": "pd"}], {}),
-    (0, 10, [{"colId": "band", "sort": "asc"}, {"colId": "pd", "sort": "asc"}], {}),  # one sort column at a time
+    (
+        0,
+        10,
+        [{"colId": "band", "sort": "asc"}, {"colId": "pd", "sort": "asc"}],
+        {},
+    ),  # one sort column at a time
     (0, 10, "pd", {}),
     (0, 10, [], {"model_version": {"filterType": "text", "type": "equals", "filter": "x"}}),
     (0, 10, [], {"reasons": {"filterType": "text", "type": "contains", "filter": "x"}}),
@@ -133,8 +192,18 @@ HOSTILE = [
     (0, 10, [], {"purpose": {"filterType": "text", "type": "equals", "filter": "x" * 500}}),
     (0, 10, [], {"purpose": {"filterType": "text", "type": "equals", "filter": 3}}),
     (0, 10, [], {"pd": {"filterType": "number", "operator": "XOR", "conditions": []}}),
-    (0, 10, [], {"pd": {"filterType": "number", "operator": "AND",
-                        "conditions": [{"type": "equals", "filter": 1}] * 3}}),
+    (
+        0,
+        10,
+        [],
+        {
+            "pd": {
+                "filterType": "number",
+                "operator": "AND",
+                "conditions": [{"type": "equals", "filter": 1}] * 3,
+            }
+        },
+    ),
     (0, 10, [], ["pd"]),
 ]
 
@@ -146,28 +215,48 @@ def test_hostile_grid_requests_are_refused(trained_env, start, end, sort_model, 
 
 
 def test_a_like_filter_matches_its_wildcards_literally(trained_env) -> None:
-    _, total = svc.applicant_page(0, 10, [], {"purpose": {"filterType": "text", "type": "contains", "filter": "%"}})
+    _, total = svc.applicant_page(
+        0, 10, [], {"purpose": {"filterType": "text", "type": "contains", "filter": "%"}}
+    )
     assert total == 0
 
 
 def _grid_request(request: dict) -> dict:
-    return {"output": GRID_OUTPUT, "outputs": {"id": "risk-grid", "property": "getRowsResponse"},
-            "inputs": [{"id": "risk-grid", "property": "getRowsRequest", "value": request}],
-            "changedPropIds": ["risk-grid.getRowsRequest"], "state": []}
+    return {
+        "output": GRID_OUTPUT,
+        "outputs": {"id": "risk-grid", "property": "getRowsResponse"},
+        "inputs": [{"id": "risk-grid", "property": "getRowsRequest", "value": request}],
+        "changedPropIds": ["risk-grid.getRowsRequest"],
+        "state": [],
+    }
 
 
 def test_the_grid_callback_serves_a_block_and_refuses_a_hostile_one(as_user, trained_env, reference) -> None:
     client = as_user("risk")
-    ok = client.post(CALLBACK, json=_grid_request({"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}))
+    ok = client.post(
+        CALLBACK, json=_grid_request({"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}})
+    )
     assert ok.status_code == 200
     assert len(ok.get_data()) < 1_000_000
     body = ok.get_json()["response"]["risk-grid"]["getRowsResponse"]
     assert body["rowCount"] == len(reference) and len(body["rowData"]) == min(100, len(reference))
     assert ("view_applicants", "applicant grid") in audit_rows("risk")
-    bad = client.post(CALLBACK, json=_grid_request({"startRow": 0, "endRow": 100, "filterModel": {},
-                                                    "sortModel": [{"colId": "1; DROP TABLE x", "sort": "asc"}]}))
+    bad = client.post(
+        CALLBACK,
+        json=_grid_request(
+            {
+                "startRow": 0,
+                "endRow": 100,
+                "filterModel": {},
+                "sortModel": [{"colId": "1; DROP TABLE x", "sort": "asc"}],
+            }
+        ),
+    )
     assert bad.status_code == 400 and "response" not in bad.get_json()
-    assert as_user("marketing").post(CALLBACK, json=_grid_request({"startRow": 0, "endRow": 10})).status_code == 403
+    assert (
+        as_user("marketing").post(CALLBACK, json=_grid_request({"startRow": 0, "endRow": 10})).status_code
+        == 403
+    )
 
 
 def test_applicant_look_up_and_customer_risk(trained_env, reference) -> None:
@@ -181,9 +270,12 @@ def test_applicant_look_up_and_customer_risk(trained_env, reference) -> None:
         want = loans.loc[cid, name]
         assert value == (want.item() if hasattr(want, "item") else want), name
     part = svc.customer_risk(cid)
-    assert part is not None and part.explanation.pd == pytest.approx(float(reference.set_index("customer_id")
-                                                                           .loc[cid, "pd"]))
-    assert part.loan["loan_id"] == loans.loc[cid, "loan_id"] and isinstance(part.loan["issued_at"], pd.Timestamp)
+    assert part is not None and part.explanation.pd == pytest.approx(
+        float(reference.set_index("customer_id").loc[cid, "pd"])
+    )
+    assert part.loan["loan_id"] == loans.loc[cid, "loan_id"] and isinstance(
+        part.loan["issued_at"], pd.Timestamp
+    )
     assert part.threshold == trained_env.artifacts["risk"].load_json("report.json")["threshold"]
     assert part.recourse is not None and part.explanation.pd >= part.threshold
     no_loan = int(sorted(set(bank.customers["customer_id"]) - set(bank.loans["customer_id"]))[0])
@@ -199,8 +291,10 @@ def test_customers_in_bands_is_a_subquery_of_the_served_version(trained_env, ref
     got = set(query(select, trained_env.bank_env.database_url)["customer_id"])
     assert got == set(reference.loc[reference["band"].isin(["D", "E"]), "customer_id"])
     c = BANK_TABLES["customers"]
-    outside = query(sa.select(sa.func.count()).select_from(c).where(c.c.customer_id.not_in(select)),
-                    trained_env.bank_env.database_url).iloc[0, 0]
+    outside = query(
+        sa.select(sa.func.count()).select_from(c).where(c.c.customer_id.not_in(select)),
+        trained_env.bank_env.database_url,
+    ).iloc[0, 0]
     assert outside == len(trained_env.bank_env.bank.customers) - len(got)
     with pytest.raises(InputError):
         svc.customers_in_bands(["Z"])
@@ -210,13 +304,25 @@ def test_no_service_function_reads_the_bank(trained_env, reference, monkeypatch)
     def refuse(*_a, **_k):
         raise AssertionError("a service read the whole bank")
 
-    for target in ("bankdata.read_bank", "dashapp.services.bank.read_bank", "dashapp.services.bank.get_bank",
-                   "bankdata.generate_later_batch", "risk.latest_loans", "risk.loan_frame"):
-        monkeypatch.setattr(target, refuse, raising=False)  # (some are gone already; refused should they return)
+    for target in (
+        "bankdata.read_bank",
+        "dashapp.services.bank.read_bank",
+        "dashapp.services.bank.get_bank",
+        "bankdata.generate_later_batch",
+        "risk.latest_loans",
+        "risk.loan_frame",
+    ):
+        monkeypatch.setattr(
+            target, refuse, raising=False
+        )  # (some are gone already; refused should they return)
     clear_caches()
     cid = int(reference["customer_id"].iloc[5])
-    svc.applicant_page(0, 100, [{"colId": "pd", "sort": "desc"}], {"band": {"filterType": "text", "type": "equals",
-                                                                               "filter": "B"}})
+    svc.applicant_page(
+        0,
+        100,
+        [{"colId": "pd", "sort": "desc"}],
+        {"band": {"filterType": "text", "type": "equals", "filter": "B"}},
+    )
     svc.explain(svc.applicant_features(cid))
     svc.customer_risk(cid)
     svc.band_of(cid)
@@ -279,7 +385,9 @@ def test_postgres_pages_equal_sqlite(trained_env, monkeypatch) -> None:
     try:
         for (s, f), want in zip(cases, sqlite_pages, strict=True):
             got = svc.applicant_page(0, 40, s, f)
-            assert got[1] == want[1] and [r["customer_id"] for r in got[0]] == [r["customer_id"] for r in want[0]]
+            assert got[1] == want[1] and [r["customer_id"] for r in got[0]] == [
+                r["customer_id"] for r in want[0]
+            ]
             np.testing.assert_allclose([r["pd"] for r in got[0]], [r["pd"] for r in want[0]], atol=1e-9)
         assert (svc.applicant_features(cid), svc.band_of(cid)) == sqlite_one
     finally:

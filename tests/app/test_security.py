@@ -87,7 +87,12 @@ def test_each_request_logs_one_json_line_with_id_user_path_status(client) -> Non
         logger.removeHandler(handler)
     line = json.loads(stream.getvalue().strip().splitlines()[-1])
     assert line["request_id"] == "test-request-0001" == response.headers["X-Request-ID"]
-    assert (line["user"], line["path"], line["status"], line["method"]) == ("admin", "/_dash-layout", 200, "GET")
+    assert (line["user"], line["path"], line["status"], line["method"]) == (
+        "admin",
+        "/_dash-layout",
+        200,
+        "GET",
+    )
     assert line["duration_ms"] >= 0
 
 
@@ -97,7 +102,9 @@ def test_a_hostile_request_id_is_replaced(client) -> None:
 
 
 @pytest.mark.browser
-def test_every_page_runs_under_the_csp_without_console_errors(dash_duo, dash_app, trained_env, app_users) -> None:
+def test_every_page_runs_under_the_csp_without_console_errors(
+    dash_duo, dash_app, trained_env, app_users
+) -> None:
     """As admin, open each page in Chromium with the CSP enforced: no violation, no severe console error."""
     from tests.app.conftest import free_port
 
@@ -111,7 +118,9 @@ def test_every_page_runs_under_the_csp_without_console_errors(dash_duo, dash_app
 
 
 @pytest.mark.browser
-def test_marketing_sees_no_applicant_link_and_is_refused_the_page(dash_duo, dash_app, bank_env, app_users) -> None:
+def test_marketing_sees_no_applicant_link_and_is_refused_the_page(
+    dash_duo, dash_app, bank_env, app_users
+) -> None:
     from tests.app.conftest import free_port
 
     dash_duo.start_server(dash_app, navigate=False, port=free_port())

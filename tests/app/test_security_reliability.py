@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_killing_a_worker_mid_load_fails_only_in_flight_requests_and_loses_no_audit_row(tmp_path: Path) -> None:
+def test_killing_a_worker_mid_load_fails_only_in_flight_requests_and_loses_no_audit_row(
+    tmp_path: Path,
+) -> None:
     from bench import bench_load as load
 
     dep = load.prepare(tmp_path / "deploy", customers=1_000, seed=3)
@@ -31,7 +33,9 @@ def test_killing_a_worker_mid_load_fails_only_in_flight_requests_and_loses_no_au
         base = f"http://127.0.0.1:{proc.args[proc.args.index('--bind') + 1].split(':')[1]}"
         sessions = [load.sign_in(base, "risk", dep.passwords["risk"]) for _ in range(4)]
         kinds = ("cutoff_callback", "overview_callback", "dash_layout", "cutoff_callback")
-        for n, session in enumerate(sessions):  # both workers read the bank and the model before the clock starts
+        for n, session in enumerate(
+            sessions
+        ):  # both workers read the bank and the model before the clock starts
             for kind in kinds:
                 assert load.one_request(session, base, kind, n).status == 200
         before = load.worker_pids(proc)
@@ -55,12 +59,16 @@ def test_killing_a_worker_mid_load_fails_only_in_flight_requests_and_loses_no_au
         assert run.ok() > 50, "the surviving worker should keep serving"
         ok_cutoffs = run.ok("cutoff_callback")
         failed_cutoffs = sum(1 for s in failed if s.kind == "cutoff_callback")
-        assert ok_cutoffs <= audited <= ok_cutoffs + failed_cutoffs  # every answered action is in the audit log
+        assert (
+            ok_cutoffs <= audited <= ok_cutoffs + failed_cutoffs
+        )  # every answered action is in the audit log
         assert load.one_request(sessions[0], base, "healthz", 0).status == 200
         deadline = time.monotonic() + 30
         while len(set(load.worker_pids(proc)) - {before[0]}) < 2 and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert len(set(load.worker_pids(proc)) - {before[0]}) == 2, "gunicorn should replace the killed worker"
+        assert len(set(load.worker_pids(proc)) - {before[0]}) == 2, (
+            "gunicorn should replace the killed worker"
+        )
     finally:
         load.stop(proc)
 
@@ -180,7 +188,7 @@ def test_an_empty_file_and_an_unknown_type_are_refused(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------------ exports
 
-HOSTILE = ["=CMD()", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "=HYPERLINK(\"http://x\")", "plain", None]
+HOSTILE = ["=CMD()", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", '=HYPERLINK("http://x")', "plain", None]
 
 
 def test_safe_csv_neutralises_every_formula_cell() -> None:

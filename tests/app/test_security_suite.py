@@ -23,8 +23,18 @@ from dashapp.auth.rules import callback_page, is_router, may_open
 from tests.app.helpers import CALLBACK, sign_in
 
 ROLES = ("risk", "marketing", "admin")
-HOSTILE_VALUES: tuple[Any, ...] = ({"a": 1}, [1, [2]], "1 OR 1=1", "x" * 20_000, 1e308, -1e308, -1, True, 10**30,
-                                   "../../etc/passwd")
+HOSTILE_VALUES: tuple[Any, ...] = (
+    {"a": 1},
+    [1, [2]],
+    "1 OR 1=1",
+    "x" * 20_000,
+    1e308,
+    -1e308,
+    -1,
+    True,
+    10**30,
+    "../../etc/passwd",
+)
 RAW_VARIANTS = {"NaN": "NaN", "Infinity": "Infinity", "overflow": "1e999"}
 
 
@@ -96,8 +106,11 @@ def tampered(cb: RegisteredCallback) -> Iterator[tuple[str, dict[str, Any]]]:
     if first:
         i = first[0]
         renamed = copy.deepcopy(base)
-        renamed["inputs"][i]["id"] = (renamed["inputs"][i]["id"] + "X" if isinstance(renamed["inputs"][i]["id"], str)
-                                      else {**renamed["inputs"][i]["id"], "type": "other"})
+        renamed["inputs"][i]["id"] = (
+            renamed["inputs"][i]["id"] + "X"
+            if isinstance(renamed["inputs"][i]["id"], str)
+            else {**renamed["inputs"][i]["id"], "type": "other"}
+        )
         yield "renamed input", renamed
         other_prop = copy.deepcopy(base)
         other_prop["inputs"][i]["property"] = "children"
@@ -207,7 +220,9 @@ def test_each_role_runs_only_the_callbacks_of_its_pages(clients, server_callback
         response = post(clients[role], genuine(cb))
         check(response, role, cb, "genuine", before)
         if may:  # 403 here: a capability of the page the role lacks (admins promote and retrain models)
-            assert response.status_code in (200, 204, 400, 403), f"{cb.key} for {role}: {response.status_code}"
+            assert response.status_code in (200, 204, 400, 403), (
+                f"{cb.key} for {role}: {response.status_code}"
+            )
             ran += response.status_code in (200, 204)
         else:
             assert response.status_code == 403, f"{cb.key} for {role}: {response.status_code}"
@@ -236,7 +251,9 @@ def test_hostile_values_never_break_the_server_or_cross_roles(clients, server_ca
             check(response, role, cb, what, before)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
             if not allowed(role, cb):
-                assert response.status_code in (400, 403), f"{cb.key} · {what} · {role}: {response.status_code}"
+                assert response.status_code in (400, 403), (
+                    f"{cb.key} · {what} · {role}: {response.status_code}"
+                )
     assert statuses.get(400, 0) > 100, statuses  # the suite did reach the checks
     assert role == "admin" or statuses.get(403, 0) > 10, statuses
     assert statuses.get(200, 0) + statuses.get(204, 0) > 10, statuses  # and some values were fine to answer

@@ -48,7 +48,10 @@ def test_filter_options_describe_the_bank(segments_env) -> None:
     bank_env, _ = segments_env
     opts = svc.filter_options()
     assert len(opts.segments) >= 2
-    assert opts.age[0] <= bank_env.bank.customers["age"].min() and opts.age[1] >= bank_env.bank.customers["age"].max()
+    assert (
+        opts.age[0] <= bank_env.bank.customers["age"].min()
+        and opts.age[1] >= bank_env.bank.customers["age"].max()
+    )
     assert set(opts.regions) == set(bank_env.bank.customers["region"].astype(str))
     assert set(opts.products) == set(bank_env.bank.products["name"])
 
@@ -65,8 +68,12 @@ def test_export_equals_the_filter(segments_env) -> None:
     card_holders = set(held.loc[held["name"] == "Credit card", "customer_id"])
     seg = segmentation.load_segmentation(artifact).customers.set_index("customer_id")["segment"]
     expected = {
-        c for c in cust.index
-        if seg[c] == 0 and 30 <= cust.at[c, "age"] <= 55 and cust.at[c, "region"] in {"Capital", "North"} and c in card_holders
+        c
+        for c in cust.index
+        if seg[c] == 0
+        and 30 <= cust.at[c, "age"] <= 55
+        and cust.at[c, "region"] in {"Capital", "North"}
+        and c in card_holders
     }
     assert 0 < len(expected) < len(cust)
     assert set(out["customer_id"]) == expected and len(out) == len(expected)
@@ -84,7 +91,9 @@ def test_view_without_filters_covers_everyone_and_samples_the_scatter(segments_e
     assert view.n_customers == view.n_total == len(bank_env.bank.customers)
     assert view.sizes["customers"].sum() == view.n_total
     assert len(view.sample) == 500
-    assert (view.boxes["q1"] <= view.boxes["median"]).all() and (view.boxes["median"] <= view.boxes["q3"]).all()
+    assert (view.boxes["q1"] <= view.boxes["median"]).all() and (
+        view.boxes["median"] <= view.boxes["q3"]
+    ).all()
     assert view.cards["share"].sum() == pytest.approx(1.0)
     assert list(view.z_means.index) == [view.names[s] for s in view.boxes["segment"]]
 
@@ -132,24 +141,38 @@ def test_the_k_evidence_shows_the_gap_and_older_evidence_still_renders(segments_
     assert all("gap" in row and "gap_se" in row for row in pub.selection["table"])
     html = str(page._evidence(pub))
     assert "Elbow (diagnostic, not used to choose k)" in html
-    assert f"k = {pub.selection['k']} " in html and "gap statistic" in html and "bootstrap ARI at least 0.75" in html
-    for rule, words in (("the smallest k whose gap statistic is within one standard error of the next k's",
-                         "is the smallest stable (bootstrap ARI at least 0.75) k whose gap"),
-                        ("the largest gap statistic (the gap rose over the whole range)", "has the largest gap")):
+    assert (
+        f"k = {pub.selection['k']} " in html
+        and "gap statistic" in html
+        and "bootstrap ARI at least 0.75" in html
+    )
+    for rule, words in (
+        (
+            "the smallest k whose gap statistic is within one standard error of the next k's",
+            "is the smallest stable (bootstrap ARI at least 0.75) k whose gap",
+        ),
+        ("the largest gap statistic (the gap rose over the whole range)", "has the largest gap"),
+    ):
         assert words in page._rule_text({"rule": f"among k with ..., {rule}"}, 7, 0.75, True)
     assert "segments-k-scores" in html  # silhouette and Davies-Bouldin stay on the page, secondary
     # a version published before the threshold and the gap were stored: the rule's words, and the silhouette
     older = [{k: v for k, v in row.items() if k not in ("gap", "gap_se")} for row in pub.selection["table"]]
-    rule = "among k with bootstrap stability (ARI) >= 0.75, the best mean rank of silhouette and Davies-Bouldin"
+    rule = (
+        "among k with bootstrap stability (ARI) >= 0.75, the best mean rank of silhouette and Davies-Bouldin"
+    )
     old = replace(pub, selection={"table": older, "k": pub.selection["k"], "elbow_k": 3, "rule": rule})
     assert old.stable_ari == 0.75
     html = str(page._evidence(old))
     assert f"Rule: {rule}" in html and "Silhouette (no gap in this version)" in html
-    assert replace(pub, selection={"table": [], "k": 4, "rule": "k fixed at 4 by the user"}).stable_ari is None
+    assert (
+        replace(pub, selection={"table": [], "k": 4, "rule": "k fixed at 4 by the user"}).stable_ari is None
+    )
 
 
 def test_formula_injection_is_neutralised() -> None:
-    df = pd.DataFrame({"name": ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\ry", "ok", None], "n": [-1, 2, 3, 4, 5, 6, 7, 8]})
+    df = pd.DataFrame(
+        {"name": ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\ry", "ok", None], "n": [-1, 2, 3, 4, 5, 6, 7, 8]}
+    )
     out = svc.neutralise_formulas(df)
     assert out["name"].tolist()[:7] == ["'=1+1", "'+cmd", "'-2", "'@SUM(A1)", "'\tx", "'\ry", "ok"]
     assert pd.isna(out["name"].iloc[7])
@@ -201,13 +224,23 @@ def test_an_export_too_large_for_one_download_says_so(segments_env, monkeypatch)
 def _export_request(age=None) -> dict:
     from tests.app.helpers import single
 
-    return single("segments-download.data", [("segments-export", "n_clicks", 1)],
-                  [("segments-filter-segment", "value", None), ("segments-filter-age", "value", age),
-                   ("segments-filter-income", "value", None), ("segments-filter-region", "value", None),
-                   ("segments-filter-product", "value", None), ("segments-filter-risk", "value", None)])
+    return single(
+        "segments-download.data",
+        [("segments-export", "n_clicks", 1)],
+        [
+            ("segments-filter-segment", "value", None),
+            ("segments-filter-age", "value", age),
+            ("segments-filter-income", "value", None),
+            ("segments-filter-region", "value", None),
+            ("segments-filter-product", "value", None),
+            ("segments-filter-risk", "value", None),
+        ],
+    )
 
 
-def test_the_export_button_says_when_a_download_would_be_too_large(segments_env, dash_app, monkeypatch) -> None:
+def test_the_export_button_says_when_a_download_would_be_too_large(
+    segments_env, dash_app, monkeypatch
+) -> None:
     import base64
 
     from tests.app.conftest import signed_in_client
@@ -236,7 +269,9 @@ def test_the_count_says_when_a_large_bank_is_estimated(segments_env, monkeypatch
     estimated = svc.segment_view(svc.SegmentFilter(age=(25.0, 60.0)))
     assert estimated.estimated and estimated.sampled
     text = page._count_text(estimated)
-    assert text.startswith(f"About {estimated.n_customers:,} of") and "estimated from a uniform sample" in text
+    assert (
+        text.startswith(f"About {estimated.n_customers:,} of") and "estimated from a uniform sample" in text
+    )
     assert "export is exact" in text
     assert "sample" not in page._count_text(svc.segment_view(svc.SegmentFilter()))
 

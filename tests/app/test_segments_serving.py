@@ -22,8 +22,12 @@ from tests.app.conftest import own_checkpoints
 
 CUSTOMER_FILES = ("assignments.parquet", "features.parquet", "attributes.parquet")
 BANDS = ("A", "B", "C", "D", "E")
-_fake_risk = sa.Table("test_fake_risk_bands", sa.MetaData(), sa.Column("customer_id", sa.BigInteger),
-                      sa.Column("band", sa.String(2)))
+_fake_risk = sa.Table(
+    "test_fake_risk_bands",
+    sa.MetaData(),
+    sa.Column("customer_id", sa.BigInteger),
+    sa.Column("band", sa.String(2)),
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +50,9 @@ def env(request, trained) -> Iterator[dict[str, Any]]:
         segmentation.publish(artifact, bank_env.bank, url)
     full = segmentation.load_segmentation(artifact).customers
     t = segmentation.MEMBERS_TABLE
-    ranks = query(sa.select(t.c.customer_id, t.c.sample_rank).where(t.c.model_version == artifact.version), url)
+    ranks = query(
+        sa.select(t.c.customer_id, t.c.sample_rank).where(t.c.model_version == artifact.version), url
+    )
     full = full.merge(ranks, on="customer_id", validate="one_to_one")
     ids = full["customer_id"].to_numpy()
     fake = pd.DataFrame({"customer_id": ids[ids % 3 != 0], "band": np.asarray(BANDS)[ids[ids % 3 != 0] % 5]})
@@ -67,6 +73,7 @@ def env(request, trained) -> Iterator[dict[str, Any]]:
 def fake_risk(env, monkeypatch) -> pd.DataFrame:
     """A served risk model stand-in: ``customers_in_bands`` selects from a table of bands (a third of the customers
     have none, like customers without a loan)."""
+
     def customers_in_bands(bands):
         return sa.select(_fake_risk.c.customer_id).where(_fake_risk.c.band.in_(list(bands)))
 
@@ -105,13 +112,19 @@ FILTERS = {
     "products": svc.SegmentFilter(products=("Credit card", "Mortgage")),
     "risk bands": svc.SegmentFilter(risk_bands=("D", "E")),
     "exclude ineligible": svc.SegmentFilter(exclude_ineligible=True),
-    "combined": svc.SegmentFilter(segments=(0, 1, 2), age=(25.0, 60.0), regions=("Capital", "North", "South"),
-                                  products=("Current account",), exclude_ineligible=True),
+    "combined": svc.SegmentFilter(
+        segments=(0, 1, 2),
+        age=(25.0, 60.0),
+        regions=("Capital", "North", "South"),
+        products=("Current account",),
+        exclude_ineligible=True,
+    ),
 }
 
 
-def assert_view_equals_reference(env: dict[str, Any], flt: svc.SegmentFilter, box_feature: str,
-                                 sample_size: int | None = None) -> svc.SegmentView:
+def assert_view_equals_reference(
+    env: dict[str, Any], flt: svc.SegmentFilter, box_feature: str, sample_size: int | None = None
+) -> svc.SegmentView:
     """The view of ``flt`` against pandas on the rows of sample rank below ``sample_size`` (default: the
     service's sample, the whole test bank): counts and revenue scaled to the bank when the sample is smaller."""
     sample_size = sample_size or segment_sample.SAMPLE_CUSTOMERS
@@ -129,8 +142,9 @@ def assert_view_equals_reference(env: dict[str, Any], flt: svc.SegmentFilter, bo
     sizes = view.sizes.set_index("segment")
     assert sizes["customers"].to_dict() == counts.reindex(sizes.index, fill_value=0).to_dict()
     assert sizes["total"].to_dict() == full.groupby("segment").size().to_dict()
-    np.testing.assert_allclose(sizes["revenue"],
-                               (groups["monetary"].sum() * scale).reindex(sizes.index, fill_value=0.0), rtol=1e-9)
+    np.testing.assert_allclose(
+        sizes["revenue"], (groups["monetary"].sum() * scale).reindex(sizes.index, fill_value=0.0), rtol=1e-9
+    )
     present = [s for s in view.names if s in groups.groups]
     base = full[features]
     means = groups[features].mean().reindex(present)
@@ -148,16 +162,22 @@ def assert_view_equals_reference(env: dict[str, Any], flt: svc.SegmentFilter, bo
     np.testing.assert_allclose(boxes["mean"], means[box_feature], rtol=1e-9)
     iqr = q[0.75] - q[0.25]
     box_values = groups[box_feature]
-    np.testing.assert_allclose(boxes["lower"], np.maximum(box_values.min().reindex(present), q[0.25] - 1.5 * iqr))
-    np.testing.assert_allclose(boxes["upper"], np.minimum(box_values.max().reindex(present), q[0.75] + 1.5 * iqr))
+    np.testing.assert_allclose(
+        boxes["lower"], np.maximum(box_values.min().reindex(present), q[0.25] - 1.5 * iqr)
+    )
+    np.testing.assert_allclose(
+        boxes["upper"], np.minimum(box_values.max().reindex(present), q[0.75] + 1.5 * iqr)
+    )
     cards = view.cards.set_index("segment")
     medians = groups[list(svc.PROFILE_FEATURES)].median().reindex(present)
     pd.testing.assert_frame_equal(cards[list(svc.PROFILE_FEATURES)], medians, check_names=False, rtol=1e-9)
     np.testing.assert_allclose(cards["share"], counts.reindex(present) / max(view.n_customers, 1))
     scatter = ref[ref["sample_rank"] < sample_size].nsmallest(svc.SCATTER_POINTS, "sample_rank")
     assert set(view.sample["customer_id"]) == set(scatter["customer_id"])
-    assert (view.sample.set_index("customer_id")["segment"] == full.set_index("customer_id")["segment"]
-            .reindex(view.sample["customer_id"])).all()
+    assert (
+        view.sample.set_index("customer_id")["segment"]
+        == full.set_index("customer_id")["segment"].reindex(view.sample["customer_id"])
+    ).all()
     return view
 
 
@@ -230,8 +250,16 @@ def test_export_rows_equal_the_reference(env, fake_risk, monkeypatch, name) -> N
     out = svc.export_frame(flt)
     ref = reference(env, flt).sort_values("customer_id").reset_index(drop=True)
     features = svc.published().feature_names
-    assert list(out.columns) == ["customer_id", "segment", "segment_name", *features, "region", "gender",
-                                 "employment", "products"]
+    assert list(out.columns) == [
+        "customer_id",
+        "segment",
+        "segment_name",
+        *features,
+        "region",
+        "gender",
+        "employment",
+        "products",
+    ]
     assert out["customer_id"].tolist() == ref["customer_id"].tolist()
     assert out["segment"].tolist() == ref["segment"].tolist()
     assert out["segment_name"].tolist() == ref["segment"].map(svc.segment_names()).tolist()
@@ -262,6 +290,7 @@ def _counting(real, calls: list):
         frame = real(statement, url)
         calls.append(frame)
         return frame
+
     return wrapped
 
 
@@ -277,17 +306,20 @@ def test_risk_band_options_are_the_master_scale(env, fake_risk) -> None:
     assert svc.filter_options().risk_bands == list(BANDS)
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"segments": ["5 OR 1=1"]}, "segment filter"),
-    ({"segments": [[5]]}, "segment filter"),
-    ({"segments": [1.5]}, "segment filter"),
-    ({"age": ["x", 3]}, "age filter"),
-    ({"age": [1e308, float("inf")]}, "age filter"),
-    ({"income": {"$gt": 0}}, "income filter"),
-    ({"regions": [{"$ne": ""}]}, "region filter"),
-    ({"products": ["x" * 500]}, "product filter"),
-    ({"risk": ["E' OR '1'='1"]}, "risk filter"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"segments": ["5 OR 1=1"]}, "segment filter"),
+        ({"segments": [[5]]}, "segment filter"),
+        ({"segments": [1.5]}, "segment filter"),
+        ({"age": ["x", 3]}, "age filter"),
+        ({"age": [1e308, float("inf")]}, "age filter"),
+        ({"income": {"$gt": 0}}, "income filter"),
+        ({"regions": [{"$ne": ""}]}, "region filter"),
+        ({"products": ["x" * 500]}, "product filter"),
+        ({"risk": ["E' OR '1'='1"]}, "risk filter"),
+    ],
+)
 def test_hostile_filter_values_are_refused(env, kwargs, field) -> None:
     with pytest.raises(InputError) as caught:
         flt = svc.SegmentFilter.from_inputs(**kwargs, role="admin")
@@ -295,11 +327,14 @@ def test_hostile_filter_values_are_refused(env, kwargs, field) -> None:
     assert caught.value.field == field
 
 
-@pytest.mark.parametrize(("flt", "field"), [
-    (svc.SegmentFilter(regions=("Capital' OR '1'='1",)), "region filter"),
-    (svc.SegmentFilter(products=("Credit card'); DROP TABLE segment_members; --",)), "product filter"),
-    (svc.SegmentFilter(risk_bands=("Z",)), "risk filter"),
-])
+@pytest.mark.parametrize(
+    ("flt", "field"),
+    [
+        (svc.SegmentFilter(regions=("Capital' OR '1'='1",)), "region filter"),
+        (svc.SegmentFilter(products=("Credit card'); DROP TABLE segment_members; --",)), "product filter"),
+        (svc.SegmentFilter(risk_bands=("Z",)), "risk filter"),
+    ],
+)
 def test_values_outside_the_served_choices_are_refused(env, fake_risk, flt, field) -> None:
     for call in (svc.segment_view, svc.export_frame, svc.count_matching):
         with pytest.raises(InputError) as caught:
@@ -316,8 +351,9 @@ def test_the_product_bitmask_matches_on_this_database(env) -> None:
     catalogue = read_evidence("segments", version, "products", env["url"])
     full = env["full"].set_index("customer_id")
     for bit, name in enumerate(catalogue):
-        stmt = sa.select(t.c.customer_id).where(t.c.model_version == version,
-                                                t.c.products_mask.op("&")(sa.literal(1 << bit, sa.BigInteger)) != 0)
+        stmt = sa.select(t.c.customer_id).where(
+            t.c.model_version == version, t.c.products_mask.op("&")(sa.literal(1 << bit, sa.BigInteger)) != 0
+        )
         got = set(query(stmt, env["url"])["customer_id"])
         expected = {c for c, held in full["products"].fillna("").items() if name in held.split(";")}
         assert got == expected, name
@@ -380,7 +416,9 @@ def test_the_service_never_reads_the_bank_or_the_customer_files(env, fake_risk, 
 def test_rename_reaches_the_view_the_export_and_the_customer_card(env) -> None:
     svc.rename_segment(2, "Weekend travellers", "tester")
     assert svc.segment_view(FILTERS["none"]).names[2] == "Weekend travellers"
-    assert svc.segment_view(FILTERS["segments"]).sizes.set_index("segment").at[2, "name"] == "Weekend travellers"
+    assert (
+        svc.segment_view(FILTERS["segments"]).sizes.set_index("segment").at[2, "name"] == "Weekend travellers"
+    )
     assert set(svc.export_frame(svc.SegmentFilter(segments=(2,)))["segment_name"]) == {"Weekend travellers"}
     member = int(env["full"].loc[env["full"]["segment"] == 2, "customer_id"].iloc[0])
     assert svc.customer_segment(member)["name"] == "Weekend travellers"
@@ -402,10 +440,14 @@ def test_sliders_left_at_their_ends_are_no_filter(env, small_sample) -> None:
     """The page sends the full age and income ranges when nobody touched the sliders: that is the whole base,
     exact from the evidence even on a large bank, and the export counts the same customers."""
     bounds = svc.published().bounds
-    untouched = svc.SegmentFilter(age=tuple(map(float, bounds["age"])), income=tuple(map(float, bounds["income"])))
+    untouched = svc.SegmentFilter(
+        age=tuple(map(float, bounds["age"])), income=tuple(map(float, bounds["income"]))
+    )
     view = svc.segment_view(untouched)
     assert not view.estimated and view.n_customers == len(env["full"])
-    assert view.sizes["customers"].tolist() == svc.segment_view(svc.SegmentFilter()).sizes["customers"].tolist()
+    assert (
+        view.sizes["customers"].tolist() == svc.segment_view(svc.SegmentFilter()).sizes["customers"].tolist()
+    )
     assert svc.count_matching(untouched) == len(env["full"])
     narrower = svc.SegmentFilter(age=(float(bounds["age"][0]) + 1, float(bounds["age"][1])))
     assert svc.segment_view(narrower).estimated  # a real filter of a large bank is still an estimate

@@ -20,13 +20,33 @@ from tests.app.helpers import CALLBACK, router
 from tests.app.test_security_suite import genuine
 
 #: tables whose size grows with the bank (bank tables and serving tables)
-GROWING = ("customers", "transactions", "loans", "interactions", "risk_scores", "segment_members", "recommendations",
-           "campaign_candidates")
+GROWING = (
+    "customers",
+    "transactions",
+    "loans",
+    "interactions",
+    "risk_scores",
+    "segment_members",
+    "recommendations",
+    "campaign_candidates",
+)
 _FROM = re.compile(r"\b(?:FROM|JOIN)\s+\"?(" + "|".join(GROWING) + r")\"?\b", re.IGNORECASE)
-_BOUNDED = re.compile(r"\bWHERE\b.*\b(customer_id|loan_id|product_id)\b|\bLIMIT\b|\bcount\(|\bGROUP BY\b|\bmax\(|\bmin\(",
-                      re.IGNORECASE | re.DOTALL)
-PAGES = ("/", "/risk", "/risk/applicant", "/segments", "/recommendations", "/customer?id={customer}", "/monitoring",
-         "/models", "/admin", "/help")
+_BOUNDED = re.compile(
+    r"\bWHERE\b.*\b(customer_id|loan_id|product_id)\b|\bLIMIT\b|\bcount\(|\bGROUP BY\b|\bmax\(|\bmin\(",
+    re.IGNORECASE | re.DOTALL,
+)
+PAGES = (
+    "/",
+    "/risk",
+    "/risk/applicant",
+    "/segments",
+    "/recommendations",
+    "/customer?id={customer}",
+    "/monitoring",
+    "/models",
+    "/admin",
+    "/help",
+)
 
 
 @pytest.fixture()
@@ -52,17 +72,25 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 def unbounded(statements: list[str]) -> list[str]:
     """The statements that read a growing table with no key look-up, no LIMIT and no aggregate."""
-    return [s for s in statements if s.lstrip().upper().startswith("SELECT") and _FROM.search(s)
-            and not _BOUNDED.search(s)]
+    return [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith("SELECT") and _FROM.search(s) and not _BOUNDED.search(s)
+    ]
 
 
 def test_the_checker_sees_a_whole_table_read() -> None:
     assert unbounded(["SELECT customer_id, age FROM customers ORDER BY row_no"]) == [
-        "SELECT customer_id, age FROM customers ORDER BY row_no"]
-    assert not unbounded(["SELECT * FROM customers WHERE customers.customer_id = ?",
-                          "SELECT pd FROM risk_scores WHERE model_version = ? ORDER BY pd LIMIT ? OFFSET ?",
-                          "SELECT segment, count(*) FROM segment_members GROUP BY segment",
-                          "SELECT username FROM users"])
+        "SELECT customer_id, age FROM customers ORDER BY row_no"
+    ]
+    assert not unbounded(
+        [
+            "SELECT * FROM customers WHERE customers.customer_id = ?",
+            "SELECT pd FROM risk_scores WHERE model_version = ? ORDER BY pd LIMIT ? OFFSET ?",
+            "SELECT segment, count(*) FROM segment_members GROUP BY segment",
+            "SELECT username FROM users",
+        ]
+    )
 
 
 def test_every_page_reads_only_what_it_shows(dash_app, trained_env, as_user, statements) -> None:
@@ -83,8 +111,9 @@ def test_every_page_reads_only_what_it_shows(dash_app, trained_env, as_user, sta
     assert unbounded(statements) == []
 
 
-def test_every_callback_as_the_browser_sends_it_reads_only_what_it_shows(dash_app, trained_env, as_user,
-                                                                        statements) -> None:
+def test_every_callback_as_the_browser_sends_it_reads_only_what_it_shows(
+    dash_app, trained_env, as_user, statements
+) -> None:
     client = as_user("admin")
     answered = 0
     for key, entry in dash_app.callback_map.items():

@@ -118,7 +118,9 @@ def _cli(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def test_users_cli_changes_passwords_and_roles_and_removes_users(dash_app, person, monkeypatch, capsys) -> None:
+def test_users_cli_changes_passwords_and_roles_and_removes_users(
+    dash_app, person, monkeypatch, capsys
+) -> None:
     client = signed_in(dash_app, person)
     monkeypatch.setattr("sys.stdin", io.StringIO("changed-by-the-cli-1\n"))
     args = _cli(["users", "passwd", person, "--password-stdin"])

@@ -35,9 +35,14 @@ def render_path(client, path: str) -> dict[str, Any]:
     router = next(d for d in deps if "_pages_content.children" in d["output"])
     payload = {
         "output": router["output"],
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                   {"id": "_pages_location", "property": "search", "value": ""}],
+        "outputs": [
+            {"id": "_pages_content", "property": "children"},
+            {"id": "_pages_store", "property": "data"},
+        ],
+        "inputs": [
+            {"id": "_pages_location", "property": "pathname", "value": path},
+            {"id": "_pages_location", "property": "search", "value": ""},
+        ],
         "changedPropIds": ["_pages_location.pathname"],
         "state": [],
     }
@@ -76,12 +81,21 @@ def test_healthz_reports_database_and_artifact_versions(client, bank_env, monkey
     assert all(v is None for v in body["artifacts"].values())  # nothing trained in this store
 
 
-def test_healthz_names_the_latest_version_of_each_trained_model(client, bank_env, monkeypatch, tmp_path) -> None:
+def test_healthz_names_the_latest_version_of_each_trained_model(
+    client, bank_env, monkeypatch, tmp_path
+) -> None:
     from bankdata import ArtifactStore
 
     monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(tmp_path))
-    saved = ArtifactStore(tmp_path).save("segments", write=lambda d: (d / "centroids.txt").write_text("0 0"),
-                                         params={}, metrics={}, features={}, data_fingerprint="x", row_count=1)
+    saved = ArtifactStore(tmp_path).save(
+        "segments",
+        write=lambda d: (d / "centroids.txt").write_text("0 0"),
+        params={},
+        metrics={},
+        features={},
+        data_fingerprint="x",
+        row_count=1,
+    )
     artifacts = client.get("/healthz").get_json()["artifacts"]
     assert artifacts == {"risk": None, "segments": saved.version, "recsys": None}
 
@@ -166,7 +180,13 @@ def test_overview_renders_tiles_and_charts_with_data(client, bank_env) -> None:
     ids = find_ids(render_path(client, "/"))
     assert "no-data-card" not in ids
     assert "2,000" in json.dumps(ids["kpi-customers"])
-    for graph in ("overview-monthly", "overview-uptake", "overview-defaults", "overview-income", "overview-regions"):
+    for graph in (
+        "overview-monthly",
+        "overview-uptake",
+        "overview-defaults",
+        "overview-income",
+        "overview-regions",
+    ):
         figure = ids[graph]["props"]["figure"]
         assert figure["data"], f"{graph} has no traces"
 
@@ -229,7 +249,7 @@ def test_serve_execs_gunicorn_without_preload_and_with_single_threaded_blas(monk
     args = _parse(["serve", "--host", "0.0.0.0", "--port", "9001", "--workers", "3", "--threads", "2"])
     assert args.func is cli.serve
     args.func(args)
-    (_, argv, env), = calls
+    ((_, argv, env),) = calls
     assert argv[1:4] == ["-m", "gunicorn", "dashapp.app:server"]
     assert "--preload" not in argv
     joined = " ".join(argv)
@@ -278,12 +298,14 @@ def _exec_env(monkeypatch, tmp_path: Path, **env: str) -> tuple[list[str], dict[
     monkeypatch.chdir(tmp_path)
     args = _parse(["serve"])
     args.func(args)
-    (argv, environ), = calls
+    ((argv, environ),) = calls
     return argv, environ
 
 
 @pytest.mark.parametrize("key", [None, "short-key"])
-def test_serve_makes_one_session_key_for_every_worker_when_none_or_a_short_one_is_set(monkeypatch, tmp_path, key) -> None:
+def test_serve_makes_one_session_key_for_every_worker_when_none_or_a_short_one_is_set(
+    monkeypatch, tmp_path, key
+) -> None:
     """Each worker made its own key (sign-in failed about half the time): the server run gets one, passed to all."""
     argv, environ = _exec_env(monkeypatch, tmp_path, **({"SECRET_KEY": key} if key else {}))
     assert len(environ["SECRET_KEY"]) >= 32 and environ["SECRET_KEY"] != key

@@ -76,8 +76,11 @@ def test_delays_grow_after_the_first_failures(dash_app, target) -> None:
 
 
 def test_many_names_from_one_address_are_throttled_too(dash_app, bank_env, monkeypatch) -> None:
-    monkeypatch.setattr(throttle, "policy_from_env",
-                        lambda env=None: ThrottlePolicy(free_failures=100, max_address_failures=6))
+    monkeypatch.setattr(
+        throttle,
+        "policy_from_env",
+        lambda env=None: ThrottlePolicy(free_failures=100, max_address_failures=6),
+    )
     client = client_from(dash_app, "10.1.1.4")
     for i in range(6):
         assert sign_in(client, f"sprayed-name-{i}", "guess-password-1").status_code == 401
@@ -94,9 +97,11 @@ def test_an_admin_unlock_clears_the_lock(dash_app, target, no_delays) -> None:
 
 
 def test_the_window_ends_the_lock(dash_app, target, monkeypatch) -> None:
-    monkeypatch.setattr(throttle, "policy_from_env",
-                        lambda env=None: ThrottlePolicy(free_failures=100, max_failures=2,
-                                                        window=timedelta(seconds=1)))
+    monkeypatch.setattr(
+        throttle,
+        "policy_from_env",
+        lambda env=None: ThrottlePolicy(free_failures=100, max_failures=2, window=timedelta(seconds=1)),
+    )
     client = client_from(dash_app, "10.1.1.6")
     sign_in(client, target, "wrong-password-1")
     sign_in(client, target, "wrong-password-1")
@@ -129,9 +134,12 @@ def test_forty_simultaneous_sign_ins_check_at_most_five_wrong_passwords_across_w
 
         def attempt(i: int) -> None:
             barrier.wait()
-            response = sessions[i].post(f"{base}/login", data={"username": "racer", "password": passwords[i],
-                                                               "csrf_token": tokens[i]},
-                                        allow_redirects=False, timeout=60)
+            response = sessions[i].post(
+                f"{base}/login",
+                data={"username": "racer", "password": passwords[i], "csrf_token": tokens[i]},
+                allow_redirects=False,
+                timeout=60,
+            )
             statuses[i] = response.status_code
 
         threads = [threading.Thread(target=attempt, args=(i,)) for i in range(40)]
@@ -151,8 +159,10 @@ def test_forty_simultaneous_sign_ins_check_at_most_five_wrong_passwords_across_w
 def test_malformed_throttle_settings_stop_the_start_with_the_setting_named() -> None:
     from dashapp.auth.config import ConfigError
 
-    for env, name in (({"SIGN_IN_LOCKOUT_MINUTES": "soon"}, "SIGN_IN_LOCKOUT_MINUTES"),
-                      ({"SIGN_IN_MAX_FAILURES": "0"}, "SIGN_IN_MAX_FAILURES")):
+    for env, name in (
+        ({"SIGN_IN_LOCKOUT_MINUTES": "soon"}, "SIGN_IN_LOCKOUT_MINUTES"),
+        ({"SIGN_IN_MAX_FAILURES": "0"}, "SIGN_IN_MAX_FAILURES"),
+    ):
         with pytest.raises(ConfigError, match=name):
             throttle.policy_from_env(env)
     with pytest.raises(ConfigError, match="TRUSTED_PROXY_HOPS"):

@@ -172,8 +172,13 @@ def test_a_campaign_exports_and_takes_responses_in_the_banks_ids(text_bank) -> N
     frame, _ = campaigns_service.export_treated(stored.campaign_id, "marketing")
     assert frame["customer_id"].str.fullmatch(TEXT_ID).all() and len(frame) == stored.n_treated
     when = f"{stored.created_at + pd.Timedelta(minutes=1):%Y-%m-%dT%H:%M:%S}"
-    upload = pd.DataFrame({"customer_id": [*frame["customer_id"][:3], "C-99999"], "responded_at": [when] * 4,
-                           "product": [ids.shown("product", product)] * 4})
+    upload = pd.DataFrame(
+        {
+            "customer_id": [*frame["customer_id"][:3], "C-99999"],
+            "responded_at": [when] * 4,
+            "product": [ids.shown("product", product)] * 4,
+        }
+    )
     contents = "data:text/csv;base64," + base64.b64encode(upload.to_csv(index=False).encode()).decode()
     with pytest.raises(campaign_responses.UploadRefused, match="not a customer of the bank in row 4"):
         campaign_responses.record_upload(stored.campaign_id, contents, "r.csv")
@@ -281,8 +286,11 @@ def test_a_recorded_decision_and_its_notice_name_the_bank_ids(text_bank, capsys)
     listed = json.loads(capsys.readouterr().out)["decisions"][0]
     assert listed["customer_id"] == cid and str(listed["loan_id"]).startswith("L-")
     borrowers = dict.fromkeys(customer_text(c) for c in text_bank.loans["customer_id"])
-    declined = next(r for r in (decisions.record_decision(b, role="risk", user="tester") for b in list(borrowers)[:60])
-                    if r.declined)
+    declined = next(
+        r
+        for r in (decisions.record_decision(b, role="risk", user="tester") for b in list(borrowers)[:60])
+        if r.declined
+    )
     content, _, _ = decisions.notice(declined.id, "html", role="risk")
     shown = ids.shown("customer", declined.customer_id)
     assert shown.startswith("C-") and f"customer {shown}, loan L-" in content.decode("utf-8")

@@ -61,8 +61,15 @@ def test_unknown_and_revoked_keys_are_not_found_and_names_are_never_reused(url: 
 
 def _events(ids: list[str], **change) -> pd.DataFrame:
     n = len(ids)
-    frame = pd.DataFrame({"event_id": ids, "customer_id": [1 + i for i in range(n)], "product_id": [1] * n,
-                          "ts": ["2025-01-01T00:00:00"] * n, "event": ["view"] * n})
+    frame = pd.DataFrame(
+        {
+            "event_id": ids,
+            "customer_id": [1 + i for i in range(n)],
+            "product_id": [1] * n,
+            "ts": ["2025-01-01T00:00:00"] * n,
+            "event": ["view"] * n,
+        }
+    )
     return frame.assign(**change)
 
 
@@ -76,9 +83,11 @@ def test_events_are_stored_once_by_event_id(url: str) -> None:
 
 def test_a_bad_batch_stores_nothing_and_names_column_and_rows(url: str) -> None:
     before = len(read_tables(("interactions",), url)["interactions"])
-    for frame, column, rows in [(_events(["a", "b"], event=["view", "buy"]), "event", [2]),
-                                (_events(["a", "a"]), "event_id", [1, 2]),
-                                (_events(["a", "b"], customer_id=[1, 10**9]), "customer_id", [2])]:
+    for frame, column, rows in [
+        (_events(["a", "b"], event=["view", "buy"]), "event", [2]),
+        (_events(["a", "a"]), "event_id", [1, 2]),
+        (_events(["a", "b"], customer_id=[1, 10**9]), "customer_id", [2]),
+    ]:
         with pytest.raises(DataValidationError) as caught:
             append_events(frame, "test", url)
         assert [(p.column, p.rows) for p in caught.value.problems] == [(column, rows)]
@@ -100,7 +109,9 @@ def test_concurrent_retries_of_a_batch_never_double_count(url: str) -> None:
     before = len(read_tables(("interactions",), url)["interactions"])
     batches = [_events([f"{k % 2}-{i}" for i in range(50)]) for k in range(4)]  # two batches, each sent twice
     done = []
-    threads = [threading.Thread(target=lambda b=b: done.append(append_events(b, "test", url))) for b in batches]
+    threads = [
+        threading.Thread(target=lambda b=b: done.append(append_events(b, "test", url))) for b in batches
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -22,8 +22,15 @@ def deployment(tmp_path: Path, small_bank, monkeypatch: pytest.MonkeyPatch) -> t
     monkeypatch.setenv("LEDGERLIGHT_CHECKPOINTS", str(ckpt))
     write_bank(small_bank, url)
     store = ArtifactStore(ckpt)
-    store.save("segments", lambda d: save_npz(d / "c.npz", c=np.ones(3)), params={"k": 3}, metrics={}, features={},
-               data_fingerprint="f", row_count=3)
+    store.save(
+        "segments",
+        lambda d: save_npz(d / "c.npz", c=np.ones(3)),
+        params={"k": 3},
+        metrics={},
+        features={},
+        data_fingerprint="f",
+        row_count=3,
+    )
     return url, ckpt
 
 
@@ -44,7 +51,9 @@ def test_a_backup_restores_the_database_and_the_served_versions(deployment, tmp_
     assert list(ckpt.parent.glob("checkpoints.before-restore-*"))  # the replaced files are kept aside
 
 
-def test_a_changed_or_incomplete_backup_is_refused_before_anything_is_touched(deployment, tmp_path: Path) -> None:
+def test_a_changed_or_incomplete_backup_is_refused_before_anything_is_touched(
+    deployment, tmp_path: Path
+) -> None:
     url, ckpt = deployment
     backup(tmp_path / "b", url=url, checkpoints=ckpt)
     meta = next((tmp_path / "b" / "checkpoints").rglob("metadata.json"))

@@ -98,7 +98,9 @@ def test_responses_of_an_unknown_campaign_or_without_dates_are_refused(url: str)
                          source="phone", url=url)  # fmt: skip
 
 
-def test_responses_from_new_holdings_and_simulated_ones_come_from_the_bank(url: str, small_bank: Bank) -> None:
+def test_responses_from_new_holdings_and_simulated_ones_come_from_the_bank(
+    url: str, small_bank: Bank
+) -> None:
     write_bank(small_bank, url)
     customers = small_bank.customers["customer_id"].to_numpy()[:600]
     members = pd.DataFrame({"customer_id": customers, "stratum": "all",

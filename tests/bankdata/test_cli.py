@@ -101,7 +101,9 @@ def test_loans_of_an_unknown_customer_are_refused_and_nothing_is_stored(env: dic
         "1,5,2025-01-01,900,12,5.5,car,0.2,0,0\n2,99999,2025-02-01,1500,24,6.5,home,0.3,1,1\n",
         encoding="utf-8",
     )
-    with pytest.raises(DataValidationError, match=r"customer_id.*not in table customers \(e.g. 99999\).*row 2"):
+    with pytest.raises(
+        DataValidationError, match=r"customer_id.*not in table customers \(e.g. 99999\).*row 2"
+    ):
         run("load", "loans", str(path))
     assert table_counts(env["url"])["loans"] == 0
 
@@ -112,7 +114,9 @@ def test_interactions_of_an_unknown_product_are_refused(env: dict) -> None:
     products.write_text("product_id,name,family\n1,Saver,deposit\n", encoding="utf-8")
     assert run("load", "products", str(products)) == 0
     path = env["tmp"] / "interactions.csv"
-    path.write_text("customer_id,product_id,ts,event\n5,1,2025-01-01,view\n6,7,2025-01-02,view\n", encoding="utf-8")
+    path.write_text(
+        "customer_id,product_id,ts,event\n5,1,2025-01-01,view\n6,7,2025-01-02,view\n", encoding="utf-8"
+    )
     with pytest.raises(DataValidationError, match=r"product_id.*not in table products \(e.g. 7\)"):
         run("load", "interactions", str(path))
     assert table_counts(env["url"])["interactions"] == 0

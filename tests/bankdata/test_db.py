@@ -200,7 +200,10 @@ def test_concurrent_sqlite_writers_wait_instead_of_failing(tmp_path) -> None:
         "    read_audit(sys.argv[1], limit=5)\n"
         "    append_audit(f'w{sys.argv[2]}', 'write', str(i), '', sys.argv[1])\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", writer, url, str(n)], stderr=subprocess.PIPE) for n in range(3)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", writer, url, str(n)], stderr=subprocess.PIPE)
+        for n in range(3)
+    ]
     errors = [p.communicate(timeout=120)[1].decode() for p in procs]
     assert all(p.returncode == 0 for p in procs), errors
     assert len(db.read_audit(url, limit=1000)) == 1 + 3 * 40

@@ -32,10 +32,17 @@ def tamper(url: str, sql: str) -> None:
 
 def _decision(customer_id: int, pd: float = 0.3, decision: str = "decline") -> NewDecision:
     return NewDecision(
-        recorded_by="tester", customer_id=customer_id, loan_id=customer_id * 10,
+        recorded_by="tester",
+        customer_id=customer_id,
+        loan_id=customer_id * 10,
         inputs={"amount": 12_000.5, "term_months": 36, "purpose": "car", "balance": None},
-        model="risk", model_version="20260101T000000Z", model_sha256="a" * 64, pd=pd, cutoff=0.2,
-        decision=decision, reasons=[{"code": "dti", "text": "Debt-to-income ratio of 0.45 is higher than typical"}],
+        model="risk",
+        model_version="20260101T000000Z",
+        model_sha256="a" * 64,
+        pd=pd,
+        cutoff=0.2,
+        decision=decision,
+        reasons=[{"code": "dti", "text": "Debt-to-income ratio of 0.45 is higher than typical"}],
         recourse={"feasible": True, "changes": [{"feature": "amount", "before": 12_000.5, "after": 9_000.0}]},
     )
 
@@ -54,14 +61,22 @@ def test_records_read_back_as_written_and_chain(url: str) -> None:
     assert [d.id for d in read_decisions(url, customer_id=2)] == [2]
     assert read_decision(99, url) is None
     report = verify_chain(url)
-    assert report.ok and report.rows == 3 and report.head_id == 3 and report.head_hash == read_decision(3, url).row_hash
+    assert (
+        report.ok
+        and report.rows == 3
+        and report.head_id == 3
+        and report.head_hash == read_decision(3, url).row_hash
+    )
 
 
-@pytest.mark.parametrize("sql", [
-    "UPDATE decision_records SET pd = 0.01 WHERE id = 2",
-    "UPDATE decision_records SET decision = 'approve' WHERE id = 2",
-    "UPDATE decision_records SET reasons = '[]' WHERE id = 2",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE decision_records SET pd = 0.01 WHERE id = 2",
+        "UPDATE decision_records SET decision = 'approve' WHERE id = 2",
+        "UPDATE decision_records SET reasons = '[]' WHERE id = 2",
+    ],
+)
 def test_an_edited_row_breaks_the_chain(url: str, sql: str) -> None:
     append_decisions([_decision(1), _decision(2), _decision(3)], url)
     tamper(url, sql)
@@ -80,7 +95,9 @@ def test_a_deleted_row_and_a_rewritten_hash_are_detected(url: str) -> None:
     assert any(p.startswith("decision 3: does not chain") for p in verify_chain(url).problems)
 
 
-@pytest.mark.parametrize("sql", ["UPDATE decision_records SET pd = 0.01", "DELETE FROM decision_records WHERE id = 1"])
+@pytest.mark.parametrize(
+    "sql", ["UPDATE decision_records SET pd = 0.01", "DELETE FROM decision_records WHERE id = 1"]
+)
 def test_the_database_refuses_updates_and_deletes(url: str, sql: str) -> None:
     append_decisions([_decision(1), _decision(2)], url)
     with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine_for(url).begin() as conn:
@@ -105,6 +122,7 @@ def test_bad_decisions_are_refused_and_nothing_is_written(url: str) -> None:
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         append_decision(_decision(1, pd=1.5), url)
     with pytest.raises(ValueError, match="JSON"):
-        append_decisions([_decision(1), NewDecision(**{**_decision(2).__dict__, "inputs": {"x": float("nan")}})],
-                         url)
+        append_decisions(
+            [_decision(1), NewDecision(**{**_decision(2).__dict__, "inputs": {"x": float("nan")}})], url
+        )
     assert read_decisions(url) == []

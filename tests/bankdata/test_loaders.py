@@ -288,14 +288,21 @@ def _dated(tmp_path: Path, dates: list[str]) -> Path:
 
 def test_a_day_first_file_is_read_day_first_in_every_row(tmp_path: Path) -> None:
     df = load_table(_dated(tmp_path, ["31/03/2025", "03/04/2025", "12/01/2025", "2025-05-06"]), "loans")
-    assert df["issued_at"].tolist() == [pd.Timestamp("2025-03-31"), pd.Timestamp("2025-04-03"),
-                                        pd.Timestamp("2025-01-12"), pd.Timestamp("2025-05-06")]
+    assert df["issued_at"].tolist() == [
+        pd.Timestamp("2025-03-31"),
+        pd.Timestamp("2025-04-03"),
+        pd.Timestamp("2025-01-12"),
+        pd.Timestamp("2025-05-06"),
+    ]
 
 
 def test_a_month_first_file_is_read_month_first(tmp_path: Path) -> None:
     df = load_table(_dated(tmp_path, ["03/31/2025", "04/03/2025 09:30", "1/2/25", "2025-05-06"]), "loans")
-    assert df["issued_at"].tolist()[:3] == [pd.Timestamp("2025-03-31"), pd.Timestamp("2025-04-03 09:30"),
-                                            pd.Timestamp("2025-01-02")]
+    assert df["issued_at"].tolist()[:3] == [
+        pd.Timestamp("2025-03-31"),
+        pd.Timestamp("2025-04-03 09:30"),
+        pd.Timestamp("2025-01-02"),
+    ]
 
 
 def test_ambiguous_dates_are_refused_unless_the_format_is_named(tmp_path: Path) -> None:

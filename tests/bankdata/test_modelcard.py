@@ -12,25 +12,73 @@ def artifact(tmp_store: ArtifactStore):
     def write(folder):
         (folder / "model.txt").write_text("weights", encoding="utf-8")
 
-    return tmp_store.save("risk", write, params={"champion": "lightgbm+none", "folds": 3},
-                          metrics={"roc_auc": 0.79, "brier": 0.075}, features={"amount": "float64", "purpose": "category"},
-                          data_fingerprint="ab" * 32, row_count=2408,
-                          extra={"source": "demo bank loans", "limits": ["stored at training <time>"]})
+    return tmp_store.save(
+        "risk",
+        write,
+        params={"champion": "lightgbm+none", "folds": 3},
+        metrics={"roc_auc": 0.79, "brier": 0.075},
+        features={"amount": "float64", "purpose": "category"},
+        data_fingerprint="ab" * 32,
+        row_count=2408,
+        extra={"source": "demo bank loans", "limits": ["stored at training <time>"]},
+    )
 
 
-FAIRNESS = {"threshold": 0.2, "scores": "out-of-fold", "attributes": {"gender": {"reference": "F", "groups": [
-    {"group": "F", "n": 10, "approval_rate": 0.8, "default_rate": 0.1, "tpr": 0.5, "fpr": 0.1, "di_ratio": 1.0,
-     "eo_gap": 0.0, "flag": False},
-    {"group": "M", "n": 12, "approval_rate": 0.6, "default_rate": 0.2, "tpr": 0.7, "fpr": 0.3, "di_ratio": 0.75,
-     "eo_gap": 0.2, "flag": True}]}}}
+FAIRNESS = {
+    "threshold": 0.2,
+    "scores": "out-of-fold",
+    "attributes": {
+        "gender": {
+            "reference": "F",
+            "groups": [
+                {
+                    "group": "F",
+                    "n": 10,
+                    "approval_rate": 0.8,
+                    "default_rate": 0.1,
+                    "tpr": 0.5,
+                    "fpr": 0.1,
+                    "di_ratio": 1.0,
+                    "eo_gap": 0.0,
+                    "flag": False,
+                },
+                {
+                    "group": "M",
+                    "n": 12,
+                    "approval_rate": 0.6,
+                    "default_rate": 0.2,
+                    "tpr": 0.7,
+                    "fpr": 0.3,
+                    "di_ratio": 0.75,
+                    "eo_gap": 0.2,
+                    "flag": True,
+                },
+            ],
+        }
+    },
+}
 
 
 def test_sections_from_metadata_and_evidence(artifact) -> None:
-    evidence = {"metrics_ci": {"roc_auc": {"estimate": 0.79, "low": 0.75, "high": 0.83}}, "ci_method": "bootstrap",
-                "calibration": [{"bin": 1, "predicted": 0.01, "observed": 0.02, "n": 240}], "fairness": FAIRNESS}
+    evidence = {
+        "metrics_ci": {"roc_auc": {"estimate": 0.79, "low": 0.75, "high": 0.83}},
+        "ci_method": "bootstrap",
+        "calibration": [{"bin": 1, "predicted": 0.01, "observed": 0.02, "n": 240}],
+        "fairness": FAIRNESS,
+    }
     sections = {s["title"]: s for s in model_card_sections(artifact.metadata, evidence)}
-    assert {"Model", "Training data", "Features", "Parameters", "Metrics", "Calibration", "Fairness: gender", "Limits",
-            "Libraries", "Files"} <= set(sections)
+    assert {
+        "Model",
+        "Training data",
+        "Features",
+        "Parameters",
+        "Metrics",
+        "Calibration",
+        "Fairness: gender",
+        "Limits",
+        "Libraries",
+        "Files",
+    } <= set(sections)
     metrics = {r[0]: r for r in sections["Metrics"]["rows"]}
     assert metrics["roc_auc"][2] == "0.75 – 0.83" and metrics["brier"][2] == ""
     assert "bootstrap" in sections["Metrics"]["note"]

@@ -23,23 +23,37 @@ from bankdata import (
     write_served,
 )
 
-SCORES = served_table("test_scores", sa.Column("customer_id", sa.BigInteger, nullable=False), sa.Column("pd", sa.Float),
-                      sa.Column("band", sa.String(8)), indexes=[("customer_id",), ("pd",)])
-BANDS = served_table("test_bands", sa.Column("customer_id", sa.BigInteger, nullable=False), sa.Column("band", sa.String(8)),
-                     indexes=[("customer_id",), ("band", "customer_id")])
+SCORES = served_table(
+    "test_scores",
+    sa.Column("customer_id", sa.BigInteger, nullable=False),
+    sa.Column("pd", sa.Float),
+    sa.Column("band", sa.String(8)),
+    indexes=[("customer_id",), ("pd",)],
+)
+BANDS = served_table(
+    "test_bands",
+    sa.Column("customer_id", sa.BigInteger, nullable=False),
+    sa.Column("band", sa.String(8)),
+    indexes=[("customer_id",), ("band", "customer_id")],
+)
 
 
 def _frame(n: int, offset: float = 0.0) -> pd.DataFrame:
     rng = np.random.default_rng(n)
-    return pd.DataFrame({"customer_id": np.arange(n), "pd": rng.random(n) + offset,
-                         "band": rng.choice(["A", "B", "C"], n)})
+    return pd.DataFrame(
+        {"customer_id": np.arange(n), "pd": rng.random(n) + offset, "band": rng.choice(["A", "B", "C"], n)}
+    )
 
 
 def test_a_version_is_published_and_read_back_exactly(url: str) -> None:
     frame = _frame(120_001)  # more than one insert chunk
     assert write_served(SCORES, "v1", frame, url) == len(frame)
-    back = query(sa.select(SCORES.c.customer_id, SCORES.c.pd, SCORES.c.band).where(SCORES.c.model_version == "v1")
-                 .order_by(SCORES.c.customer_id), url)
+    back = query(
+        sa.select(SCORES.c.customer_id, SCORES.c.pd, SCORES.c.band)
+        .where(SCORES.c.model_version == "v1")
+        .order_by(SCORES.c.customer_id),
+        url,
+    )
     pd.testing.assert_frame_equal(back, frame, check_dtype=False)
     assert published_rows(SCORES, "v1", url) == len(frame)
     assert published_rows(SCORES, "never", url) is None
@@ -49,7 +63,9 @@ def test_republishing_replaces_the_version_and_old_versions_are_dropped(url: str
     for i, version in enumerate(["v1", "v2", "v3", "v4"]):
         write_served(SCORES, version, _frame(50, offset=i), url)
     write_served(SCORES, "v4", _frame(10, offset=9), url)
-    counts = query(sa.select(SCORES.c.model_version, sa.func.count().label("n")).group_by(SCORES.c.model_version), url)
+    counts = query(
+        sa.select(SCORES.c.model_version, sa.func.count().label("n")).group_by(SCORES.c.model_version), url
+    )
     assert dict(zip(counts["model_version"], counts["n"], strict=True)) == {"v2": 50, "v3": 50, "v4": 10}
     assert published_rows(SCORES, "v1", url) is None and published_rows(SCORES, "v4", url) == 10
 
@@ -102,7 +118,9 @@ def test_indexes_missing_from_an_older_database_are_created(url: str, small_bank
     with engine_for(url).begin() as conn:
         conn.execute(sa.text("DROP INDEX ix_loans_customer_id"))
     assert ensure_bank_indexes(url) == ["ix_loans_customer_id"]
-    assert any(ix["name"] == "ix_loans_customer_id" for ix in sa.inspect(engine_for(url)).get_indexes("loans"))
+    assert any(
+        ix["name"] == "ix_loans_customer_id" for ix in sa.inspect(engine_for(url)).get_indexes("loans")
+    )
 
 
 def test_replacing_the_bank_drops_its_serving_rows(url: str, small_bank) -> None:
@@ -120,18 +138,30 @@ def test_publishing_refreshes_the_planner_statistics(url: str) -> None:
     write_served(BANDS, "v1", _frame(20_000).drop(columns=["pd"]), url)
     with engine_for(url).connect() as conn:
         if conn.dialect.name == "sqlite":
-            assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'test_bands'").scalar() > 0
-            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
-                "EXPLAIN QUERY PLAN SELECT band FROM test_bands WHERE model_version = 'v1' AND customer_id = 17"))
+            assert (
+                conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'test_bands'").scalar()
+                > 0
+            )
+            plan = " ".join(
+                str(r[-1])
+                for r in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT band FROM test_bands WHERE model_version = 'v1' AND customer_id = 17"
+                )
+            )
             assert "customer_id=?" in plan, plan
         else:
             analysed = conn.exec_driver_sql(
-                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'test_bands'").scalar()
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'test_bands'"
+            ).scalar()
             assert analysed is not None
 
 
 def test_query_records_returns_plain_rows(url: str) -> None:
     write_served(SCORES, "v9", _frame(50), url)
-    rows = query_records(sa.select(SCORES.c.customer_id, SCORES.c.band)
-                         .where(SCORES.c.model_version == "v9", SCORES.c.customer_id == 7), url)
+    rows = query_records(
+        sa.select(SCORES.c.customer_id, SCORES.c.band).where(
+            SCORES.c.model_version == "v9", SCORES.c.customer_id == 7
+        ),
+        url,
+    )
     assert rows == [{"customer_id": 7, "band": _frame(50).at[7, "band"]}]

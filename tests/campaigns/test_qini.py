@@ -73,7 +73,9 @@ def test_measured_figures_are_averaged_over_draws_of_the_same_campaign(report: d
     paired = report["uplift_vs_response"]
     assert paired["draws"] == report["data"]["replicates"] == 20
     up, resp = report["models"]["uplift"], report["models"]["response"]
-    assert paired["qini_gap"] == pytest.approx(up["qini"] - resp["qini"])  # paired draws: the gap of the means
+    assert paired["qini_gap"] == pytest.approx(
+        up["qini"] - resp["qini"]
+    )  # paired draws: the gap of the means
     assert up["qini_sd"] > 0 and 0 <= paired["wins"] <= 20
     assert "averaged over 20 draws" in report["note"]
 

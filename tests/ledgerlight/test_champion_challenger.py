@@ -28,8 +28,12 @@ def demo_bank() -> Bank:
 def _challenger_without(column: str, url: str, store: ArtifactStore):
     """A candidate trained on the database's bank without one feature, saved as a risk version."""
     bank = read_bank(url)
-    book = risk.prepare_loan_book(risk.loan_frame(bank), TARGET, POSITIVE, source="demo bank loans", drop=(column,))
-    return save_trained(train_loan_book(book, quick=True), store, risk.MODEL_NAME, population=population_of_bank(bank))
+    book = risk.prepare_loan_book(
+        risk.loan_frame(bank), TARGET, POSITIVE, source="demo bank loans", drop=(column,)
+    )
+    return save_trained(
+        train_loan_book(book, quick=True), store, risk.MODEL_NAME, population=population_of_bank(bank)
+    )
 
 
 def test_the_comparison_is_the_two_versions_on_the_same_loans(env: dict) -> None:
@@ -47,10 +51,14 @@ def test_the_comparison_is_the_two_versions_on_the_same_loans(env: dict) -> None
     assert report["metrics"]["roc_auc"]["champion"] == pytest.approx(risk.roc_auc(y, both["pd_a"]))
     assert report["metrics"]["roc_auc"]["challenger"] == pytest.approx(risk.roc_auc(y, both["pd_b"]))
     assert report["metrics"]["brier"]["difference"] == pytest.approx(
-        np.mean((both["pd_b"] - y) ** 2) - np.mean((both["pd_a"] - y) ** 2))
-    assert report["metrics"]["brier"]["better"] == ("challenger" if report["metrics"]["brier"]["difference"] < 0
-                                                    else "champion")
-    assert report["score_psi"]["value"] == pytest.approx(risk.psi(both["pd_a"].to_numpy(), both["pd_b"].to_numpy()))
+        np.mean((both["pd_b"] - y) ** 2) - np.mean((both["pd_a"] - y) ** 2)
+    )
+    assert report["metrics"]["brier"]["better"] == (
+        "challenger" if report["metrics"]["brier"]["difference"] < 0 else "champion"
+    )
+    assert report["score_psi"]["value"] == pytest.approx(
+        risk.psi(both["pd_a"].to_numpy(), both["pd_b"].to_numpy())
+    )
 
     cutoff = served.load_json("report.json")["threshold"]
     assert report["cutoff"] == pytest.approx(cutoff)
@@ -64,17 +72,22 @@ def test_the_comparison_is_the_two_versions_on_the_same_loans(env: dict) -> None
     assert moved == sorted(moved, reverse=True)
     for row in flips["sample"]:
         pair = both.loc[both["loan_id"] == row["loan_id"]].iloc[0]
-        assert (row["champion_pd"], row["challenger_pd"]) == (pytest.approx(pair["pd_a"]), pytest.approx(pair["pd_b"]))
+        assert (row["champion_pd"], row["challenger_pd"]) == (
+            pytest.approx(pair["pd_a"]),
+            pytest.approx(pair["pd_b"]),
+        )
         assert row["change"] == ("approve -> decline" if pair["pd_b"] >= cutoff else "decline -> approve")
 
     gender = report["fairness"]["gender"]
     approved = both.assign(ok_a=~was, ok_b=~now).groupby("group__gender_a")[["ok_a", "ok_b"]].mean()
     reference = gender["reference"]
     for group in gender["groups"]:  # one reference group for both versions: the champion's
-        assert group["champion_di"] == pytest.approx(approved.loc[group["group"], "ok_a"]
-                                                     / approved.loc[reference, "ok_a"])
-        assert group["challenger_di"] == pytest.approx(approved.loc[group["group"], "ok_b"]
-                                                       / approved.loc[reference, "ok_b"])
+        assert group["champion_di"] == pytest.approx(
+            approved.loc[group["group"], "ok_a"] / approved.loc[reference, "ok_a"]
+        )
+        assert group["challenger_di"] == pytest.approx(
+            approved.loc[group["group"], "ok_b"] / approved.loc[reference, "ok_b"]
+        )
     assert "age_band" in report["fairness"]
 
 
@@ -113,13 +126,20 @@ def test_dry_run_of_the_served_version_or_an_unknown_one_is_refused(env: dict, c
 def test_segments_versions_are_compared_on_their_saved_metrics(env: dict) -> None:
     store: ArtifactStore = env["store"]
     assert main(["train", "segments", "--quick"]) == 0
-    assert main(["train", "segments", "--quick"]) == 0  # the same bank again: a candidate with the same figures
+    assert (
+        main(["train", "segments", "--quick"]) == 0
+    )  # the same bank again: a candidate with the same figures
     served, candidate = store.latest("segments"), store.versions("segments")[-1]
     report = compare_with_served("segments", candidate, store=store)
-    ours, theirs = store.load("segments", served).metadata["metrics"], store.load("segments", candidate).metadata["metrics"]
+    ours, theirs = (
+        store.load("segments", served).metadata["metrics"],
+        store.load("segments", candidate).metadata["metrics"],
+    )
     assert report["metrics"], "no saved metric compared"
     for name, pair in report["metrics"].items():
-        assert pair["champion"] == pytest.approx(ours[name]) and pair["challenger"] == pytest.approx(theirs[name])
+        assert pair["champion"] == pytest.approx(ours[name]) and pair["challenger"] == pytest.approx(
+            theirs[name]
+        )
     assert {pair["better"] for pair in report["metrics"].values()} <= {"champion", "challenger", "tie"}
 
 
@@ -129,5 +149,7 @@ def test_a_difference_too_small_to_print_favours_neither_version() -> None:
     assert _better("roc_auc", {"champion": 0.80880, "challenger": 0.80882, "difference": 0.00002}) == "tie"
     assert _better("roc_auc", {"champion": 0.80, "challenger": 0.81, "difference": 0.01}) == "challenger"
     assert _better("brier", {"champion": 0.07, "challenger": 0.08, "difference": 0.01}) == "champion"
-    assert _better("calibration_in_the_large", {"champion": -0.02, "challenger": 0.01, "difference": 0.03}) \
+    assert (
+        _better("calibration_in_the_large", {"champion": -0.02, "challenger": 0.01, "difference": 0.03})
         == "challenger"
+    )

@@ -13,7 +13,9 @@ def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0
-    assert capsys.readouterr().out.startswith(f"ledgerlight {importlib.metadata.version('ledgerlight')} (Python 3.")
+    assert capsys.readouterr().out.startswith(
+        f"ledgerlight {importlib.metadata.version('ledgerlight')} (Python 3."
+    )
 
 
 def test_help_lists_every_environment_variable_and_explains_setup_train_retrain(

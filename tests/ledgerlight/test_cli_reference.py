@@ -27,7 +27,9 @@ COMMANDS = [command for command, _ in leaf_commands(build_parser())]
 def test_every_command_has_examples_that_parse_and_help_for_every_option(command: str) -> None:
     parser = build_parser()
     sub = dict(leaf_commands(parser))[command]
-    assert "examples:\n  ledgerlight " in sub.format_help(), f"`ledgerlight {command} --help` shows no example"
+    assert "examples:\n  ledgerlight " in sub.format_help(), (
+        f"`ledgerlight {command} --help` shows no example"
+    )
     for line in EXAMPLES.get(command, ()):
         argv = example_argv(line)
         assert " ".join(argv).startswith(command), f"an example of {command!r} runs another command: {line!r}"

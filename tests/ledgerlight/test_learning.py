@@ -44,7 +44,9 @@ def _least_likely(models: recsys.RecsysModels, customer: int, n: int = 2) -> lis
     return ranked[-n:]
 
 
-def test_learn_changes_the_customers_als_list_and_the_app_serves_it(env: dict, capsys: pytest.CaptureFixture) -> None:
+def test_learn_changes_the_customers_als_list_and_the_app_serves_it(
+    env: dict, capsys: pytest.CaptureFixture
+) -> None:
     store: ArtifactStore = env["store"]
     base = store.latest("recsys")
     served = _models(store)
@@ -54,7 +56,9 @@ def test_learn_changes_the_customers_als_list_and_the_app_serves_it(env: dict, c
     shown_before = recsys_service.customer_view(customer, 5).recommendations["als"]
     assert shown_before["product_id"].tolist() == before["product_id"].tolist()
     bought = _least_likely(served, customer)
-    new = pd.DataFrame({"customer_id": customer, "product_id": bought, "ts": "2030-01-02", "event": "purchase"})
+    new = pd.DataFrame(
+        {"customer_id": customer, "product_id": bought, "ts": "2030-01-02", "event": "purchase"}
+    )
     path = env["tmp"] / "new_events.csv"
     new.to_csv(path, index=False)
 
@@ -77,19 +81,24 @@ def test_learn_changes_the_customers_als_list_and_the_app_serves_it(env: dict, c
     assert view.recommendations["als"]["product_id"].tolist() == after["product_id"].tolist()
     assert set(bought) <= set(view.held["product_id"])
     other = int(env["bank"].interactions["customer_id"].iloc[-1])
-    pd.testing.assert_frame_equal(served.recommend(other, 5, model="als"), now.recommend(other, 5, model="als"))
+    pd.testing.assert_frame_equal(
+        served.recommend(other, 5, model="als"), now.recommend(other, 5, model="als")
+    )
     shown = recsys_service.customer_view(other, 5).recommendations["als"]
     assert shown["product_id"].tolist() == now.recommend(other, 5, model="als")["product_id"].tolist()
 
 
 def _buy(env: dict, customer: int, products: list[int], name: str) -> Path:
     path = env["tmp"] / name
-    pd.DataFrame({"customer_id": customer, "product_id": products, "ts": "2030-01-02", "event": "purchase"}).to_csv(
-        path, index=False)
+    pd.DataFrame(
+        {"customer_id": customer, "product_id": products, "ts": "2030-01-02", "event": "purchase"}
+    ).to_csv(path, index=False)
     return path
 
 
-def test_learn_keeps_ease_and_its_list_follows_a_new_purchase(env: dict, capsys: pytest.CaptureFixture) -> None:
+def test_learn_keeps_ease_and_its_list_follows_a_new_purchase(
+    env: dict, capsys: pytest.CaptureFixture
+) -> None:
     store: ArtifactStore = env["store"]
     base = store.load("recsys")
     served = _models(store)
@@ -105,12 +114,16 @@ def test_learn_keeps_ease_and_its_list_follows_a_new_purchase(env: dict, capsys:
     assert new.metadata["extra"]["incremental"]["models"] == ["popularity", "als", "mf", "ease"]
     now = _models(store)
     old_ease, new_ease = served.models["ease"], now.models["ease"]
-    np.testing.assert_array_equal(new_ease.weights_, old_ease.weights_)  # the item-item matrix is not refitted
+    np.testing.assert_array_equal(
+        new_ease.weights_, old_ease.weights_
+    )  # the item-item matrix is not refitted
     after = now.recommend(customer, 12, model="ease")
     assert not set(bought) & set(after["product_id"])
     assert not np.allclose(before.set_index("product_id").loc[after["product_id"], "score"], after["score"])
     shown = recsys_service.customer_view(customer, 5, models=("ease",)).recommendations["ease"]
-    assert shown["product_id"].tolist() == after["product_id"].tolist()[:5]  # published: the app serves it at once
+    assert (
+        shown["product_id"].tolist() == after["product_id"].tolist()[:5]
+    )  # published: the app serves it at once
     assert shown["score"].tolist() != shown_before["score"].tolist()
     others = old_ease.user_ids_[old_ease.user_ids_ != customer]
     np.testing.assert_array_equal(new_ease.score(others), old_ease.score(others))  # nobody else moved
@@ -126,9 +139,17 @@ def test_learn_on_a_version_without_ease_still_works(env: dict, capsys: pytest.C
             if name not in ("ease.npz", "metadata.json"):
                 (folder / name).write_bytes(base.file(name).read_bytes())
 
-    old = store.save("recsys", write, params=meta["params"], metrics=meta["metrics"], features=meta["features"],
-                     data_fingerprint=meta["data_fingerprint"], row_count=meta["row_count"], extra=meta["extra"],
-                     promote=True)
+    old = store.save(
+        "recsys",
+        write,
+        params=meta["params"],
+        metrics=meta["metrics"],
+        features=meta["features"],
+        data_fingerprint=meta["data_fingerprint"],
+        row_count=meta["row_count"],
+        extra=meta["extra"],
+        promote=True,
+    )
     path = _buy(env, 1, [3], "old_events.csv")
     assert main(["learn", "--interactions", str(path), "--promote", "--reason", "old version, no EASE"]) == 0
     assert "ALS refreshed for 1 customer" in capsys.readouterr().out
@@ -141,7 +162,9 @@ def test_learn_on_a_version_without_ease_still_works(env: dict, capsys: pytest.C
 
 def test_learn_refuses_a_bad_file_and_stores_nothing(env: dict, capsys: pytest.CaptureFixture) -> None:
     path = env["tmp"] / "bad.csv"
-    pd.DataFrame({"customer_id": [1], "product_id": [1], "ts": ["2030-01-02"], "event": ["liked"]}).to_csv(path, index=False)
+    pd.DataFrame({"customer_id": [1], "product_id": [1], "ts": ["2030-01-02"], "event": ["liked"]}).to_csv(
+        path, index=False
+    )
     base = env["store"].latest("recsys")
     assert main(["learn", "--interactions", str(path)]) == 2
     err = capsys.readouterr().err
@@ -153,7 +176,9 @@ def test_learn_without_promote_saves_a_candidate(env: dict, capsys: pytest.Captu
     store: ArtifactStore = env["store"]
     base = store.latest("recsys")
     path = env["tmp"] / "events.csv"
-    pd.DataFrame({"customer_id": [1], "product_id": [2], "ts": ["2030-01-02"], "event": ["purchase"]}).to_csv(path, index=False)
+    pd.DataFrame({"customer_id": [1], "product_id": [2], "ts": ["2030-01-02"], "event": ["purchase"]}).to_csv(
+        path, index=False
+    )
     assert main(["learn", "--interactions", str(path)]) == 0
     assert "is a candidate (the app still serves" in capsys.readouterr().out
     assert store.latest("recsys") == base and store.versions("recsys")[-1] != base

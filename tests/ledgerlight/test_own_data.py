@@ -52,7 +52,11 @@ def test_every_model_trains_on_files_with_missing_cells_and_records_the_imputati
     env: ArtifactStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["train", "all", "--quick"]) == 0, capsys.readouterr().err
-    for model, columns in {"risk": ("dti", "income"), "segments": ("income", "balance"), "recsys": ("income",)}.items():
+    for model, columns in {
+        "risk": ("dti", "income"),
+        "segments": ("income", "balance"),
+        "recsys": ("income",),
+    }.items():
         imputation = env.load(model).metadata["extra"]["imputation"]
         for column in columns:
             assert imputation[column]["missing"] > 0, (model, column, imputation)

@@ -54,8 +54,19 @@ def test_training_on_a_file_is_an_evaluation_kept_apart(env: dict, capsys) -> No
     served = store.latest("segments")
     log = env["tmp"] / "other.csv"
     env["bank"].transactions.head(3_000).to_csv(log, index=False)
-    argv = ["segments", "train", "--transactions", str(log), "--customer", "customer_id", "--date", "ts",
-            "--amount", "amount", "--quick"]
+    argv = [
+        "segments",
+        "train",
+        "--transactions",
+        str(log),
+        "--customer",
+        "customer_id",
+        "--date",
+        "ts",
+        "--amount",
+        "amount",
+        "--quick",
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "segments-other/" in out and "is an evaluation of other.csv" in out

@@ -16,7 +16,10 @@ def toy() -> tuple[InteractionMatrix, pd.DataFrame]:
     rows = []
     for u in range(80):
         liked = np.arange(100, 104) if u % 2 == 0 else np.arange(104, 108)
-        rows += [(2000 + u, int(i), float(rng.choice([1.0, 2.0, 8.0]))) for i in rng.choice(liked, 2, replace=False)]
+        rows += [
+            (2000 + u, int(i), float(rng.choice([1.0, 2.0, 8.0])))
+            for i in rng.choice(liked, 2, replace=False)
+        ]
     side = pd.DataFrame({"taste": ["even" if u % 2 == 0 else "odd" for u in range(80)],
                          "region": rng.choice(["north", "south"], 80)}, index=2000 + np.arange(80))  # fmt: skip
     return InteractionMatrix.from_frame(pd.DataFrame(rows, columns=["user_id", "item_id", "weight"])), side

@@ -29,7 +29,9 @@ def _purchase(customer: int, items: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"user_id": customer, "item_id": items, "weight": 8.0})
 
 
-def test_new_purchases_change_the_customers_recommendations(fitted: tuple[ALSRecommender, pd.DataFrame]) -> None:
+def test_new_purchases_change_the_customers_recommendations(
+    fitted: tuple[ALSRecommender, pd.DataFrame],
+) -> None:
     model, log = fitted
     customer = int(log["user_id"].iloc[0])
     ranked = model.recommend([customer], 12)[0][0]
@@ -75,7 +77,9 @@ def test_a_new_customer_gets_personal_factors(fitted: tuple[ALSRecommender, pd.D
     assert not np.allclose(cold, warm)  # popularity scores before, ALS scores after
 
 
-def test_with_held_updates_any_model_and_skips_unknown_users(fitted: tuple[ALSRecommender, pd.DataFrame]) -> None:
+def test_with_held_updates_any_model_and_skips_unknown_users(
+    fitted: tuple[ALSRecommender, pd.DataFrame],
+) -> None:
     model, log = fitted
     customer = int(log["user_id"].iloc[2])
     copy = partial_fit_users(model, log[log["user_id"] == customer])  # a copy to mutate
@@ -121,7 +125,9 @@ def test_ease_recommendations_follow_a_new_purchase_at_once(fitted_ease) -> None
     ranked = model.recommend([customer], 12)[0][0]
     bought = ranked[ranked >= 0][-1:]  # the product EASE thought least likely
     new = _purchase(customer, bought)
-    updated = fold_in_users(model, affected_history(log, new), held=new[["user_id", "item_id"]], user_features=side)
+    updated = fold_in_users(
+        model, affected_history(log, new), held=new[["user_id", "item_id"]], user_features=side
+    )
     before, before_scores = model.recommend([customer], 5)
     after, after_scores = updated.recommend([customer], 5)
     assert bought[0] not in after[0]  # now held

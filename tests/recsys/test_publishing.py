@@ -45,15 +45,18 @@ def _lists(url: str, version: str) -> pd.DataFrame:
 
 def _campaigns(url: str, version: str) -> pd.DataFrame:
     t = CAMPAIGN_TABLE
-    return query(sa.select(t).where(t.c.model_version == version)
-                 .order_by(t.c.model, t.c.product_id, t.c.rank), url)
+    return query(
+        sa.select(t).where(t.c.model_version == version).order_by(t.c.model, t.c.product_id, t.c.rank), url
+    )
 
 
 def _parse(text: str | None, kind: type) -> list:
     return [kind(v) for v in text.split(",")] if text else []
 
 
-def test_every_customer_gets_each_models_ranking_of_what_they_do_not_hold(small_bank, trained, published) -> None:
+def test_every_customer_gets_each_models_ranking_of_what_they_do_not_hold(
+    small_bank, trained, published
+) -> None:
     _, models = trained
     ids = np.sort(small_bank.customers["customer_id"].to_numpy())
     side = customer_side_features(small_bank.customers)
@@ -63,13 +66,17 @@ def test_every_customer_gets_each_models_ranking_of_what_they_do_not_hold(small_
     for name in MODELS:
         rows = lists[lists["model"] == name].reset_index(drop=True)
         assert rows["customer_id"].tolist() == ids.tolist()
-        items, scores = models.models[name].recommend(ids, 12, user_features=side)  # the old way, every customer
+        items, scores = models.models[name].recommend(
+            ids, 12, user_features=side
+        )  # the old way, every customer
         for r, row in enumerate(rows.itertuples(index=False)):
             products = _parse(row.products, int)
             expected = [int(i) for i in items[r] if i >= 0]
             assert products == expected, (name, row.customer_id)
             assert not set(products) & held.get(row.customer_id, set())
-            np.testing.assert_allclose(_parse(row.scores, float), scores[r][: len(expected)], rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(
+                _parse(row.scores, float), scores[r][: len(expected)], rtol=1e-5, atol=1e-6
+            )
         if name == "mf":
             assert rows["features"].notna().all()  # EASE's reasons need no per-customer tokens
         else:
@@ -118,8 +125,9 @@ def test_the_evidence_holds_what_a_page_needs(small_bank, trained, published) ->
     np.testing.assert_array_equal(np.asarray(doc["mf"]["token_factors"], dtype=np.float32), mf.token_factors_)
     assert doc["depth"] == len(small_bank.products)  # 12 products: every list ranks all that are not held
     ease = models.models["ease"]
-    np.testing.assert_array_equal(np.asarray(doc["ease"]["item_weights"], dtype=np.float32),
-                                  ease.weights_[: ease.n_items])
+    np.testing.assert_array_equal(
+        np.asarray(doc["ease"]["item_weights"], dtype=np.float32), ease.weights_[: ease.n_items]
+    )
     assert doc["models"] == list(MODELS)
     k = models.metrics["k"]
     scores = {m: models.metrics["models"][m][f"ndcg@{k}"] for m in MODELS}
@@ -162,9 +170,13 @@ def test_publishing_again_replaces_the_versions_rows(small_bank, trained, publis
 
 
 def test_importing_recsys_imports_neither_torch_nor_implicit() -> None:
-    code = ("import sys, recsys, recsys.publishing, recsys.serving; "
-            "bad = [m for m in ('torch', 'implicit') if m in sys.modules]; assert not bad, bad")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    code = (
+        "import sys, recsys, recsys.publishing, recsys.serving; "
+        "bad = [m for m in ('torch', 'implicit') if m in sys.modules]; assert not bad, bad"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2]
+    )
     assert result.returncode == 0, result.stderr[-2000:]
 
 
@@ -180,18 +192,26 @@ def test_postgresql_holds_the_same_rows(small_bank, trained, published) -> None:
     try:
         write_bank(small_bank, pg_url)
         assert recsys.publish(artifact, small_bank, pg_url) == published["written"]
-        pd.testing.assert_frame_equal(_lists(pg_url, artifact.version), _lists(published["url"], artifact.version))
-        pd.testing.assert_frame_equal(_campaigns(pg_url, artifact.version),
-                                      _campaigns(published["url"], artifact.version), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            _lists(pg_url, artifact.version), _lists(published["url"], artifact.version)
+        )
+        pd.testing.assert_frame_equal(
+            _campaigns(pg_url, artifact.version),
+            _campaigns(published["url"], artifact.version),
+            check_dtype=False,
+        )
         assert recsys.serving_evidence(artifact.version, pg_url) == recsys.serving_evidence(
-            artifact.version, published["url"])
+            artifact.version, published["url"]
+        )
     finally:
         with db.engine_for(pg_url).begin() as conn:
             serving.served_metadata.drop_all(conn)
             db.metadata.drop_all(conn)
 
 
-def test_the_train_command_publishes_the_bank_in_the_database(small_bank, tmp_path, monkeypatch, capsys) -> None:
+def test_the_train_command_publishes_the_bank_in_the_database(
+    small_bank, tmp_path, monkeypatch, capsys
+) -> None:
     from bankdata import published_rows
     from ledgerlight.cli import main
 

@@ -83,8 +83,11 @@ def test_splits_work_on_text_ids(split) -> None:
 
 @pytest.mark.parametrize(
     "model",
-    [PopularityRecommender(), ALSRecommender(factors=4, iterations=5, regularization=0.1, n_jobs=1),
-     MFRecommender(factors=4, epochs=20, batch_size=16)],
+    [
+        PopularityRecommender(),
+        ALSRecommender(factors=4, iterations=5, regularization=0.1, n_jobs=1),
+        MFRecommender(factors=4, epochs=20, batch_size=16),
+    ],
     ids=["popularity", "als", "mf"],
 )
 def test_models_recommend_save_and_load_original_text_ids(model: Recommender, tmp_path: Path) -> None:
@@ -99,7 +102,9 @@ def test_models_recommend_save_and_load_original_text_ids(model: Recommender, tm
         listed = [i for i in row if i != ""]
         assert set(listed) <= set(PRODUCTS)
         assert not set(listed) & held.get(user, set()), "a held product was recommended"
-    assert (items[0] == "").sum() == 3 and (items[2] != "").all()  # 3 held (padding ""), a cold start holds none
+    assert (items[0] == "").sum() == 3 and (
+        items[2] != ""
+    ).all()  # 3 held (padding ""), a cold start holds none
     path = model.save(tmp_path / f"{model.kind}.npz")
     with np.load(path, allow_pickle=False) as data:  # the vocabularies are plain unicode arrays, no pickles
         assert data["item_ids"].dtype.kind == "U" and data["user_ids"].dtype.kind == "U"
@@ -130,7 +135,9 @@ def test_cli_evaluates_the_issue_holdings_file(holdings_file: Path, capsys) -> N
     assert report["models"]["als"]["hit_rate@3"] > report["models"]["popularity"]["hit_rate@3"]
 
 
-def test_cli_writes_recommendations_with_the_original_ids(holdings_file: Path, tmp_path: Path, capsys) -> None:
+def test_cli_writes_recommendations_with_the_original_ids(
+    holdings_file: Path, tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "next_best.csv"
     code = main(["recsys", "evaluate", "--interactions", str(holdings_file), "--user", "customer",
                  "--item", "product", "--weight", "policies", "--k", "2", "--quick",
@@ -156,7 +163,9 @@ def test_cli_recommendations_need_a_file(tmp_path: Path, capsys) -> None:
 def test_mf_cold_start_of_a_new_text_customer_follows_side_features() -> None:
     frame = holdings().rename(columns={"customer": "user_id", "product": "item_id", "policies": "weight"})
     customers = pd.unique(frame["user_id"])
-    side = pd.DataFrame({"taste": ["even" if int(c[-5:]) % 2 == 0 else "odd" for c in customers]}, index=customers)
+    side = pd.DataFrame(
+        {"taste": ["even" if int(c[-5:]) % 2 == 0 else "odd" for c in customers]}, index=customers
+    )
     model = MFRecommender(factors=4, epochs=60, batch_size=16, weight_decay=0.01, user_dropout=0.5).fit(
         InteractionMatrix.from_frame(frame), user_features=side
     )
@@ -170,7 +179,9 @@ def test_continuous_learning_adds_a_new_text_customer() -> None:
 
     frame = holdings().rename(columns={"customer": "user_id", "product": "item_id", "policies": "weight"})
     model = ALSRecommender(factors=4, iterations=5, n_jobs=1).fit(InteractionMatrix.from_frame(frame))
-    new = pd.DataFrame({"user_id": ["NEW-1", "NEW-1"], "item_id": ["INS-HOME", "INS-LIFE"], "weight": [1.0, 2.0]})
+    new = pd.DataFrame(
+        {"user_id": ["NEW-1", "NEW-1"], "item_id": ["INS-HOME", "INS-LIFE"], "weight": [1.0, 2.0]}
+    )
     grown = with_held(partial_fit_users(model, new), new)
     assert grown.user_ids_.dtype.kind == "U" and "NEW-1" in grown.user_ids_.tolist()
     assert (np.sort(grown.user_ids_) == grown.user_ids_).all()
@@ -189,8 +200,13 @@ def test_serving_answers_with_product_and_customer_codes() -> None:
         "mf": MFRecommender(factors=4, epochs=5, batch_size=16).fit(matrix),
     }
     families = {"CC": "card", "MT": "loan", "IN": "insurance", "DE": "deposit"}
-    catalogue = pd.DataFrame({"product_id": matrix.item_ids, "name": [f"{p} plan" for p in matrix.item_ids],
-                              "family": [families.get(p[:2], "investment") for p in matrix.item_ids]})
+    catalogue = pd.DataFrame(
+        {
+            "product_id": matrix.item_ids,
+            "name": [f"{p} plan" for p in matrix.item_ids],
+            "family": [families.get(p[:2], "investment") for p in matrix.item_ids],
+        }
+    )
     served = RecsysModels(models, catalogue, {})
     recs = served.recommend("CUST-00001", 3, model="als")
     assert set(recs["product_id"]) <= set(PRODUCTS) and recs["reason"].str.len().gt(0).all()

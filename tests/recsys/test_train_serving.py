@@ -37,7 +37,15 @@ def trained(small_bank, tmp_path_factory):
 def test_artifact_holds_factors_state_dict_and_metrics(trained) -> None:
     store, art, models = trained
     files = {p.name for p in art.path.iterdir()}
-    assert {"popularity.npz", "als.npz", "mf.npz", "ease.npz", "mf.pt", "catalogue.json", "metadata.json"} <= files
+    assert {
+        "popularity.npz",
+        "als.npz",
+        "mf.npz",
+        "ease.npz",
+        "mf.pt",
+        "catalogue.json",
+        "metadata.json",
+    } <= files
     for name in ("als.npz", "mf.npz"):
         with np.load(art.path / name, allow_pickle=False) as data:
             assert data["item_ids"].dtype == np.int64
@@ -195,7 +203,11 @@ def test_side_features_give_missing_income_and_region_a_band_of_their_own(small_
     side = customer_side_features(customers)
     assert (side["income_band"] == "unknown").sum() == customers["income"].isna().sum()
     assert set(side.loc[customers["income"].notna().to_numpy(), "income_band"]) <= {
-        "low", "lower-middle", "middle", "upper-middle", "high"
+        "low",
+        "lower-middle",
+        "middle",
+        "upper-middle",
+        "high",
     }
     assert (side["region"] == "unknown").sum() == customers["region"].isna().sum()
     assert "nan" not in set(side["region"])

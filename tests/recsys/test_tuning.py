@@ -133,4 +133,6 @@ def test_file_command_reports_the_settings_chosen_on_validation(tmp_path, capsys
     assert main([*argv, "--json", "--no-tune"]) == 0
     assert json.loads(capsys.readouterr().out)["tuning"] == {}
     assert main(argv) == 0
-    assert "als settings chosen on a validation split of the training side: weighting" in capsys.readouterr().out
+    assert (
+        "als settings chosen on a validation split of the training side: weighting" in capsys.readouterr().out
+    )

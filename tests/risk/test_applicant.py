@@ -9,12 +9,14 @@ import pytest
 
 from risk import FeatureSpec, InvalidApplicant, allowed_range, check_applicant, infer_spec
 
-FRAME = pd.DataFrame({
-    "amount": [1_000.0, 5_000.0, 20_000.0, 9_000.0],
-    "term_months": [12, 36, 60, 24],
-    "dti": [0.0, 0.2, 0.5, 0.3],
-    "purpose": ["car", "home", "car", "education"],
-})
+FRAME = pd.DataFrame(
+    {
+        "amount": [1_000.0, 5_000.0, 20_000.0, 9_000.0],
+        "term_months": [12, 36, 60, 24],
+        "dti": [0.0, 0.2, 0.5, 0.3],
+        "purpose": ["car", "home", "car", "education"],
+    }
+)
 SPEC = infer_spec(FRAME)
 GOOD = {"amount": 5_000.0, "term_months": 36, "dti": 0.25, "purpose": "car"}
 
@@ -38,12 +40,23 @@ def test_good_values_come_back_in_model_order() -> None:
     assert list(check_applicant(SPEC, GOOD)) == SPEC.features
 
 
-@pytest.mark.parametrize(("field", "value", "why"), [
-    ("amount", math.nan, "finite"), ("amount", math.inf, "finite"), ("amount", -1e9, "below"),
-    ("amount", 1e308, "above"), ("amount", "5000", "must be a number"), ("amount", True, "must be a number"),
-    ("dti", -5, "below"), ("term_months", 0, "below"), ("term_months", 36.5, "whole number"),
-    ("purpose", "free money", "not one of"), ("purpose", 3, "not one of"), ("amount", None, "required"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("amount", math.nan, "finite"),
+        ("amount", math.inf, "finite"),
+        ("amount", -1e9, "below"),
+        ("amount", 1e308, "above"),
+        ("amount", "5000", "must be a number"),
+        ("amount", True, "must be a number"),
+        ("dti", -5, "below"),
+        ("term_months", 0, "below"),
+        ("term_months", 36.5, "whole number"),
+        ("purpose", "free money", "not one of"),
+        ("purpose", 3, "not one of"),
+        ("amount", None, "required"),
+    ],
+)
 def test_each_bad_value_is_named_with_the_reason(field, value, why) -> None:
     with pytest.raises(InvalidApplicant) as caught:
         check_applicant(SPEC, {**GOOD, field: value})

@@ -31,8 +31,20 @@ def scored(small_bank: Bank, tmp_path_factory: pytest.TempPathFactory) -> dict:
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
-        assert main(["risk", "score", "--data", str(tmp / "book-*.parquet"), "--out", str(tmp / "out"),
-                     "--record"]) == 0
+        assert (
+            main(
+                [
+                    "risk",
+                    "score",
+                    "--data",
+                    str(tmp / "book-*.parquet"),
+                    "--out",
+                    str(tmp / "out"),
+                    "--record",
+                ]
+            )
+            == 0
+        )
     return {"tmp": tmp, "store": store, "artifact": artifact, "frame": frame, "env": env}
 
 
@@ -58,8 +70,20 @@ def test_score_record_records_every_row_audited(env: dict, capsys) -> None:
 def test_record_needs_customer_ids_and_checks_first(env: dict, capsys) -> None:
     tmp = env["tmp"]
     env["frame"].drop(columns=["customer_id"]).to_parquet(tmp / "anonymous.parquet", index=False)
-    assert main(["risk", "score", "--data", str(tmp / "anonymous.parquet"), "--out", str(tmp / "anon"),
-                 "--record"]) == 2
+    assert (
+        main(
+            [
+                "risk",
+                "score",
+                "--data",
+                str(tmp / "anonymous.parquet"),
+                "--out",
+                str(tmp / "anon"),
+                "--record",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "anonymous.parquet" in err and "customer_id" in err and len(err.strip().splitlines()) == 1
     assert not (tmp / "anon").exists() and len(read_decisions(limit=1_000)) == ROWS
@@ -107,7 +131,10 @@ def test_notice_writes_html_and_pdf_for_a_decline_only(env: dict, capsys) -> Non
     assert main(["risk", "notice", str(approved.id), "--output", str(html_file)]) == 2
     err = capsys.readouterr().err
     assert "approved the applicant" in err and len(err.strip().splitlines()) == 1
-    assert main(["risk", "notice", str(declined.id), "--output", str(env["tmp"] / "no" / "such" / "f.html")]) == 2
+    assert (
+        main(["risk", "notice", str(declined.id), "--output", str(env["tmp"] / "no" / "such" / "f.html")])
+        == 2
+    )
 
 
 def test_verify_fails_on_an_edited_row(env: dict, monkeypatch: pytest.MonkeyPatch, capsys) -> None:

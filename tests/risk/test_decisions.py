@@ -51,8 +51,18 @@ def test_a_recorded_decision_reproduces_after_a_promotion(recorded) -> None:
     assert store.latest("risk") == newer.version != first.version
     served = risk.RiskModel.load(store.load("risk"))
     row = loans.iloc[0].to_dict()
-    record_id = append_decision(risk.build_decision(first, risk.RiskModel.load(first), row, 0.2, customer_id=int(
-        row["customer_id"]), loan_id=int(row["loan_id"]), recorded_by="officer"), url)
+    record_id = append_decision(
+        risk.build_decision(
+            first,
+            risk.RiskModel.load(first),
+            row,
+            0.2,
+            customer_id=int(row["customer_id"]),
+            loan_id=int(row["loan_id"]),
+            recorded_by="officer",
+        ),
+        url,
+    )
     record = read_decision(record_id, url)
     assert record.model_version == first.version and record.model_sha256 == risk.artifact_sha256(first)
     again = risk.rescore(record, store)
@@ -69,7 +79,9 @@ def test_batch_records_equal_the_batch_scores_and_reproduce(recorded) -> None:
     scored = model.score(loans)["pd"].to_numpy()
     records = [read_decision(i, url) for i in ids]
     assert [r.pd for r in records] == scored.tolist()
-    assert [r.decision for r in records] == ["decline" if p >= records[0].cutoff else "approve" for p in scored]
+    assert [r.decision for r in records] == [
+        "decline" if p >= records[0].cutoff else "approve" for p in scored
+    ]
     declined = [r for r in records if r.declined]
     assert declined and all(r.recourse is not None for r in declined)
     assert all(r.recourse is None for r in records if not r.declined)
@@ -80,7 +92,9 @@ def test_batch_records_equal_the_batch_scores_and_reproduce(recorded) -> None:
 def test_a_tampered_record_or_version_is_not_reproduced(recorded, tmp_path) -> None:
     store, url, first, _newer, _loans, ids = recorded
     record = read_decision(ids[0], url)
-    other = dataclasses.replace(record, pd=np.nextafter(record.pd, 1.0), inputs={**record.inputs, "dti": 0.99})
+    other = dataclasses.replace(
+        record, pd=np.nextafter(record.pd, 1.0), inputs={**record.inputs, "dti": 0.99}
+    )
     result = risk.rescore(other, store)
     assert not result.reproduced
     assert any("inputs do not match" in d for d in result.differences)
@@ -104,8 +118,9 @@ def _declined(recorded):
 
 def test_the_notice_lists_at_most_four_reasons_in_words_and_escapes(recorded) -> None:
     record = _declined(recorded)
-    hostile = dataclasses.replace(record, reasons=[{"code": f"c{i}", "text": f"<script>alert({i})</script> & more"}
-                                                   for i in range(6)])
+    hostile = dataclasses.replace(
+        record, reasons=[{"code": f"c{i}", "text": f"<script>alert({i})</script> & more"} for i in range(6)]
+    )
     page = risk.notice_html(hostile, bank_name="<b>First & Co</b>", today=date(2026, 1, 2))
     assert "<script>" not in page and "<b>First" not in page
     assert "&lt;b&gt;First &amp; Co&lt;/b&gt;" in page

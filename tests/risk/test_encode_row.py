@@ -9,16 +9,30 @@ import pytest
 from bankdata import DataValidationError
 from risk.features import MISSING_CATEGORY, FeatureSpec
 
-SPEC = FeatureSpec(numeric=["income", "dti", "defaults"], categorical={"purpose": ["car", "home", MISSING_CATEGORY],
-                                                                      "region": ["north", "south"]},
-                   fill={"income": 41_000.0, "dti": 0.3, "defaults": 0.0, "purpose": 1.0, "region": 0.0})
+SPEC = FeatureSpec(
+    numeric=["income", "dti", "defaults"],
+    categorical={"purpose": ["car", "home", MISSING_CATEGORY], "region": ["north", "south"]},
+    fill={"income": 41_000.0, "dti": 0.3, "defaults": 0.0, "purpose": 1.0, "region": 0.0},
+)
 
 ROWS = [
     {"income": 52_000, "dti": 0.25, "defaults": 1, "purpose": "car", "region": "south"},
-    {"income": 52_000.5, "dti": np.float32(0.5), "defaults": np.int64(2), "purpose": "home", "region": "north"},
+    {
+        "income": 52_000.5,
+        "dti": np.float32(0.5),
+        "defaults": np.int64(2),
+        "purpose": "home",
+        "region": "north",
+    },
     {"income": None, "dti": float("nan"), "defaults": True, "purpose": None, "region": float("nan")},
     {"income": float("inf"), "dti": 0.0, "defaults": False, "purpose": "boat", "region": "east"},
-    {"income": "61000", "dti": "0.4", "defaults": 0, "purpose": "car", "region": "north"},  # text: the frame path
+    {
+        "income": "61000",
+        "dti": "0.4",
+        "defaults": 0,
+        "purpose": "car",
+        "region": "north",
+    },  # text: the frame path
     {"income": 10, "dti": 0.1, "defaults": 0, "purpose": 3, "region": "north"},  # a number as a category
 ]
 
@@ -32,7 +46,9 @@ def test_missing_values_get_the_fill_and_the_missing_category() -> None:
     x = SPEC.encode_row(ROWS[2])[0]
     assert x[0] == 41_000.0 and x[1] == 0.3 and x[2] == 1.0
     assert x[3] == SPEC.categorical["purpose"].index(MISSING_CATEGORY)
-    assert x[4] == SPEC.categorical["region"].index("north")  # NaN is the missing category: unseen, so the fill
+    assert x[4] == SPEC.categorical["region"].index(
+        "north"
+    )  # NaN is the missing category: unseen, so the fill
 
 
 def test_bad_rows_fail_as_the_frame_path_does() -> None:

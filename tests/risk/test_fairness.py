@@ -69,7 +69,9 @@ def test_report_is_json_and_names_flags() -> None:
 def test_a_group_without_defaults_has_no_tpr() -> None:
     table, _ = group_table(np.array([0, 0, 1]), np.array([0.6, 0.1, 0.9]), np.array(["a", "a", "b"]), 0.5)
     assert np.isnan(table.set_index("group").loc["a", "tpr"])
-    report = fairness_report(np.array([0, 0, 1]), np.array([0.6, 0.1, 0.9]), {"g": np.array(["a", "a", "b"])}, 0.5)
+    report = fairness_report(
+        np.array([0, 0, 1]), np.array([0.6, 0.1, 0.9]), {"g": np.array(["a", "a", "b"])}, 0.5
+    )
     json.dumps(report, allow_nan=False)  # NaN becomes null
 
 
@@ -84,8 +86,19 @@ def test_bad_input_is_named() -> None:
 
 def test_age_bands() -> None:
     bands = age_band(np.array([18, 24.9, 25, 34, 35, 49, 50, 64, 65, 90, np.nan]))
-    assert bands.tolist() == ["<25", "<25", "25-34", "25-34", "35-49", "35-49", "50-64", "50-64", "65+", "65+",
-                              "unknown"]
+    assert bands.tolist() == [
+        "<25",
+        "<25",
+        "25-34",
+        "25-34",
+        "35-49",
+        "35-49",
+        "50-64",
+        "50-64",
+        "65+",
+        "65+",
+        "unknown",
+    ]
 
 
 def test_protected_attributes_stay_out_of_the_model_features(small_bank) -> None:

@@ -76,5 +76,7 @@ def test_monitor_alerts_on_a_drifted_batch(small_bank, tmp_store: ArtifactStore)
     assert set(report.features["feature"]) == set(model.spec.features)
     # the stability terms of each feature add up to its score_shift
     sums = report.stability.groupby("feature")["contribution"].sum()
-    assert np.allclose(report.features.set_index("feature")["score_shift"], sums.reindex(report.features["feature"]))
+    assert np.allclose(
+        report.features.set_index("feature")["score_shift"], sums.reindex(report.features["feature"])
+    )
     json.dumps(report.to_dict())

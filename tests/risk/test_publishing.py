@@ -42,14 +42,19 @@ def test_reason_texts_equal_reason_codes_row_by_row(artifact, small_bank: Bank) 
         risk.reason_texts(model.spec, x, shap[:, :-1])
 
 
-def test_publish_writes_one_row_per_borrower_with_the_models_pd(artifact, small_bank: Bank, published: str) -> None:
+def test_publish_writes_one_row_per_borrower_with_the_models_pd(
+    artifact, small_bank: Bank, published: str
+) -> None:
     rows = query(sa.select(risk.SCORES_TABLE), published).set_index("customer_id")
     loans = risk.latest_loans(small_bank)
     model = risk.RiskModel.load(artifact)
     assert rows.index.is_unique and set(rows.index) == set(loans["customer_id"])
     assert published_rows(risk.SCORES_TABLE, artifact.version, published) == len(loans)
-    expected = model.score(loans).assign(customer_id=loans["customer_id"].to_numpy(),
-                                         loan_id=loans["loan_id"].to_numpy()).set_index("customer_id")
+    expected = (
+        model.score(loans)
+        .assign(customer_id=loans["customer_id"].to_numpy(), loan_id=loans["loan_id"].to_numpy())
+        .set_index("customer_id")
+    )
     got = rows.loc[expected.index]
     np.testing.assert_allclose(got["pd"].to_numpy(), expected["pd"].to_numpy(), rtol=1e-12)
     assert (got["band"].to_numpy() == expected["band"].astype(str).to_numpy()).all()
@@ -71,8 +76,10 @@ def test_publish_writes_fairness_drift_and_card_evidence(artifact, small_bank: B
     at_030 = read_evidence("risk", version, publishing.threshold_key(0.3), published)
     assert at_030["threshold"] == pytest.approx(0.3)
     assert at_030["attributes"] == risk.model_fairness(artifact, frame, 0.3)["attributes"]
-    calm, shifted = (risk.MonitorReport.from_dict(read_evidence("risk", version, publishing.drift_key(s), published))
-                     for s in (0.0, 2.0))
+    calm, shifted = (
+        risk.MonitorReport.from_dict(read_evidence("risk", version, publishing.drift_key(s), published))
+        for s in (0.0, 2.0)
+    )
     assert shifted.score_psi > 0.25 and shifted.alerts and calm.score_psi < shifted.score_psi
     assert list(shifted.score_bins.columns) == ["bin", "expected", "actual", "psi"]
     rates = read_evidence("risk", version, publishing.drift_key(0.0), published)["true_default_rate"]
@@ -108,7 +115,9 @@ def test_cv_sample_is_stratified_and_bounded() -> None:
 def test_candidates_compared_on_a_sample_champion_fitted_on_all(small_bank: Bank, tmp_path) -> None:
     frame = risk.loan_frame(small_bank)
     book = risk.prepare_loan_book(frame, "defaulted", "1", source="demo bank loans")
-    trained = risk.train_loan_book(book, quick=True, models=("lightgbm",), imbalance=("none",), cv_limit=1_000)
+    trained = risk.train_loan_book(
+        book, quick=True, models=("lightgbm",), imbalance=("none",), cv_limit=1_000
+    )
     assert len(trained.cv.y) == len(trained.cv_rows) <= 1_001
     assert trained.report["rows"] == len(book.y) and trained.report["cv_rows"] == len(trained.cv.y)
     assert "sample of" in trained.report["cv_note"] and f"{len(book.y):,} loans" in trained.report["cv_note"]
@@ -116,16 +125,21 @@ def test_candidates_compared_on_a_sample_champion_fitted_on_all(small_bank: Bank
     evaluation = art.load_npz("evaluation.npz")
     assert (evaluation["rows"] == trained.cv_rows).all()
     assert (evaluation["y"] == book.y[trained.cv_rows]).all()
-    fair = risk.model_fairness(art, frame)  # out-of-fold PDs of the sample, with the sample's protected groups
+    fair = risk.model_fairness(
+        art, frame
+    )  # out-of-fold PDs of the sample, with the sample's protected groups
     assert fair["scores"] == "out-of-fold" and fair["rows"] == len(trained.cv_rows)
     assert sum(g["n"] for g in fair["attributes"]["gender"]["groups"]) == len(trained.cv_rows)
 
 
-def test_publish_writes_permutation_importance_on_held_out_loans_and_partial_dependence(artifact, published: str
-                                                                                        ) -> None:
+def test_publish_writes_permutation_importance_on_held_out_loans_and_partial_dependence(
+    artifact, published: str
+) -> None:
     model = risk.RiskModel.load(artifact)
     perm = read_evidence("risk", artifact.version, "permutation_importance", published)
-    assert perm["features"] == model.spec.features and len(perm["mean"]) == len(perm["std"]) == len(perm["features"])
+    assert perm["features"] == model.spec.features and len(perm["mean"]) == len(perm["std"]) == len(
+        perm["features"]
+    )
     assert "later month" in perm["held_out"] and perm["rows"] > 0 and 0.5 < perm["auc"] <= 1.0
     pdp = read_evidence("risk", artifact.version, "pdp", published)
     sample = artifact.load_npz("explain.npz")["x"]

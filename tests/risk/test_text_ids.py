@@ -76,12 +76,18 @@ def test_cli_train_then_score_a_portfolio_keeps_the_text_ids(book_files: dict[st
     captured = capsys.readouterr()
     assert code == 0, captured.err
     artifact = ArtifactStore().load("risk-book")
-    assert "loan_id" not in artifact.metadata["features"] and "customer_id" not in artifact.metadata["features"]
-    with np.load(artifact.path / "evaluation.npz", allow_pickle=False) as evaluation:  # out-of-fold rows by loan
+    assert (
+        "loan_id" not in artifact.metadata["features"] and "customer_id" not in artifact.metadata["features"]
+    )
+    with np.load(
+        artifact.path / "evaluation.npz", allow_pickle=False
+    ) as evaluation:  # out-of-fold rows by loan
         assert evaluation["loan_id"].dtype.kind == "U"
         assert set(evaluation["loan_id"].tolist()) == set(loans()["loan_id"])
     out = book_files["tmp"] / "scored"
-    code = main(["risk", "score", "--data", str(book_files["parquet"]), "--out", str(out), "--model", "risk-book"])
+    code = main(
+        ["risk", "score", "--data", str(book_files["parquet"]), "--out", str(out), "--model", "risk-book"]
+    )
     assert code == 0, capsys.readouterr().err
     scores = read_scores(out)
     assert list(scores.columns) == ["loan_id", "customer_id", "pd", "band"]
@@ -110,5 +116,9 @@ def test_fairness_and_monitor_read_books_with_text_ids(book_files: dict[str, Pat
     captured = capsys.readouterr()
     assert code == 0, captured.err
     report = json.loads(captured.out)
-    assert {f["feature"] for f in report["features"]} == {"income", "dti", "purpose"}  # ids are never monitored
+    assert {f["feature"] for f in report["features"]} == {
+        "income",
+        "dti",
+        "purpose",
+    }  # ids are never monitored
     assert report["alerts"] == []  # the same book against itself: nothing drifted

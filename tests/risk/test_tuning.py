@@ -297,7 +297,9 @@ def test_bank_constraints_skip_a_feature_that_is_text_in_a_loaded_bank(small_ban
     ("--time-budget", "nan", "--time-budget: must be a number of seconds above 0"),
     ("--monotone", "dti=+5", "expected FEATURE=+1 or FEATURE=-1, got 'dti=+5'"),
 ])  # fmt: skip
-def test_cli_tuning_options_refuse_bad_values_with_the_reason(flag: str, value: str, message: str, capsys) -> None:  # noqa: ANN001
+def test_cli_tuning_options_refuse_bad_values_with_the_reason(
+    flag: str, value: str, message: str, capsys
+) -> None:  # noqa: ANN001
     from ledgerlight.cli import main
 
     with pytest.raises(SystemExit) as exit_info:

@@ -43,19 +43,50 @@ def cdnow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_train_on_a_cdnow_style_file(cdnow: Path, tmp_path: Path, capsys) -> None:
-    argv = ["segments", "train", "--transactions", str(cdnow), "--customer", "customer_id", "--date", "date",
-            "--amount", "dollar_value", "--k", "2", "--quick"]
+    argv = [
+        "segments",
+        "train",
+        "--transactions",
+        str(cdnow),
+        "--customer",
+        "customer_id",
+        "--date",
+        "date",
+        "--amount",
+        "dollar_value",
+        "--k",
+        "2",
+        "--quick",
+    ]
     assert run(argv) == 0
     assert "k=2, 7 customers" in capsys.readouterr().out
     store = ArtifactStore(tmp_path / "checkpoints")
     art = store.load("segments-cdnow")  # an evaluation of the file, kept apart from the served segments
     assert art.metadata["row_count"] == 7 and store.versions("segments") == []
-    assert art.metadata["extra"]["population"] == {"kind": "file", "source": "cdnow.txt", "rows": 7, "bank_id": None}
+    assert art.metadata["extra"]["population"] == {
+        "kind": "file",
+        "source": "cdnow.txt",
+        "rows": 7,
+        "bank_id": None,
+    }
 
 
 def test_missing_column_names_the_file_and_option(cdnow: Path) -> None:
     with pytest.raises(DataValidationError, match=r"cdnow.txt: no column 'cid' \(given by --customer"):
-        run(["segments", "train", "--transactions", str(cdnow), "--customer", "cid", "--date", "date", "--amount", "dollar_value"])
+        run(
+            [
+                "segments",
+                "train",
+                "--transactions",
+                str(cdnow),
+                "--customer",
+                "cid",
+                "--date",
+                "date",
+                "--amount",
+                "dollar_value",
+            ]
+        )
 
 
 def test_log_options_need_each_other(cdnow: Path) -> None:
@@ -68,23 +99,65 @@ def test_log_options_need_each_other(cdnow: Path) -> None:
 def test_bad_dates_and_negative_amounts_name_the_rows(cdnow: Path) -> None:
     text = cdnow.read_text().replace("19970118", "19971399").replace("20.99", "-20.99")
     cdnow.write_text(text)
-    argv = ["segments", "train", "--transactions", str(cdnow), "--customer", "customer_id", "--date", "date",
-            "--amount", "dollar_value", "--k", "2"]
+    argv = [
+        "segments",
+        "train",
+        "--transactions",
+        str(cdnow),
+        "--customer",
+        "customer_id",
+        "--date",
+        "date",
+        "--amount",
+        "dollar_value",
+        "--k",
+        "2",
+    ]
     with pytest.raises(DataValidationError, match=r"cdnow.txt: column 'date': unparsable dates.* in row 9 "):
         run(argv)
     cdnow.write_text(text.replace("19971399", "19970118"))
-    with pytest.raises(DataValidationError, match=r"cdnow.txt: column 'amount': negative amounts.* in row 11 "):
+    with pytest.raises(
+        DataValidationError, match=r"cdnow.txt: column 'amount': negative amounts.* in row 11 "
+    ):
         run(argv)
 
 
 def test_assign_new_customers_from_a_file(cdnow: Path, tmp_path: Path, capsys) -> None:
-    log = ["--transactions", str(cdnow), "--customer", "customer_id", "--date", "date", "--amount", "dollar_value"]
+    log = [
+        "--transactions",
+        str(cdnow),
+        "--customer",
+        "customer_id",
+        "--date",
+        "date",
+        "--amount",
+        "dollar_value",
+    ]
     assert run(["segments", "train", *log, "--k", "2", "--quick"]) == 0
     new = tmp_path / "new.csv"
     new.write_text("cid,day,value\n42,1997-05-01,15.0\n42,1997-06-01,20.0\n43,1997-02-01,300.0\n")
     out = tmp_path / "assigned.csv"
-    assert run(["segments", "assign", "--transactions", str(new), "--customer", "cid", "--date", "day",
-                "--amount", "value", "--out", str(out), "--model", "segments-cdnow"]) == 0
+    assert (
+        run(
+            [
+                "segments",
+                "assign",
+                "--transactions",
+                str(new),
+                "--customer",
+                "cid",
+                "--date",
+                "day",
+                "--amount",
+                "value",
+                "--out",
+                str(out),
+                "--model",
+                "segments-cdnow",
+            ]
+        )
+        == 0
+    )
     assigned = pd.read_csv(out)
     assert assigned["customer_id"].tolist() == [42, 43]
     assert set(assigned["segment"]) <= {0, 1} and assigned["segment_name"].notna().all()
@@ -92,6 +165,15 @@ def test_assign_new_customers_from_a_file(cdnow: Path, tmp_path: Path, capsys) -
 
 
 def test_assign_needs_a_trained_model(cdnow: Path, tmp_path: Path) -> None:
-    log = ["--transactions", str(cdnow), "--customer", "customer_id", "--date", "date", "--amount", "dollar_value"]
+    log = [
+        "--transactions",
+        str(cdnow),
+        "--customer",
+        "customer_id",
+        "--date",
+        "date",
+        "--amount",
+        "dollar_value",
+    ]
     with pytest.raises(ArtifactError):
         run(["segments", "assign", *log, "--out", str(tmp_path / "x.csv")])

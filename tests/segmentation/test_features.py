@@ -14,7 +14,9 @@ def log() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "customer_id": [1, 1, 2, 2, 2, 3],
-            "ts": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-01-10", "2024-02-10", "2024-03-10", "2024-02-01"]),
+            "ts": pd.to_datetime(
+                ["2024-01-05", "2024-03-01", "2024-01-10", "2024-02-10", "2024-03-10", "2024-02-01"]
+            ),
             "amount": [10.0, 30.0, 100.0, 5.0, 50.0, 20.0],
             "category": ["food", "travel", "food", "food", "salary", "food"],
             "channel": ["app", "app", "branch", "app", "online", "app"],
@@ -26,13 +28,23 @@ def log() -> pd.DataFrame:
 @pytest.fixture()
 def profile() -> pd.DataFrame:
     return pd.DataFrame(
-        {"customer_id": [1, 2, 3, 4], "age": [30, 40, 50, 60], "income": [1e4, 2e4, 3e4, 4e4], "tenure_months": [1, 2, 3, 4]}
+        {
+            "customer_id": [1, 2, 3, 4],
+            "age": [30, 40, 50, 60],
+            "income": [1e4, 2e4, 3e4, 4e4],
+            "tenure_months": [1, 2, 3, 4],
+        }
     )
 
 
 def test_rfm_counts_only_spending(log: pd.DataFrame, profile: pd.DataFrame) -> None:
     f = customer_features(log, profile)
-    assert f.loc[1, ["recency_days", "frequency", "monetary", "avg_ticket"]].tolist() == [10.0, 2.0, 40.0, 20.0]
+    assert f.loc[1, ["recency_days", "frequency", "monetary", "avg_ticket"]].tolist() == [
+        10.0,
+        2.0,
+        40.0,
+        20.0,
+    ]
     # the 50.0 credit of customer 2 is income, not spending; reference date is the day after 2024-03-10
     assert f.loc[2, ["recency_days", "frequency", "monetary"]].tolist() == [30.0, 2.0, 105.0]
     assert f.loc[2, "avg_ticket"] == pytest.approx(52.5)
@@ -52,7 +64,9 @@ def test_mixes_are_shares_of_spending_transactions_and_profile_columns_pass_thro
     assert f.loc[2, "spend_food"] == pytest.approx(1.0)
     assert "spend_salary" not in f.columns  # credits are not spending
     # customer 2: two spending transactions (branch, app); the salary credit arrived online and is left out
-    assert f.loc[2, ["channel_app", "channel_branch", "channel_online"]].tolist() == pytest.approx([0.5, 0.5, 0.0])
+    assert f.loc[2, ["channel_app", "channel_branch", "channel_online"]].tolist() == pytest.approx(
+        [0.5, 0.5, 0.0]
+    )
     assert f.loc[3, ["age", "income", "tenure_months"]].tolist() == [50.0, 3e4, 3.0]
 
 
@@ -94,7 +108,12 @@ def test_features_are_finite(log, profile) -> None:
     [
         (lambda d: d.drop(columns="ts"), "missing column"),
         (lambda d: d.assign(ts=None), "no valid dates"),
-        (lambda d: d.assign(ts=["2024-01-05", "x", "2024-01-10", "2024-02-10", "2024-03-10", "2024-02-01"]), "row"),
+        (
+            lambda d: d.assign(
+                ts=["2024-01-05", "x", "2024-01-10", "2024-02-10", "2024-03-10", "2024-02-01"]
+            ),
+            "row",
+        ),
         (lambda d: d.assign(amount=[10.0, -3.0, 1.0, 1.0, 1.0, -1.0]), "negative amounts"),
         (lambda d: d.assign(customer_id=[1, 1, 2, 99, 2, 3]), "not in the profile"),
         (lambda d: d.iloc[0:0], "no transactions"),
@@ -114,7 +133,9 @@ def test_negative_amount_error_names_the_rows(log) -> None:
 
 def test_text_customer_ids_work_and_unknown_ones_are_named(log, profile) -> None:
     ids = {1: "c-1", 2: "c-2", 3: "c-3", 4: "c-4"}
-    f = customer_features(log.assign(customer_id=log["customer_id"].map(ids)), profile.assign(customer_id=list(ids.values())))
+    f = customer_features(
+        log.assign(customer_id=log["customer_id"].map(ids)), profile.assign(customer_id=list(ids.values()))
+    )
     assert f.loc["c-2", "monetary"] == 105.0
     bad = log.assign(customer_id=["c-1", "c-1", "zz", "c-2", "c-2", "c-3"])
     with pytest.raises(ValueError, match=r"customer ids not in the profile \(e.g. zz\).* row 3 "):

@@ -14,8 +14,12 @@ from segmentation.model import CLIP, SegmentModel
 
 @pytest.fixture(scope="module")
 def blobs() -> pd.DataFrame:
-    X, _ = make_blobs(n_samples=800, centers=4, n_features=3, cluster_std=0.5, center_box=(0, 20), random_state=2)
-    return pd.DataFrame(np.abs(X), columns=["monetary", "age", "frequency"], index=pd.RangeIndex(800, name="customer_id"))
+    X, _ = make_blobs(
+        n_samples=800, centers=4, n_features=3, cluster_std=0.5, center_box=(0, 20), random_state=2
+    )
+    return pd.DataFrame(
+        np.abs(X), columns=["monetary", "age", "frequency"], index=pd.RangeIndex(800, name="customer_id")
+    )
 
 
 def test_same_seed_same_segments(blobs: pd.DataFrame) -> None:

@@ -61,7 +61,9 @@ def test_one_row_per_customer_equal_to_the_artifact(published, small_bank: Bank)
         assert rows[col].tolist() == full[col].astype(str).tolist()
     catalogue = read_evidence("segments", artifact.version, "products", url)
     assert catalogue == small_bank.products.sort_values("product_id")["name"].tolist()
-    assert [mask_products(m, catalogue) for m in rows["products_mask"]] == full["products"].fillna("").tolist()
+    assert [mask_products(m, catalogue) for m in rows["products_mask"]] == full["products"].fillna(
+        ""
+    ).tolist()
 
 
 def test_the_evidence_describes_the_segmentation(published, small_bank: Bank) -> None:
@@ -84,7 +86,10 @@ def test_the_evidence_describes_the_segmentation(published, small_bank: Bank) ->
     q = seg.customers.groupby("segment")["income"].quantile([0.25, 0.5, 0.75]).unstack()
     np.testing.assert_allclose(boxes.xs("income", level="feature")["median"], q[0.5])
     bounds = doc("bounds")
-    assert bounds["age"][0] <= small_bank.customers["age"].min() and bounds["age"][1] >= small_bank.customers["age"].max()
+    assert (
+        bounds["age"][0] <= small_bank.customers["age"].min()
+        and bounds["age"][1] >= small_bank.customers["age"].max()
+    )
     assert bounds["regions"] == sorted(small_bank.customers["region"].astype(str).unique())
     model = doc("model")
     assert model["n_customers"] == small_bank.n_customers
@@ -141,14 +146,23 @@ def test_features_beyond_the_slots_are_left_out() -> None:
 def test_a_segmentation_of_a_users_log_publishes_too(tmp_path) -> None:
     rng = np.random.default_rng(1)
     rows = np.repeat(np.arange(300), 4)
-    log = pd.DataFrame({"customer_id": rows + 500,
-                        "ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, len(rows)), unit="D"),
-                        "amount": rng.gamma(2.0, 30.0, len(rows))})
-    artifact = train_from_log(log, ArtifactStore(tmp_path / "checkpoints"), quick=True, n_clusters=3,
-                              model_name="segments")
+    log = pd.DataFrame(
+        {
+            "customer_id": rows + 500,
+            "ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, len(rows)), unit="D"),
+            "amount": rng.gamma(2.0, 30.0, len(rows)),
+        }
+    )
+    artifact = train_from_log(
+        log, ArtifactStore(tmp_path / "checkpoints"), quick=True, n_clusters=3, model_name="segments"
+    )
     url = f"sqlite:///{tmp_path / 'serving.db'}"
     assert publish(artifact, None, url) == {"segment_members": 300}
     rows = _members(url, artifact.version)
     assert rows["age"].isna().all() and rows["region"].isna().all() and (rows["products_mask"] == 0).all()
-    assert read_evidence("segments", artifact.version, "bounds", url) == {"age": None, "income": None, "regions": []}
+    assert read_evidence("segments", artifact.version, "bounds", url) == {
+        "age": None,
+        "income": None,
+        "regions": [],
+    }
     assert read_evidence("segments", artifact.version, "products", url) == []

@@ -28,8 +28,13 @@ def log(n_customers: int = 40, seed: int = 0) -> pd.DataFrame:
     for c in range(n_customers):
         n, scale = (20, 10.0) if c % 2 == 0 else (3, 400.0)
         for day in rng.integers(0, 300, n):
-            rows.append((f"CUST-{c:04d}", (pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(day))).date(),
-                         round(float(rng.gamma(2.0, scale)), 2)))
+            rows.append(
+                (
+                    f"CUST-{c:04d}",
+                    (pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(day))).date(),
+                    round(float(rng.gamma(2.0, scale)), 2),
+                )
+            )
     return pd.DataFrame(rows, columns=["client", "booked", "amount"])
 
 
@@ -40,17 +45,37 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     log().to_csv(tx, index=False)
     profile = tmp_path / "clients.csv"
     ids = [f"CUST-{c:04d}" for c in range(40)]
-    pd.DataFrame({"client": ids, "age": np.arange(40) + 20, "income": np.arange(40) * 1000.0 + 20_000,
-                  "region": np.where(np.arange(40) % 2, "North", "South")}).to_csv(profile, index=False)
+    pd.DataFrame(
+        {
+            "client": ids,
+            "age": np.arange(40) + 20,
+            "income": np.arange(40) * 1000.0 + 20_000,
+            "region": np.where(np.arange(40) % 2, "North", "South"),
+        }
+    ).to_csv(profile, index=False)
     return {"tx": tx, "profile": profile, "tmp": tmp_path}
 
 
 def _options(files: dict[str, Path]) -> list[str]:
-    return ["--transactions", str(files["tx"]), "--customer", "client", "--date", "booked", "--amount", "amount"]
+    return [
+        "--transactions",
+        str(files["tx"]),
+        "--customer",
+        "client",
+        "--date",
+        "booked",
+        "--amount",
+        "amount",
+    ]
 
 
 def test_train_and_assign_keep_text_customer_codes(files: dict[str, Path], capsys) -> None:
-    assert run(["segments", "train", *_options(files), "--profile", str(files["profile"]), "--k", "2", "--quick"]) == 0
+    assert (
+        run(
+            ["segments", "train", *_options(files), "--profile", str(files["profile"]), "--k", "2", "--quick"]
+        )
+        == 0
+    )
     assert "k=2, 40 customers" in capsys.readouterr().out
     art = ArtifactStore().load("segments-ledger")
     saved = load_segmentation(art).customers
@@ -60,7 +85,15 @@ def test_train_and_assign_keep_text_customer_codes(files: dict[str, Path], capsy
     odds = {segment[f"CUST-{c:04d}"] for c in range(1, 40, 2)}
     assert len(evens) == len(odds) == 1 and evens != odds  # the two kinds of customer, found by their codes
     out = files["tmp"] / "assigned.csv"
-    argv = ["segments", "assign", *_options(files), "--profile", str(files["profile"]), "--model", "segments-ledger"]
+    argv = [
+        "segments",
+        "assign",
+        *_options(files),
+        "--profile",
+        str(files["profile"]),
+        "--model",
+        "segments-ledger",
+    ]
     assert run([*argv, "--out", str(out)]) == 0
     assigned = pd.read_csv(out, dtype={"customer_id": "str"})
     assert sorted(assigned["customer_id"]) == sorted(saved["customer_id"])
@@ -72,8 +105,21 @@ def test_codes_with_leading_zeros_stay_text_in_a_parquet_log(files: dict[str, Pa
     frame = log().assign(client=lambda d: d["client"].str.replace("CUST-", "0"))
     path = files["tmp"] / "zeros.parquet"
     frame.to_parquet(path, index=False)
-    argv = ["segments", "train", "--transactions", str(path), "--customer", "client", "--date", "booked",
-            "--amount", "amount", "--k", "2", "--quick"]
+    argv = [
+        "segments",
+        "train",
+        "--transactions",
+        str(path),
+        "--customer",
+        "client",
+        "--date",
+        "booked",
+        "--amount",
+        "amount",
+        "--k",
+        "2",
+        "--quick",
+    ]
     assert run(argv) == 0
     saved = load_segmentation(ArtifactStore().load("segments-zeros")).customers
     assert "00000" in set(saved["customer_id"]) and len(saved) == 40
@@ -91,7 +137,9 @@ def test_profile_codes_unknown_to_the_log_are_named(files: dict[str, Path]) -> N
     profile = pd.read_csv(files["profile"]).iloc[1:]  # CUST-0000 has transactions but no profile row
     profile.to_csv(files["profile"], index=False)
     with pytest.raises(DataValidationError, match=r"not in the profile \(e.g. CUST-0000\)"):
-        run(["segments", "train", *_options(files), "--profile", str(files["profile"]), "--k", "2", "--quick"])
+        run(
+            ["segments", "train", *_options(files), "--profile", str(files["profile"]), "--k", "2", "--quick"]
+        )
 
 
 def test_blank_codes_of_a_parquet_log_are_missing_ids(files: dict[str, Path]) -> None:
@@ -99,7 +147,19 @@ def test_blank_codes_of_a_parquet_log_are_missing_ids(files: dict[str, Path]) ->
     frame.loc[4, "client"] = "  "
     path = files["tmp"] / "blank.parquet"
     frame.to_parquet(path, index=False)
-    argv = ["segments", "train", "--transactions", str(path), "--customer", "client", "--date", "booked",
-            "--amount", "amount", "--k", "2"]
+    argv = [
+        "segments",
+        "train",
+        "--transactions",
+        str(path),
+        "--customer",
+        "client",
+        "--date",
+        "booked",
+        "--amount",
+        "amount",
+        "--k",
+        "2",
+    ]
     with pytest.raises(DataValidationError, match=r"empty customer ids in row 5 "):
         run(argv)
