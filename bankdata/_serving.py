@@ -308,6 +308,30 @@ def query_records(
     return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
+def query_records_many(
+    statements: Sequence[tuple[sa.Executable, Mapping[str, Any] | None]], url: str | None = None
+) -> list[list[dict[str, Any]]]:
+    """:func:`query_records` of several look-ups on one connection (one pool checkout and one read transaction:
+    on SQLite one snapshot), each with its ``bindparam`` values.
+
+    Raises
+    ------
+    DatabaseError
+        As :func:`query`.
+    """
+    out: list[list[dict[str, Any]]] = []
+    with _connect(url, write=False) as conn:
+        for statement, params in statements:
+            try:
+                result = conn.execute(statement, params)
+            except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+                reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+                raise DatabaseError(f"query failed: {reason}") from None
+            columns = list(result.keys())
+            out.append([dict(zip(columns, row, strict=True)) for row in result.fetchall()])
+    return out
+
+
 def rows_frame(rows: Sequence[Sequence[Any]], columns: list[str]) -> pd.DataFrame:
     """A DataFrame of result rows, built column by column (handing pandas the ``Row`` objects costs a failed
     attribute look-up per row and field: a third of a 20,000-row read)."""

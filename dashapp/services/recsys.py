@@ -35,6 +35,7 @@ from bankdata import (
     neutralise_formulas,
     query,
     query_records,
+    query_records_many,
 )
 from dashapp.services import audit, grid, ids, validation
 from dashapp.services import bank as bank_service
@@ -451,10 +452,24 @@ def customer_lists(customer_id: int, n: int = 5, *, models: tuple[str, ...] | No
         raise ValueError(f"list length must be between 1 and {MAX_LIST}, got {n}")
     customer_id = int(customer_id)
     pub = served()
-    if not _lookup(_CUSTOMER, {"customer_id": customer_id}):
-        raise ValueError(f"no customer with id {customer_id}")
     wanted = [m for m in pub.models if models is None or m in models]
-    held, held_cols, blocked, by_model = _customer_lists_rows(pub, customer_id, wanted)
+    try:  # three look-ups on one connection
+        found, bought, lists = query_records_many(
+            [
+                (_CUSTOMER, {"customer_id": customer_id}),
+                (_HELD, {"customer_id": customer_id}),
+                (_LISTS, {"version": pub.version, "customer_id": customer_id, "models": wanted}),
+            ],
+            _url(),
+        )
+    except DatabaseError as exc:
+        raise DataUnavailable(str(exc)) from exc
+    if not found:
+        raise ValueError(f"no customer with id {customer_id}")
+    held = {int(r["product_id"]) for r in bought}
+    held_cols = np.flatnonzero(np.isin(pub.product_ids, list(held)))
+    blocked = is_credit_blocked(customer_id)
+    by_model = {str(r["model"]): r for r in lists}
     recs = {
         model: _ranked_records(pub, model, by_model.get(model), int(n), held, blocked, held_cols)
         for model in wanted
