@@ -118,6 +118,20 @@ def _insert_bucket(conn: Connection, name: str, tokens: float, now: datetime) ->
         conn.execute(sa.insert(api_rate_table).values(**values))  # pragma: no cover - other databases
 
 
+# use_api_key's statements, built once (it runs on every API call)
+_KEY_OF = sa.select(api_keys_table).where(api_keys_table.c.key_hash == sa.bindparam("key_hash"))
+_BUCKET_OF = (
+    sa.select(api_rate_table.c.tokens, api_rate_table.c.updated_at)
+    .where(api_rate_table.c.name == sa.bindparam("name"))
+    .with_for_update()
+)
+_BUCKET_SET = (
+    sa.update(api_rate_table)
+    .where(api_rate_table.c.name == sa.bindparam("b_name"))
+    .values(tokens=sa.bindparam("b_tokens"), updated_at=sa.bindparam("b_updated_at"))
+)
+
+
 def use_api_key(key_hash: str, now: datetime, url: str | None = None) -> tuple[ApiKey | None, float]:
     """Find the open key with ``key_hash`` and take one token from its bucket, in one write transaction.
 
@@ -128,21 +142,21 @@ def use_api_key(key_hash: str, now: datetime, url: str | None = None) -> tuple[A
     wait : float
         0 when the call may go ahead (a token was taken); else the seconds until a token is back (none taken).
     """
-    k, b = api_keys_table, api_rate_table
 
     def work(conn: Connection) -> tuple[ApiKey | None, float]:
-        row = conn.execute(sa.select(k).where(k.c.key_hash == key_hash)).first()
+        row = conn.execute(_KEY_OF, {"key_hash": key_hash}).first()
         if row is None or row.revoked_at is not None:
             return None, 0.0
         key = _key(row)
-        _insert_bucket(conn, key.name, float(key.burst), now)
-        bucket = conn.execute(sa.select(b).where(b.c.name == key.name).with_for_update()).mappings().one()
-        elapsed = max(0.0, (now - bucket["updated_at"]).total_seconds())
-        tokens = min(float(key.burst), float(bucket["tokens"]) + elapsed * key.rate_per_s)
-        if tokens < 1.0:
-            conn.execute(sa.update(b).where(b.c.name == key.name).values(tokens=tokens, updated_at=now))
-            return key, (1.0 - tokens) / key.rate_per_s
-        conn.execute(sa.update(b).where(b.c.name == key.name).values(tokens=tokens - 1.0, updated_at=now))
-        return key, 0.0
+        bucket = conn.execute(_BUCKET_OF, {"name": key.name}).first()
+        if bucket is None:  # the key's first call: a full bucket (another worker may have made it meanwhile)
+            _insert_bucket(conn, key.name, float(key.burst), now)
+            bucket = conn.execute(_BUCKET_OF, {"name": key.name}).one()
+        elapsed = max(0.0, (now - bucket.updated_at).total_seconds())
+        tokens = min(float(key.burst), float(bucket.tokens) + elapsed * key.rate_per_s)
+        wait = (1.0 - tokens) / key.rate_per_s if tokens < 1.0 else 0.0
+        left = tokens if tokens < 1.0 else tokens - 1.0
+        conn.execute(_BUCKET_SET, {"b_name": key.name, "b_tokens": left, "b_updated_at": now})
+        return key, wait
 
     return _write(url, work)

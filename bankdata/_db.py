@@ -749,14 +749,15 @@ def segment_names(version: str, url: str | None = None) -> dict[int, str]:
     return {int(sid): name for sid, name in rows}
 
 
+_AUDIT_ROW = sa.insert(audit_log_table)  # built once: every API call writes a row
+
+
 def append_audit(user: str, action: str, target: str, detail: str = "", url: str | None = None) -> None:
     """Record one action in the audit log."""
     with _connect(url, write=True) as conn:
         ensure_app_tables(conn)
         conn.execute(
-            sa.insert(audit_log_table).values(
-                ts=_now(), user=user, action=action, target=target, detail=detail
-            )
+            _AUDIT_ROW, {"ts": _now(), "user": user, "action": action, "target": target, "detail": detail}
         )
 
 

@@ -132,23 +132,22 @@ def recommendations(customer_id: str) -> flask.Response:
         )
     internal, shown = _customer(customer_id)
     try:
-        view = recsys_service.customer_view(internal, n, models=(model,))
+        view = recsys_service.customer_lists(internal, n, models=(model,))
     except ValueError as exc:
         raise ApiError(404, f"No customer {shown}.", [FieldError("customer_id", str(exc))]) from None
-    frame = view.recommendations[model]
     recs = [
         schemas.Recommendation(
-            rank=int(r["rank"]),
-            product_id=_id(r["product_id"]),
-            name=str(r["name"]),
-            family=str(r["family"]),
-            score=float(r["score"]),
-            reason=str(r["reason"]),
+            rank=r["rank"],
+            product_id=r["product_id"],
+            name=r["name"],
+            family=r["family"],
+            score=r["score"],
+            reason=r["reason"],
         )
-        for r in frame.to_dict("records")
+        for r in view.recommendations[model]
     ]
     rules = schemas.BusinessRules(
-        held_products_excluded=[_id(p) for p in view.held["product_id"].tolist()],
+        held_products_excluded=[r["product_id"] for r in view.held],
         credit_blocked=view.credit_blocked,
         credit_families_withheld=list(pub.credit_families) if view.credit_blocked else [],
     )
@@ -200,10 +199,6 @@ def segment(customer_id: str) -> flask.Response:
 
 def _int_arg(text: str) -> Any:
     return int(text) if text.strip().lstrip("-").isdigit() and len(text) < 16 else text
-
-
-def _id(value: Any) -> int | str:
-    return value if isinstance(value, str) else int(value)
 
 
 # --- events -------------------------------------------------------------------------------------------------------

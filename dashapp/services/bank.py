@@ -6,6 +6,7 @@ aggregates come from the stored summary and the serving tables.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +38,23 @@ def database_backend(url: str) -> str:
         return "unknown"
 
 
-def _missing_sqlite_file(url: str) -> Path | None:
-    """The SQLite file a URL points at when it does not exist (SQLAlchemy would silently create it), else None."""
+@functools.lru_cache(maxsize=16)
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database, an in-memory one or a malformed URL); parsed once."""
     try:
         parsed = sa.engine.make_url(url)
     except SQLAlchemyError:
         return None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
-    path = Path(parsed.database)
-    return None if path.exists() else path
+    return Path(parsed.database)
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The SQLite file a URL points at when it does not exist (SQLAlchemy would silently create it), else None
+    (checked on every call; only the URL's parse is cached)."""
+    path = _sqlite_file(url)
+    return None if path is None or path.exists() else path
 
 
 def database_reachable(url: str | None = None) -> bool:

@@ -35,6 +35,7 @@ from bankdata import (
     neutralise_formulas,
     query,
     query_records,
+    query_records_many,
 )
 from dashapp.services import audit, grid, ids, validation
 from dashapp.services import bank as bank_service
@@ -58,6 +59,19 @@ _R = recsys.RECOMMENDATIONS_TABLE
 _C = recsys.CAMPAIGN_TABLE
 _CUSTOMERS = BANK_TABLES["customers"]
 _INTERACTIONS = BANK_TABLES["interactions"]
+# the per-call look-ups, built once (bound values per call): a customer's purchases, a customer's published lists
+# of some models, whether a customer exists
+_HELD = (
+    sa.select(_INTERACTIONS.c.product_id)
+    .distinct()
+    .where(_INTERACTIONS.c.customer_id == sa.bindparam("customer_id"), _INTERACTIONS.c.event == "purchase")
+)
+_LISTS = sa.select(_R.c.model, _R.c.products, _R.c.scores, _R.c.features).where(
+    _R.c.model_version == sa.bindparam("version"),
+    _R.c.customer_id == sa.bindparam("customer_id"),
+    _R.c.model.in_(sa.bindparam("models", expanding=True)),
+)
+_CUSTOMER = sa.select(_CUSTOMERS.c.customer_id).where(_CUSTOMERS.c.customer_id == sa.bindparam("customer_id"))
 #: what the campaign grid may filter by, and the ag-grid filter kind of each
 CAMPAIGN_FILTERS = {
     "rank": "number",
@@ -78,6 +92,16 @@ class CustomerView:
     profile: dict[str, object]
     held: pd.DataFrame  # product_id, name, family
     recommendations: dict[str, pd.DataFrame]  # model -> rank, product_id, name, family, score, reason
+    credit_blocked: bool
+
+
+@dataclass(frozen=True)
+class CustomerLists:
+    """One customer's held products and some models' lists as plain rows (the API's path: no DataFrame is built)."""
+
+    customer_id: int
+    held: list[dict[str, Any]]  # product_id (the bank's id), name, family
+    recommendations: dict[str, list[dict[str, Any]]]  # model -> rank, product_id, name, family, score, reason
     credit_blocked: bool
 
 
@@ -163,9 +187,9 @@ def _rows(statement: sa.Executable) -> pd.DataFrame:
         raise DataUnavailable(str(exc)) from exc
 
 
-def _lookup(statement: sa.Executable) -> list[dict[str, Any]]:
+def _lookup(statement: sa.Executable, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     try:
-        return query_records(statement, _url())
+        return query_records(statement, _url(), params)
     except DatabaseError as exc:
         raise DataUnavailable(str(exc)) from exc
 
@@ -276,15 +300,7 @@ def product_options() -> list[dict[str, object]]:
 
 def _held_products(customer_id: int) -> set[int]:
     """Products the customer bought (the customer_id index of ``interactions``)."""
-    i = _INTERACTIONS
-    return {
-        int(r["product_id"])
-        for r in _lookup(
-            sa.select(i.c.product_id)
-            .distinct()
-            .where(i.c.customer_id == int(customer_id), i.c.event == "purchase")
-        )
-    }
+    return {int(r["product_id"]) for r in _lookup(_HELD, {"customer_id": int(customer_id)})}
 
 
 def is_credit_blocked(customer_id: int) -> bool:
@@ -331,6 +347,58 @@ def _reason(pub: Served, model: str, col: int, held_cols: np.ndarray, codes: np.
     )
 
 
+def _kept(
+    pub: Served, row: dict[str, Any] | None, n: int, held: set[int], blocked: bool
+) -> tuple[list[int], list[float], list[int], np.ndarray | None]:
+    """Product ids, scores and catalogue columns of the first ``n`` published products of one model's row that the
+    customer does not hold (nor is blocked from), and the customer's MF feature codes."""
+    products = _ints(None if row is None else row["products"]).tolist()
+    scores = _floats(None if row is None else row["scores"]).tolist()
+    families = pub.families
+    credit = set(pub.credit_families)
+    out_p: list[int] = []
+    out_s: list[float] = []
+    out_c: list[int] = []
+    for p, sc in zip(products, scores, strict=True):
+        if len(out_p) >= n:
+            break
+        col = pub.column(p)
+        if p in held or (blocked and str(families[col]) in credit):
+            continue
+        out_p.append(int(p))
+        out_s.append(float(sc))
+        out_c.append(col)
+    codes = None
+    if row is not None and isinstance(row.get("features"), str):
+        codes = _ints(row["features"])
+    return out_p, out_s, out_c, codes
+
+
+def _ranked_records(
+    pub: Served,
+    model: str,
+    row: dict[str, Any] | None,
+    n: int,
+    held: set[int],
+    blocked: bool,
+    held_cols: np.ndarray,
+) -> list[dict[str, Any]]:
+    """:func:`_ranked_list` as plain rows (internal product ids)."""
+    products, scores, cols, codes = _kept(pub, row, n, held, blocked)
+    names, families = pub.names, pub.families
+    return [
+        {
+            "rank": rank,
+            "product_id": p,
+            "name": str(names[c]),
+            "family": str(families[c]),
+            "score": sc,
+            "reason": _reason(pub, model, c, held_cols, codes),
+        }
+        for rank, (p, sc, c) in enumerate(zip(products, scores, cols, strict=True), start=1)
+    ]
+
+
 def _ranked_list(
     pub: Served,
     model: str,
@@ -341,16 +409,10 @@ def _ranked_list(
     held_cols: np.ndarray,
 ) -> pd.DataFrame:
     """The first ``n`` published products of one model that the customer does not hold (nor is blocked from)."""
-    products = _ints(None if row is None else row["products"])
-    scores = _floats(None if row is None else row["scores"])
-    cols = np.array([pub.column(p) for p in products], dtype=np.int64)
-    keep = ~np.isin(products, list(held))
-    if blocked:
-        keep &= ~np.isin(pub.families[cols].astype(str), list(pub.credit_families))
-    products, scores, cols = products[keep][:n], scores[keep][:n], cols[keep][:n]
-    codes = None
-    if row is not None and isinstance(row.get("features"), str):
-        codes = _ints(row["features"])
+    products_list, scores_list, cols_list, codes = _kept(pub, row, n, held, blocked)
+    products = np.array(products_list, dtype=np.int64)
+    scores = np.array(scores_list, dtype=np.float64)
+    cols = np.array(cols_list, dtype=np.int64)
     return pd.DataFrame(
         {
             "rank": np.arange(1, len(products) + 1),
@@ -361,6 +423,70 @@ def _ranked_list(
             "reason": [_reason(pub, model, int(c), held_cols, codes) for c in cols],
         }
     )
+
+
+def _customer_lists_rows(
+    pub: Served, customer_id: int, wanted: list[str]
+) -> tuple[set[int], np.ndarray, bool, dict[str, dict[str, Any]]]:
+    """Held products, their catalogue columns, the credit block and each wanted model's published row."""
+    held = _held_products(customer_id)
+    held_cols = np.flatnonzero(np.isin(pub.product_ids, list(held)))
+    blocked = is_credit_blocked(customer_id)
+    lists = _lookup(_LISTS, {"version": pub.version, "customer_id": customer_id, "models": wanted})
+    return held, held_cols, blocked, {str(r["model"]): r for r in lists}
+
+
+def customer_lists(customer_id: int, n: int = 5, *, models: tuple[str, ...] | None = None) -> CustomerLists:
+    """:func:`customer_view` without the profile and without pandas: held products and the top-``n`` of every
+    served model (or those of ``models``) as plain rows, product ids as the bank writes them (the API's path: a
+    primary-key look-up for the customer, then the same indexed look-ups as :func:`customer_view`).
+
+    Raises
+    ------
+    ValueError
+        Unknown customer id or ``n`` outside 1..12.
+    NotTrained
+        No recommender is served (or it is not published).
+    """
+    if not 1 <= int(n) <= MAX_LIST:
+        raise ValueError(f"list length must be between 1 and {MAX_LIST}, got {n}")
+    customer_id = int(customer_id)
+    pub = served()
+    wanted = [m for m in pub.models if models is None or m in models]
+    try:  # three look-ups on one connection
+        found, bought, lists = query_records_many(
+            [
+                (_CUSTOMER, {"customer_id": customer_id}),
+                (_HELD, {"customer_id": customer_id}),
+                (_LISTS, {"version": pub.version, "customer_id": customer_id, "models": wanted}),
+            ],
+            _url(),
+        )
+    except DatabaseError as exc:
+        raise DataUnavailable(str(exc)) from exc
+    if not found:
+        raise ValueError(f"no customer with id {customer_id}")
+    held = {int(r["product_id"]) for r in bought}
+    held_cols = np.flatnonzero(np.isin(pub.product_ids, list(held)))
+    blocked = is_credit_blocked(customer_id)
+    by_model = {str(r["model"]): r for r in lists}
+    recs = {
+        model: _ranked_records(pub, model, by_model.get(model), int(n), held, blocked, held_cols)
+        for model in wanted
+    }
+    held_rows: list[dict[str, Any]] = [
+        {"product_id": int(pub.product_ids[c]), "name": str(pub.names[c]), "family": str(pub.families[c])}
+        for c in held_cols.tolist()
+    ]
+    if ids.is_text("product"):
+        every = [int(r["product_id"]) for r in held_rows]
+        every += [int(r["product_id"]) for rows in recs.values() for r in rows]
+        mapping = ids.shown_many("product", every)
+        held_rows = [{**r, "product_id": mapping[int(r["product_id"])]} for r in held_rows]
+        recs = {
+            m: [{**r, "product_id": mapping[int(r["product_id"])]} for r in rows] for m, rows in recs.items()
+        }
+    return CustomerLists(customer_id, held_rows, recs, blocked)
 
 
 def customer_view(
@@ -388,15 +514,7 @@ def customer_view(
     if row is None:
         raise ValueError(f"no customer with id {customer_id}")
     wanted = [m for m in pub.models if models is None or m in models]
-    held = _held_products(customer_id)
-    held_cols = np.flatnonzero(np.isin(pub.product_ids, list(held)))
-    blocked = is_credit_blocked(customer_id)
-    lists = _lookup(
-        sa.select(_R.c.model, _R.c.products, _R.c.scores, _R.c.features).where(
-            _R.c.model_version == pub.version, _R.c.customer_id == customer_id, _R.c.model.in_(wanted)
-        )
-    )
-    by_model = {str(r["model"]): r for r in lists}
+    held, held_cols, blocked, by_model = _customer_lists_rows(pub, customer_id, wanted)
     recs = {
         model: _ranked_list(pub, model, by_model.get(model), int(n), held, blocked, held_cols)
         for model in wanted

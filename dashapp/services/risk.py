@@ -406,6 +406,15 @@ def customer_risk(customer_id: int) -> RiskPart | None:
     return RiskPart(explanation, threshold, loan, rec)
 
 
+_BAND = (
+    sa.select(SCORES.c.band)
+    .where(
+        SCORES.c.model_version == sa.bindparam("version"), SCORES.c.customer_id == sa.bindparam("customer_id")
+    )
+    .limit(1)
+)  # built once: band_of runs per recommendations call
+
+
 def band_of(customer_id: int) -> str | None:
     """The customer's published risk band; None when the customer has no loan, or no risk model is served or its
     scores are not published."""
@@ -414,12 +423,7 @@ def band_of(customer_id: int) -> str | None:
     except NotTrained:
         return None
     try:
-        hit = query_records(
-            sa.select(SCORES.c.band)
-            .where(SCORES.c.model_version == version, SCORES.c.customer_id == int(customer_id))
-            .limit(1),
-            _url(),
-        )
+        hit = query_records(_BAND, _url(), {"version": version, "customer_id": int(customer_id)})
     except DatabaseError as exc:
         raise DataUnavailable(str(exc)) from exc
     return str(hit[0]["band"]) if hit else None

@@ -9,6 +9,7 @@ actually loaded, and a model that is not trained (or fails verification) is alwa
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -56,9 +57,30 @@ def _root() -> str:
     return str(get_settings().checkpoints_dir)
 
 
+#: LATEST pointer path -> (its inode, mtime and size, the version it names): re-read only when the file changes
+_POINTERS: dict[str, tuple[tuple[int, int, int], str | None]] = {}
+
+
+def _latest(root: str, model: str) -> str | None:
+    """``ArtifactStore.latest``, the file re-read only when it changed: one ``stat`` per call instead of opening
+    it (every API call asks). A promotion replaces ``LATEST`` atomically (a new inode), so it is seen at once."""
+    path = os.path.join(root, model, "LATEST")
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ArtifactStore(root).latest(model)
+    stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+    hit = _POINTERS.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    version = ArtifactStore(root).latest(model)  # replaced after the stat: the next call sees another stamp
+    _POINTERS[path] = (stamp, version)
+    return version
+
+
 def served_version(model: str) -> str:
     """The version of ``model`` the app serves now (``LATEST``); ``NotTrained`` when there is none."""
-    version = ArtifactStore(_root()).latest(model)
+    version = _latest(_root(), model)
     if version is None:
         raise NotTrained(model, f"no {model} model has been trained yet")
     return version

@@ -133,6 +133,41 @@ def test_customer_view_equals_the_models_lists_with_reasons(recsys_env, old_way,
     assert all(len(f) <= 3 for f in short.recommendations.values())
 
 
+def _lists_as_view(customer: int, n: int) -> None:
+    """``customer_lists`` (the API's pandas-free path) answers exactly what ``customer_view`` does."""
+    view = svc.customer_view(customer, n)
+    lists = svc.customer_lists(customer, n)
+    assert lists.credit_blocked == view.credit_blocked
+    assert lists.held == view.held.to_dict("records")
+    assert list(lists.recommendations) == list(view.recommendations)
+    for model, frame in view.recommendations.items():
+        rows = lists.recommendations[model]
+        assert [{k: v for k, v in r.items() if k != "score"} for r in rows] == (
+            frame.drop(columns="score").to_dict("records")
+        ), (customer, model)
+        np.testing.assert_allclose([r["score"] for r in rows], frame["score"].to_numpy(), rtol=0, atol=0)
+        assert all(type(r["product_id"]) is int and type(r["score"]) is float for r in rows)
+    one = svc.customer_lists(customer, n, models=("als",))
+    assert list(one.recommendations) == ["als"] and one.recommendations["als"] == lists.recommendations["als"]
+
+
+def test_customer_lists_equal_the_customer_view(recsys_env, monkeypatch, no_whole_bank) -> None:
+    bank_env, _ = recsys_env
+    held = bank_env.bank.held_products()
+    customers = [int(c) for c in held["customer_id"].value_counts().index[:4]]
+    customers += [int(c) for c in bank_env.bank.customers["customer_id"].iloc[[0, 7, 500]]]
+    for customer in customers:
+        _lists_as_view(customer, 12)
+        _lists_as_view(customer, 2)
+    _block(monkeypatch, customers[:3])
+    for customer in customers[:4]:  # three blocked from credit products, one not
+        _lists_as_view(customer, 12)
+    with pytest.raises(ValueError, match="no customer"):
+        svc.customer_lists(-5, 5)
+    with pytest.raises(ValueError, match="between 1 and"):
+        svc.customer_lists(1, 13)
+
+
 def test_customer_view_refuses_unknown_customers_and_bad_lengths(recsys_env) -> None:
     with pytest.raises(ValueError, match="no customer"):
         svc.customer_view(-5, 5)

@@ -158,6 +158,10 @@ def test_recommendations_picker_campaign_grid_and_export_show_text_ids(text_bank
     assert all(
         str(p).startswith("CC-") for frame in view.recommendations.values() for p in frame["product_id"]
     )
+    lists = recsys_service.customer_lists(ids.customer(options[0]["value"]), 3)  # the API's path
+    assert lists.recommendations == {m: f.to_dict("records") for m, f in view.recommendations.items()}
+    assert lists.held == view.held.to_dict("records")
+    assert all(str(r["product_id"]).startswith("CC-") for r in lists.held)
 
 
 def test_a_campaign_exports_and_takes_responses_in_the_banks_ids(text_bank) -> None:
