@@ -117,6 +117,7 @@ def layout(**_query: str) -> html.Div:
         "Models",
         "Saved versions, model cards, promotion and retraining. Training saves a "
         "candidate; the app serves a new version only once an admin promotes it.",
+        how_to="models",
     )
     rows = _rows()
     if not rows:
