@@ -46,7 +46,9 @@ SUBTITLE = (
 
 def _customer_options(suggested: list[customer_svc.Suggestion]) -> list[dict[str, object]]:
     """The suggested customers first (labelled why), then the first ids of the search."""
-    first = [{"label": f"Customer {s.customer_id} · {s.reason}", "value": s.customer_id} for s in suggested]
+    first: list[dict[str, object]] = [
+        {"label": f"Customer {s.customer_id} · {s.reason}", "value": s.customer_id} for s in suggested
+    ]
     taken = {s.customer_id for s in suggested}
     return first + [o for o in svc.customer_options() if o["value"] not in taken]
 
