@@ -41,7 +41,7 @@ def _guide_card(key: str, guide: PageGuide) -> dbc.Card:
             [
                 html.H2(html.A(guide.name, href=dash.get_relative_path(guide.path)), className="h6 mb-1"),
                 guide_bullets(guide),
-                html.A("Full guide", href=doc_href(guide.doc), className="small"),
+                html.A(f"Full guide: {guide.name}", href=doc_href(guide.doc), className="small"),
             ]
         ),
         className="ll-card mb-3",

@@ -45,9 +45,9 @@ SUBTITLE = (
 
 
 def _customer_options(suggested: list[customer_svc.Suggestion]) -> list[dict[str, object]]:
-    """The suggested customers first (labelled why), then the first ids of the search."""
+    """The suggested customers first, then the first ids of the search."""
     first: list[dict[str, object]] = [
-        {"label": f"Customer {s.customer_id} · {s.reason}", "value": s.customer_id} for s in suggested
+        {"label": f"Customer {s.customer_id}", "value": s.customer_id} for s in suggested
     ]
     taken = {s.customer_id for s in suggested}
     return first + [o for o in svc.customer_options() if o["value"] not in taken]
@@ -66,6 +66,13 @@ def _customer_panel(suggested: list[customer_svc.Suggestion], profile: list[Any]
                         value=suggested[0].customer_id if suggested else None,
                         placeholder="type a customer id",
                         clearable=False,
+                    ),
+                    html.Div(
+                        f"Opened on a suggested customer ({suggested[0].reason}); type any id to change."
+                        if suggested
+                        else "Type a customer id to see their next products.",
+                        className="small text-muted",
+                        id="recs-customer-hint",
                     ),
                     dbc.Label("How many products", className="small mb-0 mt-2"),
                     dcc.Slider(
