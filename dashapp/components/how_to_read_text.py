@@ -26,7 +26,7 @@ PAGES: dict[str, PageGuide] = {
         (
             "The tiles at the top count the whole bank: customers, balances, loans and products held.",
             "Each chart is an aggregate over every customer; no single person can be picked out.",
-            "Monthly charts show money in and out; a dip in the last month may be a month not yet complete.",
+            "Hover a bar or a point to read its exact value; click a legend entry to hide or show it.",
             "Use the pages in the menu to go from this bank-wide view to risk, segments or offers.",
         ),
         "app",
