@@ -26,6 +26,7 @@ def _table(columns: list[str], rows: list[list[Any]], table_id: str | None = Non
         size="sm",
         bordered=True,
         className="small mb-2",
+        responsive=True,
         **({"id": table_id} if table_id else {}),
     )
 

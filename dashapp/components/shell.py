@@ -8,15 +8,20 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, clientside_callback, html
 
+from dashapp.components.how_to_read import HowToRead
+
 #: the signed-in user as the navbar shows them: (name, role, csrf token for the sign-out form)
 NavUser = tuple[str, str, str]
 
 
-def page_header(title: str, subtitle: str | None = None) -> html.Div:
-    """The title block at the top of every page."""
+def page_header(title: str, subtitle: str | None = None, how_to: str | None = None) -> html.Div:
+    """The title block at the top of every page; ``how_to``: the page's key for its "How to read this page" panel
+    (:class:`~dashapp.components.how_to_read.HowToRead`)."""
     children: list[Any] = [html.H1(title)]
     if subtitle:
         children.append(html.P(subtitle))
+    if how_to:
+        children.append(HowToRead(how_to))
     return html.Div(children, className="ll-page-header")
 
 

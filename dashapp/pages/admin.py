@@ -111,7 +111,7 @@ def _add_user_form() -> dbc.Card:
 
 def layout(**_query: str) -> html.Div:
     """The users grid with the add form, and the audit trail (paged, sorted and filtered by the server)."""
-    header = page_header("Admin", "Who may sign in, and what they did.")
+    header = page_header("Admin", "Who may sign in, and what they did.", how_to="admin")
     try:
         users = _user_rows()
     except DatabaseError as exc:

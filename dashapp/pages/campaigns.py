@@ -202,7 +202,7 @@ def _actions(fairness: Any) -> dbc.Row:
 
 def layout(campaign: int | None = None, **_query: str) -> html.Div:
     """The picker (newest first, or ``?campaign=ID``), the measurement, the contact list and responses."""
-    header = page_header(TITLE, SUBTITLE)
+    header = page_header(TITLE, SUBTITLE, how_to="campaigns")
     asked = None if campaign is None else svc.campaign_id(campaign)
     try:
         options = svc.campaign_options(include=asked)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
@@ -205,11 +206,55 @@ def _products_card(view: svc.Customer360) -> dbc.Card:
     return dbc.Card([dbc.CardHeader("Products"), dbc.CardBody(body)], className="ll-card h-100")
 
 
+def _suggestions(role: str | None) -> Any:
+    """A short list of customers to open (links), or what to do when there is none to suggest."""
+    try:
+        suggested = svc.suggested_customers()
+    except DataUnavailable as exc:
+        return no_data_card(str(exc))
+    hint = html.P(
+        "Type a customer id above and press Open, or click a customer id in any grid.",
+        className="small text-muted mb-0",
+    )
+    if not suggested:
+        return html.P(
+            "No customers yet: load the bank's data, then come back here.", id="customer-suggestions"
+        )
+    shown = set(policy.visible_columns(role, ["segment", "income", "balance"]))
+    labels = {"segment": "{}", "income": "income {:,.0f}", "balance": "balance {:,.0f}"}
+    items = [
+        dbc.ListGroupItem(
+            [
+                html.A(
+                    f"Customer {s.customer_id}",
+                    href=dash.get_relative_path(f"/customer?{urlencode({'id': s.customer_id})}"),
+                    className="fw-semibold",
+                ),
+                html.Div(
+                    " · ".join(labels[k].format(v) for k, v in s.facts.items() if k in shown),
+                    className="small text-muted",
+                ),
+            ],
+            id=f"customer-suggestion-{i}",
+        )
+        for i, s in enumerate(suggested)
+    ]
+    return dbc.Card(
+        [
+            dbc.CardHeader(f"Suggested customers ({suggested[0].reason})"),
+            dbc.CardBody([dbc.ListGroup(items, flush=True, className="mb-2"), hint]),
+        ],
+        className="ll-card",
+        id="customer-suggestions",
+        style={"maxWidth": "640px"},
+    )
+
+
 def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 - the URL's ?id=
     """The customer's page, or the search box when no id is given."""
-    header = page_header("Customer 360", "One customer's whole picture.")
+    header = page_header("Customer 360", "One customer's whole picture.", how_to="customer")
     if id is None:
-        return html.Div([header, _search(), html.P("Enter a customer id, or click one in any grid.")])
+        return html.Div([header, _search(), _suggestions(signed_in_role())])
     role = signed_in_role()
     try:
         view = svc.customer_360(svc.parse_customer_id(id), role)

@@ -1,4 +1,5 @@
-"""Help: the project's docs (``docs/*.md``), listed and rendered in the app."""
+"""Help: first how to read each page the signed-in role may open, then the user-facing docs (``docs/*.md``), each
+one click away; developer and operator docs (contracts, CLI, API, deployment) are listed to admins only."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp import policy
+from dashapp.auth import signed_in_role
 from dashapp.components import page_header
+from dashapp.components.how_to_read import doc_href, guide_bullets
+from dashapp.components.how_to_read_text import PAGES, PageGuide
 from dashapp.services import docs, validation
 
 
@@ -23,19 +28,29 @@ dash.register_page(
     query_params={"doc": _doc_param},
 )
 
-INTRO = """
-Ledgerlight is a bank's analytics workbench on a synthetic demo bank: **default risk** with SHAP explanations,
-**customer segments** and **product recommendations**. Start with `make run` (generates the demo bank, trains what is
-missing and serves the app on http://127.0.0.1:8050). `/healthz` reports the database and the trained model versions.
-Pick a document on the left.
-"""
+INTRO = (
+    "Ledgerlight is the bank's analytics workbench: default risk with explanations, customer segments, product "
+    "recommendations and campaigns. Below is how to read each page you can open; the full guides are listed on "
+    "the left."
+)
 
 
-def layout(doc: str | None = None, **_query: str) -> html.Div:
-    """The list of docs and the chosen one (``/help?doc=app``), or a short introduction."""
-    available = docs.list_docs()
-    chosen = docs.get_doc(doc) if doc else None
-    links = [
+def _guide_card(key: str, guide: PageGuide) -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H2(html.A(guide.name, href=dash.get_relative_path(guide.path)), className="h6 mb-1"),
+                guide_bullets(guide),
+                html.A(f"Full guide: {guide.name}", href=doc_href(guide.doc), className="small"),
+            ]
+        ),
+        className="ll-card mb-3",
+        id=f"help-guide-{key}",
+    )
+
+
+def _doc_links(available: tuple[docs.Doc, ...], chosen: docs.Doc | None) -> list[dbc.ListGroupItem]:
+    return [
         dbc.ListGroupItem(
             d.title,
             href=dash.get_relative_path(f"/help?doc={d.slug}"),
@@ -43,21 +58,52 @@ def layout(doc: str | None = None, **_query: str) -> html.Div:
         )
         for d in available
     ]
+
+
+def layout(doc: str | None = None, **_query: str) -> html.Div:
+    """How to read the role's pages and the list of docs, or the chosen doc (``/help?doc=app``)."""
+    role = signed_in_role()
+    available = docs.docs_for(role)
+    chosen = docs.get_doc_for(role, doc) if doc else None
+    user_docs = [d for d in available if not docs.is_developer_doc(d)]
+    developer_docs = [d for d in available if docs.is_developer_doc(d)]
+    sidebar: list = [
+        html.H2("Guides", className="h6 text-muted"),
+        dbc.ListGroup(
+            _doc_links(tuple(user_docs), chosen) or [dbc.ListGroupItem("No docs found")], id="help-docs"
+        ),
+    ]
+    if developer_docs:
+        sidebar += [
+            html.H2("For developers and operators", className="h6 text-muted mt-3"),
+            dbc.ListGroup(_doc_links(tuple(developer_docs), chosen), id="help-developer-docs"),
+        ]
     if doc and chosen is None:
-        body = dbc.Alert(f"No document called {doc!r}.", color="warning")
+        body: list = [
+            dbc.Alert(
+                [
+                    f"No document called {doc!r} here. ",
+                    html.A("Back to Help", href=dash.get_relative_path("/help")),
+                    " or pick a guide on the left.",
+                ],
+                color="warning",
+            )
+        ]
+    elif chosen is not None:
+        body = [
+            html.A("← How to read each page", href=dash.get_relative_path("/help"), className="small"),
+            dbc.Card(dbc.CardBody(dcc.Markdown(chosen.text, className="ll-doc")), className="ll-card mt-2"),
+        ]
     else:
-        body = dcc.Markdown(chosen.text if chosen else INTRO, className="ll-doc")
+        guides = [_guide_card(k, g) for k, g in PAGES.items() if policy.may_open_page(role, g.path)]
+        body = [html.P(INTRO), html.Div(guides, id="help-guides")]
     return html.Div(
         [
-            page_header("Help", "How Ledgerlight works and how to run it."),
+            page_header("Help", "How to read each page, and the full guides."),
             dbc.Row(
                 [
-                    dbc.Col(
-                        dbc.ListGroup(links or [dbc.ListGroupItem("No docs found")], id="help-docs"),
-                        lg=3,
-                        className="mb-3",
-                    ),
-                    dbc.Col(dbc.Card(dbc.CardBody(body), className="ll-card"), lg=9),
+                    dbc.Col(sidebar, lg=3, className="mb-3"),
+                    dbc.Col(body, lg=9),
                 ]
             ),
         ]

@@ -67,6 +67,7 @@ def _freshness() -> dbc.Card:
         bordered=True,
         className="small mb-0",
         id="models-freshness-table",
+        responsive=True,  # scrolls inside its card on a phone instead of widening the page
     )
     return dbc.Card(
         [
@@ -104,6 +105,7 @@ def _card_body(sections: list[dict]) -> list:
                     size="sm",
                     bordered=True,
                     className="small",
+                    responsive=True,  # a long fingerprint or list scrolls inside the card on a phone
                 )
             )
         if sec["note"]:
@@ -117,6 +119,7 @@ def layout(**_query: str) -> html.Div:
         "Models",
         "Saved versions, model cards, promotion and retraining. Training saves a "
         "candidate; the app serves a new version only once an admin promotes it.",
+        how_to="models",
     )
     rows = _rows()
     if not rows:

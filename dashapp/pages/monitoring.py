@@ -56,6 +56,7 @@ def layout(**_query: str) -> html.Div:
         "Model monitoring",
         "Back-test on real outcomes, what-if drift of a generated month "
         "and fairness at the cut-off, for the risk model.",
+        how_to="monitoring",
     )
     try:
         report = risk_service.served().report

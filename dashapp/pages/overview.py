@@ -74,7 +74,7 @@ def _breakdown_control() -> dbc.RadioItems:
 @cached_page
 def layout(**_query: str) -> html.Div:
     """KPI tiles and charts of the whole portfolio, or the "no data yet" card."""
-    header = page_header(TITLE, SUBTITLE)
+    header = page_header(TITLE, SUBTITLE, how_to="overview")
     try:
         data = svc.get_overview()
     except DataUnavailable as exc:

@@ -22,6 +22,7 @@ from dashapp.components.recs_metrics import recs_metrics_table
 from dashapp.components.row_blocks import EMPTY_BLOCK, rows_block
 from dashapp.figures import recsys as figs
 from dashapp.pagecache import cached_page
+from dashapp.services import customer as customer_svc
 from dashapp.services import ids, validation
 from dashapp.services import recsys as svc
 from dashapp.services.bank import DataUnavailable
@@ -43,7 +44,16 @@ SUBTITLE = (
 )
 
 
-def _customer_panel() -> dbc.Card:
+def _customer_options(suggested: list[customer_svc.Suggestion]) -> list[dict[str, object]]:
+    """The suggested customers first, then the first ids of the search."""
+    first: list[dict[str, object]] = [
+        {"label": f"Customer {s.customer_id}", "value": s.customer_id} for s in suggested
+    ]
+    taken = {s.customer_id for s in suggested}
+    return first + [o for o in svc.customer_options() if o["value"] not in taken]
+
+
+def _customer_panel(suggested: list[customer_svc.Suggestion], profile: list[Any]) -> dbc.Card:
     return dbc.Card(
         [
             dbc.CardHeader("Customer"),
@@ -52,9 +62,17 @@ def _customer_panel() -> dbc.Card:
                     dbc.Label("Search by customer id", className="small mb-0"),
                     dcc.Dropdown(
                         id="recs-customer",
-                        options=svc.customer_options(),
+                        options=_customer_options(suggested),
+                        value=suggested[0].customer_id if suggested else None,
                         placeholder="type a customer id",
                         clearable=False,
+                    ),
+                    html.Div(
+                        f"Opened on a suggested customer ({suggested[0].reason}); type any id to change."
+                        if suggested
+                        else "Type a customer id to see their next products.",
+                        className="small text-muted",
+                        id="recs-customer-hint",
                     ),
                     dbc.Label("How many products", className="small mb-0 mt-2"),
                     dcc.Slider(
@@ -62,11 +80,11 @@ def _customer_panel() -> dbc.Card:
                         min=1,
                         max=8,
                         step=1,
-                        value=5,
+                        value=DEFAULT_N,
                         marks=None,
                         tooltip={"placement": "bottom", "always_visible": True},
                     ),
-                    html.Div(id="recs-profile", className="small mt-3"),
+                    html.Div(profile, id="recs-profile", className="small mt-3"),
                 ]
             ),
         ],
@@ -95,7 +113,7 @@ def _campaign_grid(key: str) -> html.Div:
     return html.Div(grid, key=key)
 
 
-def _campaign_panel() -> dbc.Card:
+def _campaign_panel(product: int | None) -> dbc.Card:
     models, best = svc.model_options()
     return dbc.Card(
         [
@@ -108,6 +126,7 @@ def _campaign_panel() -> dbc.Card:
                                 dcc.Dropdown(
                                     id="recs-product",
                                     options=svc.product_options(),
+                                    value=product,
                                     placeholder="product",
                                     clearable=False,
                                 ),
@@ -147,13 +166,26 @@ def _campaign_panel() -> dbc.Card:
     )
 
 
+DEFAULT_N = 5  # products per list on the first view (the slider's value)
+
+
+def _no_customer() -> html.P:
+    return html.P(
+        "Type a customer id in the search box on the left to see their next products.", className="text-muted"
+    )
+
+
 @cached_page
 def layout(**_query: str) -> html.Div:
     """Customer panel and side-by-side lists, campaign list with export, model comparison."""
-    header = page_header(TITLE, SUBTITLE)
+    header = page_header(TITLE, SUBTITLE, how_to="recommendations")
     try:
         svc.served()
-        customer_panel, campaign_panel = _customer_panel(), _campaign_panel()
+        suggested = customer_svc.suggested_customers()
+        first = suggested[0].customer_id if suggested else None
+        lists, profile = _customer_lists(first, DEFAULT_N) if first is not None else (_no_customer(), [])
+        customer_panel = _customer_panel(suggested, profile)
+        campaign_panel = _campaign_panel(svc.default_product())
         metrics, k = svc.comparison(), svc.metrics_k()
     except NotTrained as exc:
         return html.Div([header, not_ready_card("Product recommendations", exc.command, str(exc))])
@@ -165,15 +197,7 @@ def layout(**_query: str) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(customer_panel, lg=3),
-                    dbc.Col(
-                        html.Div(
-                            id="recs-lists",
-                            children=html.P(
-                                "Pick a customer to see their next products.", className="text-muted"
-                            ),
-                        ),
-                        lg=9,
-                    ),
+                    dbc.Col(html.Div(lists, id="recs-lists"), lg=9),
                 ],
                 className="g-3 mb-3",
             ),
@@ -281,8 +305,13 @@ def show_customer(customer_id, n):
     """Every model's top-n for the chosen customer, with reasons."""
     if customer_id is None:
         return no_update, no_update
+    return _customer_lists(customer_id, n)
+
+
+def _customer_lists(customer_id: Any, n: Any) -> tuple[Any, list[Any]]:
+    """Every model's top-n for one customer (the best model first) and their profile; an error card for a bad id."""
     customer_id = ids.customer_ref(customer_id)  # the bank's id: 17, or C-00017 for a bank with text ids
-    n = validation.whole_number(n, "how many products", lo=1, hi=svc.MAX_LIST, default=5)
+    n = validation.whole_number(n, "how many products", lo=1, hi=svc.MAX_LIST, default=DEFAULT_N)
     try:
         view = svc.customer_view(ids.customer(customer_id), n)
     except (ValueError, NotTrained) as exc:
@@ -320,7 +349,7 @@ def campaign_rows(request, product_id, model, n):
     if request is None:
         return no_update, no_update
     if product_id is None or not n:
-        return EMPTY_BLOCK, "Pick a product."
+        return EMPTY_BLOCK, "Pick a product and a list size above to see who is most likely to take it."
     try:
         product_id, n, model = svc.campaign_request(product_id, n, model)
     except ValueError as exc:

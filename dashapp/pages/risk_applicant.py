@@ -167,7 +167,9 @@ def _record_block() -> html.Div:
 def layout(customer_id: str | None = None, **_query: str) -> html.Div:
     """The applicant grid (rows paged by the server), the score panel and the what-if panel."""
     header = page_header(
-        "Default risk: applicant", "Pick a borrower; edit the values on the right to see what changes."
+        "Default risk: applicant",
+        "Pick a borrower; edit the values on the right to see what changes.",
+        how_to="applicant",
     )
     try:
         p = svc.served()

@@ -100,7 +100,9 @@ def _cost_controls(threshold: float) -> html.Div:
 def layout(**_query: str) -> html.Div:
     """Metrics, curves, cut-off and SHAP of the trained model, or the "not trained yet" card."""
     header = page_header(
-        "Default risk: portfolio", "How well the model ranks and prices risk, and what a cut-off means."
+        "Default risk: portfolio",
+        "How well the model ranks and prices risk, and what a cut-off means.",
+        how_to="risk",
     )
     try:
         p = svc.get_portfolio()

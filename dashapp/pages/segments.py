@@ -285,7 +285,7 @@ def _names_stamp() -> tuple[tuple[int, str], ...] | None:
 @cached_page(stamp=_names_stamp)
 def layout(**_query: str) -> html.Div:
     """Filters, PCA map, sizes, profile cards, means heat map, boxplots, k evidence; or the "not trained" card."""
-    header = page_header(TITLE, SUBTITLE)
+    header = page_header(TITLE, SUBTITLE, how_to="segments")
     try:
         pub = svc.published()
         opts = svc.filter_options()

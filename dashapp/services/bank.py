@@ -115,6 +115,13 @@ def customer_profile(customer_id: int, url: str | None = None) -> dict[str, Any]
     return row
 
 
+def first_customers(limit: int = 5, url: str | None = None) -> list[dict[str, Any]]:
+    """customer_id, income, balance of the ``limit`` smallest customer ids (the primary key's first rows)."""
+    t = BANK_TABLES["customers"]
+    wanted = [t.c[c] for c in ("customer_id", "income", "balance") if c in t.c]
+    return _records(sa.select(*wanted).order_by(t.c.customer_id).limit(int(limit)), url)
+
+
 def customer_monthly(customer_id: int, url: str | None = None) -> pd.DataFrame:
     """month, direction, amount, count of one customer's transactions, summed by the database (customer_id
     index; the month is the first 7 characters of the timestamp as text, the same on SQLite and PostgreSQL)."""

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from bankdata import DatabaseError
 from dashapp import policy
 from dashapp.policy import Capability
 from dashapp.services import audit, ids
@@ -33,7 +34,15 @@ PROFILE_COLUMNS = (
     "balance",
     "signup_date",
 )
-__all__ = ["Customer360", "RiskPart", "customer_360", "parse_customer_id"]
+SUGGESTED = 5  # how many customers the Customer page and Recommendations suggest
+__all__ = [
+    "Customer360",
+    "RiskPart",
+    "Suggestion",
+    "customer_360",
+    "parse_customer_id",
+    "suggested_customers",
+]
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,39 @@ class Customer360:
     next_best_label: str | None = None  # that model as pages name it
     credit_blocked: bool = False
     missing: dict[str, str] = field(default_factory=dict)  # part -> why it is missing
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A customer worth opening first: the bank's id, why (``reason``) and a few facts to tell them apart."""
+
+    customer_id: int | str  # the bank's id
+    internal_id: int
+    reason: str
+    facts: dict[str, Any]
+
+
+def suggested_customers(limit: int = SUGGESTED) -> list[Suggestion]:
+    """A short list of customers to open first: the highest-income customers of the served segmentation (an
+    index range of its members), or, without one, the first customers by id (the primary key). Never a scan."""
+    try:
+        rows = segments_service.top_customers(limit)
+        reason = "highest income"
+    except (NotTrained, DatabaseError):  # no segmentation served: the first customers still help
+        rows = []
+    if not rows:
+        rows = bank_service.first_customers(limit)
+        reason = "first customers"
+    shown = ids.shown_many("customer", [r["customer_id"] for r in rows])
+    return [
+        Suggestion(
+            shown[int(r["customer_id"])],
+            int(r["customer_id"]),
+            reason,
+            {k: r[k] for k in ("segment", "income", "balance") if r.get(k) is not None},
+        )
+        for r in rows
+    ]
 
 
 def parse_customer_id(raw: Any) -> int:

@@ -298,6 +298,18 @@ def product_options() -> list[dict[str, object]]:
     ]
 
 
+def default_product() -> int | None:
+    """The product the campaign list opens on: the one most customers hold (the served version's popularity), the
+    catalogue's first without it; None for an empty catalogue."""
+    pub = served()
+    if not len(pub.product_ids):
+        return None
+    share = pub.popularity.get(pub.best)
+    if share is None or len(share) != len(pub.product_ids):
+        return int(pub.product_ids[0])
+    return int(pub.product_ids[int(np.argmax(share))])
+
+
 def _held_products(customer_id: int) -> set[int]:
     """Products the customer bought (the customer_id index of ``interactions``)."""
     return {int(r["product_id"]) for r in _lookup(_HELD, {"customer_id": int(customer_id)})}

@@ -678,6 +678,34 @@ def customer_segment(customer_id: int) -> dict[str, Any] | None:
     return card
 
 
+def top_customers(limit: int = 5) -> list[dict[str, Any]]:
+    """The ``limit`` customers with the highest income in the served segmentation: customer_id (internal), segment
+    (its name), income, balance; the members' (model_version, income, ...) index read from its high end, so the
+    query reads ``limit`` rows whatever the bank's size.
+
+    Raises
+    ------
+    NotTrained
+        No served, published segmentation.
+    """
+    pub = published()
+    stmt = (
+        sa.select(_M.c.customer_id, _M.c.segment, _M.c.income, _M.c.balance)
+        .where(_M.c.model_version == pub.version, _M.c.income.is_not(None))
+        .order_by(_M.c.income.desc())
+        .limit(int(limit))
+    )
+    names = segment_names()
+    return [
+        {
+            **r,
+            "customer_id": int(r["customer_id"]),
+            "segment": names.get(int(r["segment"]), str(r["segment"])),
+        }
+        for r in query_records(stmt, _url())
+    ]
+
+
 @functools.lru_cache(maxsize=4)
 def _segment_cards(version: str, url: str) -> dict[int, dict[str, Any]]:
     """Each segment's card from the evidence of ``version`` (automatic names), built once per worker."""

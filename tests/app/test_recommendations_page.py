@@ -421,16 +421,28 @@ def test_postgresql_serves_the_same_answers(recsys_env, monkeypatch) -> None:
 
 @pytest.mark.browser
 def test_pick_a_customer_and_see_recommendations(recsys_env, served) -> None:
-    bank_env, _ = recsys_env
-    first = int(bank_env.bank.customers["customer_id"].iloc[0])
+    from dashapp.services.customer import suggested_customers
+
+    suggested = suggested_customers()
     served.wait_for_page(f"{served.server_url}/recommendations")
     served.wait_for_element("#recs-customer", timeout=30)
-    served.select_dcc_dropdown("#recs-customer", index=0)
+    served.wait_for_element(
+        "#recs-list-mf", timeout=30
+    )  # the first view: the first suggested customer's lists
+    served.wait_for_contains_text(
+        "#recs-campaign-note", "customers, best first", timeout=30
+    )  # and a product's list
+    served.select_dcc_dropdown("#recs-customer", index=1)  # another suggested customer
+    first = suggested[1].internal_id
+    served.wait_for_contains_text("#recs-customer", f"Customer {suggested[1].customer_id}", timeout=10)
+    view = svc.customer_view(first, 5)
+    held_text = ", ".join(view.held["name"]) or "nothing yet"
+    served.wait_for_contains_text("#recs-held", held_text, timeout=30)  # the new customer's lists are drawn
     served.wait_for_element("#recs-list-mf", timeout=30)
     served.wait_for_element("#recs-list-als", timeout=5)
     served.wait_for_contains_text("#recs-held", "Holds:", timeout=5)
     assert "Product" in served.find_element("#recs-list-popularity").text
-    held = set(svc.customer_view(first, 5).held["name"])
+    held = set(view.held["name"])
     shown = {cell.text for cell in served.find_elements("#recs-lists tbody tr td:nth-child(2)")}
     assert shown and not held & shown
     served.wait_for_element("#recs-list-ease", timeout=10)  # every list drawn: the layout above stops moving
