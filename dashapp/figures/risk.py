@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 import risk
+from bankdata import category_label
 from dashapp.figures.theme import (
     DIVERGING,
     MUTED,
@@ -152,7 +153,7 @@ def dependence_figure(
     j = spec.features.index(feature)
     values = x[:, j]
     if feature in spec.categorical:
-        values = np.array([spec.decode_category(feature, v) for v in values])
+        values = np.array([category_label(spec.decode_category(feature, v)) for v in values])
     marker: dict = {"size": 5, "color": TEAL, "opacity": 0.5}
     hover = "%{x}: SHAP %{y:.3f}<extra></extra>"
     text = None
@@ -160,7 +161,7 @@ def dependence_figure(
         k = spec.features.index(color_by)
         other = x[:, k]
         text = (
-            [spec.decode_category(color_by, v) for v in other]
+            [category_label(spec.decode_category(color_by, v)) for v in other]
             if color_by in spec.categorical
             else [f"{v:g}" for v in other]
         )
