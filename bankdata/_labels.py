@@ -93,7 +93,7 @@ FEATURE_KINDS: dict[str, Kind] = {
 _PATTERNS: dict[str, tuple[str, Kind]] = {
     "spend_": ("Share of spending on {}", "share"),
     "channel_": ("Share of spending by {}", "share"),
-    "holds_": ("Holds a {} product", "count"),
+    "holds_": ("Holds {} product", "count"),
 }
 
 
@@ -143,7 +143,10 @@ def feature_label(name: str) -> str:
     for prefix, (template, _kind) in _PATTERNS.items():
         if name.startswith(prefix) and len(name) > len(prefix):
             rest = name[len(prefix) :]
-            return template.format(CATEGORY_LABELS.get(rest, _words(rest)))
+            words = CATEGORY_LABELS.get(rest, _words(rest))
+            if prefix == "holds_":
+                words = ("an " if words[:1].lower() in "aeiou" else "a ") + words
+            return template.format(words)
     return _capital(_words(name))
 
 
@@ -209,10 +212,16 @@ def format_number(value: Any, kind: Kind = "number") -> str:
 def format_value(name: str, value: Any) -> str:
     """A feature's value as a person reads it: a number by :func:`value_kind`, a category by :func:`category_label`.
 
-    ``interest_rate`` is stored as a percentage (``7.5``) and shown as ``7.5%``; ``holds_<family>`` as Yes / No.
+    ``interest_rate`` is stored as a percentage (``7.5``) and shown as ``7.5%``; ``holds_<family>`` as Yes / No. A
+    number written as text (``"12.44"``, as an explanation carries its values) is formatted as the number.
     """
     if isinstance(value, str):
-        return category_label(value)
+        try:
+            value = float(value.replace(",", ""))
+        except ValueError:
+            return category_label(value)
+        if math.isnan(value):
+            return ""
     kind = value_kind(name)
     if name == "interest_rate" and value is not None:
         try:

@@ -63,7 +63,8 @@ def _what_if_inputs(spec: risk.FeatureSpec) -> list:
 def _column(column: str) -> dict:
     """A grid column: sortable and filtered on the server when the service allows it."""
     kind = svc.filter_kinds().get(column)
-    out: dict = {"field": column, "headerName": feature_label(column), "sortable": column in SORTABLE}
+    label = feature_label(column)
+    out: dict = {"field": column, "headerName": label, "headerTooltip": label, "sortable": column in SORTABLE}
     if kind == "number":
         out |= {
             "filter": "agNumberColumnFilter",

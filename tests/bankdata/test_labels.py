@@ -20,6 +20,7 @@ from bankdata import category_label, feature_label, format_number, format_value,
         ("spend_dining", "Share of spending on dining"),
         ("channel_atm", "Share of spending by ATM"),
         ("holds_card", "Holds a card product"),
+        ("holds_insurance", "Holds an insurance product"),
         ("loyalty_points_total", "Loyalty points total"),  # unknown: underscores to spaces, capital first
         ("x", "X"),
     ],
@@ -65,6 +66,8 @@ def test_category_labels(value: object, label: str) -> None:
         ("holds_card", 1.0, "Yes"),
         ("employment", "self_employed", "Self-employed"),
         ("something_new", 0.012345, "0.0123"),
+        ("interest_rate", "12.44", "12.4%"),  # a number written as text
+        ("amount", "32070", "32,070"),
         ("something_new", 1234.5, "1,234.50"),
         ("income", None, ""),
         ("income", math.nan, ""),
