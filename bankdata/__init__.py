@@ -100,6 +100,16 @@ from bankdata._identity import (
     remove_bank,
     saved_state,
 )
+from bankdata._labels import (
+    CATEGORY_LABELS,
+    FEATURE_LABELS,
+    category_label,
+    feature_label,
+    format_number,
+    format_value,
+    header_labels,
+    value_kind,
+)
 from bankdata._loaders import load_table, parse_column_map, read_tabular
 from bankdata._modelcard import model_card_html, model_card_sections
 from bankdata._responses import RESPONSES_SCHEMA, read_responses, store_response_purchases
@@ -119,6 +129,14 @@ from bankdata._summary import SCORE_BANDS, read_summary, refresh_summary, summar
 from bankdata._validation import DataValidationError
 
 __all__ = [
+    "CATEGORY_LABELS",
+    "FEATURE_LABELS",
+    "category_label",
+    "feature_label",
+    "format_number",
+    "format_value",
+    "header_labels",
+    "value_kind",
     "BackupReport",
     "backup",
     "read_manifest",

@@ -12,7 +12,7 @@ import html
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from bankdata import DecisionRecord, get_settings
+from bankdata import DecisionRecord, format_value, get_settings
 from risk.decisions import MAX_REASONS
 from risk.reasons import plain_name
 
@@ -45,14 +45,12 @@ class Notice:
     model: str
 
 
-def _amount(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.3g}"
-
-
 def _change(change: dict) -> str:
     feature, before, after = str(change["feature"]), float(change["before"]), float(change["after"])
     verb = "Lower" if after < before else "Raise"
-    return f"{verb} the {plain_name(feature)} from {_amount(before)} to {_amount(after)}"
+    name = plain_name(feature)
+    name = name[:1].lower() + name[1:]  # mid-sentence: "Lower the debt-to-income ratio"
+    return f"{verb} the {name} from {format_value(feature, before)} to {format_value(feature, after)}"
 
 
 def notice_content(

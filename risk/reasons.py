@@ -7,48 +7,33 @@ from __future__ import annotations
 
 import numpy as np
 
+from bankdata import FEATURE_LABELS, category_label, feature_label, format_value
 from risk.features import FeatureSpec, is_protected
 
-#: plain names of the demo bank's features; other columns are spelled out from their names
-PLAIN_NAMES: dict[str, str] = {
-    "amount": "loan amount",
-    "term_months": "loan term (months)",
-    "interest_rate": "interest rate",
-    "purpose": "loan purpose",
-    "dti": "debt-to-income ratio",
-    "prior_delinquencies": "past delinquencies",
-    "income": "income",
-    "employment": "employment",
-    "tenure_months": "months as a customer",
-    "credit_score": "credit score",
-    "balance": "account balance",
-    "region": "region",
-}
+#: the words of the demo bank's features, from the one label map (:data:`bankdata.FEATURE_LABELS`)
+PLAIN_NAMES: dict[str, str] = FEATURE_LABELS
 
 
 def plain_name(column: str) -> str:
-    """A readable name for a feature column."""
-    return PLAIN_NAMES.get(column, column.replace("_", " ").strip().lower())
-
-
-def _format(value: float) -> str:
-    if float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
+    """A readable name for a feature column (:func:`bankdata.feature_label`): ``dti`` -> ``Debt-to-income ratio``."""
+    return feature_label(column)
 
 
 def describe(spec: FeatureSpec, column: str, code: float) -> str:
-    """A feature's value in words, compared with the typical (median) applicant for numbers."""
+    """A feature's value in words, compared with the typical (median) applicant for numbers: labels and number
+    formats from the one label map (``Loan purpose is Debt consolidation``, ``Income of 23,000 is lower than
+    typical (45,000)``)."""
     name = plain_name(column)
     if column in spec.categorical:
-        return f"{name} is {spec.decode_category(column, code)}"
+        return f"{name} is {category_label(spec.decode_category(column, code))}"
     typical = spec.fill[column]
     if np.isnan(code):
         return f"{name} is missing"
     direction = "higher" if code > typical else "lower" if code < typical else "about"
-    if direction == "about":
-        return f"{name} of {_format(code)} (typical)"
-    return f"{name} of {_format(code)} is {direction} than typical ({_format(typical)})"
+    shown, usual = format_value(column, float(code)), format_value(column, float(typical))
+    if direction == "about" or shown == usual:
+        return f"{name} of {shown} (typical)"
+    return f"{name} of {shown} is {direction} than typical ({usual})"
 
 
 def reason_items(

@@ -7,7 +7,7 @@ from segmentation.evaluate import evaluate_bank, evaluate_features
 from segmentation.features import FEATURE_PATTERNS, FEATURES, bank_features, customer_features
 from segmentation.model import SegmentModel
 from segmentation.naming import name_segments
-from segmentation.profiles import SegmentProfiles, segment_profiles
+from segmentation.profiles import SegmentProfiles, distinctive_words, segment_profiles
 from segmentation.publishing import MEMBERS_TABLE, mask_products, publish
 from segmentation.selection import KSelection, select_k
 from segmentation.train import fit_segments, train_from_bank, train_from_log
@@ -24,6 +24,7 @@ __all__ = [
     "assign",
     "bank_features",
     "customer_features",
+    "distinctive_words",
     "evaluate_bank",
     "evaluate_features",
     "fit_segments",

@@ -3,12 +3,37 @@ features that set each segment apart."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from bankdata import feature_label
+
 N_DISTINCTIVE = 3
+_RAW_PART = re.compile(r"^([a-z0-9_]+) ([+-]\d+(?:\.\d+)?)$")
+
+
+def distinctive_words(text: str) -> str:
+    """A segment's distinctive features in words: ``"spend_dining +1.2; age -0.8"`` -> ``"Share of spending on
+    dining +1.2 sd; Age -0.8 sd"`` (:func:`bankdata.feature_label`); text already in words is left as it is.
+
+    Parameters
+    ----------
+    text : str
+        ``; ``-separated ``feature z`` parts, as :func:`segment_profiles` writes (or older artifacts stored).
+
+    Returns
+    -------
+    str
+        The same parts with labels and the unit (standard deviations from the whole base).
+    """
+    parts = []
+    for part in str(text).split("; "):
+        match = _RAW_PART.match(part.strip())
+        parts.append(f"{feature_label(match[1])} {match[2]} sd" if match else part)
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -73,7 +98,7 @@ def segment_profiles(
         revenue_share = pd.Series(0.0, index=sizes.index)
     distinctive = {
         seg: "; ".join(
-            f"{feat} {row[feat]:+.1f}"
+            distinctive_words(f"{feat} {row[feat]:+.1f}")
             for feat in row.abs().sort_values(ascending=False).index[:N_DISTINCTIVE]
         )
         for seg, row in z.iterrows()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dash import html
 
+from bankdata import format_value
 from risk import Recourse, plain_name
 
 
@@ -18,7 +19,12 @@ def recourse_block(rec: Recourse, block_id: str) -> html.Div:
             className="small",
         )
     head = "To be approved: " if rec.feasible else "Closest found (still declined): "
-    items = [html.Li(f"{plain_name(c.feature)}: {c.before:,.4g} → {c.after:,.4g}") for c in rec.changes]
+    items = [
+        html.Li(
+            f"{plain_name(c.feature)}: {format_value(c.feature, c.before)} → {format_value(c.feature, c.after)}"
+        )
+        for c in rec.changes
+    ]
     return html.Div(
         [
             html.Strong(head),

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 import risk
+from bankdata import category_label
 from dashapp.figures.theme import MUTED, NAVY, ROSE, SAND, SKY, TEAL, empty_figure, label_margin, themed
 from risk import plain_name
 
@@ -108,7 +109,7 @@ def beeswarm_figure(
         colours.append(ranks)
         feature = spec.features[j]
         shown = (
-            [spec.decode_category(feature, v) for v in values]
+            [category_label(spec.decode_category(feature, v)) for v in values]
             if feature in spec.categorical
             else [f"{v:g}" for v in values]
         )
@@ -205,6 +206,9 @@ def ice_figure(
     if len(ice) == 0:
         return empty_figure("No values to move through")
     mode = "lines+markers" if categorical or len(ice) < 8 else "lines"
+    if categorical:  # stored codes in words, the applicant's own value too (it marks one of them)
+        labels = [category_label(v) for v in labels]
+        current = category_label(current) if current is not None else None
     fig = go.Figure()
     fig.add_scatter(
         x=list(labels),

@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from bankdata import category_label
 from dashapp.figures.theme import NAVY, ROSE, SKY, TEAL, empty_figure, figure, themed
 
 DIRECTION_COLOURS = {"debit": NAVY, "credit": TEAL}
@@ -79,7 +80,7 @@ def default_rate_figure(rates: pd.DataFrame, label: str) -> go.Figure:
     """Default rate per group (horizontal bars, labelled), e.g. by loan purpose or credit-score band."""
     if rates.empty:
         return empty_figure("No loans")
-    labels = rates["group"].astype(str).str.replace("_", " ").str.capitalize().tolist()
+    labels = [category_label(g) for g in rates["group"].astype(str)]
     trace = {
         "type": "bar",
         "x": rates["default_rate"].to_numpy(),

@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 import risk
+from bankdata import category_label, format_value
 from dashapp.figures.theme import (
     DIVERGING,
     MUTED,
@@ -152,7 +153,7 @@ def dependence_figure(
     j = spec.features.index(feature)
     values = x[:, j]
     if feature in spec.categorical:
-        values = np.array([spec.decode_category(feature, v) for v in values])
+        values = np.array([category_label(spec.decode_category(feature, v)) for v in values])
     marker: dict = {"size": 5, "color": TEAL, "opacity": 0.5}
     hover = "%{x}: SHAP %{y:.3f}<extra></extra>"
     text = None
@@ -160,7 +161,7 @@ def dependence_figure(
         k = spec.features.index(color_by)
         other = x[:, k]
         text = (
-            [spec.decode_category(color_by, v) for v in other]
+            [category_label(spec.decode_category(color_by, v)) for v in other]
             if color_by in spec.categorical
             else [f"{v:g}" for v in other]
         )
@@ -221,7 +222,7 @@ def waterfall_figure(e: risk.Explanation, top: int = 10) -> go.Figure:
     # two lines (the name, then the value in grey): one line, "debt-to-income ratio = 0.3955", took most of a phone's
     # width for the labels and left the bars and their value labels on top of each other
     names = [plain_name(e.features[j]) for j in shown]
-    values = [_value_text(e.values[j]) for j in shown]
+    values = [format_value(e.features[j], e.values[j]) for j in shown]
     labels = [f"{n}<br><span style='color:{MUTED}'>{v}</span>" for n, v in zip(names, values, strict=True)]
     deltas = [float(e.shap_pd[j]) for j in shown]
     if len(rest):
@@ -270,15 +271,6 @@ def waterfall_figure(e: risk.Explanation, top: int = 10) -> go.Figure:
         margin={"l": label_margin(["average applicant", *names, *values], font_size=11), "r": 64},
     )
     return themed(fig)
-
-
-def _value_text(value: str) -> str:
-    """A feature value as the waterfall shows it: thousands separated (``25,986``), text as it is."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return f"{number:,.0f}" if abs(number) >= 1000 else str(value)
 
 
 #: share of the drawn span left free right of the bars for their value labels ("+0.6%")

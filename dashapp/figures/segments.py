@@ -9,6 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from bankdata import feature_label
+
 if TYPE_CHECKING:  # figures never import the services layer at run time
     from dashapp.services.segments import SegmentView
 
@@ -133,7 +135,7 @@ def means_heatmap_figure(z_means: pd.DataFrame) -> go.Figure:
         "type": "heatmap",
         "z": z.to_numpy(),
         "x": list(z.columns),
-        "y": [c.replace("_", " ") for c in z.index],
+        "y": [feature_label(str(c)) for c in z.index],
         "zmin": -2.5,
         "zmax": 2.5,
         "zmid": 0,
@@ -172,7 +174,7 @@ def boxplot_figure(boxes: pd.DataFrame, feature: str) -> go.Figure:
         }
         for row in boxes.itertuples(index=False)
     ]
-    return figure(traces, yaxis={"title": {"text": feature.replace("_", " ")}})
+    return figure(traces, yaxis={"title": {"text": feature_label(feature)}})
 
 
 def _column(table: pd.DataFrame, name: str) -> pd.Series:

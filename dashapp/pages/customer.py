@@ -17,6 +17,7 @@ from dash import html
 from dash.dash_table.DataTable import DataTable  # the class (the package re-exports it untyped)
 
 import risk
+from bankdata import category_label, feature_label, format_value
 from dashapp import policy
 from dashapp.auth import signed_in_role
 from dashapp.components import error_card, figure_card, kpi_tile, no_data_card, page_header
@@ -26,7 +27,6 @@ from dashapp.policy import Capability
 from dashapp.services import customer as svc
 from dashapp.services import ids
 from dashapp.services.bank import DataUnavailable
-from risk import plain_name
 
 dash.register_page(
     __name__,
@@ -67,30 +67,48 @@ def _search(value: Any = "") -> html.Form:
     )
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    return f"{value:,}" if isinstance(value, int) else str(value)
+#: text columns whose values are stored codes (``debt_consolidation``), shown through the label map
+CATEGORY_COLUMNS = frozenset(
+    {"purpose", "employment", "region", "gender", "family", "category", "channel", "direction"}
+)
+#: the segment card's medians, in this order
+SEGMENT_MEDIANS = ("age", "income", "monetary", "frequency", "recency_days", "n_products")
 
 
-def _cell(value: Any) -> Any:
-    """A table cell: floats to 3 decimals (NaN empty), timestamps as dates."""
-    if isinstance(value, float):
-        return None if math.isnan(value) else round(value, 3)
+def _fmt(key: str, value: Any) -> str:
+    """A profile value as a person reads it (:func:`bankdata.format_value`): ``46 years``, ``45,000``."""
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
+    return format_value(key, value)
+
+
+def _cell(column: str, value: Any) -> Any:
+    """A table cell: numbers by meaning (ids as they are, NaN empty), codes in words, timestamps as dates."""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if column.endswith("_id") or column == "rank":
+        return value
+    if isinstance(value, str):
+        return category_label(value) if column in CATEGORY_COLUMNS else value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_value(column, value)
     return value
+
+
+def segment_medians(seg: dict[str, Any]) -> list[str]:
+    """The segment card's lines: ``Age: 46 years (segment median)``, ``Income: 45,000 (segment median)``..."""
+    return [f"{feature_label(k)}: {_fmt(k, seg[k])} (segment median)" for k in SEGMENT_MEDIANS if k in seg]
 
 
 def _table(frame: pd.DataFrame, table_id: str) -> DataTable | html.P:
     if frame is None or frame.empty:
         return html.P("None", className="text-muted small mb-0", id=table_id)
-    rows = [{c: _cell(v) for c, v in row.items()} for row in frame.to_dict("records")]
+    rows = [{c: _cell(str(c), v) for c, v in row.items()} for row in frame.to_dict("records")]
     return DataTable(
         rows,
-        [{"name": c, "id": c} for c in frame.columns],
+        [{"name": feature_label(str(c)), "id": c} for c in frame.columns],
         id=table_id,
         style_table={"overflowX": "auto"},
         page_size=8,
@@ -160,11 +178,7 @@ def _segment_card(view: svc.Customer360) -> dbc.Card:
             view.missing.get("segment", "Not in the trained segmentation."), className="small mb-0"
         )
     else:
-        medians = [
-            html.Li(f"{plain_name(k)}: {_fmt(seg[k])} (segment median)")
-            for k in ("age", "income", "monetary", "frequency", "recency_days", "n_products")
-            if k in seg
-        ]
+        medians = [html.Li(line) for line in segment_medians(seg)]
         share = f" · {seg['share']:.0%} of customers" if "share" in seg else ""
         body = [
             html.H5(f"{seg['segment']}: {seg['name']}", id="customer-segment"),
@@ -265,15 +279,10 @@ def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 - th
     show_risk = policy.may(role, Capability.SCORES)
     p = view.profile
     tiles = [
-        dbc.Col(kpi_tile(label, _fmt(p[key]), tile_id=f"customer-{key}"), xs=6, md=3, xl=True)
-        for label, key in (
-            ("Age", "age"),
-            ("Region", "region"),
-            ("Income", "income"),
-            ("Employment", "employment"),
-            ("Months as customer", "tenure_months"),
-            ("Balance", "balance"),
+        dbc.Col(
+            kpi_tile(feature_label(key), _fmt(key, p[key]), tile_id=f"customer-{key}"), xs=6, md=3, xl=True
         )
+        for key in ("age", "region", "income", "employment", "tenure_months", "balance")
         if key in p
     ]
     width = 4 if show_risk else 6  # without the risk card, segment and products share the row

@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, dcc, html
 
 import risk
-from bankdata import DataValidationError
+from bankdata import DataValidationError, category_label, feature_label
 from dashapp.auth import signed_in, signed_in_role
 from dashapp.components import error_card, figure_card, no_data_card, not_ready_card, page_header
 from dashapp.components.customer_link import customer_link, register_customer_link
@@ -50,7 +50,8 @@ def _what_if_inputs(spec: risk.FeatureSpec) -> list:
     for col in spec.features:
         control_id = {"type": "risk-whatif", "feature": col}
         if col in spec.categorical:
-            control = dcc.Dropdown(id=control_id, options=spec.categorical[col], clearable=False)
+            options = [{"label": category_label(v), "value": v} for v in spec.categorical[col]]
+            control = dcc.Dropdown(id=control_id, options=options, clearable=False)
         else:
             control = dbc.Input(id=control_id, type="number", debounce=True, size="sm")
         fields.append(
@@ -62,7 +63,8 @@ def _what_if_inputs(spec: risk.FeatureSpec) -> list:
 def _column(column: str) -> dict:
     """A grid column: sortable and filtered on the server when the service allows it."""
     kind = svc.filter_kinds().get(column)
-    out: dict = {"field": column, "headerName": column.replace("_", " "), "sortable": column in SORTABLE}
+    label = feature_label(column)
+    out: dict = {"field": column, "headerName": label, "headerTooltip": label, "sortable": column in SORTABLE}
     if kind == "number":
         out |= {
             "filter": "agNumberColumnFilter",

@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from bankdata import category_label, feature_label, format_value
 from dashapp import policy
 from dashapp.auth import signed_in, signed_in_role
 from dashapp.components import figure_card, kpi_tile, not_ready_card, page_header, safe_csv
@@ -114,6 +115,11 @@ def _range(label: str, input_id: str, bounds: tuple[float, float] | None, step: 
     )
 
 
+def _worded(values: list[str]) -> list[dict[str, str]]:
+    """Dropdown options of stored codes, shown in words (:func:`bankdata.category_label`)."""
+    return [{"label": category_label(v), "value": v} for v in values]
+
+
 def _dropdown(
     label: str, input_id: str, options: list[Any], *, hidden: bool = False, hint: str | None = None
 ) -> html.Div:
@@ -159,7 +165,7 @@ def _filters(
                     _dropdown(
                         "Product held (any of)",
                         "segments-filter-product",
-                        opts.products,
+                        _worded(opts.products),
                         hidden=not opts.products,
                     ),
                     _risk_filter(opts, role),
@@ -296,7 +302,7 @@ def layout(**_query: str) -> html.Div:
     )
     box_control = dcc.Dropdown(
         id="segments-box-feature",
-        options=opts.box_features,
+        options=[{"label": feature_label(f), "value": f} for f in opts.box_features],
         value=box_feature,
         clearable=False,
         className="mb-2",
@@ -373,14 +379,9 @@ def _profile_card(row: dict[str, Any]) -> html.Div:
         f"{row['customers']:,} customers ({row['share']:.0%} of the selection)",
         f"{row['revenue_share']:.0%} of the selection's spending",
     ]
-    for col, label, fmt in (
-        ("age", "median age", "{:.0f}"),
-        ("income", "median income", "{:,.0f}"),
-        ("monetary", "median spending", "{:,.0f}"),
-        ("n_products", "median products", "{:.0f}"),
-    ):
+    for col in ("age", "income", "monetary", "n_products"):
         if col in row and not pd.isna(row[col]):
-            facts.append(f"{label} {fmt.format(row[col])}")
+            facts.append(f"Median {feature_label(col).lower()}: {format_value(col, row[col])}")
     colour = figs.segment_colour(int(row["segment"]))
     return html.Div(
         dbc.Card(

@@ -23,6 +23,7 @@ from bankdata import (
     BANK_TABLES,
     Artifact,
     DatabaseError,
+    category_label,
     get_settings,
     published_rows,
     query,
@@ -54,9 +55,17 @@ FILTERS: dict[str, str] = {
     "income": "number",
     "dti": "number",
 }
+
+
+def _stored_purpose(text: str) -> str:
+    """A purpose filter's text as purposes are stored: ``Debt consolidation`` -> ``debt_consolidation`` (the grid
+    shows the label map's words, the filter compares with the stored codes)."""
+    return text.lower().replace(" ", "_")
+
+
 #: text columns are published in one case (bands upper, purposes lower): filters compare in that case, so an
 #: equality is an index look-up and a LIKE behaves the same on SQLite and PostgreSQL
-TEXT_CASE: dict[str, Callable[[str], str]] = {"band": str.upper, "purpose": str.lower}
+TEXT_CASE: dict[str, Callable[[str], str]] = {"band": str.upper, "purpose": _stored_purpose}
 #: the whitelist the grid module checks a request against (a bank with text ids: see :func:`grid_columns`)
 COLUMNS = {name: grid.Column(SCORES.c[name], kind, TEXT_CASE.get(name)) for name, kind in FILTERS.items()}
 ID_ENTITIES = {"customer_id": "customer", "loan_id": "loan"}
@@ -214,7 +223,10 @@ def best_threshold(cost_missed_default: float, cost_rejected_good: float) -> flo
 
 
 def _grid_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Grid rows: rounded numbers, purposes in words (:func:`bankdata.category_label`)."""
     frame = frame.round({k: v for k, v in ROUNDING.items() if k in frame.columns})
+    if "purpose" in frame.columns:
+        frame = frame.assign(purpose=frame["purpose"].map(category_label))
     return [
         {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
         for row in frame.to_dict("records")

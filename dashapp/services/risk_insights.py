@@ -15,7 +15,7 @@ import numpy as np
 from plotly.offline import get_plotlyjs
 
 import risk
-from bankdata import DatabaseError, get_settings, read_evidence
+from bankdata import DatabaseError, format_value, get_settings, read_evidence
 from dashapp.services import audit, validation
 from dashapp.services import risk as risk_svc
 from dashapp.services.bank import DataUnavailable
@@ -129,7 +129,7 @@ def contribution_rows(e: risk.Explanation) -> list[dict[str, Any]]:
             {
                 "feature": name,
                 "name": risk.plain_name(name),
-                "value": f"{risk.plain_name(name)} is {value}",
+                "value": f"{risk.plain_name(name)} is {format_value(name, value)}",
                 "shap": round(float(logit), 4),
                 "pd_points": round(float(share) * 100, 2),
                 "direction": direction,

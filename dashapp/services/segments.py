@@ -49,7 +49,14 @@ from dashapp.policy import Capability
 from dashapp.services import audit, ids, segment_sample, validation
 from dashapp.services import risk as risk_service
 from dashapp.services.served import NotPublished, load_served, served_version
-from segmentation import MEMBERS_TABLE, MODEL_NAME, Segmentation, load_served_model, mask_products
+from segmentation import (
+    MEMBERS_TABLE,
+    MODEL_NAME,
+    Segmentation,
+    distinctive_words,
+    load_served_model,
+    mask_products,
+)
 
 log = logging.getLogger(__name__)
 SCATTER_POINTS = 2_000
@@ -629,7 +636,9 @@ def segment_view(flt: SegmentFilter, box_feature: str = DEFAULT_BOX_FEATURE) -> 
     cards["revenue_share"] = (
         cards["segment"].map(sizes.set_index("segment")["revenue"]) / total_revenue if total_revenue else 0.0
     )
-    cards["distinctive"] = cards["segment"].map(pub.segments.set_index("segment")["distinctive"])
+    cards["distinctive"] = cards["segment"].map(
+        pub.segments.set_index("segment")["distinctive"].astype(str).map(distinctive_words)
+    )
     cards = cards.merge(stats.medians, left_on="segment", right_index=True, how="left")
     scatter = ids.show(
         stats.scatter.sort_values("customer_id").reset_index(drop=True), "customer_id", "customer"
@@ -723,7 +732,7 @@ def _segment_cards(version: str, url: str) -> dict[int, dict[str, Any]]:
             "customers": int(rec["size"]),
             "share": float(rec["share"]),
             "revenue_share": float(rec["revenue_share"]),
-            "distinctive": str(rec["distinctive"]),
+            "distinctive": distinctive_words(str(rec["distinctive"])),
             **{f: values[f] for f in PROFILE_FEATURES if f in values},
         }
     return cards

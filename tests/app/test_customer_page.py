@@ -107,3 +107,36 @@ def test_customer_page_shows_the_whole_picture(trained_env, served) -> None:
     target = _click_second_customer_cell(duo)
     duo.wait_for_text_to_equal("#customer-title", f"Customer {target}", timeout=30)
     assert duo.get_logs() == []
+
+
+def test_segment_card_and_tables_use_the_label_map(dash_app, trained_env) -> None:
+    import pandas as pd
+
+    from dashapp.pages import customer as page
+
+    lines = page.segment_medians({"age": 46.0, "income": 45123.4, "recency_days": 3.0, "n_products": 2.0})
+    assert lines == [
+        "Age: 46 years (segment median)",
+        "Income: 45,123 (segment median)",
+        "Days since last spending: 3 days (segment median)",
+        "Products held: 2 (segment median)",
+    ]
+    table = page._table(
+        pd.DataFrame(
+            {"loan_id": [12], "purpose": ["debt_consolidation"], "dti": [0.456], "term_months": [36]}
+        ),
+        "t",
+    )
+    assert [c["name"] for c in table.columns] == [
+        "Loan id",
+        "Loan purpose",
+        "Debt-to-income ratio",
+        "Loan term",
+    ]
+    assert table.data == [
+        {"loan_id": 12, "purpose": "Debt consolidation", "dti": "0.46", "term_months": "36 months"}
+    ]
+    view = svc.customer_360(_declined_customer(), "risk")
+    card = str(page._segment_card(view).to_plotly_json())
+    assert "(segment median)" in card and "age: " not in card
+    assert f"Age: {view.segment['age']:.0f} years (segment median)" in card

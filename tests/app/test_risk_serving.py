@@ -392,3 +392,14 @@ def test_postgres_pages_equal_sqlite(trained_env, monkeypatch) -> None:
         assert (svc.applicant_features(cid), svc.band_of(cid)) == sqlite_one
     finally:
         clear_caches()
+
+
+def test_grid_shows_purposes_in_words_and_filters_on_them(trained_env, reference) -> None:
+    stored = {"purpose": {"filterType": "text", "type": "equals", "filter": "debt_consolidation"}}
+    words = {"purpose": {"filterType": "text", "type": "equals", "filter": "Debt consolidation"}}
+    rows, total = svc.applicant_page(0, 50, [], words)
+    assert total == (reference["purpose"] == "debt_consolidation").sum() > 0
+    assert svc.applicant_page(0, 50, [], stored) == (rows, total)
+    assert {r["purpose"] for r in rows} == {"Debt consolidation"}
+    everyone, _ = svc.applicant_page(0, 200, [], {})
+    assert not any("_" in str(r["purpose"]) for r in everyone)

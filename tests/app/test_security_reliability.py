@@ -200,11 +200,34 @@ def test_safe_csv_neutralises_every_formula_cell() -> None:
     sent = safe_csv(frame, "x.csv")
     content = sent["content"] if not sent.get("base64") else base64.b64decode(sent["content"]).decode()
     back = pd.read_csv(pd.io.common.StringIO(content), keep_default_na=False)
-    cells = back["name"].tolist()
+    cells = back["Name"].tolist()  # headers in words (the label map)
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
     assert "'=CMD()" in cells and "plain" in cells
-    assert back["n"].tolist() == list(range(len(HOSTILE)))  # numbers stay numbers
+    assert back["N"].tolist() == list(range(len(HOSTILE)))  # numbers stay numbers
     assert frame["name"].iloc[0] == "=CMD()"  # the caller's frame is untouched
+
+
+def test_csv_exports_have_headers_in_words_and_values_as_stored() -> None:
+    from dashapp.components.export import csv_frame
+
+    frame = pd.DataFrame(
+        {
+            "customer_id": [7],
+            "dti": [0.31],
+            "employment": ["self_employed"],
+            "spend_dining": [0.2],
+            "x_y": [1],
+        }
+    )
+    out = csv_frame(frame)
+    assert list(out.columns) == [
+        "Customer id",
+        "Debt-to-income ratio",
+        "Employment",
+        "Share of spending on dining",
+        "X y",
+    ]
+    assert out["Employment"].tolist() == ["self_employed"] and list(frame.columns)[0] == "customer_id"
 
 
 def test_every_csv_export_in_the_app_goes_through_safe_csv() -> None:

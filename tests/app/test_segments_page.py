@@ -257,7 +257,8 @@ def test_the_export_button_says_when_a_download_would_be_too_large(
     content = base64.b64decode(sent["content"]).decode() if sent.get("base64") else sent["content"]
     exported = pd.read_csv(io.StringIO(content))
     assert len(exported) == svc.count_matching(svc.SegmentFilter(age=(18.0, 20.0))) > 0
-    assert exported["age"].between(18, 20).all()
+    assert exported["Age"].between(18, 20).all()  # the export's headers are in words (the label map)
+    assert "age" not in exported.columns and "Customer id" in exported.columns
     assert body["sideUpdate"]["segments-export-feedback"]["children"] == ""
 
 
@@ -305,7 +306,7 @@ def test_filter_and_export_in_the_browser(segments_env, served) -> None:
     duo.find_element("#segments-export").click()
     csv = pd.read_csv(io.StringIO(_wait_for_file(Path(duo.download_path)).read_text()))
     assert len(csv) == expected
-    assert (csv["segment"] == 0).all()
+    assert (csv["Segment"] == 0).all()
     assert duo.get_logs() == [], "severe errors in the browser console"
 
 

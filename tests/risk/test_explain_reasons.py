@@ -49,9 +49,33 @@ def test_reasons_are_plain_words_strongest_first() -> None:
     reasons = reason_codes(SPEC, np.array([0.6, 30, 600, 1]), np.array([0.4, 0.0, 0.9, 0.2]))
     assert reasons == [
         "Credit score of 600 is lower than typical (680)",
-        "Debt-to-income ratio of 0.6 is higher than typical (0.3)",
-        "Employment is unemployed",
+        "Debt-to-income ratio of 0.60 is higher than typical (0.30)",
+        "Employment is Unemployed",
     ]
+
+
+def test_reasons_use_the_label_map_words_and_formats() -> None:
+    spec = FeatureSpec(
+        numeric=["tenure_months", "income", "prior_delinquencies"],
+        categorical={"purpose": ["car", "debt_consolidation"], "employment": ["employed", "self_employed"]},
+        fill={
+            "tenure_months": 48.0,
+            "income": 45000.0,
+            "prior_delinquencies": 0.0,
+            "purpose": 0.0,
+            "employment": 0.0,
+        },
+    )
+    x = np.array([3.0, 23000.0, 2.0, 1.0, 1.0])
+    reasons = reason_codes(spec, x, np.array([0.5, 0.4, 0.3, 0.2, 0.1]), top=5)
+    assert reasons == [
+        "Months with the bank of 3 months is lower than typical (48 months)",
+        "Income of 23,000 is lower than typical (45,000)",
+        "Past delinquencies of 2 is higher than typical (0)",
+        "Loan purpose is Debt consolidation",
+        "Employment is Self-employed",
+    ]
+    assert not any("_" in r for r in reasons)
 
 
 def test_reasons_never_name_a_protected_attribute() -> None:
