@@ -91,7 +91,7 @@ def test_characteristic_stability_labels_its_bins_as_money_and_its_ticks_as_plai
     assert (
         "~r" in gov.PLAIN_TICKS and "s" not in gov.PLAIN_TICKS
     )  # rounded decimals, never the SI-prefix type
-    assert fig.layout.xaxis.title.text == "loan amount bin"
+    assert fig.layout.xaxis.title.text == "Loan amount bin"  # the label map's words
 
 
 def test_the_psi_and_score_charts_use_plain_ticks_and_readable_bins() -> None:
